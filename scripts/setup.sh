@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# One set-up for every entry point (quick start, tests, CI): install what is missing from
+# Debian's packages, then configure and build.  Idempotent: packages already present are
+# not asked for again, and an existing build folder is reused.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir=${BNORM_BUILD_DIR:-$root/build}
+
+# What the build and the test suite need.  python3-numpy is the reference the tests compare
+# against; PyTorch is only needed to regenerate the committed golden files.
+packages=(cmake make g++ pkg-config
+          libcli11-dev nlohmann-json3-dev xtensor-dev xtl-dev libxsimd-dev
+          libfast-float-dev doctest-dev python3 python3-numpy)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ $status == "install ok installed" ]] || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo=()
+  ((EUID == 0)) || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
+
+# The build's chatter goes to a log that is shown only when something fails.
+mkdir -p "$build_dir"
+log=$build_dir/setup.log
+if ! { cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release &&
+       cmake --build "$build_dir" -j"$(nproc)"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "setup: build failed (log: $log)" >&2
+  exit 1
+fi

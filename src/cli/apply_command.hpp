@@ -1,0 +1,32 @@
+// `bnorm apply`: normalize a tensor file with one batch-normalization step.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace bnorm::cli {
+
+/// The flags of `apply` as typed; numbers stay text until validated.
+struct apply_options {
+  std::string input;
+  std::string output;
+  std::string input_format;
+  std::string output_format;
+  std::string mode = "train";
+  std::string convention = "torch";
+  std::string eps;
+  std::string momentum;
+  std::string axis;
+  std::string state;
+  std::string stats_out;
+  bool no_affine = false;
+  bool no_track_running_stats = false;
+};
+
+/// Adds the `apply` subcommand and its flags to `app`, storing into `options`.
+CLI::App* add_apply_command(CLI::App& app, apply_options& options);
+
+/// Runs `apply`; returns the exit status or throws bnorm::error.
+int run_apply(const apply_options& options);
+
+}  // namespace bnorm::cli

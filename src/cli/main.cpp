@@ -1,0 +1,53 @@
+// bnorm's entry point: parse the command line, run one subcommand, and turn every error into
+// one line on stderr and its exit status.  Nothing else in bnorm prints an error or exits.
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <iostream>
+#include <new>
+
+#include "apply_command.hpp"
+#include "error.hpp"
+#include "exit_status.hpp"
+
+namespace {
+
+constexpr const char* version = "0.1.0";
+
+int report(const char* what, int status) {
+  std::cerr << "bnorm: error: " << what << '\n';
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace bnorm::cli;
+  CLI::App app{"bnorm: batch normalization for tensor files, as PyTorch, Keras and ONNX compute it.",
+               "bnorm"};
+  app.set_version_flag("--version", std::string("bnorm ") + version);
+  app.require_subcommand(1);
+  app.footer("Exit status: 0 ok, 2 usage error, 3 invalid data, 4 I/O error.");
+
+  apply_options apply;
+  CLI::App* apply_cmd = add_apply_command(app, apply);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version: stdout, status 0
+    return report(e.what(), exit_usage);
+  }
+
+  try {
+    if (apply_cmd->parsed()) return run_apply(apply);
+    return exit_usage;
+  } catch (const bnorm::usage_error& e) {
+    return report(e.what(), exit_usage);
+  } catch (const bnorm::data_error& e) {
+    return report(e.what(), exit_data);
+  } catch (const bnorm::io_error& e) {
+    return report(e.what(), exit_io);
+  } catch (const std::bad_alloc&) {
+    return report("out of memory", exit_io);
+  }
+}

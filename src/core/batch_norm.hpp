@@ -1,0 +1,78 @@
+// One batch-normalization step over a streamed tensor: plan (validate everything that can be
+// validated before any output exists), then run (one or two passes over the data).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "channel_stats.hpp"
+#include "convention.hpp"
+#include "layout.hpp"
+#include "tensor_info.hpp"
+#include "tensor_io.hpp"
+
+namespace bnorm {
+
+enum class bn_mode { train, eval };
+
+/// Everything that decides the arithmetic of one step.  Numbers are in the convention's own
+/// meaning: `momentum` 0.99 under keras weights the old value.
+struct bn_config {
+  const convention* conv = &conventions()[0];
+  bn_mode mode = bn_mode::train;
+  double eps = 1e-5;
+  std::optional<double> momentum = 0.1;  ///< nullopt: cumulative average (PyTorch momentum=None)
+  long long axis = 1;
+  bool affine = true;
+  bool track_running_stats = true;
+};
+
+/// The defaults of `conv`: its eps, momentum and channel axis.
+bn_config default_config(const convention& conv);
+
+/// Learned parameters and running statistics.  An empty vector means "not given"; planning
+/// fills it with PyTorch's initial value (weight 1, bias 0, running_mean 0, running_var 1).
+struct bn_state {
+  std::vector<double> weight;
+  std::vector<double> bias;
+  std::vector<double> running_mean;
+  std::vector<double> running_var;
+  std::int64_t num_batches_tracked = 0;
+};
+
+/// A validated step: the layout of the input, the complete state, and whether batch
+/// statistics are needed to normalize.
+struct bn_plan {
+  bn_config config;
+  tensor_info input;
+  channel_layout layout;
+  bn_state state;
+  bool normalize_with_batch_stats = true;
+  bool collect_batch_stats = true;  ///< also in eval mode when the caller wants to inspect them
+};
+
+/// Checks the input against the configuration and the state, and completes the state.
+/// Throws usage_error (eval mode without running statistics) or data_error prefixed with
+/// `input_name` (rank, zero size, axis, one value per channel) or `state_name` (lengths,
+/// negative running_var).
+bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_state state,
+                        bool want_batch_stats, const std::string& input_name = "input",
+                        const std::string& state_name = "state");
+
+/// What a step computed.
+struct bn_result {
+  std::vector<channel_moments> batch;  ///< empty unless the plan collected batch statistics
+  bn_state state;                      ///< parameters used and running statistics after the step
+};
+
+/// Runs a planned step: statistics pass (train mode), then normalize into `output`.
+bn_result run_batch_norm(const bn_plan& plan, tensor_source& input, tensor_sink& output);
+
+/// The running statistics after one training step with batch moments `batch`, following the
+/// convention's momentum meaning and variance correction.
+bn_state update_running_stats(const bn_config& config, const bn_state& state,
+                              const std::vector<channel_moments>& batch);
+
+}  // namespace bnorm

@@ -1,0 +1,112 @@
+#include "channel_stats.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace bnorm {
+
+namespace {
+constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+constexpr double inf = std::numeric_limits<double>::infinity();
+}  // namespace
+
+double channel_moments::var() const { return count == 0 ? nan : m2 / static_cast<double>(count); }
+
+double channel_moments::var_unbiased() const {
+  return count < 2 ? nan : m2 / static_cast<double>(count - 1);
+}
+
+channel_moments merge(const channel_moments& a, const channel_moments& b) {
+  if (a.count == 0) return b;
+  if (b.count == 0) return a;
+  channel_moments m;
+  m.count = a.count + b.count;
+  const double na = static_cast<double>(a.count), nb = static_cast<double>(b.count);
+  const double n = static_cast<double>(m.count);
+  const double delta = b.mean - a.mean;
+  m.mean = a.mean + delta * (nb / n);
+  m.m2 = a.m2 + b.m2 + delta * delta * (na * nb / n);
+  m.min = std::fmin(a.min, b.min);
+  m.max = std::fmax(a.max, b.max);
+  m.nonfinite = a.nonfinite + b.nonfinite;
+  return m;
+}
+
+moments_accumulator::moments_accumulator(std::size_t channels) : sums_(channels) {
+  for (sums& s : sums_) {
+    s.min = inf;
+    s.max = -inf;
+  }
+}
+
+void moments_accumulator::add(std::size_t channel, const double* values, std::size_t count) {
+  sums& s = sums_[channel];
+  if (!s.shifted) {
+    const double* first = std::find_if(values, values + count, [](double v) { return std::isfinite(v); });
+    if (first != values + count) {
+      s.shift = *first;
+      s.shifted = true;
+    }
+  }
+  // Four independent partial sums: no reordering the compiler may not do on its own, and
+  // enough parallelism to keep the adder busy.
+  double s1[4] = {0, 0, 0, 0}, s2[4] = {0, 0, 0, 0};
+  double lo = s.min, hi = s.max;
+  std::uint64_t nonfinite = 0;
+  const double shift = s.shift;
+  std::size_t i = 0;
+  for (; i + 4 <= count; i += 4) {
+    for (int k = 0; k < 4; ++k) {
+      const double v = values[i + k];
+      const double d = v - shift;
+      s1[k] += d;
+      s2[k] += d * d;
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+      nonfinite += !std::isfinite(v);
+    }
+  }
+  for (; i < count; ++i) {
+    const double v = values[i];
+    const double d = v - shift;
+    s1[0] += d;
+    s2[0] += d * d;
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+    nonfinite += !std::isfinite(v);
+  }
+  s.s1 += (s1[0] + s1[1]) + (s1[2] + s1[3]);
+  s.s2 += (s2[0] + s2[1]) + (s2[2] + s2[3]);
+  s.min = lo;
+  s.max = hi;
+  s.count += count;
+  s.nonfinite += nonfinite;
+}
+
+std::vector<channel_moments> moments_accumulator::moments() const {
+  std::vector<channel_moments> result(sums_.size());
+  for (std::size_t c = 0; c < sums_.size(); ++c) {
+    const sums& s = sums_[c];
+    channel_moments& m = result[c];
+    m.count = s.count;
+    m.nonfinite = s.nonfinite;
+    if (s.count == 0) {
+      m.mean = m.m2 = m.min = m.max = nan;
+      continue;
+    }
+    const double n = static_cast<double>(s.count);
+    m.mean = s.shift + s.s1 / n;
+    m.m2 = s.s2 - s.s1 * (s.s1 / n);
+    if (m.m2 < 0) m.m2 = 0;  // rounding can leave a tiny negative for a constant channel
+    // With NaN or ±Inf among the values, the sums are NaN or ±Inf; M2 is then NaN, as PyTorch's
+    // variance of such a channel is.
+    if (!std::isfinite(m.mean)) m.m2 = nan;
+    const bool only_nan = s.min == inf && s.max == -inf;  // no extremes to report
+    m.min = only_nan ? nan : s.min;
+    m.max = only_nan ? nan : s.max;
+  }
+  return result;
+}
+
+}  // namespace bnorm

@@ -1,0 +1,179 @@
+#include "file_io.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "error.hpp"
+
+namespace bnorm {
+namespace {
+
+constexpr std::size_t output_buffer_size = 1 << 20;
+
+[[noreturn]] void fail(const std::string& name, const std::string& what, int err) {
+  throw io_error(name + ": " + what + (what.empty() ? "" : ": ") + std::strerror(err));
+}
+
+std::string folder_of(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+input_file::input_file(const std::string& path) {
+  if (path == standard_stream) {
+    fd_ = STDIN_FILENO;
+    name_ = "<stdin>";
+  } else {
+    name_ = path;
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) fail(name_, "", errno);
+    owned_ = true;
+  }
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) fail(name_, "", errno);
+  if (S_ISDIR(st.st_mode)) fail(name_, "", EISDIR);
+  seekable_ = S_ISREG(st.st_mode);
+  size_ = seekable_ ? static_cast<std::size_t>(st.st_size) : 0;
+}
+
+input_file::~input_file() {
+  if (owned_) ::close(fd_);
+}
+
+std::size_t input_file::read(void* buffer, std::size_t size) {
+  auto* out = static_cast<char*>(buffer);
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::read(fd_, out + done, size - done);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail(name_, "read failed", errno);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return done;
+}
+
+void input_file::seek(std::size_t offset) {
+  if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0) fail(name_, "seek failed", errno);
+}
+
+std::string input_file::read_all() {
+  std::string text;
+  // Grow with what actually arrives: a file's claimed size is never trusted for allocation.
+  constexpr std::size_t chunk = 1 << 16;
+  while (true) {
+    const std::size_t old = text.size();
+    text.resize(old + chunk);
+    const std::size_t got = read(text.data() + old, chunk);
+    text.resize(old + got);
+    if (got < chunk) return text;
+  }
+}
+
+std::string read_text_file(const std::string& path) {
+  input_file file(path);
+  return file.read_all();
+}
+
+output_file::output_file(const std::string& path) : target_(path) {
+  if (path == standard_stream) {
+    fd_ = STDOUT_FILENO;
+    name_ = "<stdout>";
+    direct_ = true;
+    return;
+  }
+  name_ = path;
+  struct stat st {};
+  mode_t mode = 0666;
+  bool exists = ::stat(path.c_str(), &st) == 0;
+  if (exists && S_ISDIR(st.st_mode)) fail(name_, "", EISDIR);
+  if (exists && !S_ISREG(st.st_mode)) {
+    // A device or a pipe: it cannot be replaced, so write to it as it is.
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd_ < 0) fail(name_, "", errno);
+    direct_ = true;
+    return;
+  }
+  if (exists) {
+    mode = st.st_mode & 07777;  // keep an existing file's permissions
+  } else {
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    mode &= ~mask;
+  }
+  std::string base = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+  temporary_ = folder_of(path) + "/." + base + ".bnorm-XXXXXX";
+  fd_ = ::mkostemp(temporary_.data(), O_CLOEXEC);
+  if (fd_ < 0) {
+    const int err = errno;
+    temporary_.clear();
+    fail(name_, "cannot create a file in " + folder_of(path) + "/", err);
+  }
+  if (::fchmod(fd_, mode) != 0) {
+    const int err = errno;
+    ::close(fd_);
+    ::unlink(temporary_.c_str());
+    fail(name_, "", err);
+  }
+}
+
+output_file::~output_file() {
+  if (fd_ >= 0 && fd_ != STDOUT_FILENO) ::close(fd_);
+  if (!committed_ && !temporary_.empty()) ::unlink(temporary_.c_str());
+}
+
+void output_file::write(const void* data, std::size_t size) {
+  if (buffer_.size() + size > output_buffer_size) flush();
+  if (size >= output_buffer_size) {
+    write_all(data, size);  // large blocks skip the copy into the buffer
+    return;
+  }
+  buffer_.append(static_cast<const char*>(data), size);
+}
+
+void output_file::flush() {
+  write_all(buffer_.data(), buffer_.size());
+  buffer_.clear();
+}
+
+void output_file::write_all(const void* data, std::size_t size) {
+  const auto* bytes = static_cast<const char*>(data);
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::write(fd_, bytes + done, size - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail(name_, "write failed", errno);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+void output_file::commit() {
+  flush();
+  if (direct_) {
+    committed_ = true;
+    return;
+  }
+  // fsync before rename: after a crash the target is either the old file or the whole new one.
+  if (::fsync(fd_) != 0) fail(name_, "sync failed", errno);
+  if (::close(fd_) != 0) {
+    fd_ = -1;
+    fail(name_, "close failed", errno);
+  }
+  fd_ = -1;
+  if (::rename(temporary_.c_str(), target_.c_str()) != 0) fail(name_, "rename failed", errno);
+  committed_ = true;
+}
+
+}  // namespace bnorm

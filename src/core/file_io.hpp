@@ -1,0 +1,81 @@
+// Files as bnorm needs them: inputs read whole or in blocks, outputs that appear complete or
+// not at all.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace bnorm {
+
+/// How a path names standard input or output.
+inline constexpr std::string_view standard_stream = "-";
+
+/// A readable file descriptor with its display name ("<stdin>" for "-").
+class input_file {
+ public:
+  /// Opens `path` for reading ("-" is standard input).  Throws io_error.
+  explicit input_file(const std::string& path);
+  ~input_file();
+  input_file(const input_file&) = delete;
+  input_file& operator=(const input_file&) = delete;
+
+  const std::string& name() const { return name_; }
+  /// True for a regular file, whose size is known and which can be read twice.
+  bool seekable() const { return seekable_; }
+  /// The file's size in bytes (seekable files only).
+  std::size_t size() const { return size_; }
+
+  /// Reads up to `size` bytes; returns fewer only at the end of the file.  Throws io_error.
+  std::size_t read(void* buffer, std::size_t size);
+  /// Moves to byte `offset` (seekable files only).  Throws io_error.
+  void seek(std::size_t offset);
+  /// Everything from the current position to the end.
+  std::string read_all();
+
+ private:
+  int fd_ = -1;
+  bool owned_ = false;
+  bool seekable_ = false;
+  std::size_t size_ = 0;
+  std::string name_;
+};
+
+/// Reads a whole file ("-" is standard input) as text.  Throws io_error.
+std::string read_text_file(const std::string& path);
+
+/// An output that is either complete or absent.  A regular file (new or existing) is written
+/// to a temporary in the same folder, flushed to disk and renamed over the target by commit();
+/// destroying an uncommitted output removes the temporary.  "-", a character device or a pipe
+/// is written directly, since it cannot be replaced.
+class output_file {
+ public:
+  /// Throws io_error when the target's folder cannot take a new file.
+  explicit output_file(const std::string& path);
+  ~output_file();
+  output_file(const output_file&) = delete;
+  output_file& operator=(const output_file&) = delete;
+
+  const std::string& name() const { return name_; }
+
+  /// Buffers and writes bytes.  Throws io_error (a full disk, a closed pipe's EPIPE).
+  void write(const void* data, std::size_t size);
+  void write(std::string_view text) { write(text.data(), text.size()); }
+
+  /// Flushes, syncs and renames into place.  Throws io_error.
+  void commit();
+
+ private:
+  void flush();
+  void write_all(const void* data, std::size_t size);
+
+  int fd_ = -1;
+  bool direct_ = false;
+  bool committed_ = false;
+  std::string name_;
+  std::string target_;
+  std::string temporary_;
+  std::string buffer_;
+};
+
+}  // namespace bnorm

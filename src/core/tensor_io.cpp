@@ -1,0 +1,252 @@
+#include "tensor_io.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+#include "error.hpp"
+#include "json_tensor.hpp"
+#include "npy_header.hpp"
+
+namespace bnorm {
+namespace {
+
+// Raw bytes read per block: large enough to amortize system calls, small enough that the
+// block and its decoded doubles stay near the cache.
+constexpr std::size_t block_bytes = 4 << 20;
+
+std::string extension_of(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  const std::size_t dot = path.rfind('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
+  std::string ext = path.substr(dot);
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext;
+}
+
+// A .npy file: the header is parsed strictly, the data size checked against the file before
+// anything is read, and the data decoded block by block.  Input that cannot seek (a pipe) is
+// read into memory once, growing only as bytes arrive.
+class npy_source : public tensor_source {
+ public:
+  explicit npy_source(const std::string& path) : file_(path) {
+    try {
+      read_header();
+    } catch (const data_error& e) {
+      throw data_error(file_.name() + ": " + e.what());
+    }
+  }
+
+  const tensor_info& info() const override { return info_; }
+
+  std::size_t read(std::span<double> out) override {
+    const std::size_t item = info_.type.size;
+    std::size_t want = std::min(out.size(), remaining_);
+    if (!file_.seekable()) {
+      const std::size_t done = info_.element_count() - remaining_;
+      decode(info_.type, memory_.data() + done * item, want, out.data());
+    } else {
+      want = std::min(want, block_bytes / item);
+      raw_.resize(want * item);
+      if (file_.read(raw_.data(), raw_.size()) != raw_.size()) {
+        throw io_error(file_.name() + ": the file shrank while being read");
+      }
+      decode(info_.type, raw_.data(), want, out.data());
+    }
+    remaining_ -= want;
+    return want;
+  }
+
+  void rewind() override {
+    if (file_.seekable()) file_.seek(data_offset_);
+    remaining_ = info_.element_count();
+  }
+
+ private:
+  void read_header() {
+    std::string prefix(npy_magic_size + 4, '\0');
+    prefix.resize(file_.read(prefix.data(), prefix.size()));
+    const npy_preamble preamble = parse_npy_preamble(prefix);
+    // The prefix may already hold the first bytes of the header text.
+    std::string header = prefix.substr(preamble.header_offset);
+    const std::size_t have = header.size();
+    header.resize(preamble.header_size);
+    const std::size_t got = file_.read(header.data() + have, header.size() - have);
+    if (have + got < preamble.header_size) {
+      throw data_error("header at byte " + std::to_string(npy_magic_size) + ": header length " +
+                       std::to_string(preamble.header_size) +
+                       " runs past the end of the file (which has " +
+                       std::to_string(preamble.header_offset + have + got) + " bytes)");
+    }
+    info_ = parse_npy_header(header, preamble.header_offset, preamble.major_version);
+    data_offset_ = preamble.data_offset();
+    remaining_ = info_.element_count();
+    if (file_.seekable()) {
+      check_data_size(file_.size() - std::min(file_.size(), data_offset_));
+      return;
+    }
+    // Grow with the bytes that arrive, never with the header's claim, and read at most one
+    // byte past the expected size: enough to tell "too long" apart.
+    const std::size_t expected = info_.size_in_bytes();
+    constexpr std::size_t chunk = 1 << 20;
+    while (memory_.size() <= expected) {
+      const std::size_t want = std::min(chunk, expected + 1 - memory_.size());
+      const std::size_t old = memory_.size();
+      memory_.resize(old + want);
+      const std::size_t n = file_.read(memory_.data() + old, want);
+      memory_.resize(old + n);
+      if (n < want) break;
+    }
+    const std::size_t extra = memory_.size() > expected ? file_.read_all().size() : 0;
+    check_data_size(memory_.size() + extra);
+  }
+
+  void check_data_size(std::size_t actual) const {
+    const std::size_t expected = info_.size_in_bytes();
+    if (actual == expected) return;
+    throw data_error("data at byte " + std::to_string(data_offset_) + " is " +
+                     std::to_string(actual) + " bytes, but shape " +
+                     shape_to_string(info_.shape) + " of " + name_of(info_.type) + " needs " +
+                     std::to_string(expected));
+  }
+
+  input_file file_;
+  tensor_info info_;
+  std::size_t data_offset_ = 0;
+  std::size_t remaining_ = 0;
+  std::vector<std::byte> raw_;
+  std::vector<std::byte> memory_;
+};
+
+class values_source : public tensor_source {
+ public:
+  values_source(tensor_info info, std::vector<double> values)
+      : info_(std::move(info)), values_(std::move(values)) {}
+
+  const tensor_info& info() const override { return info_; }
+
+  std::size_t read(std::span<double> out) override {
+    const std::size_t n = std::min(out.size(), values_.size() - position_);
+    std::copy_n(values_.begin() + static_cast<std::ptrdiff_t>(position_), n, out.begin());
+    position_ += n;
+    return n;
+  }
+
+  void rewind() override { position_ = 0; }
+
+ private:
+  tensor_info info_;
+  std::vector<double> values_;
+  std::size_t position_ = 0;
+};
+
+class npy_sink : public tensor_sink {
+ public:
+  npy_sink(output_file& out, tensor_info info) : out_(out), info_(std::move(info)) {
+    out_.write(format_npy_header(info_));
+  }
+
+  void write(std::span<const double> values) override {
+    encoded_.resize(values.size() * info_.type.size);
+    encode(info_.type, values.data(), values.size(), encoded_.data());
+    out_.write(encoded_.data(), encoded_.size());
+  }
+
+  void finish() override {}
+
+ private:
+  output_file& out_;
+  tensor_info info_;
+  std::vector<std::byte> encoded_;
+};
+
+// Fortran order is C order of the reversed shape: transpose by walking C-order indices while
+// keeping the Fortran offset of the current index.
+std::vector<double> fortran_to_c_order(const std::vector<double>& fortran,
+                                       const std::vector<std::size_t>& shape) {
+  const std::size_t rank = shape.size();
+  std::vector<std::size_t> stride(rank);
+  std::size_t s = 1;
+  for (std::size_t d = 0; d < rank; ++d) {
+    stride[d] = s;
+    s *= shape[d];
+  }
+  std::vector<double> c_order(fortran.size());
+  std::vector<std::size_t> index(rank, 0);
+  std::size_t offset = 0;
+  for (double& value : c_order) {
+    value = fortran[offset];
+    for (std::size_t d = rank; d-- > 0;) {
+      offset += stride[d];
+      if (++index[d] < shape[d]) break;
+      offset -= stride[d] * shape[d];
+      index[d] = 0;
+    }
+  }
+  return c_order;
+}
+
+class json_sink : public tensor_sink {
+ public:
+  json_sink(output_file& out, tensor_info info) : out_(out), info_(std::move(info)) {}
+
+  void write(std::span<const double> values) override {
+    values_.insert(values_.end(), values.begin(), values.end());
+  }
+
+  void finish() override {
+    if (info_.fortran_order && info_.shape.size() > 1) {
+      values_ = fortran_to_c_order(values_, info_.shape);
+    }
+    std::string text;
+    append_json_tensor(text, values_.data(), info_.shape, info_.type);
+    out_.write(text);
+  }
+
+ private:
+  output_file& out_;
+  tensor_info info_;
+  std::vector<double> values_;
+};
+
+}  // namespace
+
+tensor_format format_from_extension(const std::string& path) {
+  const std::string ext = extension_of(path);
+  if (ext == ".npy") return tensor_format::npy;
+  if (ext == ".json") return tensor_format::json;
+  throw usage_error("cannot tell the format of '" + path +
+                    "' from its name (.npy or .json); name it with --input-format or --output-format");
+}
+
+tensor_format parse_format(const std::string& name) {
+  if (name == "npy") return tensor_format::npy;
+  if (name == "json") return tensor_format::json;
+  throw usage_error("unknown format '" + name + "' (known: npy, json)");
+}
+
+std::unique_ptr<tensor_source> open_tensor(const std::string& path, tensor_format format) {
+  if (format == tensor_format::npy) return std::make_unique<npy_source>(path);
+  input_file file(path);
+  const std::string text = file.read_all();
+  json_tensor parsed;
+  try {
+    parsed = parse_json_tensor(text);
+  } catch (const data_error& e) {
+    throw data_error(file.name() + ": " + e.what());
+  }
+  tensor_info info{dtype::float64(), std::move(parsed.shape), false};
+  return memory_source(std::move(info), std::move(parsed.values));
+}
+
+std::unique_ptr<tensor_source> memory_source(tensor_info info, std::vector<double> values) {
+  return std::make_unique<values_source>(std::move(info), std::move(values));
+}
+
+std::unique_ptr<tensor_sink> make_sink(output_file& out, tensor_format format, tensor_info info) {
+  if (format == tensor_format::npy) return std::make_unique<npy_sink>(out, std::move(info));
+  return std::make_unique<json_sink>(out, std::move(info));
+}
+
+}  // namespace bnorm
