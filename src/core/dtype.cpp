@@ -49,35 +49,10 @@ dtype parse_descr(std::string_view descr) {
   } else {
     order = '=';
   }
-  if (descr.size() < 2) throw data_error("dtype " + quoted + " is not a NumPy type string");
+  if (descr.empty()) throw data_error("dtype " + quoted + " is not a NumPy type string");
   const char kind = descr.front();
-  const std::string_view digits = descr.substr(1);
-  int size = 0;
-  for (char d : digits) {
-    if (d < '0' || d > '9' || size > 64) {
-      throw data_error("dtype " + quoted + " is not a NumPy type string");
-    }
-    size = size * 10 + (d - '0');
-  }
+  // Kinds bnorm refuses are named before the size is looked at: '|O' has none.
   switch (kind) {
-    case 'b':
-      type.kind = scalar_kind::boolean;
-      if (size != 1) throw data_error("dtype " + quoted + " is not a valid boolean type");
-      break;
-    case 'i':
-    case 'u':
-      type.kind = kind == 'i' ? scalar_kind::signed_int : scalar_kind::unsigned_int;
-      if (size != 1 && size != 2 && size != 4 && size != 8) {
-        throw data_error("dtype " + quoted + " is not a supported integer size");
-      }
-      break;
-    case 'f':
-      type.kind = scalar_kind::floating;
-      if (size != 2 && size != 4 && size != 8) {
-        throw data_error("dtype " + quoted +
-                         " is not supported (float16, float32 and float64 are)");
-      }
-      break;
     case 'c':
       throw data_error("dtype " + quoted + " is complex, which batch normalization does not define");
     case 'O':
@@ -91,8 +66,35 @@ dtype parse_descr(std::string_view descr) {
     case 'M':
     case 'm':
       throw data_error("dtype " + quoted + " is a date/time type");
+    case 'b':
+    case 'i':
+    case 'u':
+    case 'f':
+      break;
     default:
       throw data_error("dtype " + quoted + " is not a known NumPy type");
+  }
+  const std::string_view digits = descr.substr(1);
+  int size = 0;
+  for (char d : digits) {
+    if (d < '0' || d > '9' || size > 64) {
+      throw data_error("dtype " + quoted + " is not a NumPy type string");
+    }
+    size = size * 10 + (d - '0');
+  }
+  if (kind == 'b') {
+    type.kind = scalar_kind::boolean;
+    if (size != 1) throw data_error("dtype " + quoted + " is not a valid boolean type");
+  } else if (kind == 'f') {
+    type.kind = scalar_kind::floating;
+    if (size != 2 && size != 4 && size != 8) {
+      throw data_error("dtype " + quoted + " is not supported (float16, float32 and float64 are)");
+    }
+  } else {
+    type.kind = kind == 'i' ? scalar_kind::signed_int : scalar_kind::unsigned_int;
+    if (size != 1 && size != 2 && size != 4 && size != 8) {
+      throw data_error("dtype " + quoted + " is not a supported integer size");
+    }
   }
   type.size = static_cast<std::uint8_t>(size);
   type.big_endian = order == '>' && size > 1;
