@@ -27,4 +27,5 @@ state = {
     "running_var": [1.0, 16.0, 0.25],
     "num_batches_tracked": 100,
 }
-(here / "state.json").write_text(json.dumps(state, indent=2) + "\n")
+lines = [f'  "{key}": {json.dumps(value)}' for key, value in state.items()]
+(here / "state.json").write_text("{\n" + ",\n".join(lines) + "\n}\n")

@@ -59,10 +59,11 @@ void warn_about_momentum(const bn_config& config) {
   const double m = *config.momentum;
   const bool old_weight = config.conv->meaning == momentum_meaning::old_value_weight;
   if ((old_weight && m < 0.5) || (!old_weight && m > 0.5)) {
-    std::cerr << "bnorm: warning: momentum " << m << " under " << config.conv->name << " is the "
-              << describe(config.conv->meaning) << ", so each batch weighs "
-              << (old_weight ? 1 - m : m) << "; the other convention writes this as " << 1 - m
-              << '\n';
+    const double old_part = old_weight ? m : 1 - m;
+    std::cerr << "bnorm: warning: --momentum " << m << " under " << config.conv->name
+              << " is the " << describe(config.conv->meaning) << ": running = " << old_part
+              << "*old + " << 1 - old_part << "*batch; the other meaning writes this as "
+              << 1 - m << '\n';
   }
 }
 
@@ -71,34 +72,37 @@ void warn_about_momentum(const bn_config& config) {
 CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
   CLI::App* cmd = app.add_subcommand(
       "apply", "Normalize a tensor file with one batch-normalization step (train or eval mode).");
-  cmd->add_option("INPUT", o.input, "Input tensor: .npy or .json, '-' for standard input")
+  cmd->add_option("INPUT", o.input, "Input tensor, .npy or .json; - reads standard input")
+      ->type_name("FILE")
       ->required();
-  cmd->add_option("-o,--output", o.output, "Output tensor: .npy or .json, '-' for standard output")
+  cmd->add_option("-o,--output", o.output, "Output tensor, .npy or .json; - writes standard output")
+      ->type_name("FILE")
       ->required();
-  cmd->add_option("--input-format", o.input_format, "npy|json; required when INPUT is '-'");
-  cmd->add_option("--output-format", o.output_format, "npy|json; required when OUTPUT is '-'");
-  cmd->add_option("--mode", o.mode,
-                  "train: normalize with batch statistics and update the running ones; "
-                  "eval: normalize with the running statistics")
+  cmd->add_option("--input-format", o.input_format, "Format of INPUT (needed for -)")
+      ->type_name("npy|json");
+  cmd->add_option("--output-format", o.output_format, "Format of OUTPUT (needed for -)")
+      ->type_name("npy|json");
+  cmd->add_option("--mode", o.mode, "train: batch statistics; eval: running statistics")
+      ->type_name("train|eval")
       ->capture_default_str();
-  cmd->add_option("--convention", o.convention,
-                  "torch|keras|onnx: defaults and the meaning of --momentum and --axis")
+  cmd->add_option("--convention", o.convention, "Defaults, and the meaning of --momentum")
+      ->type_name("torch|keras|onnx")
       ->capture_default_str();
-  cmd->add_option("--eps", o.eps, "Added to the variance (default: torch 1e-5, keras 1e-3, onnx 1e-5)");
+  cmd->add_option("--eps", o.eps, "Added to the variance (torch 1e-5, keras 1e-3, onnx 1e-5)")
+      ->type_name("E");
   cmd->add_option("--momentum", o.momentum,
-                  "Running-statistics momentum in the convention's meaning, or none for "
-                  "PyTorch's cumulative average (default: torch 0.1 = weight of the new batch, "
-                  "keras 0.99 and onnx 0.9 = weight of the old value)");
-  cmd->add_option("--axis", o.axis,
-                  "Channel axis, negative from the end (default: torch 1, keras -1, onnx 1)");
-  cmd->add_flag("--no-affine", o.no_affine, "No weight and bias (PyTorch affine=False)");
+                  "In the convention's meaning (torch 0.1, keras 0.99, onnx 0.9); none = "
+                  "cumulative average")
+      ->type_name("M|none");
+  cmd->add_option("--axis", o.axis, "Channel axis, negative from the end (torch 1, keras -1, onnx 1)")
+      ->type_name("A");
+  cmd->add_flag("--no-affine", o.no_affine, "No weight and bias (affine=False)");
   cmd->add_flag("--no-track-running-stats", o.no_track_running_stats,
-                "Batch statistics in both modes, no running statistics (PyTorch "
-                "track_running_stats=False)");
-  cmd->add_option("--state", o.state,
-                  "JSON state: weight, bias, running_mean, running_var, num_batches_tracked");
-  cmd->add_option("--stats-out", o.stats_out,
-                  "Write the batch statistics and the updated state as JSON (a valid --state)");
+                "Batch statistics in both modes, no running state (track_running_stats=False)");
+  cmd->add_option("--state", o.state, "JSON state to start from (weight, bias, running_*, ...)")
+      ->type_name("FILE");
+  cmd->add_option("--stats-out", o.stats_out, "Write statistics and updated state as JSON")
+      ->type_name("FILE");
   return cmd;
 }
 
