@@ -60,10 +60,9 @@ void warn_about_momentum(const bn_config& config) {
   const bool old_weight = config.conv->meaning == momentum_meaning::old_value_weight;
   if ((old_weight && m < 0.5) || (!old_weight && m > 0.5)) {
     const double old_part = old_weight ? m : 1 - m;
-    std::cerr << "bnorm: warning: --momentum " << m << " under " << config.conv->name
-              << " is the " << describe(config.conv->meaning) << ": running = " << old_part
-              << "*old + " << 1 - old_part << "*batch; the other meaning writes this as "
-              << 1 - m << '\n';
+    std::cerr << "bnorm: warning: --momentum " << m << " under " << config.conv->name << " is the "
+              << describe(config.conv->meaning) << ": running = " << old_part << "*old + "
+              << 1 - old_part << "*batch; the other meaning writes this as " << 1 - m << '\n';
   }
 }
 
@@ -94,7 +93,8 @@ CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
                   "In the convention's meaning (torch 0.1, keras 0.99, onnx 0.9); none = "
                   "cumulative average")
       ->type_name("M|none");
-  cmd->add_option("--axis", o.axis, "Channel axis, negative from the end (torch 1, keras -1, onnx 1)")
+  cmd->add_option("--axis", o.axis,
+                  "Channel axis, negative from the end (torch 1, keras -1, onnx 1)")
       ->type_name("A");
   cmd->add_flag("--no-affine", o.no_affine, "No weight and bias (affine=False)");
   cmd->add_flag("--no-track-running-stats", o.no_track_running_stats,
@@ -132,8 +132,8 @@ int run_apply(const apply_options& o) {
       throw data_error(state_name + ": " + e.what());
     }
     if (!state.convention.empty() && state.convention != config.conv->name) {
-      std::cerr << "bnorm: warning: " << state_name << " was written under the "
-                << state.convention << " convention; this run uses " << config.conv->name << '\n';
+      std::cerr << "bnorm: warning: " << state_name << " was written under the " << state.convention
+                << " convention; this run uses " << config.conv->name << '\n';
     }
   }
 

@@ -21,8 +21,9 @@ int report(const char* what, int status) {
 
 int main(int argc, char** argv) {
   using namespace bnorm::cli;
-  CLI::App app{"bnorm: batch normalization for tensor files, as PyTorch, Keras and ONNX compute it.",
-               "bnorm"};
+  CLI::App app{
+      "bnorm: batch normalization for tensor files, as PyTorch, Keras and ONNX compute it.",
+      "bnorm"};
   app.set_version_flag("--version", std::string("bnorm ") + version);
   app.require_subcommand(1);
   app.footer("Exit status: 0 ok, 2 usage error, 3 invalid data, 4 I/O error.");

@@ -11,7 +11,9 @@ constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 constexpr double inf = std::numeric_limits<double>::infinity();
 }  // namespace
 
-double channel_moments::var() const { return count == 0 ? nan : m2 / static_cast<double>(count); }
+double channel_moments::var() const {
+  return count == 0 ? nan : m2 / static_cast<double>(count);
+}
 
 double channel_moments::var_unbiased() const {
   return count < 2 ? nan : m2 / static_cast<double>(count - 1);
@@ -43,7 +45,8 @@ moments_accumulator::moments_accumulator(std::size_t channels) : sums_(channels)
 void moments_accumulator::add(std::size_t channel, const double* values, std::size_t count) {
   sums& s = sums_[channel];
   if (!s.shifted) {
-    const double* first = std::find_if(values, values + count, [](double v) { return std::isfinite(v); });
+    const double* first =
+        std::find_if(values, values + count, [](double v) { return std::isfinite(v); });
     if (first != values + count) {
       s.shift = *first;
       s.shifted = true;

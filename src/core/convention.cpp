@@ -21,7 +21,9 @@ constexpr std::array table{
 
 }  // namespace
 
-std::span<const convention> conventions() { return table; }
+std::span<const convention> conventions() {
+  return table;
+}
 
 const convention& find_convention(std::string_view name) {
   std::string known;

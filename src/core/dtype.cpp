@@ -54,7 +54,8 @@ dtype parse_descr(std::string_view descr) {
   // Kinds bnorm refuses are named before the size is looked at: '|O' has none.
   switch (kind) {
     case 'c':
-      throw data_error("dtype " + quoted + " is complex, which batch normalization does not define");
+      throw data_error("dtype " + quoted +
+                       " is complex, which batch normalization does not define");
     case 'O':
       throw data_error("dtype " + quoted + " holds Python objects (pickled data is never loaded)");
     case 'U':
@@ -147,17 +148,25 @@ void decode(dtype type, const std::byte* bytes, std::size_t count, double* out) 
       return;
     case scalar_kind::signed_int:
       switch (type.size) {
-        case 1: return decode_as<std::int8_t, std::uint8_t>(bytes, count, swap, out);
-        case 2: return decode_as<std::int16_t, std::uint16_t>(bytes, count, swap, out);
-        case 4: return decode_as<std::int32_t, std::uint32_t>(bytes, count, swap, out);
-        default: return decode_as<std::int64_t, std::uint64_t>(bytes, count, swap, out);
+        case 1:
+          return decode_as<std::int8_t, std::uint8_t>(bytes, count, swap, out);
+        case 2:
+          return decode_as<std::int16_t, std::uint16_t>(bytes, count, swap, out);
+        case 4:
+          return decode_as<std::int32_t, std::uint32_t>(bytes, count, swap, out);
+        default:
+          return decode_as<std::int64_t, std::uint64_t>(bytes, count, swap, out);
       }
     case scalar_kind::unsigned_int:
       switch (type.size) {
-        case 1: return decode_as<std::uint8_t, std::uint8_t>(bytes, count, swap, out);
-        case 2: return decode_as<std::uint16_t, std::uint16_t>(bytes, count, swap, out);
-        case 4: return decode_as<std::uint32_t, std::uint32_t>(bytes, count, swap, out);
-        default: return decode_as<std::uint64_t, std::uint64_t>(bytes, count, swap, out);
+        case 1:
+          return decode_as<std::uint8_t, std::uint8_t>(bytes, count, swap, out);
+        case 2:
+          return decode_as<std::uint16_t, std::uint16_t>(bytes, count, swap, out);
+        case 4:
+          return decode_as<std::uint32_t, std::uint32_t>(bytes, count, swap, out);
+        default:
+          return decode_as<std::uint64_t, std::uint64_t>(bytes, count, swap, out);
       }
     case scalar_kind::floating:
       switch (type.size) {
@@ -166,8 +175,10 @@ void decode(dtype type, const std::byte* bytes, std::size_t count, double* out) 
             out[i] = half_to_double(load<std::uint16_t>(bytes + 2 * i, swap));
           }
           return;
-        case 4: return decode_as<float, std::uint32_t>(bytes, count, swap, out);
-        default: return decode_as<double, std::uint64_t>(bytes, count, swap, out);
+        case 4:
+          return decode_as<float, std::uint32_t>(bytes, count, swap, out);
+        default:
+          return decode_as<double, std::uint64_t>(bytes, count, swap, out);
       }
   }
 }

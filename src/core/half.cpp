@@ -38,7 +38,8 @@ std::uint16_t double_to_half(double value) {
   const auto significand =
       static_cast<std::uint32_t>(std::nearbyint(std::ldexp(magnitude, 10 - exponent)));
   // significand is in [1024, 2048]; 2048 carries into the exponent field, which is correct.
-  const std::uint32_t bits = (static_cast<std::uint32_t>(exponent + 15) << 10) + (significand - 1024);
+  const std::uint32_t bits =
+      (static_cast<std::uint32_t>(exponent + 15) << 10) + (significand - 1024);
   return static_cast<std::uint16_t>(sign | bits);
 }
 

@@ -56,8 +56,8 @@ class document_parser {
       }
       return number.value;
     }
-    for (const auto& [word, value] :
-         {std::pair{"true", json(true)}, std::pair{"false", json(false)}, std::pair{"null", json()}}) {
+    for (const auto& [word, value] : {std::pair{"true", json(true)},
+                                      std::pair{"false", json(false)}, std::pair{"null", json()}}) {
       const std::string_view w = word;
       if (text_.substr(pos_, w.size()) == w) {
         pos_ += w.size();
@@ -122,7 +122,8 @@ class document_parser {
         ++pos_;
         return out;
       }
-      if (static_cast<unsigned char>(c) < 0x20) json_fail(text_, pos_, "control character in a string");
+      if (static_cast<unsigned char>(c) < 0x20)
+        json_fail(text_, pos_, "control character in a string");
       if (c != '\\') {
         out += c;
         ++pos_;
@@ -132,16 +133,35 @@ class document_parser {
       const char e = peek();
       ++pos_;
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': append_utf8(out, parse_code_point()); break;
-        default: json_fail(text_, pos_ - 1, "unknown escape in a string");
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'u':
+          append_utf8(out, parse_code_point());
+          break;
+        default:
+          json_fail(text_, pos_ - 1, "unknown escape in a string");
       }
     }
   }
@@ -152,10 +172,14 @@ class document_parser {
     for (int i = 0; i < 4; ++i) {
       const char h = text_[pos_++];
       value <<= 4;
-      if (h >= '0' && h <= '9') value |= h - '0';
-      else if (h >= 'a' && h <= 'f') value |= h - 'a' + 10;
-      else if (h >= 'A' && h <= 'F') value |= h - 'A' + 10;
-      else json_fail(text_, pos_ - 1, "bad hex digit in a \\u escape");
+      if (h >= '0' && h <= '9')
+        value |= h - '0';
+      else if (h >= 'a' && h <= 'f')
+        value |= h - 'a' + 10;
+      else if (h >= 'A' && h <= 'F')
+        value |= h - 'A' + 10;
+      else
+        json_fail(text_, pos_ - 1, "bad hex digit in a \\u escape");
     }
     return value;
   }
@@ -163,7 +187,8 @@ class document_parser {
   unsigned parse_code_point() {
     const unsigned high = parse_hex4();
     if (high < 0xd800 || high > 0xdfff) return high;
-    if (high > 0xdbff || text_.substr(pos_, 2) != "\\u") json_fail(text_, pos_, "unpaired surrogate");
+    if (high > 0xdbff || text_.substr(pos_, 2) != "\\u")
+      json_fail(text_, pos_, "unpaired surrogate");
     pos_ += 2;
     const unsigned low = parse_hex4();
     if (low < 0xdc00 || low > 0xdfff) json_fail(text_, pos_, "unpaired surrogate");

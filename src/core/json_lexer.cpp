@@ -1,7 +1,7 @@
 #include "json_lexer.hpp"
 
-#include <cmath>
 #include <fast_float/fast_float.h>
+#include <cmath>
 #include <limits>
 
 #include "error.hpp"

@@ -14,7 +14,9 @@ std::string line_column(std::string_view text, std::size_t offset);
 /// Throws data_error "<line_column>: <what>".
 [[noreturn]] void json_fail(std::string_view text, std::size_t offset, const std::string& what);
 
-inline bool is_json_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+inline bool is_json_space(char c) {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
 
 inline std::size_t skip_json_space(std::string_view text, std::size_t pos) {
   while (pos < text.size() && is_json_space(text[pos])) ++pos;

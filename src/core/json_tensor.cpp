@@ -31,7 +31,8 @@ json_tensor parse_json_tensor(std::string_view text) {
     const char c = text[pos];
     const std::size_t depth = counts.size();  // depth of the value that may start here
     if (c == ']') {
-      if (depth == 0 || after_comma) json_fail(text, pos, depth == 0 ? "unmatched ']'" : "a ',' is followed by ']'");
+      if (depth == 0 || after_comma)
+        json_fail(text, pos, depth == 0 ? "unmatched ']'" : "a ',' is followed by ']'");
       const std::size_t closing = depth - 1;
       const std::size_t count = counts.back();
       if (rank == unknown) rank = depth;  // [] or [[], []]: no number gives the depth
@@ -39,8 +40,10 @@ json_tensor parse_json_tensor(std::string_view text) {
       if (shape[closing] == unknown) {
         shape[closing] = count;
       } else if (shape[closing] != count) {
-        json_fail(text, pos, "ragged array: " + std::to_string(count) + " elements where the first array at depth " +
-                                 std::to_string(closing + 1) + " has " + std::to_string(shape[closing]));
+        json_fail(text, pos,
+                  "ragged array: " + std::to_string(count) +
+                      " elements where the first array at depth " + std::to_string(closing + 1) +
+                      " has " + std::to_string(shape[closing]));
       }
       counts.pop_back();
       ++pos;
@@ -60,10 +63,12 @@ json_tensor parse_json_tensor(std::string_view text) {
     if (depth > 0) ++counts.back();
     if (c == '[') {
       if (rank != unknown && depth >= rank) {
-        json_fail(text, pos, "mixed depth: an array where a number was found at the same depth before");
+        json_fail(text, pos,
+                  "mixed depth: an array where a number was found at the same depth before");
       }
       if (depth == json_max_rank) {
-        json_fail(text, pos, "arrays nested deeper than " + std::to_string(json_max_rank) + " levels");
+        json_fail(text, pos,
+                  "arrays nested deeper than " + std::to_string(json_max_rank) + " levels");
       }
       counts.push_back(0);
       ++pos;
@@ -72,7 +77,8 @@ json_tensor parse_json_tensor(std::string_view text) {
     if (detail::starts_json_number(c)) {
       if (rank == unknown) rank = depth;
       if (depth != rank) {
-        json_fail(text, pos, "mixed depth: a number where an array was found at the same depth before");
+        json_fail(text, pos,
+                  "mixed depth: a number where an array was found at the same depth before");
       }
       const detail::json_number number = detail::lex_json_number(text, pos);
       result.values.push_back(number.value);

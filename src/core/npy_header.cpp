@@ -55,7 +55,8 @@ class header_parser {
         have_shape = true;
         info.shape = parse_shape();
       } else {
-        fail(key_at, "unexpected key '" + key + "' (a .npy header has exactly descr, fortran_order and shape)");
+        fail(key_at, "unexpected key '" + key +
+                         "' (a .npy header has exactly descr, fortran_order and shape)");
       }
       skip_space();
       if (peek() == ',') {
@@ -76,7 +77,9 @@ class header_parser {
   }
 
  private:
-  [[noreturn]] void fail(std::size_t at, const std::string& what) const { fail_at(base_ + at, what); }
+  [[noreturn]] void fail(std::size_t at, const std::string& what) const {
+    fail_at(base_ + at, what);
+  }
 
   char peek() const {
     if (pos_ >= text_.size()) fail(pos_, "the header ends too early");
@@ -89,8 +92,8 @@ class header_parser {
   }
 
   void skip_space() {
-    while (pos_ < text_.size() &&
-           (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r')) {
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
+                                   text_[pos_] == '\n' || text_[pos_] == '\r')) {
       ++pos_;
     }
   }
@@ -209,7 +212,8 @@ npy_preamble parse_npy_preamble(std::string_view bytes) {
   }
   std::size_t length = 0;
   for (std::size_t i = 0; i < length_bytes; ++i) {
-    length |= static_cast<std::size_t>(static_cast<unsigned char>(bytes[npy_magic_size + i])) << (8 * i);
+    length |= static_cast<std::size_t>(static_cast<unsigned char>(bytes[npy_magic_size + i]))
+              << (8 * i);
   }
   if (length == 0) fail_at(npy_magic_size, "the header length is 0");
   if (length > npy_max_header_size) {
@@ -226,8 +230,8 @@ tensor_info parse_npy_header(std::string_view text, std::size_t offset, int majo
 }
 
 std::string format_npy_header(const tensor_info& info) {
-  std::string dict = "{'descr': '" + descr_of(info.type) + "', 'fortran_order': " +
-                     (info.fortran_order ? "True" : "False") +
+  std::string dict = "{'descr': '" + descr_of(info.type) +
+                     "', 'fortran_order': " + (info.fortran_order ? "True" : "False") +
                      ", 'shape': " + shape_to_string(info.shape) + ", }";
   if (!info.shape.empty()) {
     const std::size_t growth = info.fortran_order ? info.shape.back() : info.shape.front();

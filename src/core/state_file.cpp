@@ -14,10 +14,10 @@ using json = nlohmann::ordered_json;
 
 // Keys a statistics document carries besides the state itself.
 constexpr std::array informational_keys{
-    "convention", "mode",  "eps",          "momentum", "momentum_meaning", "running_var_fed",
-    "axis",       "shape", "dtype",        "affine",   "track_running_stats", "num_features",
-    "count",      "mean",  "var",          "var_unbiased", "std",          "min",
-    "max",        "nonfinite"};
+    "convention",          "mode",         "eps",   "momentum", "momentum_meaning",
+    "running_var_fed",     "axis",         "shape", "dtype",    "affine",
+    "track_running_stats", "num_features", "count", "mean",     "var",
+    "var_unbiased",        "std",          "min",   "max",      "nonfinite"};
 
 std::vector<double> number_array(const json& value, const std::string& key) {
   if (!value.is_array()) throw data_error("key '" + key + "': expected an array of numbers");
@@ -103,7 +103,8 @@ json stats_document(const bn_plan& plan, const bn_result& result) {
   const auto& batch = result.batch;
   doc["mean"] = per_channel(batch, [](const channel_moments& m) { return m.mean; });
   doc["var"] = per_channel(batch, [](const channel_moments& m) { return m.var(); });
-  doc["var_unbiased"] = per_channel(batch, [](const channel_moments& m) { return m.var_unbiased(); });
+  doc["var_unbiased"] =
+      per_channel(batch, [](const channel_moments& m) { return m.var_unbiased(); });
   doc["min"] = per_channel(batch, [](const channel_moments& m) { return m.min; });
   doc["max"] = per_channel(batch, [](const channel_moments& m) { return m.max; });
   doc["nonfinite"] = per_channel(batch, [](const channel_moments& m) { return m.nonfinite; });

@@ -106,9 +106,8 @@ class npy_source : public tensor_source {
     const std::size_t expected = info_.size_in_bytes();
     if (actual == expected) return;
     throw data_error("data at byte " + std::to_string(data_offset_) + " is " +
-                     std::to_string(actual) + " bytes, but shape " +
-                     shape_to_string(info_.shape) + " of " + name_of(info_.type) + " needs " +
-                     std::to_string(expected));
+                     std::to_string(actual) + " bytes, but shape " + shape_to_string(info_.shape) +
+                     " of " + name_of(info_.type) + " needs " + std::to_string(expected));
   }
 
   input_file file_;
@@ -216,8 +215,9 @@ tensor_format format_from_extension(const std::string& path) {
   const std::string ext = extension_of(path);
   if (ext == ".npy") return tensor_format::npy;
   if (ext == ".json") return tensor_format::json;
-  throw usage_error("cannot tell the format of '" + path +
-                    "' from its name (.npy or .json); name it with --input-format or --output-format");
+  throw usage_error(
+      "cannot tell the format of '" + path +
+      "' from its name (.npy or .json); name it with --input-format or --output-format");
 }
 
 tensor_format parse_format(const std::string& name) {
