@@ -124,6 +124,10 @@ class document_parser {
       }
       if (static_cast<unsigned char>(c) < 0x20)
         json_fail(text_, pos_, "control character in a string");
+      if (static_cast<unsigned char>(c) >= 0x80) {
+        append_utf8_sequence(out);
+        continue;
+      }
       if (c != '\\') {
         out += c;
         ++pos_;
@@ -164,6 +168,35 @@ class document_parser {
           json_fail(text_, pos_ - 1, "unknown escape in a string");
       }
     }
+  }
+
+  // JSON text is UTF-8: copy one multi-byte sequence, refusing malformed, overlong and
+  // surrogate encodings so that every string bnorm holds can be written out again.
+  void append_utf8_sequence(std::string& out) {
+    const auto byte = [&](std::size_t i) {
+      return pos_ + i < text_.size() ? static_cast<unsigned char>(text_[pos_ + i]) : 0u;
+    };
+    const unsigned lead = byte(0);
+    std::size_t length = 0;
+    unsigned min = 0, cp = 0;
+    if (lead >= 0xc2 && lead <= 0xdf) {
+      length = 2, min = 0x80, cp = lead & 0x1f;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+      length = 3, min = 0x800, cp = lead & 0x0f;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      length = 4, min = 0x10000, cp = lead & 0x07;
+    } else {
+      json_fail(text_, pos_, "invalid UTF-8 in a string");
+    }
+    for (std::size_t i = 1; i < length; ++i) {
+      if ((byte(i) & 0xc0) != 0x80) json_fail(text_, pos_, "invalid UTF-8 in a string");
+      cp = (cp << 6) | (byte(i) & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      json_fail(text_, pos_, "invalid UTF-8 in a string");
+    }
+    out.append(text_.substr(pos_, length));
+    pos_ += length;
   }
 
   unsigned parse_hex4() {
@@ -227,9 +260,13 @@ bool is_flat_number_array(const json& value) {
 
 void append_value(std::string& out, const json& value, int indent) {
   switch (value.type()) {
-    case json::value_t::number_float:
+    case json::value_t::number_float: {
+      const std::size_t start = out.size();
       append_number(out, value.get<double>(), dtype::float64());
+      // Keep floats floats: 1.0 written as "1" would read back as an integer (and -0.0 as 0).
+      if (out.find_first_of(".eEIN", start) == std::string::npos) out += ".0";
       return;
+    }
     case json::value_t::object: {
       if (value.empty()) {
         out += "{}";
