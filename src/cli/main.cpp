@@ -1,16 +1,26 @@
 // bnorm's entry point: parse the command line, run one subcommand, and turn every error into
 // one line on stderr and its exit status.  Nothing else in bnorm prints an error or exits.
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <iostream>
 #include <new>
 
 #include "apply_command.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
+#include "file_io.hpp"
 
 namespace {
 
 constexpr const char* version = "0.1.0";
+
+// On SIGINT, SIGTERM or SIGHUP: remove the temporaries of unfinished outputs, then die of the
+// same signal, so that the caller sees how the run ended and no target is touched.
+void on_terminating_signal(int signal_number) {
+  bnorm::remove_temporaries();
+  std::signal(signal_number, SIG_DFL);
+  std::raise(signal_number);
+}
 
 int report(const char* what, int status) {
   std::cerr << "bnorm: error: " << what << '\n';
@@ -27,6 +37,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("bnorm ") + version);
   app.require_subcommand(1);
   app.footer("Exit status: 0 ok, 2 usage error, 3 invalid data, 4 I/O error.");
+
+  for (int signal_number : {SIGINT, SIGTERM, SIGHUP})
+    std::signal(signal_number, on_terminating_signal);
 
   apply_options apply;
   CLI::App* apply_cmd = add_apply_command(app, apply);

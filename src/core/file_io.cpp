@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -13,6 +14,30 @@ namespace bnorm {
 namespace {
 
 constexpr std::size_t output_buffer_size = 1 << 20;
+
+// Temporaries in flight, for remove_temporaries().  A signal handler may only read plain
+// memory and call unlink(), so the paths are copied into fixed slots of lock-free atomics.
+constexpr std::size_t max_temporaries = 8;
+constexpr std::size_t max_temporary_path = 4096;
+char temporary_paths[max_temporaries][max_temporary_path];
+std::atomic<bool> temporary_in_use[max_temporaries];
+
+// Outputs are opened and committed by one thread; only the signal handler reads concurrently,
+// so a slot's path is written completely before the slot is marked live.
+int register_temporary(const std::string& path) {
+  if (path.size() >= max_temporary_path) return -1;
+  for (std::size_t i = 0; i < max_temporaries; ++i) {
+    if (temporary_in_use[i].load()) continue;
+    std::memcpy(temporary_paths[i], path.c_str(), path.size() + 1);
+    temporary_in_use[i].store(true);
+    return static_cast<int>(i);
+  }
+  return -1;  // more outputs than slots: still correct, only not cleaned after a signal
+}
+
+void unregister_temporary(int slot) {
+  if (slot >= 0) temporary_in_use[slot].store(false);
+}
 
 [[noreturn]] void fail(const std::string& name, const std::string& what, int err) {
   throw io_error(name + ": " + what + (what.empty() ? "" : ": ") + std::strerror(err));
@@ -80,6 +105,12 @@ std::string input_file::read_all() {
   }
 }
 
+void remove_temporaries() noexcept {
+  for (std::size_t i = 0; i < max_temporaries; ++i) {
+    if (temporary_in_use[i].exchange(false)) ::unlink(temporary_paths[i]);
+  }
+}
+
 std::string read_text_file(const std::string& path) {
   input_file file(path);
   return file.read_all();
@@ -120,16 +151,19 @@ output_file::output_file(const std::string& path) : target_(path) {
     fail(name_, "cannot create a file in " + folder_of(path) + "/", err);
   }
   if (::fchmod(fd_, mode) != 0) {
+    // A constructor that throws runs no destructor: clean up here.
     const int err = errno;
     ::close(fd_);
     ::unlink(temporary_.c_str());
     fail(name_, "", err);
   }
+  slot_ = register_temporary(temporary_);
 }
 
 output_file::~output_file() {
   if (fd_ >= 0 && fd_ != STDOUT_FILENO) ::close(fd_);
   if (!committed_ && !temporary_.empty()) ::unlink(temporary_.c_str());
+  unregister_temporary(slot_);
 }
 
 void output_file::write(const void* data, std::size_t size) {
@@ -174,6 +208,8 @@ void output_file::commit() {
   fd_ = -1;
   if (::rename(temporary_.c_str(), target_.c_str()) != 0) fail(name_, "rename failed", errno);
   committed_ = true;
+  unregister_temporary(slot_);
+  slot_ = -1;
 }
 
 }  // namespace bnorm

@@ -41,6 +41,12 @@ class input_file {
   std::string name_;
 };
 
+/// Removes the temporaries of every output_file not yet committed.  Async-signal-safe: a
+/// program's SIGINT/SIGTERM handler calls it, so that an interrupted run leaves the targets
+/// as they were and no temporary behind.  (SIGKILL cannot be caught; its temporary stays,
+/// named ".<target>.bnorm-XXXXXX" beside the target, which is still untouched.)
+void remove_temporaries() noexcept;
+
 /// Reads a whole file ("-" is standard input) as text.  Throws io_error.
 std::string read_text_file(const std::string& path);
 
@@ -75,6 +81,7 @@ class output_file {
   std::string name_;
   std::string target_;
   std::string temporary_;
+  int slot_ = -1;  // registration for remove_temporaries()
   std::string buffer_;
 };
 

@@ -75,14 +75,14 @@ npy_cases = {
     "rank-1": npy(np.arange(4, dtype=np.float32)),
     "zero-size": npy(np.zeros((0, 3), np.float32)),
     "one-value-per-channel": npy(np.ones((1, 3), np.float32)),
-    "bool-byte-2": npy_header("{'descr': '|b1', 'fortran_order': False, 'shape': (2, 2), }", b"\x02\x00\x01\xff"),
+    "valid-bool-byte-2": npy_header("{'descr': '|b1', 'fortran_order': False, 'shape': (2, 2), }", b"\x02\x00\x01\xff"),
 }
 write("npy", npy_cases)
 
 json_cases = {
     "valid": "[[1, 2.5, -3e-2], [4, 5, 6]]",
     "valid-nonfinite": "[[NaN, Infinity], [-Infinity, 0]]",
-    "valid-deep": "[" * 8 + "1" + "]" * 8,
+    "deep-one-value": "[" * 8 + "1" + "]" * 8,
     "empty": "",
     "not-array": '{"a": 1}',
     "number": "3.5",
@@ -115,7 +115,7 @@ state_cases = {
     "not-object": "[1, 2]",
     "empty": "",
     "truncated": '{"weight": [1, 2',
-    "escapes": '{"convention": "t\\u00f6rch\\ud83d\\ude00\\n"}',
+    "valid-escapes": '{"convention": "t\\u00f6rch\\ud83d\\ude00\\n"}',
     "bad-surrogate": '{"convention": "\\ud800"}',
     "bad-utf8": b'{"convention": "\xc3\x28"}',
     "deep": '{"a":' * 100 + "1" + "}" * 100,
