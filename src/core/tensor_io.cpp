@@ -11,8 +11,7 @@
 namespace bnorm {
 namespace {
 
-// Raw bytes read per block: large enough to amortize system calls, small enough that the
-// block and its decoded doubles stay near the cache.
+// Raw bytes read from a file at a time: large enough to amortize system calls.
 constexpr std::size_t block_bytes = 4 << 20;
 
 std::string extension_of(const std::string& path) {
@@ -42,17 +41,22 @@ class npy_source : public tensor_source {
 
   std::size_t read(std::span<double> out) override {
     const std::size_t item = info_.type.size;
-    std::size_t want = std::min(out.size(), remaining_);
+    const std::size_t want = std::min(out.size(), remaining_);
     if (!file_.seekable()) {
       const std::size_t done = info_.element_count() - remaining_;
       decode(info_.type, memory_.data() + done * item, want, out.data());
-    } else {
-      want = std::min(want, block_bytes / item);
-      raw_.resize(want * item);
-      if (file_.read(raw_.data(), raw_.size()) != raw_.size()) {
-        throw io_error(file_.name() + ": the file shrank while being read");
-      }
-      decode(info_.type, raw_.data(), want, out.data());
+      remaining_ -= want;
+      return want;
+    }
+    // Large reads amortize system calls; callers ask for small spans that stay in cache, so
+    // the raw block is decoded piece by piece.
+    std::size_t produced = 0;
+    while (produced < want) {
+      if (raw_position_ == raw_.size()) refill();
+      const std::size_t n = std::min(want - produced, (raw_.size() - raw_position_) / item);
+      decode(info_.type, raw_.data() + raw_position_, n, out.data() + produced);
+      raw_position_ += n * item;
+      produced += n;
     }
     remaining_ -= want;
     return want;
@@ -61,9 +65,22 @@ class npy_source : public tensor_source {
   void rewind() override {
     if (file_.seekable()) file_.seek(data_offset_);
     remaining_ = info_.element_count();
+    unread_bytes_ = info_.size_in_bytes();
+    raw_.clear();
+    raw_position_ = 0;
   }
 
  private:
+  void refill() {
+    const std::size_t size = std::min(block_bytes, unread_bytes_);
+    raw_.resize(size);
+    if (file_.read(raw_.data(), size) != size) {
+      throw io_error(file_.name() + ": the file shrank while being read");
+    }
+    unread_bytes_ -= size;
+    raw_position_ = 0;
+  }
+
   void read_header() {
     std::string prefix(npy_magic_size + 4, '\0');
     prefix.resize(file_.read(prefix.data(), prefix.size()));
@@ -82,6 +99,7 @@ class npy_source : public tensor_source {
     info_ = parse_npy_header(header, preamble.header_offset, preamble.major_version);
     data_offset_ = preamble.data_offset();
     remaining_ = info_.element_count();
+    unread_bytes_ = info_.size_in_bytes();
     if (file_.seekable()) {
       check_data_size(file_.size() - std::min(file_.size(), data_offset_));
       return;
@@ -113,8 +131,10 @@ class npy_source : public tensor_source {
   input_file file_;
   tensor_info info_;
   std::size_t data_offset_ = 0;
-  std::size_t remaining_ = 0;
+  std::size_t remaining_ = 0;     // values not yet returned by read()
+  std::size_t unread_bytes_ = 0;  // data bytes not yet read from the file
   std::vector<std::byte> raw_;
+  std::size_t raw_position_ = 0;
   std::vector<std::byte> memory_;
 };
 
