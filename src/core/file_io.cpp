@@ -199,8 +199,9 @@ void output_file::commit() {
     committed_ = true;
     return;
   }
-  // fsync before rename: after a crash the target is either the old file or the whole new one.
-  if (::fsync(fd_) != 0) fail(name_, "sync failed", errno);
+  // No fsync: the rename is atomic for every reader, which is the guarantee bnorm gives (an
+  // interrupted run leaves the old file).  Like sed -i and zstd, bnorm leaves durability
+  // against power loss to the file system; an fsync would cost more than a small run's work.
   if (::close(fd_) != 0) {
     fd_ = -1;
     fail(name_, "close failed", errno);

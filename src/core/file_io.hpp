@@ -51,7 +51,7 @@ void remove_temporaries() noexcept;
 std::string read_text_file(const std::string& path);
 
 /// An output that is either complete or absent.  A regular file (new or existing) is written
-/// to a temporary in the same folder, flushed to disk and renamed over the target by commit();
+/// to a temporary in the same folder and renamed over the target by commit();
 /// destroying an uncommitted output removes the temporary.  "-", a character device or a pipe
 /// is written directly, since it cannot be replaced.
 class output_file {
@@ -68,7 +68,7 @@ class output_file {
   void write(const void* data, std::size_t size);
   void write(std::string_view text) { write(text.data(), text.size()); }
 
-  /// Flushes, syncs and renames into place.  Throws io_error.
+  /// Flushes and renames into place.  Throws io_error.
   void commit();
 
  private:

@@ -1,0 +1,154 @@
+#!/usr/bin/python3
+"""bnorm's benchmark harness: generates the inputs, runs bnorm and its peers alternately in
+the same run (cp as the floor, the NumPy script, PyTorch when installed), and prints the
+median wall time and peak memory of each with ratios, as Markdown with the method beside it.
+
+    /usr/bin/python3 bench/bench.py --bnorm build/bnorm [--runs 5] [--out bench/results/DATE.md]
+
+Wall time and peak memory are the whole process's (GNU time's %M), median of --runs.
+The machine is shared, so absolute times drift; the ratios, measured side by side, hold.
+"""
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = pathlib.Path(__file__).resolve().parent
+PYTHON = "/usr/bin/python3"  # Debian's NumPy and PyTorch install for this interpreter
+
+
+def measure(argv):
+    """(wall seconds, peak RSS MiB) of one run of argv; raises if it fails.  GNU time reports
+    the peak: rusage taken here would include the pre-exec copy of this Python process."""
+    start = time.perf_counter()
+    completed = subprocess.run(["/usr/bin/time", "-f", "%M", *map(str, argv)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - start
+    if completed.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, argv))} failed: {completed.stderr}")
+    return wall, int(completed.stderr.split()[-1]) / 1024
+
+
+def have_torch():
+    return subprocess.run([PYTHON, "-c", "import torch"], capture_output=True).returncode == 0
+
+
+def make_inputs(folder):
+    rng = np.random.default_rng(0)
+    big = folder / "big.npy"  # 256 MiB float32, (64, 64, 128, 128)
+    if not big.exists():
+        with open(big, "wb") as f:
+            header = np.lib.format.header_data_from_array_1_0(np.zeros((1,), np.float32))
+            header["shape"] = (64, 64, 128, 128)
+            np.lib.format.write_array_header_1_0(f, header)
+            for _ in range(64):  # one sample at a time: the generator stays small
+                f.write(rng.normal(3.0, 2.0, size=(64, 128, 128)).astype(np.float32).tobytes())
+    small = folder / "small.npy"  # 1.3 KB, (4, 3, 5, 5) float32
+    np.save(small, rng.normal(size=(4, 3, 5, 5)).astype(np.float32))
+    big_json = folder / "big.json"  # about 10 MB of float64 text, (8192, 64)
+    if not big_json.exists():
+        big_json.write_text(json.dumps(rng.normal(size=(8192, 64)).tolist()))
+    state = folder / "state.json"
+    subprocess.run([ARGS.bnorm, "apply", str(big), "-o", str(folder / "warm.npy"), "--stats-out",
+                    str(state)], check=True)
+    return big, small, big_json, state
+
+
+def scenario(title, commands, runs, note=""):
+    """Runs each command `runs` times, alternating between them; returns a Markdown table."""
+    results = {name: [] for name, _ in commands}
+    for _ in range(runs):
+        for name, argv in commands:
+            results[name].append(measure(argv))
+    base_wall = statistics.median(w for w, _ in results[commands[0][0]])
+    lines = [f"### {title}", ""]
+    if note:
+        lines += [note, ""]
+    lines += ["| command | median wall | peak memory | wall ÷ bnorm |", "|---|---:|---:|---:|"]
+    for name, _ in commands:
+        wall = statistics.median(w for w, _ in results[name])
+        memory = statistics.median(m for _, m in results[name])
+        lines.append(f"| {name} | {wall:.3f} s | {memory:.0f} MiB | {wall / base_wall:.2f} |")
+    print("\n".join(lines), flush=True)
+    return "\n".join(lines) + "\n"
+
+
+def method(runs):
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    compiler = subprocess.run(["g++", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    torch_version = subprocess.run([PYTHON, "-c", "import torch; print(torch.__version__)"],
+                                   capture_output=True, text=True).stdout.strip() or "not installed"
+    return "\n".join([
+        f"- date: {datetime.date.today()}; machine: {os.cpu_count()} cores, {cpu}, "
+        f"Linux {platform.release()}",
+        f"- bnorm: CMake Release build (-O2 -DNDEBUG, no -march), {compiler}",
+        f"- peers: cp (GNU coreutils), NumPy {np.__version__}, PyTorch {torch_version}, "
+        f"Python {platform.python_version()}",
+        f"- each command run {runs} times, alternating between the commands of a scenario; "
+        "median wall time and median peak resident memory (GNU time's %M) of the whole process",
+        "- inputs and outputs in the same folder, files in the page cache (every command reads "
+        "them warm)",
+        "",
+    ])
+
+
+def main():
+    folder = pathlib.Path(ARGS.work)
+    folder.mkdir(parents=True, exist_ok=True)
+    big, small, big_json, state = make_inputs(folder)
+    out = lambda name: str(folder / name)
+    bnorm = ARGS.bnorm
+    report = ["# bnorm benchmarks", "", method(ARGS.runs)]
+
+    train = [("bnorm apply (train, --stats-out)",
+              [bnorm, "apply", big, "-o", out("y.npy"), "--stats-out", out("s.json")]),
+             ("cp", ["cp", big, out("cp.npy")]),
+             ("NumPy script", [PYTHON, HERE / "peers/numpy_bn.py", big, out("np.npy")])]
+    if have_torch():
+        train.append(("PyTorch F.batch_norm", [PYTHON, HERE / "peers/torch_bn.py", big, out("t.npy")]))
+    report.append(scenario("256 MiB float32 .npy (64, 64, 128, 128), train mode", train, ARGS.runs))
+
+    evaluation = [("bnorm apply (eval)", [bnorm, "apply", big, "-o", out("y.npy"), "--mode", "eval",
+                                          "--state", state]),
+                  ("cp", ["cp", big, out("cp.npy")])]
+    report.append(scenario("256 MiB float32 .npy, eval mode", evaluation, ARGS.runs))
+
+    tiny = [("bnorm apply (train)", [bnorm, "apply", small, "-o", out("ys.npy")]),
+            ("NumPy script", [PYTHON, HERE / "peers/numpy_bn.py", small, out("nps.npy")])]
+    if have_torch():
+        tiny.append(("PyTorch F.batch_norm", [PYTHON, HERE / "peers/torch_bn.py", small, out("ts.npy")]))
+    report.append(scenario("1.3 KB float32 .npy (4, 3, 5, 5): start-up", tiny, ARGS.runs))
+
+    text = [("bnorm apply (JSON in, JSON out)", [bnorm, "apply", big_json, "-o", out("y.json")]),
+            ("Python json + NumPy", [PYTHON, HERE / "peers/json_bn.py", big_json, out("pj.json")])]
+    size = big_json.stat().st_size / 1e6
+    report.append(scenario(f"{size:.1f} MB JSON tensor (8192, 64), train mode", text, ARGS.runs))
+
+    if ARGS.out:
+        pathlib.Path(ARGS.out).write_text("\n".join(report))
+    if not ARGS.keep:
+        for name in ["y.npy", "s.json", "cp.npy", "np.npy", "t.npy", "y.json", "pj.json", "warm.npy"]:
+            (folder / name).unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bnorm", required=True, help="the bnorm binary to measure")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "bnorm-bench"),
+                        help="folder for the inputs (kept between runs) and outputs")
+    parser.add_argument("--out", help="also write the report to this Markdown file")
+    parser.add_argument("--keep", action="store_true", help="keep the outputs")
+    ARGS = parser.parse_args()
+    ARGS.bnorm = str(pathlib.Path(ARGS.bnorm).resolve())
+    main()
