@@ -27,8 +27,15 @@ channel_moments merge(const channel_moments& a, const channel_moments& b) {
   const double na = static_cast<double>(a.count), nb = static_cast<double>(b.count);
   const double n = static_cast<double>(m.count);
   const double delta = b.mean - a.mean;
-  m.mean = a.mean + delta * (nb / n);
-  m.m2 = a.m2 + b.m2 + delta * delta * (na * nb / n);
+  if (std::isfinite(delta)) {
+    m.mean = a.mean + delta * (nb / n);
+    m.m2 = a.m2 + b.m2 + delta * delta * (na * nb / n);
+  } else {
+    // An infinite (or NaN) mean: the weighted sum gives inf, or NaN for inf − inf, as the
+    // mean of all the values would; the spread of such data is undefined.
+    m.mean = a.mean * (na / n) + b.mean * (nb / n);
+    m.m2 = std::numeric_limits<double>::quiet_NaN();
+  }
   m.min = std::fmin(a.min, b.min);
   m.max = std::fmax(a.max, b.max);
   m.nonfinite = a.nonfinite + b.nonfinite;

@@ -104,6 +104,22 @@ json_tensor parse_json_tensor(std::string_view text) {
   return result;
 }
 
+namespace {
+
+// Nested arrays down to the first zero dimension, which is written as [].
+void append_empty(std::string& out, const std::vector<std::size_t>& shape, std::size_t depth) {
+  out += '[';
+  if (depth + 1 < shape.size() && shape[depth] > 0) {
+    for (std::size_t i = 0; i < shape[depth]; ++i) {
+      if (i > 0) out += ", ";
+      append_empty(out, shape, depth + 1);
+    }
+  }
+  out += ']';
+}
+
+}  // namespace
+
 void append_json_tensor(std::string& out, const double* values,
                         const std::vector<std::size_t>& shape, dtype type) {
   const std::size_t rank = shape.size();
@@ -115,12 +131,12 @@ void append_json_tensor(std::string& out, const double* values,
   std::vector<std::size_t> index(rank, 0);
   std::size_t count = 1;
   for (std::size_t d : shape) count *= d;
-  out.append(rank, '[');
   if (count == 0) {
-    out.append(rank, ']');
+    append_empty(out, shape, 0);  // (2, 0) is [[], []], not [[]]
     out += '\n';
     return;
   }
+  out.append(rank, '[');
   for (std::size_t i = 0; i < count; ++i) {
     append_number(out, values[i], type);
     // Advance the odometer; the number of dimensions that wrap is the number of ']' to close.

@@ -82,19 +82,22 @@ class npy_source : public tensor_source {
   }
 
   void read_header() {
-    std::string prefix(npy_magic_size + 4, '\0');
+    // Read exactly the preamble, then exactly the header: a pipe cannot give back bytes that
+    // were read too far, and a short header length must not be trusted to cover them.
+    std::string prefix(npy_magic_size + 2, '\0');
     prefix.resize(file_.read(prefix.data(), prefix.size()));
+    if (prefix.size() == npy_magic_size + 2 && (prefix[6] == 2 || prefix[6] == 3)) {
+      char more[2];
+      prefix.append(more, file_.read(more, sizeof more));  // versions 2 and 3: 4-byte length
+    }
     const npy_preamble preamble = parse_npy_preamble(prefix);
-    // The prefix may already hold the first bytes of the header text.
-    std::string header = prefix.substr(preamble.header_offset);
-    const std::size_t have = header.size();
-    header.resize(preamble.header_size);
-    const std::size_t got = file_.read(header.data() + have, header.size() - have);
-    if (have + got < preamble.header_size) {
+    std::string header(preamble.header_size, '\0');
+    const std::size_t got = file_.read(header.data(), header.size());
+    if (got < header.size()) {
       throw data_error("header at byte " + std::to_string(npy_magic_size) + ": header length " +
                        std::to_string(preamble.header_size) +
                        " runs past the end of the file (which has " +
-                       std::to_string(preamble.header_offset + have + got) + " bytes)");
+                       std::to_string(preamble.header_offset + got) + " bytes)");
     }
     info_ = parse_npy_header(header, preamble.header_offset, preamble.major_version);
     data_offset_ = preamble.data_offset();
@@ -162,7 +165,9 @@ class values_source : public tensor_source {
 
 class npy_sink : public tensor_sink {
  public:
+  // encode() writes little-endian floats: the header says so, whatever type was asked for.
   npy_sink(output_file& out, tensor_info info) : out_(out), info_(std::move(info)) {
+    info_.type = output_type_for(info_.type);
     out_.write(format_npy_header(info_));
   }
 

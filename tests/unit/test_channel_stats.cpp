@@ -1,1 +1,304 @@
+// Per-channel moments against a long-double two-pass reference, their merging, and the
+// handling of NaN and infinities (as NumPy's mean and var: NaN or ±Inf enter the moments).
 #include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "channel_stats.hpp"
+
+using bnorm::channel_moments;
+using bnorm::moments_accumulator;
+
+namespace {
+
+constexpr double qnan = std::numeric_limits<double>::quiet_NaN();
+constexpr double inf = std::numeric_limits<double>::infinity();
+
+struct reference {
+  long double mean;
+  long double m2;
+};
+
+// The textbook two-pass formula in long double: no shift, no merging.
+reference two_pass(const std::vector<double>& x) {
+  long double sum = 0;
+  for (double v : x) sum += v;
+  const long double mean = sum / static_cast<long double>(x.size());
+  long double m2 = 0;
+  for (double v : x) m2 += (v - mean) * (v - mean);
+  return {mean, m2};
+}
+
+channel_moments moments_of(const std::vector<double>& x) {
+  moments_accumulator acc(1);
+  acc.add(0, x.data(), x.size());
+  return acc.moments()[0];
+}
+
+double relative_error(double value, long double expected) {
+  return static_cast<double>(std::fabs((value - expected) / expected));
+}
+
+}  // namespace
+
+TEST_CASE("moments of a small channel, worked by hand") {
+  // 1, 2, 3, 4: mean 2.5, squared deviations 2.25 + 0.25 + 0.25 + 2.25 = 5
+  const channel_moments m = moments_of({1, 2, 3, 4});
+  CHECK(m.count == 4);
+  CHECK(m.mean == 2.5);
+  CHECK(m.m2 == 5);
+  CHECK(m.var() == 1.25);
+  CHECK(m.var_unbiased() == doctest::Approx(5.0 / 3.0).epsilon(1e-15));
+  CHECK(m.min == 1);
+  CHECK(m.max == 4);
+  CHECK(m.nonfinite == 0);
+}
+
+TEST_CASE("one value: var 0, var_unbiased NaN; no values: everything NaN") {
+  const channel_moments one = moments_of({-3.5});
+  CHECK(one.count == 1);
+  CHECK(one.mean == -3.5);
+  CHECK(one.var() == 0);
+  CHECK(std::isnan(one.var_unbiased()));
+  CHECK(one.min == -3.5);
+  CHECK(one.max == -3.5);
+
+  moments_accumulator acc(2);
+  const double v = 1;
+  acc.add(1, &v, 1);
+  const channel_moments none = acc.moments()[0];
+  CHECK(none.count == 0);
+  CHECK(std::isnan(none.mean));
+  CHECK(std::isnan(none.var()));
+  CHECK(std::isnan(none.var_unbiased()));
+  CHECK(std::isnan(none.min));
+  CHECK(std::isnan(none.max));
+}
+
+TEST_CASE("moments match a long double two-pass computation on random data") {
+  std::mt19937_64 rng(12345);
+  const std::size_t channels = 5;
+  moments_accumulator acc(channels);
+  std::vector<std::vector<double>> data(channels);
+  // Channels with different centres and spreads, added in runs of random length so that the
+  // four partial sums and the remainder loop all see use.
+  const double centre[channels] = {0, -3, 1e3, 1e-3, 7.5e6};
+  const double spread[channels] = {1, 0.25, 10, 1e-5, 3};
+  std::uniform_int_distribution<std::size_t> run_length(1, 37);
+  for (int run = 0; run < 2000; ++run) {
+    const std::size_t c = static_cast<std::size_t>(run) % channels;
+    std::normal_distribution<double> normal(centre[c], spread[c]);
+    std::vector<double> values(run_length(rng));
+    for (double& v : values) v = normal(rng);
+    acc.add(c, values.data(), values.size());
+    data[c].insert(data[c].end(), values.begin(), values.end());
+  }
+  const std::vector<channel_moments> m = acc.moments();
+  REQUIRE(m.size() == channels);
+  for (std::size_t c = 0; c < channels; ++c) {
+    CAPTURE(c);
+    const reference r = two_pass(data[c]);
+    CHECK(m[c].count == data[c].size());
+    // The mean's error is measured against the channel's spread: channel 0 centres on 0.
+    CHECK(std::fabs(m[c].mean - r.mean) < 1e-14L * (std::fabs(r.mean) + spread[c]));
+    CHECK(relative_error(m[c].m2, r.m2) < 1e-12);
+    CHECK(m[c].min == *std::min_element(data[c].begin(), data[c].end()));
+    CHECK(m[c].max == *std::max_element(data[c].begin(), data[c].end()));
+  }
+}
+
+TEST_CASE("float32 data 1e4 + 0.01·N(0,1) keep their variance (no cancellation)") {
+  // E[x²] − E[x]² here subtracts two numbers near 1e8 to get 1e-4: a float32 or even a double
+  // single pass loses most digits (pytorch/pytorch#5410).
+  std::mt19937_64 rng(5410);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<double> x(200000);
+  for (double& v : x) v = static_cast<double>(1e4f + 0.01f * normal(rng));
+  const reference r = two_pass(x);
+  const channel_moments m = moments_of(x);
+  CHECK(relative_error(m.mean, r.mean) < 1e-15);
+  CHECK(relative_error(m.var(), r.m2 / static_cast<long double>(x.size())) < 1e-10);
+  CHECK(m.var() == doctest::Approx(1e-4).epsilon(0.05));  // float32 spacing at 1e4 is ~1e-3
+
+  // The case is hard: the naive double single pass is far off.
+  double s1 = 0, s2 = 0;
+  for (double v : x) {
+    s1 += v;
+    s2 += v * v;
+  }
+  const double n = static_cast<double>(x.size());
+  const double naive = s2 / n - (s1 / n) * (s1 / n);
+  CHECK(relative_error(naive, r.m2 / static_cast<long double>(x.size())) > 1e-8);
+}
+
+TEST_CASE("a constant channel has variance exactly 0") {
+  for (const double c : {0.1, 1e4, -7.25, 1e300, static_cast<double>(1e4f + 0.01f)}) {
+    CAPTURE(c);
+    const std::vector<double> x(1001, c);
+    const channel_moments m = moments_of(x);
+    CHECK(m.mean == c);
+    CHECK(m.m2 == 0);
+    CHECK(m.var() == 0);
+    CHECK(m.var_unbiased() == 0);
+  }
+}
+
+TEST_CASE("adding a channel's values in many calls equals adding them at once") {
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> normal(50, 2);
+  std::vector<double> x(1000);
+  for (double& v : x) v = normal(rng);
+  moments_accumulator pieces(1);
+  for (std::size_t i = 0; i < x.size(); i += 3) {
+    pieces.add(0, x.data() + i, std::min<std::size_t>(3, x.size() - i));
+  }
+  const channel_moments whole = moments_of(x);
+  const channel_moments split = pieces.moments()[0];
+  CHECK(split.count == whole.count);
+  CHECK(split.mean == doctest::Approx(whole.mean).epsilon(1e-15));
+  CHECK(split.m2 == doctest::Approx(whole.m2).epsilon(1e-12));
+}
+
+TEST_CASE("merge in any grouping equals the moments of the whole") {
+  std::mt19937_64 rng(99);
+  std::normal_distribution<double> normal(-20, 4);
+  std::vector<double> a(101), b(7), c(1500);
+  for (auto* part : {&a, &b, &c}) {
+    for (double& v : *part) v = normal(rng);
+  }
+  std::vector<double> all = a;
+  all.insert(all.end(), b.begin(), b.end());
+  all.insert(all.end(), c.begin(), c.end());
+  const reference r = two_pass(all);
+  const channel_moments ma = moments_of(a), mb = moments_of(b), mc = moments_of(c);
+  const channel_moments groupings[] = {
+      bnorm::merge(bnorm::merge(ma, mb), mc), bnorm::merge(ma, bnorm::merge(mb, mc)),
+      bnorm::merge(bnorm::merge(mc, ma), mb), bnorm::merge(mb, bnorm::merge(mc, ma)),
+      bnorm::merge(bnorm::merge(mb, mc), ma),
+  };
+  for (const channel_moments& m : groupings) {
+    CHECK(m.count == all.size());
+    CHECK(relative_error(m.mean, r.mean) < 1e-14);
+    CHECK(relative_error(m.m2, r.m2) < 1e-12);
+    CHECK(m.min == *std::min_element(all.begin(), all.end()));
+    CHECK(m.max == *std::max_element(all.begin(), all.end()));
+    CHECK(m.nonfinite == 0);
+  }
+  SUBCASE("an empty side returns the other unchanged") {
+    const channel_moments empty;
+    const channel_moments left = bnorm::merge(empty, ma), right = bnorm::merge(ma, empty);
+    for (const channel_moments& m : {left, right}) {
+      CHECK(m.count == ma.count);
+      CHECK(m.mean == ma.mean);
+      CHECK(m.m2 == ma.m2);
+      CHECK(m.min == ma.min);
+      CHECK(m.max == ma.max);
+    }
+  }
+  SUBCASE("merging single values reproduces the hand-worked moments") {
+    channel_moments m;
+    for (double v : {1.0, 2.0, 3.0, 4.0}) m = bnorm::merge(m, moments_of({v}));
+    CHECK(m.count == 4);
+    CHECK(m.mean == 2.5);
+    CHECK(m.m2 == 5);
+  }
+}
+
+TEST_CASE("NaN makes mean and variance NaN, as numpy.mean and numpy.var do") {
+  const channel_moments m = moments_of({1, qnan, 3});
+  CHECK(m.count == 3);
+  CHECK(std::isnan(m.mean));  // np.mean([1, np.nan, 3]) is nan
+  CHECK(std::isnan(m.var()));
+  CHECK(std::isnan(m.var_unbiased()));
+  CHECK(m.nonfinite == 1);
+  SUBCASE("min and max skip NaN") {
+    CHECK(m.min == 1);
+    CHECK(m.max == 3);
+  }
+  SUBCASE("NaN first: the shift is the first finite value") {
+    const channel_moments first = moments_of({qnan, 2, 5});
+    CHECK(std::isnan(first.mean));
+    CHECK(first.min == 2);
+    CHECK(first.max == 5);
+    CHECK(first.nonfinite == 1);
+  }
+  SUBCASE("a channel of NaN only has no extremes") {
+    const channel_moments only = moments_of({qnan, qnan});
+    CHECK(only.count == 2);
+    CHECK(only.nonfinite == 2);
+    CHECK(std::isnan(only.mean));
+    CHECK(std::isnan(only.min));
+    CHECK(std::isnan(only.max));
+  }
+}
+
+TEST_CASE("infinities enter the moments as numpy lets them") {
+  SUBCASE("one +inf: mean inf, var NaN") {
+    const channel_moments m = moments_of({1, inf, 3});  // np.mean → inf, np.var → nan
+    CHECK(m.mean == inf);
+    CHECK(std::isnan(m.var()));
+    CHECK(m.min == 1);
+    CHECK(m.max == inf);
+    CHECK(m.nonfinite == 1);
+  }
+  SUBCASE("one -inf") {
+    const channel_moments m = moments_of({1, 2, -inf, 3, 4});
+    CHECK(m.mean == -inf);
+    CHECK(std::isnan(m.var()));
+    CHECK(m.min == -inf);
+    CHECK(m.max == 4);
+  }
+  SUBCASE("+inf and -inf: mean NaN") {
+    const channel_moments m = moments_of({inf, -inf, 0});
+    CHECK(std::isnan(m.mean));
+    CHECK(std::isnan(m.var()));
+    CHECK(m.min == -inf);
+    CHECK(m.max == inf);
+    CHECK(m.nonfinite == 2);
+  }
+  SUBCASE("infinities only") {
+    const channel_moments plus = moments_of({inf, inf});
+    CHECK(plus.mean == inf);
+    CHECK(plus.min == inf);
+    CHECK(plus.max == inf);
+    const channel_moments minus = moments_of({-inf});
+    CHECK(minus.mean == -inf);
+    CHECK(minus.min == -inf);
+    CHECK(minus.max == -inf);
+  }
+  SUBCASE("nonfinite counts NaN and both infinities") {
+    const channel_moments m = moments_of({qnan, inf, -inf, 1, qnan, 2, 3, 4, 5});
+    CHECK(m.nonfinite == 4);
+    CHECK(m.count == 9);
+  }
+}
+
+TEST_CASE("merge keeps NaN and extremes as the whole does") {
+  const channel_moments merged = bnorm::merge(moments_of({1, qnan}), moments_of({3, 4}));
+  CHECK(merged.count == 4);
+  CHECK(std::isnan(merged.mean));
+  CHECK(merged.nonfinite == 1);
+  CHECK(merged.min == 1);
+  CHECK(merged.max == 4);
+  // A NaN-only block has no extremes to contribute.
+  const channel_moments with_empty_extremes = bnorm::merge(moments_of({qnan}), moments_of({3, 4}));
+  CHECK(with_empty_extremes.min == 3);
+  CHECK(with_empty_extremes.max == 4);
+}
+
+// Regression: merge computed the mean as a.mean + (b.mean − a.mean)·nb/n, so a block whose mean
+// is ±inf gave inf − inf = NaN, while the moments of the whole (and numpy.mean) are ±inf.
+TEST_CASE("merge of a block with an infinite mean keeps the infinity") {
+  const channel_moments whole = moments_of({inf, 1, 2});
+  REQUIRE(whole.mean == inf);
+  const channel_moments merged = bnorm::merge(moments_of({inf}), moments_of({1, 2}));
+  CHECK(merged.mean == inf);
+  const channel_moments both = bnorm::merge(moments_of({inf}), moments_of({inf}));
+  CHECK(both.mean == inf);
+}
