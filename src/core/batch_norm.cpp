@@ -1,7 +1,11 @@
 #include "batch_norm.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <exception>
+#include <mutex>
+#include <thread>
 
 #include "error.hpp"
 
@@ -10,7 +14,13 @@ namespace {
 
 // Values decoded, normalized and encoded at a time: 128 KiB of doubles, which stay in the L2
 // cache from decoding to encoding, so memory sees each byte of data once per pass.
-constexpr std::size_t block_values = 1 << 14;
+constexpr std::size_t chunk_values = 1 << 14;
+
+// Inputs of at least this many values are split into `work_groups` contiguous groups, each
+// accumulated in order by one thread and merged in order: the statistics are then the same
+// for any number of threads, bit for bit.
+constexpr std::size_t parallel_threshold = 1 << 20;
+constexpr std::size_t work_groups = 8;
 
 // Per channel, y = (x − center) · scale + offset, all in double.  Subtracting the center
 // before scaling keeps full precision when |mean| ≫ std, and gives exactly β for a channel
@@ -35,7 +45,7 @@ channel_transform make_transform(const bn_plan& plan, const std::vector<channel_
   return t;
 }
 
-// Calls fn(channel, first, count) for each run of one channel's values in a block that
+// Calls fn(channel, first, count) for each run of one channel's values in a chunk that
 // starts at file position `position`.
 template <typename Fn>
 void for_each_run(const channel_layout& layout, std::size_t position, std::size_t count, Fn&& fn) {
@@ -46,6 +56,91 @@ void for_each_run(const channel_layout& layout, std::size_t position, std::size_
     fn(layout.channel_at(p), i, run);
     i += run;
   }
+}
+
+struct position_range {
+  std::size_t first, last;
+};
+
+std::vector<position_range> partition(std::size_t count) {
+  if (count < parallel_threshold) return {{0, count}};
+  std::vector<position_range> groups;
+  const std::size_t size = (count / work_groups + chunk_values - 1) / chunk_values * chunk_values;
+  for (std::size_t first = 0; first < count; first += size) {
+    groups.push_back({first, std::min(count, first + size)});
+  }
+  return groups;
+}
+
+// Runs task(i) for i in [0, tasks): on up to hardware_concurrency threads when `parallel`,
+// else in order on this thread.  The first exception a task throws is rethrown here.
+template <typename Task>
+void run_tasks(std::size_t tasks, bool parallel, Task&& task) {
+  const std::size_t threads =
+      parallel ? std::min<std::size_t>(tasks, std::max(1u, std::thread::hardware_concurrency()))
+               : 1;
+  if (threads <= 1) {
+    for (std::size_t i = 0; i < tasks; ++i) task(i);
+    return;
+  }
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  const auto worker = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < tasks;) {
+      try {
+        task(i);
+      } catch (...) {
+        const std::lock_guard lock(failure_mutex);
+        if (!failure) failure = std::current_exception();
+        next = tasks;  // stop handing out work
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (std::thread& thread : pool) thread.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+// Feeds a chunk's values to `acc`, channel by channel.
+void accumulate(const channel_layout& layout, std::size_t position, const double* values,
+                std::size_t count, moments_accumulator& acc) {
+  if (layout.inner == 1) {
+    acc.add_interleaved(layout.channel_at(position), values, count);
+    return;
+  }
+  for_each_run(layout, position, count, [&](std::size_t c, std::size_t first, std::size_t n) {
+    acc.add(c, values + first, n);
+  });
+}
+
+// y = (x − center)·scale + offset for a chunk, in place.
+void normalize(const channel_layout& layout, const channel_transform& t, std::size_t position,
+               double* x, std::size_t count) {
+  if (layout.inner == 1) {
+    std::size_t c = layout.channel_at(position);
+    for (std::size_t i = 0; i < count; ++i) {
+      x[i] = (x[i] - t.center[c]) * t.scale[c] + t.offset[c];
+      if (++c == layout.channels) c = 0;
+    }
+    return;
+  }
+  for_each_run(layout, position, count, [&](std::size_t c, std::size_t first, std::size_t n) {
+    const double center = t.center[c], scale = t.scale[c], offset = t.offset[c];
+    double* run = x + first;
+    for (std::size_t i = 0; i < n; ++i) run[i] = (run[i] - center) * scale + offset;
+  });
+}
+
+// Merges per-group moments, in group order.
+std::vector<channel_moments> merge_groups(const std::vector<std::vector<channel_moments>>& groups) {
+  std::vector<channel_moments> total = groups.front();
+  for (std::size_t g = 1; g < groups.size(); ++g) {
+    for (std::size_t c = 0; c < total.size(); ++c) total[c] = merge(total[c], groups[g][c]);
+  }
+  return total;
 }
 
 void check_length(const std::vector<double>& values, const char* key, std::size_t channels,
@@ -168,40 +263,46 @@ bn_state update_running_stats(const bn_config& config, const bn_state& state,
 
 bn_result run_batch_norm(const bn_plan& plan, tensor_source& input, tensor_sink& output) {
   const channel_layout& layout = plan.layout;
-  std::vector<double> block(std::min(block_values, layout.element_count()));
-  moments_accumulator accumulator(layout.channels);
+  const std::vector<position_range> groups = partition(layout.element_count());
+  std::vector<std::vector<channel_moments>> group_moments(groups.size());
   bn_result result;
+
+  // Reads a group chunk by chunk, handing each chunk to fn(position, values, count).
+  const auto for_each_chunk = [&](const position_range& group, auto&& fn) {
+    std::vector<double> chunk(std::min(chunk_values, group.last - group.first));
+    for (std::size_t p = group.first; p < group.last; p += chunk.size()) {
+      const std::size_t n = std::min(chunk.size(), group.last - p);
+      input.read_at(p, std::span<double>(chunk.data(), n));
+      fn(p, chunk.data(), n);
+    }
+  };
 
   // Pass 1: batch statistics, when they decide the normalization.
   if (plan.normalize_with_batch_stats) {
-    input.rewind();
-    std::size_t position = 0;
-    while (const std::size_t n = input.read(block)) {
-      for_each_run(layout, position, n, [&](std::size_t c, std::size_t first, std::size_t count) {
-        accumulator.add(c, block.data() + first, count);
+    run_tasks(groups.size(), true, [&](std::size_t g) {
+      moments_accumulator acc(layout.channels);
+      for_each_chunk(groups[g], [&](std::size_t p, const double* x, std::size_t n) {
+        accumulate(layout, p, x, n, acc);
       });
-      position += n;
-    }
-    result.batch = accumulator.moments();
+      group_moments[g] = acc.moments();
+    });
+    result.batch = merge_groups(group_moments);
   }
 
   // Pass 2: normalize; in eval mode the statistics for inspection are gathered here too.
   const bool gather_here = plan.collect_batch_stats && !plan.normalize_with_batch_stats;
   const channel_transform t = make_transform(plan, result.batch);
-  input.rewind();
-  std::size_t position = 0;
-  while (const std::size_t n = input.read(block)) {
-    for_each_run(layout, position, n, [&](std::size_t c, std::size_t first, std::size_t count) {
-      double* x = block.data() + first;
-      if (gather_here) accumulator.add(c, x, count);
-      const double center = t.center[c], scale = t.scale[c], offset = t.offset[c];
-      for (std::size_t i = 0; i < count; ++i) x[i] = (x[i] - center) * scale + offset;
+  run_tasks(groups.size(), output.parallel(), [&](std::size_t g) {
+    moments_accumulator acc(gather_here ? layout.channels : 0);
+    for_each_chunk(groups[g], [&](std::size_t p, double* x, std::size_t n) {
+      if (gather_here) accumulate(layout, p, x, n, acc);
+      normalize(layout, t, p, x, n);
+      output.write_at(p, std::span<const double>(x, n));
     });
-    output.write(std::span<const double>(block.data(), n));
-    position += n;
-  }
+    if (gather_here) group_moments[g] = acc.moments();
+  });
   output.finish();
-  if (gather_here) result.batch = accumulator.moments();
+  if (gather_here) result.batch = merge_groups(group_moments);
 
   result.state = update_running_stats(plan.config, plan.state, result.batch);
   return result;

@@ -94,6 +94,27 @@ void moments_accumulator::add(std::size_t channel, const double* values, std::si
   s.nonfinite += nonfinite;
 }
 
+void moments_accumulator::add_interleaved(std::size_t channel, const double* values,
+                                          std::size_t count) {
+  const std::size_t channels = sums_.size();
+  for (std::size_t i = 0; i < count; ++i) {
+    sums& s = sums_[channel];
+    const double v = values[i];
+    if (!s.shifted && std::isfinite(v)) {
+      s.shift = v;
+      s.shifted = true;
+    }
+    const double d = v - s.shift;
+    s.s1 += d;
+    s.s2 += d * d;
+    s.min = v < s.min ? v : s.min;
+    s.max = v > s.max ? v : s.max;
+    s.nonfinite += !std::isfinite(v);
+    ++s.count;
+    if (++channel == channels) channel = 0;
+  }
+}
+
 std::vector<channel_moments> moments_accumulator::moments() const {
   std::vector<channel_moments> result(sums_.size());
   for (std::size_t c = 0; c < sums_.size(); ++c) {

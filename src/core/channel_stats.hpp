@@ -37,6 +37,10 @@ class moments_accumulator {
   /// Adds `count` values of `channel`.
   void add(std::size_t channel, const double* values, std::size_t count);
 
+  /// Adds `count` values whose channels cycle: the first is of `channel`, the next of
+  /// channel + 1, wrapping after the last channel (channels-last data, one value per run).
+  void add_interleaved(std::size_t channel, const double* values, std::size_t count);
+
   std::size_t channels() const { return sums_.size(); }
 
   /// The moments of everything added so far.

@@ -88,8 +88,19 @@ std::size_t input_file::read(void* buffer, std::size_t size) {
   return done;
 }
 
-void input_file::seek(std::size_t offset) {
-  if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0) fail(name_, "seek failed", errno);
+std::size_t input_file::read_at(std::size_t offset, void* buffer, std::size_t size) const {
+  auto* out = static_cast<char*>(buffer);
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pread(fd_, out + done, size - done, static_cast<off_t>(offset + done));
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail(name_, "read failed", errno);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return done;
 }
 
 std::string input_file::read_all() {
@@ -185,6 +196,19 @@ void output_file::write_all(const void* data, std::size_t size) {
   std::size_t done = 0;
   while (done < size) {
     const ssize_t n = ::write(fd_, bytes + done, size - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail(name_, "write failed", errno);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+void output_file::write_at(std::size_t offset, const void* data, std::size_t size) {
+  const auto* bytes = static_cast<const char*>(data);
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pwrite(fd_, bytes + done, size - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       fail(name_, "write failed", errno);

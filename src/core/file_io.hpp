@@ -28,8 +28,9 @@ class input_file {
 
   /// Reads up to `size` bytes; returns fewer only at the end of the file.  Throws io_error.
   std::size_t read(void* buffer, std::size_t size);
-  /// Moves to byte `offset` (seekable files only).  Throws io_error.
-  void seek(std::size_t offset);
+  /// Reads up to `size` bytes at byte `offset` of a seekable file, without moving; returns
+  /// fewer only at the end.  Safe from several threads at once.  Throws io_error.
+  std::size_t read_at(std::size_t offset, void* buffer, std::size_t size) const;
   /// Everything from the current position to the end.
   std::string read_all();
 
@@ -67,6 +68,13 @@ class output_file {
   /// Buffers and writes bytes.  Throws io_error (a full disk, a closed pipe's EPIPE).
   void write(const void* data, std::size_t size);
   void write(std::string_view text) { write(text.data(), text.size()); }
+
+  /// Writes at byte `offset` of a file that is not written directly (see direct()), bypassing
+  /// the buffer.  Safe from several threads for disjoint ranges.  Throws io_error.
+  void write_at(std::size_t offset, const void* data, std::size_t size);
+
+  /// True for standard output, devices and pipes: written in order, never replaced.
+  bool direct() const { return direct_; }
 
   /// Flushes and renames into place.  Throws io_error.
   void commit();

@@ -9,7 +9,7 @@ xt::xarray<double> batch_norm(const xt::xarray<double>& x, const bn_config& conf
   tensor_info info{dtype::float64(), {x.shape().begin(), x.shape().end()}, false};
   const bn_plan plan = plan_batch_norm(info, config, state, batch != nullptr);
   auto source = memory_source(info, std::vector<double>(x.begin(), x.end()));
-  memory_sink sink;
+  memory_sink sink(info.element_count());
   bn_result result = run_batch_norm(plan, *source, sink);
   state = std::move(result.state);
   if (batch) *batch = std::move(result.batch);

@@ -39,48 +39,22 @@ class npy_source : public tensor_source {
 
   const tensor_info& info() const override { return info_; }
 
-  std::size_t read(std::span<double> out) override {
+  void read_at(std::size_t first, std::span<double> out) const override {
     const std::size_t item = info_.type.size;
-    const std::size_t want = std::min(out.size(), remaining_);
     if (!file_.seekable()) {
-      const std::size_t done = info_.element_count() - remaining_;
-      decode(info_.type, memory_.data() + done * item, want, out.data());
-      remaining_ -= want;
-      return want;
+      decode(info_.type, memory_.data() + first * item, out.size(), out.data());
+      return;
     }
-    // Large reads amortize system calls; callers ask for small spans that stay in cache, so
-    // the raw block is decoded piece by piece.
-    std::size_t produced = 0;
-    while (produced < want) {
-      if (raw_position_ == raw_.size()) refill();
-      const std::size_t n = std::min(want - produced, (raw_.size() - raw_position_) / item);
-      decode(info_.type, raw_.data() + raw_position_, n, out.data() + produced);
-      raw_position_ += n * item;
-      produced += n;
+    // Each thread reads into its own buffer; callers ask for cache-sized spans.
+    thread_local std::vector<std::byte> raw;
+    raw.resize(out.size() * item);
+    if (file_.read_at(data_offset_ + first * item, raw.data(), raw.size()) != raw.size()) {
+      throw io_error(file_.name() + ": the file shrank while being read");
     }
-    remaining_ -= want;
-    return want;
-  }
-
-  void rewind() override {
-    if (file_.seekable()) file_.seek(data_offset_);
-    remaining_ = info_.element_count();
-    unread_bytes_ = info_.size_in_bytes();
-    raw_.clear();
-    raw_position_ = 0;
+    decode(info_.type, raw.data(), out.size(), out.data());
   }
 
  private:
-  void refill() {
-    const std::size_t size = std::min(block_bytes, unread_bytes_);
-    raw_.resize(size);
-    if (file_.read(raw_.data(), size) != size) {
-      throw io_error(file_.name() + ": the file shrank while being read");
-    }
-    unread_bytes_ -= size;
-    raw_position_ = 0;
-  }
-
   void read_header() {
     // Read exactly the preamble, then exactly the header: a pipe cannot give back bytes that
     // were read too far, and a short header length must not be trusted to cover them.
@@ -101,8 +75,6 @@ class npy_source : public tensor_source {
     }
     info_ = parse_npy_header(header, preamble.header_offset, preamble.major_version);
     data_offset_ = preamble.data_offset();
-    remaining_ = info_.element_count();
-    unread_bytes_ = info_.size_in_bytes();
     if (file_.seekable()) {
       check_data_size(file_.size() - std::min(file_.size(), data_offset_));
       return;
@@ -134,11 +106,7 @@ class npy_source : public tensor_source {
   input_file file_;
   tensor_info info_;
   std::size_t data_offset_ = 0;
-  std::size_t remaining_ = 0;     // values not yet returned by read()
-  std::size_t unread_bytes_ = 0;  // data bytes not yet read from the file
-  std::vector<std::byte> raw_;
-  std::size_t raw_position_ = 0;
-  std::vector<std::byte> memory_;
+  std::vector<std::byte> memory_;  // the data, for input that cannot seek
 };
 
 class values_source : public tensor_source {
@@ -148,19 +116,13 @@ class values_source : public tensor_source {
 
   const tensor_info& info() const override { return info_; }
 
-  std::size_t read(std::span<double> out) override {
-    const std::size_t n = std::min(out.size(), values_.size() - position_);
-    std::copy_n(values_.begin() + static_cast<std::ptrdiff_t>(position_), n, out.begin());
-    position_ += n;
-    return n;
+  void read_at(std::size_t first, std::span<double> out) const override {
+    std::copy_n(values_.begin() + static_cast<std::ptrdiff_t>(first), out.size(), out.begin());
   }
-
-  void rewind() override { position_ = 0; }
 
  private:
   tensor_info info_;
   std::vector<double> values_;
-  std::size_t position_ = 0;
 };
 
 class npy_sink : public tensor_sink {
@@ -168,13 +130,26 @@ class npy_sink : public tensor_sink {
   // encode() writes little-endian floats: the header says so, whatever type was asked for.
   npy_sink(output_file& out, tensor_info info) : out_(out), info_(std::move(info)) {
     info_.type = output_type_for(info_.type);
-    out_.write(format_npy_header(info_));
+    const std::string header = format_npy_header(info_);
+    data_offset_ = header.size();
+    if (out_.direct()) {
+      out_.write(header);
+    } else {
+      out_.write_at(0, header.data(), header.size());
+    }
   }
 
-  void write(std::span<const double> values) override {
-    encoded_.resize(values.size() * info_.type.size);
-    encode(info_.type, values.data(), values.size(), encoded_.data());
-    out_.write(encoded_.data(), encoded_.size());
+  bool parallel() const override { return !out_.direct(); }
+
+  void write_at(std::size_t first, std::span<const double> values) override {
+    thread_local std::vector<std::byte> encoded;
+    encoded.resize(values.size() * info_.type.size);
+    encode(info_.type, values.data(), values.size(), encoded.data());
+    if (out_.direct()) {
+      out_.write(encoded.data(), encoded.size());
+    } else {
+      out_.write_at(data_offset_ + first * info_.type.size, encoded.data(), encoded.size());
+    }
   }
 
   void finish() override {}
@@ -182,7 +157,7 @@ class npy_sink : public tensor_sink {
  private:
   output_file& out_;
   tensor_info info_;
-  std::vector<std::byte> encoded_;
+  std::size_t data_offset_ = 0;
 };
 
 // Fortran order is C order of the reversed shape: transpose by walking C-order indices while
@@ -213,10 +188,15 @@ std::vector<double> fortran_to_c_order(const std::vector<double>& fortran,
 
 class json_sink : public tensor_sink {
  public:
-  json_sink(output_file& out, tensor_info info) : out_(out), info_(std::move(info)) {}
+  json_sink(output_file& out, tensor_info info)
+      : out_(out), info_(std::move(info)), values_(info_.element_count()) {
+    info_.type = output_type_for(info_.type);
+  }
 
-  void write(std::span<const double> values) override {
-    values_.insert(values_.end(), values.begin(), values.end());
+  bool parallel() const override { return true; }
+
+  void write_at(std::size_t first, std::span<const double> values) override {
+    std::copy(values.begin(), values.end(), values_.begin() + static_cast<std::ptrdiff_t>(first));
   }
 
   void finish() override {

@@ -2,6 +2,7 @@
 // a file's elements to double block by block, sinks encode them back.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -22,49 +23,59 @@ tensor_format format_from_extension(const std::string& path);
 /// Parses "npy" or "json"; throws usage_error otherwise.
 tensor_format parse_format(const std::string& name);
 
-/// Values of a tensor in file order, as doubles, read in blocks and readable more than once.
+/// Values of a tensor in file order, as doubles, read by position so that several threads can
+/// read different parts at once.
 class tensor_source {
  public:
   virtual ~tensor_source() = default;
   virtual const tensor_info& info() const = 0;
-  /// Fills `out` with the next values; returns how many (less than out.size() only at the end).
-  virtual std::size_t read(std::span<double> out) = 0;
-  /// Starts again from the first value.
-  virtual void rewind() = 0;
+  /// Decodes the out.size() values at file positions [first, first + out.size()), which must
+  /// lie inside the tensor.  Safe to call from several threads at once.
+  virtual void read_at(std::size_t first, std::span<double> out) const = 0;
 };
 
-/// Receives output values in the order the source produced them.
+/// Receives output values by file position.
 class tensor_sink {
  public:
   virtual ~tensor_sink() = default;
-  virtual void write(std::span<const double> values) = 0;
+  /// True when write_at may be called from several threads at once, for disjoint ranges in
+  /// any order; otherwise ranges must come one at a time, in order.
+  virtual bool parallel() const = 0;
+  /// Writes the values of file positions [first, first + values.size()).
+  virtual void write_at(std::size_t first, std::span<const double> values) = 0;
   /// Called once after the last value; writes whatever is still held.
   virtual void finish() = 0;
 };
 
 /// Opens a tensor file ("-" for standard input) of the given format.  A .npy regular file is
-/// read in blocks, twice if needed; standard input and JSON are read into memory.  Throws
+/// read where it lies, as often as needed; standard input and JSON are read into memory.  Throws
 /// data_error ("<name>: <what and where>") or io_error.
 std::unique_ptr<tensor_source> open_tensor(const std::string& path, tensor_format format);
 
 /// A source over values already in memory (file order given by `info`).
 std::unique_ptr<tensor_source> memory_source(tensor_info info, std::vector<double> values);
 
-/// A sink writing `info` (its dtype and order) to `out` in `format`.  For .npy the data
-/// streams; JSON output is assembled in memory since its nesting is always in C order.
+/// A sink writing `info`'s shape and order to `out` in `format`, as the floating type
+/// output_type_for(info.type).  .npy data goes straight to its place in a regular file (from
+/// several threads) or in order to a stream; JSON output is assembled in memory, since its
+/// nesting is always in C order.
 std::unique_ptr<tensor_sink> make_sink(output_file& out, tensor_format format, tensor_info info);
 
-/// A sink that keeps the values in memory, in file order.
+/// A sink that keeps the values in memory, in file order; parallel when its size is given.
 class memory_sink : public tensor_sink {
  public:
-  void write(std::span<const double> values) override {
-    values_.insert(values_.end(), values.begin(), values.end());
+  explicit memory_sink(std::size_t size = 0) : values_(size), sized_(size > 0) {}
+  bool parallel() const override { return sized_; }
+  void write_at(std::size_t first, std::span<const double> values) override {
+    if (values_.size() < first + values.size()) values_.resize(first + values.size());
+    std::copy(values.begin(), values.end(), values_.begin() + static_cast<std::ptrdiff_t>(first));
   }
   void finish() override {}
   std::vector<double>& values() { return values_; }
 
  private:
   std::vector<double> values_;
+  bool sized_;
 };
 
 }  // namespace bnorm

@@ -91,6 +91,38 @@ class ReadsWhatNumPyWrites(ScratchTestCase):
         self.check(np.arange(6, dtype=np.float32).reshape((2, 3) + (1,) * 30))
 
 
+class LargeInputs(ScratchTestCase):
+    """Inputs of 2**20 values or more are split into groups normalized by several threads and
+    written in place: every layout must still match NumPy."""
+
+    def test_parallel_path_in_every_layout(self):
+        rng = np.random.default_rng(11)
+        base = rng.normal(5.0, 3.0, size=(64, 8, 48, 48)).astype(np.float32)  # 1.2M values
+        cases = [("channels first", base, []),
+                 ("channels last", np.ascontiguousarray(base.transpose(0, 2, 3, 1)), ["--axis", "-1"]),
+                 ("Fortran order", np.asfortranarray(base), [])]
+        for name, x, flags in cases:
+            with self.subTest(layout=name):
+                np.save(self.path("x.npy"), x)
+                result = self.bnorm("apply", "x.npy", "-o", "y.npy", "--stats-out", "s.json", *flags)
+                self.assertEqual(result.status, 0, result)
+                axis = -1 if flags else 1
+                y = np.load(self.path("y.npy"))
+                np.testing.assert_allclose(y, reference(x, axis=axis), rtol=1e-5, atol=1e-5)
+                stats = json.loads(self.path("s.json").read_text())
+                axes = tuple(d for d in range(4) if d != axis % 4)
+                np.testing.assert_allclose(stats["mean"], x.astype(np.float64).mean(axis=axes), rtol=1e-12)
+                np.testing.assert_allclose(stats["var"], x.astype(np.float64).var(axis=axes), rtol=1e-12)
+
+    def test_standard_output_is_written_in_order(self):
+        x = np.random.default_rng(12).normal(size=(40, 3, 100, 100)).astype(np.float32)
+        np.save(self.path("x.npy"), x)
+        result = self.bnorm("apply", "x.npy", "-o", "-", "--output-format", "npy")
+        self.assertEqual(result.status, 0, result)
+        self.path("y.npy").write_bytes(result.stdout)
+        np.testing.assert_allclose(np.load(self.path("y.npy")), reference(x), rtol=1e-5, atol=1e-5)
+
+
 class WritesWhatNumPyWrites(ScratchTestCase):
     def test_header_bytes_match_numpy(self):
         cases = [

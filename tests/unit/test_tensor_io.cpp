@@ -46,12 +46,15 @@ std::string npy_file(std::string_view dict, std::string_view data) {
   return out;
 }
 
-// Every value of a source, read in blocks of `block` values.
-std::vector<double> read_all(bnorm::tensor_source& source, std::size_t block = 2) {
-  std::vector<double> values, buffer(block);
-  source.rewind();
-  while (const std::size_t n = source.read(buffer)) {
-    values.insert(values.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
+// Every value of a source, read from the end backwards in blocks of `block` values, so that
+// no read depends on the one before.
+std::vector<double> read_all(const bnorm::tensor_source& source, std::size_t block = 2) {
+  const std::size_t count = source.info().element_count();
+  std::vector<double> values(count);
+  for (std::size_t end = count; end > 0;) {
+    const std::size_t first = end > block ? end - block : 0;
+    source.read_at(first, std::span<double>(values.data() + first, end - first));
+    end = first;
   }
   return values;
 }
@@ -334,9 +337,8 @@ TEST_CASE("a .npy file that shrinks after opening is an io_error") {
   const auto source = bnorm::open_tensor(path, tensor_format::npy);
   REQUIRE(::truncate(path.c_str(), 128 + 4) == 0);
   std::vector<double> buffer(3);
-  source->rewind();
-  CHECK_THROWS_WITH_AS(source->read(buffer), (path + ": the file shrank while being read").c_str(),
-                       io_error);
+  CHECK_THROWS_WITH_AS(source->read_at(0, buffer),
+                       (path + ": the file shrank while being read").c_str(), io_error);
 }
 
 TEST_CASE("open_tensor reads .npy from a pipe") {
@@ -347,7 +349,7 @@ TEST_CASE("open_tensor reads .npy from a pipe") {
   const auto source = bnorm::open_tensor(path, tensor_format::npy);
   CHECK(source->info().type == f.type);
   CHECK(read_all(*source) == f.values);
-  CHECK(read_all(*source) == f.values);  // held in memory, so rewinding works
+  CHECK(read_all(*source) == f.values);  // held in memory, so it reads again
 }
 
 TEST_CASE("open_tensor reads .npy versions 2.0 and 3.0") {
@@ -537,14 +539,14 @@ TEST_CASE("open_tensor reads JSON tensors as float64 in C order") {
   }
 }
 
-TEST_CASE("memory_source reads its values in blocks and rewinds") {
+TEST_CASE("memory_source reads its values at any position") {
   auto source = bnorm::memory_source({dtype::float32(), {5}, false}, {1, 2, 3, 4, 5});
   CHECK(source->info().shape == std::vector<std::size_t>{5});
-  std::vector<double> buffer(3);
-  CHECK(source->read(buffer) == 3);
-  CHECK(source->read(buffer) == 2);
-  CHECK(buffer[1] == 5);
-  CHECK(source->read(buffer) == 0);
+  std::vector<double> buffer(2);
+  source->read_at(3, buffer);
+  CHECK(buffer == std::vector<double>{4, 5});
+  source->read_at(0, buffer);
+  CHECK(buffer == std::vector<double>{1, 2});
   CHECK(read_all(*source) == std::vector<double>{1, 2, 3, 4, 5});
 }
 
@@ -556,8 +558,9 @@ TEST_CASE("the .npy sink writes NumPy's bytes") {
       bnorm::output_file out(dir.file("o.npy"));
       auto sink = bnorm::make_sink(out, tensor_format::npy, {f4le, {3}, false});
       const std::vector<double> values = {1.5, -2.25, 0.1};  // 0.1 rounds to 0.1f
-      sink->write(std::span<const double>(values).first(1));
-      sink->write(std::span<const double>(values).subspan(1));
+      // Out of order, as threads may write.
+      sink->write_at(1, std::span<const double>(values).subspan(1));
+      sink->write_at(0, std::span<const double>(values).first(1));
       sink->finish();
       out.commit();
     }
@@ -568,7 +571,7 @@ TEST_CASE("the .npy sink writes NumPy's bytes") {
     {
       bnorm::output_file out(dir.file("o.npy"));
       auto sink = bnorm::make_sink(out, tensor_format::npy, {f8le, {2, 3}, true});
-      sink->write(f.values);
+      sink->write_at(0, f.values);
       sink->finish();
       out.commit();
     }
@@ -579,7 +582,7 @@ TEST_CASE("the .npy sink writes NumPy's bytes") {
     {
       bnorm::output_file out(dir.file("o.npy"));
       auto sink = bnorm::make_sink(out, tensor_format::npy, {f2le, {5}, false});
-      sink->write(f.values);
+      sink->write_at(0, f.values);
       sink->finish();
       out.commit();
     }
@@ -595,7 +598,7 @@ TEST_CASE("the .npy sink's header describes the little-endian floats it writes")
   {
     bnorm::output_file out(dir.file("be.npy"));
     auto sink = bnorm::make_sink(out, tensor_format::npy, {f4be, {3}, false});
-    sink->write(std::vector<double>{1.5, -2.25, 0.1});
+    sink->write_at(0, std::vector<double>{1.5, -2.25, 0.1});
     sink->finish();
     out.commit();
   }
@@ -612,8 +615,8 @@ TEST_CASE("the JSON sink writes nested arrays in C order, numbers in the output 
       bnorm::output_file out(dir.file("o.json"));
       auto sink = bnorm::make_sink(out, tensor_format::json, std::move(info));
       const std::span<const double> all(values);
-      sink->write(all.first(values.size() / 2));
-      sink->write(all.subspan(values.size() / 2));
+      sink->write_at(values.size() / 2, all.subspan(values.size() / 2));
+      sink->write_at(0, all.first(values.size() / 2));
       sink->finish();
       out.commit();
     }
