@@ -1,26 +1,13 @@
 #include "batch_norm.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <exception>
-#include <mutex>
-#include <thread>
 
 #include "error.hpp"
+#include "passes.hpp"
 
 namespace bnorm {
 namespace {
-
-// Values decoded, normalized and encoded at a time: 128 KiB of doubles, which stay in the L2
-// cache from decoding to encoding, so memory sees each byte of data once per pass.
-constexpr std::size_t chunk_values = 1 << 14;
-
-// Inputs of at least this many values are split into `work_groups` contiguous groups, each
-// accumulated in order by one thread and merged in order: the statistics are then the same
-// for any number of threads, bit for bit.
-constexpr std::size_t parallel_threshold = 1 << 20;
-constexpr std::size_t work_groups = 8;
 
 // Per channel, y = (x − center) · scale + offset, all in double.  Subtracting the center
 // before scaling keeps full precision when |mean| ≫ std, and gives exactly β for a channel
@@ -58,64 +45,6 @@ void for_each_run(const channel_layout& layout, std::size_t position, std::size_
   }
 }
 
-struct position_range {
-  std::size_t first, last;
-};
-
-std::vector<position_range> partition(std::size_t count) {
-  if (count < parallel_threshold) return {{0, count}};
-  std::vector<position_range> groups;
-  const std::size_t size = (count / work_groups + chunk_values - 1) / chunk_values * chunk_values;
-  for (std::size_t first = 0; first < count; first += size) {
-    groups.push_back({first, std::min(count, first + size)});
-  }
-  return groups;
-}
-
-// Runs task(i) for i in [0, tasks): on up to hardware_concurrency threads when `parallel`,
-// else in order on this thread.  The first exception a task throws is rethrown here.
-template <typename Task>
-void run_tasks(std::size_t tasks, bool parallel, Task&& task) {
-  const std::size_t threads =
-      parallel ? std::min<std::size_t>(tasks, std::max(1u, std::thread::hardware_concurrency()))
-               : 1;
-  if (threads <= 1) {
-    for (std::size_t i = 0; i < tasks; ++i) task(i);
-    return;
-  }
-  std::atomic<std::size_t> next{0};
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
-  const auto worker = [&] {
-    for (std::size_t i; (i = next.fetch_add(1)) < tasks;) {
-      try {
-        task(i);
-      } catch (...) {
-        const std::lock_guard lock(failure_mutex);
-        if (!failure) failure = std::current_exception();
-        next = tasks;  // stop handing out work
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (std::thread& thread : pool) thread.join();
-  if (failure) std::rethrow_exception(failure);
-}
-
-// Feeds a chunk's values to `acc`, channel by channel.
-void accumulate(const channel_layout& layout, std::size_t position, const double* values,
-                std::size_t count, moments_accumulator& acc) {
-  if (layout.inner == 1) {
-    acc.add_interleaved(layout.channel_at(position), values, count);
-    return;
-  }
-  for_each_run(layout, position, count, [&](std::size_t c, std::size_t first, std::size_t n) {
-    acc.add(c, values + first, n);
-  });
-}
-
 // y = (x − center)·scale + offset for a chunk, in place.
 void normalize(const channel_layout& layout, const channel_transform& t, std::size_t position,
                double* x, std::size_t count) {
@@ -132,15 +61,6 @@ void normalize(const channel_layout& layout, const channel_transform& t, std::si
     double* run = x + first;
     for (std::size_t i = 0; i < n; ++i) run[i] = (run[i] - center) * scale + offset;
   });
-}
-
-// Merges per-group moments, in group order.
-std::vector<channel_moments> merge_groups(const std::vector<std::vector<channel_moments>>& groups) {
-  std::vector<channel_moments> total = groups.front();
-  for (std::size_t g = 1; g < groups.size(); ++g) {
-    for (std::size_t c = 0; c < total.size(); ++c) total[c] = merge(total[c], groups[g][c]);
-  }
-  return total;
 }
 
 void check_length(const std::vector<double>& values, const char* key, std::size_t channels,
@@ -261,48 +181,26 @@ bn_state update_running_stats(const bn_config& config, const bn_state& state,
   return next;
 }
 
-bn_result run_batch_norm(const bn_plan& plan, tensor_source& input, tensor_sink& output) {
+bn_result run_batch_norm(const bn_plan& plan, const tensor_source& input, tensor_sink& output) {
   const channel_layout& layout = plan.layout;
-  const std::vector<position_range> groups = partition(layout.element_count());
-  std::vector<std::vector<channel_moments>> group_moments(groups.size());
   bn_result result;
 
-  // Reads a group chunk by chunk, handing each chunk to fn(position, values, count).
-  const auto for_each_chunk = [&](const position_range& group, auto&& fn) {
-    std::vector<double> chunk(std::min(chunk_values, group.last - group.first));
-    for (std::size_t p = group.first; p < group.last; p += chunk.size()) {
-      const std::size_t n = std::min(chunk.size(), group.last - p);
-      input.read_at(p, std::span<double>(chunk.data(), n));
-      fn(p, chunk.data(), n);
-    }
-  };
-
   // Pass 1: batch statistics, when they decide the normalization.
-  if (plan.normalize_with_batch_stats) {
-    run_tasks(groups.size(), true, [&](std::size_t g) {
-      moments_accumulator acc(layout.channels);
-      for_each_chunk(groups[g], [&](std::size_t p, const double* x, std::size_t n) {
-        accumulate(layout, p, x, n, acc);
-      });
-      group_moments[g] = acc.moments();
-    });
-    result.batch = merge_groups(group_moments);
-  }
+  if (plan.normalize_with_batch_stats) result.batch = channel_moments_of(input, layout);
 
   // Pass 2: normalize; in eval mode the statistics for inspection are gathered here too.
   const bool gather_here = plan.collect_batch_stats && !plan.normalize_with_batch_stats;
+  grouped_moments moments(gather_here ? pass_group_count(layout.element_count()) : 0,
+                          layout.channels);
   const channel_transform t = make_transform(plan, result.batch);
-  run_tasks(groups.size(), output.parallel(), [&](std::size_t g) {
-    moments_accumulator acc(gather_here ? layout.channels : 0);
-    for_each_chunk(groups[g], [&](std::size_t p, double* x, std::size_t n) {
-      if (gather_here) accumulate(layout, p, x, n, acc);
-      normalize(layout, t, p, x, n);
-      output.write_at(p, std::span<const double>(x, n));
-    });
-    if (gather_here) group_moments[g] = acc.moments();
-  });
+  stream_groups(input, output.parallel(),
+                [&](std::size_t g, std::size_t p, double* x, std::size_t n) {
+                  if (gather_here) accumulate(layout, p, x, n, moments.group(g));
+                  normalize(layout, t, p, x, n);
+                  output.write_at(p, std::span<const double>(x, n));
+                });
   output.finish();
-  if (gather_here) result.batch = merge_groups(group_moments);
+  if (gather_here) result.batch = moments.merged();
 
   result.state = update_running_stats(plan.config, plan.state, result.batch);
   return result;

@@ -68,7 +68,7 @@ struct bn_result {
 };
 
 /// Runs a planned step: statistics pass (train mode), then normalize into `output`.
-bn_result run_batch_norm(const bn_plan& plan, tensor_source& input, tensor_sink& output);
+bn_result run_batch_norm(const bn_plan& plan, const tensor_source& input, tensor_sink& output);
 
 /// The running statistics after one training step with batch moments `batch`, following the
 /// convention's momentum meaning and variance correction.

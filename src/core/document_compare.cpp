@@ -1,0 +1,79 @@
+#include "document_compare.hpp"
+
+#include "number_format.hpp"
+
+namespace bnorm {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+std::string show(const json& value) {
+  if (value.is_number_float()) return format_number(value.get<double>(), dtype::float64());
+  const std::string text = value.dump();
+  return text.size() > 60 ? text.substr(0, 57) + "..." : text;
+}
+
+const char* kind(const json& value) {
+  if (value.is_number()) return "a number";
+  if (value.is_string()) return "a string";
+  if (value.is_array()) return "an array";
+  if (value.is_object()) return "an object";
+  if (value.is_boolean()) return "a boolean";
+  return "null";
+}
+
+void compare(const json& a, const json& e, const std::string& path, const tolerance& tol,
+             std::vector<document_difference>& out) {
+  const std::string where = path.empty() ? "(top level)" : path;
+  if (a.is_number() && e.is_number()) {
+    if (a.is_number_float() || e.is_number_float()) {
+      if (!values_match(a.get<double>(), e.get<double>(), tol)) {
+        out.push_back({where, show(a) + " != " + show(e)});
+      }
+    } else if (a != e) {
+      out.push_back({where, show(a) + " != " + show(e) + " (integers compare exactly)"});
+    }
+    return;
+  }
+  if (a.type() != e.type()) {
+    out.push_back({where, std::string(kind(a)) + " where " + kind(e) + " was expected"});
+    return;
+  }
+  if (a.is_array()) {
+    if (a.size() != e.size()) {
+      out.push_back(
+          {where, std::to_string(a.size()) + " elements, expected " + std::to_string(e.size())});
+      return;
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      compare(a[i], e[i], path + "[" + std::to_string(i) + "]", tol, out);
+    }
+    return;
+  }
+  if (a.is_object()) {
+    const std::string prefix = path.empty() ? "" : path + ".";
+    for (const auto& [key, value] : e.items()) {
+      if (!a.contains(key)) {
+        out.push_back({prefix + key, "missing (expected " + show(value) + ")"});
+      } else {
+        compare(a[key], value, prefix + key, tol, out);
+      }
+    }
+    for (const auto& [key, value] : a.items()) {
+      if (!e.contains(key)) out.push_back({prefix + key, "unexpected key (" + show(value) + ")"});
+    }
+    return;
+  }
+  if (a != e) out.push_back({where, show(a) + " != " + show(e)});
+}
+
+}  // namespace
+
+std::vector<document_difference> compare_documents(const json& actual, const json& expected,
+                                                   const tolerance& tol) {
+  std::vector<document_difference> differences;
+  compare(actual, expected, "", tol, differences);
+  return differences;
+}
+
+}  // namespace bnorm

@@ -1,0 +1,190 @@
+#include "stats_plot.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "number_format.hpp"
+
+namespace bnorm {
+namespace {
+
+constexpr double panel_width = 560, panel_height = 380;
+constexpr double margin_left = 64, margin_right = 16, margin_top = 56, margin_bottom = 52;
+
+std::string escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string num(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.1f", value);
+  return buffer;
+}
+
+// A tick step of 1, 2 or 5 times a power of ten giving about five ticks over [lo, hi].
+double tick_step(double lo, double hi) {
+  const double raw = (hi - lo) / 5;
+  const double power = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 5.0}) {
+    if (raw <= m * power) return m * power;
+  }
+  return 10 * power;
+}
+
+std::string tick_label(double value, double step) {
+  if (std::fabs(value) < step * 1e-9) value = 0;  // no "-0" or 1e-17 at the origin
+  return format_number(value, dtype::float32());
+}
+
+void draw_panel(std::string& svg, const plot_panel& panel, double x0) {
+  // Value range over every finite min, max and mean ± std.
+  double lo = HUGE_VAL, hi = -HUGE_VAL;
+  std::size_t skipped = 0;
+  for (const channel_moments& m : panel.channels) {
+    const double std_dev = std::sqrt(m.var());
+    if (!std::isfinite(m.mean) || !std::isfinite(std_dev)) {
+      ++skipped;
+      continue;
+    }
+    for (double v : {m.min, m.max, m.mean - std_dev, m.mean + std_dev}) {
+      if (std::isfinite(v)) {
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+      }
+    }
+  }
+  if (lo > hi) lo = -1, hi = 1;  // nothing finite to show
+  if (hi - lo < 1e-12 * std::max(1.0, std::fabs(hi))) lo -= 0.5, hi += 0.5;
+  const double step = tick_step(lo, hi);
+  lo = std::floor(lo / step) * step;
+  hi = std::ceil(hi / step) * step;
+
+  const double left = x0 + margin_left, right = x0 + panel_width - margin_right;
+  const double top = margin_top, bottom = panel_height - margin_bottom;
+  const auto y_of = [&](double v) { return bottom - (v - lo) / (hi - lo) * (bottom - top); };
+  const std::size_t n = panel.channels.size();
+  const double slot = (right - left) / static_cast<double>(std::max<std::size_t>(n, 1));
+  const auto x_of = [&](std::size_t c) { return left + (static_cast<double>(c) + 0.5) * slot; };
+
+  svg += "<g class=\"panel\">\n";
+  svg += "<text x=\"" + num((left + right) / 2) + "\" y=\"40\" class=\"label\">" +
+         escape(panel.label) + "</text>\n";
+  for (double v = lo; v <= hi + step / 2; v += step) {
+    const std::string y = num(y_of(v));
+    svg += "<line x1=\"" + num(left) + "\" x2=\"" + num(right) + "\" y1=\"" + y + "\" y2=\"" + y +
+           "\" class=\"" + (std::fabs(v) < step / 2 ? "zero" : "grid") + "\"/>\n";
+    svg += "<text x=\"" + num(left - 6) + "\" y=\"" + num(y_of(v) + 4) + "\" class=\"tick y\">" +
+           tick_label(v, step) + "</text>\n";
+  }
+  svg += "<rect x=\"" + num(left) + "\" y=\"" + num(top) + "\" width=\"" + num(right - left) +
+         "\" height=\"" + num(bottom - top) + "\" class=\"frame\"/>\n";
+  // Label every channel when they fit, else about ten of them.
+  const std::size_t label_every = std::max<std::size_t>(1, (n + 9) / 10);
+  for (std::size_t c = 0; c < n; ++c) {
+    if (c % label_every == 0) {
+      svg += "<text x=\"" + num(x_of(c)) + "\" y=\"" + num(bottom + 16) + "\" class=\"tick x\">" +
+             std::to_string(c) + "</text>\n";
+    }
+    const channel_moments& m = panel.channels[c];
+    const double std_dev = std::sqrt(m.var());
+    if (!std::isfinite(m.mean) || !std::isfinite(std_dev)) continue;
+    const std::string x = num(x_of(c));
+    svg += "<g class=\"channel\"><title>channel " + std::to_string(c) + ": mean " +
+           format_number(m.mean, dtype::float64()) + ", std " +
+           format_number(std_dev, dtype::float64()) + ", min " +
+           format_number(m.min, dtype::float64()) + ", max " +
+           format_number(m.max, dtype::float64()) + "</title>\n";
+    if (std::isfinite(m.min) && std::isfinite(m.max)) {
+      svg += "<line x1=\"" + x + "\" x2=\"" + x + "\" y1=\"" + num(y_of(m.min)) + "\" y2=\"" +
+             num(y_of(m.max)) + "\" class=\"range\"/>\n";
+    }
+    const std::string y_low = num(y_of(m.mean - std_dev)), y_high = num(y_of(m.mean + std_dev));
+    svg += "<line x1=\"" + x + "\" x2=\"" + x + "\" y1=\"" + y_low + "\" y2=\"" + y_high +
+           "\" class=\"std\"/>\n";
+    const double cap = std::min(6.0, slot / 3);  // half the width of the error bar's caps
+    for (const std::string& y : {y_low, y_high}) {
+      svg += "<line x1=\"" + num(x_of(c) - cap) + "\" x2=\"" + num(x_of(c) + cap) + "\" y1=\"" + y +
+             "\" y2=\"" + y + "\" class=\"std\"/>\n";
+    }
+    svg += "<circle cx=\"" + x + "\" cy=\"" + num(y_of(m.mean)) + "\" r=\"" +
+           num(std::clamp(slot / 4, 1.5, 4.0)) + "\" class=\"mean\"/></g>\n";
+  }
+  std::string caption = "channel";
+  if (skipped > 0)
+    caption += " (" + std::to_string(skipped) + " with NaN/Inf statistics not shown)";
+  svg += "<text x=\"" + num((left + right) / 2) + "\" y=\"" + num(bottom + 38) +
+         "\" class=\"axis\">" + escape(caption) + "</text>\n</g>\n";
+}
+
+}  // namespace
+
+std::string stats_svg(const std::string& title, const std::vector<plot_panel>& panels) {
+  const double width = panel_width * static_cast<double>(std::max<std::size_t>(panels.size(), 1));
+  std::string svg =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(width) + "\" height=\"" +
+      num(panel_height + 24) + "\" viewBox=\"0 0 " + num(width) + " " + num(panel_height + 24) +
+      "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n"
+      "<style>\n"
+      ".title{font-size:15px;font-weight:bold;text-anchor:middle}\n"
+      ".label{font-size:13px;text-anchor:middle}\n"
+      ".tick{font-size:11px;fill:#444}.tick.y{text-anchor:end}.tick.x{text-anchor:middle}\n"
+      ".axis{font-size:12px;text-anchor:middle;fill:#444}\n"
+      ".grid{stroke:#e4e4e4;stroke-width:1}.zero{stroke:#999;stroke-width:1}\n"
+      ".frame{fill:none;stroke:#888;stroke-width:1}\n"
+      ".range{stroke:#9ecae1;stroke-width:2}\n"
+      ".std{stroke:#08519c;stroke-width:2}\n"
+      ".mean{fill:#d94801}\n"
+      "</style>\n"
+      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+      "<text x=\"" +
+      num(width / 2) + "\" y=\"20\" class=\"title\">" + escape(title) + "</text>\n";
+  for (std::size_t i = 0; i < panels.size(); ++i) {
+    draw_panel(svg, panels[i], panel_width * static_cast<double>(i));
+  }
+  // The legend, once, bottom right.
+  const double y = panel_height + 12, x = width - 330;
+  svg +=
+      "<g class=\"legend\" font-size=\"11\">"
+      "<circle cx=\"" +
+      num(x) + "\" cy=\"" + num(y - 4) +
+      "\" r=\"4\" class=\"mean\"/>"
+      "<text x=\"" +
+      num(x + 8) + "\" y=\"" + num(y) +
+      "\">mean</text>"
+      "<line x1=\"" +
+      num(x + 60) + "\" x2=\"" + num(x + 60) + "\" y1=\"" + num(y - 10) + "\" y2=\"" + num(y + 2) +
+      "\" class=\"std\"/>"
+      "<text x=\"" +
+      num(x + 66) + "\" y=\"" + num(y) +
+      "\">mean ± std (biased)</text>"
+      "<line x1=\"" +
+      num(x + 200) + "\" x2=\"" + num(x + 200) + "\" y1=\"" + num(y - 10) + "\" y2=\"" +
+      num(y + 2) +
+      "\" class=\"range\"/>"
+      "<text x=\"" +
+      num(x + 206) + "\" y=\"" + num(y) + "\">min to max</text></g>\n";
+  svg += "</svg>\n";
+  return svg;
+}
+
+}  // namespace bnorm

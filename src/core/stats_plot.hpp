@@ -1,0 +1,22 @@
+// A picture of per-channel statistics: a self-contained SVG a person can open in a browser.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "channel_stats.hpp"
+
+namespace bnorm {
+
+/// One chart: a label ("before", "after normalization") and its channels' moments.
+struct plot_panel {
+  std::string label;
+  std::vector<channel_moments> channels;
+};
+
+/// An SVG with one chart per panel, side by side: for every channel (x axis) its mean as a
+/// dot, mean ± std as an error bar, and min to max as a thin line; `title` heads the picture.
+/// Channels whose statistics are NaN are skipped and counted in the chart's caption.
+std::string stats_svg(const std::string& title, const std::vector<plot_panel>& panels);
+
+}  // namespace bnorm
