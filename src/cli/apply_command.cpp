@@ -7,50 +7,10 @@
 #include "exit_status.hpp"
 #include "file_io.hpp"
 #include "json_document.hpp"
-#include "parse_number.hpp"
-#include "state_file.hpp"
-#include "tensor_io.hpp"
+#include "layer_options.hpp"
 
 namespace bnorm::cli {
 namespace {
-
-bn_config make_config(const apply_options& o) {
-  bn_config config = default_config(find_convention(o.convention));
-  if (o.mode == "train") {
-    config.mode = bn_mode::train;
-  } else if (o.mode == "eval") {
-    config.mode = bn_mode::eval;
-  } else {
-    throw usage_error("--mode takes train or eval, not '" + o.mode + "'");
-  }
-  if (!o.eps.empty()) {
-    config.eps = parse_finite(o.eps, "--eps");
-    if (config.eps < 0) throw usage_error("--eps must be at least 0, not '" + o.eps + "'");
-  }
-  if (o.momentum == "none") {
-    config.momentum.reset();
-  } else if (!o.momentum.empty()) {
-    const double m = parse_finite(o.momentum, "--momentum");
-    if (m < 0 || m > 1) {
-      throw usage_error("--momentum takes a number in [0, 1] or none, not '" + o.momentum + "'");
-    }
-    config.momentum = m;
-  }
-  if (!o.axis.empty()) config.axis = parse_integer(o.axis, "--axis");
-  config.affine = !o.no_affine;
-  config.track_running_stats = !o.no_track_running_stats;
-  return config;
-}
-
-tensor_format resolve_format(const std::string& path, const std::string& flag_value,
-                             const char* flag) {
-  if (!flag_value.empty()) return parse_format(flag_value);
-  if (path == standard_stream) {
-    throw usage_error(std::string("'-' has no extension to tell its format: give ") + flag +
-                      " npy or json");
-  }
-  return format_from_extension(path);
-}
 
 // A momentum that reads like the other convention's default is the classic porting bug
 // (PyTorch's 0.1 is Keras's 0.9): say so, without refusing a value that may be intended.
@@ -81,64 +41,31 @@ CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
       ->type_name("npy|json");
   cmd->add_option("--output-format", o.output_format, "Format of OUTPUT (needed for -)")
       ->type_name("npy|json");
-  cmd->add_option("--mode", o.mode, "train: batch statistics; eval: running statistics")
-      ->type_name("train|eval")
-      ->capture_default_str();
-  cmd->add_option("--convention", o.convention, "Defaults, and the meaning of --momentum")
-      ->type_name("torch|keras|onnx")
-      ->capture_default_str();
-  cmd->add_option("--eps", o.eps, "Added to the variance (torch 1e-5, keras 1e-3, onnx 1e-5)")
-      ->type_name("E");
-  cmd->add_option("--momentum", o.momentum,
-                  "In the convention's meaning (torch 0.1, keras 0.99, onnx 0.9); none = "
-                  "cumulative average")
-      ->type_name("M|none");
-  cmd->add_option("--axis", o.axis,
-                  "Channel axis, negative from the end (torch 1, keras -1, onnx 1)")
-      ->type_name("A");
-  cmd->add_flag("--no-affine", o.no_affine, "No weight and bias (affine=False)");
-  cmd->add_flag("--no-track-running-stats", o.no_track_running_stats,
-                "Batch statistics in both modes, no running state (track_running_stats=False)");
-  cmd->add_option("--state", o.state, "JSON state to start from (weight, bias, running_*, ...)")
-      ->type_name("FILE");
+  add_layer_options(cmd, o.layer, layer_flags::all);
   cmd->add_option("--stats-out", o.stats_out, "Write statistics and updated state as JSON")
       ->type_name("FILE");
   return cmd;
 }
 
 int run_apply(const apply_options& o) {
-  const bn_config config = make_config(o);
+  const bn_config config = make_config(o.layer);
   const tensor_format in_format = resolve_format(o.input, o.input_format, "--input-format");
   const tensor_format out_format = resolve_format(o.output, o.output_format, "--output-format");
   if (o.output == standard_stream && o.stats_out == standard_stream) {
     throw usage_error("the output and --stats-out cannot both be standard output");
   }
-  if (o.input == standard_stream && o.state == standard_stream) {
+  if (o.input == standard_stream && o.layer.state == standard_stream) {
     throw usage_error("the input and --state cannot both be standard input");
   }
   warn_about_momentum(config);
 
   const auto source = open_tensor(o.input, in_format);
-  const std::string input_name = o.input == standard_stream ? "<stdin>" : o.input;
 
-  state_file state;
-  std::string state_name = "state";
-  if (!o.state.empty()) {
-    state_name = o.state == standard_stream ? "<stdin>" : o.state;
-    const std::string text = read_text_file(o.state);
-    try {
-      state = parse_state(text);
-    } catch (const data_error& e) {
-      throw data_error(state_name + ": " + e.what());
-    }
-    if (!state.convention.empty() && state.convention != config.conv->name) {
-      std::cerr << "bnorm: warning: " << state_name << " was written under the " << state.convention
-                << " convention; this run uses " << config.conv->name << '\n';
-    }
-  }
+  state_file state = read_state(o.layer, config);
+  const std::string state_name = o.layer.state.empty() ? "state" : input_name(o.layer.state);
 
   const bn_plan plan = plan_batch_norm(source->info(), config, std::move(state.state),
-                                       !o.stats_out.empty(), input_name, state_name);
+                                       !o.stats_out.empty(), input_name(o.input), state_name);
 
   tensor_info out_info = source->info();
   out_info.type = output_type_for(out_info.type);

@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "layer_options.hpp"
+
 namespace bnorm::cli {
 
 /// The flags of `apply` as typed; numbers stay text until validated.
@@ -12,15 +14,8 @@ struct apply_options {
   std::string output;
   std::string input_format;
   std::string output_format;
-  std::string mode = "train";
-  std::string convention = "torch";
-  std::string eps;
-  std::string momentum;
-  std::string axis;
-  std::string state;
   std::string stats_out;
-  bool no_affine = false;
-  bool no_track_running_stats = false;
+  layer_options layer;
 };
 
 /// Adds the `apply` subcommand and its flags to `app`, storing into `options`.

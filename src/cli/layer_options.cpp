@@ -1,0 +1,97 @@
+#include "layer_options.hpp"
+
+#include <iostream>
+
+#include "error.hpp"
+#include "file_io.hpp"
+#include "parse_number.hpp"
+
+namespace bnorm::cli {
+
+void add_layer_options(CLI::App* cmd, layer_options& o, layer_flags which) {
+  cmd->add_option("--mode", o.mode, "train: batch statistics; eval: running statistics")
+      ->type_name("train|eval")
+      ->capture_default_str();
+  cmd->add_option("--convention", o.convention, "Defaults, and the meaning of --momentum")
+      ->type_name("torch|keras|onnx")
+      ->capture_default_str();
+  cmd->add_option("--eps", o.eps, "Added to the variance (torch 1e-5, keras 1e-3, onnx 1e-5)")
+      ->type_name("E");
+  if (which == layer_flags::all) {
+    cmd->add_option("--momentum", o.momentum,
+                    "In the convention's meaning (torch 0.1, keras 0.99, onnx 0.9); none = "
+                    "cumulative average")
+        ->type_name("M|none");
+  }
+  cmd->add_option("--axis", o.axis,
+                  "Channel axis, negative from the end (torch 1, keras -1, onnx 1)")
+      ->type_name("A");
+  if (which == layer_flags::all) {
+    cmd->add_flag("--no-affine", o.no_affine, "No weight and bias (affine=False)");
+    cmd->add_flag("--no-track-running-stats", o.no_track_running_stats,
+                  "Batch statistics in both modes, no running state (track_running_stats=False)");
+  }
+  cmd->add_option("--state", o.state, "JSON state to start from (weight, bias, running_*, ...)")
+      ->type_name("FILE");
+}
+
+bn_config make_config(const layer_options& o) {
+  bn_config config = default_config(find_convention(o.convention));
+  if (o.mode == "train") {
+    config.mode = bn_mode::train;
+  } else if (o.mode == "eval") {
+    config.mode = bn_mode::eval;
+  } else {
+    throw usage_error("--mode takes train or eval, not '" + o.mode + "'");
+  }
+  if (!o.eps.empty()) {
+    config.eps = parse_finite(o.eps, "--eps");
+    if (config.eps < 0) throw usage_error("--eps must be at least 0, not '" + o.eps + "'");
+  }
+  if (o.momentum == "none") {
+    config.momentum.reset();
+  } else if (!o.momentum.empty()) {
+    const double m = parse_finite(o.momentum, "--momentum");
+    if (m < 0 || m > 1) {
+      throw usage_error("--momentum takes a number in [0, 1] or none, not '" + o.momentum + "'");
+    }
+    config.momentum = m;
+  }
+  if (!o.axis.empty()) config.axis = parse_integer(o.axis, "--axis");
+  config.affine = !o.no_affine;
+  config.track_running_stats = !o.no_track_running_stats;
+  return config;
+}
+
+state_file read_state(const layer_options& o, const bn_config& config) {
+  if (o.state.empty()) return {};
+  const std::string name = input_name(o.state);
+  const std::string text = read_text_file(o.state);
+  state_file state;
+  try {
+    state = parse_state(text);
+  } catch (const data_error& e) {
+    throw data_error(name + ": " + e.what());
+  }
+  if (!state.convention.empty() && state.convention != config.conv->name) {
+    std::cerr << "bnorm: warning: " << name << " was written under the " << state.convention
+              << " convention; this run uses " << config.conv->name << '\n';
+  }
+  return state;
+}
+
+tensor_format resolve_format(const std::string& path, const std::string& flag_value,
+                             const char* flag) {
+  if (!flag_value.empty()) return parse_format(flag_value);
+  if (path == standard_stream) {
+    throw usage_error(std::string("'-' has no extension to tell its format: give ") + flag +
+                      " npy or json");
+  }
+  return format_from_extension(path);
+}
+
+std::string input_name(const std::string& path) {
+  return path == standard_stream ? "<stdin>" : path;
+}
+
+}  // namespace bnorm::cli

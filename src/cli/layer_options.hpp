@@ -1,0 +1,49 @@
+// The flags that describe a batch-normalization layer (convention, mode, eps, momentum, axis,
+// affine, running statistics, state), shared by every subcommand that normalizes, and the
+// helpers every subcommand uses to name its files.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "batch_norm.hpp"
+#include "state_file.hpp"
+#include "tensor_io.hpp"
+
+namespace bnorm::cli {
+
+/// The layer flags as typed; numbers stay text until validated (CLI11 2.1 reads "010" as 8
+/// and lets "nan" through a range check).
+struct layer_options {
+  std::string mode = "train";
+  std::string convention = "torch";
+  std::string eps;
+  std::string momentum;
+  std::string axis;
+  std::string state;
+  bool no_affine = false;
+  bool no_track_running_stats = false;
+};
+
+/// Which of the layer flags a subcommand offers.
+enum class layer_flags { all, inspect };
+
+/// Adds the layer flags to `cmd`: all of them, or for `inspect` only those that decide how a
+/// batch would be normalized (no momentum or running-statistics switches).
+void add_layer_options(CLI::App* cmd, layer_options& options, layer_flags which);
+
+/// Validates the flags into a configuration.  Throws usage_error.
+bn_config make_config(const layer_options& options);
+
+/// Reads --state, if given, naming the file in errors and warning when it was written under
+/// another convention.  Throws data_error or io_error.
+state_file read_state(const layer_options& options, const bn_config& config);
+
+/// The format of `path`: `flag_value` when given, else its extension.  Throws usage_error.
+tensor_format resolve_format(const std::string& path, const std::string& flag_value,
+                             const char* flag);
+
+/// How messages name a path: "<stdin>" for "-".
+std::string input_name(const std::string& path);
+
+}  // namespace bnorm::cli
