@@ -6,9 +6,12 @@
 #include <new>
 
 #include "apply_command.hpp"
+#include "compare_command.hpp"
+#include "convert_command.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "file_io.hpp"
+#include "stats_command.hpp"
 
 namespace {
 
@@ -36,13 +39,21 @@ int main(int argc, char** argv) {
       "bnorm"};
   app.set_version_flag("--version", std::string("bnorm ") + version);
   app.require_subcommand(1);
-  app.footer("Exit status: 0 ok, 2 usage error, 3 invalid data, 4 I/O error.");
+  app.footer(
+      "Exit status: 0 ok, 1 compare found differences, 2 usage error, 3 invalid data, "
+      "4 I/O error.");
 
   for (int signal_number : {SIGINT, SIGTERM, SIGHUP})
     std::signal(signal_number, on_terminating_signal);
 
   apply_options apply;
   CLI::App* apply_cmd = add_apply_command(app, apply);
+  stats_options stats;
+  CLI::App* stats_cmd = add_stats_command(app, stats);
+  compare_options compare;
+  CLI::App* compare_cmd = add_compare_command(app, compare);
+  convert_options convert;
+  CLI::App* convert_cmd = add_convert_command(app, convert);
 
   try {
     app.parse(argc, argv);
@@ -53,6 +64,9 @@ int main(int argc, char** argv) {
 
   try {
     if (apply_cmd->parsed()) return run_apply(apply);
+    if (stats_cmd->parsed()) return run_stats(stats);
+    if (compare_cmd->parsed()) return run_compare(compare);
+    if (convert_cmd->parsed()) return run_convert(convert);
     return exit_usage;
   } catch (const bnorm::usage_error& e) {
     return report(e.what(), exit_usage);

@@ -86,6 +86,23 @@ bn_config default_config(const convention& conv) {
   return config;
 }
 
+channel_layout batch_layout(const tensor_info& input, long long axis,
+                            const std::string& input_name) {
+  const auto fail = [&](const std::string& what) { throw data_error(input_name + ": " + what); };
+  if (input.shape.size() < 2) {
+    fail("a batch needs at least 2 dimensions (batch and channel), got shape " +
+         shape_to_string(input.shape));
+  }
+  channel_layout layout;
+  try {
+    layout = make_layout(input, axis);
+  } catch (const data_error& e) {
+    fail(e.what());
+  }
+  if (input.element_count() == 0) fail("zero-size batch, shape " + shape_to_string(input.shape));
+  return layout;
+}
+
 bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_state state,
                         bool want_batch_stats, const std::string& input_name,
                         const std::string& state_name) {
@@ -100,16 +117,7 @@ bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_st
         "(or use --no-track-running-stats for batch statistics)");
   }
   const auto fail = [&](const std::string& what) { throw data_error(input_name + ": " + what); };
-  if (input.shape.size() < 2) {
-    fail("a batch needs at least 2 dimensions (batch and channel), got shape " +
-         shape_to_string(input.shape));
-  }
-  try {
-    plan.layout = make_layout(input, config.axis);
-  } catch (const data_error& e) {
-    fail(e.what());
-  }
-  if (input.element_count() == 0) fail("zero-size batch, shape " + shape_to_string(input.shape));
+  plan.layout = batch_layout(input, config.axis, input_name);
 
   const std::size_t channels = plan.layout.channels;
   check_length(state.weight, "weight", channels, state_name);

@@ -53,6 +53,11 @@ struct bn_plan {
   bool collect_batch_stats = true;  ///< also in eval mode when the caller wants to inspect them
 };
 
+/// The layout of a batch: at least 2 dimensions, `axis` inside the rank, at least one value.
+/// Throws data_error prefixed with `input_name`.
+channel_layout batch_layout(const tensor_info& input, long long axis,
+                            const std::string& input_name = "input");
+
 /// Checks the input against the configuration and the state, and completes the state.
 /// Throws usage_error (eval mode without running statistics) or data_error prefixed with
 /// `input_name` (rank, zero size, axis, one value per channel) or `state_name` (lengths,

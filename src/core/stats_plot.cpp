@@ -103,14 +103,14 @@ void draw_panel(std::string& svg, const plot_panel& panel, double x0) {
   for (std::size_t c = 0; c < n; ++c) {
     if (c % label_every == 0) {
       svg += "<text x=\"" + num(x_of(c)) + "\" y=\"" + num(bottom + 16) + "\" class=\"tick x\">" +
-             std::to_string(c) + "</text>\n";
+             std::to_string(panel.first_channel + c) + "</text>\n";
     }
     const channel_moments& m = panel.channels[c];
     const double std_dev = std::sqrt(m.var());
     if (!std::isfinite(m.mean) || !std::isfinite(std_dev)) continue;
     const std::string x = num(x_of(c));
-    svg += "<g class=\"channel\"><title>channel " + std::to_string(c) + ": mean " +
-           format_number(m.mean, dtype::float64()) + ", std " +
+    svg += "<g class=\"channel\"><title>channel " + std::to_string(panel.first_channel + c) +
+           ": mean " + format_number(m.mean, dtype::float64()) + ", std " +
            format_number(std_dev, dtype::float64()) + ", min " +
            format_number(m.min, dtype::float64()) + ", max " +
            format_number(m.max, dtype::float64()) + "</title>\n";

@@ -12,6 +12,7 @@ namespace bnorm {
 struct plot_panel {
   std::string label;
   std::vector<channel_moments> channels;
+  std::size_t first_channel = 0;  ///< the index of channels[0], for the axis labels
 };
 
 /// An SVG with one chart per panel, side by side: for every channel (x axis) its mean as a

@@ -1,0 +1,274 @@
+#include "compare_command.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+#include "document_compare.hpp"
+#include "error.hpp"
+#include "exit_status.hpp"
+#include "file_io.hpp"
+#include "json_document.hpp"
+#include "layer_options.hpp"
+#include "number_format.hpp"
+#include "parse_number.hpp"
+#include "tensor_compare.hpp"
+
+namespace bnorm::cli {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+constexpr std::size_t compare_chunk = 1 << 16;
+
+// A .json file holds a tensor when its first non-blank character opens an array, and a
+// statistics or state document when it opens an object.
+bool is_document(const std::string& path) {
+  if (format_from_extension(path) != tensor_format::json) return false;
+  input_file file(path);
+  char c = ' ';
+  while (file.read(&c, 1) == 1) {
+    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return c == '{';
+  }
+  return false;
+}
+
+std::string num(double value) {
+  return format_number(value, dtype::float64());
+}
+
+void write_stdout(const std::string& text) {
+  output_file out{std::string(standard_stream)};
+  out.write(text);
+  out.commit();
+}
+
+// The C-order position of file position `p` (Fortran files list the first axis fastest).
+std::size_t c_position(std::size_t p, const tensor_info& info) {
+  if (!info.fortran_order || info.shape.size() < 2) return p;
+  std::size_t c = 0, stride = 1;
+  std::vector<std::size_t> index(info.shape.size());
+  for (std::size_t d = 0; d < info.shape.size(); ++d) {
+    index[d] = p % info.shape[d];
+    p /= info.shape[d];
+  }
+  for (std::size_t d = info.shape.size(); d-- > 0;) {
+    c += index[d] * stride;
+    stride *= info.shape[d];
+  }
+  return c;
+}
+
+// Reads a whole tensor in C order (Fortran files are transposed).
+std::vector<double> read_c_order(const tensor_source& source) {
+  const tensor_info& info = source.info();
+  std::vector<double> file_order(info.element_count());
+  source.read_at(0, file_order);
+  if (!info.fortran_order || info.shape.size() < 2) return file_order;
+  std::vector<double> c_order(file_order.size());
+  for (std::size_t p = 0; p < file_order.size(); ++p) c_order[c_position(p, info)] = file_order[p];
+  return c_order;
+}
+
+tolerance make_tolerance(const compare_options& o) {
+  tolerance tol;
+  tol.rtol = parse_finite(o.rtol, "--rtol");
+  tol.atol = parse_finite(o.atol, "--atol");
+  if (tol.rtol < 0) throw usage_error("--rtol must be at least 0, not '" + o.rtol + "'");
+  if (tol.atol < 0) throw usage_error("--atol must be at least 0, not '" + o.atol + "'");
+  if (!o.ulp.empty()) {
+    const long long ulp = parse_integer(o.ulp, "--ulp");
+    if (ulp < 0) throw usage_error("--ulp must be at least 0, not '" + o.ulp + "'");
+    tol.ulp = static_cast<std::uint64_t>(ulp);
+  }
+  tol.equal_nan = o.equal_nan;
+  return tol;
+}
+
+// "rtol 1e-05, atol 1e-08" or "4 ulp of float32", and how NaN compares.
+std::string describe_tolerance(const tolerance& tol) {
+  std::string text = tol.ulp ? std::to_string(*tol.ulp) + " ulp of " + name_of(tol.ulp_type)
+                             : "rtol " + num(tol.rtol) + ", atol " + num(tol.atol);
+  if (tol.equal_nan) text += ", NaN equal to NaN";
+  return text;
+}
+
+int compare_documents_command(const compare_options& o, const tolerance& tol) {
+  const auto load = [](const std::string& path) {
+    const std::string text = read_text_file(path);
+    try {
+      return parse_json_document(text);
+    } catch (const data_error& e) {
+      throw data_error(input_name(path) + ": " + e.what());
+    }
+  };
+  const json actual = load(o.actual), expected = load(o.expected);
+  const std::vector<document_difference> differences = compare_documents(actual, expected, tol);
+  if (o.format == "json") {
+    json report;
+    report["equal"] = differences.empty();
+    report["kind"] = "document";
+    json list = json::array();
+    for (const auto& d : differences) list.push_back({{"path", d.path}, {"what", d.what}});
+    report["differences"] = list;
+    write_stdout(format_json_document(report));
+  } else if (differences.empty()) {
+    write_stdout(o.actual + " and " + o.expected + " match within " + describe_tolerance(tol) +
+                 "\n");
+  } else {
+    std::string text = o.actual + " and " + o.expected + " differ in " +
+                       std::to_string(differences.size()) + " places beyond " +
+                       describe_tolerance(tol) + ":\n";
+    for (const auto& d : differences) text += "  " + d.path + ": " + d.what + "\n";
+    write_stdout(text);
+  }
+  return differences.empty() ? exit_ok : exit_different;
+}
+
+int compare_tensors_command(const compare_options& o, tolerance tol) {
+  const auto actual = open_tensor(o.actual, resolve_format(o.actual, "", ""));
+  const auto expected = open_tensor(o.expected, resolve_format(o.expected, "", ""));
+  const tensor_info& a = actual->info();
+  const tensor_info& e = expected->info();
+  tol.ulp_type = output_type_for(e.type);
+
+  json report;
+  std::string text;
+  const auto shape_text = [](const tensor_info& i) { return shape_to_string(i.shape); };
+  if (a.shape != e.shape) {
+    report["equal"] = false;
+    report["kind"] = "tensor";
+    report["shape"] = {{"actual", a.shape}, {"expected", e.shape}};
+    text = o.actual + " and " + o.expected + " differ in shape: " + shape_text(a) + " vs " +
+           shape_text(e) + "\n";
+    write_stdout(o.format == "json" ? format_json_document(report) : text);
+    return exit_different;
+  }
+  // JSON has no dtype: only two .npy files can disagree on one.
+  const bool both_npy = resolve_format(o.actual, "", "") == tensor_format::npy &&
+                        resolve_format(o.expected, "", "") == tensor_format::npy;
+  const bool dtype_differs = both_npy && output_type_for(a.type) != output_type_for(e.type);
+
+  // Same memory order: stream both in file order.  Different orders: compare in C order.
+  tensor_comparator comparator(tol);
+  const std::size_t count = a.element_count();
+  const bool same_order = a.fortran_order == e.fortran_order || a.shape.size() < 2;
+  if (same_order) {
+    std::vector<double> x(std::min(compare_chunk, count)), y(x.size());
+    for (std::size_t p = 0; p < count; p += x.size()) {
+      const std::size_t n = std::min(x.size(), count - p);
+      actual->read_at(p, std::span<double>(x.data(), n));
+      expected->read_at(p, std::span<double>(y.data(), n));
+      comparator.add(std::span<const double>(x.data(), n), std::span<const double>(y.data(), n));
+    }
+  } else {
+    comparator.add(read_c_order(*actual), read_c_order(*expected));
+  }
+  comparison r = comparator.result();
+  // Positions are in the files' order; report indices.
+  const tensor_info order = same_order ? a : tensor_info{a.type, a.shape, false};
+  const auto index = [&](std::size_t p) { return index_to_string(c_position(p, order), a.shape); };
+  const auto index_json = [&](std::size_t p) {
+    std::vector<std::size_t> i(a.shape.size());
+    std::size_t c = c_position(p, order);
+    for (std::size_t d = a.shape.size(); d-- > 0;) {
+      i[d] = c % a.shape[d];
+      c /= a.shape[d];
+    }
+    return i;
+  };
+  const bool equal = r.mismatched == 0 && !dtype_differs;
+
+  if (o.format == "json") {
+    report["equal"] = equal;
+    report["kind"] = "tensor";
+    report["shape"] = a.shape;
+    report["dtype"] = {{"actual", name_of(a.type)}, {"expected", name_of(e.type)}};
+    report["rtol"] = tol.rtol;
+    report["atol"] = tol.atol;
+    if (tol.ulp) report["ulp"] = *tol.ulp;
+    report["equal_nan"] = tol.equal_nan;
+    report["compared"] = r.compared;
+    report["mismatched"] = r.mismatched;
+    report["fraction"] = static_cast<double>(r.mismatched) / static_cast<double>(r.compared);
+    report["max_abs_error"] = {{"value", r.max_abs_error},
+                               {"index", index_json(r.max_abs_position)}};
+    report["max_rel_error"] = {{"value", r.max_rel_error},
+                               {"index", index_json(r.max_rel_position)}};
+    json list = json::array();
+    for (const mismatch& m : r.first) {
+      list.push_back(
+          {{"index", index_json(m.position)}, {"actual", m.actual}, {"expected", m.expected}});
+    }
+    report["mismatches"] = list;
+    write_stdout(format_json_document(report));
+    return equal ? exit_ok : exit_different;
+  }
+
+  char percent[32];
+  std::snprintf(percent, sizeof percent, "%.3g%%",
+                100.0 * static_cast<double>(r.mismatched) / static_cast<double>(r.compared));
+  text = o.actual + " vs " + o.expected + ": shape " + shape_text(a) + ", " + name_of(a.type);
+  if (a.type != e.type) text += " vs " + name_of(e.type);
+  text += "\n";
+  if (dtype_differs) text += "dtypes differ: " + name_of(a.type) + " vs " + name_of(e.type) + "\n";
+  if (r.mismatched == 0) {
+    text += "all " + std::to_string(r.compared) + " elements match within " +
+            describe_tolerance(tol) + "\n";
+  } else {
+    text += std::to_string(r.mismatched) + " of " + std::to_string(r.compared) + " elements (" +
+            percent + ") differ beyond " + describe_tolerance(tol) + "\n";
+  }
+  text += "max abs error " + num(r.max_abs_error) + " at " + index(r.max_abs_position) + "\n";
+  text += "max rel error " + num(r.max_rel_error) + " at " + index(r.max_rel_position) + "\n";
+  if (!r.first.empty()) {
+    text += "first mismatches (index: actual, expected):\n";
+    for (const mismatch& m : r.first) {
+      text += "  " + index(m.position) + ": " + num(m.actual) + ", " + num(m.expected) + "\n";
+    }
+  }
+  write_stdout(text);
+  return equal ? exit_ok : exit_different;
+}
+
+}  // namespace
+
+CLI::App* add_compare_command(CLI::App& app, compare_options& o) {
+  CLI::App* cmd = app.add_subcommand(
+      "compare",
+      "Compare two tensors, or two statistics/state files, within a tolerance: exit 0 when they "
+      "match, 1 when they differ.");
+  cmd->add_option("ACTUAL", o.actual, "Tensor (.npy, .json) or statistics/state file (.json)")
+      ->type_name("FILE")
+      ->required();
+  cmd->add_option("EXPECTED", o.expected, "What ACTUAL should be")->type_name("FILE")->required();
+  cmd->add_option("--rtol", o.rtol, "Relative tolerance: |a - e| <= atol + rtol*|e|")
+      ->type_name("R")
+      ->capture_default_str();
+  cmd->add_option("--atol", o.atol, "Absolute tolerance")->type_name("A")->capture_default_str();
+  cmd->add_option("--ulp", o.ulp, "Instead: at most N units in the last place of EXPECTED's type")
+      ->type_name("N");
+  cmd->add_flag("--equal-nan", o.equal_nan, "NaN matches NaN");
+  cmd->add_option("--format", o.format, "Report format")
+      ->type_name("text|json")
+      ->capture_default_str();
+  return cmd;
+}
+
+int run_compare(const compare_options& o) {
+  if (o.format != "text" && o.format != "json") {
+    throw usage_error("--format takes text or json, not '" + o.format + "'");
+  }
+  const tolerance tol = make_tolerance(o);
+  if (o.actual == standard_stream || o.expected == standard_stream) {
+    throw usage_error("compare reads files, not standard input");
+  }
+  const bool actual_document = is_document(o.actual);
+  const bool expected_document = is_document(o.expected);
+  if (actual_document != expected_document) {
+    throw usage_error("cannot compare a tensor with a statistics/state file (" + o.actual + ", " +
+                      o.expected + ")");
+  }
+  return actual_document ? compare_documents_command(o, tol) : compare_tensors_command(o, tol);
+}
+
+}  // namespace bnorm::cli

@@ -1,0 +1,59 @@
+#include "convert_command.hpp"
+
+#include "error.hpp"
+#include "exit_status.hpp"
+#include "layer_options.hpp"
+#include "passes.hpp"
+
+namespace bnorm::cli {
+
+CLI::App* add_convert_command(CLI::App& app, convert_options& o) {
+  CLI::App* cmd = app.add_subcommand(
+      "convert", "Convert a tensor between .npy and JSON, and between float16, float32, float64.");
+  cmd->add_option("INPUT", o.input, "Tensor, .npy or .json; - reads standard input")
+      ->type_name("FILE")
+      ->required();
+  cmd->add_option("OUTPUT", o.output, "Tensor, .npy or .json; - writes standard output")
+      ->type_name("FILE")
+      ->required();
+  cmd->add_option("--input-format", o.input_format, "Format of INPUT (needed for -)")
+      ->type_name("npy|json");
+  cmd->add_option("--output-format", o.output_format, "Format of OUTPUT (needed for -)")
+      ->type_name("npy|json");
+  cmd->add_option("--dtype", o.dtype,
+                  "Output type (default: the input's floating type; integers and bool become "
+                  "float32, JSON float64)")
+      ->type_name("float16|float32|float64");
+  return cmd;
+}
+
+int run_convert(const convert_options& o) {
+  const tensor_format in_format = resolve_format(o.input, o.input_format, "--input-format");
+  const tensor_format out_format = resolve_format(o.output, o.output_format, "--output-format");
+  dtype type{};
+  const bool explicit_type = !o.dtype.empty();
+  if (o.dtype == "float16")
+    type = dtype::float16();
+  else if (o.dtype == "float32")
+    type = dtype::float32();
+  else if (o.dtype == "float64")
+    type = dtype::float64();
+  else if (explicit_type) {
+    throw usage_error("--dtype takes float16, float32 or float64, not '" + o.dtype + "'");
+  }
+
+  const auto source = open_tensor(o.input, in_format);
+  tensor_info out_info = source->info();
+  out_info.type = explicit_type ? type : output_type_for(out_info.type);
+  output_file output(o.output);
+  const auto sink = make_sink(output, out_format, out_info);
+  stream_groups(*source, sink->parallel(),
+                [&](std::size_t, std::size_t p, double* x, std::size_t n) {
+                  sink->write_at(p, std::span<const double>(x, n));
+                });
+  sink->finish();
+  output.commit();
+  return exit_ok;
+}
+
+}  // namespace bnorm::cli
