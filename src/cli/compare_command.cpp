@@ -102,7 +102,8 @@ int compare_documents_command(const compare_options& o, const tolerance& tol) {
     }
   };
   const json actual = load(o.actual), expected = load(o.expected);
-  const std::vector<document_difference> differences = compare_documents(actual, expected, tol);
+  const std::vector<document_difference> differences =
+      compare_documents(actual, expected, tol, o.ignore_extra_keys);
   if (o.format == "json") {
     json report;
     report["equal"] = differences.empty();
@@ -248,6 +249,8 @@ CLI::App* add_compare_command(CLI::App& app, compare_options& o) {
   cmd->add_option("--ulp", o.ulp, "Instead: at most N units in the last place of EXPECTED's type")
       ->type_name("N");
   cmd->add_flag("--equal-nan", o.equal_nan, "NaN matches NaN");
+  cmd->add_flag("--ignore-extra-keys", o.ignore_extra_keys,
+                "Statistics/state files: keys only ACTUAL has are not differences");
   cmd->add_option("--format", o.format, "Report format")
       ->type_name("text|json")
       ->capture_default_str();

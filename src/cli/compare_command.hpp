@@ -15,6 +15,7 @@ struct compare_options {
   std::string ulp;
   std::string format = "text";
   bool equal_nan = false;
+  bool ignore_extra_keys = false;
 };
 
 CLI::App* add_compare_command(CLI::App& app, compare_options& options);

@@ -22,8 +22,14 @@ const char* kind(const json& value) {
   return "null";
 }
 
-void compare(const json& a, const json& e, const std::string& path, const tolerance& tol,
+struct compare_rules {
+  const tolerance& tol;
+  bool ignore_extra_keys;
+};
+
+void compare(const json& a, const json& e, const std::string& path, const compare_rules& rules,
              std::vector<document_difference>& out) {
+  const tolerance& tol = rules.tol;
   const std::string where = path.empty() ? "(top level)" : path;
   if (a.is_number() && e.is_number()) {
     if (a.is_number_float() || e.is_number_float()) {
@@ -46,7 +52,7 @@ void compare(const json& a, const json& e, const std::string& path, const tolera
       return;
     }
     for (std::size_t i = 0; i < a.size(); ++i) {
-      compare(a[i], e[i], path + "[" + std::to_string(i) + "]", tol, out);
+      compare(a[i], e[i], path + "[" + std::to_string(i) + "]", rules, out);
     }
     return;
   }
@@ -56,9 +62,10 @@ void compare(const json& a, const json& e, const std::string& path, const tolera
       if (!a.contains(key)) {
         out.push_back({prefix + key, "missing (expected " + show(value) + ")"});
       } else {
-        compare(a[key], value, prefix + key, tol, out);
+        compare(a[key], value, prefix + key, rules, out);
       }
     }
+    if (rules.ignore_extra_keys) return;
     for (const auto& [key, value] : a.items()) {
       if (!e.contains(key)) out.push_back({prefix + key, "unexpected key (" + show(value) + ")"});
     }
@@ -70,9 +77,9 @@ void compare(const json& a, const json& e, const std::string& path, const tolera
 }  // namespace
 
 std::vector<document_difference> compare_documents(const json& actual, const json& expected,
-                                                   const tolerance& tol) {
+                                                   const tolerance& tol, bool ignore_extra_keys) {
   std::vector<document_difference> differences;
-  compare(actual, expected, "", tol, differences);
+  compare(actual, expected, "", compare_rules{tol, ignore_extra_keys}, differences);
   return differences;
 }
 

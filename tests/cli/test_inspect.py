@@ -280,6 +280,17 @@ class Compare(ScratchTestCase):
         paths = [d["path"] for d in json.loads(result.stdout)["differences"]]
         self.assertEqual(sorted(paths), ["mean", "num_batches_tracked", "running_var[1]"])
 
+    def test_golden_with_fewer_keys(self):
+        self.assertEqual(self.bnorm("apply", "x.npy", "-o", "y.npy", "--stats-out", "s.json").status, 0)
+        stats = json.loads(self.path("s.json").read_text())
+        golden = {"running_mean": stats["running_mean"], "num_batches_tracked": 1}
+        self.path("golden.json").write_text(json.dumps(golden))
+        self.assertEqual(self.bnorm("compare", "s.json", "golden.json").status, 1)
+        self.assertEqual(self.bnorm("compare", "s.json", "golden.json", "--ignore-extra-keys").status, 0)
+        golden["num_batches_tracked"] = 3
+        self.path("golden.json").write_text(json.dumps(golden))
+        self.assertEqual(self.bnorm("compare", "s.json", "golden.json", "--ignore-extra-keys").status, 1)
+
     def test_errors(self):
         self.path("s.json").write_text("{}")
         self.assertFailsWith(self.bnorm("compare", "x.npy", "s.json"), 2, "statistics/state")
