@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <xsimd/xsimd.hpp>
+
 #include "error.hpp"
 #include "passes.hpp"
 
@@ -45,6 +47,17 @@ void for_each_run(const channel_layout& layout, std::size_t position, std::size_
   }
 }
 
+// y = (x − center)·scale + offset for one channel's run, in place, with SIMD.
+void normalize_run(double* x, std::size_t n, double center, double scale, double offset) {
+  using batch = xsimd::batch<double>;
+  const batch c(center), s(scale), o(offset);
+  std::size_t i = 0;
+  for (; i + batch::size <= n; i += batch::size) {
+    ((batch::load_unaligned(x + i) - c) * s + o).store_unaligned(x + i);
+  }
+  for (; i < n; ++i) x[i] = (x[i] - center) * scale + offset;
+}
+
 // y = (x − center)·scale + offset for a chunk, in place.
 void normalize(const channel_layout& layout, const channel_transform& t, std::size_t position,
                double* x, std::size_t count) {
@@ -57,9 +70,7 @@ void normalize(const channel_layout& layout, const channel_transform& t, std::si
     return;
   }
   for_each_run(layout, position, count, [&](std::size_t c, std::size_t first, std::size_t n) {
-    const double center = t.center[c], scale = t.scale[c], offset = t.offset[c];
-    double* run = x + first;
-    for (std::size_t i = 0; i < n; ++i) run[i] = (run[i] - center) * scale + offset;
+    normalize_run(x + first, n, t.center[c], t.scale[c], t.offset[c]);
   });
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <xsimd/xsimd.hpp>
 
 namespace bnorm {
 
@@ -59,39 +60,56 @@ void moments_accumulator::add(std::size_t channel, const double* values, std::si
       s.shifted = true;
     }
   }
-  // Four independent partial sums: no reordering the compiler may not do on its own, and
-  // enough parallelism to keep the adder busy.
-  double s1[4] = {0, 0, 0, 0}, s2[4] = {0, 0, 0, 0};
-  double lo = s.min, hi = s.max;
-  std::uint64_t nonfinite = 0;
-  const double shift = s.shift;
+  // Two SIMD batches of partial sums and extremes (xsimd picks the widest instructions the
+  // build targets): the hot loop of every statistics pass.  v < lo ? v : lo skips NaN.
+  using batch = xsimd::batch<double>;
+  constexpr std::size_t lanes = batch::size;
+  const batch shift(s.shift);
+  batch s1a(0.0), s1b(0.0), s2a(0.0), s2b(0.0);
+  batch loa(s.min), lob(s.min), hia(s.max), hib(s.max);
   std::size_t i = 0;
-  for (; i + 4 <= count; i += 4) {
-    for (int k = 0; k < 4; ++k) {
-      const double v = values[i + k];
-      const double d = v - shift;
-      s1[k] += d;
-      s2[k] += d * d;
-      lo = v < lo ? v : lo;
-      hi = v > hi ? v : hi;
-      nonfinite += !std::isfinite(v);
-    }
+  for (; i + 2 * lanes <= count; i += 2 * lanes) {
+    const batch va = batch::load_unaligned(values + i);
+    const batch vb = batch::load_unaligned(values + i + lanes);
+    const batch da = va - shift, db = vb - shift;
+    s1a += da;
+    s1b += db;
+    s2a += da * da;
+    s2b += db * db;
+    loa = xsimd::select(va < loa, va, loa);
+    lob = xsimd::select(vb < lob, vb, lob);
+    hia = xsimd::select(va > hia, va, hia);
+    hib = xsimd::select(vb > hib, vb, hib);
+  }
+  double s1 = xsimd::hadd(s1a + s1b), s2 = xsimd::hadd(s2a + s2b);
+  alignas(64) double lo_lanes[2 * lanes], hi_lanes[2 * lanes];
+  loa.store_unaligned(lo_lanes);
+  lob.store_unaligned(lo_lanes + lanes);
+  hia.store_unaligned(hi_lanes);
+  hib.store_unaligned(hi_lanes + lanes);
+  double lo = s.min, hi = s.max;
+  for (std::size_t k = 0; k < 2 * lanes; ++k) {
+    lo = lo_lanes[k] < lo ? lo_lanes[k] : lo;
+    hi = hi_lanes[k] > hi ? hi_lanes[k] : hi;
   }
   for (; i < count; ++i) {
     const double v = values[i];
-    const double d = v - shift;
-    s1[0] += d;
-    s2[0] += d * d;
+    const double d = v - s.shift;
+    s1 += d;
+    s2 += d * d;
     lo = v < lo ? v : lo;
     hi = v > hi ? v : hi;
-    nonfinite += !std::isfinite(v);
   }
-  s.s1 += (s1[0] + s1[1]) + (s1[2] + s1[3]);
-  s.s2 += (s2[0] + s2[1]) + (s2[2] + s2[3]);
+  // NaN and ±Inf make the sums non-finite, so finite sums prove there are none to count.
+  if (!std::isfinite(s1) || !std::isfinite(s2)) {
+    s.nonfinite += static_cast<std::uint64_t>(
+        std::count_if(values, values + count, [](double v) { return !std::isfinite(v); }));
+  }
+  s.s1 += s1;
+  s.s2 += s2;
   s.min = lo;
   s.max = hi;
   s.count += count;
-  s.nonfinite += nonfinite;
 }
 
 void moments_accumulator::add_interleaved(std::size_t channel, const double* values,
