@@ -5,11 +5,14 @@ would write for the same array."""
 import io
 import itertools
 import json
+import os
+import resource
+import subprocess
 import unittest
 
 import numpy as np
 
-from cli_support import ScratchTestCase
+from cli_support import BNORM, ScratchTestCase
 
 FLOATS = ["f2", "f4", "f8"]
 INTEGERS = ["i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8"]
@@ -22,6 +25,14 @@ def reference(x, axis=1, eps=1e-5):
     mean = x.mean(axis=axes, keepdims=True)
     var = x.var(axis=axes, keepdims=True)
     return (x - mean) / np.sqrt(var + eps)
+
+
+def reference_with(x, first, last, eps=1e-5):
+    """Rows [first, last) of the train-mode normalization of the whole of x (channel axis 1)."""
+    x64 = x.astype(np.float64)
+    mean = x64.mean(axis=(0, 2, 3), keepdims=True)
+    var = x64.var(axis=(0, 2, 3), keepdims=True)
+    return (x64[first:last] - mean) / np.sqrt(var + eps)
 
 
 def numpy_bytes(array, version=None):
@@ -113,6 +124,27 @@ class LargeInputs(ScratchTestCase):
                 axes = tuple(d for d in range(4) if d != axis % 4)
                 np.testing.assert_allclose(stats["mean"], x.astype(np.float64).mean(axis=axes), rtol=1e-12)
                 np.testing.assert_allclose(stats["var"], x.astype(np.float64).var(axis=axes), rtol=1e-12)
+
+    @unittest.skipIf(os.environ.get("BNORM_SANITIZED") == "1",
+                     "a sanitized build reserves terabytes of address space")
+    def test_file_larger_than_the_memory_limit(self):
+        # 128 MiB of float32 through a process allowed 48 MiB of address space in all: the
+        # passes stream, so the result is NumPy's in-memory one.
+        rng = np.random.default_rng(13)
+        x = rng.normal(2.0, 3.0, size=(32, 8, 512, 256)).astype(np.float32)
+        np.save(self.path("x.npy"), x)
+        limit = 48 << 20
+
+        def limit_memory():
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+        completed = subprocess.run([BNORM, "apply", "x.npy", "-o", "y.npy", "--stats-out", "s.json"],
+                                   cwd=self.dir, capture_output=True, preexec_fn=limit_memory)
+        self.assertEqual(completed.returncode, 0, completed.stderr)
+        self.assertGreater(self.path("x.npy").stat().st_size, 2 * limit)
+        y = np.load(self.path("y.npy"), mmap_mode="r")
+        for n in range(0, 32, 8):  # compare in slices to keep the test's own memory modest
+            np.testing.assert_allclose(y[n:n + 8], reference_with(x, n, n + 8), rtol=1e-5, atol=1e-5)
 
     def test_standard_output_is_written_in_order(self):
         x = np.random.default_rng(12).normal(size=(40, 3, 100, 100)).astype(np.float32)
