@@ -241,6 +241,24 @@ class IoErrors(ScratchTestCase):
         self.assertFailsWith(result, 4, "/dev/full", "No space left on device")
         self.assertTrue(os.path.exists("/dev/full") and not os.path.isfile("/dev/full"))
 
+    def test_full_disk(self):
+        # A 64 KiB tmpfs stands in for a full disk; mounting one needs root (CI runs as root).
+        disk = self.path("tiny")
+        os.mkdir(disk)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)],
+                          capture_output=True).returncode != 0:
+            self.skipTest("cannot mount a tmpfs here")
+        try:
+            (disk / "y.npy").write_bytes(b"old")
+            np.save(self.path("x.npy"), np.zeros((64, 4, 256), np.float32))  # 256 KiB
+            for name in ["y.npy", "new.npy"]:
+                result = self.bnorm("apply", "x.npy", "-o", f"tiny/{name}")
+                self.assertFailsWith(result, 4, f"tiny/{name}", "No space left on device")
+                self.assertEqual(sorted(p.name for p in disk.iterdir()), ["y.npy"])
+                self.assertEqual((disk / "y.npy").read_bytes(), b"old")
+        finally:
+            subprocess.run(["umount", str(disk)], check=True)
+
     @unittest.skipIf(os.geteuid() == 0, "root can write to read-only folders")
     def test_read_only_folder(self):
         os.mkdir(self.path("ro"))
