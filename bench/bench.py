@@ -5,7 +5,7 @@ median wall time and peak memory of each with ratios, as Markdown with the metho
 
     /usr/bin/python3 bench/bench.py --bnorm build/bnorm [--runs 5] [--out bench/results/DATE.md]
 
-Wall time and peak memory are the whole process's (GNU time's %M), median of --runs.
+Wall time is the median of --runs of the whole process; peak memory is GNU time's %M.
 The machine is shared, so absolute times drift; the ratios, measured side by side, hold.
 """
 import argparse
@@ -27,16 +27,31 @@ HERE = pathlib.Path(__file__).resolve().parent
 PYTHON = "/usr/bin/python3"  # Debian's NumPy and PyTorch install for this interpreter
 
 
-def measure(argv):
-    """(wall seconds, peak RSS MiB) of one run of argv; raises if it fails.  GNU time reports
-    the peak: rusage taken here would include the pre-exec copy of this Python process."""
-    start = time.perf_counter()
+def wall_times(commands):
+    """One run of each argv in `commands`, in turn: seconds each took.  hyperfine (Debian's
+    package) starts them without a shell and subtracts nothing; without it, Python's
+    subprocess does, which adds about a millisecond of its own to each run."""
+    if shutil.which("hyperfine"):
+        with tempfile.NamedTemporaryFile(suffix=".json") as report:
+            subprocess.run(["hyperfine", "-N", "--runs", "1", "--style", "none", "--export-json",
+                            report.name, *[" ".join(map(str, argv)) for argv in commands]],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            results = json.load(open(report.name))["results"]
+        return [r["times"][0] for r in results]
+    walls = []
+    for argv in commands:
+        start = time.perf_counter()
+        subprocess.run([str(a) for a in argv], stdout=subprocess.DEVNULL, check=True)
+        walls.append(time.perf_counter() - start)
+    return walls
+
+
+def peak_memory(argv):
+    """Peak resident MiB of one run of argv, from GNU time (rusage taken here would include
+    the pre-exec copy of this Python process)."""
     completed = subprocess.run(["/usr/bin/time", "-f", "%M", *map(str, argv)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    wall = time.perf_counter() - start
-    if completed.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, argv))} failed: {completed.stderr}")
-    return wall, int(completed.stderr.split()[-1]) / 1024
+    return int(completed.stderr.split()[-1]) / 1024
 
 
 def have_torch():
@@ -65,21 +80,23 @@ def make_inputs(folder):
 
 
 def scenario(title, commands, runs, note=""):
-    """Runs each command `runs` times, alternating between them; returns a Markdown table."""
-    results = {name: [] for name, _ in commands}
+    """Runs each command `runs` times, alternating between them, plus once under GNU time for
+    its peak memory; returns a Markdown table."""
+    memory = {name: peak_memory(argv) for name, argv in commands}
+    walls = {name: [] for name, _ in commands}
     for _ in range(runs):
-        for name, argv in commands:
-            results[name].append(measure(argv))
-    base_wall = statistics.median(w for w, _ in results[commands[0][0]])
+        for (name, _), wall in zip(commands, wall_times([argv for _, argv in commands])):
+            walls[name].append(wall)
+    base_wall = statistics.median(walls[commands[0][0]])
     lines = [f"### {title}", ""]
     if note:
         lines += [note, ""]
     lines += ["| command | median wall | peak memory | wall ÷ bnorm |", "|---|---:|---:|---:|"]
     for name, _ in commands:
-        wall = statistics.median(w for w, _ in results[name])
-        memory = statistics.median(m for _, m in results[name])
-        lines.append(f"| {name} | {wall:.3f} s | {memory:.0f} MiB | {wall / base_wall:.2f} |")
-    print("\n".join(lines), flush=True)
+        wall = statistics.median(walls[name])
+        lines.append(f"| {name} | {wall * 1000:.1f} ms | {memory[name]:.0f} MiB | "
+                     f"{wall / base_wall:.2f} |")
+    print("\n".join(lines) + "\n", flush=True)
     return "\n".join(lines) + "\n"
 
 
@@ -95,7 +112,9 @@ def method(runs):
         f"- peers: cp (GNU coreutils), NumPy {np.__version__}, PyTorch {torch_version}, "
         f"Python {platform.python_version()}",
         f"- each command run {runs} times, alternating between the commands of a scenario; "
-        "median wall time and median peak resident memory (GNU time's %M) of the whole process",
+        "median wall time of the whole process, each round one run of every command in turn, "
+        "timed by hyperfine -N (no shell); peak resident memory from one more run under GNU "
+        "time (%M)",
         "- inputs and outputs in the same folder, files in the page cache (every command reads "
         "them warm)",
         "",
