@@ -43,119 +43,193 @@ channel_moments merge(const channel_moments& a, const channel_moments& b) {
   return m;
 }
 
-moments_accumulator::moments_accumulator(std::size_t channels) : sums_(channels) {
-  for (sums& s : sums_) {
-    s.min = inf;
-    s.max = -inf;
-  }
-}
+namespace {
 
-void moments_accumulator::add(std::size_t channel, const double* values, std::size_t count) {
-  sums& s = sums_[channel];
-  if (!s.shifted) {
-    const double* first =
-        std::find_if(values, values + count, [](double v) { return std::isfinite(v); });
-    if (first != values + count) {
-      s.shift = *first;
-      s.shifted = true;
-    }
-  }
-  // Two SIMD batches of partial sums and extremes (xsimd picks the widest instructions the
-  // build targets): the hot loop of every statistics pass.  v < lo ? v : lo skips NaN.
+// The moments of one run of x − shift, by two passes over values still in cache: the mean,
+// then the squared deviations from it (with the classic correction for the mean's own
+// rounding).  min and max are of x itself.  The mean is returned in two parts, base + mean,
+// so that a caller moving its shift to base keeps the small remainder exactly.
+struct run_result {
+  channel_moments moments;
+  double base = 0;
+};
+
+run_result run_moments(const double* values, std::size_t count, double shift) {
   using batch = xsimd::batch<double>;
   constexpr std::size_t lanes = batch::size;
-  const batch shift(s.shift);
-  batch s1a(0.0), s1b(0.0), s2a(0.0), s2b(0.0);
-  batch loa(s.min), lob(s.min), hia(s.max), hib(s.max);
+  channel_moments m;
+  m.count = count;
+  const batch k(shift);
+  batch sa(0.0), sb(0.0), loa(inf), lob(inf), hia(-inf), hib(-inf);
   std::size_t i = 0;
   for (; i + 2 * lanes <= count; i += 2 * lanes) {
     const batch va = batch::load_unaligned(values + i);
     const batch vb = batch::load_unaligned(values + i + lanes);
-    const batch da = va - shift, db = vb - shift;
-    s1a += da;
-    s1b += db;
-    s2a += da * da;
-    s2b += db * db;
+    sa += va - k;
+    sb += vb - k;
+    // v < lo ? v : lo keeps lo when v is NaN: extremes skip NaN.
     loa = xsimd::select(va < loa, va, loa);
     lob = xsimd::select(vb < lob, vb, lob);
     hia = xsimd::select(va > hia, va, hia);
     hib = xsimd::select(vb > hib, vb, hib);
   }
-  double s1 = xsimd::hadd(s1a + s1b), s2 = xsimd::hadd(s2a + s2b);
+  double sum = xsimd::hadd(sa + sb);
   alignas(64) double lo_lanes[2 * lanes], hi_lanes[2 * lanes];
   loa.store_unaligned(lo_lanes);
   lob.store_unaligned(lo_lanes + lanes);
   hia.store_unaligned(hi_lanes);
   hib.store_unaligned(hi_lanes + lanes);
-  double lo = s.min, hi = s.max;
-  for (std::size_t k = 0; k < 2 * lanes; ++k) {
-    lo = lo_lanes[k] < lo ? lo_lanes[k] : lo;
-    hi = hi_lanes[k] > hi ? hi_lanes[k] : hi;
+  double lo = inf, hi = -inf;
+  for (std::size_t j = 0; j < 2 * lanes; ++j) {
+    lo = lo_lanes[j] < lo ? lo_lanes[j] : lo;
+    hi = hi_lanes[j] > hi ? hi_lanes[j] : hi;
   }
   for (; i < count; ++i) {
-    const double v = values[i];
-    const double d = v - s.shift;
-    s1 += d;
-    s2 += d * d;
-    lo = v < lo ? v : lo;
-    hi = v > hi ? v : hi;
+    sum += values[i] - shift;
+    lo = values[i] < lo ? values[i] : lo;
+    hi = values[i] > hi ? values[i] : hi;
   }
-  // NaN and ±Inf make the sums non-finite, so finite sums prove there are none to count.
-  if (!std::isfinite(s1) || !std::isfinite(s2)) {
-    s.nonfinite += static_cast<std::uint64_t>(
+  m.min = lo;
+  m.max = hi;
+  const double n = static_cast<double>(count);
+  if (!std::isfinite(sum)) {
+    // NaN or ±Inf among the values, or finite values whose sum leaves double's range.
+    m.nonfinite = static_cast<std::uint64_t>(
         std::count_if(values, values + count, [](double v) { return !std::isfinite(v); }));
+    if (m.nonfinite > 0) {
+      m.mean = sum / n;  // NaN, or ±Inf as the mean of such data is
+      m.m2 = nan;
+      return {m, 0};
+    }
+    double scaled = 0;  // huge finite values: average first, then nothing overflows
+    for (std::size_t j = 0; j < count; ++j) scaled += (values[j] - shift) / n;
+    sum = scaled * n;
   }
-  s.s1 += s1;
-  s.s2 += s2;
-  s.min = lo;
-  s.max = hi;
-  s.count += count;
+  if (lo == hi) {
+    // A constant run: exact, so that a constant channel normalizes to exactly β.
+    m.mean = 0;
+    m.m2 = 0;
+    return {m, lo - shift};
+  }
+  // The deviations are taken from the double nearest shift + mean, and measured from it:
+  // that centre, less the shift, is the run's base (exactly, as both are close).
+  const double centre = shift + sum / n;
+  const double mean = centre - shift;
+  const batch center(centre);
+  batch da(0.0), db(0.0), qa(0.0), qb(0.0);
+  i = 0;
+  for (; i + 2 * lanes <= count; i += 2 * lanes) {
+    const batch ea = batch::load_unaligned(values + i) - center;
+    const batch eb = batch::load_unaligned(values + i + lanes) - center;
+    da += ea;
+    db += eb;
+    qa += ea * ea;
+    qb += eb * eb;
+  }
+  double deviation = xsimd::hadd(da + db), squares = xsimd::hadd(qa + qb);
+  for (; i < count; ++i) {
+    const double e = values[i] - centre;
+    deviation += e;
+    squares += e * e;
+  }
+  // Σ(x − mean) is zero in exact arithmetic; what is left is the mean's rounding, which the
+  // corrected two-pass formula removes (Chan, Golub & LeVeque 1983).
+  m.mean = deviation / n;
+  m.m2 = std::max(0.0, squares - deviation * (deviation / n));
+  return {m, mean};
+}
+
+}  // namespace
+
+moments_accumulator::moments_accumulator(std::size_t channels)
+    : moments_(channels),
+      shift_(channels, 0.0),
+      chunk_sum_(channels),
+      chunk_m2_(channels),
+      chunk_min_(channels),
+      chunk_max_(channels),
+      chunk_count_(channels) {}
+
+std::vector<channel_moments> moments_accumulator::moments() const {
+  std::vector<channel_moments> result = moments_;
+  for (std::size_t c = 0; c < result.size(); ++c) {
+    channel_moments& m = result[c];
+    m.mean += shift_[c];
+    if (m.count == 0) m.mean = m.m2 = nan;
+    if (m.count == 0 || m.min > m.max) m.min = m.max = nan;  // nothing but NaN seen
+  }
+  return result;
+}
+
+void moments_accumulator::merge_run(std::size_t channel, channel_moments run, double base) {
+  if (moments_[channel].count == 0 && std::isfinite(base)) {
+    // The first run's mean becomes the channel's shift: later runs are measured around it,
+    // so their means are small and merging them loses nothing to a large offset.
+    shift_[channel] += base;
+  } else {
+    run.mean += base;
+  }
+  moments_[channel] = merge(moments_[channel], run);
+}
+
+void moments_accumulator::add(std::size_t channel, const double* values, std::size_t count) {
+  if (count == 0) return;
+  const run_result run = run_moments(values, count, shift_[channel]);
+  merge_run(channel, run.moments, run.base);
 }
 
 void moments_accumulator::add_interleaved(std::size_t channel, const double* values,
                                           std::size_t count) {
-  const std::size_t channels = sums_.size();
+  // The same two passes over a chunk whose channels cycle: per-channel means of x − shift
+  // first, then the squared deviations from them, then one merge per channel.
+  const std::size_t channels = moments_.size();
+  std::fill(chunk_sum_.begin(), chunk_sum_.end(), 0.0);
+  std::fill(chunk_m2_.begin(), chunk_m2_.end(), 0.0);
+  std::fill(chunk_min_.begin(), chunk_min_.end(), inf);
+  std::fill(chunk_max_.begin(), chunk_max_.end(), -inf);
+  std::fill(chunk_count_.begin(), chunk_count_.end(), 0);
+  std::size_t c = channel;
   for (std::size_t i = 0; i < count; ++i) {
-    sums& s = sums_[channel];
     const double v = values[i];
-    if (!s.shifted && std::isfinite(v)) {
-      s.shift = v;
-      s.shifted = true;
-    }
-    const double d = v - s.shift;
-    s.s1 += d;
-    s.s2 += d * d;
-    s.min = v < s.min ? v : s.min;
-    s.max = v > s.max ? v : s.max;
-    s.nonfinite += !std::isfinite(v);
-    ++s.count;
-    if (++channel == channels) channel = 0;
+    chunk_sum_[c] += v - shift_[c];
+    chunk_min_[c] = v < chunk_min_[c] ? v : chunk_min_[c];
+    chunk_max_[c] = v > chunk_max_[c] ? v : chunk_max_[c];
+    ++chunk_count_[c];
+    if (++c == channels) c = 0;
   }
-}
-
-std::vector<channel_moments> moments_accumulator::moments() const {
-  std::vector<channel_moments> result(sums_.size());
-  for (std::size_t c = 0; c < sums_.size(); ++c) {
-    const sums& s = sums_[c];
-    channel_moments& m = result[c];
-    m.count = s.count;
-    m.nonfinite = s.nonfinite;
-    if (s.count == 0) {
-      m.mean = m.m2 = m.min = m.max = nan;
-      continue;
-    }
-    const double n = static_cast<double>(s.count);
-    m.mean = s.shift + s.s1 / n;
-    m.m2 = s.s2 - s.s1 * (s.s1 / n);
-    if (m.m2 < 0) m.m2 = 0;  // rounding can leave a tiny negative for a constant channel
-    // With NaN or ±Inf among the values, the sums are NaN or ±Inf; M2 is then NaN, as PyTorch's
-    // variance of such a channel is.
-    if (!std::isfinite(m.mean)) m.m2 = nan;
-    const bool only_nan = s.min == inf && s.max == -inf;  // no extremes to report
-    m.min = only_nan ? nan : s.min;
-    m.max = only_nan ? nan : s.max;
+  for (std::size_t k = 0; k < channels; ++k) {
+    if (chunk_count_[k] > 0) chunk_sum_[k] /= static_cast<double>(chunk_count_[k]);  // the mean
   }
-  return result;
+  c = channel;
+  for (std::size_t i = 0; i < count; ++i) {
+    const double e = values[i] - shift_[c] - chunk_sum_[c];
+    chunk_m2_[c] += e * e;
+    if (++c == channels) c = 0;
+  }
+  for (std::size_t k = 0; k < channels; ++k) {
+    if (chunk_count_[k] == 0) continue;
+    channel_moments m;
+    m.count = chunk_count_[k];
+    m.mean = chunk_sum_[k];
+    m.m2 = chunk_m2_[k];
+    m.min = chunk_min_[k];
+    m.max = chunk_max_[k];
+    double base = 0;
+    if (m.min == m.max && std::isfinite(m.min)) {
+      base = m.min - shift_[k];  // a constant run, exactly
+      m.mean = 0;
+      m.m2 = 0;
+    } else if (!std::isfinite(m.mean) || !std::isfinite(m.m2)) {
+      // Rare: count this channel's non-finite values; with any, the spread is undefined.
+      std::size_t ck = channel;
+      for (std::size_t i = 0; i < count; ++i) {
+        if (ck == k && !std::isfinite(values[i])) ++m.nonfinite;
+        if (++ck == channels) ck = 0;
+      }
+      if (m.nonfinite > 0) m.m2 = nan;
+    }
+    merge_run(k, m, base);
+  }
 }
 
 }  // namespace bnorm

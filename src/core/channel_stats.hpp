@@ -27,9 +27,12 @@ struct channel_moments {
 /// Chan, Golub and LeVeque's pairwise combination: exact in any order and grouping.
 channel_moments merge(const channel_moments& a, const channel_moments& b);
 
-/// Accumulates runs of values per channel.  Each channel's sums are taken around a shift (its
-/// first finite value) in double, so data such as 1e4 + 0.01·N(0,1) in float32 keep their
-/// variance: |shift − mean|² ≤ M2, which bounds the cancellation whatever the offset.
+/// Accumulates runs of values per channel.  Each run (a cache-resident piece of one channel)
+/// is measured with the two-pass algorithm — its mean first, then the squared deviations from
+/// that mean — around the mean of the channel's first run, and merged into the channel with
+/// Chan's update.  Both steps are exact to a few ulps whatever the data's offset or outliers,
+/// so 1e4 + 0.01·N(0,1) in float32 keeps its variance, as does a channel whose first value is
+/// far from the rest.
 class moments_accumulator {
  public:
   explicit moments_accumulator(std::size_t channels);
@@ -41,23 +44,21 @@ class moments_accumulator {
   /// channel + 1, wrapping after the last channel (channels-last data, one value per run).
   void add_interleaved(std::size_t channel, const double* values, std::size_t count);
 
-  std::size_t channels() const { return sums_.size(); }
+  std::size_t channels() const { return moments_.size(); }
 
-  /// The moments of everything added so far.
+  /// The moments of everything added so far (a channel with nothing, or only NaN, has NaN
+  /// extremes; one with nothing has a NaN mean).
   std::vector<channel_moments> moments() const;
 
  private:
-  struct sums {
-    bool shifted = false;
-    double shift = 0;
-    double s1 = 0;  // Σ(x − shift)
-    double s2 = 0;  // Σ(x − shift)²
-    double min;
-    double max;
-    std::uint64_t count = 0;
-    std::uint64_t nonfinite = 0;
-  };
-  std::vector<sums> sums_;
+  // Merges a run whose mean is base + run.mean, relative to the channel's shift.
+  void merge_run(std::size_t channel, channel_moments run, double base);
+
+  std::vector<channel_moments> moments_;  // of x − shift_, per channel
+  std::vector<double> shift_;             // the mean of each channel's first run
+  // Scratch for add_interleaved: per-channel sums of one chunk.
+  std::vector<double> chunk_sum_, chunk_m2_, chunk_min_, chunk_max_;
+  std::vector<std::uint64_t> chunk_count_;
 };
 
 }  // namespace bnorm
