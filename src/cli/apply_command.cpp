@@ -51,8 +51,8 @@ int run_apply(const apply_options& o) {
   const bn_config config = make_config(o.layer);
   const tensor_format in_format = resolve_format(o.input, o.input_format, "--input-format");
   const tensor_format out_format = resolve_format(o.output, o.output_format, "--output-format");
-  if (o.output == standard_stream && o.stats_out == standard_stream) {
-    throw usage_error("the output and --stats-out cannot both be standard output");
+  if (!o.stats_out.empty() && same_file(o.output, o.stats_out)) {
+    throw usage_error("the output and --stats-out name the same file (" + o.stats_out + ")");
   }
   if (o.input == standard_stream && o.layer.state == standard_stream) {
     throw usage_error("the input and --state cannot both be standard input");
@@ -74,10 +74,13 @@ int run_apply(const apply_options& o) {
   const bn_result result = run_batch_norm(plan, *source, *sink);
 
   if (!o.stats_out.empty()) {
+    // Both outputs are complete before either replaces its target.
     output_file stats(o.stats_out);
     stats.write(format_json_document(stats_document(plan, result)));
-    output.commit();
-    stats.commit();
+    output.finish();
+    stats.finish();
+    output.publish();
+    stats.publish();
   } else {
     output.commit();
   }

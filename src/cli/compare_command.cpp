@@ -48,6 +48,7 @@ std::size_t c_position(std::size_t p, const tensor_info& info) {
   std::size_t c = 0, stride = 1;
   std::vector<std::size_t> index(info.shape.size());
   for (std::size_t d = 0; d < info.shape.size(); ++d) {
+    if (info.shape[d] == 0) return 0;  // an empty tensor has no positions
     index[d] = p % info.shape[d];
     p /= info.shape[d];
   }
@@ -172,6 +173,7 @@ int compare_tensors_command(const compare_options& o, tolerance tol) {
     std::vector<std::size_t> i(a.shape.size());
     std::size_t c = c_position(p, order);
     for (std::size_t d = a.shape.size(); d-- > 0;) {
+      if (a.shape[d] == 0) break;  // an empty tensor: index zeros
       i[d] = c % a.shape[d];
       c /= a.shape[d];
     }
@@ -190,7 +192,8 @@ int compare_tensors_command(const compare_options& o, tolerance tol) {
     report["equal_nan"] = tol.equal_nan;
     report["compared"] = r.compared;
     report["mismatched"] = r.mismatched;
-    report["fraction"] = static_cast<double>(r.mismatched) / static_cast<double>(r.compared);
+    report["fraction"] =
+        r.compared == 0 ? 0.0 : static_cast<double>(r.mismatched) / static_cast<double>(r.compared);
     report["max_abs_error"] = {{"value", r.max_abs_error},
                                {"index", index_json(r.max_abs_position)}};
     report["max_rel_error"] = {{"value", r.max_rel_error},
@@ -207,7 +210,9 @@ int compare_tensors_command(const compare_options& o, tolerance tol) {
 
   char percent[32];
   std::snprintf(percent, sizeof percent, "%.3g%%",
-                100.0 * static_cast<double>(r.mismatched) / static_cast<double>(r.compared));
+                r.compared == 0
+                    ? 0.0
+                    : 100.0 * static_cast<double>(r.mismatched) / static_cast<double>(r.compared));
   text = o.actual + " vs " + o.expected + ": shape " + shape_text(a) + ", " + name_of(a.type);
   if (a.type != e.type) text += " vs " + name_of(e.type);
   text += "\n";

@@ -17,8 +17,8 @@ namespace {
 
 constexpr const char* version = "0.1.0";
 
-// On SIGINT, SIGTERM or SIGHUP: remove the temporaries of unfinished outputs, then die of the
-// same signal, so that the caller sees how the run ended and no target is touched.
+// On SIGINT, SIGTERM, SIGHUP or SIGPIPE: remove the temporaries of unfinished outputs, then die of
+// the same signal, so that the caller sees how the run ended and no target is touched.
 void on_terminating_signal(int signal_number) {
   bnorm::remove_temporaries();
   std::signal(signal_number, SIG_DFL);
@@ -43,8 +43,11 @@ int main(int argc, char** argv) {
       "Exit status: 0 ok, 1 compare found differences, 2 usage error, 3 invalid data, "
       "4 I/O error.");
 
-  for (int signal_number : {SIGINT, SIGTERM, SIGHUP})
+  // SIGPIPE too: a closed pipe on standard output ends the run quietly, as it ends cat's,
+  // and the temporaries of other outputs go with it.
+  for (int signal_number : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) {
     std::signal(signal_number, on_terminating_signal);
+  }
 
   apply_options apply;
   CLI::App* apply_cmd = add_apply_command(app, apply);

@@ -52,26 +52,25 @@ class moments_sink : public tensor_sink {
   moments_accumulator acc_;
 };
 
-tensor_statistics statistics_of(const std::string& path, const std::string& format_flag,
+tensor_statistics statistics_of(const tensor_source& source, const std::string& path,
                                 const bn_config& config) {
-  const auto source = open_tensor(path, resolve_format(path, format_flag, "--input-format"));
-  tensor_statistics s{input_name(path), source->info(), {}, {}, {}};
+  tensor_statistics s{input_name(path), source.info(), {}, {}, {}};
   s.layout = batch_layout(s.info, config.axis, s.name);
-  s.channels = channel_moments_of(*source, s.layout);
+  s.channels = channel_moments_of(source, s.layout);
   s.all = merge_all(s.channels);
   return s;
 }
 
 // The input normalized as `apply` would (the layer flags and --state), measured on the fly.
+// Reuses the input's source: standard input cannot be read twice, and every source can.
 tensor_statistics normalized_statistics(const stats_options& o, const bn_config& config,
+                                        const tensor_source& source,
                                         const tensor_statistics& input) {
-  const auto source =
-      open_tensor(o.input, resolve_format(o.input, o.input_format, "--input-format"));
   state_file state = read_state(o.layer, config);
-  const bn_plan plan = plan_batch_norm(source->info(), config, std::move(state.state), false,
+  const bn_plan plan = plan_batch_norm(source.info(), config, std::move(state.state), false,
                                        input.name, input_name(o.layer.state));
   moments_sink sink(plan.layout);
-  run_batch_norm(plan, *source, sink);
+  run_batch_norm(plan, source, sink);
   tensor_statistics s = input;
   s.name = input.name + ", normalized (" + std::string(config.conv->name) + ", " +
            (config.mode == bn_mode::train ? "train" : "eval") + ")";
@@ -244,18 +243,27 @@ int run_stats(const stats_options& o) {
     throw usage_error("give either a second input or --after, not both");
   }
   const bn_config config = make_config(o.layer);
-  const tensor_statistics input = statistics_of(o.input, o.input_format, config);
+  if (o.plot == standard_stream) {
+    throw usage_error("--plot - would mix the picture with the report on standard output");
+  }
+  if (o.input == standard_stream && o.layer.state == standard_stream) {
+    throw usage_error("the input and --state cannot both be standard input");
+  }
+  const auto source =
+      open_tensor(o.input, resolve_format(o.input, o.input_format, "--input-format"));
+  const tensor_statistics input = statistics_of(*source, o.input, config);
   const channel_range range = parse_channels(o.channels, input.layout.channels);
 
   if (!o.plot.empty()) {
     std::vector<plot_panel> panels{{input.name, input.channels}};
     if (o.normalize_after) {
-      const tensor_statistics after = normalized_statistics(o, config, input);
+      const tensor_statistics after = normalized_statistics(o, config, *source, input);
       panels.push_back({"after normalization (" + std::string(config.conv->name) + ", " +
                             (config.mode == bn_mode::train ? "train" : "eval") + " mode)",
                         after.channels});
     } else if (!o.after.empty()) {
-      const tensor_statistics after = statistics_of(o.after, "", config);
+      const auto after_source = open_tensor(o.after, resolve_format(o.after, "", ""));
+      const tensor_statistics after = statistics_of(*after_source, o.after, config);
       if (after.layout.channels != input.layout.channels) {
         throw data_error(after.name + ": " + std::to_string(after.layout.channels) +
                          " channels, but " + input.name + " has " +

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <xsimd/xsimd.hpp>
 
@@ -143,6 +144,10 @@ bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_st
   }
   if (state.num_batches_tracked < 0) {
     throw data_error(state_name + ": num_batches_tracked is negative");
+  }
+  if (state.num_batches_tracked == std::numeric_limits<std::int64_t>::max() &&
+      config.mode == bn_mode::train && config.track_running_stats) {
+    throw data_error(state_name + ": num_batches_tracked cannot count another batch");
   }
   if (!config.affine) {
     // Without affine parameters the layer has none; whatever a state file holds is unused.

@@ -1,5 +1,8 @@
 #include "document_compare.hpp"
 
+#include <string_view>
+#include <unordered_map>
+
 #include "number_format.hpp"
 
 namespace bnorm {
@@ -57,17 +60,24 @@ void compare(const json& a, const json& e, const std::string& path, const compar
     return;
   }
   if (a.is_object()) {
+    // ordered_json finds keys by scanning: index both sides once.
+    std::unordered_map<std::string_view, const json*> in_actual, in_expected;
+    for (const auto& [key, value] : a.items()) in_actual.emplace(key, &value);
+    for (const auto& [key, value] : e.items()) in_expected.emplace(key, &value);
     const std::string prefix = path.empty() ? "" : path + ".";
     for (const auto& [key, value] : e.items()) {
-      if (!a.contains(key)) {
+      const auto found = in_actual.find(key);
+      if (found == in_actual.end()) {
         out.push_back({prefix + key, "missing (expected " + show(value) + ")"});
       } else {
-        compare(a[key], value, prefix + key, rules, out);
+        compare(*found->second, value, prefix + key, rules, out);
       }
     }
     if (rules.ignore_extra_keys) return;
     for (const auto& [key, value] : a.items()) {
-      if (!e.contains(key)) out.push_back({prefix + key, "unexpected key (" + show(value) + ")"});
+      if (!in_expected.contains(key)) {
+        out.push_back({prefix + key, "unexpected key (" + show(value) + ")"});
+      }
     }
     return;
   }

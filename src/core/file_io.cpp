@@ -66,7 +66,14 @@ input_file::input_file(const std::string& path) {
   if (::fstat(fd_, &st) != 0) fail(name_, "", errno);
   if (S_ISDIR(st.st_mode)) fail(name_, "", EISDIR);
   seekable_ = S_ISREG(st.st_mode);
-  size_ = seekable_ ? static_cast<std::size_t>(st.st_size) : 0;
+  if (seekable_) {
+    // Standard input may be a regular file already read from (`{ head -c 4; bnorm …; } < f`):
+    // the data starts where the shell left it, not at byte 0.
+    const off_t position = ::lseek(fd_, 0, SEEK_CUR);
+    base_ = position > 0 ? static_cast<std::size_t>(position) : 0;
+    const auto total = static_cast<std::size_t>(st.st_size);
+    size_ = total > base_ ? total - base_ : 0;
+  }
 }
 
 input_file::~input_file() {
@@ -92,7 +99,8 @@ std::size_t input_file::read_at(std::size_t offset, void* buffer, std::size_t si
   auto* out = static_cast<char*>(buffer);
   std::size_t done = 0;
   while (done < size) {
-    const ssize_t n = ::pread(fd_, out + done, size - done, static_cast<off_t>(offset + done));
+    const ssize_t n =
+        ::pread(fd_, out + done, size - done, static_cast<off_t>(base_ + offset + done));
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -217,24 +225,33 @@ void output_file::write_at(std::size_t offset, const void* data, std::size_t siz
   }
 }
 
-void output_file::commit() {
+void output_file::finish() {
+  if (finished_) return;
   flush();
-  if (direct_) {
-    committed_ = true;
-    return;
-  }
+  finished_ = true;
+  if (direct_) return;
   // No fsync: the rename is atomic for every reader, which is the guarantee bnorm gives (an
   // interrupted run leaves the old file).  Like sed -i and zstd, bnorm leaves durability
   // against power loss to the file system; an fsync would cost more than a small run's work.
-  if (::close(fd_) != 0) {
-    fd_ = -1;
-    fail(name_, "close failed", errno);
-  }
+  const int fd = fd_;
   fd_ = -1;
-  if (::rename(temporary_.c_str(), target_.c_str()) != 0) fail(name_, "rename failed", errno);
+  if (::close(fd) != 0) fail(name_, "close failed", errno);
+}
+
+void output_file::publish() {
+  finish();
+  if (committed_) return;
+  if (!direct_ && ::rename(temporary_.c_str(), target_.c_str()) != 0) {
+    fail(name_, "rename failed", errno);
+  }
   committed_ = true;
   unregister_temporary(slot_);
   slot_ = -1;
+}
+
+void output_file::commit() {
+  finish();
+  publish();
 }
 
 }  // namespace bnorm

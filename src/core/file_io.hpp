@@ -38,6 +38,7 @@ class input_file {
   int fd_ = -1;
   bool owned_ = false;
   bool seekable_ = false;
+  std::size_t base_ = 0;  // where the data starts: not 0 for a stdin already read from
   std::size_t size_ = 0;
   std::string name_;
 };
@@ -76,8 +77,16 @@ class output_file {
   /// True for standard output, devices and pipes: written in order, never replaced.
   bool direct() const { return direct_; }
 
-  /// Flushes and renames into place.  Throws io_error.
+  /// Flushes and renames into place: finish() then publish().  Throws io_error.
   void commit();
+
+  /// Writes out everything buffered and closes the temporary, which is where a full disk or
+  /// a closed pipe shows.  Several outputs of one run are all finished before any is
+  /// published, so that a failure leaves every target as it was.  Throws io_error.
+  void finish();
+
+  /// Renames the finished temporary over the target.  Throws io_error.
+  void publish();
 
  private:
   void flush();
@@ -85,6 +94,7 @@ class output_file {
 
   int fd_ = -1;
   bool direct_ = false;
+  bool finished_ = false;
   bool committed_ = false;
   std::string name_;
   std::string target_;

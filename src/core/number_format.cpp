@@ -45,6 +45,10 @@ void append_number(std::string& out, double value, dtype type) {
     out += value < 0 ? "-Infinity" : "Infinity";
     return;
   }
+  if (value == 0 && std::signbit(value)) {
+    out += "-0.0";  // "-0" reads back as the integer 0 in Python, losing the sign
+    return;
+  }
   char buffer[64];
   std::to_chars_result result{};
   switch (type.size) {

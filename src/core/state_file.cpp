@@ -70,8 +70,9 @@ state_file parse_state(std::string_view text) {
       file.convention = value.get<std::string>();
     } else if (std::find(informational_keys.begin(), informational_keys.end(), key) ==
                informational_keys.end()) {
-      throw data_error("unknown key '" + key +
-                       "' (a state has weight, bias, running_mean, running_var, "
+      // Quoted as JSON: a key holding a newline must not break the one-line message.
+      throw data_error("unknown key " + json(key).dump() +
+                       " (a state has weight, bias, running_mean, running_var, "
                        "num_batches_tracked)");
     }
   }

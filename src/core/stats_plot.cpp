@@ -74,10 +74,21 @@ void draw_panel(std::string& svg, const plot_panel& panel, double x0) {
     }
   }
   if (lo > hi) lo = -1, hi = 1;  // nothing finite to show
-  if (hi - lo < 1e-12 * std::max(1.0, std::fabs(hi))) lo -= 0.5, hi += 0.5;
+  // Halving keeps hi − lo finite for values near ±DBL_MAX.
+  if (!std::isfinite(hi - lo)) lo /= 2, hi /= 2;
+  // A range too narrow to label (a constant, or 1e16 and 1e16 + 2) is widened in proportion
+  // to the values, so that adding a step always moves.
+  const double magnitude = std::max({1.0, std::fabs(lo), std::fabs(hi)});
+  if (hi - lo < 1e-9 * magnitude) {
+    lo -= 1e-6 * magnitude;
+    hi += 1e-6 * magnitude;
+  }
   const double step = tick_step(lo, hi);
-  lo = std::floor(lo / step) * step;
-  hi = std::ceil(hi / step) * step;
+  // Ticks by integer index: a bounded loop whatever rounding does.
+  const double first_tick = std::floor(lo / step), last_tick = std::ceil(hi / step);
+  lo = first_tick * step;
+  hi = last_tick * step;
+  const int ticks = static_cast<int>(std::min(last_tick - first_tick, 20.0));
 
   const double left = x0 + margin_left, right = x0 + panel_width - margin_right;
   const double top = margin_top, bottom = panel_height - margin_bottom;
@@ -89,7 +100,8 @@ void draw_panel(std::string& svg, const plot_panel& panel, double x0) {
   svg += "<g class=\"panel\">\n";
   svg += "<text x=\"" + num((left + right) / 2) + "\" y=\"40\" class=\"label\">" +
          escape(panel.label) + "</text>\n";
-  for (double v = lo; v <= hi + step / 2; v += step) {
+  for (int k = 0; k <= ticks; ++k) {
+    const double v = (first_tick + k) * step;
     const std::string y = num(y_of(v));
     svg += "<line x1=\"" + num(left) + "\" x2=\"" + num(right) + "\" y1=\"" + y + "\" y2=\"" + y +
            "\" class=\"" + (std::fabs(v) < step / 2 ? "zero" : "grid") + "\"/>\n";

@@ -91,8 +91,14 @@ class npy_source : public tensor_source {
       memory_.resize(old + n);
       if (n < want) break;
     }
-    const std::size_t extra = memory_.size() > expected ? file_.read_all().size() : 0;
-    check_data_size(memory_.size() + extra);
+    if (memory_.size() > expected) {
+      // Longer than the shape says: refuse at once, without reading (or holding) the rest,
+      // which may never end.
+      throw data_error("data at byte " + std::to_string(data_offset_) + " is longer than the " +
+                       std::to_string(expected) + " bytes shape " + shape_to_string(info_.shape) +
+                       " of " + name_of(info_.type) + " needs");
+    }
+    check_data_size(memory_.size());
   }
 
   void check_data_size(std::size_t actual) const {

@@ -206,7 +206,7 @@ class DataErrors(ScratchTestCase):
         self.check_state('{"bias": [0, "a", 0]}', "element 1 is not a number")
 
     def test_state_unknown_key(self):
-        self.check_state('{"running_variance": [1, 1, 1]}', "unknown key 'running_variance'")
+        self.check_state('{"running_variance": [1, 1, 1]}', 'unknown key "running_variance"')
 
     def test_state_malformed_json(self):
         self.check_state('{"weight": [1, 1, 1],\n  "bias": [0, 0, 0}', "line 2, column 19")

@@ -241,7 +241,7 @@ TEST_CASE("append_json_tensor writes each number as its output type's shortest t
   const double qnan = std::numeric_limits<double>::quiet_NaN();
   const double inf = std::numeric_limits<double>::infinity();
   CHECK(write({0.1, -0.0, qnan, inf, -inf, 1e39}, {6}, dtype::float32()) ==
-        "[0.1, -0, NaN, Infinity, -Infinity, Infinity]\n");
+        "[0.1, -0.0, NaN, Infinity, -Infinity, Infinity]\n");
   CHECK(write({0.1, 1.0 / 3.0}, {2}, dtype::float16()) == "[0.1, 0.3333]\n");
   CHECK(write({0.1, 1.0 / 3.0}, {2}, dtype::float64()) == "[0.1, 0.3333333333333333]\n");
 }

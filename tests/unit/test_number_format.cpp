@@ -41,7 +41,7 @@ TEST_CASE("float64 numbers are written as the shortest text that reads back exac
   CHECK(format_number(5e-324, dtype::float64()) == "5e-324");  // smallest subnormal
   CHECK(format_number(1.7976931348623157e308, dtype::float64()) == "1.7976931348623157e+308");
   CHECK(format_number(0.0, dtype::float64()) == "0");
-  CHECK(format_number(-0.0, dtype::float64()) == "-0");
+  CHECK(format_number(-0.0, dtype::float64()) == "-0.0");  // "-0" is an integer to Python
 }
 
 TEST_CASE("float32 numbers are written as the shortest text that reads back as the same float") {
@@ -54,7 +54,7 @@ TEST_CASE("float32 numbers are written as the shortest text that reads back as t
   CHECK(format_number(3.4028234663852886e38, dtype::float32()) == "3.4028235e+38");
   CHECK(format_number(1.401298464324817e-45, dtype::float32()) == "1e-45");
   CHECK(format_number(1e-46, dtype::float32()) == "0");  // below half the smallest subnormal
-  CHECK(format_number(-0.0, dtype::float32()) == "-0");
+  CHECK(format_number(-0.0, dtype::float32()) == "-0.0");
   SUBCASE("values beyond float32's range become infinities") {
     CHECK(format_number(1e39, dtype::float32()) == "Infinity");
     CHECK(format_number(-1e39, dtype::float32()) == "-Infinity");
@@ -70,7 +70,7 @@ TEST_CASE("float16 numbers are written as the shortest text that reads back as t
   CHECK(format_number(2048.0, dtype::float16()) == "2048");
   CHECK(format_number(0x1p-24, dtype::float16()) == "6e-08");  // NumPy: 6e-08
   CHECK(format_number(1e-8, dtype::float16()) == "0");         // underflows to +0
-  CHECK(format_number(-0.0, dtype::float16()) == "-0");
+  CHECK(format_number(-0.0, dtype::float16()) == "-0.0");
   CHECK(format_number(1.0 + 0x1p-11, dtype::float16()) == "1");  // rounds to even first
   CHECK(format_number(65519.0, dtype::float16()) != "Infinity");
   SUBCASE("values beyond float16's range become infinities") {

@@ -89,11 +89,11 @@ TEST_CASE("parse_state refuses what is not a state") {
   CHECK_THROWS_WITH_AS(parse_state("3"), "a state file must be a JSON object", data_error);
   SUBCASE("an unknown key, so that a typo cannot fall back to a default") {
     CHECK_THROWS_WITH_AS(parse_state(R"({"wieght": [1]})"),
-                         "unknown key 'wieght' (a state has weight, bias, running_mean, "
+                         "unknown key \"wieght\" (a state has weight, bias, running_mean, "
                          "running_var, num_batches_tracked)",
                          data_error);
     CHECK_THROWS_WITH_AS(parse_state(R"({"moving_mean": [1]})"),
-                         "unknown key 'moving_mean' (a state has weight, bias, running_mean, "
+                         "unknown key \"moving_mean\" (a state has weight, bias, running_mean, "
                          "running_var, num_batches_tracked)",
                          data_error);
   }
