@@ -11,9 +11,6 @@
 namespace bnorm {
 namespace {
 
-// Raw bytes read from a file at a time: large enough to amortize system calls.
-constexpr std::size_t block_bytes = 4 << 20;
-
 std::string extension_of(const std::string& path) {
   const std::size_t slash = path.rfind('/');
   const std::size_t dot = path.rfind('.');
