@@ -31,16 +31,8 @@ void warn_about_momentum(const bn_config& config) {
 CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
   CLI::App* cmd = app.add_subcommand(
       "apply", "Normalize a tensor file with one batch-normalization step (train or eval mode).");
-  cmd->add_option("INPUT", o.input, "Input tensor, .npy or .json; - reads standard input")
-      ->type_name("FILE")
-      ->required();
-  cmd->add_option("-o,--output", o.output, "Output tensor, .npy or .json; - writes standard output")
-      ->type_name("FILE")
-      ->required();
-  cmd->add_option("--input-format", o.input_format, "Format of INPUT (needed for -)")
-      ->type_name("npy|json");
-  cmd->add_option("--output-format", o.output_format, "Format of OUTPUT (needed for -)")
-      ->type_name("npy|json");
+  add_input_option(cmd, o.input, o.input_format);
+  add_output_option(cmd, "-o,--output", o.output, o.output_format);
   add_layer_options(cmd, o.layer, layer_flags::all);
   cmd->add_option("--stats-out", o.stats_out, "Write statistics and updated state as JSON")
       ->type_name("FILE");

@@ -10,16 +10,8 @@ namespace bnorm::cli {
 CLI::App* add_convert_command(CLI::App& app, convert_options& o) {
   CLI::App* cmd = app.add_subcommand(
       "convert", "Convert a tensor between .npy and JSON, and between float16, float32, float64.");
-  cmd->add_option("INPUT", o.input, "Tensor, .npy or .json; - reads standard input")
-      ->type_name("FILE")
-      ->required();
-  cmd->add_option("OUTPUT", o.output, "Tensor, .npy or .json; - writes standard output")
-      ->type_name("FILE")
-      ->required();
-  cmd->add_option("--input-format", o.input_format, "Format of INPUT (needed for -)")
-      ->type_name("npy|json");
-  cmd->add_option("--output-format", o.output_format, "Format of OUTPUT (needed for -)")
-      ->type_name("npy|json");
+  add_input_option(cmd, o.input, o.input_format);
+  add_output_option(cmd, "OUTPUT", o.output, o.output_format);
   cmd->add_option("--dtype", o.dtype,
                   "Output type (default: the input's floating type; integers and bool become "
                   "float32, JSON float64)")

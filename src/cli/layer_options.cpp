@@ -38,6 +38,23 @@ void add_layer_options(CLI::App* cmd, layer_options& o, layer_flags which) {
       ->type_name("FILE");
 }
 
+void add_input_option(CLI::App* cmd, std::string& input, std::string& input_format) {
+  cmd->add_option("INPUT", input, "Tensor, .npy or .json; - reads standard input")
+      ->type_name("FILE")
+      ->required();
+  cmd->add_option("--input-format", input_format, "Format of INPUT (needed for -)")
+      ->type_name("npy|json");
+}
+
+void add_output_option(CLI::App* cmd, const std::string& names, std::string& output,
+                       std::string& output_format) {
+  cmd->add_option(names, output, "Output tensor, .npy or .json; - writes standard output")
+      ->type_name("FILE")
+      ->required();
+  cmd->add_option("--output-format", output_format, "Format of the output (needed for -)")
+      ->type_name("npy|json");
+}
+
 bn_config make_config(const layer_options& o) {
   bn_config config = default_config(find_convention(o.convention));
   if (o.mode == "train") {

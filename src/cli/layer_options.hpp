@@ -32,6 +32,14 @@ enum class layer_flags { all, inspect };
 /// batch would be normalized (no momentum or running-statistics switches).
 void add_layer_options(CLI::App* cmd, layer_options& options, layer_flags which);
 
+/// Adds the tensor INPUT every reading subcommand takes, with --input-format.
+void add_input_option(CLI::App* cmd, std::string& input, std::string& input_format);
+
+/// Adds the tensor output: a positional OUTPUT, or an option when `names` is like
+/// "-o,--output"; with --output-format.
+void add_output_option(CLI::App* cmd, const std::string& names, std::string& output,
+                       std::string& output_format);
+
 /// Validates the flags into a configuration.  Throws usage_error.
 bn_config make_config(const layer_options& options);
 

@@ -214,13 +214,9 @@ std::string statistics_table(const tensor_statistics& s, channel_range range) {
 CLI::App* add_stats_command(CLI::App& app, stats_options& o) {
   CLI::App* cmd = app.add_subcommand(
       "stats", "Per-channel statistics of a tensor: count, mean, variances, extremes, NaN/Inf.");
-  cmd->add_option("INPUT", o.input, "Tensor, .npy or .json; - reads standard input")
-      ->type_name("FILE")
-      ->required();
+  add_input_option(cmd, o.input, o.input_format);
   cmd->add_option("AFTER", o.after, "Optional normalized tensor, shown beside INPUT in --plot")
       ->type_name("FILE");
-  cmd->add_option("--input-format", o.input_format, "Format of INPUT (needed for -)")
-      ->type_name("npy|json");
   cmd->add_option("--format", o.format, "Output format (default: table on a terminal, else json)")
       ->type_name("table|json|csv");
   cmd->add_option("--channels", o.channels, "Channels to show, as a Python slice: 0:8, 5, -4:")
