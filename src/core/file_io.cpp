@@ -1,11 +1,13 @@
 #include "file_io.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 #include "error.hpp"
@@ -163,20 +165,28 @@ output_file::output_file(const std::string& path) : target_(path) {
   }
   std::string base = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
   temporary_ = folder_of(path) + "/." + base + ".bnorm-XXXXXX";
+  // The signals whose handler removes temporaries wait while one is created and registered,
+  // so that none can arrive between the two and leave it behind.
+  sigset_t terminating, previous;
+  sigemptyset(&terminating);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) sigaddset(&terminating, s);
+  ::pthread_sigmask(SIG_BLOCK, &terminating, &previous);
   fd_ = ::mkostemp(temporary_.data(), O_CLOEXEC);
+  const int create_error = errno;
+  if (fd_ >= 0) slot_ = register_temporary(temporary_);
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (fd_ < 0) {
-    const int err = errno;
     temporary_.clear();
-    fail(name_, "cannot create a file in " + folder_of(path) + "/", err);
+    fail(name_, "cannot create a file in " + folder_of(path) + "/", create_error);
   }
   if (::fchmod(fd_, mode) != 0) {
     // A constructor that throws runs no destructor: clean up here.
     const int err = errno;
     ::close(fd_);
     ::unlink(temporary_.c_str());
+    unregister_temporary(slot_);
     fail(name_, "", err);
   }
-  slot_ = register_temporary(temporary_);
 }
 
 output_file::~output_file() {
