@@ -8,13 +8,13 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${BNORM_BUILD_DIR:-$root/build}
 
 # What the build and the test suite need.  python3-numpy is the reference the tests compare
-# against; clang and its runtime build the fuzzers; chromium renders `bnorm stats --plot`'s SVG
-# in a test.  PyTorch is only needed to regenerate the committed golden files, so it is not
-# installed here.
+# against; clang and its runtime build the fuzzers; chromium renders `bnorm stats --plot`'s
+# SVG in a test; GNU parallel runs the README's sharded-statistics recipe in a test.  PyTorch
+# is only needed to regenerate the committed golden files, so it is not installed here.
 packages=(cmake make g++ pkg-config
           libcli11-dev nlohmann-json3-dev xtensor-dev xtl-dev libxsimd-dev
           libfast-float-dev doctest-dev python3 python3-numpy
-          clang libclang-rt-14-dev chromium)
+          clang libclang-rt-14-dev chromium parallel)
 
 missing=()
 for p in "${packages[@]}"; do

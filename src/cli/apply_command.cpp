@@ -8,6 +8,7 @@
 #include "file_io.hpp"
 #include "json_document.hpp"
 #include "layer_options.hpp"
+#include "partial_stats.hpp"
 
 namespace bnorm::cli {
 namespace {
@@ -36,6 +37,9 @@ CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
   add_layer_options(cmd, o.layer, layer_flags::all);
   cmd->add_option("--stats-out", o.stats_out, "Write statistics and updated state as JSON")
       ->type_name("FILE");
+  cmd->add_option("--batch-stats", o.batch_stats,
+                  "INPUT is a shard: normalize with these merged statistics (bnorm merge)")
+      ->type_name("FILE");
   return cmd;
 }
 
@@ -56,8 +60,18 @@ int run_apply(const apply_options& o) {
   state_file state = read_state(o.layer, config);
   const std::string state_name = o.layer.state.empty() ? "state" : input_name(o.layer.state);
 
-  const bn_plan plan = plan_batch_norm(source->info(), config, std::move(state.state),
-                                       !o.stats_out.empty(), input_name(o.input), state_name);
+  std::vector<channel_moments> whole_batch;
+  if (!o.batch_stats.empty()) {
+    const std::string text = read_text_file(o.batch_stats);
+    try {
+      whole_batch = parse_partial(parse_json_document(text));
+    } catch (const data_error& e) {
+      throw data_error(input_name(o.batch_stats) + ": " + e.what());
+    }
+  }
+  const bn_plan plan = plan_batch_norm(
+      source->info(), config, std::move(state.state), !o.stats_out.empty(), input_name(o.input),
+      state_name, o.batch_stats.empty() ? nullptr : &whole_batch, input_name(o.batch_stats));
 
   tensor_info out_info = source->info();
   out_info.type = output_type_for(out_info.type);

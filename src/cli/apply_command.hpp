@@ -15,6 +15,7 @@ struct apply_options {
   std::string input_format;
   std::string output_format;
   std::string stats_out;
+  std::string batch_stats;
   layer_options layer;
 };
 

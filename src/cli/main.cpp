@@ -11,6 +11,7 @@
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "file_io.hpp"
+#include "merge_command.hpp"
 #include "stats_command.hpp"
 
 namespace {
@@ -57,6 +58,8 @@ int main(int argc, char** argv) {
   CLI::App* compare_cmd = add_compare_command(app, compare);
   convert_options convert;
   CLI::App* convert_cmd = add_convert_command(app, convert);
+  merge_options merge;
+  CLI::App* merge_cmd = add_merge_command(app, merge);
 
   try {
     app.parse(argc, argv);
@@ -70,6 +73,7 @@ int main(int argc, char** argv) {
     if (stats_cmd->parsed()) return run_stats(stats);
     if (compare_cmd->parsed()) return run_compare(compare);
     if (convert_cmd->parsed()) return run_convert(convert);
+    if (merge_cmd->parsed()) return run_merge(merge);
     return exit_usage;
   } catch (const bnorm::usage_error& e) {
     return report(e.what(), exit_usage);

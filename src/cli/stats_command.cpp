@@ -12,6 +12,7 @@
 #include "json_document.hpp"
 #include "number_format.hpp"
 #include "parse_number.hpp"
+#include "partial_stats.hpp"
 #include "passes.hpp"
 #include "stats_plot.hpp"
 
@@ -223,6 +224,8 @@ CLI::App* add_stats_command(CLI::App& app, stats_options& o) {
       ->type_name("A:B");
   cmd->add_option("--plot", o.plot, "Also draw the statistics as an SVG picture")
       ->type_name("FILE.svg");
+  cmd->add_flag("--partial", o.partial,
+                "Print mergeable statistics (count, mean, m2 per channel) for bnorm merge");
   cmd->add_flag("--after", o.normalize_after,
                 "Also normalize INPUT as apply would (the flags below) and show the result");
   add_layer_options(cmd, o.layer, layer_flags::inspect);
@@ -232,6 +235,10 @@ CLI::App* add_stats_command(CLI::App& app, stats_options& o) {
 int run_stats(const stats_options& o) {
   std::string format = o.format;
   if (format.empty()) format = ::isatty(STDOUT_FILENO) ? "table" : "json";
+  if (o.partial && (!o.channels.empty() || !o.plot.empty())) {
+    throw usage_error(
+        "--partial describes every channel, for bnorm merge: no --channels or --plot");
+  }
   if (format != "table" && format != "json" && format != "csv") {
     throw usage_error("--format takes table, json or csv, not '" + format + "'");
   }
@@ -280,7 +287,16 @@ int run_stats(const stats_options& o) {
   }
 
   std::string text;
-  if (format == "json") text = format_json_document(statistics_json(input, range));
+  if (o.partial) {
+    nlohmann::ordered_json doc;
+    doc["file"] = input.name;
+    doc["dtype"] = name_of(input.info.type);
+    doc["shape"] = input.info.shape;
+    doc["axis"] = input.layout.axis;
+    doc.update(partial_document(input.channels, false));
+    text = format_json_document(doc);
+  } else if (format == "json")
+    text = format_json_document(statistics_json(input, range));
   if (format == "csv") text = statistics_csv(input, range);
   if (format == "table") text = statistics_table(input, range);
   output_file out{std::string(standard_stream)};

@@ -16,6 +16,7 @@ struct stats_options {
   std::string channels;
   std::string plot;
   bool normalize_after = false;  ///< --after: normalize the input and show that too
+  bool partial = false;          ///< --partial: mergeable count/mean/M2 as JSON
   layer_options layer;
 };
 

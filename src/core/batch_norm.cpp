@@ -98,6 +98,28 @@ bn_config default_config(const convention& conv) {
   return config;
 }
 
+namespace {
+
+void use_whole_batch(bn_plan& plan, std::vector<channel_moments> whole_batch,
+                     const std::string& name) {
+  if (!plan.normalize_with_batch_stats) {
+    throw usage_error("--batch-stats gives batch statistics, which eval mode does not use");
+  }
+  if (whole_batch.size() != plan.layout.channels) {
+    throw data_error(name + ": " + std::to_string(whole_batch.size()) +
+                     " channels, but the input has " + std::to_string(plan.layout.channels));
+  }
+  for (const channel_moments& m : whole_batch) {
+    if (m.count == 0) throw data_error(name + ": a channel has no values");
+    if (m.count == 1 && plan.config.conv->single_value_is_error) {
+      throw data_error(name + ": Expected more than 1 value per channel when training");
+    }
+  }
+  plan.whole_batch = std::move(whole_batch);
+}
+
+}  // namespace
+
 channel_layout batch_layout(const tensor_info& input, long long axis,
                             const std::string& input_name) {
   const auto fail = [&](const std::string& what) { throw data_error(input_name + ": " + what); };
@@ -117,7 +139,9 @@ channel_layout batch_layout(const tensor_info& input, long long axis,
 
 bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_state state,
                         bool want_batch_stats, const std::string& input_name,
-                        const std::string& state_name) {
+                        const std::string& state_name,
+                        const std::vector<channel_moments>* whole_batch,
+                        const std::string& whole_batch_name) {
   bn_plan plan;
   plan.config = config;
   plan.input = input;
@@ -166,8 +190,10 @@ bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_st
 
   plan.normalize_with_batch_stats = config.mode == bn_mode::train || !tracked;
   plan.collect_batch_stats = plan.normalize_with_batch_stats || want_batch_stats;
-  if (plan.normalize_with_batch_stats && config.conv->single_value_is_error &&
-      plan.layout.count_per_channel() == 1) {
+  if (whole_batch) {
+    use_whole_batch(plan, *whole_batch, whole_batch_name);
+  } else if (plan.normalize_with_batch_stats && config.conv->single_value_is_error &&
+             plan.layout.count_per_channel() == 1) {
     // PyTorch's own words, so that users searching for them find the cause.
     fail("Expected more than 1 value per channel when training, got input size " +
          shape_to_string(input.shape) + " (the " + std::string(config.conv->name) +
@@ -210,7 +236,11 @@ bn_result run_batch_norm(const bn_plan& plan, const tensor_source& input, tensor
   bn_result result;
 
   // Pass 1: batch statistics, when they decide the normalization.
-  if (plan.normalize_with_batch_stats) result.batch = channel_moments_of(input, layout);
+  if (!plan.whole_batch.empty()) {
+    result.batch = plan.whole_batch;  // one shard of a batch measured elsewhere
+  } else if (plan.normalize_with_batch_stats) {
+    result.batch = channel_moments_of(input, layout);
+  }
 
   // Pass 2: normalize; in eval mode the statistics for inspection are gathered here too.
   const bool gather_here = plan.collect_batch_stats && !plan.normalize_with_batch_stats;

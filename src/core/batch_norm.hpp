@@ -51,6 +51,9 @@ struct bn_plan {
   bn_state state;
   bool normalize_with_batch_stats = true;
   bool collect_batch_stats = true;  ///< also in eval mode when the caller wants to inspect them
+  /// The statistics of the whole batch when this input is one shard of it (apply
+  /// --batch-stats): used instead of measuring this input, as SyncBatchNorm does.
+  std::vector<channel_moments> whole_batch;
 };
 
 /// The layout of a batch: at least 2 dimensions, `axis` inside the rank, at least one value.
@@ -62,9 +65,16 @@ channel_layout batch_layout(const tensor_info& input, long long axis,
 /// Throws usage_error (eval mode without running statistics) or data_error prefixed with
 /// `input_name` (rank, zero size, axis, one value per channel) or `state_name` (lengths,
 /// negative running_var).
+///
+/// With `whole_batch`, the input is one shard of a batch measured elsewhere (apply
+/// --batch-stats): the plan normalizes with those statistics and updates the running ones
+/// once with them, as SyncBatchNorm does; it is a usage_error in eval mode with running
+/// statistics, and the one-value rule applies to the whole batch's counts.
 bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_state state,
                         bool want_batch_stats, const std::string& input_name = "input",
-                        const std::string& state_name = "state");
+                        const std::string& state_name = "state",
+                        const std::vector<channel_moments>* whole_batch = nullptr,
+                        const std::string& whole_batch_name = "batch statistics");
 
 /// What a step computed.
 struct bn_result {

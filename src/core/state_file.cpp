@@ -100,7 +100,9 @@ json stats_document(const bn_plan& plan, const bn_result& result) {
   doc["affine"] = config.affine;
   doc["track_running_stats"] = config.track_running_stats;
   doc["num_features"] = plan.layout.channels;
-  doc["count"] = plan.layout.count_per_channel();
+  // Values per channel behind the statistics: the whole batch's when this input is a shard.
+  doc["count"] =
+      plan.whole_batch.empty() ? plan.layout.count_per_channel() : plan.whole_batch.front().count;
   const auto& batch = result.batch;
   doc["mean"] = per_channel(batch, [](const channel_moments& m) { return m.mean; });
   doc["var"] = per_channel(batch, [](const channel_moments& m) { return m.var(); });

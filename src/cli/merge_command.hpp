@@ -1,0 +1,19 @@
+// `bnorm merge`: combine the partial statistics of shards into those of the whole batch.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+namespace bnorm::cli {
+
+struct merge_options {
+  std::vector<std::string> inputs;
+  std::string output;
+};
+
+CLI::App* add_merge_command(CLI::App& app, merge_options& options);
+
+int run_merge(const merge_options& options);
+
+}  // namespace bnorm::cli

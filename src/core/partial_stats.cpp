@@ -1,0 +1,98 @@
+#include "partial_stats.hpp"
+
+#include <string>
+
+#include "error.hpp"
+
+namespace bnorm {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+template <typename Fn>
+json column(const std::vector<channel_moments>& channels, Fn&& fn) {
+  json array = json::array();
+  for (const channel_moments& m : channels) array.push_back(fn(m));
+  return array;
+}
+
+const json& array_of(const json& document, const char* key, std::size_t size) {
+  if (!document.contains(key)) throw data_error(std::string("missing key '") + key + "'");
+  const json& value = document[key];
+  if (!value.is_array() || value.size() != size) {
+    throw data_error(std::string("key '") + key + "': expected an array of " +
+                     std::to_string(size) + " numbers");
+  }
+  for (const json& item : value) {
+    if (!item.is_number()) throw data_error(std::string("key '") + key + "': not a number");
+  }
+  return value;
+}
+
+}  // namespace
+
+json partial_document(const std::vector<channel_moments>& channels, bool variances) {
+  json doc;
+  doc["partial"] = true;
+  doc["num_features"] = channels.size();
+  doc["count"] = column(channels, [](const channel_moments& m) { return m.count; });
+  doc["mean"] = column(channels, [](const channel_moments& m) { return m.mean; });
+  doc["m2"] = column(channels, [](const channel_moments& m) { return m.m2; });
+  doc["min"] = column(channels, [](const channel_moments& m) { return m.min; });
+  doc["max"] = column(channels, [](const channel_moments& m) { return m.max; });
+  doc["nonfinite"] = column(channels, [](const channel_moments& m) { return m.nonfinite; });
+  if (variances) {
+    doc["var"] = column(channels, [](const channel_moments& m) { return m.var(); });
+    doc["var_unbiased"] =
+        column(channels, [](const channel_moments& m) { return m.var_unbiased(); });
+  }
+  return doc;
+}
+
+std::vector<channel_moments> parse_partial(const json& document) {
+  if (!document.is_object() || !document.contains("partial") || document["partial"] != true) {
+    throw data_error("not partial statistics (write them with bnorm stats --partial)");
+  }
+  const json& count = document.contains("count") ? document["count"] : json();
+  if (!count.is_array()) throw data_error("key 'count': expected an array of integers");
+  const std::size_t channels = count.size();
+  const json& mean = array_of(document, "mean", channels);
+  const json& m2 = array_of(document, "m2", channels);
+  const json& min = array_of(document, "min", channels);
+  const json& max = array_of(document, "max", channels);
+  const json& nonfinite = array_of(document, "nonfinite", channels);
+  std::vector<channel_moments> result(channels);
+  for (std::size_t c = 0; c < channels; ++c) {
+    const auto natural = [](const json& v) {
+      return v.is_number_integer() && v.get<std::int64_t>() >= 0;
+    };
+    if (!natural(count[c]) || !natural(nonfinite[c])) {
+      throw data_error("count and nonfinite must be non-negative integers");
+    }
+    channel_moments& m = result[c];
+    m.count = count[c].get<std::uint64_t>();
+    m.mean = mean[c].get<double>();
+    m.m2 = m2[c].get<double>();
+    m.min = min[c].get<double>();
+    m.max = max[c].get<double>();
+    m.nonfinite = nonfinite[c].get<std::uint64_t>();
+    if (m.m2 < 0) throw data_error("m2[" + std::to_string(c) + "] is negative");
+  }
+  return result;
+}
+
+std::vector<channel_moments> merge_partials(
+    const std::vector<std::vector<channel_moments>>& shards) {
+  std::vector<channel_moments> total = shards.at(0);
+  for (std::size_t s = 1; s < shards.size(); ++s) {
+    if (shards[s].size() != total.size()) {
+      throw data_error("shard " + std::to_string(s + 1) + " has " +
+                       std::to_string(shards[s].size()) + " channels, the first has " +
+                       std::to_string(total.size()));
+    }
+    for (std::size_t c = 0; c < total.size(); ++c) total[c] = merge(total[c], shards[s][c]);
+  }
+  return total;
+}
+
+}  // namespace bnorm

@@ -1,0 +1,28 @@
+// Statistics of a shard in a form that merges: per-channel count, mean and M2, so that a batch
+// split across files or machines is measured piece by piece and combined exactly (Chan's
+// update), as SyncBatchNorm combines devices.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "channel_stats.hpp"
+
+namespace bnorm {
+
+/// The partial-statistics document: "partial": true, "num_features", and per channel
+/// "count", "mean", "m2" (Σ(x − mean)²), "min", "max", "nonfinite"; with `variances`, also the
+/// biased "var" and the unbiased "var_unbiased" they imply.
+nlohmann::ordered_json partial_document(const std::vector<channel_moments>& channels,
+                                        bool variances);
+
+/// The channels of a partial-statistics document.  Throws data_error naming the key that is
+/// missing or malformed.
+std::vector<channel_moments> parse_partial(const nlohmann::ordered_json& document);
+
+/// Merges shards' statistics channel by channel, in the order given.  Throws data_error when
+/// their channel counts differ.
+std::vector<channel_moments> merge_partials(
+    const std::vector<std::vector<channel_moments>>& shards);
+
+}  // namespace bnorm

@@ -1,0 +1,86 @@
+// Partial statistics: the document `stats --partial` writes, read back, and merged.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "error.hpp"
+#include "json_document.hpp"
+#include "partial_stats.hpp"
+
+using bnorm::channel_moments;
+using bnorm::data_error;
+using bnorm::moments_accumulator;
+
+namespace {
+
+std::vector<channel_moments> measure(const std::vector<std::vector<double>>& channels) {
+  moments_accumulator acc(channels.size());
+  for (std::size_t c = 0; c < channels.size(); ++c) {
+    acc.add(c, channels[c].data(), channels[c].size());
+  }
+  return acc.moments();
+}
+
+}  // namespace
+
+TEST_CASE("a partial document reads back to the same moments") {
+  const auto moments = measure({{1, 2, 3, 4}, {-1e4, 1e4 + 0.5}});
+  const auto text = bnorm::format_json_document(bnorm::partial_document(moments, true));
+  const auto back = bnorm::parse_partial(bnorm::parse_json_document(text));
+  REQUIRE(back.size() == 2);
+  for (std::size_t c = 0; c < 2; ++c) {
+    CHECK(back[c].count == moments[c].count);
+    CHECK(back[c].mean == moments[c].mean);  // shortest round-trip text: exact
+    CHECK(back[c].m2 == moments[c].m2);
+    CHECK(back[c].min == moments[c].min);
+    CHECK(back[c].max == moments[c].max);
+  }
+  // Σ(x − 2.5)² over 1..4 is 5, var 5/4, var_unbiased 5/3.
+  const auto doc = bnorm::partial_document(moments, true);
+  CHECK(doc["m2"][0].get<double>() == doctest::Approx(5.0).epsilon(1e-15));
+  CHECK(doc["var"][0].get<double>() == doctest::Approx(1.25).epsilon(1e-15));
+  CHECK(doc["var_unbiased"][0].get<double>() == doctest::Approx(5.0 / 3).epsilon(1e-15));
+}
+
+TEST_CASE("merging shards gives the moments of the whole, in any grouping") {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> normal(100.0, 0.5);
+  std::vector<std::vector<double>> whole(1);
+  std::vector<std::vector<channel_moments>> shards;
+  for (int s = 0; s < 7; ++s) {
+    std::vector<double> shard(100 + 37 * s);
+    for (double& v : shard) v = normal(rng);
+    whole[0].insert(whole[0].end(), shard.begin(), shard.end());
+    shards.push_back(measure({shard}));
+  }
+  const channel_moments expected = measure(whole)[0];
+  const channel_moments flat = bnorm::merge_partials(shards)[0];
+  const channel_moments left = bnorm::merge_partials(
+      {bnorm::merge_partials({shards[0], shards[1], shards[2]}),
+       bnorm::merge_partials({shards[3], shards[4], shards[5], shards[6]})})[0];
+  for (const channel_moments& m : {flat, left}) {
+    CHECK(m.count == expected.count);
+    CHECK(m.mean == doctest::Approx(expected.mean).epsilon(1e-15));
+    CHECK(m.m2 == doctest::Approx(expected.m2).epsilon(1e-12));
+    CHECK(m.min == expected.min);
+    CHECK(m.max == expected.max);
+  }
+}
+
+TEST_CASE("malformed partial documents are data errors") {
+  const auto parse = [](const char* text) {
+    return bnorm::parse_partial(bnorm::parse_json_document(text));
+  };
+  CHECK_THROWS_WITH_AS(parse(R"({"weight": [1]})"),
+                       "not partial statistics (write them with bnorm stats --partial)",
+                       data_error);
+  CHECK_THROWS_WITH_AS(parse(R"({"partial": true, "count": [2], "mean": [1, 2]})"),
+                       "key 'mean': expected an array of 1 numbers", data_error);
+  CHECK_THROWS_WITH_AS(parse(R"({"partial": true, "count": [2], "mean": [1], "m2": [-1], "min": [0],
+                "max": [2], "nonfinite": [0]})"),
+                       "m2[0] is negative", data_error);
+  CHECK_THROWS_WITH_AS(bnorm::merge_partials({measure({{1, 2}}), measure({{1}, {2}})}),
+                       "shard 2 has 2 channels, the first has 1", data_error);
+}
