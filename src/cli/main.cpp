@@ -6,6 +6,7 @@
 #include <new>
 
 #include "apply_command.hpp"
+#include "backward_command.hpp"
 #include "compare_command.hpp"
 #include "convert_command.hpp"
 #include "error.hpp"
@@ -60,6 +61,8 @@ int main(int argc, char** argv) {
   CLI::App* convert_cmd = add_convert_command(app, convert);
   merge_options merge;
   CLI::App* merge_cmd = add_merge_command(app, merge);
+  backward_options backward;
+  CLI::App* backward_cmd = add_backward_command(app, backward);
 
   try {
     app.parse(argc, argv);
@@ -74,6 +77,7 @@ int main(int argc, char** argv) {
     if (compare_cmd->parsed()) return run_compare(compare);
     if (convert_cmd->parsed()) return run_convert(convert);
     if (merge_cmd->parsed()) return run_merge(merge);
+    if (backward_cmd->parsed()) return run_backward(backward);
     return exit_usage;
   } catch (const bnorm::usage_error& e) {
     return report(e.what(), exit_usage);

@@ -1,0 +1,77 @@
+#include "backward_command.hpp"
+
+#include "backward.hpp"
+#include "error.hpp"
+#include "exit_status.hpp"
+#include "file_io.hpp"
+#include "json_document.hpp"
+
+namespace bnorm::cli {
+
+CLI::App* add_backward_command(CLI::App& app, backward_options& o) {
+  CLI::App* cmd = app.add_subcommand(
+      "backward",
+      "Gradient of the input (and of weight and bias) of one batch-normalization step, as "
+      "PyTorch's autograd computes it.");
+  add_input_option(cmd, o.input, o.input_format);
+  cmd->add_option("--grad-output", o.grad_output,
+                  "Gradient of the step's output: same shape and order as INPUT (.npy, .json)")
+      ->type_name("FILE")
+      ->required();
+  add_output_option(cmd, "-o,--output", o.output, o.output_format);
+  cmd->add_option("--grads-out", o.grads_out, "Write grad_weight and grad_bias as JSON")
+      ->type_name("FILE");
+  add_layer_options(cmd, o.layer, layer_flags::inspect);
+  cmd->add_flag("--no-affine", o.layer.no_affine, "No weight and bias (affine=False)");
+  cmd->add_flag("--no-track-running-stats", o.layer.no_track_running_stats,
+                "Batch statistics in both modes (track_running_stats=False)");
+  return cmd;
+}
+
+int run_backward(const backward_options& o) {
+  const bn_config config = make_config(o.layer);
+  const tensor_format in_format = resolve_format(o.input, o.input_format, "--input-format");
+  const tensor_format out_format = resolve_format(o.output, o.output_format, "--output-format");
+  if (o.input == standard_stream && o.grad_output == standard_stream) {
+    throw usage_error("the input and --grad-output cannot both be standard input");
+  }
+  if (!o.grads_out.empty() && same_file(o.output, o.grads_out)) {
+    throw usage_error("the output and --grads-out name the same file (" + o.grads_out + ")");
+  }
+  const auto source = open_tensor(o.input, in_format);
+  // The gradient has the input's format unless its own name says otherwise.
+  const tensor_format grad_format =
+      o.grad_output == standard_stream ? in_format : format_from_extension(o.grad_output);
+  const auto grad = open_tensor(o.grad_output, grad_format);
+  state_file state = read_state(o.layer, config);
+  const std::string state_name = o.layer.state.empty() ? "state" : input_name(o.layer.state);
+  const bn_plan plan = plan_batch_norm(source->info(), config, std::move(state.state), false,
+                                       input_name(o.input), state_name);
+
+  tensor_info out_info = source->info();
+  out_info.type = output_type_for(out_info.type);
+  output_file output(o.output);
+  const auto sink = make_sink(output, out_format, out_info);
+  const bn_gradients grads =
+      bnorm::run_backward(plan, *source, *grad, *sink, input_name(o.grad_output));
+
+  if (!o.grads_out.empty()) {
+    nlohmann::ordered_json doc;
+    doc["convention"] = config.conv->name;
+    doc["mode"] = config.mode == bn_mode::train ? "train" : "eval";
+    doc["batch_statistics"] = plan.normalize_with_batch_stats;
+    doc["grad_weight"] = grads.grad_weight;
+    doc["grad_bias"] = grads.grad_bias;
+    output_file grads_file(o.grads_out);
+    grads_file.write(format_json_document(doc));
+    output.finish();
+    grads_file.finish();
+    output.publish();
+    grads_file.publish();
+  } else {
+    output.commit();
+  }
+  return exit_ok;
+}
+
+}  // namespace bnorm::cli
