@@ -16,7 +16,7 @@ namespace {
 // A momentum that reads like the other convention's default is the classic porting bug
 // (PyTorch's 0.1 is Keras's 0.9): say so, without refusing a value that may be intended.
 void warn_about_momentum(const bn_config& config) {
-  if (!config.momentum) return;
+  if (!config.momentum || config.conv->meaning == momentum_meaning::caffe_fraction) return;
   const double m = *config.momentum;
   const bool old_weight = config.conv->meaning == momentum_meaning::old_value_weight;
   if ((old_weight && m < 0.5) || (!old_weight && m > 0.5)) {

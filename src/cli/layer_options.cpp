@@ -16,7 +16,7 @@ void add_layer_options(CLI::App* cmd, layer_options& o, layer_flags which) {
       ->type_name("train|eval")
       ->capture_default_str();
   cmd->add_option("--convention", o.convention, "Defaults, and the meaning of --momentum")
-      ->type_name("torch|keras|onnx")
+      ->type_name("torch|keras|onnx|tf-fused|caffe|flax")
       ->capture_default_str();
   cmd->add_option("--eps", o.eps, "Added to the variance (torch 1e-5, keras 1e-3, onnx 1e-5)")
       ->type_name("E");
@@ -78,7 +78,7 @@ bn_config make_config(const layer_options& o) {
     config.momentum = m;
   }
   if (!o.axis.empty()) config.axis = parse_integer(o.axis, "--axis");
-  config.affine = !o.no_affine;
+  config.affine = config.conv->affine && !o.no_affine;
   config.track_running_stats = !o.no_track_running_stats;
   return config;
 }

@@ -95,6 +95,7 @@ bn_config default_config(const convention& conv) {
   config.eps = conv.eps;
   config.momentum = conv.momentum;
   config.axis = conv.axis;
+  config.affine = conv.affine;
   return config;
 }
 
@@ -154,6 +155,14 @@ bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_st
   }
   const auto fail = [&](const std::string& what) { throw data_error(input_name + ": " + what); };
   plan.layout = batch_layout(input, config.axis, input_name);
+  const convention& conv = *config.conv;
+  if (input.shape.size() < conv.min_rank || input.shape.size() > conv.max_rank) {
+    fail("the " + std::string(conv.name) + " convention takes " + std::to_string(conv.min_rank) +
+         "-D to " + std::to_string(conv.max_rank) + "-D input, not shape " +
+         shape_to_string(input.shape));
+  }
+  // TF's fused kernel raises a smaller eps to cuDNN's minimum; so does its convention here.
+  plan.config.eps = std::max(config.eps, conv.min_eps);
 
   const std::size_t channels = plan.layout.channels;
   check_length(state.weight, "weight", channels, state_name);
@@ -217,14 +226,24 @@ bn_state update_running_stats(const bn_config& config, const bn_state& state,
   } else if (config.conv->meaning == momentum_meaning::new_batch_weight) {
     new_weight = *config.momentum;
     old_weight = 1.0 - *config.momentum;
+  } else if (config.conv->meaning == momentum_meaning::caffe_fraction) {
+    // Caffe keeps Σ m^k·batch_(t−k) and the scale factor s_t = Σ m^k = (1 − m^t)/(1 − m), and
+    // divides one by the other: in normalized form the new batch weighs 1/s_t.
+    const double m = *config.momentum;
+    const auto t = static_cast<double>(next.num_batches_tracked);
+    const double scale = m == 1 ? t : (1 - std::pow(m, t)) / (1 - m);
+    new_weight = 1 / scale;
+    old_weight = 1 - new_weight;
   } else {
     old_weight = *config.momentum;
     new_weight = 1.0 - *config.momentum;
   }
   for (std::size_t c = 0; c < batch.size(); ++c) {
-    const double var = config.conv->fed_variance == running_variance::unbiased
-                           ? batch[c].var_unbiased()
-                           : batch[c].var();
+    double var = batch[c].var();
+    if (config.conv->fed_variance == running_variance::unbiased) var = batch[c].var_unbiased();
+    if (config.conv->fed_variance == running_variance::unbiased_guarded && batch[c].count > 1) {
+      var = batch[c].var_unbiased();
+    }
     next.running_mean[c] = old_weight * state.running_mean[c] + new_weight * batch[c].mean;
     next.running_var[c] = old_weight * state.running_var[c] + new_weight * var;
   }

@@ -17,6 +17,18 @@ constexpr std::array table{
     // ONNX BatchNormalization, opset 15 (training_mode outputs running statistics).
     convention{"onnx", 1e-5, 0.9, momentum_meaning::old_value_weight, 1, running_variance::biased,
                false},
+    // TensorFlow's fused batch norm (tf.keras with fused=True): exponential_avg_factor 1 − m,
+    // Bessel's correction guarded for n = 1, eps at least cuDNN's 1.001e-5, 4-D and 5-D only.
+    convention{"tf-fused", 1e-3, 0.99, momentum_meaning::old_value_weight, -1,
+               running_variance::unbiased_guarded, false, 1.001e-5, true, 4, 5},
+    // Caffe's BatchNorm layer: moving_average_fraction 0.999 with the scale-factor
+    // accumulator, no scale or shift (a separate Scale layer has them).
+    convention{"caffe", 1e-5, 0.999, momentum_meaning::caffe_fraction, 1,
+               running_variance::unbiased_guarded, false, 0, false},
+    // Flax linen's BatchNorm: momentum 0.99 of the old value, axis -1.  Its fast variance,
+    // max(0, E[x²] − E[x]²), is the biased variance; bnorm computes it without cancellation.
+    convention{"flax", 1e-5, 0.99, momentum_meaning::old_value_weight, -1, running_variance::biased,
+               false},
 };
 
 }  // namespace
@@ -35,12 +47,27 @@ const convention& find_convention(std::string_view name) {
 }
 
 std::string_view describe(momentum_meaning meaning) {
-  return meaning == momentum_meaning::new_batch_weight ? "weight of the new batch"
-                                                       : "weight of the old value";
+  switch (meaning) {
+    case momentum_meaning::new_batch_weight:
+      return "weight of the new batch";
+    case momentum_meaning::old_value_weight:
+      return "weight of the old value";
+    case momentum_meaning::caffe_fraction:
+      break;
+  }
+  return "moving_average_fraction m: the new batch weighs 1/s, s = m*s + 1 per batch";
 }
 
 std::string_view describe(running_variance variance) {
-  return variance == running_variance::unbiased ? "unbiased" : "biased";
+  switch (variance) {
+    case running_variance::unbiased:
+      return "unbiased";
+    case running_variance::biased:
+      break;
+    case running_variance::unbiased_guarded:
+      return "unbiased, biased when n = 1";
+  }
+  return "biased";
 }
 
 }  // namespace bnorm

@@ -2,6 +2,7 @@
 // by every subcommand instead of branching on names.
 #pragma once
 
+#include <cstddef>
 #include <span>
 #include <string>
 #include <string_view>
@@ -11,11 +12,18 @@ namespace bnorm {
 /// Which value a momentum number weights in the running-statistics update.
 enum class momentum_meaning {
   new_batch_weight,  ///< PyTorch: new = (1 − m)·old + m·batch
-  old_value_weight,  ///< Keras, ONNX: new = m·old + (1 − m)·batch
+  old_value_weight,  ///< Keras, ONNX, TF fused, Flax: new = m·old + (1 − m)·batch
+  /// Caffe's moving_average_fraction m with its scale-factor accumulator s_t = m·s_(t−1) + 1:
+  /// the normalized running value is new = (1 − 1/s_t)·old + (1/s_t)·batch.
+  caffe_fraction,
 };
 
 /// Which batch variance is fed to running_var.
-enum class running_variance { unbiased, biased };
+enum class running_variance {
+  unbiased,          ///< σ²·n/(n − 1): PyTorch
+  biased,            ///< σ²: Keras, ONNX, Flax
+  unbiased_guarded,  ///< σ²·n/max(n − 1, 1): TF's fused kernel, Caffe
+};
 
 /// One framework's batch-normalization semantics (see README, "Conventions").
 struct convention {
@@ -26,6 +34,9 @@ struct convention {
   long long axis;  ///< default channel axis
   running_variance fed_variance;
   bool single_value_is_error;  ///< PyTorch refuses training with one value per channel
+  double min_eps = 0;          ///< a smaller eps is raised to this (TF fused: cuDNN's minimum)
+  bool affine = true;          ///< false: the layer has no scale and shift (Caffe)
+  std::size_t min_rank = 2, max_rank = 64;  ///< ranks the framework's layer takes
 };
 
 /// Every convention bnorm speaks, torch first.

@@ -13,12 +13,15 @@ using bnorm::convention;
 using bnorm::momentum_meaning;
 using bnorm::running_variance;
 
-TEST_CASE("the conventions are torch, keras and onnx, torch first") {
+TEST_CASE("the conventions are torch, keras, onnx, tf-fused, caffe and flax, torch first") {
   const auto all = bnorm::conventions();
-  REQUIRE(all.size() == 3);
+  REQUIRE(all.size() == 6);
   CHECK(all[0].name == "torch");
   CHECK(all[1].name == "keras");
   CHECK(all[2].name == "onnx");
+  CHECK(all[3].name == "tf-fused");
+  CHECK(all[4].name == "caffe");
+  CHECK(all[5].name == "flax");
 }
 
 TEST_CASE("each convention holds its framework's defaults") {
@@ -49,6 +52,33 @@ TEST_CASE("each convention holds its framework's defaults") {
     CHECK(c.fed_variance == running_variance::biased);
     CHECK_FALSE(c.single_value_is_error);
   }
+  SUBCASE("tf-fused: eps 1e-3 clamped at 1.001e-5, 1 - m as exponential_avg_factor, 4-5 D") {
+    const convention& c = bnorm::find_convention("tf-fused");
+    CHECK(c.eps == 1e-3);
+    CHECK(c.min_eps == 1.001e-5);
+    CHECK(c.momentum == 0.99);
+    CHECK(c.meaning == momentum_meaning::old_value_weight);
+    CHECK(c.fed_variance == running_variance::unbiased_guarded);
+    CHECK(c.min_rank == 4);
+    CHECK(c.max_rank == 5);
+  }
+  SUBCASE("caffe: moving_average_fraction 0.999, no scale or shift") {
+    const convention& c = bnorm::find_convention("caffe");
+    CHECK(c.eps == 1e-5);
+    CHECK(c.momentum == 0.999);
+    CHECK(c.meaning == momentum_meaning::caffe_fraction);
+    CHECK(c.axis == 1);
+    CHECK(c.fed_variance == running_variance::unbiased_guarded);
+    CHECK_FALSE(c.affine);
+  }
+  SUBCASE("flax: eps 1e-5, momentum 0.99 of the old value, axis -1, biased") {
+    const convention& c = bnorm::find_convention("flax");
+    CHECK(c.eps == 1e-5);
+    CHECK(c.momentum == 0.99);
+    CHECK(c.meaning == momentum_meaning::old_value_weight);
+    CHECK(c.axis == -1);
+    CHECK(c.fed_variance == running_variance::biased);
+  }
 }
 
 TEST_CASE("the same behaviour, different number: PyTorch 0.1 is Keras 0.9") {
@@ -68,13 +98,16 @@ TEST_CASE("find_convention returns the table's own row") {
 }
 
 TEST_CASE("find_convention refuses unknown names, listing the known ones") {
-  const char* message = "unknown convention 'pytorch' (known: torch, keras, onnx)";
+  const char* message =
+      "unknown convention 'pytorch' (known: torch, keras, onnx, tf-fused, caffe, flax)";
   CHECK_THROWS_WITH_AS(bnorm::find_convention("pytorch"), message, bnorm::usage_error);
-  CHECK_THROWS_WITH_AS(bnorm::find_convention("Torch"),
-                       "unknown convention 'Torch' (known: torch, keras, onnx)",
-                       bnorm::usage_error);
+  CHECK_THROWS_WITH_AS(
+      bnorm::find_convention("Torch"),
+      "unknown convention 'Torch' (known: torch, keras, onnx, tf-fused, caffe, flax)",
+      bnorm::usage_error);
   CHECK_THROWS_WITH_AS(bnorm::find_convention(""),
-                       "unknown convention '' (known: torch, keras, onnx)", bnorm::usage_error);
+                       "unknown convention '' (known: torch, keras, onnx, tf-fused, caffe, flax)",
+                       bnorm::usage_error);
 }
 
 TEST_CASE("describe names momentum meanings and variances in words") {
