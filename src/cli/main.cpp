@@ -9,6 +9,7 @@
 #include "backward_command.hpp"
 #include "compare_command.hpp"
 #include "convert_command.hpp"
+#include "fold_command.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "file_io.hpp"
@@ -63,6 +64,8 @@ int main(int argc, char** argv) {
   CLI::App* merge_cmd = add_merge_command(app, merge);
   backward_options backward;
   CLI::App* backward_cmd = add_backward_command(app, backward);
+  fold_options fold;
+  CLI::App* fold_cmd = add_fold_command(app, fold);
 
   try {
     app.parse(argc, argv);
@@ -78,6 +81,7 @@ int main(int argc, char** argv) {
     if (convert_cmd->parsed()) return run_convert(convert);
     if (merge_cmd->parsed()) return run_merge(merge);
     if (backward_cmd->parsed()) return run_backward(backward);
+    if (fold_cmd->parsed()) return run_fold(fold);
     return exit_usage;
   } catch (const bnorm::usage_error& e) {
     return report(e.what(), exit_usage);

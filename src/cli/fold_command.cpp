@@ -1,0 +1,71 @@
+#include "fold_command.hpp"
+
+#include "error.hpp"
+#include "exit_status.hpp"
+#include "file_io.hpp"
+#include "fold.hpp"
+
+namespace bnorm::cli {
+
+CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
+  CLI::App* cmd = app.add_subcommand(
+      "fold",
+      "Fold an eval-mode batch normalization (--state) into the weight and bias of the linear "
+      "or convolution layer before it.");
+  cmd->add_option("WEIGHT", o.weight,
+                  "The layer's weight, output channels along --axis (default 0, PyTorch's "
+                  "(out, in, ...)); - reads standard input")
+      ->type_name("FILE")
+      ->required();
+  cmd->add_option("--input-format", o.input_format, "Format of WEIGHT (needed for -)")
+      ->type_name("npy|json");
+  cmd->add_option("--bias", o.bias, "The layer's bias, one value per output channel (else 0)")
+      ->type_name("FILE");
+  add_output_option(cmd, "-o,--output", o.output, o.output_format);
+  cmd->add_option("--bias-out", o.bias_out, "Write the folded bias (.npy or .json)")
+      ->type_name("FILE")
+      ->required();
+  add_layer_options(cmd, o.layer, layer_flags::inspect);
+  // Unlike a batch, a weight's output channels are its first axis in PyTorch.
+  o.layer.axis = "0";
+  return cmd;
+}
+
+int run_fold(const fold_options& o) {
+  bn_config config = make_config(o.layer);
+  const tensor_format in_format = resolve_format(o.weight, o.input_format, "--input-format");
+  const tensor_format out_format = resolve_format(o.output, o.output_format, "--output-format");
+  const tensor_format bias_format = resolve_format(o.bias_out, "", "--bias-out");
+  if (same_file(o.output, o.bias_out)) {
+    throw usage_error("the output and --bias-out name the same file (" + o.bias_out + ")");
+  }
+  const auto weight = open_tensor(o.weight, in_format);
+  std::vector<double> bias;
+  if (!o.bias.empty()) {
+    const auto source = open_tensor(o.bias, resolve_format(o.bias, "", "--bias"));
+    bias.resize(source->info().element_count());
+    source->read_at(0, bias);
+  }
+  state_file state = read_state(o.layer, config);
+
+  tensor_info out_info = weight->info();
+  out_info.type = output_type_for(out_info.type);
+  output_file output(o.output);
+  const auto sink = make_sink(output, out_format, out_info);
+  const std::vector<double> folded_bias =
+      fold_batch_norm(*weight, config.axis, bias, config, std::move(state.state), *sink,
+                      input_name(o.weight), input_name(o.layer.state));
+
+  output_file bias_file(o.bias_out);
+  const tensor_info bias_info{out_info.type, {folded_bias.size()}, false};
+  const auto bias_sink = make_sink(bias_file, bias_format, bias_info);
+  bias_sink->write_at(0, folded_bias);
+  bias_sink->finish();
+  output.finish();
+  bias_file.finish();
+  output.publish();
+  bias_file.publish();
+  return exit_ok;
+}
+
+}  // namespace bnorm::cli

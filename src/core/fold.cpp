@@ -1,0 +1,53 @@
+#include "fold.hpp"
+
+#include <cmath>
+
+#include "error.hpp"
+#include "layout.hpp"
+#include "passes.hpp"
+
+namespace bnorm {
+
+std::vector<double> fold_batch_norm(const tensor_source& weight, long long axis,
+                                    const std::vector<double>& bias, const bn_config& config,
+                                    bn_state state, tensor_sink& folded_weight,
+                                    const std::string& weight_name, const std::string& state_name) {
+  if (state.running_mean.empty() || state.running_var.empty()) {
+    throw usage_error("folding uses eval mode: give running_mean and running_var with --state");
+  }
+  // The weight is any tensor with the output channels along `axis`, rank 1 included.
+  channel_layout layout;
+  try {
+    layout = make_layout(weight.info(), axis);
+  } catch (const data_error& e) {
+    throw data_error(weight_name + ": " + e.what());
+  }
+  // The state's checks and defaults are plan_batch_norm's, for a batch of these channels.
+  bn_config eval = config;
+  eval.mode = bn_mode::eval;
+  eval.track_running_stats = true;
+  eval.axis = 1;  // of the (1, channels) stand-in below
+  const tensor_info channels_only{dtype::float64(), {1, layout.channels}, false};
+  const bn_plan plan =
+      plan_batch_norm(channels_only, eval, std::move(state), false, weight_name, state_name);
+  const std::size_t channels = layout.channels;
+  if (!bias.empty() && bias.size() != channels) {
+    throw data_error("the bias has " + std::to_string(bias.size()) + " values, but " + weight_name +
+                     " has " + std::to_string(channels) + " output channels");
+  }
+  std::vector<double> scale(channels), folded_bias(channels);
+  for (std::size_t c = 0; c < channels; ++c) {
+    scale[c] = plan.state.weight[c] / std::sqrt(plan.state.running_var[c] + plan.config.eps);
+    const double b = bias.empty() ? 0.0 : bias[c];
+    folded_bias[c] = (b - plan.state.running_mean[c]) * scale[c] + plan.state.bias[c];
+  }
+  stream_groups(weight, folded_weight.parallel(),
+                [&](std::size_t, std::size_t p, double* w, std::size_t n) {
+                  for (std::size_t i = 0; i < n; ++i) w[i] *= scale[layout.channel_at(p + i)];
+                  folded_weight.write_at(p, std::span<const double>(w, n));
+                });
+  folded_weight.finish();
+  return folded_bias;
+}
+
+}  // namespace bnorm
