@@ -8,6 +8,7 @@
 #include "file_io.hpp"
 #include "json_document.hpp"
 #include "layer_options.hpp"
+#include "parse_number.hpp"
 #include "partial_stats.hpp"
 
 namespace bnorm::cli {
@@ -37,6 +38,9 @@ CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
   add_layer_options(cmd, o.layer, layer_flags::all);
   cmd->add_option("--stats-out", o.stats_out, "Write statistics and updated state as JSON")
       ->type_name("FILE");
+  cmd->add_option("--virtual-batch-size", o.virtual_batch_size,
+                  "Ghost batch norm: normalize each group of K samples with its own statistics")
+      ->type_name("K");
   cmd->add_option("--batch-stats", o.batch_stats,
                   "INPUT is a shard: normalize with these merged statistics (bnorm merge)")
       ->type_name("FILE");
@@ -44,7 +48,12 @@ CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
 }
 
 int run_apply(const apply_options& o) {
-  const bn_config config = make_config(o.layer);
+  bn_config config = make_config(o.layer);
+  if (!o.virtual_batch_size.empty()) {
+    const long long k = parse_integer(o.virtual_batch_size, "--virtual-batch-size");
+    if (k < 1) throw usage_error("--virtual-batch-size must be at least 1");
+    config.virtual_batch_size = static_cast<std::size_t>(k);
+  }
   const tensor_format in_format = resolve_format(o.input, o.input_format, "--input-format");
   const tensor_format out_format = resolve_format(o.output, o.output_format, "--output-format");
   if (!o.stats_out.empty() && same_file(o.output, o.stats_out)) {

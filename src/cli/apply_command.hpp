@@ -16,6 +16,7 @@ struct apply_options {
   std::string output_format;
   std::string stats_out;
   std::string batch_stats;
+  std::string virtual_batch_size;
   layer_options layer;
 };
 

@@ -9,10 +9,10 @@
 #include "backward_command.hpp"
 #include "compare_command.hpp"
 #include "convert_command.hpp"
-#include "fold_command.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "file_io.hpp"
+#include "fold_command.hpp"
 #include "merge_command.hpp"
 #include "stats_command.hpp"
 

@@ -163,6 +163,14 @@ bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_st
   }
   // TF's fused kernel raises a smaller eps to cuDNN's minimum; so does its convention here.
   plan.config.eps = std::max(config.eps, conv.min_eps);
+  if (const std::size_t k = config.virtual_batch_size; k > 0) {
+    if (plan.layout.axis == 0) fail("virtual batches split axis 0, which is the channel axis");
+    if (input.fortran_order) fail("virtual batches need C-order data (this file is Fortran)");
+    if (input.shape[0] % k != 0) {
+      fail("a batch of " + std::to_string(input.shape[0]) + " samples does not split into " +
+           "virtual batches of " + std::to_string(k));
+    }
+  }
 
   const std::size_t channels = plan.layout.channels;
   check_length(state.weight, "weight", channels, state_name);
@@ -202,7 +210,9 @@ bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_st
   if (whole_batch) {
     use_whole_batch(plan, *whole_batch, whole_batch_name);
   } else if (plan.normalize_with_batch_stats && config.conv->single_value_is_error &&
-             plan.layout.count_per_channel() == 1) {
+             plan.layout.count_per_channel() /
+                     (config.virtual_batch_size ? input.shape[0] / config.virtual_batch_size : 1) ==
+                 1) {
     // PyTorch's own words, so that users searching for them find the cause.
     fail("Expected more than 1 value per channel when training, got input size " +
          shape_to_string(input.shape) + " (the " + std::string(config.conv->name) +
@@ -211,6 +221,23 @@ bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_st
   plan.state = std::move(state);
   return plan;
 }
+
+namespace {
+
+// The batch variance a convention feeds to running_var.
+double fed_variance(const bn_config& config, const channel_moments& m) {
+  switch (config.conv->fed_variance) {
+    case running_variance::unbiased:
+      return m.var_unbiased();
+    case running_variance::unbiased_guarded:
+      return m.count > 1 ? m.var_unbiased() : m.var();
+    case running_variance::biased:
+      break;
+  }
+  return m.var();
+}
+
+}  // namespace
 
 bn_state update_running_stats(const bn_config& config, const bn_state& state,
                               const std::vector<channel_moments>& batch) {
@@ -238,20 +265,83 @@ bn_state update_running_stats(const bn_config& config, const bn_state& state,
     old_weight = *config.momentum;
     new_weight = 1.0 - *config.momentum;
   }
-  for (std::size_t c = 0; c < batch.size(); ++c) {
-    double var = batch[c].var();
-    if (config.conv->fed_variance == running_variance::unbiased) var = batch[c].var_unbiased();
-    if (config.conv->fed_variance == running_variance::unbiased_guarded && batch[c].count > 1) {
-      var = batch[c].var_unbiased();
+  // With virtual batches, `batch` holds every virtual batch's moments, channel-minor; the
+  // running statistics take their average, once (as Keras does).
+  const std::size_t channels = state.running_mean.size();
+  const std::size_t groups = batch.size() / channels;
+  for (std::size_t c = 0; c < channels; ++c) {
+    double mean = 0, var = 0;
+    for (std::size_t g = 0; g < groups; ++g) {
+      const channel_moments& m = batch[g * channels + c];
+      mean += m.mean / static_cast<double>(groups);
+      var += fed_variance(config, m) / static_cast<double>(groups);
     }
-    next.running_mean[c] = old_weight * state.running_mean[c] + new_weight * batch[c].mean;
+    next.running_mean[c] = old_weight * state.running_mean[c] + new_weight * mean;
     next.running_var[c] = old_weight * state.running_var[c] + new_weight * var;
   }
   return next;
 }
 
+namespace {
+
+// Ghost batch normalization: every virtual batch (a contiguous block of samples in C order)
+// is normalized with its own statistics, kept per "virtual channel" g·C + c.
+bn_result run_virtual_batches(const bn_plan& plan, const tensor_source& input,
+                              tensor_sink& output) {
+  const channel_layout& layout = plan.layout;
+  const std::size_t channels = layout.channels;
+  const std::size_t group_values =
+      plan.config.virtual_batch_size * (layout.element_count() / plan.input.shape[0]);
+  const std::size_t groups = layout.element_count() / group_values;
+  const auto for_each_virtual_run = [&](std::size_t p, std::size_t n, auto&& fn) {
+    for_each_run(layout, p, n, [&](std::size_t c, std::size_t first, std::size_t count) {
+      fn(((p + first) / group_values) * channels + c, first, count);  // runs stay in a sample
+    });
+  };
+  grouped_moments moments(pass_group_count(layout.element_count()), groups * channels);
+  stream_groups(input, true, [&](std::size_t g, std::size_t p, double* x, std::size_t n) {
+    for_each_virtual_run(p, n, [&](std::size_t v, std::size_t first, std::size_t count) {
+      moments.group(g).add(v, x + first, count);
+    });
+  });
+  const std::vector<channel_moments> virtual_batches = moments.merged();
+
+  bn_plan per_virtual = plan;  // the transform, with one "channel" per virtual channel
+  per_virtual.layout.channels = groups * channels;
+  for (auto* v : {&per_virtual.state.weight, &per_virtual.state.bias}) {
+    std::vector<double> repeated;
+    for (std::size_t g = 0; g < groups; ++g) repeated.insert(repeated.end(), v->begin(), v->end());
+    *v = std::move(repeated);
+  }
+  const channel_transform t = make_transform(per_virtual, virtual_batches);
+  stream_groups(
+      input, output.parallel(), [&](std::size_t, std::size_t p, double* x, std::size_t n) {
+        for_each_virtual_run(p, n, [&](std::size_t v, std::size_t first, std::size_t count) {
+          normalize_run(x + first, count, t.center[v], t.scale[v], t.offset[v]);
+        });
+        output.write_at(p, std::span<const double>(x, n));
+      });
+  output.finish();
+
+  bn_result result;
+  result.batch.resize(channels);  // the whole batch, for inspection
+  for (std::size_t g = 0; g < groups; ++g) {
+    for (std::size_t c = 0; c < channels; ++c) {
+      result.batch[c] = merge(result.batch[c], virtual_batches[g * channels + c]);
+    }
+  }
+  result.state = update_running_stats(plan.config, plan.state, virtual_batches);
+  return result;
+}
+
+}  // namespace
+
 bn_result run_batch_norm(const bn_plan& plan, const tensor_source& input, tensor_sink& output) {
   const channel_layout& layout = plan.layout;
+  if (plan.config.virtual_batch_size > 0 && plan.normalize_with_batch_stats &&
+      plan.whole_batch.empty()) {
+    return run_virtual_batches(plan, input, output);
+  }
   bn_result result;
 
   // Pass 1: batch statistics, when they decide the normalization.

@@ -27,6 +27,10 @@ struct bn_config {
   long long axis = 1;
   bool affine = true;
   bool track_running_stats = true;
+  /// Ghost batch normalization (Keras's virtual_batch_size): each group of this many samples
+  /// (along axis 0) is normalized with its own statistics, and the running statistics are
+  /// updated once with their average.  0: off.
+  std::size_t virtual_batch_size = 0;
 };
 
 /// The defaults of `conv`: its eps, momentum and channel axis.

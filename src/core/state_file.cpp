@@ -17,7 +17,8 @@ constexpr std::array informational_keys{
     "convention",          "mode",         "eps",   "momentum", "momentum_meaning",
     "running_var_fed",     "axis",         "shape", "dtype",    "affine",
     "track_running_stats", "num_features", "count", "mean",     "var",
-    "var_unbiased",        "std",          "min",   "max",      "nonfinite"};
+    "var_unbiased",        "std",          "min",   "max",      "nonfinite",
+    "virtual_batch_size"};
 
 std::vector<double> number_array(const json& value, const std::string& key) {
   if (!value.is_array()) throw data_error("key '" + key + "': expected an array of numbers");
@@ -98,6 +99,7 @@ json stats_document(const bn_plan& plan, const bn_result& result) {
   doc["shape"] = plan.input.shape;
   doc["dtype"] = name_of(plan.input.type);
   doc["affine"] = config.affine;
+  if (config.virtual_batch_size > 0) doc["virtual_batch_size"] = config.virtual_batch_size;
   doc["track_running_stats"] = config.track_running_stats;
   doc["num_features"] = plan.layout.channels;
   // Values per channel behind the statistics: the whole batch's when this input is a shard.

@@ -161,11 +161,44 @@ def flax(rng):
     case.write()
 
 
+def keras_virtual_batches(rng):
+    case = Case("keras_virtual_batches",
+                "Keras ghost batch norm: virtual batches of 2 samples, each normalized with its "
+                "own statistics; running statistics updated once with their average")
+    x = rng.normal(1.0, 2.0, size=(8, 4, 4, 3)).astype(np.float32)
+    x[2:4] += 5.0  # virtual batches that differ, so that sharing statistics would show
+    case.save("x.npy", x)
+    state = {"weight": [1.5, 0.5, -1.0], "bias": [0.0, 1.0, 2.0]}
+    (case.folder / "state.json").write_text(json.dumps(state) + "\n")
+    groups = x.reshape(4, 2, 4, 4, 3).astype(np.float64)
+    means = groups.mean(axis=(1, 2, 3))  # (4 virtual batches, 3 channels)
+    variances = groups.var(axis=(1, 2, 3))
+    y = (groups - means[:, None, None, None, :]) / np.sqrt(variances[:, None, None, None, :] + 1e-3)
+    y = y * np.array(state["weight"]) + np.array(state["bias"])
+    case.save("y.expected.npy", y.reshape(x.shape).astype(np.float32))
+    whole_mean, whole_var, _ = moments(x, -1)
+    case.expect_json("s.expected.json", {
+        "convention": "keras", "virtual_batch_size": 2, "mean": whole_mean.tolist(),
+        "var": whole_var.tolist(),
+        "running_mean": (0.99 * 0 + 0.01 * means.mean(axis=0)).tolist(),
+        "running_var": (0.99 * 1 + 0.01 * variances.mean(axis=0)).tolist(),
+        "num_batches_tracked": 1})
+    case.step(["apply", "x.npy", "-o", "y.npy", "--convention", "keras", "--state", "state.json",
+               "--virtual-batch-size", "2", "--stats-out", "s.json"],
+              [output("y.npy", "y.expected.npy", 1e-5, 1e-5),
+               output("s.json", "s.expected.json", 1e-10, 1e-12)])
+    case.step(["apply", "x.npy", "-o", "y3.npy", "--convention", "keras",
+               "--virtual-batch-size", "3"], status=3, stderr=["does not split into"])
+    case.steps[-1]["absent"] = ["y3.npy"]
+    case.write()
+
+
 def main():
     rng = np.random.default_rng(4242)
     tf_fused(rng)
     caffe(rng)
     flax(rng)
+    keras_virtual_batches(rng)
 
 
 if __name__ == "__main__":
