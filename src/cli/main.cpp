@@ -2,6 +2,7 @@
 // one line on stderr and its exit status.  Nothing else in bnorm prints an error or exits.
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <functional>
 #include <iostream>
 #include <new>
 
@@ -52,20 +53,23 @@ int main(int argc, char** argv) {
     std::signal(signal_number, on_terminating_signal);
   }
 
+  // Each subcommand's options, filled by the parser, and how to run it.
   apply_options apply;
-  CLI::App* apply_cmd = add_apply_command(app, apply);
   stats_options stats;
-  CLI::App* stats_cmd = add_stats_command(app, stats);
   compare_options compare;
-  CLI::App* compare_cmd = add_compare_command(app, compare);
   convert_options convert;
-  CLI::App* convert_cmd = add_convert_command(app, convert);
   merge_options merge;
-  CLI::App* merge_cmd = add_merge_command(app, merge);
   backward_options backward;
-  CLI::App* backward_cmd = add_backward_command(app, backward);
   fold_options fold;
-  CLI::App* fold_cmd = add_fold_command(app, fold);
+  const std::pair<CLI::App*, std::function<int()>> subcommands[] = {
+      {add_apply_command(app, apply), [&] { return run_apply(apply); }},
+      {add_stats_command(app, stats), [&] { return run_stats(stats); }},
+      {add_compare_command(app, compare), [&] { return run_compare(compare); }},
+      {add_convert_command(app, convert), [&] { return run_convert(convert); }},
+      {add_merge_command(app, merge), [&] { return run_merge(merge); }},
+      {add_backward_command(app, backward), [&] { return run_backward(backward); }},
+      {add_fold_command(app, fold), [&] { return run_fold(fold); }},
+  };
 
   try {
     app.parse(argc, argv);
@@ -75,13 +79,9 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (apply_cmd->parsed()) return run_apply(apply);
-    if (stats_cmd->parsed()) return run_stats(stats);
-    if (compare_cmd->parsed()) return run_compare(compare);
-    if (convert_cmd->parsed()) return run_convert(convert);
-    if (merge_cmd->parsed()) return run_merge(merge);
-    if (backward_cmd->parsed()) return run_backward(backward);
-    if (fold_cmd->parsed()) return run_fold(fold);
+    for (const auto& [command, run] : subcommands) {
+      if (command->parsed()) return run();
+    }
     return exit_usage;
   } catch (const bnorm::usage_error& e) {
     return report(e.what(), exit_usage);

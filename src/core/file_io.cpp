@@ -82,35 +82,39 @@ input_file::~input_file() {
   if (owned_) ::close(fd_);
 }
 
-std::size_t input_file::read(void* buffer, std::size_t size) {
+namespace {
+
+// Calls read_some(out, size, done) until `size` bytes are in or the file ends; a system call
+// may return fewer bytes than asked, or be interrupted, without either being the end.
+template <typename ReadSome>
+std::size_t read_fully(void* buffer, std::size_t size, const std::string& name,
+                       ReadSome&& read_some) {
   auto* out = static_cast<char*>(buffer);
   std::size_t done = 0;
   while (done < size) {
-    const ssize_t n = ::read(fd_, out + done, size - done);
+    const ssize_t n = read_some(out + done, size - done, done);
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;
-      fail(name_, "read failed", errno);
+      fail(name, "read failed", errno);
     }
     done += static_cast<std::size_t>(n);
   }
   return done;
 }
 
+}  // namespace
+
+std::size_t input_file::read(void* buffer, std::size_t size) {
+  return read_fully(buffer, size, name_, [&](char* out, std::size_t want, std::size_t) {
+    return ::read(fd_, out, want);
+  });
+}
+
 std::size_t input_file::read_at(std::size_t offset, void* buffer, std::size_t size) const {
-  auto* out = static_cast<char*>(buffer);
-  std::size_t done = 0;
-  while (done < size) {
-    const ssize_t n =
-        ::pread(fd_, out + done, size - done, static_cast<off_t>(base_ + offset + done));
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail(name_, "read failed", errno);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  return done;
+  return read_fully(buffer, size, name_, [&](char* out, std::size_t want, std::size_t done) {
+    return ::pread(fd_, out, want, static_cast<off_t>(base_ + offset + done));
+  });
 }
 
 std::string input_file::read_all() {
