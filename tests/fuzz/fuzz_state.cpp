@@ -1,4 +1,5 @@
-// libFuzzer target: arbitrary text as a --state file, and as any small JSON document.  A
+// libFuzzer target: arbitrary text as a --state file, as partial statistics, and as any small
+// JSON document.  A
 // document that parses must format to text that parses back to an equal document.
 #include <cstddef>
 #include <cstdint>
@@ -7,6 +8,7 @@
 
 #include "error.hpp"
 #include "json_document.hpp"
+#include "partial_stats.hpp"
 #include "state_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -20,6 +22,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     document = bnorm::parse_json_document(text);
   } catch (const bnorm::error&) {
     return 0;
+  }
+  try {
+    bnorm::parse_partial(document);  // merge and --batch-stats read the same documents
+  } catch (const bnorm::error&) {
   }
   // The parser refuses invalid UTF-8, so every document it returns can be written.
   const std::string formatted = bnorm::format_json_document(document);

@@ -121,5 +121,9 @@ state_cases = {
     "deep": '{"a":' * 100 + "1" + "}" * 100,
     "huge-number": '{"running_var": [1e999]}',
     "big-integer": '{"num_batches_tracked": 99999999999999999999}',
+    "partial": '{"partial": true, "num_features": 2, "count": [3, 3], "mean": [1, NaN], '
+               '"m2": [0.5, 2], "min": [0, 1], "max": [2, 3], "nonfinite": [0, 1]}',
+    "partial-negative-m2": '{"partial": true, "count": [3], "mean": [1], "m2": [-1], '
+                           '"min": [0], "max": [2], "nonfinite": [0]}',
 }
 write("state", state_cases)
