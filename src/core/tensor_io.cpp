@@ -22,8 +22,8 @@ std::string extension_of(const std::string& path) {
 }
 
 // A .npy file: the header is parsed strictly, the data size checked against the file before
-// anything is read, and the data decoded block by block.  Input that cannot seek (a pipe) is
-// read into memory once, growing only as bytes arrive.
+// anything is read, and the data read with pread where each caller asks.  Input that cannot
+// seek (a pipe) is read into memory once, growing only as bytes arrive.
 class npy_source : public tensor_source {
  public:
   explicit npy_source(const std::string& path) : file_(path) {

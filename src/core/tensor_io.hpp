@@ -1,5 +1,5 @@
-// Streams of tensor values between files and the batch-normalization passes: sources decode
-// a file's elements to double block by block, sinks encode them back.
+// Tensor values between files and the passes: sources decode a file's elements to double at
+// any position a thread asks for, sinks encode them back into place.
 #pragma once
 
 #include <algorithm>
