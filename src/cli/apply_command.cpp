@@ -1,6 +1,7 @@
 #include "apply_command.hpp"
 
 #include <iostream>
+#include <optional>
 
 #include "batch_norm.hpp"
 #include "error.hpp"
@@ -88,17 +89,12 @@ int run_apply(const apply_options& o) {
   const auto sink = make_sink(output, out_format, out_info);
   const bn_result result = run_batch_norm(plan, *source, *sink);
 
+  std::optional<output_file> stats;
   if (!o.stats_out.empty()) {
-    // Both outputs are complete before either replaces its target.
-    output_file stats(o.stats_out);
-    stats.write(format_json_document(stats_document(plan, result)));
-    output.finish();
-    stats.finish();
-    output.publish();
-    stats.publish();
-  } else {
-    output.commit();
+    stats.emplace(o.stats_out);
+    stats->write(format_json_document(stats_document(plan, result)));
   }
+  commit_together({&output, stats ? &*stats : nullptr});
   return exit_ok;
 }
 

@@ -1,5 +1,7 @@
 #include "backward_command.hpp"
 
+#include <optional>
+
 #include "backward.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
@@ -55,6 +57,7 @@ int run_backward(const backward_options& o) {
   const bn_gradients grads =
       bnorm::run_backward(plan, *source, *grad, *sink, input_name(o.grad_output));
 
+  std::optional<output_file> grads_file;
   if (!o.grads_out.empty()) {
     nlohmann::ordered_json doc;
     doc["convention"] = config.conv->name;
@@ -62,15 +65,10 @@ int run_backward(const backward_options& o) {
     doc["batch_statistics"] = plan.normalize_with_batch_stats;
     doc["grad_weight"] = grads.grad_weight;
     doc["grad_bias"] = grads.grad_bias;
-    output_file grads_file(o.grads_out);
-    grads_file.write(format_json_document(doc));
-    output.finish();
-    grads_file.finish();
-    output.publish();
-    grads_file.publish();
-  } else {
-    output.commit();
+    grads_file.emplace(o.grads_out);
+    grads_file->write(format_json_document(doc));
   }
+  commit_together({&output, grads_file ? &*grads_file : nullptr});
   return exit_ok;
 }
 

@@ -61,10 +61,7 @@ int run_fold(const fold_options& o) {
   const auto bias_sink = make_sink(bias_file, bias_format, bias_info);
   bias_sink->write_at(0, folded_bias);
   bias_sink->finish();
-  output.finish();
-  bias_file.finish();
-  output.publish();
-  bias_file.publish();
+  commit_together({&output, &bias_file});
   return exit_ok;
 }
 

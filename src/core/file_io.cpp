@@ -263,6 +263,15 @@ void output_file::publish() {
   slot_ = -1;
 }
 
+void commit_together(std::initializer_list<output_file*> outputs) {
+  for (output_file* out : outputs) {
+    if (out) out->finish();
+  }
+  for (output_file* out : outputs) {
+    if (out) out->publish();
+  }
+}
+
 void output_file::commit() {
   finish();
   publish();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -102,5 +103,10 @@ class output_file {
   int slot_ = -1;  // registration for remove_temporaries()
   std::string buffer_;
 };
+
+/// Commits the outputs of one run together: every one is finished before any is published, so
+/// that a failure (a full disk, a closed pipe) leaves every target as it was.  Null entries
+/// (optional outputs not asked for) are skipped.  Throws io_error.
+void commit_together(std::initializer_list<output_file*> outputs);
 
 }  // namespace bnorm
