@@ -147,11 +147,9 @@ json statistics_json(const tensor_statistics& s, channel_range range) {
   if (range.first != 0 || range.last != s.layout.channels) {
     doc["channels"] = json::array({range.first, range.last});
   }
-  const auto column = [&](auto&& fn) {
-    json array = json::array();
-    for (std::size_t c = range.first; c < range.last; ++c) array.push_back(fn(s.channels[c]));
-    return array;
-  };
+  const auto shown =
+      std::span<const channel_moments>(s.channels).subspan(range.first, range.last - range.first);
+  const auto column = [&](auto&& fn) { return channel_column(shown, fn); };
   doc["mean"] = column([](const channel_moments& m) { return m.mean; });
   doc["var"] = column([](const channel_moments& m) { return m.var(); });
   doc["var_unbiased"] = column([](const channel_moments& m) { return m.var_unbiased(); });

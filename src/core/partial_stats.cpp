@@ -9,13 +9,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-template <typename Fn>
-json column(const std::vector<channel_moments>& channels, Fn&& fn) {
-  json array = json::array();
-  for (const channel_moments& m : channels) array.push_back(fn(m));
-  return array;
-}
-
 const json& array_of(const json& document, const char* key, std::size_t size) {
   if (!document.contains(key)) throw data_error(std::string("missing key '") + key + "'");
   const json& value = document[key];
@@ -35,16 +28,16 @@ json partial_document(const std::vector<channel_moments>& channels, bool varianc
   json doc;
   doc["partial"] = true;
   doc["num_features"] = channels.size();
-  doc["count"] = column(channels, [](const channel_moments& m) { return m.count; });
-  doc["mean"] = column(channels, [](const channel_moments& m) { return m.mean; });
-  doc["m2"] = column(channels, [](const channel_moments& m) { return m.m2; });
-  doc["min"] = column(channels, [](const channel_moments& m) { return m.min; });
-  doc["max"] = column(channels, [](const channel_moments& m) { return m.max; });
-  doc["nonfinite"] = column(channels, [](const channel_moments& m) { return m.nonfinite; });
+  doc["count"] = channel_column(channels, [](const channel_moments& m) { return m.count; });
+  doc["mean"] = channel_column(channels, [](const channel_moments& m) { return m.mean; });
+  doc["m2"] = channel_column(channels, [](const channel_moments& m) { return m.m2; });
+  doc["min"] = channel_column(channels, [](const channel_moments& m) { return m.min; });
+  doc["max"] = channel_column(channels, [](const channel_moments& m) { return m.max; });
+  doc["nonfinite"] = channel_column(channels, [](const channel_moments& m) { return m.nonfinite; });
   if (variances) {
-    doc["var"] = column(channels, [](const channel_moments& m) { return m.var(); });
+    doc["var"] = channel_column(channels, [](const channel_moments& m) { return m.var(); });
     doc["var_unbiased"] =
-        column(channels, [](const channel_moments& m) { return m.var_unbiased(); });
+        channel_column(channels, [](const channel_moments& m) { return m.var_unbiased(); });
   }
   return doc;
 }

@@ -4,11 +4,20 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <span>
 #include <vector>
 
 #include "channel_stats.hpp"
 
 namespace bnorm {
+
+/// One column of a statistics document: fn(m) for each channel's moments, as a JSON array.
+template <typename Fn>
+nlohmann::ordered_json channel_column(std::span<const channel_moments> channels, Fn&& fn) {
+  nlohmann::ordered_json array = nlohmann::ordered_json::array();
+  for (const channel_moments& m : channels) array.push_back(fn(m));
+  return array;
+}
 
 /// The partial-statistics document: "partial": true, "num_features", and per channel
 /// "count", "mean", "m2" (Σ(x − mean)²), "min", "max", "nonfinite"; with `variances`, also the

@@ -6,6 +6,7 @@
 
 #include "error.hpp"
 #include "json_document.hpp"
+#include "partial_stats.hpp"
 
 namespace bnorm {
 namespace {
@@ -37,13 +38,6 @@ std::vector<double> number_array(const json& value, const std::string& key) {
 json numbers(const std::vector<double>& values) {
   json array = json::array();
   for (double v : values) array.push_back(v);
-  return array;
-}
-
-template <typename Fn>
-json per_channel(const std::vector<channel_moments>& batch, Fn&& fn) {
-  json array = json::array();
-  for (const channel_moments& m : batch) array.push_back(fn(m));
   return array;
 }
 
@@ -106,13 +100,13 @@ json stats_document(const bn_plan& plan, const bn_result& result) {
   doc["count"] =
       plan.whole_batch.empty() ? plan.layout.count_per_channel() : plan.whole_batch.front().count;
   const auto& batch = result.batch;
-  doc["mean"] = per_channel(batch, [](const channel_moments& m) { return m.mean; });
-  doc["var"] = per_channel(batch, [](const channel_moments& m) { return m.var(); });
+  doc["mean"] = channel_column(batch, [](const channel_moments& m) { return m.mean; });
+  doc["var"] = channel_column(batch, [](const channel_moments& m) { return m.var(); });
   doc["var_unbiased"] =
-      per_channel(batch, [](const channel_moments& m) { return m.var_unbiased(); });
-  doc["min"] = per_channel(batch, [](const channel_moments& m) { return m.min; });
-  doc["max"] = per_channel(batch, [](const channel_moments& m) { return m.max; });
-  doc["nonfinite"] = per_channel(batch, [](const channel_moments& m) { return m.nonfinite; });
+      channel_column(batch, [](const channel_moments& m) { return m.var_unbiased(); });
+  doc["min"] = channel_column(batch, [](const channel_moments& m) { return m.min; });
+  doc["max"] = channel_column(batch, [](const channel_moments& m) { return m.max; });
+  doc["nonfinite"] = channel_column(batch, [](const channel_moments& m) { return m.nonfinite; });
   if (config.affine) {
     doc["weight"] = numbers(result.state.weight);
     doc["bias"] = numbers(result.state.bias);
