@@ -2,6 +2,7 @@
 // not at all.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <initializer_list>
 #include <string>
@@ -92,16 +93,21 @@ class output_file {
  private:
   void flush();
   void write_all(const void* data, std::size_t size);
+  /// Counts bytes written to a temporary that will replace a file, and starts their
+  /// writeback every few MiB.  Safe from several threads.
+  void wrote(std::size_t size);
 
   int fd_ = -1;
   bool direct_ = false;
   bool finished_ = false;
   bool committed_ = false;
+  bool replaces_ = false;  // the target exists: commit() renames over a file
   std::string name_;
   std::string target_;
   std::string temporary_;
   int slot_ = -1;  // registration for remove_temporaries()
   std::string buffer_;
+  std::atomic<std::size_t> written_{0};
 };
 
 /// Commits the outputs of one run together: every one is finished before any is published, so
