@@ -100,6 +100,19 @@ def scenario(title, commands, runs, note=""):
     return "\n".join(lines) + "\n"
 
 
+def build_flags():
+    """How the measured binary was built, from the CMake cache beside it."""
+    cache = pathlib.Path(ARGS.bnorm).parent / "CMakeCache.txt"
+    if not cache.exists():
+        return "build flags unknown (no CMakeCache.txt beside the binary)"
+    values = dict(line.split("=", 1) for line in cache.read_text().splitlines()
+                  if "=" in line and not line.startswith(("#", "//")))
+    get = lambda key: next((v for k, v in values.items() if k.split(":")[0] == key), "?")
+    build_type = get("CMAKE_BUILD_TYPE")
+    return (f"CMake {build_type} build ({get('CMAKE_CXX_FLAGS_' + build_type.upper()).strip()}, "
+            f"no -march; BNORM_STATIC_RUNTIME={get('BNORM_STATIC_RUNTIME')})")
+
+
 def method(runs):
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     compiler = subprocess.run(["g++", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
@@ -108,7 +121,7 @@ def method(runs):
     return "\n".join([
         f"- date: {datetime.date.today()}; machine: {os.cpu_count()} cores, {cpu}, "
         f"Linux {platform.release()}",
-        f"- bnorm: CMake Release build (-O2 -DNDEBUG, no -march), {compiler}",
+        f"- bnorm: {build_flags()}, {compiler}",
         f"- peers: cp (GNU coreutils), NumPy {np.__version__}, PyTorch {torch_version}, "
         f"Python {platform.python_version()}",
         f"- each command run {runs} times, alternating between the commands of a scenario; "
