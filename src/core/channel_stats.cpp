@@ -67,11 +67,12 @@ run_result run_moments(const double* values, std::size_t count, double shift) {
     const batch vb = batch::load_unaligned(values + i + lanes);
     sa += va - k;
     sb += vb - k;
-    // v < lo ? v : lo keeps lo when v is NaN: extremes skip NaN.
-    loa = xsimd::select(va < loa, va, loa);
-    lob = xsimd::select(vb < lob, vb, lob);
-    hia = xsimd::select(va > hia, va, hia);
-    hib = xsimd::select(vb > hib, vb, hib);
+    // min(v, lo) is v < lo ? v : lo, one instruction (SSE2's minpd): it keeps lo when v is
+    // NaN, so extremes skip NaN, and lo is never NaN.
+    loa = xsimd::min(va, loa);
+    lob = xsimd::min(vb, lob);
+    hia = xsimd::max(va, hia);
+    hib = xsimd::max(vb, hib);
   }
   double sum = xsimd::hadd(sa + sb);
   alignas(64) double lo_lanes[2 * lanes], hi_lanes[2 * lanes];
