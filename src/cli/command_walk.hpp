@@ -25,7 +25,7 @@ inline bool is_positional(const CLI::Option& o) {
 
 /// True for an option that takes no value.
 inline bool is_flag(const CLI::Option& o) {
-  return o.get_type_size_max() == 0;
+  return o.get_expected_max() == 0;  // a flag's type size is 1 in CLI11 2.1: it counts
 }
 
 /// The values an option takes when its type name lists them ("train|eval"); empty when the
