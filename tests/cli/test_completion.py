@@ -1,15 +1,19 @@
 #!/usr/bin/python3
-"""The generated completions: bash's, run in a real bash the way readline calls it, and zsh's,
-checked for syntax when zsh is installed.
+"""The generated completions: bash's, run in bash the way readline calls it, and zsh's, typed
+into an interactive zsh on a pseudo-terminal (skipped where zsh is not installed;
+scripts/setup.sh installs it).
 
 The expected words come from bnorm's own --help (what CLI11 knows), so a flag added to a
 subcommand and missing from the completion fails here.
 """
 import os
 import pathlib
+import pty
 import re
+import select
 import shutil
 import subprocess
+import time
 import unittest
 
 from cli_support import BNORM, ScratchTestCase, run
@@ -103,11 +107,55 @@ printf '%s\n' "${COMPREPLY[@]}"
 
 
 @unittest.skipUnless(shutil.which("zsh"), "zsh is not installed")
-class ZshCompletion(unittest.TestCase):
+class ZshCompletion(ScratchTestCase):
     def test_parses(self):
         completed = subprocess.run(["zsh", "-n", str(ZSH_COMPLETION)], capture_output=True,
                                    text=True)
         self.assertEqual((completed.returncode, completed.stderr), (0, ""))
+
+    def test_completes_in_an_interactive_zsh(self):
+        """Types lines ending in Tab into an interactive zsh (compinit, our _bnorm first in
+        $fpath) on a pseudo-terminal, and reads back what the line became."""
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: zsh without any start-up file of this machine's
+            os.chdir(self.dir)
+            os.execvpe("zsh", ["zsh", "-f", "-i"], dict(os.environ, TERM="dumb"))
+
+        def read(seconds, until=None):
+            """What zsh writes in `seconds`, without terminal escapes; returns as soon as
+            `until` has appeared."""
+            out, end = "", time.monotonic() + seconds
+            while time.monotonic() < end and not (until and until in out):
+                if select.select([fd], [], [], 0.05)[0]:
+                    try:
+                        data = os.read(fd, 65536)
+                    except OSError:
+                        break
+                    out = re.sub(r"\x1b\[[?0-9;]*[a-zA-Z]", "", out + data.decode("latin-1"))
+            return out
+
+        try:
+            read(0.5)
+            os.write(fd, f"fpath=({ZSH_COMPLETION.parent} $fpath); autoload -Uz compinit; "
+                         "compinit -u -D; echo compinit-done\n".encode())
+            read(10, until="compinit-done\r\n")
+            for typed, completed in [("bnorm ap", "bnorm apply "),
+                                     ("bnorm apply --conv", "bnorm apply --convention="),
+                                     ("bnorm apply --convention tf", "bnorm apply --convention "
+                                                                    "tf-fused "),
+                                     ("bnorm stats --format c", "bnorm stats --format csv "),
+                                     ("bnorm apply samples/bat", "bnorm apply samples/batch.npy "),
+                                     ("bnorm help me", "bnorm help merge ")]:
+                with self.subTest(typed=typed):
+                    os.write(fd, typed.encode() + b"\t")
+                    self.assertIn(completed, read(10, until=completed))
+                    os.write(fd, b"\x15")  # ^U: clear the line
+                    read(0.1)
+        finally:
+            os.write(fd, b"exit\n")
+            read(0.2)
+            os.close(fd)
+            os.waitpid(pid, 0)
 
 
 class ZshCompletionText(unittest.TestCase):
