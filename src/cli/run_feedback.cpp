@@ -51,7 +51,7 @@ double new_batch_weight(const bn_plan& plan) {
 }  // namespace
 
 void add_feedback_options(CLI::App* cmd, feedback_options& o) {
-  cmd->add_flag("-q,--quiet", o.quiet, "No progress bar on a terminal");
+  cmd->add_flag("-q,--quiet", o.quiet, "No progress bar on a terminal (warnings still print)");
   cmd->add_flag("-v,--verbose", o.verbose,
                 "Report the convention, momentum, layout and passes on stderr");
 }
