@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import unittest
 
-from cli_support import BNORM, SOURCE_DIR, run
+from cli_support import BNORM, SOURCE_DIR, ScratchTestCase, run
 
 BUILD_DIR = pathlib.Path(os.environ.get("BNORM_BUILD_DIR", pathlib.Path(BNORM).resolve().parent))
 MAN_PAGE = BUILD_DIR / "docs" / "bnorm.1"
@@ -126,6 +126,29 @@ class ManPage(unittest.TestCase):
         version = re.search(r"project\(bnorm VERSION ([\d.]+)",
                             (SOURCE_DIR / "CMakeLists.txt").read_text()).group(1)
         self.assertIn(f'.TH BNORM 1 "" "bnorm {version}"'.encode(), source)
+
+
+@unittest.skipUnless(shutil.which("groff"), "groff is not installed (groff-base)")
+class ManPageExamples(ScratchTestCase):
+    def test_every_example_runs(self):
+        """The commands of EXAMPLES, in order, in a folder holding the files they name."""
+        examples = rendered().split("\nEXAMPLES\n", 1)[1].split("\nSEE ALSO\n", 1)[0]
+        commands = re.sub(r"\\\n\s+", "", examples)  # join continued lines
+        commands = [line.strip() for line in commands.splitlines()
+                    if line.startswith("           bnorm ")]
+        self.assertGreaterEqual(len(commands), 8)
+        for name in ["batch.npy", "next.npy", "shard1.npy", "shard2.npy"]:
+            shutil.copy(self.path("samples/batch.npy"), self.path(name))
+        shutil.copy(self.path("samples/state.json"), self.path("state.json"))
+        shutil.copy(self.path("samples/features.json"), self.path("features.json"))
+        self.assertEqual(run(["apply", "batch.npy", "-o", "y.npy"], cwd=self.dir).status, 0)
+        shutil.copy(self.path("y.npy"), self.path("golden_y.npy"))
+        env = dict(os.environ, PATH=f"{pathlib.Path(BNORM).resolve().parent}:{os.environ['PATH']}")
+        for command in commands:
+            with self.subTest(command=command):
+                completed = subprocess.run(["bash", "-c", command], cwd=self.dir, env=env,
+                                           capture_output=True, text=True)
+                self.assertEqual((completed.returncode, completed.stderr), (0, ""))
 
 
 class HelpAndVersion(unittest.TestCase):
