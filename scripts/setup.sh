@@ -9,12 +9,17 @@ build_dir=${BNORM_BUILD_DIR:-$root/build}
 
 # What the build and the test suite need.  python3-numpy is the reference the tests compare
 # against; clang and its runtime build the fuzzers; chromium renders `bnorm stats --plot`'s
-# SVG in a test; GNU parallel runs the README's sharded-statistics recipe in a test.  PyTorch
-# is only needed to regenerate the committed golden files, so it is not installed here.
+# SVG in a test; GNU parallel runs the README's sharded-statistics recipe in a test; groff-base
+# and man-db render the generated man page in a test; dpkg-dev (dpkg-shlibdeps) computes the
+# .deb's Depends for `cpack -G DEB`, which a test builds, and `file` checks it is stripped.
+# zsh (19 MB with its function library) runs the zsh completion in a test, as bash runs
+# bash's.  PyTorch is only needed to regenerate the committed golden files, so it is not
+# installed here.
 packages=(cmake make g++ pkg-config
           libcli11-dev nlohmann-json3-dev xtensor-dev xtl-dev libxsimd-dev
           libfast-float-dev doctest-dev python3 python3-numpy
-          clang libclang-rt-14-dev chromium parallel)
+          clang libclang-rt-14-dev chromium parallel
+          groff-base man-db dpkg-dev file zsh)
 
 missing=()
 for p in "${packages[@]}"; do

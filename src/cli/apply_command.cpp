@@ -11,6 +11,7 @@
 #include "layer_options.hpp"
 #include "parse_number.hpp"
 #include "partial_stats.hpp"
+#include "run_feedback.hpp"
 
 namespace bnorm::cli {
 namespace {
@@ -82,6 +83,9 @@ int run_apply(const apply_options& o) {
   const bn_plan plan = plan_batch_norm(
       source->info(), config, std::move(state.state), !o.stats_out.empty(), input_name(o.input),
       state_name, o.batch_stats.empty() ? nullptr : &whole_batch, input_name(o.batch_stats));
+
+  note_plan(plan);
+  announce_passes(batch_norm_passes(plan));
 
   tensor_info out_info = source->info();
   out_info.type = output_type_for(out_info.type);

@@ -7,6 +7,7 @@
 #include "exit_status.hpp"
 #include "file_io.hpp"
 #include "json_document.hpp"
+#include "run_feedback.hpp"
 
 namespace bnorm::cli {
 
@@ -49,6 +50,11 @@ int run_backward(const backward_options& o) {
   const std::string state_name = o.layer.state.empty() ? "state" : input_name(o.layer.state);
   const bn_plan plan = plan_batch_norm(source->info(), config, std::move(state.state), false,
                                        input_name(o.input), state_name);
+
+  note_plan(plan);
+  std::vector<std::string> passes{"gradient sums", "grad_input"};
+  if (plan.normalize_with_batch_stats) passes.insert(passes.begin(), "statistics");
+  announce_passes(passes);
 
   tensor_info out_info = source->info();
   out_info.type = output_type_for(out_info.type);

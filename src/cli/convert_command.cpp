@@ -4,6 +4,7 @@
 #include "exit_status.hpp"
 #include "layer_options.hpp"
 #include "passes.hpp"
+#include "run_feedback.hpp"
 
 namespace bnorm::cli {
 
@@ -39,6 +40,7 @@ int run_convert(const convert_options& o) {
   out_info.type = explicit_type ? type : output_type_for(out_info.type);
   output_file output(o.output);
   const auto sink = make_sink(output, out_format, out_info);
+  announce_passes({"convert"});
   stream_groups(*source, sink->parallel(),
                 [&](std::size_t, std::size_t p, double* x, std::size_t n) {
                   sink->write_at(p, std::span<const double>(x, n));

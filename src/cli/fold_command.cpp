@@ -4,6 +4,7 @@
 #include "exit_status.hpp"
 #include "file_io.hpp"
 #include "fold.hpp"
+#include "run_feedback.hpp"
 
 namespace bnorm::cli {
 
@@ -47,6 +48,8 @@ int run_fold(const fold_options& o) {
     source->read_at(0, bias);
   }
   state_file state = read_state(o.layer, config);
+
+  announce_passes({"fold"});
 
   tensor_info out_info = weight->info();
   out_info.type = output_type_for(out_info.type);

@@ -14,6 +14,7 @@
 #include "parse_number.hpp"
 #include "partial_stats.hpp"
 #include "passes.hpp"
+#include "run_feedback.hpp"
 #include "stats_plot.hpp"
 
 namespace bnorm::cli {
@@ -70,6 +71,8 @@ tensor_statistics normalized_statistics(const stats_options& o, const bn_config&
   state_file state = read_state(o.layer, config);
   const bn_plan plan = plan_batch_norm(source.info(), config, std::move(state.state), false,
                                        input.name, input_name(o.layer.state));
+  note_plan(plan);
+  announce_passes(batch_norm_passes(plan));
   moments_sink sink(plan.layout);
   run_batch_norm(plan, source, sink);
   tensor_statistics s = input;
@@ -252,6 +255,8 @@ int run_stats(const stats_options& o) {
   }
   const auto source =
       open_tensor(o.input, resolve_format(o.input, o.input_format, "--input-format"));
+  note_layout(source->info(), batch_layout(source->info(), config.axis, input_name(o.input)));
+  announce_passes({"statistics"});
   const tensor_statistics input = statistics_of(*source, o.input, config);
   const channel_range range = parse_channels(o.channels, input.layout.channels);
 
@@ -264,6 +269,7 @@ int run_stats(const stats_options& o) {
                         after.channels});
     } else if (!o.after.empty()) {
       const auto after_source = open_tensor(o.after, resolve_format(o.after, "", ""));
+      announce_passes({"statistics of " + input_name(o.after)});
       const tensor_statistics after = statistics_of(*after_source, o.after, config);
       if (after.layout.channels != input.layout.channels) {
         throw data_error(after.name + ": " + std::to_string(after.layout.channels) +

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <thread>
 
+#include "progress.hpp"
+
 namespace bnorm {
 namespace {
 
@@ -71,6 +73,7 @@ std::size_t pass_group_count(std::size_t elements) {
 
 void stream_groups(const tensor_source& source, bool parallel, const chunk_visitor& visit) {
   const std::vector<position_range> groups = partition(source.info().element_count());
+  const progress_pass pass(source.info().element_count(), source.info().type.size);
   run_tasks(groups.size(), parallel, [&](std::size_t g) {
     const position_range& range = groups[g];
     std::vector<double> chunk(std::min(chunk_values, range.last - range.first));
@@ -78,6 +81,7 @@ void stream_groups(const tensor_source& source, bool parallel, const chunk_visit
       const std::size_t n = std::min(chunk.size(), range.last - p);
       source.read_at(p, std::span<double>(chunk.data(), n));
       visit(g, p, chunk.data(), n);
+      pass.advance(n);
     }
   });
 }

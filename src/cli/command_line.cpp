@@ -1,0 +1,55 @@
+#include "command_line.hpp"
+
+#include <iostream>
+
+#include "error.hpp"
+#include "exit_status.hpp"
+#include "manual.hpp"
+#include "version_text.hpp"
+
+namespace bnorm::cli {
+
+command_line::command_line() : app("bnorm: " + std::string(manual_summary) + ".", "bnorm") {
+  app.set_version_flag("--version", version_text(),
+                       "Print the versions of bnorm and of its libraries and exit");
+  app.require_subcommand(1);
+  app.footer(std::string(manual_exit_status_line));
+
+  subcommands = {
+      {add_apply_command(app, apply_), [this] { return run_apply(apply_); }},
+      {add_stats_command(app, stats_), [this] { return run_stats(stats_); }},
+      {add_compare_command(app, compare_), [this] { return run_compare(compare_); }},
+      {add_convert_command(app, convert_), [this] { return run_convert(convert_); }},
+      {add_merge_command(app, merge_), [this] { return run_merge(merge_); }},
+      {add_backward_command(app, backward_), [this] { return run_backward(backward_); }},
+      {add_fold_command(app, fold_), [this] { return run_fold(fold_); }},
+  };
+  for (const auto& [command, run] : subcommands) {
+    add_feedback_options(command, feedback);
+  }
+
+  help = app.add_subcommand(
+      "help", "Print a subcommand's help, as SUBCOMMAND --help does; alone, bnorm's help");
+  help->add_option("SUBCOMMAND", help_topic, "The subcommand to describe")->type_name("NAME");
+}
+
+int command_line::run_help() const {
+  if (help_topic.empty()) {
+    // Not app.help(): with `help` parsed it would describe the `help` subcommand.
+    std::cout << app.get_formatter()->make_help(&app, "bnorm", CLI::AppFormatMode::Normal);
+    return exit_ok;
+  }
+  for (const auto& [command, run] : subcommands) {
+    if (command->get_name() == help_topic) {
+      std::cout << command->help("bnorm");
+      return exit_ok;
+    }
+  }
+  std::string names;
+  for (const auto& [command, run] : subcommands) {
+    names += (names.empty() ? "" : ", ") + command->get_name();
+  }
+  throw usage_error("help: no subcommand '" + help_topic + "': there are " + names);
+}
+
+}  // namespace bnorm::cli

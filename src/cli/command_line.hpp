@@ -1,0 +1,52 @@
+// bnorm's whole command line as CLI11 objects: every subcommand with its options, built once
+// for main() to parse and for the documentation generator to describe (man page, completions),
+// so that --help, the man page and the completions come from the same definitions.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "apply_command.hpp"
+#include "backward_command.hpp"
+#include "compare_command.hpp"
+#include "convert_command.hpp"
+#include "fold_command.hpp"
+#include "merge_command.hpp"
+#include "run_feedback.hpp"
+#include "stats_command.hpp"
+
+namespace bnorm::cli {
+
+/// The parser and the options it fills.  Not copyable: the parser holds pointers into it.
+class command_line {
+ public:
+  command_line();
+  command_line(const command_line&) = delete;
+  command_line& operator=(const command_line&) = delete;
+
+  CLI::App app;
+  /// The subcommands that do work, in --help's order, and how to run each.
+  std::vector<std::pair<CLI::App*, std::function<int()>>> subcommands;
+  /// `bnorm help [SUBCOMMAND]`, which prints help and does no work.
+  CLI::App* help = nullptr;
+  std::string help_topic;
+  feedback_options feedback;
+
+  /// Runs `bnorm help [SUBCOMMAND]`: the help of the topic on standard output.  Throws
+  /// usage_error for an unknown topic.
+  int run_help() const;
+
+ private:
+  apply_options apply_;
+  stats_options stats_;
+  compare_options compare_;
+  convert_options convert_;
+  merge_options merge_;
+  backward_options backward_;
+  fold_options fold_;
+};
+
+}  // namespace bnorm::cli

@@ -1,0 +1,126 @@
+#include "manual.hpp"
+
+#include <array>
+
+namespace bnorm::cli {
+
+const std::string_view manual_summary =
+    "batch normalization for tensor files, as PyTorch, Keras and ONNX compute it";
+
+const std::string_view manual_exit_status_line =
+    "Exit status: 0 ok, 1 compare found differences, 2 usage error, 3 invalid data, 4 I/O "
+    "error.";
+
+namespace {
+
+constexpr std::string_view description =
+    R"(**bnorm** applies batch normalization to tensor files (NumPy **.npy** or JSON), exactly as PyTorch, Keras 3 and ONNX compute it, and says which convention every number follows. **bnorm apply** normalizes a batch in train mode (batch statistics; the running statistics are updated with the momentum) or eval mode (running statistics), and writes the batch's statistics and the updated running state as JSON: the state file of the next batch. **bnorm stats** shows a tensor's per-channel statistics; **bnorm compare** checks tensors or statistics against golden files within a tolerance; **bnorm convert** converts between formats and floating types; **bnorm merge** combines the statistics of shards; **bnorm backward** computes the gradients of a step; **bnorm fold** folds an eval-mode layer into the layer before it.
+
+A file name of **-** is standard input or output; the format of a file comes from its extension (**.npy**, **.json**), or from **--input-format** and **--output-format**. A **.npy** file is read in cache-sized chunks on every core, in one or two passes, and never held whole; standard input and JSON are held in memory. Outputs to regular files are written to a temporary file in the same folder and renamed over the target only when the whole run succeeded, so a failed run leaves no output; SIGINT, SIGTERM and SIGHUP remove the temporaries.
+
+Errors are one line on standard error, **bnorm: error:** followed by the file and what is wrong where; warnings start with **bnorm: warning:**. Help goes to standard output. **bnorm help** ~~SUBCOMMAND~~ is **bnorm** ~~SUBCOMMAND~~ **--help**.
+
+@ Progress and messages
+When standard error is a terminal and a pass over the data is expected to take more than about a second, a one-line progress bar (bytes done, rate, time left) is drawn on it for each pass, redrawn at most ten times a second and erased when the pass ends. **--quiet** turns it off (warnings and errors are still printed); on a pipe or a file there is none. **--verbose** reports on standard error, before the work starts, the convention, the momentum as the weight of the new batch, the layout of the channels (outer, channels, inner) and the passes that will be made. Both flags are accepted by every subcommand, after its name.
+
+bnorm reads no configuration file: every default is on the command line and in this page.)";
+
+constexpr std::array<manual_section, 1> introduction{{{"DESCRIPTION", description}}};
+
+constexpr std::string_view files =
+    R"(@ State file (apply --state, stats --state, backward --state, fold --state)
+A JSON object with any of these keys; a missing key takes PyTorch's initial value. **weight**: the scale (gamma), one number per channel, initially 1. **bias**: the shift (beta), initially 0. **running_mean**: initially 0. **running_var**: must not be negative, initially 1. **num_batches_tracked**: an integer, initially 0. Any other key is refused, so that a typo cannot fall back to a default silently, except the keys of a statistics file, which are ignored: a statistics file is a state file.
+
+@ Statistics file (apply --stats-out)
+A JSON object holding, in this order: **convention**, **mode**, **eps**: how the step ran; **momentum** and **momentum_meaning**: the momentum in the convention's meaning and that meaning (null and "cumulative average" for **--momentum none**); **running_var_fed**: which batch variance updated running_var, "unbiased" or "biased"; **axis**, **shape**, **dtype**, **affine**, **track_running_stats**: the input and the layer; **num_features**, **count**: channels, and values per channel (n); **mean**; **var**: the biased variance, sum((x-mean)^2)/n, which train mode divides by; **var_unbiased**: sum((x-mean)^2)/(n-1); **min**, **max** (NaN skipped) and **nonfinite** (the count of NaN and infinite values); **weight** and **bias** when affine; **running_mean**, **running_var** and **num_batches_tracked**, the state after the step, when tracked. Per-channel values are arrays with one number per channel. In eval mode the batch statistics are reported for inspection and the running state is passed through unchanged.
+
+@ Partial statistics (stats --partial, merge)
+A JSON object with **count**, **mean** and **m2** (the sum of squared deviations) per channel, which **bnorm merge** combines exactly, in any order and grouping, into the statistics of the whole batch for **apply --batch-stats**.
+
+@ Tensor files
+**.npy** versions 1.0, 2.0 and 3.0, little- and big-endian, C and Fortran order, float16, float32 and float64 (written back in the same type), booleans and integers (read as numbers, written as float32). JSON tensors are nested arrays of numbers, read as float64; NaN, Infinity and -Infinity are spelled as Python's json module spells them. Any rank from 2, any channel axis.)";
+
+constexpr std::string_view environment = R"(@ BNORM_PROGRESS_THRESHOLD
+The number of seconds a pass must be expected to take for its progress bar to be drawn (default 1; 0 draws it for every pass on a terminal).)";
+
+constexpr std::string_view exit_status = R"(@ 0
+Success; for **compare**, the files match.
+
+@ 1
+**compare** only: the files differ.
+
+@ 2
+Usage error: an unknown flag, a bad value (**--eps -1**, **--momentum 2**), eval mode without running statistics.
+
+@ 3
+Invalid data: a malformed or unsupported file, an axis outside the input's rank, a state that does not fit the input, one value per channel in training under torch.
+
+@ 4
+I/O error: a missing input, an output folder that does not exist or cannot be written, a full disk.)";
+
+constexpr std::string_view examples =
+    R"(Train mode on a batch, keeping the statistics and the updated running state; the statistics file is the state of the next batch:
+
+  bnorm apply batch.npy -o normalized.npy --stats-out stats.json
+  bnorm apply next.npy -o y2.npy --state stats.json --stats-out stats.json
+
+Eval mode with a trained layer's state:
+
+  bnorm apply batch.npy -o evaluated.npy --mode eval --state state.json
+
+The same batch as Keras normalizes it (channels last, eps 1e-3), JSON through a pipe:
+
+  bnorm apply - --input-format json -o - --output-format json \
+      --convention keras < features.json
+
+Per-channel statistics as a table, and a golden-file check for CI (exit status 1 when they differ):
+
+  bnorm stats batch.npy --format table
+  bnorm compare y.npy golden_y.npy --atol 1e-6
+
+Statistics of a batch too large for one machine, sharded (see **--partial** and **merge**):
+
+  bnorm stats shard1.npy --partial > p1.json
+  bnorm stats shard2.npy --partial > p2.json
+  bnorm merge p1.json p2.json -o batch.json
+  bnorm apply shard1.npy -o y1.npy --batch-stats batch.json)";
+
+constexpr std::string_view see_also =
+    R"(**python3**(1), **jq**(1), **parallel**(1). PyTorch's torch.nn.BatchNorm2d, Keras's BatchNormalization and ONNX's BatchNormalization operator, whose documented formulas bnorm follows. The README in bnorm's sources holds the benchmarks and the design.)";
+
+constexpr std::array<manual_section, 5> reference{{
+    {"FILES", files},
+    {"ENVIRONMENT", environment},
+    {"EXIT STATUS", exit_status},
+    {"EXAMPLES", examples},
+    {"SEE ALSO", see_also},
+}};
+
+}  // namespace
+
+const std::string_view manual_conventions =
+    R"(**--convention** selects the defaults of **--eps**, **--momentum** and **--axis**, the meaning of **--momentum**, and which batch variance feeds running_var. Explicit flags override the defaults and keep the convention's meaning: **--convention keras --momentum 0.99** is Keras's default. **--momentum none** is PyTorch's momentum=None: a cumulative average in which batch k weighs 1/k. Every convention normalizes in train mode with the biased variance: y = (x - mean) / sqrt(var + eps) * weight + bias, computed in double and rounded once to the output's type. The defaults:)";
+
+std::span<const manual_section> manual_introduction() {
+  return introduction;
+}
+
+std::span<const manual_section> manual_reference() {
+  return reference;
+}
+
+std::string plain_text(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text.substr(i, 2) == "**" || text.substr(i, 2) == "~~") {
+      ++i;
+    } else if (text.substr(i, 2) == "@ " && (i == 0 || text[i - 1] == '\n')) {
+      ++i;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace bnorm::cli

@@ -1,0 +1,62 @@
+#include "version_text.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <xsimd/config/xsimd_config.hpp>
+#include <xtensor/xtensor_config.hpp>
+#include <xtl/xtl_config.hpp>
+
+#include "bnorm_version.hpp"
+
+namespace bnorm::cli {
+namespace {
+
+std::string dotted(int major, int minor, int patch) {
+  return std::to_string(major) + '.' + std::to_string(minor) + '.' + std::to_string(patch);
+}
+
+}  // namespace
+
+std::string version_text() {
+  // The versions of the headers compiled in, which is what decides bnorm's behaviour: a
+  // header-only library has no run-time version to ask.
+  return std::string("bnorm ") + BNORM_VERSION +
+         "\n"
+         "compiler: " +
+#if defined(__clang__)
+         "clang " __VERSION__
+#elif defined(__GNUC__)
+         "g++ " __VERSION__
+#else
+         "unknown"
+#endif
+         "\n"
+         "C++: " +
+         std::to_string(__cplusplus) +
+         "\n"
+         "CLI11: " CLI11_VERSION
+         "\n"
+         "nlohmann/json: " +
+         dotted(NLOHMANN_JSON_VERSION_MAJOR, NLOHMANN_JSON_VERSION_MINOR,
+                NLOHMANN_JSON_VERSION_PATCH) +
+         "\n"
+         "xtensor: " +
+         dotted(XTENSOR_VERSION_MAJOR, XTENSOR_VERSION_MINOR, XTENSOR_VERSION_PATCH) +
+         "\n"
+         "xtl: " +
+         dotted(XTL_VERSION_MAJOR, XTL_VERSION_MINOR, XTL_VERSION_PATCH) +
+         "\n"
+         "xsimd: " +
+         dotted(XSIMD_VERSION_MAJOR, XSIMD_VERSION_MINOR, XSIMD_VERSION_PATCH) +
+#ifdef XTENSOR_USE_XSIMD
+         "\n"
+#else
+         // Installed with xtensor, but xtensor was configured without it: say so, not just a
+         // number.
+         " (not used: xtensor is built without XTENSOR_USE_XSIMD)\n"
+#endif
+         // fast_float's headers carry no version macro, so its version cannot be known here.
+         "fast_float: (no version macro in its headers)";
+}
+
+}  // namespace bnorm::cli
