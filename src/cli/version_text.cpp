@@ -2,7 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-#include <xsimd/config/xsimd_config.hpp>
+#include <xsimd/xsimd.hpp>
 #include <xtensor/xtensor_config.hpp>
 #include <xtl/xtl_config.hpp>
 
@@ -47,13 +47,21 @@ std::string version_text() {
          dotted(XTL_VERSION_MAJOR, XTL_VERSION_MINOR, XTL_VERSION_PATCH) +
          "\n"
          "xsimd: " +
-         dotted(XSIMD_VERSION_MAJOR, XSIMD_VERSION_MINOR, XSIMD_VERSION_PATCH) +
-#ifdef XTENSOR_USE_XSIMD
-         "\n"
+         dotted(XSIMD_VERSION_MAJOR, XSIMD_VERSION_MINOR, XSIMD_VERSION_PATCH) + " (" +
+         // The statistics and normalize loops use xsimd directly, for the instruction set
+         // the build targets (SSE2 on a plain x86-64 build), not through xtensor.
+         xsimd::default_arch::name() +
+         ")\n"
+         "C++ runtime: " +
+#if defined(_GLIBCXX_RELEASE)
+         "libstdc++ " + std::to_string(_GLIBCXX_RELEASE) +
 #else
-         // Installed with xtensor, but xtensor was configured without it: say so, not just a
-         // number.
-         " (not used: xtensor is built without XTENSOR_USE_XSIMD)\n"
+         std::string("other") +
+#endif
+#if defined(BNORM_STATIC_RUNTIME)
+         ", linked in\n"
+#else
+         ", shared\n"
 #endif
          // fast_float's headers carry no version macro, so its version cannot be known here.
          "fast_float: (no version macro in its headers)";
