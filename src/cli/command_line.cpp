@@ -1,6 +1,8 @@
 #include "command_line.hpp"
 
+#include <algorithm>
 #include <iostream>
+#include <iterator>
 
 #include "error.hpp"
 #include "exit_status.hpp"
@@ -9,21 +11,40 @@
 
 namespace bnorm::cli {
 
-command_line::command_line() : app("bnorm: " + std::string(manual_summary) + ".", "bnorm") {
+command_line::command_line(std::string_view only)
+    : app("bnorm: " + std::string(manual_summary) + ".", "bnorm") {
   app.set_version_flag("--version", version_text(),
                        "Print the versions of bnorm and of its libraries and exit");
   app.require_subcommand(1);
   app.footer(std::string(manual_exit_status_line));
 
-  subcommands = {
-      {add_apply_command(app, apply_), [this] { return run_apply(apply_); }},
-      {add_stats_command(app, stats_), [this] { return run_stats(stats_); }},
-      {add_compare_command(app, compare_), [this] { return run_compare(compare_); }},
-      {add_convert_command(app, convert_), [this] { return run_convert(convert_); }},
-      {add_merge_command(app, merge_), [this] { return run_merge(merge_); }},
-      {add_backward_command(app, backward_), [this] { return run_backward(backward_); }},
-      {add_fold_command(app, fold_), [this] { return run_fold(fold_); }},
-  };
+  const bool just_one = std::find(std::begin(subcommand_names), std::end(subcommand_names), only) !=
+                        std::end(subcommand_names);
+  const auto wanted = [&](std::string_view name) { return !just_one || name == only; };
+  if (wanted("apply")) {
+    subcommands.emplace_back(add_apply_command(app, apply_), [this] { return run_apply(apply_); });
+  }
+  if (wanted("stats")) {
+    subcommands.emplace_back(add_stats_command(app, stats_), [this] { return run_stats(stats_); });
+  }
+  if (wanted("compare")) {
+    subcommands.emplace_back(add_compare_command(app, compare_),
+                             [this] { return run_compare(compare_); });
+  }
+  if (wanted("convert")) {
+    subcommands.emplace_back(add_convert_command(app, convert_),
+                             [this] { return run_convert(convert_); });
+  }
+  if (wanted("merge")) {
+    subcommands.emplace_back(add_merge_command(app, merge_), [this] { return run_merge(merge_); });
+  }
+  if (wanted("backward")) {
+    subcommands.emplace_back(add_backward_command(app, backward_),
+                             [this] { return run_backward(backward_); });
+  }
+  if (wanted("fold")) {
+    subcommands.emplace_back(add_fold_command(app, fold_), [this] { return run_fold(fold_); });
+  }
   for (const auto& [command, run] : subcommands) {
     add_feedback_options(command, feedback);
   }
@@ -31,6 +52,19 @@ command_line::command_line() : app("bnorm: " + std::string(manual_summary) + "."
   help = app.add_subcommand(
       "help", "Print a subcommand's help, as SUBCOMMAND --help does; alone, bnorm's help");
   help->add_option("SUBCOMMAND", help_topic, "The subcommand to describe")->type_name("NAME");
+}
+
+bool command_line::names_subcommand(std::string_view word) {
+  return word == "help" || std::find(std::begin(subcommand_names), std::end(subcommand_names),
+                                     word) != std::end(subcommand_names);
+}
+
+std::string command_line::subcommand_list() {
+  std::string names;
+  for (std::string_view name : subcommand_names) {
+    names.append(names.empty() ? "" : ", ").append(name);
+  }
+  return names;
 }
 
 int command_line::run_help() const {
@@ -45,11 +79,7 @@ int command_line::run_help() const {
       return exit_ok;
     }
   }
-  std::string names;
-  for (const auto& [command, run] : subcommands) {
-    names += (names.empty() ? "" : ", ") + command->get_name();
-  }
-  throw usage_error("help: no subcommand '" + help_topic + "': there are " + names);
+  throw usage_error("help: no subcommand '" + help_topic + "': there are " + subcommand_list());
 }
 
 }  // namespace bnorm::cli

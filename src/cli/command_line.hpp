@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -20,10 +21,18 @@
 
 namespace bnorm::cli {
 
+/// The subcommands that do work, in --help's order.
+inline constexpr std::string_view subcommand_names[] = {"apply", "stats",    "compare", "convert",
+                                                        "merge", "backward", "fold"};
+
 /// The parser and the options it fills.  Not copyable: the parser holds pointers into it.
 class command_line {
  public:
-  command_line();
+  /// The whole command line; or, when `only` names a subcommand, just that one (main()
+  /// passes the first argument: building seven subcommands' parsers to run one was a tenth
+  /// of a small file's run).  Anything else, "--help" or a typo, gets every subcommand, so
+  /// that help and "did you mean" see them all.
+  explicit command_line(std::string_view only = {});
   command_line(const command_line&) = delete;
   command_line& operator=(const command_line&) = delete;
 
@@ -34,6 +43,11 @@ class command_line {
   CLI::App* help = nullptr;
   std::string help_topic;
   feedback_options feedback;
+
+  /// True when `word` is a subcommand, `help` included.
+  static bool names_subcommand(std::string_view word);
+  /// "apply, stats, ...", the subcommands that do work, for messages.
+  static std::string subcommand_list();
 
   /// Runs `bnorm help [SUBCOMMAND]`: the help of the topic on standard output.  Throws
   /// usage_error for an unknown topic.

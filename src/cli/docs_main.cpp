@@ -1,10 +1,12 @@
 // bnorm_docs: writes the man page and the shell completions from the command line's own
 // definitions, at build time, so that none of them can drift from --help.
 //   bnorm_docs FOLDER   writes FOLDER/bnorm.1, FOLDER/bnorm.bash and FOLDER/_bnorm
+#include <algorithm>
 #include <exception>
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "command_line.hpp"
 #include "completions.hpp"
@@ -28,6 +30,14 @@ int main(int argc, char** argv) {
   }
   try {
     const bnorm::cli::command_line cli;
+    // main() builds only the subcommand its first argument names, from subcommand_names:
+    // the build fails here if that list and the parser ever disagree.
+    std::vector<std::string> names;
+    for (const auto& [command, run] : cli.subcommands) names.push_back(command->get_name());
+    if (!std::equal(names.begin(), names.end(), std::begin(bnorm::cli::subcommand_names),
+                    std::end(bnorm::cli::subcommand_names))) {
+      throw std::runtime_error("subcommand_names does not list the parser's subcommands");
+    }
     const std::string folder = argv[1];
     write(folder + "/bnorm.1", bnorm::cli::man_page(cli.app));
     write(folder + "/bnorm.bash", bnorm::cli::bash_completion(cli.app));

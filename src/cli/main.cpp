@@ -33,7 +33,7 @@ int report(const char* what, int status) {
 
 int main(int argc, char** argv) {
   using namespace bnorm::cli;
-  command_line cli;
+  command_line cli(argc > 1 ? argv[1] : "");
 
   // SIGPIPE too: a closed pipe on standard output ends the run quietly, as it ends cat's,
   // and the temporaries of other outputs go with it.
@@ -41,6 +41,13 @@ int main(int argc, char** argv) {
     std::signal(signal_number, on_terminating_signal);
   }
 
+  if (argc > 1 && argv[1][0] != '-' && !cli.names_subcommand(argv[1])) {
+    // CLI11 would say only "A subcommand is required".
+    return report(("no subcommand '" + std::string(argv[1]) + "': there are " +
+                   cli.subcommand_list() + " (see bnorm help)")
+                      .c_str(),
+                  exit_usage);
+  }
   try {
     cli.app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -41,6 +41,14 @@ class UsageErrors(ScratchTestCase):
     def test_no_subcommand(self):
         self.check(phrase="subcommand")
 
+    def test_unknown_subcommand_is_named_with_the_ones_there_are(self):
+        result = self.bnorm("aply", "samples/batch.npy", "-o", "y.npy")
+        self.assertFailsWith(result, 2)
+        self.assertEqual(result.stderr.splitlines(),
+                         ["bnorm: error: no subcommand 'aply': there are apply, stats, compare, "
+                          "convert, merge, backward, fold (see bnorm help)"])
+        self.assertNoStrayFiles()
+
     def test_unknown_flag(self):
         self.check("apply", "samples/batch.npy", "-o", "y.npy", "--frobnicate", phrase="--frobnicate")
 
