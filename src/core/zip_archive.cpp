@@ -292,7 +292,7 @@ void zip_archive::read_central_directory() {
 void zip_archive::check_local_header(zip_member& m, std::uint16_t flags,
                                      std::uint64_t central_start) {
   const std::string what =
-      "member " + quoted_name(m.name) + "'s local header" + at_byte(m.header_offset);
+      "member " + quoted_name(m.name) + ": local header" + at_byte(m.header_offset);
   if (m.header_offset > central_start || central_start - m.header_offset < local_header_size) {
     fail(what + " lies outside the members' area, which ends at byte " +
          std::to_string(central_start));
@@ -330,7 +330,7 @@ void zip_archive::check_local_header(zip_member& m, std::uint16_t flags,
   }
   std::uint64_t data_end = 0;
   if (add_overflows(data_offset, m.compressed_size, data_end) || data_end > central_start) {
-    fail("member " + quoted_name(m.name) + "'s " + std::to_string(m.compressed_size) +
+    fail("member " + quoted_name(m.name) + ": " + std::to_string(m.compressed_size) +
          " bytes at byte " + std::to_string(data_offset) +
          " run past the members' area, which ends at byte " + std::to_string(central_start));
   }
