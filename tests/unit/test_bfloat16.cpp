@@ -40,10 +40,10 @@ TEST_CASE("bfloat16_to_double gives the exact value of a pattern") {
   CHECK(bfloat16_to_double(0x3f80) == 1.0);
   CHECK(bfloat16_to_double(0xc000) == -2.0);
   CHECK(bfloat16_to_double(0x3f81) == 1.0 + 0x1p-7);
-  CHECK(bfloat16_to_double(0x4049) == 3.140625);     // pi's nearest
-  CHECK(bfloat16_to_double(0x7f7f) == 0x1.fep127);   // largest finite
-  CHECK(bfloat16_to_double(0x0080) == 0x1p-126);     // smallest normal
-  CHECK(bfloat16_to_double(0x0001) == 0x1p-133);     // smallest subnormal
+  CHECK(bfloat16_to_double(0x4049) == 3.140625);    // pi's nearest
+  CHECK(bfloat16_to_double(0x7f7f) == 0x1.fep127);  // largest finite
+  CHECK(bfloat16_to_double(0x0080) == 0x1p-126);    // smallest normal
+  CHECK(bfloat16_to_double(0x0001) == 0x1p-133);    // smallest subnormal
   CHECK(bfloat16_to_double(0x007f) == 127 * 0x1p-133);
   CHECK(bfloat16_to_double(0x7f80) == inf);
   CHECK(bfloat16_to_double(0xff80) == -inf);
@@ -104,7 +104,7 @@ TEST_CASE("double_to_bfloat16 at the edges: overflow, subnormals, zeros, NaN") {
   CHECK(double_to_bfloat16(inf) == 0x7f80);
   CHECK(double_to_bfloat16(0x1p-134) == 0x0000);  // half the smallest subnormal: tie to even 0
   CHECK(double_to_bfloat16(std::nextafter(0x1p-134, 1.0)) == 0x0001);
-  CHECK(double_to_bfloat16(3 * 0x1p-134) == 0x0002);  // tie between 1 and 2: even
+  CHECK(double_to_bfloat16(3 * 0x1p-134) == 0x0002);    // tie between 1 and 2: even
   CHECK(double_to_bfloat16(255 * 0x1p-134) == 0x0080);  // rounds up into the normals
   CHECK(double_to_bfloat16(0.0) == 0x0000);
   CHECK(double_to_bfloat16(-0.0) == 0x8000);
