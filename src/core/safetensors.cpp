@@ -7,6 +7,7 @@
 
 #include "error.hpp"
 #include "json_document.hpp"
+#include "npy_header.hpp"
 #include "quoted_name.hpp"
 #include "raw_source.hpp"
 
@@ -229,6 +230,11 @@ std::vector<safetensors_entry> parse_safetensors_header(std::string_view text,
     }
     const json& shape = value["shape"];
     if (!shape.is_array()) throw data_error(what + ": shape is not an array");
+    if (shape.size() > npy_max_rank) {
+      throw data_error(what + ": shape has " + std::to_string(shape.size()) +
+                       " dimensions, more than " + std::to_string(npy_max_rank) +
+                       " (NumPy's limit, which bnorm keeps)");
+    }
     std::size_t bytes = entry.info.type.size;
     for (std::size_t d = 0; d < shape.size(); ++d) {
       const std::size_t dim = non_negative(shape[d], what + ": shape[" + std::to_string(d) + "]");

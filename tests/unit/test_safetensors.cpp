@@ -80,6 +80,10 @@ TEST_CASE("parse_safetensors_header refuses what the reference implementation re
           "tensor 'x\\x0a' lacks dtype, shape or data_offsets");
   refuses(R"({"__metadata__": {"a": ["b"]}})", 0, "__metadata__ 'a' is not a string");
   refuses(R"([])", 0, "is not a JSON object");
+  refuses(R"({"x": {"dtype": "F32", "shape": [1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,)"
+          R"(1,1,1,1,1,1,1,1], "data_offsets": [0, 4]}})",
+          4,
+          "tensor 'x': shape has 33 dimensions, more than 32 (NumPy's limit, which bnorm keeps)");
   CHECK_THROWS_WITH_AS(parse_safetensors_header(R"({"x": {}, "x": {}})", 0),
                        doctest::Contains("appears twice"), data_error);
 }
