@@ -152,6 +152,23 @@ class Npz(ScratchTestCase):
         np.testing.assert_allclose(stats["mean"], self.a.astype(np.float64).mean(axis=(0, 2)), rtol=1e-12)
         self.assertEqual(self.bnorm("compare", "s.npz", "a.npy", "--tensor", "a").status, 0)
 
+    def test_backward_and_fold_take_tensor(self):
+        g = RNG.normal(size=self.a.shape).astype(np.float32)
+        w = RNG.normal(size=(3, 7)).astype(np.float32)
+        np.save(self.path("g.npy"), g)
+        np.save(self.path("w.npy"), w)
+        np.savez(self.path("m.npz"), a=self.a, w=w)
+        for name, args in (("backward", ["--grad-output", "g.npy"]),
+                           ("fold", ["--state", "samples/state.json", "--bias-out", "{}-b.npy"])):
+            with self.subTest(command=name):
+                inside, alone = ("a", "a.npy") if name == "backward" else ("w", "w.npy")
+                ref = self.bnorm(name, alone, *[a.format("ref") for a in args], "-o", "ref.npy")
+                self.assertEqual(ref.status, 0, ref)
+                result = self.bnorm(name, "m.npz", "--tensor", inside, *[a.format("y") for a in args],
+                                    "-o", "y.npy")
+                self.assertEqual(result.status, 0, result)
+                self.assertEqual(digest(self.path("y.npy")), digest(self.path("ref.npy")))
+
     def test_corrupt_member_is_refused_without_output(self):
         np.savez(self.path("s.npz"), a=self.a)
         raw = bytearray(self.path("s.npz").read_bytes())
