@@ -293,6 +293,10 @@ std::string format_safetensors_header(std::vector<named_tensor>& tensors) {
   json header = json::object();
   std::size_t offset = 0;
   for (const named_tensor& t : tensors) {
+    if (t.info.name == "__metadata__") {
+      // The format reserves the key; a reader would take the tensor for metadata.
+      throw data_error("a safetensors tensor cannot be named __metadata__");
+    }
     json entry;
     entry["dtype"] = safetensors_dtype_name(t.info.type);
     entry["shape"] = t.info.shape;

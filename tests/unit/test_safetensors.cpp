@@ -108,6 +108,13 @@ TEST_CASE("the writer sorts by dtype alignment then name, and pads the header wi
         std::string(8, '\2') + std::string(4, '\3') + std::string(8, '\1') + std::string(2, '\4'));
 }
 
+TEST_CASE("the writer refuses the reserved name __metadata__") {
+  std::vector<bnorm::named_tensor> tensors;
+  tensors.push_back(tensor("__metadata__", dtype::float32(), {1}, std::string(4, '\0')));
+  CHECK_THROWS_WITH_AS(bnorm::format_safetensors_header(tensors),
+                       "a safetensors tensor cannot be named __metadata__", data_error);
+}
+
 TEST_CASE("written files read back; Fortran-order tensors are written in C order") {
   // (2, 3) in Fortran order holds columns: 0 3 | 1 4 | 2 5 for the C-order values 0..5.
   std::string fortran;
