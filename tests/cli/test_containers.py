@@ -5,12 +5,15 @@ np.load, safetensors files written here by hand (struct + json) and read back by
 parser written here from the format's rules, bfloat16 rounded in NumPy from float64 by bit
 manipulation, and PyTorch state_dict-shaped states under a prefix."""
 import json
+import os
+import resource
 import struct
+import subprocess
 import unittest
 
 import numpy as np
 
-from cli_support import ScratchTestCase, digest
+from cli_support import BNORM, ScratchTestCase, digest
 
 RNG = np.random.default_rng(6)
 
@@ -331,6 +334,37 @@ class Safetensors(ScratchTestCase):
                                                 "-o", "y.npy"), 3, f"bnorm: error: {name}: ", phrase)
                 self.assertEqual(digest(self.path(name)), before)
         self.assertNoStrayFiles(*expectations)
+
+
+class ReadInPlace(ScratchTestCase):
+    @unittest.skipIf(os.environ.get("BNORM_SANITIZED") == "1",
+                     "a sanitized build reserves terabytes of address space")
+    def test_stored_member_and_safetensors_larger_than_the_memory_limit(self):
+        # 128 MiB of float32 through a process allowed 48 MiB of address space: a stored .npz
+        # member and a safetensors tensor are read where they lie, never loaded whole.
+        x = np.random.default_rng(14).normal(2.0, 3.0, size=(32, 8, 512, 256)).astype(np.float32)
+        limit = 48 << 20
+        np.savez(self.path("x.npz"), small=np.ones((2, 2)), x=x)
+        write_safetensors(self.path("x.safetensors"), {"x": ("F32", x.shape, x.tobytes())})
+        expected = x.astype(np.float64).mean(axis=(0, 2, 3))
+
+        def limit_memory():
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+        for name in ("x.npz", "x.safetensors"):
+            with self.subTest(file=name):
+                self.assertGreater(self.path(name).stat().st_size, 2 * limit)
+                completed = subprocess.run([BNORM, "apply", name, "--tensor", "x", "-o", "y.npy",
+                                            "--stats-out", "s.json"], cwd=self.dir,
+                                           capture_output=True, preexec_fn=limit_memory)
+                self.assertEqual(completed.returncode, 0, completed.stderr)
+                stats = json.loads(self.path("s.json").read_text())
+                np.testing.assert_allclose(stats["mean"], expected, rtol=1e-12)
+                y = np.load(self.path("y.npy"), mmap_mode="r")
+                self.assertEqual(y.shape, x.shape)
+                np.testing.assert_allclose(y[:2], ((x[:2] - expected[None, :, None, None]) /
+                                                   np.sqrt(np.asarray(stats["var"])[None, :, None, None] + 1e-5)),
+                                           rtol=1e-4, atol=1e-5)
 
 
 if __name__ == "__main__":
