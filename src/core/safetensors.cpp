@@ -300,9 +300,9 @@ std::string format_safetensors_header(std::vector<named_tensor>& tensors) {
     json entry;
     entry["dtype"] = safetensors_dtype_name(t.info.type);
     entry["shape"] = t.info.shape;
-    entry["data_offsets"] = {offset, offset + t.data.size()};
+    entry["data_offsets"] = {offset, offset + t.info.size_in_bytes()};
     header[t.info.name] = std::move(entry);
-    offset += t.data.size();
+    offset += t.info.size_in_bytes();
   }
   std::string text = header.dump(-1, ' ', false, json::error_handler_t::replace);
   text.append((8 - text.size() % 8) % 8, ' ');

@@ -48,6 +48,7 @@ std::unique_ptr<tensor_archive> open_safetensors(std::shared_ptr<const byte_sour
 /// The 8-byte length and the JSON header, padded with spaces to a multiple of 8 bytes, that
 /// the Python safetensors library writes for `tensors`: sorted by decreasing alignment of
 /// their dtype, then by name, with consecutive offsets.  Reorders `tensors` into that order.
+/// Sizes come from the tensors' info, so that a header can precede data not yet computed.
 std::string format_safetensors_header(std::vector<named_tensor>& tensors);
 
 /// Writes `tensors` (C order; Fortran-order tensors are reordered) as a .safetensors file.

@@ -56,9 +56,10 @@ named_tensor make_named_tensor(tensor_info info, const std::vector<double>& valu
 /// in .npz) are written as float32.  Throws io_error.
 void write_archive(output_file& out, tensor_format format, std::vector<named_tensor> tensors);
 
-/// A sink writing one tensor named `info.name` (or "x" when empty) to a container file.  The
-/// encoded output is held in memory until finish(), since a ZIP member's CRC-32 and header
-/// come before its data.
+/// A sink writing one tensor named `info.name` (or "x" when empty) to a container file.  A
+/// C-order .safetensors output streams like .npy; an .npz output (whose member's CRC-32 comes
+/// before its data) and a Fortran-order .safetensors output (reordered to C order) are held
+/// in memory, encoded, until finish().
 std::unique_ptr<tensor_sink> make_archive_sink(output_file& out, tensor_format format,
                                                tensor_info info);
 

@@ -232,6 +232,18 @@ class Safetensors(ScratchTestCase):
         self.assertEqual(tensors["x"][0], "BF16")
         np.testing.assert_array_equal(tensors["x"][1].ravel(), bf16_bits_from_float64(values))
 
+    def test_standard_output_equals_the_file(self):
+        np.save(self.path("a.npy"), self.x)
+        self.assertEqual(self.bnorm("apply", "a.npy", "-o", "y.safetensors").status, 0)
+        result = self.bnorm("apply", "a.npy", "-o", "-", "--output-format", "safetensors")
+        self.assertEqual(result.status, 0, result)
+        self.assertEqual(result.stdout, self.path("y.safetensors").read_bytes())
+        np.save(self.path("f.npy"), np.asfortranarray(self.x))
+        self.assertEqual(self.bnorm("apply", "f.npy", "-o", "f.safetensors").status, 0)
+        _, tensors = read_safetensors(self.path("f.safetensors"))
+        _, expected = read_safetensors(self.path("y.safetensors"))
+        np.testing.assert_array_equal(tensors["x"][1], expected["x"][1])  # C order either way
+
     def test_writer_order_and_padding_match_the_spec(self):
         np.save(self.path("a.npy"), self.x)
         self.assertEqual(self.bnorm("apply", "a.npy", "-o", "y.npy", "--stats-out", "s.safetensors").status, 0)
@@ -360,6 +372,11 @@ class ReadInPlace(ScratchTestCase):
                 self.assertEqual(completed.returncode, 0, completed.stderr)
                 stats = json.loads(self.path("s.json").read_text())
                 np.testing.assert_allclose(stats["mean"], expected, rtol=1e-12)
+                # A C-order safetensors output streams too.
+                completed = subprocess.run([BNORM, "convert", name, "--tensor", "x", "y.safetensors"],
+                                           cwd=self.dir, capture_output=True, preexec_fn=limit_memory)
+                self.assertEqual(completed.returncode, 0, completed.stderr)
+                self.assertEqual(self.path("y.safetensors").read_bytes()[-4096:], x.tobytes()[-4096:])
                 y = np.load(self.path("y.npy"), mmap_mode="r")
                 self.assertEqual(y.shape, x.shape)
                 np.testing.assert_allclose(y[:2], ((x[:2] - expected[None, :, None, None]) /
