@@ -17,7 +17,7 @@ build_dir=${BNORM_BUILD_DIR:-$root/build}
 # installed here.
 packages=(cmake make g++ pkg-config
           libcli11-dev nlohmann-json3-dev xtensor-dev xtl-dev libxsimd-dev
-          libfast-float-dev doctest-dev python3 python3-numpy
+          libfast-float-dev zlib1g-dev doctest-dev python3 python3-numpy
           clang libclang-rt-14-dev chromium parallel
           groff-base man-db dpkg-dev file zsh)
 

@@ -12,6 +12,8 @@
 #include "parse_number.hpp"
 #include "partial_stats.hpp"
 #include "run_feedback.hpp"
+#include "state_tensors.hpp"
+#include "tensor_archive.hpp"
 
 namespace bnorm::cli {
 namespace {
@@ -35,10 +37,11 @@ void warn_about_momentum(const bn_config& config) {
 CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
   CLI::App* cmd = app.add_subcommand(
       "apply", "Normalize a tensor file with one batch-normalization step (train or eval mode).");
-  add_input_option(cmd, o.input, o.input_format);
+  add_input_option(cmd, o.input, o.input_format, o.tensor);
   add_output_option(cmd, "-o,--output", o.output, o.output_format);
   add_layer_options(cmd, o.layer, layer_flags::all);
-  cmd->add_option("--stats-out", o.stats_out, "Write statistics and updated state as JSON")
+  cmd->add_option("--stats-out", o.stats_out,
+                  "Write statistics and updated state as JSON (.npz/.safetensors: the state only)")
       ->type_name("FILE");
   cmd->add_option("--virtual-batch-size", o.virtual_batch_size,
                   "Ghost batch norm: normalize each group of K samples with its own statistics")
@@ -66,7 +69,7 @@ int run_apply(const apply_options& o) {
   }
   warn_about_momentum(config);
 
-  const auto source = open_tensor(o.input, in_format);
+  const auto source = open_tensor(o.input, in_format, o.tensor);
 
   state_file state = read_state(o.layer, config);
   const std::string state_name = o.layer.state.empty() ? "state" : input_name(o.layer.state);
@@ -96,7 +99,13 @@ int run_apply(const apply_options& o) {
   std::optional<output_file> stats;
   if (!o.stats_out.empty()) {
     stats.emplace(o.stats_out);
-    stats->write(format_json_document(stats_document(plan, result)));
+    tensor_format archive_format{};
+    if (names_archive(o.stats_out, archive_format)) {
+      write_state_tensors(*stats, archive_format, result.state, config.affine,
+                          config.track_running_stats);
+    } else {
+      stats->write(format_json_document(stats_document(plan, result)));
+    }
   }
   commit_together({&output, stats ? &*stats : nullptr});
   return exit_ok;

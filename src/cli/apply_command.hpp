@@ -13,6 +13,7 @@ struct apply_options {
   std::string input;
   std::string output;
   std::string input_format;
+  std::string tensor;
   std::string output_format;
   std::string stats_out;
   std::string batch_stats;

@@ -16,7 +16,7 @@ CLI::App* add_backward_command(CLI::App& app, backward_options& o) {
       "backward",
       "Gradient of the input (and of weight and bias) of one batch-normalization step, as "
       "PyTorch's autograd computes it.");
-  add_input_option(cmd, o.input, o.input_format);
+  add_input_option(cmd, o.input, o.input_format, o.tensor);
   cmd->add_option("--grad-output", o.grad_output,
                   "Gradient of the step's output: same shape and order as INPUT (.npy, .json)")
       ->type_name("FILE")
@@ -41,7 +41,7 @@ int run_backward(const backward_options& o) {
   if (!o.grads_out.empty() && same_file(o.output, o.grads_out)) {
     throw usage_error("the output and --grads-out name the same file (" + o.grads_out + ")");
   }
-  const auto source = open_tensor(o.input, in_format);
+  const auto source = open_tensor(o.input, in_format, o.tensor);
   // The gradient has the input's format unless its own name says otherwise.
   const tensor_format grad_format =
       o.grad_output == standard_stream ? in_format : format_from_extension(o.grad_output);

@@ -11,6 +11,7 @@ namespace bnorm::cli {
 struct backward_options {
   std::string input;
   std::string input_format;
+  std::string tensor;
   std::string grad_output;
   std::string output;
   std::string output_format;

@@ -11,6 +11,7 @@
 #include "layer_options.hpp"
 #include "number_format.hpp"
 #include "parse_number.hpp"
+#include "tensor_archive.hpp"
 #include "tensor_compare.hpp"
 
 namespace bnorm::cli {
@@ -127,8 +128,13 @@ int compare_documents_command(const compare_options& o, const tolerance& tol) {
 }
 
 int compare_tensors_command(const compare_options& o, tolerance tol) {
-  const auto actual = open_tensor(o.actual, resolve_format(o.actual, "", ""));
-  const auto expected = open_tensor(o.expected, resolve_format(o.expected, "", ""));
+  const tensor_format actual_format = resolve_format(o.actual, "", "");
+  const tensor_format expected_format = resolve_format(o.expected, "", "");
+  // --tensor names the tensor in whichever of the two files holds several.
+  const auto actual =
+      open_tensor(o.actual, actual_format, is_archive(actual_format) ? o.tensor : std::string());
+  const auto expected = open_tensor(o.expected, expected_format,
+                                    is_archive(expected_format) ? o.tensor : std::string());
   const tensor_info& a = actual->info();
   const tensor_info& e = expected->info();
   tol.ulp_type = output_type_for(e.type);
@@ -247,6 +253,7 @@ CLI::App* add_compare_command(CLI::App& app, compare_options& o) {
       ->type_name("FILE")
       ->required();
   cmd->add_option("EXPECTED", o.expected, "What ACTUAL should be")->type_name("FILE")->required();
+  add_tensor_option(cmd, o.tensor, "ACTUAL or EXPECTED");
   cmd->add_option("--rtol", o.rtol, "Relative tolerance: |a - e| <= atol + rtol*|e|")
       ->type_name("R")
       ->capture_default_str();

@@ -13,6 +13,7 @@ struct compare_options {
   std::string rtol = "1e-05";
   std::string atol = "1e-08";
   std::string ulp;
+  std::string tensor;
   std::string format = "text";
   bool equal_nan = false;
   bool ignore_extra_keys = false;

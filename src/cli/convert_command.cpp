@@ -10,13 +10,14 @@ namespace bnorm::cli {
 
 CLI::App* add_convert_command(CLI::App& app, convert_options& o) {
   CLI::App* cmd = app.add_subcommand(
-      "convert", "Convert a tensor between .npy and JSON, and between float16, float32, float64.");
-  add_input_option(cmd, o.input, o.input_format);
+      "convert",
+      "Convert a tensor between .npy, JSON, .npz and .safetensors, and between floating types.");
+  add_input_option(cmd, o.input, o.input_format, o.tensor);
   add_output_option(cmd, "OUTPUT", o.output, o.output_format);
   cmd->add_option("--dtype", o.dtype,
                   "Output type (default: the input's floating type; integers and bool become "
-                  "float32, JSON float64)")
-      ->type_name("float16|float32|float64");
+                  "float32, JSON float64; bfloat16 only in .safetensors, else float32)")
+      ->type_name("float16|float32|float64|bfloat16");
   return cmd;
 }
 
@@ -31,11 +32,13 @@ int run_convert(const convert_options& o) {
     type = dtype::float32();
   else if (o.dtype == "float64")
     type = dtype::float64();
+  else if (o.dtype == "bfloat16")
+    type = dtype::bfloat16();
   else if (explicit_type) {
-    throw usage_error("--dtype takes float16, float32 or float64, not '" + o.dtype + "'");
+    throw usage_error("--dtype takes float16, float32, float64 or bfloat16, not '" + o.dtype + "'");
   }
 
-  const auto source = open_tensor(o.input, in_format);
+  const auto source = open_tensor(o.input, in_format, o.tensor);
   tensor_info out_info = source->info();
   out_info.type = explicit_type ? type : output_type_for(out_info.type);
   output_file output(o.output);

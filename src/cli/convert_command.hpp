@@ -10,6 +10,7 @@ struct convert_options {
   std::string input;
   std::string output;
   std::string input_format;
+  std::string tensor;
   std::string output_format;
   std::string dtype;
 };

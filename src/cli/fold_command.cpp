@@ -19,7 +19,8 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
       ->type_name("FILE")
       ->required();
   cmd->add_option("--input-format", o.input_format, "Format of WEIGHT (needed for -)")
-      ->type_name("npy|json");
+      ->type_name("npy|json|npz|safetensors");
+  add_tensor_option(cmd, o.tensor, "WEIGHT");
   cmd->add_option("--bias", o.bias, "The layer's bias, one value per output channel (else 0)")
       ->type_name("FILE");
   add_output_option(cmd, "-o,--output", o.output, o.output_format);
@@ -40,7 +41,7 @@ int run_fold(const fold_options& o) {
   if (same_file(o.output, o.bias_out)) {
     throw usage_error("the output and --bias-out name the same file (" + o.bias_out + ")");
   }
-  const auto weight = open_tensor(o.weight, in_format);
+  const auto weight = open_tensor(o.weight, in_format, o.tensor);
   std::vector<double> bias;
   if (!o.bias.empty()) {
     const auto source = open_tensor(o.bias, resolve_format(o.bias, "", "--bias"));

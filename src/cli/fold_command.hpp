@@ -11,6 +11,7 @@ namespace bnorm::cli {
 struct fold_options {
   std::string weight;
   std::string input_format;
+  std::string tensor;
   std::string bias;
   std::string output;
   std::string output_format;

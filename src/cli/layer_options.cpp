@@ -8,6 +8,8 @@
 #include "error.hpp"
 #include "file_io.hpp"
 #include "parse_number.hpp"
+#include "state_tensors.hpp"
+#include "tensor_archive.hpp"
 
 namespace bnorm::cli {
 
@@ -34,25 +36,39 @@ void add_layer_options(CLI::App* cmd, layer_options& o, layer_flags which) {
     cmd->add_flag("--no-track-running-stats", o.no_track_running_stats,
                   "Batch statistics in both modes, no running state (track_running_stats=False)");
   }
-  cmd->add_option("--state", o.state, "JSON state to start from (weight, bias, running_*, ...)")
+  cmd->add_option("--state", o.state,
+                  "State to start from (weight, bias, running_*, ...): JSON, or .npz/.safetensors "
+                  "with PyTorch or Keras names")
       ->type_name("FILE");
+  cmd->add_option("--state-prefix", o.state_prefix,
+                  "In an .npz/.safetensors --state, the layer's names start with this")
+      ->type_name("PREFIX");
 }
 
-void add_input_option(CLI::App* cmd, std::string& input, std::string& input_format) {
-  cmd->add_option("INPUT", input, "Tensor, .npy or .json; - reads standard input")
+void add_input_option(CLI::App* cmd, std::string& input, std::string& input_format,
+                      std::string& tensor) {
+  cmd->add_option("INPUT", input,
+                  "Tensor, .npy, .json, .npz or .safetensors; - reads standard input")
       ->type_name("FILE")
       ->required();
   cmd->add_option("--input-format", input_format, "Format of INPUT (needed for -)")
-      ->type_name("npy|json");
+      ->type_name("npy|json|npz|safetensors");
+  add_tensor_option(cmd, tensor, "INPUT");
+}
+
+void add_tensor_option(CLI::App* cmd, std::string& tensor, const std::string& what) {
+  cmd->add_option("--tensor", tensor, "The tensor to read from an .npz/.safetensors " + what)
+      ->type_name("NAME");
 }
 
 void add_output_option(CLI::App* cmd, const std::string& names, std::string& output,
                        std::string& output_format) {
-  cmd->add_option(names, output, "Output tensor, .npy or .json; - writes standard output")
+  cmd->add_option(names, output,
+                  "Output tensor, .npy, .json, .npz or .safetensors; - writes standard output")
       ->type_name("FILE")
       ->required();
   cmd->add_option("--output-format", output_format, "Format of the output (needed for -)")
-      ->type_name("npy|json");
+      ->type_name("npy|json|npz|safetensors");
 }
 
 bn_config make_config(const layer_options& o) {
@@ -84,8 +100,18 @@ bn_config make_config(const layer_options& o) {
 }
 
 state_file read_state(const layer_options& o, const bn_config& config) {
-  if (o.state.empty()) return {};
+  if (o.state.empty()) {
+    if (!o.state_prefix.empty()) throw usage_error("--state-prefix needs --state");
+    return {};
+  }
   const std::string name = input_name(o.state);
+  tensor_format archive_format{};
+  if (names_archive(o.state, archive_format)) {
+    return {read_state_tensors(*open_archive(o.state, archive_format), o.state_prefix), {}};
+  }
+  if (!o.state_prefix.empty()) {
+    throw usage_error("--state-prefix applies to an .npz or .safetensors --state, not " + name);
+  }
   const std::string text = read_text_file(o.state);
   state_file state;
   try {
@@ -106,7 +132,7 @@ tensor_format resolve_format(const std::string& path, const std::string& flag_va
   if (!flag_value.empty()) return parse_format(flag_value);
   if (path == standard_stream) {
     throw usage_error(std::string("'-' has no extension to tell its format: give ") + flag +
-                      " npy or json");
+                      " npy, json, npz or safetensors");
   }
   return format_from_extension(path);
 }

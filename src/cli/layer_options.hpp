@@ -21,6 +21,7 @@ struct layer_options {
   std::string momentum;
   std::string axis;
   std::string state;
+  std::string state_prefix;
   bool no_affine = false;
   bool no_track_running_stats = false;
 };
@@ -32,8 +33,12 @@ enum class layer_flags { all, inspect };
 /// batch would be normalized (no momentum or running-statistics switches).
 void add_layer_options(CLI::App* cmd, layer_options& options, layer_flags which);
 
-/// Adds the tensor INPUT every reading subcommand takes, with --input-format.
-void add_input_option(CLI::App* cmd, std::string& input, std::string& input_format);
+/// Adds the tensor INPUT every reading subcommand takes, with --input-format and --tensor.
+void add_input_option(CLI::App* cmd, std::string& input, std::string& input_format,
+                      std::string& tensor);
+
+/// Adds --tensor NAME, which picks a tensor of an .npz or .safetensors `what`.
+void add_tensor_option(CLI::App* cmd, std::string& tensor, const std::string& what);
 
 /// Adds the tensor output: a positional OUTPUT, or an option when `names` is like
 /// "-o,--output"; with --output-format.
@@ -43,8 +48,9 @@ void add_output_option(CLI::App* cmd, const std::string& names, std::string& out
 /// Validates the flags into a configuration.  Throws usage_error.
 bn_config make_config(const layer_options& options);
 
-/// Reads --state, if given, naming the file in errors and warning when it was written under
-/// another convention.  Throws data_error or io_error.
+/// Reads --state, if given: JSON, or an .npz or .safetensors state_dict under --state-prefix.
+/// Names the file in errors and warns when it was written under another convention.  Throws
+/// data_error, io_error, or usage_error for --state-prefix with a JSON state.
 state_file read_state(const layer_options& options, const bn_config& config);
 
 /// The format of `path`: `flag_value` when given, else its extension.  Throws usage_error.

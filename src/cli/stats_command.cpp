@@ -216,7 +216,7 @@ std::string statistics_table(const tensor_statistics& s, channel_range range) {
 CLI::App* add_stats_command(CLI::App& app, stats_options& o) {
   CLI::App* cmd = app.add_subcommand(
       "stats", "Per-channel statistics of a tensor: count, mean, variances, extremes, NaN/Inf.");
-  add_input_option(cmd, o.input, o.input_format);
+  add_input_option(cmd, o.input, o.input_format, o.tensor);
   cmd->add_option("AFTER", o.after, "Optional normalized tensor, shown beside INPUT in --plot")
       ->type_name("FILE");
   cmd->add_option("--format", o.format, "Output format (default: table on a terminal, else json)")
@@ -254,7 +254,7 @@ int run_stats(const stats_options& o) {
     throw usage_error("the input and --state cannot both be standard input");
   }
   const auto source =
-      open_tensor(o.input, resolve_format(o.input, o.input_format, "--input-format"));
+      open_tensor(o.input, resolve_format(o.input, o.input_format, "--input-format"), o.tensor);
   note_layout(source->info(), batch_layout(source->info(), config.axis, input_name(o.input)));
   announce_passes({"statistics"});
   const tensor_statistics input = statistics_of(*source, o.input, config);

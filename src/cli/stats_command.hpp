@@ -12,6 +12,7 @@ struct stats_options {
   std::string input;
   std::string after;  ///< a second input: the normalized output to show beside the input
   std::string input_format;
+  std::string tensor;
   std::string format;  ///< table|json|csv; empty: table on a terminal, else json
   std::string channels;
   std::string plot;

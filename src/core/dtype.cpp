@@ -3,6 +3,7 @@
 #include <bit>
 #include <cstring>
 
+#include "bfloat16.hpp"
 #include "error.hpp"
 #include "half.hpp"
 
@@ -103,6 +104,7 @@ dtype parse_descr(std::string_view descr) {
 }
 
 std::string descr_of(dtype type) {
+  if (type.kind == scalar_kind::bfloat) throw data_error("NumPy has no dtype for bfloat16");
   const char order = type.size == 1 ? '|' : (type.big_endian ? '>' : '<');
   char kind = 'f';
   if (type.kind == scalar_kind::boolean) kind = 'b';
@@ -128,6 +130,9 @@ std::string name_of(dtype type) {
     case scalar_kind::floating:
       name = "float";
       break;
+    case scalar_kind::bfloat:
+      name = "bfloat";
+      break;
   }
   name += std::to_string(type.size * 8);
   if (type.big_endian) name = ">" + name;
@@ -135,7 +140,7 @@ std::string name_of(dtype type) {
 }
 
 dtype output_type_for(dtype type) {
-  if (type.is_floating()) return {scalar_kind::floating, type.size, false};
+  if (type.is_floating()) return {type.kind, type.size, false};
   return dtype::float32();
 }
 
@@ -168,6 +173,11 @@ void decode(dtype type, const std::byte* bytes, std::size_t count, double* out) 
         default:
           return decode_as<std::uint64_t, std::uint64_t>(bytes, count, swap, out);
       }
+    case scalar_kind::bfloat:
+      for (std::size_t i = 0; i < count; ++i) {
+        out[i] = bfloat16_to_double(load<std::uint16_t>(bytes + 2 * i, swap));
+      }
+      return;
     case scalar_kind::floating:
       switch (type.size) {
         case 2:
@@ -184,6 +194,13 @@ void decode(dtype type, const std::byte* bytes, std::size_t count, double* out) 
 }
 
 void encode(dtype type, const double* values, std::size_t count, std::byte* out) {
+  if (type.kind == scalar_kind::bfloat) {
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::uint16_t bits = double_to_bfloat16(values[i]);
+      std::memcpy(out + 2 * i, &bits, 2);
+    }
+    return;
+  }
   switch (type.size) {
     case 2:
       for (std::size_t i = 0; i < count; ++i) {

@@ -10,7 +10,8 @@
 namespace bnorm {
 
 /// The kind of a scalar: what its bytes mean.
-enum class scalar_kind : std::uint8_t { boolean, signed_int, unsigned_int, floating };
+/// `bfloat` is bfloat16, which only safetensors carries (NumPy has no descr for it).
+enum class scalar_kind : std::uint8_t { boolean, signed_int, unsigned_int, floating, bfloat };
 
 /// A NumPy scalar type that bnorm can read: kind, size in bytes and byte order.
 struct dtype {
@@ -21,8 +22,9 @@ struct dtype {
   static constexpr dtype float16() { return {scalar_kind::floating, 2, false}; }
   static constexpr dtype float32() { return {scalar_kind::floating, 4, false}; }
   static constexpr dtype float64() { return {scalar_kind::floating, 8, false}; }
+  static constexpr dtype bfloat16() { return {scalar_kind::bfloat, 2, false}; }
 
-  bool is_floating() const { return kind == scalar_kind::floating; }
+  bool is_floating() const { return kind == scalar_kind::floating || kind == scalar_kind::bfloat; }
   friend bool operator==(const dtype&, const dtype&) = default;
 };
 
@@ -30,10 +32,12 @@ struct dtype {
 /// unsupported (complex, object, string, structured ...); `what` prefixes the message.
 dtype parse_descr(std::string_view descr);
 
-/// The descr NumPy writes for this type, e.g. "<f4" or "|u1".
+/// The descr NumPy writes for this type, e.g. "<f4" or "|u1".  Throws data_error for
+/// bfloat16, which NumPy cannot store.
 std::string descr_of(dtype type);
 
-/// A person's name for the type: "float32", "int16", "bool" (with ">" for big-endian).
+/// A person's name for the type: "float32", "int16", "bool", "bfloat16" (with ">" for
+/// big-endian).
 std::string name_of(dtype type);
 
 /// The type bnorm computes and writes for an input of `type`: floating types keep their
@@ -43,7 +47,8 @@ dtype output_type_for(dtype type);
 /// Converts `count` elements stored as `type` at `bytes` to double.
 void decode(dtype type, const std::byte* bytes, std::size_t count, double* out);
 
-/// Converts doubles to little-endian floating `type` (float16/32/64), correctly rounded.
+/// Converts doubles to little-endian floating `type` (float16/32/64, bfloat16), correctly
+/// rounded.
 void encode(dtype type, const double* values, std::size_t count, std::byte* out);
 
 }  // namespace bnorm

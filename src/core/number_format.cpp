@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "bfloat16.hpp"
 #include "half.hpp"
 
 namespace bnorm {
@@ -35,6 +36,12 @@ std::string fixed_from_scientific(const std::string& scientific) {
 
 void append_number(std::string& out, double value, dtype type) {
   // Round to the output type first: a finite double may overflow float16 or float32.
+  if (type.kind == scalar_kind::bfloat) {
+    // Every bfloat16 is a float32, whose shortest text reads back as the same bfloat16 (not
+    // always the shortest such text, which no caller needs: JSON outputs are float32).
+    value = bfloat16_to_double(double_to_bfloat16(value));
+    type = dtype::float32();
+  }
   if (type.size == 2) value = half_to_double(double_to_half(value));
   if (type.size == 4) value = static_cast<float>(value);
   if (std::isnan(value)) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "bfloat16.hpp"
 #include "half.hpp"
 
 namespace bnorm {
@@ -13,6 +14,12 @@ namespace {
 // neighbourhood), so that the difference of two such integers counts the values between.
 std::int64_t ordered(double value, dtype type) {
   std::int64_t bits, sign_bit;
+  if (type.kind == scalar_kind::bfloat) {
+    bits = double_to_bfloat16(value);
+    sign_bit = 0x8000;
+    const std::int64_t magnitude = bits & (sign_bit - 1);
+    return (bits & sign_bit) ? -magnitude : magnitude;
+  }
   switch (type.size) {
     case 2:
       bits = double_to_half(value);

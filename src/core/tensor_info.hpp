@@ -15,6 +15,9 @@ struct tensor_info {
   dtype type = dtype::float64();
   std::vector<std::size_t> shape;
   bool fortran_order = false;
+  /// The tensor's name inside a container (.npz member without ".npy", safetensors key);
+  /// empty for .npy and JSON.  Sinks of containers name their tensor after it.
+  std::string name = {};
 
   /// Number of elements: the product of the shape (1 for rank 0).  Header readers guarantee
   /// that this and size_in_bytes() do not overflow.

@@ -7,6 +7,7 @@
 #include "error.hpp"
 #include "json_tensor.hpp"
 #include "npy_header.hpp"
+#include "tensor_archive.hpp"
 
 namespace bnorm {
 namespace {
@@ -223,18 +224,28 @@ tensor_format format_from_extension(const std::string& path) {
   const std::string ext = extension_of(path);
   if (ext == ".npy") return tensor_format::npy;
   if (ext == ".json") return tensor_format::json;
-  throw usage_error(
-      "cannot tell the format of '" + path +
-      "' from its name (.npy or .json); name it with --input-format or --output-format");
+  if (ext == ".npz") return tensor_format::npz;
+  if (ext == ".safetensors") return tensor_format::safetensors;
+  throw usage_error("cannot tell the format of '" + path +
+                    "' from its name (.npy, .json, .npz or .safetensors); name it with "
+                    "--input-format or --output-format");
 }
 
 tensor_format parse_format(const std::string& name) {
   if (name == "npy") return tensor_format::npy;
   if (name == "json") return tensor_format::json;
-  throw usage_error("unknown format '" + name + "' (known: npy, json)");
+  if (name == "npz") return tensor_format::npz;
+  if (name == "safetensors") return tensor_format::safetensors;
+  throw usage_error("unknown format '" + name + "' (known: npy, json, npz, safetensors)");
 }
 
-std::unique_ptr<tensor_source> open_tensor(const std::string& path, tensor_format format) {
+std::unique_ptr<tensor_source> open_tensor(const std::string& path, tensor_format format,
+                                           const std::string& tensor_name) {
+  if (is_archive(format)) return open_archive_tensor(*open_archive(path, format), tensor_name);
+  if (!tensor_name.empty()) {
+    throw usage_error("--tensor picks a tensor of an .npz or .safetensors file; " +
+                      (path == "-" ? std::string("<stdin>") : path) + " holds only one");
+  }
   if (format == tensor_format::npy) return std::make_unique<npy_source>(path);
   input_file file(path);
   const std::string text = file.read_all();
@@ -253,6 +264,8 @@ std::unique_ptr<tensor_source> memory_source(tensor_info info, std::vector<doubl
 }
 
 std::unique_ptr<tensor_sink> make_sink(output_file& out, tensor_format format, tensor_info info) {
+  if (is_archive(format)) return make_archive_sink(out, format, std::move(info));
+  if (info.type.kind == scalar_kind::bfloat) info.type = dtype::float32();
   if (format == tensor_format::npy) return std::make_unique<npy_sink>(out, std::move(info));
   return std::make_unique<json_sink>(out, std::move(info));
 }

@@ -15,12 +15,13 @@
 namespace bnorm {
 
 /// The file formats bnorm reads and writes.
-enum class tensor_format { npy, json };
+enum class tensor_format { npy, json, npz, safetensors };
 
-/// The format a path's extension names (".npy", ".json"); throws usage_error otherwise.
+/// The format a path's extension names (".npy", ".json", ".npz", ".safetensors"); throws
+/// usage_error otherwise.
 tensor_format format_from_extension(const std::string& path);
 
-/// Parses "npy" or "json"; throws usage_error otherwise.
+/// Parses "npy", "json", "npz" or "safetensors"; throws usage_error otherwise.
 tensor_format parse_format(const std::string& name);
 
 /// Values of a tensor in file order, as doubles, read by position so that several threads can
@@ -49,8 +50,10 @@ class tensor_sink {
 
 /// Opens a tensor file ("-" for standard input) of the given format.  A .npy regular file is
 /// read where it lies, as often as needed; standard input and JSON are read into memory.  Throws
-/// data_error ("<name>: <what and where>") or io_error.
-std::unique_ptr<tensor_source> open_tensor(const std::string& path, tensor_format format);
+/// data_error ("<name>: <what and where>") or io_error.  `tensor_name` picks a tensor of an
+/// .npz or .safetensors file (see open_archive_tensor); for the others it must be empty.
+std::unique_ptr<tensor_source> open_tensor(const std::string& path, tensor_format format,
+                                           const std::string& tensor_name = {});
 
 /// A source over values already in memory (file order given by `info`).
 std::unique_ptr<tensor_source> memory_source(tensor_info info, std::vector<double> values);
@@ -58,7 +61,8 @@ std::unique_ptr<tensor_source> memory_source(tensor_info info, std::vector<doubl
 /// A sink writing `info`'s shape and order to `out` in `format`, as the floating type
 /// output_type_for(info.type).  .npy data goes straight to its place in a regular file (from
 /// several threads) or in order to a stream; JSON output is assembled in memory, since its
-/// nesting is always in C order.
+/// nesting is always in C order.  bfloat16 is written as float32 (exactly) where the format
+/// has no bfloat16 (.npy, JSON, .npz); .npz and .safetensors: see make_archive_sink.
 std::unique_ptr<tensor_sink> make_sink(output_file& out, tensor_format format, tensor_info info);
 
 /// A sink that keeps the values in memory, in file order; parallel when its size is given.

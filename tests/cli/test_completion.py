@@ -91,13 +91,13 @@ printf '%s\n' "${COMPREPLY[@]}"
         self.assertEqual(self.complete("bnorm compare --format "), ["json", "text"])
 
     def test_files_where_a_file_is_taken(self):
-        self.assertEqual(self.complete("bnorm apply samples/bat"), ["samples/batch.npy"])
+        self.assertEqual(self.complete("bnorm apply samples/batch."), ["samples/batch.npy"])
         self.assertEqual(self.complete("bnorm apply x.npy -o samples/sta"), ["samples/state.json"])
         self.assertEqual(self.complete("bnorm apply x.npy --state samples/st"),
                          ["samples/state.json"])
         self.assertEqual(self.complete("bnorm merge sam"), ["samples"])
         # After a flag that takes no value, the next word is an operand again.
-        self.assertEqual(self.complete("bnorm apply --no-affine samples/bat"),
+        self.assertEqual(self.complete("bnorm apply --no-affine samples/batch."),
                          ["samples/batch.npy"])
 
     def test_nothing_where_a_number_is_expected(self):
@@ -144,7 +144,7 @@ class ZshCompletion(ScratchTestCase):
                                      ("bnorm apply --convention tf", "bnorm apply --convention "
                                                                     "tf-fused "),
                                      ("bnorm stats --format c", "bnorm stats --format csv "),
-                                     ("bnorm apply samples/bat", "bnorm apply samples/batch.npy "),
+                                     ("bnorm apply samples/batch.", "bnorm apply samples/batch.npy "),
                                      ("bnorm help me", "bnorm help merge ")]:
                 with self.subTest(typed=typed):
                     os.write(fd, typed.encode() + b"\t")

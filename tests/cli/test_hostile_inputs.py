@@ -30,7 +30,8 @@ class HostileInputs(ScratchTestCase):
         return Result(completed)
 
     def check(self, seed, result, name):
-        produced = [p.name for p in self.dir.iterdir() if p.name in ("y.npy", "s.json")]
+        produced = [p.name for p in self.dir.iterdir()
+                    if p.name in ("y.npy", "s.json", "y.safetensors", "s.npz")]
         temporaries = [p.name for p in self.dir.iterdir() if p.name.startswith(".")]
         for p in produced:
             self.path(p).unlink()  # so that one failure does not cascade into the next seed
@@ -72,6 +73,47 @@ class HostileInputs(ScratchTestCase):
                                             "--stats-out", "s.json")
                 self.check(seed, result, "state.json")
                 self.assertEqual(digest(self.path("state.json")), digest(seed))
+
+    def container_seeds(self, folder):
+        """Each seed of tests/fuzz/corpus/<folder> with the flags it needs: the valid files
+        holding several tensors name the one to normalize."""
+        for seed in sorted((CORPUS / folder).iterdir()):
+            yield seed, (["--tensor", "x"] if seed.name.startswith("valid-multi") else [])
+
+    def test_npz_and_safetensors_files(self):
+        for folder, suffix in (("npz", ".npz"), ("safetensors", ".safetensors")):
+            for seed, flags in self.container_seeds(folder):
+                with self.subTest(seed=f"{folder}/{seed.name}"):
+                    name = "x" + suffix
+                    self.path(name).write_bytes(seed.read_bytes())
+                    result = self.bnorm_limited("apply", name, *flags, "-o", "y.safetensors",
+                                                "--stats-out", "s.npz")
+                    self.check(seed, result, name)
+                    self.assertEqual(digest(self.path(name)), digest(seed))
+                    self.path(name).unlink()
+
+    def test_npz_and_safetensors_on_standard_input(self):
+        for folder in ("npz", "safetensors"):
+            for seed, flags in self.container_seeds(folder):
+                with self.subTest(seed=f"{folder}/{seed.name}"):
+                    result = self.bnorm_limited("apply", "-", "--input-format", folder, *flags,
+                                                "-o", "y.npy", stdin=seed.read_bytes())
+                    self.check(seed, result, "<stdin>")
+
+    def test_npz_and_safetensors_as_state(self):
+        np.save(self.path("x.npy"), np.random.default_rng(0).normal(size=(4, 2)).astype(np.float32))
+        for folder, suffix in (("npz", ".npz"), ("safetensors", ".safetensors")):
+            for seed in sorted((CORPUS / folder).iterdir()):
+                if seed.name.startswith("valid"):
+                    continue  # valid tensors, but not states of a 2-channel layer
+                with self.subTest(seed=f"{folder}/{seed.name}"):
+                    name = "state" + suffix
+                    self.path(name).write_bytes(seed.read_bytes())
+                    result = self.bnorm_limited("apply", "x.npy", "-o", "y.npy", "--state", name,
+                                                "--stats-out", "s.json")
+                    self.check(seed, result, name)
+                    self.assertEqual(digest(self.path(name)), digest(seed))
+                    self.path(name).unlink()
 
 
 if __name__ == "__main__":

@@ -127,3 +127,217 @@ state_cases = {
                            '"min": [0], "max": [2], "nonfinite": [0]}',
 }
 write("state", state_cases)
+
+
+# .npz: ZIP archives of .npy members.  NumPy writes the valid ones; the malformed ones come from
+# a small ZIP writer of our own (the same layout as Python's zipfile with force_zip64, as
+# np.savez writes), which says where every field lies so that one field can be falsified.
+def npz_of(save, **arrays):
+    buffer = io.BytesIO()
+    save(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def zip_archive(members, comment=b"", patch_local=None, patch_central=None, patch_end=None):
+    """members: (name, content, method) with method 0 (stored) or 8 (deflated).  The patch_*
+    functions receive (index, header bytearray) and may change fields before writing."""
+    import struct
+    import zlib
+    body = b""
+    central = b""
+    for i, (name, content, method) in enumerate(members):
+        name = name.encode()
+        data = content
+        if method == 8:
+            deflater = zlib.compressobj(9, zlib.DEFLATED, -15)
+            data = deflater.compress(content) + deflater.flush()
+        crc = zlib.crc32(content)
+        local = bytearray(struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, method, 0, 0x21, crc,
+                                      0xFFFFFFFF, 0xFFFFFFFF, len(name), 20))
+        local += name + struct.pack("<HHQQ", 1, 16, len(content), len(data))
+        if patch_local:
+            patch_local(i, local)
+        entry = bytearray(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 0x32D, 45, 0, method, 0,
+                                      0x21, crc, len(data), len(content), len(name), 0, 0, 0, 0,
+                                      0o600 << 16, len(body)))
+        entry += name
+        if patch_central:
+            patch_central(i, entry)
+        central += entry
+        body += bytes(local) + data
+    end = bytearray(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members),
+                                len(central), len(body), len(comment)))
+    if patch_end:
+        patch_end(end)
+    return body + central + bytes(end) + comment
+
+
+def put(buffer, offset, fmt, value):
+    import struct
+    struct.pack_into(fmt, buffer, offset, value)
+
+
+small = np.arange(6, dtype=np.float32).reshape(2, 3)
+member = npy(small)
+b_member = npy(np.ones((3, 2)))
+npz_cases = {
+    "valid-savez": npz_of(np.savez, x=x),
+    "valid-savez-compressed": npz_of(np.savez_compressed, x=x.astype(np.float64)),
+    "valid-multi-savez": npz_of(np.savez, x=x, b=np.ones(3), c=np.zeros((2, 2), np.int16)),
+    "valid-multi-compressed": npz_of(np.savez_compressed, x=x, b=np.ones(3)),
+    "valid-fortran-f2": npz_of(np.savez, x=np.asfortranarray(x.astype(np.float16))),
+    "valid-own-writer-comment": zip_archive([("x.npy", member, 8)], comment=b"a comment"),
+    "empty": b"",
+    "not-a-zip": b"PK\x03\x04" + b"\0" * 40,
+    "npy-not-zip": good,
+    "truncated-half": npz_of(np.savez, x=x)[:300],
+    "truncated-last-byte": npz_of(np.savez, x=x)[:-1],
+    "comment-length-wrong": zip_archive([("x.npy", member, 0)], comment=b"abc",
+                                        patch_end=lambda e: put(e, 20, "<H", 5)),
+    "cd-offset-off-by-one": zip_archive([("x.npy", member, 0)],
+                                        patch_end=lambda e: put(e, 16, "<I", 1)),
+    "cd-size-huge": zip_archive([("x.npy", member, 0)],
+                                patch_end=lambda e: put(e, 12, "<I", 0x7FFFFFF0)),
+    "entries-too-many": zip_archive([("x.npy", member, 0)],
+                                    patch_end=lambda e: (put(e, 8, "<H", 9), put(e, 10, "<H", 9))),
+    "multi-disk": zip_archive([("x.npy", member, 0)], patch_end=lambda e: put(e, 4, "<H", 1)),
+    "zip64-end-missing": zip_archive([("x.npy", member, 0)],
+                                     patch_end=lambda e: put(e, 16, "<I", 0xFFFFFFFF)),
+    "local-offset-past-end": zip_archive([("x.npy", member, 0)],
+                                         patch_central=lambda i, c: put(c, 42, "<I", 0x10000000)),
+    "crc-mismatch-stored": zip_archive([("x.npy", member, 0)],
+                                       patch_local=lambda i, h: put(h, 14, "<I", 1234),
+                                       patch_central=lambda i, c: put(c, 16, "<I", 1234)),
+    "crc-mismatch-deflated": zip_archive([("x.npy", member, 8)],
+                                         patch_local=lambda i, h: put(h, 14, "<I", 1234),
+                                         patch_central=lambda i, c: put(c, 16, "<I", 1234)),
+    "crc-differs-local": zip_archive([("x.npy", member, 0)],
+                                     patch_local=lambda i, h: put(h, 14, "<I", 1234)),
+    "name-differs-local": zip_archive([("x.npy", member, 0)],
+                                      patch_local=lambda i, h: put(h, 30, "<B", ord("y"))),
+    "method-differs-local": zip_archive([("x.npy", member, 0)],
+                                        patch_local=lambda i, h: put(h, 8, "<H", 8)),
+    "size-differs-local": zip_archive([("x.npy", member, 0)],
+                                      patch_local=lambda i, h: put(h, 30 + 5 + 4, "<Q", 7)),
+    "zip64-extra-short": zip_archive([("x.npy", member, 0)],
+                                     patch_local=lambda i, h: put(h, 30 + 5 + 2, "<H", 8)),
+    "zip-bomb-declared-huge": zip_archive(
+        [("x.npy", member, 8)],
+        patch_local=lambda i, h: put(h, 30 + 5 + 4, "<Q", 1 << 40),
+        patch_central=lambda i, c: (put(c, 24, "<I", 0xFFFFFFFF), c.__setitem__(
+            slice(28, 32), (5).to_bytes(2, "little") + (12).to_bytes(2, "little")),
+                                    c.extend(b"\x01\x00\x08\x00" + (1 << 40).to_bytes(8, "little")))),
+    "zip-bomb-declared-small": zip_archive(
+        [("x.npy", npy(np.zeros(4 << 20, np.uint8)), 8)],
+        patch_local=lambda i, h: put(h, 30 + 5 + 4, "<Q", 1000),
+        patch_central=lambda i, c: put(c, 24, "<I", 1000)),
+    "encrypted": zip_archive([("x.npy", member, 0)], patch_local=lambda i, h: put(h, 6, "<H", 1),
+                             patch_central=lambda i, c: put(c, 8, "<H", 1)),
+    "data-descriptor": zip_archive([("x.npy", member, 0)],
+                                   patch_local=lambda i, h: put(h, 6, "<H", 8),
+                                   patch_central=lambda i, c: put(c, 8, "<H", 8)),
+    "method-bzip2": zip_archive([("x.npy", member, 0)], patch_local=lambda i, h: put(h, 8, "<H", 12),
+                                patch_central=lambda i, c: put(c, 10, "<H", 12)),
+    "duplicate-names": zip_archive([("x.npy", member, 0), ("x.npy", member, 0)]),
+    "not-npy-member": zip_archive([("x.txt", b"hello", 0)]),
+    "inner-npy-shorter": zip_archive([("x.npy", member[:-4], 0)]),
+    "inner-npy-longer": zip_archive([("x.npy", member + b"\0" * 4, 8)]),
+    "inner-npy-bad-header": zip_archive([("x.npy", npy_header("{'descr': '<f4', 'shape': (2, -3), }"), 0)]),
+    "inner-npy-huge-shape": zip_archive(
+        [("x.npy", npy_header("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000, 1000), }"), 0)]),
+    "deflate-garbage": zip_archive([("x.npy", member, 0)], patch_local=lambda i, h: put(h, 8, "<H", 8),
+                                   patch_central=lambda i, c: put(c, 10, "<H", 8)),
+}
+
+
+# Overlapping members: b's local header (and data) lie inside a's stored data, with every
+# header consistent, so that only the overlap check can refuse the archive.
+def overlapping():
+    import struct
+    import zlib
+    inner = zip_archive([("b.npy", b_member, 0)])
+    inner_local = inner[:inner.index(b"PK\x01\x02")]
+    a_content = b"\0" * 0 + inner_local  # a's "data" is b's whole local record
+    outer = zip_archive([("a.npy", a_content, 0)])
+    cut = outer.index(b"PK\x01\x02")
+    body, central_a = outer[:cut], outer[cut:outer.index(b"PK\x05\x06")]
+    b_offset = body.index(b"PK\x03\x04", 4)
+    central_b = bytearray(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 0x32D, 45, 0, 0, 0, 0x21,
+                                      zlib.crc32(b_member), len(b_member), len(b_member), 5, 0, 0,
+                                      0, 0, 0o600 << 16, b_offset)) + b"b.npy"
+    central = central_a + bytes(central_b)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 2, 2, len(central), len(body), 0)
+    return body + central + end
+
+
+npz_cases["overlapping-members"] = overlapping()
+write("npz", npz_cases)
+
+
+# .safetensors: 8-byte header length, JSON header, data.
+def safetensors(header, data, pad=True):
+    import json
+    import struct
+    text = header if isinstance(header, bytes) else json.dumps(header).encode()
+    if pad:
+        text += b" " * ((8 - len(text) % 8) % 8)
+    return struct.pack("<Q", len(text)) + text + data
+
+
+def entry(dtype, shape, begin, end):
+    return {"dtype": dtype, "shape": shape, "data_offsets": [begin, end]}
+
+
+x_bytes = x.tobytes()
+bf16 = (x.view(np.uint32) >> 16).astype(np.uint16).tobytes()  # exact: x holds small integers
+state_data = np.array([1, 2], np.float32).tobytes()
+safetensors_cases = {
+    "valid-f32": safetensors({"x": entry("F32", [2, 3, 4], 0, 96)}, x_bytes),
+    "valid-bf16": safetensors({"x": entry("BF16", [2, 3, 4], 0, 48)}, bf16),
+    "valid-f16-metadata": safetensors(
+        {"__metadata__": {"format": "pt"}, "x": entry("F16", [2, 3, 4], 0, 48)},
+        x.astype(np.float16).tobytes()),
+    "valid-multi-state-dict": safetensors(
+        {"x": entry("F32", [2, 3, 4], 0, 96),
+         "layer1.0.bn1.running_mean": entry("F32", [2], 96, 104),
+         "layer1.0.bn1.num_batches_tracked": entry("I64", [], 104, 112)},
+        x_bytes + state_data + (3).to_bytes(8, "little")),
+    "valid-unpadded": safetensors({"x": entry("I32", [2, 3, 4], 0, 96)},
+                                  x.astype(np.int32).tobytes(), pad=False),
+    "empty": b"",
+    "short": b"\x08\0\0",
+    "header-length-past-end": (1000).to_bytes(8, "little") + b'{"x": 1}',
+    "header-length-huge": (1 << 62).to_bytes(8, "little") + b"{}",
+    "header-length-over-limit": (100_000_001).to_bytes(8, "little") + b"{}" * 8,
+    "header-not-json": safetensors(b"{not json", b""),
+    "header-not-object": safetensors(b"[1, 2]", b""),
+    "header-empty": safetensors(b"", b"", pad=False),
+    "header-invalid-utf8": safetensors(b'{"x\xc3\x28": {}}', b""),
+    "duplicate-key": safetensors(
+        b'{"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, '
+        b'"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}', b"\0" * 4),
+    "unknown-dtype": safetensors({"x": entry("Q8", [1], 0, 1)}, b"\0"),
+    "unsupported-dtype": safetensors({"x": entry("F8_E4M3", [4], 0, 4)}, b"\0" * 4),
+    "dtype-not-string": safetensors({"x": entry(4, [1], 0, 4)}, b"\0" * 4),
+    "negative-dim": safetensors({"x": entry("F32", [2, -3], 0, 24)}, b"\0" * 24),
+    "float-dim": safetensors({"x": entry("F32", [2.5, 3], 0, 24)}, b"\0" * 24),
+    "overflowing-shape": safetensors({"x": entry("F64", [1 << 31, 1 << 31, 8], 0, 0)}, b""),
+    "huge-dim": safetensors({"x": entry("F32", [99999999999999999999], 0, 4)}, b"\0" * 4),
+    "offsets-not-shape": safetensors({"x": entry("F32", [2, 3, 4], 0, 92)}, x_bytes[:92]),
+    "offsets-reversed": safetensors({"x": entry("F32", [0], 8, 0)}, b"\0" * 8),
+    "offsets-past-data": safetensors({"x": entry("F32", [2, 3, 4], 0, 96)}, x_bytes[:50]),
+    "offsets-one-value": safetensors({"x": {"dtype": "F32", "shape": [1], "data_offsets": [0]}},
+                                     b"\0" * 4),
+    "overlap": safetensors({"x": entry("F32", [2, 3, 4], 0, 96), "y": entry("F32", [2], 88, 96)},
+                           x_bytes),
+    "hole": safetensors({"x": entry("F32", [2, 3, 4], 8, 104)}, b"\0" * 8 + x_bytes),
+    "trailing-data": safetensors({"x": entry("F32", [2, 3, 4], 0, 96)}, x_bytes + b"\0" * 8),
+    "missing-shape": safetensors({"x": {"dtype": "F32", "data_offsets": [0, 4]}}, b"\0" * 4),
+    "extra-key": safetensors({"x": dict(entry("F32", [1], 0, 4), strides=[1])}, b"\0" * 4),
+    "tensor-not-object": safetensors({"x": [1, 2]}, b""),
+    "metadata-not-strings": safetensors({"__metadata__": {"a": 1}, "x": entry("F32", [1], 0, 4)},
+                                        b"\0" * 4),
+    "deep": safetensors(b'{"x":' * 100 + b"1" + b"}" * 100, b""),
+    "no-tensors": safetensors({}, b""),
+}
+write("safetensors", safetensors_cases)

@@ -272,21 +272,25 @@ TEST_CASE("format_from_extension and parse_format") {
   CHECK(bnorm::format_from_extension("X.NPY") == tensor_format::npy);
   CHECK(bnorm::format_from_extension("a.b.Json") == tensor_format::json);
   CHECK_THROWS_WITH_AS(bnorm::format_from_extension("x.txt"),
-                       "cannot tell the format of 'x.txt' from its name (.npy or .json); name it "
-                       "with --input-format or --output-format",
+                       "cannot tell the format of 'x.txt' from its name (.npy, .json, .npz or "
+                       ".safetensors); name it with --input-format or --output-format",
                        usage_error);
   CHECK_THROWS_WITH_AS(bnorm::format_from_extension("dir.npy/x"),
-                       "cannot tell the format of 'dir.npy/x' from its name (.npy or .json); name "
-                       "it with --input-format or --output-format",
+                       "cannot tell the format of 'dir.npy/x' from its name (.npy, .json, .npz "
+                       "or .safetensors); name it with --input-format or --output-format",
                        usage_error);
   CHECK_THROWS_AS(bnorm::format_from_extension("-"), usage_error);
   CHECK_THROWS_AS(bnorm::format_from_extension("npy"), usage_error);
   CHECK(bnorm::parse_format("npy") == tensor_format::npy);
   CHECK(bnorm::parse_format("json") == tensor_format::json);
-  CHECK_THROWS_WITH_AS(bnorm::parse_format("csv"), "unknown format 'csv' (known: npy, json)",
-                       usage_error);
-  CHECK_THROWS_WITH_AS(bnorm::parse_format("NPY"), "unknown format 'NPY' (known: npy, json)",
-                       usage_error);
+  CHECK(bnorm::parse_format("npz") == tensor_format::npz);
+  CHECK(bnorm::parse_format("safetensors") == tensor_format::safetensors);
+  CHECK(bnorm::format_from_extension("m.SafeTensors") == tensor_format::safetensors);
+  CHECK(bnorm::format_from_extension("a.npz") == tensor_format::npz);
+  CHECK_THROWS_WITH_AS(bnorm::parse_format("csv"),
+                       "unknown format 'csv' (known: npy, json, npz, safetensors)", usage_error);
+  CHECK_THROWS_WITH_AS(bnorm::parse_format("NPY"),
+                       "unknown format 'NPY' (known: npy, json, npz, safetensors)", usage_error);
 }
 
 TEST_CASE("open_tensor reads every dtype, both byte orders and Fortran order from .npy") {

@@ -1,0 +1,108 @@
+#include "npz.hpp"
+
+#include <algorithm>
+
+#include "error.hpp"
+#include "npy_header.hpp"
+#include "quoted_name.hpp"
+#include "raw_source.hpp"
+#include "zip_archive.hpp"
+
+namespace bnorm {
+namespace {
+
+constexpr std::string_view npy_suffix = ".npy";
+
+// A .npy file that is `size` bytes at `base` of `bytes`: returns its info and the offset of its
+// data, checked to fill the rest exactly.  Offsets in messages count from the member's start.
+std::pair<tensor_info, std::size_t> read_npy_member(const byte_source& bytes, std::size_t base,
+                                                    std::size_t size) {
+  const std::string prefix = bytes.read_string(base, std::min(size, npy_magic_size + 4));
+  const npy_preamble preamble = parse_npy_preamble(prefix);
+  if (preamble.data_offset() > size) {
+    throw data_error("header at byte " + std::to_string(npy_magic_size) + ": header length " +
+                     std::to_string(preamble.header_size) +
+                     " runs past the end of the member (which has " + std::to_string(size) +
+                     " bytes)");
+  }
+  const std::string header = bytes.read_string(base + preamble.header_offset, preamble.header_size);
+  tensor_info info = parse_npy_header(header, preamble.header_offset, preamble.major_version);
+  const std::size_t data_size = size - preamble.data_offset();
+  if (data_size != info.size_in_bytes()) {
+    throw data_error("data at byte " + std::to_string(preamble.data_offset()) + " is " +
+                     std::to_string(data_size) + " bytes, but shape " +
+                     shape_to_string(info.shape) + " of " + name_of(info.type) + " needs " +
+                     std::to_string(info.size_in_bytes()));
+  }
+  return {std::move(info), preamble.data_offset()};
+}
+
+class npz_archive : public tensor_archive {
+ public:
+  explicit npz_archive(std::shared_ptr<const byte_source> bytes) : zip_(std::move(bytes)) {
+    for (const zip_member& m : zip_.members()) {
+      if (!m.name.ends_with(npy_suffix)) {
+        throw data_error(file_name() + ": member " + quoted_name(m.name) +
+                         " is not a .npy file (an .npz holds only .npy members)");
+      }
+    }
+  }
+
+  const std::string& file_name() const override { return zip_.bytes()->name(); }
+
+  std::vector<std::string> names() const override {
+    std::vector<std::string> names;
+    for (const zip_member& m : zip_.members()) {
+      names.push_back(m.name.substr(0, m.name.size() - npy_suffix.size()));
+    }
+    return names;
+  }
+
+  std::unique_ptr<tensor_source> open(const std::string& name) const override {
+    const auto& members = zip_.members();
+    const auto member = std::find_if(members.begin(), members.end(), [&](const zip_member& m) {
+      return m.name == name + std::string(npy_suffix);
+    });
+    if (member == members.end())
+      throw data_error(file_name() + ": no member " + quoted_name(name + ".npy"));
+    try {
+      if (member->stored()) {
+        zip_.verify_stored(*member);
+        auto [info, data_offset] =
+            read_npy_member(*zip_.bytes(), member->data_offset, member->uncompressed_size);
+        info.name = name;
+        return raw_source(zip_.bytes(), member->data_offset + data_offset, std::move(info));
+      }
+      auto inflated = byte_source::from_memory(file_name(), zip_.extract(*member));
+      auto [info, data_offset] = read_npy_member(*inflated, 0, inflated->size());
+      info.name = name;
+      return raw_source(std::move(inflated), data_offset, std::move(info));
+    } catch (const data_error& e) {
+      const std::string what = e.what();
+      if (what.starts_with(file_name() + ": ")) throw;  // the zip layer's, already named
+      throw data_error(file_name() + ": member " + quoted_name(member->name) + ": " + what);
+    }
+  }
+
+ private:
+  zip_archive zip_;
+};
+
+}  // namespace
+
+std::unique_ptr<tensor_archive> open_npz(std::shared_ptr<const byte_source> bytes) {
+  return std::make_unique<npz_archive>(std::move(bytes));
+}
+
+void write_npz(output_file& out, const std::vector<named_tensor>& tensors) {
+  std::vector<std::string> files;
+  files.reserve(tensors.size());
+  for (const named_tensor& t : tensors) files.push_back(format_npy_header(t.info) + t.data);
+  std::vector<zip_entry> entries;
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    entries.push_back({tensors[i].info.name + std::string(npy_suffix), files[i]});
+  }
+  write_zip(out, entries);
+}
+
+}  // namespace bnorm

@@ -1,0 +1,22 @@
+// NumPy's .npz: a ZIP archive of .npy members ("x.npy" holds the tensor "x"), stored by
+// np.savez and deflated by np.savez_compressed.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "byte_source.hpp"
+#include "tensor_archive.hpp"
+
+namespace bnorm {
+
+/// Validates the archive (zip_archive) and that every member is a .npy file.  A member's
+/// .npy header is checked when the member is opened: its data size must be exactly what the
+/// member holds after the header.  A stored member of a regular file is read where it lies
+/// (its CRC-32 checked by one read first); a deflated member is inflated into memory.
+std::unique_ptr<tensor_archive> open_npz(std::shared_ptr<const byte_source> bytes);
+
+/// Writes `tensors` as np.savez does (stored members "<name>.npy" with NumPy's headers).
+void write_npz(output_file& out, const std::vector<named_tensor>& tensors);
+
+}  // namespace bnorm

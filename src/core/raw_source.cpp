@@ -1,0 +1,37 @@
+#include "raw_source.hpp"
+
+#include <vector>
+
+namespace bnorm {
+namespace {
+
+class raw_tensor_source : public tensor_source {
+ public:
+  raw_tensor_source(std::shared_ptr<const byte_source> bytes, std::size_t offset, tensor_info info)
+      : bytes_(std::move(bytes)), offset_(offset), info_(std::move(info)) {}
+
+  const tensor_info& info() const override { return info_; }
+
+  void read_at(std::size_t first, std::span<double> out) const override {
+    const std::size_t item = info_.type.size;
+    // Each thread reads into its own buffer; callers ask for cache-sized spans.
+    thread_local std::vector<std::byte> raw;
+    raw.resize(out.size() * item);
+    bytes_->read_exact(offset_ + first * item, raw.data(), raw.size());
+    decode(info_.type, raw.data(), out.size(), out.data());
+  }
+
+ private:
+  std::shared_ptr<const byte_source> bytes_;
+  std::size_t offset_;
+  tensor_info info_;
+};
+
+}  // namespace
+
+std::unique_ptr<tensor_source> raw_source(std::shared_ptr<const byte_source> bytes,
+                                          std::size_t offset, tensor_info info) {
+  return std::make_unique<raw_tensor_source>(std::move(bytes), offset, std::move(info));
+}
+
+}  // namespace bnorm

@@ -1,0 +1,26 @@
+// A batch-normalization state (--state, --stats-out) as named tensors in an .npz or
+// .safetensors file: PyTorch's state_dict names, or Keras's, under an optional prefix.
+#pragma once
+
+#include <string>
+
+#include "batch_norm.hpp"
+#include "file_io.hpp"
+#include "tensor_archive.hpp"
+
+namespace bnorm {
+
+/// Reads `prefix` + weight, bias, running_mean, running_var (1-D) and num_batches_tracked (one
+/// non-negative integral value), each optional, or Keras's gamma, beta, moving_mean and
+/// moving_variance; other tensors are ignored, as a model's state file holds many layers.
+/// Throws data_error when no tensor of the state is found under the prefix (naming prefixes
+/// that do hold a running mean), when one value is named both ways, or on a bad value.
+bn_state read_state_tensors(const tensor_archive& archive, const std::string& prefix);
+
+/// Writes the state with PyTorch's names: weight and bias when `affine`, running_mean,
+/// running_var (float64, so that the numbers read back exactly) and num_batches_tracked (an
+/// int64 scalar, as PyTorch saves it) when `track_running_stats`.  Throws io_error.
+void write_state_tensors(output_file& out, tensor_format format, const bn_state& state, bool affine,
+                         bool track_running_stats);
+
+}  // namespace bnorm

@@ -1,0 +1,525 @@
+#include "zip_archive.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <limits>
+#include <unordered_set>
+
+#include "error.hpp"
+#include "quoted_name.hpp"
+
+namespace bnorm {
+namespace {
+
+constexpr std::uint32_t local_signature = 0x04034b50;
+constexpr std::uint32_t central_signature = 0x02014b50;
+constexpr std::uint32_t end_signature = 0x06054b50;
+constexpr std::uint32_t zip64_end_signature = 0x06064b50;
+constexpr std::uint32_t zip64_locator_signature = 0x07064b50;
+constexpr std::size_t local_header_size = 30;
+constexpr std::size_t central_header_size = 46;
+constexpr std::size_t end_record_size = 22;
+constexpr std::size_t zip64_end_size = 56;
+constexpr std::size_t zip64_locator_size = 20;
+constexpr std::uint16_t zip64_extra_id = 0x0001;
+constexpr std::uint32_t marker32 = 0xffffffff;  // "the value is in the ZIP64 extra field"
+constexpr std::uint16_t marker16 = 0xffff;
+constexpr std::uint16_t flag_encrypted = 0x0001;
+constexpr std::uint16_t flag_data_descriptor = 0x0008;
+constexpr std::uint16_t flag_strong_encryption = 0x0040;
+constexpr std::uint16_t flag_masked_directory = 0x2000;
+constexpr std::size_t io_chunk = std::size_t{1} << 20;
+
+std::uint64_t le(const char* p, int bytes) {
+  std::uint64_t value = 0;
+  for (int i = bytes; i-- > 0;) value = value << 8 | static_cast<unsigned char>(p[i]);
+  return value;
+}
+std::uint16_t le16(const char* p) {
+  return static_cast<std::uint16_t>(le(p, 2));
+}
+std::uint32_t le32(const char* p) {
+  return static_cast<std::uint32_t>(le(p, 4));
+}
+std::uint64_t le64(const char* p) {
+  return le(p, 8);
+}
+
+std::string at_byte(std::uint64_t offset) {
+  return " at byte " + std::to_string(offset);
+}
+
+// The values a ZIP64 extra field replaces, in the order APPNOTE 4.5.3 gives them: each is
+// present only when its 32-bit (or 16-bit) field holds the marker.
+struct zip64_fields {
+  std::uint64_t* uncompressed = nullptr;
+  std::uint64_t* compressed = nullptr;
+  std::uint64_t* offset = nullptr;
+  std::uint32_t* disk = nullptr;
+};
+
+// Walks the extra-field records (id, size, data) and applies the ZIP64 one.  Returns an error
+// message, or "" when the fields are well formed.
+std::string apply_extra(std::string_view extra, const zip64_fields& fields) {
+  bool seen = false;
+  while (!extra.empty()) {
+    if (extra.size() < 4) return "extra field ends inside a record header";
+    const std::uint16_t id = le16(extra.data());
+    const std::uint16_t size = le16(extra.data() + 2);
+    if (extra.size() - 4 < size) return "extra field record runs past the extra field";
+    std::string_view data = extra.substr(4, size);
+    extra.remove_prefix(4 + std::size_t{size});
+    if (id != zip64_extra_id) continue;
+    if (seen) return "two ZIP64 extra fields";
+    seen = true;
+    for (std::uint64_t* value : {fields.uncompressed, fields.compressed, fields.offset}) {
+      if (value == nullptr) continue;
+      if (data.size() < 8) return "ZIP64 extra field is too short for the values it replaces";
+      *value = le64(data.data());
+      data.remove_prefix(8);
+    }
+    if (fields.disk != nullptr) {
+      if (data.size() < 4) return "ZIP64 extra field is too short for the values it replaces";
+      *fields.disk = le32(data.data());
+    }
+  }
+  if (!seen && (fields.uncompressed || fields.compressed || fields.offset || fields.disk)) {
+    return "a size or offset says it is in a ZIP64 extra field, which is missing";
+  }
+  return "";
+}
+
+bool add_overflows(std::uint64_t a, std::uint64_t b, std::uint64_t& sum) {
+  return __builtin_add_overflow(a, b, &sum);
+}
+
+// inflateEnd on every path out.
+struct inflater {
+  z_stream stream{};
+  inflater() {
+    // Raw deflate (negative window bits): ZIP members carry no zlib header.
+    if (inflateInit2(&stream, -MAX_WBITS) != Z_OK) throw std::bad_alloc();
+  }
+  ~inflater() { inflateEnd(&stream); }
+  inflater(const inflater&) = delete;
+  inflater& operator=(const inflater&) = delete;
+};
+
+std::uint32_t crc_of(std::uint32_t crc, const void* data, std::size_t size) {
+  return static_cast<std::uint32_t>(
+      crc32_z(crc, static_cast<const Bytef*>(data), static_cast<z_size_t>(size)));
+}
+
+}  // namespace
+
+void zip_archive::fail(const std::string& what) const {
+  throw data_error(bytes_->name() + ": " + what);
+}
+
+zip_archive::zip_archive(std::shared_ptr<const byte_source> bytes) : bytes_(std::move(bytes)) {
+  read_central_directory();
+}
+
+void zip_archive::read_central_directory() {
+  const std::size_t size = bytes_->size();
+  if (size < end_record_size) {
+    fail("not a zip archive: " + std::to_string(size) +
+         " bytes, fewer than the 22-byte end-of-central-directory record");
+  }
+  // The end record is the last 22 bytes plus a comment of up to 65535 bytes: search backwards
+  // for its signature at a place where the comment length reaches exactly the end of the file.
+  const std::size_t tail_size = std::min(size, end_record_size + 0xffff);
+  const std::size_t tail_start = size - tail_size;
+  const std::string tail = bytes_->read_string(tail_start, tail_size);
+  std::size_t found = std::string::npos;
+  for (std::size_t pos = tail_size - end_record_size + 1; pos-- > 0;) {
+    if (le32(tail.data() + pos) == end_signature &&
+        le16(tail.data() + pos + 20) == tail_size - pos - end_record_size) {
+      found = pos;
+      break;
+    }
+  }
+  if (found == std::string::npos) {
+    fail(
+        "not a zip archive (or a truncated one): no end-of-central-directory record whose "
+        "comment reaches the end of the file");
+  }
+  const std::uint64_t end_offset = tail_start + found;
+  const char* end = tail.data() + found;
+  std::uint64_t disk = le16(end + 4);
+  std::uint64_t directory_disk = le16(end + 6);
+  std::uint64_t entries_on_disk = le16(end + 8);
+  std::uint64_t entries = le16(end + 10);
+  std::uint64_t directory_size = le32(end + 12);
+  std::uint64_t directory_offset = le32(end + 16);
+  std::uint64_t directory_end = end_offset;  // where the central directory must stop
+
+  const bool has_locator = end_offset >= zip64_locator_size &&
+                           le32(bytes_->read_string(end_offset - zip64_locator_size, 4).data()) ==
+                               zip64_locator_signature;
+  if (has_locator) {
+    const std::uint64_t locator_offset = end_offset - zip64_locator_size;
+    const std::string locator = bytes_->read_string(locator_offset, zip64_locator_size);
+    const std::uint64_t record_offset = le64(locator.data() + 8);
+    if (le32(locator.data() + 4) != 0 || le32(locator.data() + 16) != 1) {
+      fail("multi-disk archives are not supported (ZIP64 locator" + at_byte(locator_offset) + ")");
+    }
+    if (record_offset > locator_offset || locator_offset - record_offset < zip64_end_size) {
+      fail("ZIP64 end record offset " + std::to_string(record_offset) + " (locator" +
+           at_byte(locator_offset) + ") does not leave room for the record before the locator");
+    }
+    const std::string record = bytes_->read_string(record_offset, zip64_end_size);
+    if (le32(record.data()) != zip64_end_signature) {
+      fail("no ZIP64 end record" + at_byte(record_offset) + ", where the locator points");
+    }
+    if (le64(record.data() + 4) != locator_offset - record_offset - 12) {
+      fail("ZIP64 end record" + at_byte(record_offset) +
+           " does not end where the ZIP64 locator starts");
+    }
+    disk = le32(record.data() + 16);
+    directory_disk = le32(record.data() + 20);
+    entries_on_disk = le64(record.data() + 24);
+    entries = le64(record.data() + 32);
+    directory_size = le64(record.data() + 40);
+    directory_offset = le64(record.data() + 48);
+    directory_end = record_offset;
+  } else if (entries == marker16 || directory_size == marker32 || directory_offset == marker32) {
+    fail("end record" + at_byte(end_offset) + " defers to a ZIP64 end record that is missing");
+  }
+  if (disk != 0 || directory_disk != 0 || entries_on_disk != entries) {
+    fail("multi-disk archives are not supported (end record" + at_byte(end_offset) + ")");
+  }
+  std::uint64_t directory_stop = 0;
+  if (add_overflows(directory_offset, directory_size, directory_stop) ||
+      directory_stop != directory_end) {
+    fail("central directory (" + std::to_string(directory_size) + " bytes at byte " +
+         std::to_string(directory_offset) + ") does not end where the end record starts (byte " +
+         std::to_string(directory_end) + ")");
+  }
+  if (directory_size > zip_max_central_directory) {
+    fail("central directory of " + std::to_string(directory_size) + " bytes is larger than " +
+         std::to_string(zip_max_central_directory) + " (bnorm's limit)");
+  }
+  if (entries > directory_size / central_header_size) {
+    fail("end record" + at_byte(end_offset) + " claims " + std::to_string(entries) +
+         " entries, more than its " + std::to_string(directory_size) +
+         "-byte central directory can hold");
+  }
+
+  const std::string directory = bytes_->read_string(directory_offset, directory_size);
+  std::unordered_set<std::string> names;
+  std::size_t pos = 0;
+  members_.reserve(entries);
+  for (std::uint64_t i = 0; i < entries; ++i) {
+    const std::uint64_t where = directory_offset + pos;
+    if (directory.size() - pos < central_header_size ||
+        le32(directory.data() + pos) != central_signature) {
+      fail("central directory entry " + std::to_string(i) + at_byte(where) +
+           " is missing or truncated");
+    }
+    const char* h = directory.data() + pos;
+    const std::uint16_t flags = le16(h + 8);
+    zip_member m;
+    m.method = le16(h + 10);
+    m.crc32 = le32(h + 16);
+    m.compressed_size = le32(h + 20);
+    m.uncompressed_size = le32(h + 24);
+    const std::size_t name_size = le16(h + 28);
+    const std::size_t extra_size = le16(h + 30);
+    const std::size_t comment_size = le16(h + 32);
+    std::uint32_t start_disk = le16(h + 34);
+    m.header_offset = le32(h + 42);
+    if (directory.size() - pos - central_header_size < name_size + extra_size + comment_size) {
+      fail("central directory entry " + std::to_string(i) + at_byte(where) +
+           " runs past the central directory");
+    }
+    m.name.assign(h + central_header_size, name_size);
+    const std::string_view extra(h + central_header_size + name_size, extra_size);
+    const std::string what =
+        "member " + quoted_name(m.name) + " (central directory" + at_byte(where) + ")";
+    zip64_fields fields;
+    if (m.uncompressed_size == marker32) fields.uncompressed = &m.uncompressed_size;
+    if (m.compressed_size == marker32) fields.compressed = &m.compressed_size;
+    if (m.header_offset == marker32) fields.offset = &m.header_offset;
+    if (start_disk == marker16) fields.disk = &start_disk;
+    if (const std::string problem = apply_extra(extra, fields); !problem.empty()) {
+      fail(what + ": " + problem);
+    }
+    if ((flags & (flag_encrypted | flag_strong_encryption | flag_masked_directory)) != 0) {
+      fail(what + " is encrypted, which bnorm does not read");
+    }
+    if ((flags & flag_data_descriptor) != 0) {
+      fail(what +
+           " has its sizes in a data descriptor (written to a stream), which bnorm does not "
+           "read");
+    }
+    if (m.method != 0 && m.method != 8) {
+      fail(what + " uses compression method " + std::to_string(m.method) +
+           "; bnorm reads stored (0) and deflated (8)");
+    }
+    if (start_disk != 0)
+      fail(what + " starts on disk " + std::to_string(start_disk) +
+           "; multi-disk archives are not supported");
+    if (m.stored() && m.compressed_size != m.uncompressed_size) {
+      fail(what + " is stored, but its compressed size " + std::to_string(m.compressed_size) +
+           " differs from its size " + std::to_string(m.uncompressed_size));
+    }
+    if (!names.insert(m.name).second) fail(what + ": the name appears twice");
+    check_local_header(m, flags, directory_offset);
+    members_.push_back(std::move(m));
+    pos += central_header_size + name_size + extra_size + comment_size;
+  }
+  if (pos != directory.size()) {
+    fail("central directory has " + std::to_string(directory.size() - pos) +
+         " bytes after its last entry" + at_byte(directory_offset + pos));
+  }
+  // Members in file order must not share bytes: each ends before the next local header.
+  std::vector<const zip_member*> by_offset;
+  for (const zip_member& m : members_) by_offset.push_back(&m);
+  std::sort(by_offset.begin(), by_offset.end(), [](const zip_member* a, const zip_member* b) {
+    return a->header_offset < b->header_offset;
+  });
+  for (std::size_t i = 1; i < by_offset.size(); ++i) {
+    const zip_member& before = *by_offset[i - 1];
+    if (before.data_offset + before.compressed_size > by_offset[i]->header_offset) {
+      fail("members " + quoted_name(before.name) + " and " + quoted_name(by_offset[i]->name) +
+           " overlap" + at_byte(by_offset[i]->header_offset));
+    }
+  }
+}
+
+void zip_archive::check_local_header(zip_member& m, std::uint16_t flags,
+                                     std::uint64_t central_start) {
+  const std::string what =
+      "member " + quoted_name(m.name) + ": local header" + at_byte(m.header_offset);
+  if (m.header_offset > central_start || central_start - m.header_offset < local_header_size) {
+    fail(what + " lies outside the members' area, which ends at byte " +
+         std::to_string(central_start));
+  }
+  const std::string h = bytes_->read_string(m.header_offset, local_header_size);
+  if (le32(h.data()) != local_signature) fail(what + ": no local header signature");
+  const std::size_t name_size = le16(h.data() + 26);
+  const std::size_t extra_size = le16(h.data() + 28);
+  std::uint64_t data_offset = m.header_offset + local_header_size + name_size + extra_size;
+  if (data_offset > central_start) fail(what + " runs into the central directory");
+  const std::string name_and_extra =
+      bytes_->read_string(m.header_offset + local_header_size, name_size + extra_size);
+  if (std::string_view(name_and_extra).substr(0, name_size) != m.name) {
+    fail(what + " names " + quoted_name(std::string_view(name_and_extra).substr(0, name_size)) +
+         ", not the central directory's name");
+  }
+  if (le16(h.data() + 6) != flags || le16(h.data() + 8) != m.method) {
+    fail(what + ": flags or method differ from the central directory's");
+  }
+  if (le32(h.data() + 14) != m.crc32) fail(what + ": CRC-32 differs from the central directory's");
+  std::uint64_t compressed = le32(h.data() + 18);
+  std::uint64_t uncompressed = le32(h.data() + 22);
+  zip64_fields fields;
+  if (uncompressed == marker32) fields.uncompressed = &uncompressed;
+  if (compressed == marker32) fields.compressed = &compressed;
+  if (const std::string problem =
+          apply_extra(std::string_view(name_and_extra).substr(name_size), fields);
+      !problem.empty()) {
+    fail(what + ": " + problem);
+  }
+  if (compressed != m.compressed_size || uncompressed != m.uncompressed_size) {
+    fail(what + ": sizes " + std::to_string(compressed) + "/" + std::to_string(uncompressed) +
+         " differ from the central directory's " + std::to_string(m.compressed_size) + "/" +
+         std::to_string(m.uncompressed_size));
+  }
+  std::uint64_t data_end = 0;
+  if (add_overflows(data_offset, m.compressed_size, data_end) || data_end > central_start) {
+    fail("member " + quoted_name(m.name) + ": " + std::to_string(m.compressed_size) +
+         " bytes at byte " + std::to_string(data_offset) +
+         " run past the members' area, which ends at byte " + std::to_string(central_start));
+  }
+  m.data_offset = data_offset;
+}
+
+void zip_archive::verify_stored(const zip_member& m) const {
+  std::string chunk;
+  std::uint32_t crc = 0;
+  for (std::uint64_t done = 0; done < m.compressed_size;) {
+    const std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(io_chunk, m.compressed_size - done));
+    chunk.resize(want);
+    bytes_->read_exact(m.data_offset + done, chunk.data(), want);
+    crc = crc_of(crc, chunk.data(), want);
+    done += want;
+  }
+  if (crc != m.crc32)
+    fail("member " + quoted_name(m.name) + at_byte(m.data_offset) +
+         ": CRC-32 mismatch (the data is corrupt)");
+}
+
+std::string zip_archive::extract(const zip_member& m) const {
+  const std::string what = "member " + quoted_name(m.name) + at_byte(m.data_offset);
+  std::string out;
+  if (m.stored()) {
+    verify_stored(m);
+    return bytes_->read_string(m.data_offset, m.compressed_size);
+  }
+  inflater z;
+  std::string input;
+  std::uint64_t consumed = 0;
+  std::size_t produced = 0;
+  // Room for one byte past the declared size: producing it proves the declaration false.
+  const std::uint64_t room = m.uncompressed_size + 1;
+  while (true) {
+    if (z.stream.avail_in == 0 && consumed < m.compressed_size) {
+      const std::size_t want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(io_chunk, m.compressed_size - consumed));
+      input.resize(want);
+      bytes_->read_exact(m.data_offset + consumed, input.data(), want);
+      consumed += want;
+      z.stream.next_in = reinterpret_cast<Bytef*>(input.data());
+      z.stream.avail_in = static_cast<uInt>(want);
+    }
+    if (produced == out.size()) {
+      if (out.size() >= room) {
+        fail(what + " inflates to more than its declared " + std::to_string(m.uncompressed_size) +
+             " bytes");
+      }
+      out.resize(out.size() +
+                 static_cast<std::size_t>(std::min<std::uint64_t>(io_chunk, room - out.size())));
+    }
+    z.stream.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
+    z.stream.avail_out = static_cast<uInt>(out.size() - produced);
+    const int status = inflate(&z.stream, Z_NO_FLUSH);
+    produced = out.size() - z.stream.avail_out;
+    if (status == Z_STREAM_END) break;
+    if (status == Z_BUF_ERROR && z.stream.avail_in == 0 && consumed == m.compressed_size) {
+      fail(what + ": the deflate data ends before its end marker (truncated)");
+    }
+    if (status != Z_OK && status != Z_BUF_ERROR) {
+      fail(what + ": corrupt deflate data (" + (z.stream.msg ? z.stream.msg : "zlib error") + ")");
+    }
+  }
+  if (z.stream.avail_in != 0 || consumed != m.compressed_size) {
+    fail(what + ": the deflate data ends before the member's " + std::to_string(m.compressed_size) +
+         " bytes do");
+  }
+  if (produced != m.uncompressed_size) {
+    fail(what + " inflates to " + std::to_string(produced) + " bytes, not its declared " +
+         std::to_string(m.uncompressed_size));
+  }
+  out.resize(produced);
+  if (crc_of(0, out.data(), out.size()) != m.crc32) {
+    fail(what + ": CRC-32 mismatch (the data is corrupt)");
+  }
+  return out;
+}
+
+namespace {
+
+void put(std::string& out, std::uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) out += static_cast<char>((value >> (8 * i)) & 0xff);
+}
+
+bool is_ascii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+}  // namespace
+
+void write_zip(output_file& out, const std::vector<zip_entry>& entries) {
+  constexpr std::uint16_t zip64_version = 45;  // what Python's zipfile writes with ZIP64 fields
+  constexpr std::uint16_t dos_date = 0x21;     // 1980-01-01, the earliest a DOS date holds
+  constexpr std::uint16_t made_by_unix = 3 << 8;
+  constexpr std::uint32_t mode_rw = 0600u << 16;  // external attributes: -rw------- as NumPy's
+  std::string directory;
+  std::uint64_t offset = 0;
+  for (const zip_entry& e : entries) {
+    const std::uint32_t crc = crc_of(0, e.content.data(), e.content.size());
+    const std::uint16_t flags = is_ascii(e.name) ? 0 : 0x0800;  // bit 11: the name is UTF-8
+    const std::uint64_t size = e.content.size();
+    std::string local;
+    put(local, local_signature, 4);
+    put(local, zip64_version, 2);
+    put(local, flags, 2);
+    put(local, 0, 2);  // stored
+    put(local, 0, 2);
+    put(local, dos_date, 2);
+    put(local, crc, 4);
+    put(local, marker32, 4);
+    put(local, marker32, 4);
+    put(local, e.name.size(), 2);
+    put(local, 20, 2);
+    local += e.name;
+    put(local, zip64_extra_id, 2);
+    put(local, 16, 2);
+    put(local, size, 8);
+    put(local, size, 8);
+    out.write(local);
+    out.write(e.content);
+
+    std::string extra;
+    const bool big_size = size >= marker32;
+    const bool big_offset = offset >= marker32;
+    if (big_size || big_offset) {
+      std::string values;
+      if (big_size) {
+        put(values, size, 8);
+        put(values, size, 8);
+      }
+      if (big_offset) put(values, offset, 8);
+      put(extra, zip64_extra_id, 2);
+      put(extra, values.size(), 2);
+      extra += values;
+    }
+    put(directory, central_signature, 4);
+    put(directory, made_by_unix | zip64_version, 2);
+    put(directory, zip64_version, 2);
+    put(directory, flags, 2);
+    put(directory, 0, 2);
+    put(directory, 0, 2);
+    put(directory, dos_date, 2);
+    put(directory, crc, 4);
+    put(directory, big_size ? marker32 : size, 4);
+    put(directory, big_size ? marker32 : size, 4);
+    put(directory, e.name.size(), 2);
+    put(directory, extra.size(), 2);
+    put(directory, 0, 2);  // comment
+    put(directory, 0, 2);  // disk
+    put(directory, 0, 2);  // internal attributes
+    put(directory, mode_rw, 4);
+    put(directory, big_offset ? marker32 : offset, 4);
+    directory += e.name;
+    directory += extra;
+    offset += local.size() + size;
+  }
+  const std::uint64_t count = entries.size();
+  const bool zip64 = count >= marker16 || directory.size() >= marker32 || offset >= marker32;
+  std::string end;
+  if (zip64) {
+    const std::uint64_t record_offset = offset + directory.size();
+    put(end, zip64_end_signature, 4);
+    put(end, zip64_end_size - 12, 8);
+    put(end, made_by_unix | zip64_version, 2);
+    put(end, zip64_version, 2);
+    put(end, 0, 4);
+    put(end, 0, 4);
+    put(end, count, 8);
+    put(end, count, 8);
+    put(end, directory.size(), 8);
+    put(end, offset, 8);
+    put(end, zip64_locator_signature, 4);
+    put(end, 0, 4);
+    put(end, record_offset, 8);
+    put(end, 1, 4);
+  }
+  put(end, end_signature, 4);
+  put(end, 0, 2);
+  put(end, 0, 2);
+  put(end, std::min<std::uint64_t>(count, marker16), 2);
+  put(end, std::min<std::uint64_t>(count, marker16), 2);
+  put(end, std::min<std::uint64_t>(directory.size(), marker32), 4);
+  put(end, std::min<std::uint64_t>(offset, marker32), 4);
+  put(end, 0, 2);
+  out.write(directory);
+  out.write(end);
+}
+
+}  // namespace bnorm

@@ -1,0 +1,29 @@
+// libFuzzer target: arbitrary bytes as a .safetensors file, through the header checks, every
+// tensor's data, and the state reader.  Anything but a clean bnorm::error is a finding.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "byte_source.hpp"
+#include "error.hpp"
+#include "safetensors.hpp"
+#include "state_tensors.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  try {
+    auto bytes = bnorm::byte_source::from_memory(
+        "fuzz.safetensors", std::string(reinterpret_cast<const char*>(data), size));
+    const auto archive = bnorm::open_safetensors(std::move(bytes));
+    for (const std::string& name : archive->names()) {
+      const auto source = archive->open(name);
+      // The reader has checked every tensor against the file; keep each run small anyway.
+      if (source->info().size_in_bytes() > (1u << 20)) continue;
+      std::vector<double> values(source->info().element_count());
+      source->read_at(0, values);
+    }
+    bnorm::read_state_tensors(*archive, "");
+  } catch (const bnorm::error&) {
+  }
+  return 0;
+}

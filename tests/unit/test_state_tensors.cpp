@@ -1,0 +1,124 @@
+// A batch-normalization state as named tensors: PyTorch and Keras names under a prefix, the
+// messages when the prefix matches nothing or one value is named twice, and the round trip.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "byte_source.hpp"
+#include "error.hpp"
+#include "file_io.hpp"
+#include "safetensors.hpp"
+#include "state_tensors.hpp"
+#include "test_support.hpp"
+
+using bnorm::data_error;
+using bnorm::dtype;
+
+namespace {
+
+bnorm::named_tensor vector_of(const std::string& name, std::vector<double> values) {
+  return bnorm::make_named_tensor({dtype::float32(), {values.size()}, false, name}, values);
+}
+
+std::unique_ptr<bnorm::tensor_archive> archive_of(std::vector<bnorm::named_tensor> tensors) {
+  bnorm_test::temp_dir dir;
+  {
+    bnorm::output_file out(dir.file("m.safetensors"));
+    bnorm::write_safetensors(out, std::move(tensors));
+    out.commit();
+  }
+  return bnorm::open_safetensors(bnorm::byte_source::from_memory(
+      "m.safetensors", bnorm_test::read_bytes(dir.file("m.safetensors"))));
+}
+
+}  // namespace
+
+TEST_CASE("read_state_tensors takes PyTorch names under a prefix and ignores other layers") {
+  std::vector<bnorm::named_tensor> tensors;
+  tensors.push_back(vector_of("layer1.0.bn1.running_mean", {1, 2}));
+  tensors.push_back(vector_of("layer1.0.bn1.running_var", {3, 4}));
+  tensors.push_back(vector_of("layer1.0.bn1.weight", {5, 6}));
+  tensors.push_back(vector_of("layer1.0.bn2.running_mean", {7, 8}));
+  tensors.push_back(vector_of("layer1.0.conv1.weight", {9}));
+  tensors.push_back(bnorm::make_named_tensor(
+      {{bnorm::scalar_kind::signed_int, 8, false}, {}, false, "layer1.0.bn1.num_batches_tracked"},
+      {12}));
+  const auto archive = archive_of(std::move(tensors));
+  const bnorm::bn_state state = bnorm::read_state_tensors(*archive, "layer1.0.bn1.");
+  CHECK(state.running_mean == std::vector<double>{1, 2});
+  CHECK(state.running_var == std::vector<double>{3, 4});
+  CHECK(state.weight == std::vector<double>{5, 6});
+  CHECK(state.bias.empty());
+  CHECK(state.num_batches_tracked == 12);
+  CHECK_THROWS_WITH_AS(bnorm::read_state_tensors(*archive, "layer2."),
+                       "m.safetensors: no state tensor (weight, bias, running_mean, running_var, "
+                       "num_batches_tracked, or Keras's gamma, beta, moving_mean, "
+                       "moving_variance) under the prefix 'layer2.'; prefixes with a running "
+                       "mean: 'layer1.0.bn1.', 'layer1.0.bn2.'",
+                       data_error);
+}
+
+TEST_CASE("read_state_tensors takes Keras names and refuses one value named both ways") {
+  std::vector<bnorm::named_tensor> keras;
+  keras.push_back(vector_of("gamma", {2}));
+  keras.push_back(vector_of("beta", {1}));
+  keras.push_back(vector_of("moving_mean", {3}));
+  keras.push_back(vector_of("moving_variance", {4}));
+  const bnorm::bn_state state = bnorm::read_state_tensors(*archive_of(std::move(keras)), "");
+  CHECK(state.weight == std::vector<double>{2});
+  CHECK(state.bias == std::vector<double>{1});
+  CHECK(state.running_mean == std::vector<double>{3});
+  CHECK(state.running_var == std::vector<double>{4});
+
+  std::vector<bnorm::named_tensor> both;
+  both.push_back(vector_of("weight", {2}));
+  both.push_back(vector_of("gamma", {2}));
+  CHECK_THROWS_WITH_AS(bnorm::read_state_tensors(*archive_of(std::move(both)), ""),
+                       "m.safetensors: both 'weight' and 'gamma' are given (PyTorch's and "
+                       "Keras's name for one value)",
+                       data_error);
+}
+
+TEST_CASE("read_state_tensors refuses values of the wrong shape or kind") {
+  std::vector<bnorm::named_tensor> matrix;
+  matrix.push_back(bnorm::make_named_tensor({dtype::float32(), {1, 2}, false, "weight"}, {1, 2}));
+  CHECK_THROWS_WITH_AS(bnorm::read_state_tensors(*archive_of(std::move(matrix)), ""),
+                       "m.safetensors: 'weight' has shape (1, 2); a state value is one number "
+                       "per channel",
+                       data_error);
+  std::vector<bnorm::named_tensor> count;
+  count.push_back(vector_of("num_batches_tracked", {1.5}));
+  CHECK_THROWS_WITH_AS(bnorm::read_state_tensors(*archive_of(std::move(count)), ""),
+                       "m.safetensors: 'num_batches_tracked' is not one non-negative integer",
+                       data_error);
+}
+
+TEST_CASE("write_state_tensors writes PyTorch names that read back exactly") {
+  bnorm::bn_state state;
+  state.weight = {0.1, 0.2};
+  state.bias = {-0.3, 1e-300};
+  state.running_mean = {1.0 / 3, 2.0 / 3};
+  state.running_var = {5, 6};
+  state.num_batches_tracked = 7;
+  for (const auto format : {bnorm::tensor_format::npz, bnorm::tensor_format::safetensors}) {
+    bnorm_test::temp_dir dir;
+    const std::string path =
+        dir.file(format == bnorm::tensor_format::npz ? "s.npz" : "s.safetensors");
+    {
+      bnorm::output_file out(path);
+      bnorm::write_state_tensors(out, format, state, true, true);
+      out.commit();
+    }
+    const auto archive = bnorm::open_archive(path, format);
+    const bnorm::bn_state back = bnorm::read_state_tensors(*archive, "");
+    CHECK(back.weight == state.weight);
+    CHECK(back.bias == state.bias);
+    CHECK(back.running_mean == state.running_mean);
+    CHECK(back.running_var == state.running_var);
+    CHECK(back.num_batches_tracked == 7);
+    const auto counter = archive->open("num_batches_tracked");
+    CHECK(counter->info().type == dtype{bnorm::scalar_kind::signed_int, 8, false});
+    CHECK(counter->info().shape.empty());
+  }
+}
