@@ -11,9 +11,13 @@
 namespace bnorm {
 namespace {
 
-// Values decoded, processed and encoded at a time: 128 KiB of doubles, which stay in the L2
-// cache from decoding to encoding, so memory sees each byte once per pass.
-constexpr std::size_t chunk_values = 1 << 14;
+// Values decoded, processed and encoded at a time: 512 KiB of doubles, which stay in the L2
+// cache from decoding to encoding, so memory sees each byte once per pass.  The file is read
+// and written in blocks as large (256 KiB of float32), which the kernel serves with large
+// page-cache folios: a 256 MiB eval run took 0.20 s of wall time with 128 KiB chunks and 0.15
+// s with these, against 0.15 s for cp (measured side by side).  Four times larger was no
+// faster and left the cache.
+constexpr std::size_t chunk_values = 1 << 16;
 
 // Inputs of at least this many values are split into `work_groups` contiguous groups.
 constexpr std::size_t parallel_threshold = 1 << 20;
