@@ -16,7 +16,12 @@ namespace bnorm {
 /// (its CRC-32 checked by one read first); a deflated member is inflated into memory.
 std::unique_ptr<tensor_archive> open_npz(std::shared_ptr<const byte_source> bytes);
 
-/// Writes `tensors` as np.savez does (stored members "<name>.npy" with NumPy's headers).
+/// Refuses (data_error naming `out`) a tensor name that makes a member name longer than a ZIP
+/// header holds; sinks call it before any work, write_npz before writing anything.
+void check_npz_name(const output_file& out, const std::string& tensor_name);
+
+/// Writes `tensors` as np.savez does (stored members "<name>.npy" with NumPy's headers).  The
+/// tensors' bytes are written from where they are, not copied.
 void write_npz(output_file& out, const std::vector<named_tensor>& tensors);
 
 }  // namespace bnorm

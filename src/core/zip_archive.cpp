@@ -117,11 +117,20 @@ void zip_archive::fail(const std::string& what) const {
   throw data_error(bytes_->name() + ": " + what);
 }
 
-zip_archive::zip_archive(std::shared_ptr<const byte_source> bytes) : bytes_(std::move(bytes)) {
-  read_central_directory();
+std::uint64_t zip_inflation_limit(std::uint64_t compressed_size) {
+  std::uint64_t by_ratio = 0;
+  if (__builtin_mul_overflow(compressed_size, zip_max_inflation_ratio, &by_ratio)) {
+    by_ratio = std::numeric_limits<std::uint64_t>::max();
+  }
+  return std::max(zip_max_inflated, by_ratio);
 }
 
-void zip_archive::read_central_directory() {
+zip_archive::zip_archive(std::shared_ptr<const byte_source> bytes, zip_name_check check_name)
+    : bytes_(std::move(bytes)) {
+  read_central_directory(check_name);
+}
+
+void zip_archive::read_central_directory(const zip_name_check& check_name) {
   const std::size_t size = bytes_->size();
   if (size < end_record_size) {
     fail("not a zip archive: " + std::to_string(size) +
@@ -201,6 +210,10 @@ void zip_archive::read_central_directory() {
     fail("central directory of " + std::to_string(directory_size) + " bytes is larger than " +
          std::to_string(zip_max_central_directory) + " (bnorm's limit)");
   }
+  if (entries > zip_max_members) {
+    fail("end record" + at_byte(end_offset) + " claims " + std::to_string(entries) +
+         " members, more than " + std::to_string(zip_max_members) + " (bnorm's limit)");
+  }
   if (entries > directory_size / central_header_size) {
     fail("end record" + at_byte(end_offset) + " claims " + std::to_string(entries) +
          " entries, more than its " + std::to_string(directory_size) +
@@ -238,6 +251,11 @@ void zip_archive::read_central_directory() {
     const std::string_view extra(h + central_header_size + name_size, extra_size);
     const std::string what =
         "member " + quoted_name(m.name) + " (central directory" + at_byte(where) + ")";
+    if (check_name) {
+      if (const std::string problem = check_name(m.name); !problem.empty()) {
+        fail(what + " " + problem);
+      }
+    }
     zip64_fields fields;
     if (m.uncompressed_size == marker32) fields.uncompressed = &m.uncompressed_size;
     if (m.compressed_size == marker32) fields.compressed = &m.compressed_size;
@@ -360,6 +378,18 @@ std::string zip_archive::extract(const zip_member& m) const {
     verify_stored(m);
     return bytes_->read_string(m.data_offset, m.compressed_size);
   }
+  const std::uint64_t limit = zip_inflation_limit(m.compressed_size);
+  if (m.uncompressed_size > limit) {
+    fail(what + " declares " + std::to_string(m.uncompressed_size) +
+         " bytes; bnorm inflates a compressed member in memory, at most " + std::to_string(limit) +
+         " bytes for its " + std::to_string(m.compressed_size) + " compressed (" +
+         std::to_string(zip_max_inflated >> 20) + " MiB, or " +
+         std::to_string(zip_max_inflation_ratio) +
+         " times the compressed size; store it uncompressed, as np.savez does, to read it in "
+         "place)");
+  }
+  // Capacity once, after the check: growing by chunks would leave up to twice what is used.
+  out.reserve(static_cast<std::size_t>(m.uncompressed_size) + 1);
   inflater z;
   std::string input;
   std::uint64_t consumed = 0;
@@ -429,12 +459,21 @@ void write_zip(output_file& out, const std::vector<zip_entry>& entries) {
   constexpr std::uint16_t dos_date = 0x21;     // 1980-01-01, the earliest a DOS date holds
   constexpr std::uint16_t made_by_unix = 3 << 8;
   constexpr std::uint32_t mode_rw = 0600u << 16;  // external attributes: -rw------- as NumPy's
+  // Every name checked before the first byte is written: the header field keeps 16 bits.
+  for (const zip_entry& e : entries) {
+    if (e.name.size() > zip_max_name_size) {
+      throw data_error(out.name() + ": member name " + quoted_name(e.name) +
+                       " is longer than the " + std::to_string(zip_max_name_size) +
+                       " bytes a ZIP archive holds");
+    }
+  }
   std::string directory;
   std::uint64_t offset = 0;
   for (const zip_entry& e : entries) {
-    const std::uint32_t crc = crc_of(0, e.content.data(), e.content.size());
+    const std::uint32_t crc =
+        crc_of(crc_of(0, e.header.data(), e.header.size()), e.content.data(), e.content.size());
     const std::uint16_t flags = is_ascii(e.name) ? 0 : 0x0800;  // bit 11: the name is UTF-8
-    const std::uint64_t size = e.content.size();
+    const std::uint64_t size = e.header.size() + e.content.size();
     std::string local;
     put(local, local_signature, 4);
     put(local, zip64_version, 2);
@@ -453,6 +492,7 @@ void write_zip(output_file& out, const std::vector<zip_entry>& entries) {
     put(local, size, 8);
     put(local, size, 8);
     out.write(local);
+    out.write(e.header);
     out.write(e.content);
 
     std::string extra;
