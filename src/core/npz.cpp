@@ -1,6 +1,9 @@
 #include "npz.hpp"
 
 #include <algorithm>
+#include <cstddef>
+#include <span>
+#include <vector>
 
 #include "error.hpp"
 #include "npy_header.hpp"
@@ -87,7 +90,36 @@ class npz_archive : public tensor_archive {
   zip_archive zip_;
 };
 
+// One tensor as an .npz streamed like .npy: values encoded and written to their place.
+class npz_sink : public tensor_sink {
+ public:
+  npz_sink(output_file& out, tensor_info info)
+      : info_(std::move(info)),
+        writer_(out, info_.name + std::string(npy_suffix), format_npy_header(info_),
+                info_.size_in_bytes()) {}
+
+  bool parallel() const override { return true; }
+
+  void write_at(std::size_t first, std::span<const double> values) override {
+    thread_local std::vector<std::byte> encoded;
+    encoded.resize(values.size() * info_.type.size);
+    encode(info_.type, values.data(), values.size(), encoded.data());
+    writer_.write_at(first * info_.type.size, encoded.data(), encoded.size());
+  }
+
+  void finish() override { writer_.finish(); }
+
+ private:
+  tensor_info info_;
+  zip_member_writer writer_;
+};
+
 }  // namespace
+
+std::unique_ptr<tensor_sink> make_npz_sink(output_file& out, tensor_info info) {
+  check_npz_name(out, info.name);
+  return std::make_unique<npz_sink>(out, std::move(info));
+}
 
 std::unique_ptr<tensor_archive> open_npz(std::shared_ptr<const byte_source> bytes) {
   return std::make_unique<npz_archive>(std::move(bytes));

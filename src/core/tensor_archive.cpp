@@ -187,6 +187,11 @@ std::unique_ptr<tensor_sink> make_archive_sink(output_file& out, tensor_format f
     if (info.name.empty()) info.name.push_back('x');
     return std::make_unique<safetensors_sink>(out, std::move(info));
   }
+  if (format == tensor_format::npz && !out.direct()) {
+    info.type = writable_type(format, output_type_for(info.type));
+    if (info.name.empty()) info.name.push_back('x');
+    return make_npz_sink(out, std::move(info));
+  }
   return std::make_unique<archive_sink>(out, format, std::move(info));
 }
 

@@ -245,3 +245,23 @@ TEST_CASE("every truncation and every single-byte change gives an archive or a d
     }
   }
 }
+
+TEST_CASE("zip_member_writer writes ranges in any order and equals write_zip byte for byte") {
+  const std::string header = "HEADER";
+  std::string data;
+  for (int i = 0; i < 1000; ++i) data += static_cast<char>(i * 7);
+  temp_dir dir;
+  {
+    bnorm::output_file out(dir.file("s.zip"));
+    bnorm::zip_member_writer writer(out, "x.npy", header, data.size());
+    writer.write_at(600, data.data() + 600, 400);
+    writer.write_at(0, data.data(), 250);
+    writer.write_at(250, data.data() + 250, 350);
+    writer.finish();
+    out.commit();
+  }
+  const std::string streamed = bnorm_test::read_bytes(dir.file("s.zip"));
+  CHECK(streamed == written_zip({{"x.npy", header, data}}));
+  const zip_archive archive = archive_of(streamed);
+  CHECK(archive.extract(archive.members()[0]) == header + data);
+}
