@@ -154,6 +154,25 @@ class Limits(ScratchTestCase):
                            "np.savez")
         self.assertFalse(self.path("y.npy").exists())
 
+    def test_a_declared_size_of_2_64_minus_1_is_reported_as_declared(self):
+        # 2^64 - 1 once wrapped the room left for inflation to 0: the message claimed the
+        # member inflated to more than it declared.
+        data = zlib.compressobj(9, zlib.DEFLATED, -15)
+        raw = data.compress(b"\0" * 100) + data.flush()
+        usize, crc, name = (1 << 64) - 1, zlib.crc32(b"\0" * 100), b"a.npy"
+        extra = struct.pack("<HHQQ", 1, 16, usize, len(raw))
+        local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 8, 0, 0x21, crc, 0xFFFFFFFF,
+                            0xFFFFFFFF, len(name), len(extra)) + name + extra
+        central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 0x032D, 45, 0, 8, 0, 0x21, crc,
+                              0xFFFFFFFF, 0xFFFFFFFF, len(name), len(extra), 0, 0, 0, 0,
+                              0) + name + extra
+        end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central),
+                          len(local) + len(raw), 0)
+        self.path("huge.npz").write_bytes(local + raw + central + end)
+        self.assertRefused("huge.npz", ["apply", "huge.npz", "-o", "y.npy"],
+                           "huge.npz: member 'a.npy' at byte %d declares 18446744073709551615 "
+                           "bytes" % len(local))
+
     def test_a_compressed_member_under_the_limit_is_read(self):
         x = np.zeros((8 << 18, 2), np.float32)  # 16 MiB, deflated to a few KB
         x[::2, 1] = 1
