@@ -1,6 +1,9 @@
 #include "npz.hpp"
 
 #include <algorithm>
+#include <cstddef>
+#include <span>
+#include <vector>
 
 #include "error.hpp"
 #include "npy_header.hpp"
@@ -39,14 +42,13 @@ std::pair<tensor_info, std::size_t> read_npy_member(const byte_source& bytes, st
 
 class npz_archive : public tensor_archive {
  public:
-  explicit npz_archive(std::shared_ptr<const byte_source> bytes) : zip_(std::move(bytes)) {
-    for (const zip_member& m : zip_.members()) {
-      if (!m.name.ends_with(npy_suffix)) {
-        throw data_error(file_name() + ": member " + quoted_name(m.name) +
-                         " is not a .npy file (an .npz holds only .npy members)");
-      }
-    }
-  }
+  // Names are checked as the directory is read, so a wrong archive stops at its first member.
+  explicit npz_archive(std::shared_ptr<const byte_source> bytes)
+      : zip_(std::move(bytes), [](const std::string& name) {
+          return name.ends_with(npy_suffix)
+                     ? std::string()
+                     : std::string("is not a .npy file (an .npz holds only .npy members)");
+        }) {}
 
   const std::string& file_name() const override { return zip_.bytes()->name(); }
 
@@ -88,19 +90,60 @@ class npz_archive : public tensor_archive {
   zip_archive zip_;
 };
 
+// One tensor as an .npz streamed like .npy: values encoded and written to their place.
+class npz_sink : public tensor_sink {
+ public:
+  npz_sink(output_file& out, tensor_info info)
+      : info_(std::move(info)),
+        writer_(out, info_.name + std::string(npy_suffix), format_npy_header(info_),
+                info_.size_in_bytes()) {}
+
+  bool parallel() const override { return true; }
+
+  void write_at(std::size_t first, std::span<const double> values) override {
+    thread_local std::vector<std::byte> encoded;
+    encoded.resize(values.size() * info_.type.size);
+    encode(info_.type, values.data(), values.size(), encoded.data());
+    writer_.write_at(first * info_.type.size, encoded.data(), encoded.size());
+  }
+
+  void finish() override { writer_.finish(); }
+
+ private:
+  tensor_info info_;
+  zip_member_writer writer_;
+};
+
 }  // namespace
+
+std::unique_ptr<tensor_sink> make_npz_sink(output_file& out, tensor_info info) {
+  check_npz_name(out, info.name);
+  return std::make_unique<npz_sink>(out, std::move(info));
+}
 
 std::unique_ptr<tensor_archive> open_npz(std::shared_ptr<const byte_source> bytes) {
   return std::make_unique<npz_archive>(std::move(bytes));
 }
 
+void check_npz_name(const output_file& out, const std::string& tensor_name) {
+  if (tensor_name.size() > zip_max_name_size - npy_suffix.size()) {
+    throw data_error(out.name() + ": tensor name " + quoted_name(tensor_name) +
+                     " is too long for an .npz member (a ZIP name holds at most " +
+                     std::to_string(zip_max_name_size) + " bytes, \".npy\" included)");
+  }
+}
+
 void write_npz(output_file& out, const std::vector<named_tensor>& tensors) {
-  std::vector<std::string> files;
-  files.reserve(tensors.size());
-  for (const named_tensor& t : tensors) files.push_back(format_npy_header(t.info) + t.data);
+  for (const named_tensor& t : tensors) check_npz_name(out, t.info.name);
+  // Each member is its .npy header and the tensor's bytes as two pieces: joining them would
+  // copy every tensor once more.
+  std::vector<std::string> headers;
+  headers.reserve(tensors.size());
+  for (const named_tensor& t : tensors) headers.push_back(format_npy_header(t.info));
   std::vector<zip_entry> entries;
   for (std::size_t i = 0; i < tensors.size(); ++i) {
-    entries.push_back({tensors[i].info.name + std::string(npy_suffix), files[i]});
+    entries.push_back(
+        {tensors[i].info.name + std::string(npy_suffix), headers[i], tensors[i].data});
   }
   write_zip(out, entries);
 }

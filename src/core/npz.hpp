@@ -7,6 +7,7 @@
 
 #include "byte_source.hpp"
 #include "tensor_archive.hpp"
+#include "tensor_io.hpp"
 
 namespace bnorm {
 
@@ -16,7 +17,17 @@ namespace bnorm {
 /// (its CRC-32 checked by one read first); a deflated member is inflated into memory.
 std::unique_ptr<tensor_archive> open_npz(std::shared_ptr<const byte_source> bytes);
 
-/// Writes `tensors` as np.savez does (stored members "<name>.npy" with NumPy's headers).
+/// Refuses (data_error naming `out`) a tensor name that makes a member name longer than a ZIP
+/// header holds; sinks call it before any work, write_npz before writing anything.
+void check_npz_name(const output_file& out, const std::string& tensor_name);
+
+/// A sink writing one tensor (`info`, named after info.name) as an .npz, streamed to a regular
+/// file (not out.direct()): the member's data goes straight to its place (zip_member_writer).
+/// Throws data_error (check_npz_name).
+std::unique_ptr<tensor_sink> make_npz_sink(output_file& out, tensor_info info);
+
+/// Writes `tensors` as np.savez does (stored members "<name>.npy" with NumPy's headers).  The
+/// tensors' bytes are written from where they are, not copied.
 void write_npz(output_file& out, const std::vector<named_tensor>& tensors);
 
 }  // namespace bnorm

@@ -55,10 +55,21 @@ int alignment_rank(dtype type) {
   return 0;
 }
 
-// Counts the values a JSON text holds (commas, colons and openings outside strings bound it).
-std::size_t count_json_values(std::string_view text) {
-  std::size_t count = 1;
+// What a header's text holds, counted before it is parsed: its values (commas, colons and
+// openings outside strings bound them) and its longest key (the string before a colon, as
+// spelled, escapes included).
+struct json_census {
+  std::size_t values = 1;
+  std::size_t longest_key = 0;
+  std::size_t longest_key_at = 0;
+};
+
+json_census take_json_census(std::string_view text) {
+  json_census census;
   bool in_string = false;
+  std::size_t string_start = 0;
+  std::size_t last_string_start = 0;
+  std::size_t last_string_size = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
@@ -66,14 +77,21 @@ std::size_t count_json_values(std::string_view text) {
         ++i;
       } else if (c == '"') {
         in_string = false;
+        last_string_start = string_start;
+        last_string_size = i - string_start - 1;
       }
     } else if (c == '"') {
       in_string = true;
+      string_start = i;
     } else if (c == ',' || c == ':' || c == '[' || c == '{') {
-      ++count;
+      ++census.values;
+      if (c == ':' && last_string_size > census.longest_key) {
+        census.longest_key = last_string_size;
+        census.longest_key_at = last_string_start;
+      }
     }
   }
-  return count;
+  return census;
 }
 
 std::size_t non_negative(const json& value, const std::string& what) {
@@ -192,9 +210,15 @@ std::string safetensors_dtype_name(dtype type) {
 
 std::vector<safetensors_entry> parse_safetensors_header(std::string_view text,
                                                         std::size_t data_size) {
-  if (count_json_values(text) > max_header_values) {
+  const json_census census = take_json_census(text);
+  if (census.values > max_header_values) {
     throw data_error("holds more than " + std::to_string(max_header_values) +
                      " JSON values (bnorm's limit)");
+  }
+  if (census.longest_key > safetensors_max_key_size) {
+    throw data_error("a key of " + std::to_string(census.longest_key) + " bytes (at byte " +
+                     std::to_string(census.longest_key_at) + " of the header) is longer than " +
+                     std::to_string(safetensors_max_key_size) + " bytes (bnorm's limit)");
   }
   const json document = parse_json_document(text);
   if (!document.is_object()) throw data_error("is not a JSON object");
@@ -258,7 +282,8 @@ std::vector<safetensors_entry> parse_safetensors_header(std::string_view text,
     }
     entries.push_back(std::move(entry));
   }
-  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+  // Stable: empty tensors share an offset, and names() promises the header's order for them.
+  std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
   // The reference implementation's rule: the tensors tile the data area exactly.
@@ -304,7 +329,21 @@ std::string format_safetensors_header(std::vector<named_tensor>& tensors) {
     header[t.info.name] = std::move(entry);
     offset += t.info.size_in_bytes();
   }
-  std::string text = header.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string text;
+  try {
+    text = header.dump(-1, ' ', false, json::error_handler_t::strict);
+  } catch (const json::type_error&) {
+    // A name from an .npz member need not be UTF-8; replacing bytes would rename the tensor.
+    for (const named_tensor& t : tensors) {
+      try {
+        (void)json(t.info.name).dump();
+      } catch (const json::type_error&) {
+        throw data_error("tensor name " + quoted_name(t.info.name) +
+                         " is not valid UTF-8, which a safetensors header must be");
+      }
+    }
+    throw;
+  }
   text.append((8 - text.size() % 8) % 8, ' ');
   std::string out;
   for (std::size_t i = 0; i < length_size; ++i) {
@@ -320,7 +359,13 @@ void write_safetensors(output_file& out, std::vector<named_tensor> tensors) {
     }
     t.info.fortran_order = false;
   }
-  out.write(format_safetensors_header(tensors));
+  std::string header;
+  try {
+    header = format_safetensors_header(tensors);
+  } catch (const data_error& e) {
+    throw data_error(out.name() + ": " + e.what());  // messages name a file: the output here
+  }
+  out.write(header);
   for (const named_tensor& t : tensors) out.write(t.data);
 }
 

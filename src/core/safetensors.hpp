@@ -17,6 +17,10 @@ namespace bnorm {
 /// The reference implementation's limit on the header, which bnorm keeps.
 inline constexpr std::size_t safetensors_max_header_size = 100'000'000;
 
+/// bnorm's limit on a key (tensor name) as the header spells it: names a real model uses are
+/// short, and a name of many megabytes would be copied into every list and message.
+inline constexpr std::size_t safetensors_max_key_size = 65'536;
+
 /// One tensor of a header: name, type and shape in `info`, bytes [begin, end) of the data.
 struct safetensors_entry {
   tensor_info info;
@@ -36,8 +40,10 @@ std::string safetensors_dtype_name(dtype type);
 /// project's strict parser: valid UTF-8, no duplicate keys), each tensor with exactly dtype,
 /// shape (non-negative integers) and data_offsets [begin, end] where end - begin is the shape's
 /// size (overflow-checked), __metadata__ a string-to-string object, and the tensors covering
-/// the data area exactly, without overlap or hole, as the reference implementation requires.
-/// Returns the tensors in data order.  Throws data_error (without the file name).
+/// the data area exactly, without overlap or hole, as the reference implementation requires;
+/// no key longer than safetensors_max_key_size (checked before the JSON is parsed).  Returns
+/// the tensors in data order, tensors at the same offset (empty ones) in the header's order. Throws
+/// data_error (without the file name).
 std::vector<safetensors_entry> parse_safetensors_header(std::string_view json,
                                                         std::size_t data_size);
 
@@ -49,6 +55,8 @@ std::unique_ptr<tensor_archive> open_safetensors(std::shared_ptr<const byte_sour
 /// the Python safetensors library writes for `tensors`: sorted by decreasing alignment of
 /// their dtype, then by name, with consecutive offsets.  Reorders `tensors` into that order.
 /// Sizes come from the tensors' info, so that a header can precede data not yet computed.
+/// Throws data_error for a name that is not valid UTF-8 (JSON cannot hold it) or is
+/// "__metadata__".
 std::string format_safetensors_header(std::vector<named_tensor>& tensors);
 
 /// Writes `tensors` (C order; Fortran-order tensors are reordered) as a .safetensors file.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
+#include <optional>
 #include <set>
 
 #include "error.hpp"
@@ -75,12 +77,23 @@ bn_state read_state_tensors(const tensor_archive& archive, const std::string& pr
     const auto source = archive.open(name);
     const tensor_info& info = source->info();
     if (std::string(n.torch) == "num_batches_tracked") {
-      const std::vector<double> values = read_values(*source);
-      if (values.size() != 1 || !(values[0] >= 0) || values[0] >= 0x1p63 ||
-          values[0] != std::floor(values[0])) {
+      const auto refuse = [&] {
         throw data_error(archive.file_name() + ": " + quoted_name(name) +
                          " is not one non-negative integer");
+      };
+      // The count from the header, before anything is read: a forged counter of a billion
+      // elements would otherwise be decoded whole.
+      if (info.element_count() != 1) refuse();
+      if (info.type.kind == scalar_kind::signed_int ||
+          info.type.kind == scalar_kind::unsigned_int) {
+        // Read as the integer it is: through a double, 2^53 + 1 would become 2^53.
+        const std::optional<std::int64_t> count = source->read_int64_at(0);
+        if (!count || *count < 0) refuse();
+        state.num_batches_tracked = *count;
+        continue;
       }
+      const std::vector<double> values = read_values(*source);
+      if (!(values[0] >= 0) || values[0] >= 0x1p63 || values[0] != std::floor(values[0])) refuse();
       state.num_batches_tracked = static_cast<std::int64_t>(values[0]);
       continue;
     }
@@ -121,9 +134,15 @@ void write_state_tensors(output_file& out, tensor_format format, const bn_state&
   if (track_running_stats) {
     add("running_mean", state.running_mean);
     add("running_var", state.running_var);
-    tensor_info counter{{scalar_kind::signed_int, 8, false}, {}, false, "num_batches_tracked"};
-    tensors.push_back(
-        make_named_tensor(std::move(counter), {static_cast<double>(state.num_batches_tracked)}));
+    // The counter's bytes directly, not through a double, which rounds past 2^53.
+    named_tensor counter;
+    counter.info = {{scalar_kind::signed_int, 8, false}, {}, false, "num_batches_tracked"};
+    counter.data.resize(8);
+    for (std::size_t i = 0; i < 8; ++i) {
+      counter.data[i] = static_cast<char>(
+          (static_cast<std::uint64_t>(state.num_batches_tracked) >> (8 * i)) & 0xff);
+    }
+    tensors.push_back(std::move(counter));
   }
   write_archive(out, format, std::move(tensors));
 }

@@ -40,6 +40,7 @@ class archive_sink : public tensor_sink {
     tensor_.info.type = writable_type(format, output_type_for(tensor_.info.type));
     // push_back, not = "x": GCC 12 warns falsely about the latter (-Wrestrict, PR 105651).
     if (tensor_.info.name.empty()) tensor_.info.name.push_back('x');
+    if (format == tensor_format::npz) check_npz_name(out, tensor_.info.name);
     tensor_.data.resize(tensor_.info.size_in_bytes());
   }
 
@@ -63,6 +64,15 @@ class archive_sink : public tensor_sink {
   named_tensor tensor_;
 };
 
+// The header, its refusals (a reserved or non-UTF-8 name) naming the output.
+std::string named_header(const output_file& out, std::vector<named_tensor>& tensors) {
+  try {
+    return format_safetensors_header(tensors);
+  } catch (const data_error& e) {
+    throw data_error(out.name() + ": " + e.what());
+  }
+}
+
 // One C-order tensor to .safetensors, streamed as the .npy sink streams: the header first,
 // then each range straight to its place in a regular file (from several threads), or in order
 // to a stream.
@@ -71,7 +81,7 @@ class safetensors_sink : public tensor_sink {
   safetensors_sink(output_file& out, tensor_info info) : out_(out) {
     std::vector<named_tensor> tensors(1);
     tensors[0].info = std::move(info);
-    const std::string header = format_safetensors_header(tensors);
+    const std::string header = named_header(out_, tensors);
     info_ = std::move(tensors[0].info);
     data_offset_ = header.size();
     if (out_.direct()) {
@@ -176,6 +186,11 @@ std::unique_ptr<tensor_sink> make_archive_sink(output_file& out, tensor_format f
     info.type = writable_type(format, output_type_for(info.type));
     if (info.name.empty()) info.name.push_back('x');
     return std::make_unique<safetensors_sink>(out, std::move(info));
+  }
+  if (format == tensor_format::npz && !out.direct()) {
+    info.type = writable_type(format, output_type_for(info.type));
+    if (info.name.empty()) info.name.push_back('x');
+    return make_npz_sink(out, std::move(info));
   }
   return std::make_unique<archive_sink>(out, format, std::move(info));
 }

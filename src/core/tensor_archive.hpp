@@ -57,9 +57,11 @@ named_tensor make_named_tensor(tensor_info info, const std::vector<double>& valu
 void write_archive(output_file& out, tensor_format format, std::vector<named_tensor> tensors);
 
 /// A sink writing one tensor named `info.name` (or "x" when empty) to a container file.  A
-/// C-order .safetensors output streams like .npy; an .npz output (whose member's CRC-32 comes
-/// before its data) and a Fortran-order .safetensors output (reordered to C order) are held
-/// in memory, encoded, until finish().
+/// C-order .safetensors output and an .npz output to a regular file stream like .npy (the
+/// member's CRC-32, which precedes its data, is combined from the ranges' and patched in at
+/// the end); an .npz output to a stream (whose CRC-32 must be written before its data) and a
+/// Fortran-order .safetensors output (reordered to C order) are held in memory, encoded,
+/// until finish().  Throws data_error for a name the format cannot hold.
 std::unique_ptr<tensor_sink> make_archive_sink(output_file& out, tensor_format format,
                                                tensor_info info);
 

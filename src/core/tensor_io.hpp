@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -33,6 +35,12 @@ class tensor_source {
   /// Decodes the out.size() values at file positions [first, first + out.size()), which must
   /// lie inside the tensor.  Safe to call from several threads at once.
   virtual void read_at(std::size_t first, std::span<double> out) const = 0;
+  /// The element at file position `index` exactly, when the tensor holds integers (a counter
+  /// such as num_batches_tracked, which a double rounds past 2^53) and the value fits int64;
+  /// std::nullopt otherwise, and for sources that do not keep the file's integers.
+  virtual std::optional<std::int64_t> read_int64_at(std::size_t /*index*/) const {
+    return std::nullopt;
+  }
 };
 
 /// Receives output values by file position.

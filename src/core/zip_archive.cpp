@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <mutex>
+#include <stdexcept>
 #include <unordered_set>
 
 #include "error.hpp"
@@ -117,11 +119,20 @@ void zip_archive::fail(const std::string& what) const {
   throw data_error(bytes_->name() + ": " + what);
 }
 
-zip_archive::zip_archive(std::shared_ptr<const byte_source> bytes) : bytes_(std::move(bytes)) {
-  read_central_directory();
+std::uint64_t zip_inflation_limit(std::uint64_t compressed_size) {
+  std::uint64_t by_ratio = 0;
+  if (__builtin_mul_overflow(compressed_size, zip_max_inflation_ratio, &by_ratio)) {
+    by_ratio = std::numeric_limits<std::uint64_t>::max();
+  }
+  return std::max(zip_max_inflated, by_ratio);
 }
 
-void zip_archive::read_central_directory() {
+zip_archive::zip_archive(std::shared_ptr<const byte_source> bytes, zip_name_check check_name)
+    : bytes_(std::move(bytes)) {
+  read_central_directory(check_name);
+}
+
+void zip_archive::read_central_directory(const zip_name_check& check_name) {
   const std::size_t size = bytes_->size();
   if (size < end_record_size) {
     fail("not a zip archive: " + std::to_string(size) +
@@ -201,6 +212,10 @@ void zip_archive::read_central_directory() {
     fail("central directory of " + std::to_string(directory_size) + " bytes is larger than " +
          std::to_string(zip_max_central_directory) + " (bnorm's limit)");
   }
+  if (entries > zip_max_members) {
+    fail("end record" + at_byte(end_offset) + " claims " + std::to_string(entries) +
+         " members, more than " + std::to_string(zip_max_members) + " (bnorm's limit)");
+  }
   if (entries > directory_size / central_header_size) {
     fail("end record" + at_byte(end_offset) + " claims " + std::to_string(entries) +
          " entries, more than its " + std::to_string(directory_size) +
@@ -238,6 +253,11 @@ void zip_archive::read_central_directory() {
     const std::string_view extra(h + central_header_size + name_size, extra_size);
     const std::string what =
         "member " + quoted_name(m.name) + " (central directory" + at_byte(where) + ")";
+    if (check_name) {
+      if (const std::string problem = check_name(m.name); !problem.empty()) {
+        fail(what + " " + problem);
+      }
+    }
     zip64_fields fields;
     if (m.uncompressed_size == marker32) fields.uncompressed = &m.uncompressed_size;
     if (m.compressed_size == marker32) fields.compressed = &m.compressed_size;
@@ -360,6 +380,18 @@ std::string zip_archive::extract(const zip_member& m) const {
     verify_stored(m);
     return bytes_->read_string(m.data_offset, m.compressed_size);
   }
+  const std::uint64_t limit = zip_inflation_limit(m.compressed_size);
+  if (m.uncompressed_size > limit) {
+    fail(what + " declares " + std::to_string(m.uncompressed_size) +
+         " bytes; bnorm inflates a compressed member in memory, at most " + std::to_string(limit) +
+         " bytes for its " + std::to_string(m.compressed_size) + " compressed (" +
+         std::to_string(zip_max_inflated >> 20) + " MiB, or " +
+         std::to_string(zip_max_inflation_ratio) +
+         " times the compressed size; store it uncompressed, as np.savez does, to read it in "
+         "place)");
+  }
+  // Capacity once, after the check: growing by chunks would leave up to twice what is used.
+  out.reserve(static_cast<std::size_t>(m.uncompressed_size) + 1);
   inflater z;
   std::string input;
   std::uint64_t consumed = 0;
@@ -424,47 +456,68 @@ bool is_ascii(std::string_view text) {
 
 }  // namespace
 
-void write_zip(output_file& out, const std::vector<zip_entry>& entries) {
-  constexpr std::uint16_t zip64_version = 45;  // what Python's zipfile writes with ZIP64 fields
-  constexpr std::uint16_t dos_date = 0x21;     // 1980-01-01, the earliest a DOS date holds
-  constexpr std::uint16_t made_by_unix = 3 << 8;
-  constexpr std::uint32_t mode_rw = 0600u << 16;  // external attributes: -rw------- as NumPy's
-  std::string directory;
-  std::uint64_t offset = 0;
-  for (const zip_entry& e : entries) {
-    const std::uint32_t crc = crc_of(0, e.content.data(), e.content.size());
-    const std::uint16_t flags = is_ascii(e.name) ? 0 : 0x0800;  // bit 11: the name is UTF-8
-    const std::uint64_t size = e.content.size();
-    std::string local;
-    put(local, local_signature, 4);
-    put(local, zip64_version, 2);
-    put(local, flags, 2);
-    put(local, 0, 2);  // stored
-    put(local, 0, 2);
-    put(local, dos_date, 2);
-    put(local, crc, 4);
-    put(local, marker32, 4);
-    put(local, marker32, 4);
-    put(local, e.name.size(), 2);
-    put(local, 20, 2);
-    local += e.name;
-    put(local, zip64_extra_id, 2);
-    put(local, 16, 2);
-    put(local, size, 8);
-    put(local, size, 8);
-    out.write(local);
-    out.write(e.content);
+namespace {
 
+constexpr std::uint16_t zip64_version = 45;  // what Python's zipfile writes with ZIP64 fields
+constexpr std::uint16_t dos_date = 0x21;     // 1980-01-01, the earliest a DOS date holds
+constexpr std::uint16_t made_by_unix = 3 << 8;
+constexpr std::uint32_t mode_rw = 0600u << 16;  // external attributes: -rw------- as NumPy's
+constexpr std::size_t local_crc_offset = 14;
+
+// A member as the central directory records it once written.
+struct written_member {
+  std::string_view name;
+  std::uint32_t crc = 0;
+  std::uint64_t size = 0;
+  std::uint64_t offset = 0;  // of its local header
+};
+
+std::uint16_t name_flags(std::string_view name) {
+  return is_ascii(name) ? 0 : 0x0800;  // bit 11: the name is UTF-8
+}
+
+void check_name_size(const output_file& out, std::string_view name) {
+  if (name.size() > zip_max_name_size) {
+    throw data_error(out.name() + ": member name " + quoted_name(name) + " is longer than the " +
+                     std::to_string(zip_max_name_size) + " bytes a ZIP archive holds");
+  }
+}
+
+std::string local_header(std::string_view name, std::uint32_t crc, std::uint64_t size) {
+  std::string local;
+  put(local, local_signature, 4);
+  put(local, zip64_version, 2);
+  put(local, name_flags(name), 2);
+  put(local, 0, 2);  // stored
+  put(local, 0, 2);
+  put(local, dos_date, 2);
+  put(local, crc, 4);
+  put(local, marker32, 4);
+  put(local, marker32, 4);
+  put(local, name.size(), 2);
+  put(local, 20, 2);
+  local += name;
+  put(local, zip64_extra_id, 2);
+  put(local, 16, 2);
+  put(local, size, 8);
+  put(local, size, 8);
+  return local;
+}
+
+// The central directory and end records of `members`, the last of which ends at `offset`.
+std::string directory_and_end(const std::vector<written_member>& members, std::uint64_t offset) {
+  std::string directory;
+  for (const written_member& m : members) {
     std::string extra;
-    const bool big_size = size >= marker32;
-    const bool big_offset = offset >= marker32;
+    const bool big_size = m.size >= marker32;
+    const bool big_offset = m.offset >= marker32;
     if (big_size || big_offset) {
       std::string values;
       if (big_size) {
-        put(values, size, 8);
-        put(values, size, 8);
+        put(values, m.size, 8);
+        put(values, m.size, 8);
       }
-      if (big_offset) put(values, offset, 8);
+      if (big_offset) put(values, m.offset, 8);
       put(extra, zip64_extra_id, 2);
       put(extra, values.size(), 2);
       extra += values;
@@ -472,25 +525,24 @@ void write_zip(output_file& out, const std::vector<zip_entry>& entries) {
     put(directory, central_signature, 4);
     put(directory, made_by_unix | zip64_version, 2);
     put(directory, zip64_version, 2);
-    put(directory, flags, 2);
+    put(directory, name_flags(m.name), 2);
     put(directory, 0, 2);
     put(directory, 0, 2);
     put(directory, dos_date, 2);
-    put(directory, crc, 4);
-    put(directory, big_size ? marker32 : size, 4);
-    put(directory, big_size ? marker32 : size, 4);
-    put(directory, e.name.size(), 2);
+    put(directory, m.crc, 4);
+    put(directory, big_size ? marker32 : m.size, 4);
+    put(directory, big_size ? marker32 : m.size, 4);
+    put(directory, m.name.size(), 2);
     put(directory, extra.size(), 2);
     put(directory, 0, 2);  // comment
     put(directory, 0, 2);  // disk
     put(directory, 0, 2);  // internal attributes
     put(directory, mode_rw, 4);
-    put(directory, big_offset ? marker32 : offset, 4);
-    directory += e.name;
+    put(directory, big_offset ? marker32 : m.offset, 4);
+    directory += m.name;
     directory += extra;
-    offset += local.size() + size;
   }
-  const std::uint64_t count = entries.size();
+  const std::uint64_t count = members.size();
   const bool zip64 = count >= marker16 || directory.size() >= marker32 || offset >= marker32;
   std::string end;
   if (zip64) {
@@ -518,8 +570,65 @@ void write_zip(output_file& out, const std::vector<zip_entry>& entries) {
   put(end, std::min<std::uint64_t>(directory.size(), marker32), 4);
   put(end, std::min<std::uint64_t>(offset, marker32), 4);
   put(end, 0, 2);
-  out.write(directory);
-  out.write(end);
+  return directory + end;
+}
+
+}  // namespace
+
+void write_zip(output_file& out, const std::vector<zip_entry>& entries) {
+  // Every name checked before the first byte is written: the header field keeps 16 bits.
+  for (const zip_entry& e : entries) check_name_size(out, e.name);
+  std::vector<written_member> members;
+  std::uint64_t offset = 0;
+  for (const zip_entry& e : entries) {
+    const std::uint32_t crc =
+        crc_of(crc_of(0, e.header.data(), e.header.size()), e.content.data(), e.content.size());
+    const std::uint64_t size = e.header.size() + e.content.size();
+    const std::string local = local_header(e.name, crc, size);
+    out.write(local);
+    out.write(e.header);
+    out.write(e.content);
+    members.push_back({e.name, crc, size, offset});
+    offset += local.size() + size;
+  }
+  out.write(directory_and_end(members, offset));
+}
+
+zip_member_writer::zip_member_writer(output_file& out, std::string name, std::string header,
+                                     std::uint64_t data_size)
+    : out_(out), name_(std::move(name)), header_(std::move(header)), data_size_(data_size) {
+  check_name_size(out_, name_);
+  const std::string local = local_header(name_, 0, header_.size() + data_size_);
+  data_offset_ = local.size() + header_.size();
+  out_.write_at(0, local.data(), local.size());
+  out_.write_at(local.size(), header_.data(), header_.size());
+}
+
+void zip_member_writer::write_at(std::uint64_t first, const void* data, std::size_t size) {
+  const std::uint32_t crc = crc_of(0, data, size);
+  out_.write_at(static_cast<std::size_t>(data_offset_ + first), data, size);
+  const std::lock_guard<std::mutex> lock(mutex_);
+  ranges_.push_back({first, size, crc});
+}
+
+void zip_member_writer::finish() {
+  // The ranges' CRC-32s combined in file order, which is what one pass over the data gives.
+  std::sort(ranges_.begin(), ranges_.end(),
+            [](const range& a, const range& b) { return a.first < b.first; });
+  std::uint32_t crc = crc_of(0, header_.data(), header_.size());
+  std::uint64_t covered = 0;
+  for (const range& r : ranges_) {
+    if (r.first != covered) throw std::logic_error("zip_member_writer: ranges leave a gap");
+    crc = static_cast<std::uint32_t>(crc32_combine(crc, r.crc, static_cast<z_off_t>(r.size)));
+    covered += r.size;
+  }
+  if (covered != data_size_) throw std::logic_error("zip_member_writer: data incomplete");
+  std::string crc_bytes;
+  put(crc_bytes, crc, 4);
+  out_.write_at(local_crc_offset, crc_bytes.data(), crc_bytes.size());
+  const std::uint64_t end = data_offset_ + data_size_;
+  const std::string tail = directory_and_end({{name_, crc, header_.size() + data_size_, 0}}, end);
+  out_.write_at(static_cast<std::size_t>(end), tail.data(), tail.size());
 }
 
 }  // namespace bnorm

@@ -5,7 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,8 +30,26 @@ struct zip_member {
   bool stored() const { return method == 0; }
 };
 
-/// Bounds on what the reader accepts before reading it (a tensor archive needs far less).
-inline constexpr std::size_t zip_max_central_directory = std::size_t{64} << 20;
+/// Bounds on what the reader accepts before reading it.  Each member costs some 200 bytes in
+/// memory, so a directory of a million empty members would cost more than the archive; a
+/// tensor archive holds tens or thousands of members.
+inline constexpr std::size_t zip_max_central_directory = std::size_t{8} << 20;
+inline constexpr std::size_t zip_max_members = 65'536;
+
+/// A deflated member is inflated into memory (its tensor is read by position, from several
+/// threads), so the size it declares is bounded before anything is inflated: at most the
+/// larger of this and zip_max_inflation_ratio times its compressed size.  A small file then
+/// cannot claim gigabytes (a deflate bomb reaches 1,032:1), while a large compressed tensor
+/// still inflates in memory about as large as the file.
+inline constexpr std::uint64_t zip_max_inflated = std::uint64_t{64} << 20;
+inline constexpr std::uint64_t zip_max_inflation_ratio = 4;
+
+/// The largest a member may inflate to (see zip_max_inflated).
+std::uint64_t zip_inflation_limit(std::uint64_t compressed_size);
+
+/// Checks a member's name while the central directory is read: returns why the name is
+/// refused, or "" to accept it.
+using zip_name_check = std::function<std::string(const std::string& name)>;
 
 /// A validated archive: the end record found (its comment length consistent with the file's
 /// end), one disk, the central directory where the end record says and nothing after it, every
@@ -38,7 +58,9 @@ inline constexpr std::size_t zip_max_central_directory = std::size_t{64} << 20;
 /// method but stored and deflated.  Throws data_error ("<file>: <what> at byte N").
 class zip_archive {
  public:
-  explicit zip_archive(std::shared_ptr<const byte_source> bytes);
+  /// `check_name`, when given, is applied to every member as it is read, so a wrong member
+  /// is refused before the rest of the directory is.
+  explicit zip_archive(std::shared_ptr<const byte_source> bytes, zip_name_check check_name = {});
 
   const std::vector<zip_member>& members() const { return members_; }
   const std::shared_ptr<const byte_source>& bytes() const { return bytes_; }
@@ -46,30 +68,70 @@ class zip_archive {
   /// Reads a stored member once and checks its CRC-32.  Throws data_error.
   void verify_stored(const zip_member& member) const;
 
-  /// The member's content, inflated when deflated, with its size and CRC-32 checked.  Memory
-  /// grows with the bytes inflation actually produces, never with the declared size, and
-  /// inflation stops at the first byte past the declared size (no zip bomb gets further).
+  /// The member's content, inflated when deflated, with its size and CRC-32 checked.  A
+  /// declared size past zip_inflation_limit() is refused before inflating; memory then grows
+  /// with the bytes inflation actually produces, and inflation stops at the first byte past
+  /// the declared size (no zip bomb gets further).
   std::string extract(const zip_member& member) const;
 
  private:
   [[noreturn]] void fail(const std::string& what) const;
-  void read_central_directory();
+  void read_central_directory(const zip_name_check& check_name);
   void check_local_header(zip_member& member, std::uint16_t flags, std::uint64_t central_end);
 
   std::shared_ptr<const byte_source> bytes_;
   std::vector<zip_member> members_;
 };
 
-/// A member to write: its name and its content.
+/// A member to write: its name and its content, in two pieces written one after the other
+/// (an .npy header and the tensor's bytes, which are then not copied to be joined).
 struct zip_entry {
   std::string name;
+  std::string_view header;
   std::string_view content;
 };
+
+/// The longest member name a ZIP header holds (a 16-bit length).
+inline constexpr std::size_t zip_max_name_size = 0xffff;
 
 /// Writes a ZIP archive of stored members to `out` as Python's zipfile writes NumPy's
 /// np.savez: a ZIP64 extra field with both sizes in every local header (force_zip64), ZIP64
 /// central-directory fields and end records only where a value needs them; times are fixed
-/// (1980-01-01) so that equal tensors give equal files.  Throws io_error.
+/// (1980-01-01) so that equal tensors give equal files.  Throws data_error, before writing
+/// anything, for a name longer than zip_max_name_size; io_error.
 void write_zip(output_file& out, const std::vector<zip_entry>& entries);
+
+/// One stored member written in place to a regular file (not direct()), the archive's only
+/// member, laid out as write_zip lays it out: the local header and `header` (the .npy header)
+/// first, then the data's ranges written to their place in any order, from several threads
+/// at once, each range's CRC-32 kept; finish() combines them in file order (crc32_combine),
+/// patches the local header's CRC-32 and writes the central directory and end records.  The
+/// data is never held in memory.  Throws data_error from the constructor for a name longer
+/// than zip_max_name_size; io_error.
+class zip_member_writer {
+ public:
+  zip_member_writer(output_file& out, std::string name, std::string header,
+                    std::uint64_t data_size);
+
+  /// Writes bytes [first, first + size) of the data (after the header).
+  void write_at(std::uint64_t first, const void* data, std::size_t size);
+
+  /// Called once, after every byte of the data has been written exactly once.
+  void finish();
+
+ private:
+  struct range {
+    std::uint64_t first;
+    std::uint64_t size;
+    std::uint32_t crc;
+  };
+  output_file& out_;
+  std::string name_;
+  std::string header_;
+  std::uint64_t data_size_;
+  std::uint64_t data_offset_ = 0;
+  std::mutex mutex_;
+  std::vector<range> ranges_;
+};
 
 }  // namespace bnorm

@@ -147,3 +147,57 @@ TEST_CASE("open_safetensors bounds the header length by the limit and by the fil
                        data_error);
   CHECK(open(std::string("\x02\0\0\0\0\0\0\0{}", 10))->names().empty());
 }
+
+namespace {
+
+// "t<i>", built by appending: "t" + std::string&& trips GCC 12's -Wrestrict (PR 105651).
+std::string name_of(std::size_t i) {
+  std::string name = "t";
+  name += std::to_string(i);
+  return name;
+}
+
+}  // namespace
+
+TEST_CASE("empty tensors at one offset keep the header's order") {
+  // names() promises the file's order; an unstable sort once listed them in any order.
+  std::string header = "{";
+  for (int i = 0; i < 40; ++i) {
+    header += '"';
+    header += name_of(static_cast<std::size_t>(39 - i));
+    header += R"(": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]},)";
+  }
+  header.back() = '}';
+  const auto entries = parse_safetensors_header(header, 0);
+  REQUIRE(entries.size() == 40);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    CHECK(entries[i].info.name == name_of(39 - i));
+  }
+}
+
+TEST_CASE("a key longer than bnorm's limit is refused before the JSON is parsed") {
+  const std::string name(bnorm::safetensors_max_key_size + 1, 'n');
+  const std::string header = R"({"a": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}, ")" +
+                             name + R"(": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}})";
+  CHECK_THROWS_WITH_AS(parse_safetensors_header(header, 0),
+                       "a key of 65537 bytes (at byte 62 of the header) is longer than 65536 "
+                       "bytes (bnorm's limit)",
+                       data_error);
+  const std::string at_limit(bnorm::safetensors_max_key_size, 'n');
+  CHECK(parse_safetensors_header(
+            "{\"" + at_limit + R"(": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}})", 0)
+            .front()
+            .info.name == at_limit);
+  // A long value is not a key (metadata may hold long text).
+  CHECK(parse_safetensors_header(R"({"__metadata__": {"k": ")" + name + "\"}}", 0).empty());
+}
+
+TEST_CASE("the writer refuses a name that is not valid UTF-8 instead of replacing bytes") {
+  std::vector<bnorm::named_tensor> tensors;
+  tensors.push_back(tensor("ok", dtype::float32(), {1}, std::string(4, '\0')));
+  tensors.push_back(tensor("caf\xe9", dtype::float32(), {1}, std::string(4, '\0')));
+  CHECK_THROWS_WITH_AS(bnorm::format_safetensors_header(tensors),
+                       "tensor name 'caf\\xe9' is not valid UTF-8, which a safetensors header "
+                       "must be",
+                       data_error);
+}

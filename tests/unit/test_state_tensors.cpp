@@ -2,6 +2,7 @@
 // messages when the prefix matches nothing or one value is named twice, and the round trip.
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -94,13 +95,61 @@ TEST_CASE("read_state_tensors refuses values of the wrong shape or kind") {
                        data_error);
 }
 
+namespace {
+
+bnorm::named_tensor counter_of(dtype type, std::vector<std::size_t> shape, std::string bytes) {
+  return {{type, std::move(shape), false, "num_batches_tracked"}, std::move(bytes)};
+}
+
+std::string le64(std::uint64_t value) {
+  std::string bytes(8, '\0');
+  for (std::size_t i = 0; i < 8; ++i) bytes[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+  return bytes;
+}
+
+}  // namespace
+
+TEST_CASE("num_batches_tracked of any integer type is read exactly, past 2^53") {
+  // Through a double, 2^53 + 1 once read as 2^53.
+  const std::uint64_t big = (std::uint64_t{1} << 53) + 1;
+  for (const auto kind : {bnorm::scalar_kind::signed_int, bnorm::scalar_kind::unsigned_int}) {
+    std::vector<bnorm::named_tensor> tensors;
+    tensors.push_back(counter_of({kind, 8, false}, {}, le64(big)));
+    CHECK(bnorm::read_state_tensors(*archive_of(std::move(tensors)), "").num_batches_tracked ==
+          static_cast<std::int64_t>(big));
+  }
+  std::vector<bnorm::named_tensor> i32;
+  i32.push_back(
+      counter_of({bnorm::scalar_kind::signed_int, 4, false}, {1}, le64(12345).substr(0, 4)));
+  CHECK(bnorm::read_state_tensors(*archive_of(std::move(i32)), "").num_batches_tracked == 12345);
+  for (const std::uint64_t bad : {~std::uint64_t{0}, std::uint64_t{1} << 63}) {
+    for (const auto kind : {bnorm::scalar_kind::signed_int, bnorm::scalar_kind::unsigned_int}) {
+      std::vector<bnorm::named_tensor> tensors;
+      tensors.push_back(counter_of({kind, 8, false}, {}, le64(bad)));
+      CHECK_THROWS_WITH_AS(bnorm::read_state_tensors(*archive_of(std::move(tensors)), ""),
+                           "m.safetensors: 'num_batches_tracked' is not one non-negative integer",
+                           data_error);
+    }
+  }
+}
+
+TEST_CASE("num_batches_tracked of several elements is refused from its header, unread") {
+  // Two elements in a header that says so; a reader that decoded them first would need
+  // memory for all of them, which a forged counter makes any size.
+  std::vector<bnorm::named_tensor> tensors;
+  tensors.push_back(counter_of({bnorm::scalar_kind::signed_int, 8, false}, {2}, le64(1) + le64(2)));
+  CHECK_THROWS_WITH_AS(bnorm::read_state_tensors(*archive_of(std::move(tensors)), ""),
+                       "m.safetensors: 'num_batches_tracked' is not one non-negative integer",
+                       data_error);
+}
+
 TEST_CASE("write_state_tensors writes PyTorch names that read back exactly") {
   bnorm::bn_state state;
   state.weight = {0.1, 0.2};
   state.bias = {-0.3, 1e-300};
   state.running_mean = {1.0 / 3, 2.0 / 3};
   state.running_var = {5, 6};
-  state.num_batches_tracked = 7;
+  state.num_batches_tracked = (std::int64_t{1} << 53) + 1;  // a double would round it
   for (const auto format : {bnorm::tensor_format::npz, bnorm::tensor_format::safetensors}) {
     bnorm_test::temp_dir dir;
     const std::string path =
@@ -116,7 +165,7 @@ TEST_CASE("write_state_tensors writes PyTorch names that read back exactly") {
     CHECK(back.bias == state.bias);
     CHECK(back.running_mean == state.running_mean);
     CHECK(back.running_var == state.running_var);
-    CHECK(back.num_batches_tracked == 7);
+    CHECK(back.num_batches_tracked == state.num_batches_tracked);
     const auto counter = archive->open("num_batches_tracked");
     CHECK(counter->info().type == dtype{bnorm::scalar_kind::signed_int, 8, false});
     CHECK(counter->info().shape.empty());

@@ -78,7 +78,8 @@ std::string deflated_zip(const std::string& content, std::uint32_t declared) {
 
 TEST_CASE("write_zip and zip_archive round-trip stored members as np.savez lays them out") {
   const std::string check = "123456789";
-  const std::string zip = written_zip({{"a.npy", check}, {"b.npy", ""}, {"dir/ü.npy", "xyz"}});
+  const std::string zip =
+      written_zip({{"a.npy", "", check}, {"b.npy", "", ""}, {"dir/ü.npy", "", "xyz"}});
   const zip_archive archive = archive_of(zip);
   REQUIRE(archive.members().size() == 3);
   const bnorm::zip_member& a = archive.members()[0];
@@ -95,15 +96,58 @@ TEST_CASE("write_zip and zip_archive round-trip stored members as np.savez lays 
   CHECK(a.data_offset == 30 + 5 + 20);
 }
 
-TEST_CASE("an archive of 70,000 members is written and read with ZIP64 end records") {
+TEST_CASE("an archive of 65,536 members is written and read with ZIP64 end records") {
   std::vector<bnorm::zip_entry> entries;
   std::vector<std::string> names;
-  for (int i = 0; i < 70000; ++i) names.push_back(std::to_string(i));
-  for (const std::string& name : names) entries.push_back({name, "v"});
+  for (int i = 0; i < 65536; ++i) names.push_back(std::to_string(i));
+  for (const std::string& name : names) entries.push_back({name, "", "v"});
   const zip_archive archive = archive_of(written_zip(entries));
-  REQUIRE(archive.members().size() == 70000);
-  CHECK(archive.members().back().name == "69999");
+  REQUIRE(archive.members().size() == 65536);
+  CHECK(archive.members().back().name == "65535");
   CHECK(archive.extract(archive.members().back()) == "v");
+}
+
+TEST_CASE("an archive of more members than bnorm's limit is refused before they are read") {
+  // 1.26 million empty members once cost more memory than 256 MiB.
+  std::vector<bnorm::zip_entry> entries;
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i <= bnorm::zip_max_members; ++i) names.push_back(std::to_string(i));
+  for (const std::string& name : names) entries.push_back({name, "", ""});
+  CHECK_THROWS_WITH_AS(archive_of(written_zip(entries)),
+                       doctest::Contains("claims 65537 members, more than 65536 (bnorm's limit)"),
+                       data_error);
+}
+
+TEST_CASE("a name check refuses a member as the central directory is read") {
+  const std::string zip = written_zip({{"a.npy", "", "1"}, {"b.txt", "", "2"}});
+  const auto check = [](const std::string& name) {
+    return name.ends_with(".npy") ? std::string() : std::string("is not wanted");
+  };
+  CHECK_THROWS_WITH_AS(zip_archive(byte_source::from_memory("a.zip", zip), check),
+                       doctest::Contains("member 'b.txt' (central directory at byte"), data_error);
+  CHECK_THROWS_WITH_AS(zip_archive(byte_source::from_memory("a.zip", zip), check),
+                       doctest::Contains(") is not wanted"), data_error);
+}
+
+TEST_CASE("write_zip writes a member's header and content one after the other, CRC over both") {
+  const std::string zip = written_zip({{"a.npy", "1234", "56789"}});
+  const zip_archive archive = archive_of(zip);
+  CHECK(archive.members()[0].crc32 == 0xcbf43926);  // CRC-32 of "123456789"
+  CHECK(archive.extract(archive.members()[0]) == "123456789");
+}
+
+TEST_CASE("write_zip refuses a name longer than a ZIP header holds, before writing anything") {
+  // The name length field keeps 16 bits: a longer name once gave a corrupt archive and exit 0.
+  temp_dir dir;
+  bnorm::output_file out(dir.file("a.zip"));
+  const std::string name(65536, 'n');
+  CHECK_THROWS_WITH_AS(bnorm::write_zip(out, {{"ok.npy", "", "1"}, {name, "", "2"}}),
+                       doctest::Contains("is longer than the 65535 bytes a ZIP archive holds"),
+                       data_error);
+  out.commit();
+  CHECK(bnorm_test::read_bytes(dir.file("a.zip")).empty());
+  CHECK(archive_of(written_zip({{std::string(65535, 'n'), "", "1"}})).members()[0].name.size() ==
+        65535);
 }
 
 TEST_CASE("deflated members are inflated and checked against their declared size") {
@@ -119,16 +163,30 @@ TEST_CASE("deflated members are inflated and checked against their declared size
         "a.zip: member 'm' at byte 31 inflates to more than its declared 1000 bytes", data_error);
   }
   SUBCASE("a declared size above what it inflates to") {
-    const zip_archive archive = archive_of(deflated_zip(content, 0xfffffff0));
+    const zip_archive archive = archive_of(deflated_zip(content, 200000));
     CHECK_THROWS_WITH_AS(
         archive.extract(archive.members()[0]),
-        "a.zip: member 'm' at byte 31 inflates to 100000 bytes, not its declared 4294967280",
+        "a.zip: member 'm' at byte 31 inflates to 100000 bytes, not its declared 200000",
         data_error);
+  }
+  SUBCASE("a declared size past the in-memory limit is refused before inflating") {
+    // A 611 KB bomb declaring and inflating to 600 MiB once ran out of memory.
+    const zip_archive archive = archive_of(deflated_zip(content, 0xfffffff0));
+    CHECK_THROWS_WITH_AS(archive.extract(archive.members()[0]),
+                         doctest::Contains("a.zip: member 'm' at byte 31 declares 4294967280 "
+                                           "bytes; bnorm inflates a compressed member in memory, "
+                                           "at most 67108864 bytes"),
+                         data_error);
+  }
+  SUBCASE("the limit grows with the compressed size") {
+    CHECK(bnorm::zip_inflation_limit(1000) == bnorm::zip_max_inflated);
+    CHECK(bnorm::zip_inflation_limit(std::uint64_t{100} << 20) == std::uint64_t{400} << 20);
+    CHECK(bnorm::zip_inflation_limit(~std::uint64_t{0}) == ~std::uint64_t{0});
   }
 }
 
 TEST_CASE("falsified archives are refused with the field and its byte") {
-  const std::string zip = written_zip({{"a.npy", "123456789"}, {"b.npy", "xy"}});
+  const std::string zip = written_zip({{"a.npy", "", "123456789"}, {"b.npy", "", "xy"}});
   const std::size_t central = zip.find("PK\x01\x02");
   const std::size_t end = zip.find("PK\x05\x06");
   SUBCASE("a corrupted byte of stored data fails the CRC-32") {
@@ -171,7 +229,7 @@ TEST_CASE("falsified archives are refused with the field and its byte") {
 }
 
 TEST_CASE("every truncation and every single-byte change gives an archive or a data_error") {
-  const std::string zip = written_zip({{"a.npy", "123456789"}, {"b.npy", "xy"}});
+  const std::string zip = written_zip({{"a.npy", "", "123456789"}, {"b.npy", "", "xy"}});
   for (std::size_t size = 0; size < zip.size(); ++size) {
     CHECK_THROWS_AS(archive_of(zip.substr(0, size)), data_error);
   }
@@ -186,4 +244,24 @@ TEST_CASE("every truncation and every single-byte change gives an archive or a d
       }
     }
   }
+}
+
+TEST_CASE("zip_member_writer writes ranges in any order and equals write_zip byte for byte") {
+  const std::string header = "HEADER";
+  std::string data;
+  for (int i = 0; i < 1000; ++i) data += static_cast<char>(i * 7);
+  temp_dir dir;
+  {
+    bnorm::output_file out(dir.file("s.zip"));
+    bnorm::zip_member_writer writer(out, "x.npy", header, data.size());
+    writer.write_at(600, data.data() + 600, 400);
+    writer.write_at(0, data.data(), 250);
+    writer.write_at(250, data.data() + 250, 350);
+    writer.finish();
+    out.commit();
+  }
+  const std::string streamed = bnorm_test::read_bytes(dir.file("s.zip"));
+  CHECK(streamed == written_zip({{"x.npy", header, data}}));
+  const zip_archive archive = archive_of(streamed);
+  CHECK(archive.extract(archive.members()[0]) == header + data);
 }
