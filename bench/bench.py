@@ -30,16 +30,20 @@ PYTHON = "/usr/bin/python3"  # Debian's NumPy and PyTorch install for this inter
 def wall_times(commands):
     """One run of each argv in `commands`, in turn: seconds each took.  hyperfine (Debian's
     package) starts them without a shell and subtracts nothing; without it, Python's
-    subprocess does, which adds about a millisecond of its own to each run."""
+    subprocess does, which adds about a millisecond of its own to each run.  `sync` runs
+    before each, untimed, so that no command pays for the write-back of the one before it
+    (256 MiB of dirty pages from one command otherwise slow the next one's writes)."""
     if shutil.which("hyperfine"):
         with tempfile.NamedTemporaryFile(suffix=".json") as report:
-            subprocess.run(["hyperfine", "-N", "--runs", "1", "--style", "none", "--export-json",
-                            report.name, *[" ".join(map(str, argv)) for argv in commands]],
+            subprocess.run(["hyperfine", "-N", "--runs", "1", "--prepare", "sync", "--style",
+                            "none", "--export-json", report.name,
+                            *[" ".join(map(str, argv)) for argv in commands]],
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             results = json.load(open(report.name))["results"]
         return [r["times"][0] for r in results]
     walls = []
     for argv in commands:
+        os.sync()
         start = time.perf_counter()
         subprocess.run([str(a) for a in argv], stdout=subprocess.DEVNULL, check=True)
         walls.append(time.perf_counter() - start)
@@ -126,8 +130,9 @@ def method(runs):
         f"Python {platform.python_version()}",
         f"- each command run {runs} times, alternating between the commands of a scenario; "
         "median wall time of the whole process, each round one run of every command in turn, "
-        "timed by hyperfine -N (no shell); peak resident memory from one more run under GNU "
-        "time (%M)",
+        "timed by hyperfine -N (no shell) after an untimed `sync` (hyperfine --prepare), so that "
+        "no command pays for the previous one's write-back; peak resident memory from one more "
+        "run under GNU time (%M)",
         "- inputs and outputs in the same folder, files in the page cache (every command reads "
         "them warm)",
         "",
