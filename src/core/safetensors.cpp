@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "error.hpp"
+#include "fortran_order.hpp"
 #include "json_document.hpp"
 #include "npy_header.hpp"
 #include "quoted_name.hpp"
@@ -102,29 +103,13 @@ std::size_t non_negative(const json& value, const std::string& what) {
   return value.get<std::size_t>();
 }
 
-// Fortran order is C order of the reversed shape: walk the C-order indices, keeping the
-// Fortran offset of the current index, and copy item by item.
+// The bytes of a Fortran-order tensor of `item`-byte elements, in C order.
 std::string fortran_to_c_bytes(const std::string& fortran, const std::vector<std::size_t>& shape,
                                std::size_t item) {
-  const std::size_t rank = shape.size();
-  std::vector<std::size_t> stride(rank);
-  std::size_t s = 1;
-  for (std::size_t d = 0; d < rank; ++d) {
-    stride[d] = s;
-    s *= shape[d];
-  }
-  std::string c_order(fortran.size(), '\0');
-  std::vector<std::size_t> index(rank, 0);
-  std::size_t offset = 0;
-  for (std::size_t out = 0; out < c_order.size(); out += item) {
-    std::memcpy(c_order.data() + out, fortran.data() + offset * item, item);
-    for (std::size_t d = rank; d-- > 0;) {
-      offset += stride[d];
-      if (++index[d] < shape[d]) break;
-      offset -= stride[d] * shape[d];
-      index[d] = 0;
-    }
-  }
+  std::string c_order;
+  c_order.reserve(fortran.size());
+  for_each_fortran_offset(
+      shape, [&](std::size_t offset) { c_order.append(fortran, offset * item, item); });
   return c_order;
 }
 

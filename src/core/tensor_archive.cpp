@@ -73,45 +73,6 @@ std::string named_header(const output_file& out, std::vector<named_tensor>& tens
   }
 }
 
-// One C-order tensor to .safetensors, streamed as the .npy sink streams: the header first,
-// then each range straight to its place in a regular file (from several threads), or in order
-// to a stream.
-class safetensors_sink : public tensor_sink {
- public:
-  safetensors_sink(output_file& out, tensor_info info) : out_(out) {
-    std::vector<named_tensor> tensors(1);
-    tensors[0].info = std::move(info);
-    const std::string header = named_header(out_, tensors);
-    info_ = std::move(tensors[0].info);
-    data_offset_ = header.size();
-    if (out_.direct()) {
-      out_.write(header);
-    } else {
-      out_.write_at(0, header.data(), header.size());
-    }
-  }
-
-  bool parallel() const override { return !out_.direct(); }
-
-  void write_at(std::size_t first, std::span<const double> values) override {
-    thread_local std::vector<std::byte> encoded;
-    encoded.resize(values.size() * info_.type.size);
-    encode(info_.type, values.data(), values.size(), encoded.data());
-    if (out_.direct()) {
-      out_.write(encoded.data(), encoded.size());
-    } else {
-      out_.write_at(data_offset_ + first * info_.type.size, encoded.data(), encoded.size());
-    }
-  }
-
-  void finish() override {}
-
- private:
-  output_file& out_;
-  tensor_info info_;
-  std::size_t data_offset_ = 0;
-};
-
 }  // namespace
 
 std::unique_ptr<tensor_archive> open_archive(const std::string& path, tensor_format format) {
@@ -185,7 +146,11 @@ std::unique_ptr<tensor_sink> make_archive_sink(output_file& out, tensor_format f
   if (format == tensor_format::safetensors && c_order) {
     info.type = writable_type(format, output_type_for(info.type));
     if (info.name.empty()) info.name.push_back('x');
-    return std::make_unique<safetensors_sink>(out, std::move(info));
+    // Streamed as .npy is: the header first, then each range straight to its place.
+    std::vector<named_tensor> tensors(1);
+    tensors[0].info = std::move(info);
+    const std::string header = named_header(out, tensors);
+    return make_headed_sink(out, header, tensors[0].info.type);
   }
   if (format == tensor_format::npz && !out.direct()) {
     info.type = writable_type(format, output_type_for(info.type));

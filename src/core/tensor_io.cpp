@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "error.hpp"
+#include "fortran_order.hpp"
 #include "json_tensor.hpp"
 #include "npy_header.hpp"
 #include "tensor_archive.hpp"
@@ -129,13 +130,11 @@ class values_source : public tensor_source {
   std::vector<double> values_;
 };
 
-class npy_sink : public tensor_sink {
+// A header, then the values as little-endian floats of one type, each range at its place.
+class headed_sink : public tensor_sink {
  public:
-  // encode() writes little-endian floats: the header says so, whatever type was asked for.
-  npy_sink(output_file& out, tensor_info info) : out_(out), info_(std::move(info)) {
-    info_.type = output_type_for(info_.type);
-    const std::string header = format_npy_header(info_);
-    data_offset_ = header.size();
+  headed_sink(output_file& out, const std::string& header, dtype type)
+      : out_(out), type_(type), data_offset_(header.size()) {
     if (out_.direct()) {
       out_.write(header);
     } else {
@@ -147,12 +146,12 @@ class npy_sink : public tensor_sink {
 
   void write_at(std::size_t first, std::span<const double> values) override {
     thread_local std::vector<std::byte> encoded;
-    encoded.resize(values.size() * info_.type.size);
-    encode(info_.type, values.data(), values.size(), encoded.data());
+    encoded.resize(values.size() * type_.size);
+    encode(type_, values.data(), values.size(), encoded.data());
     if (out_.direct()) {
       out_.write(encoded.data(), encoded.size());
     } else {
-      out_.write_at(data_offset_ + first * info_.type.size, encoded.data(), encoded.size());
+      out_.write_at(data_offset_ + first * type_.size, encoded.data(), encoded.size());
     }
   }
 
@@ -160,33 +159,15 @@ class npy_sink : public tensor_sink {
 
  private:
   output_file& out_;
-  tensor_info info_;
-  std::size_t data_offset_ = 0;
+  dtype type_;
+  std::size_t data_offset_;
 };
 
-// Fortran order is C order of the reversed shape: transpose by walking C-order indices while
-// keeping the Fortran offset of the current index.
 std::vector<double> fortran_to_c_order(const std::vector<double>& fortran,
                                        const std::vector<std::size_t>& shape) {
-  const std::size_t rank = shape.size();
-  std::vector<std::size_t> stride(rank);
-  std::size_t s = 1;
-  for (std::size_t d = 0; d < rank; ++d) {
-    stride[d] = s;
-    s *= shape[d];
-  }
-  std::vector<double> c_order(fortran.size());
-  std::vector<std::size_t> index(rank, 0);
-  std::size_t offset = 0;
-  for (double& value : c_order) {
-    value = fortran[offset];
-    for (std::size_t d = rank; d-- > 0;) {
-      offset += stride[d];
-      if (++index[d] < shape[d]) break;
-      offset -= stride[d] * shape[d];
-      index[d] = 0;
-    }
-  }
+  std::vector<double> c_order;
+  c_order.reserve(fortran.size());
+  for_each_fortran_offset(shape, [&](std::size_t offset) { c_order.push_back(fortran[offset]); });
   return c_order;
 }
 
@@ -263,10 +244,19 @@ std::unique_ptr<tensor_source> memory_source(tensor_info info, std::vector<doubl
   return std::make_unique<values_source>(std::move(info), std::move(values));
 }
 
+std::unique_ptr<tensor_sink> make_headed_sink(output_file& out, const std::string& header,
+                                              dtype type) {
+  return std::make_unique<headed_sink>(out, header, type);
+}
+
 std::unique_ptr<tensor_sink> make_sink(output_file& out, tensor_format format, tensor_info info) {
   if (is_archive(format)) return make_archive_sink(out, format, std::move(info));
   if (info.type.kind == scalar_kind::bfloat) info.type = dtype::float32();
-  if (format == tensor_format::npy) return std::make_unique<npy_sink>(out, std::move(info));
+  if (format == tensor_format::npy) {
+    // encode() writes little-endian floats: the header says so, whatever type was asked for.
+    info.type = output_type_for(info.type);
+    return make_headed_sink(out, format_npy_header(info), info.type);
+  }
   return std::make_unique<json_sink>(out, std::move(info));
 }
 

@@ -73,6 +73,12 @@ std::unique_ptr<tensor_source> memory_source(tensor_info info, std::vector<doubl
 /// has no bfloat16 (.npy, JSON, .npz); .npz and .safetensors: see make_archive_sink.
 std::unique_ptr<tensor_sink> make_sink(output_file& out, tensor_format format, tensor_info info);
 
+/// A sink writing `header`, then the values encoded as `type` (a little-endian floating type),
+/// each range at its place after the header: the layout of .npy and .safetensors.  Parallel
+/// to a regular file; in order to a stream.
+std::unique_ptr<tensor_sink> make_headed_sink(output_file& out, const std::string& header,
+                                              dtype type);
+
 /// A sink that keeps the values in memory, in file order; parallel when its size is given.
 class memory_sink : public tensor_sink {
  public:

@@ -1,0 +1,35 @@
+// Fortran (column-major) order seen in C (row-major) order: the one index walk that every
+// reordering of a Fortran-order tensor shares.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace bnorm {
+
+/// Calls visit(fortran_offset) once per element, in C order: for the element at C position
+/// p, the position the same index has in Fortran order.  Fortran order is C order of the
+/// reversed shape, so the walk keeps the Fortran offset of the current C index as it counts.
+template <typename Visit>
+void for_each_fortran_offset(const std::vector<std::size_t>& shape, Visit&& visit) {
+  const std::size_t rank = shape.size();
+  std::vector<std::size_t> stride(rank);
+  std::size_t count = 1;
+  for (std::size_t d = 0; d < rank; ++d) {
+    stride[d] = count;
+    count *= shape[d];
+  }
+  std::vector<std::size_t> index(rank, 0);
+  std::size_t offset = 0;
+  for (std::size_t p = 0; p < count; ++p) {
+    visit(offset);
+    for (std::size_t d = rank; d-- > 0;) {
+      offset += stride[d];
+      if (++index[d] < shape[d]) break;
+      offset -= stride[d] * shape[d];
+      index[d] = 0;
+    }
+  }
+}
+
+}  // namespace bnorm
