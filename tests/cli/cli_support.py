@@ -1,9 +1,11 @@
 """What every command-line test needs: the binary under test, scratch folders, and a runner
 that captures the exit status and both streams."""
 import hashlib
+import json
 import os
 import pathlib
 import shutil
+import struct
 import subprocess
 import tempfile
 import unittest
@@ -64,3 +66,20 @@ class ScratchTestCase(unittest.TestCase):
         """Only `expected` (and samples/) are in the scratch folder: no output, no temporary."""
         names = sorted(p.name for p in self.dir.iterdir() if p.name != "samples")
         self.assertEqual(names, sorted(expected))
+
+
+def write_safetensors(path, tensors, metadata=None):
+    """Writes a .safetensors file by hand, as the format's specification lays it out (no
+    library in between): `tensors` is {name: (dtype name, shape, raw bytes)} or a list of
+    (name, dtype name, shape, raw bytes), laid out in the given order."""
+    items = tensors.items() if isinstance(tensors, dict) else [(t[0], t[1:]) for t in tensors]
+    header, data = {}, b""
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    for name, (dtype, shape, raw) in items:
+        header[name] = {"dtype": dtype, "shape": list(shape),
+                        "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    pathlib.Path(path).write_bytes(struct.pack("<Q", len(text)) + text + data)

@@ -14,7 +14,7 @@ import zlib
 
 import numpy as np
 
-from cli_support import BNORM, Result, ScratchTestCase, digest
+from cli_support import BNORM, Result, ScratchTestCase, digest, write_safetensors
 
 LIMIT = 256 << 20
 SANITIZED = os.environ.get("BNORM_SANITIZED") == "1"
@@ -22,18 +22,6 @@ SANITIZED = os.environ.get("BNORM_SANITIZED") == "1"
 
 def limit_memory():
     resource.setrlimit(resource.RLIMIT_AS, (LIMIT, LIMIT))
-
-
-def write_safetensors(path, tensors):
-    """tensors: [(name, dtype, shape, raw bytes)], laid out in the given order."""
-    header, data = {}, b""
-    for name, dtype, shape, raw in tensors:
-        header[name] = {"dtype": dtype, "shape": list(shape),
-                        "data_offsets": [len(data), len(data) + len(raw)]}
-        data += raw
-    text = json.dumps(header).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    path.write_bytes(struct.pack("<Q", len(text)) + text + data)
 
 
 def stored_zip(members):

@@ -13,7 +13,7 @@ import unittest
 
 import numpy as np
 
-from cli_support import BNORM, ScratchTestCase, digest
+from cli_support import BNORM, ScratchTestCase, digest, write_safetensors
 
 RNG = np.random.default_rng(6)
 
@@ -25,20 +25,6 @@ def batch_norm_train(x, eps=1e-5, axis=1):
     mean = x.mean(axis=axes, keepdims=True)
     var = x.var(axis=axes, keepdims=True)
     return (x - mean) / np.sqrt(var + eps)
-
-
-def write_safetensors(path, tensors, metadata=None):
-    """tensors: {name: (dtype name, shape, raw bytes)}, laid out in the given order."""
-    header, data = {}, b""
-    if metadata is not None:
-        header["__metadata__"] = metadata
-    for name, (dtype, shape, raw) in tensors.items():
-        header[name] = {"dtype": dtype, "shape": list(shape),
-                        "data_offsets": [len(data), len(data) + len(raw)]}
-        data += raw
-    text = json.dumps(header).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    path.write_bytes(struct.pack("<Q", len(text)) + text + data)
 
 
 SAFETENSORS_DTYPES = {"F16": "<f2", "F32": "<f4", "F64": "<f8", "I64": "<i8", "BF16": "<u2"}
