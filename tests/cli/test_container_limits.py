@@ -57,7 +57,7 @@ class Limits(ScratchTestCase):
     def assertRefused(self, name, args, *phrases):
         before = digest(self.path(name))
         result = self.limited(*args)
-        self.assertFailsWith(result, 3, f"bnorm: error: ", *phrases)
+        self.assertFailsWith(result, 3, "bnorm: error: ", *phrases)
         self.assertLess(len(result.stderr), 1000, result.stderr[:300])
         self.assertEqual(digest(self.path(name)), before)
         return result
