@@ -18,7 +18,7 @@ namespace {
 constexpr std::size_t output_buffer_size = 1 << 20;
 
 // How much a replacing output writes between two requests to start writing back (see
-// output_file::started_writeback).
+// output_file::wrote).
 constexpr std::size_t writeback_interval = std::size_t{32} << 20;
 
 // Temporaries in flight, for remove_temporaries().  A signal handler may only read plain
