@@ -20,7 +20,8 @@ using json = nlohmann::ordered_json;
 constexpr std::size_t length_size = 8;  // the little-endian u64 before the header
 // A header's JSON values become a document in memory at some 50 to 100 bytes each: counting
 // them first keeps a forged header (100 MB of "[0,0,0,...") from costing gigabytes.  A real
-// header has about six values per tensor; this allows 160,000 tensors.
+// header has 11 to 14 values per tensor (its object, dtype, shape and offsets with their
+// numbers, counted as the census counts them); this allows some 70,000 tensors.
 constexpr std::size_t max_header_values = 1'000'000;
 
 struct dtype_name {

@@ -101,6 +101,13 @@ bn_state read_state_tensors(const tensor_archive& archive, const std::string& pr
       throw data_error(archive.file_name() + ": " + quoted_name(name) + " has shape " +
                        shape_to_string(info.shape) + "; a state value is one number per channel");
     }
+    // Decoded to double, a value costs 8 bytes per element whatever its file type: a forged
+    // 32 MB vector of bytes would need 256 MiB.  No layer has this many channels.
+    if (info.element_count() > max_state_channels) {
+      throw data_error(archive.file_name() + ": " + quoted_name(name) + " has " +
+                       std::to_string(info.element_count()) + " values; a state holds at most " +
+                       std::to_string(max_state_channels) + " channels");
+    }
     std::vector<double> values = read_values(*source);
     if (values.empty())
       throw data_error(archive.file_name() + ": " + quoted_name(name) + " is empty");

@@ -2,6 +2,7 @@
 // .safetensors file: PyTorch's state_dict names, or Keras's, under an optional prefix.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "batch_norm.hpp"
@@ -9,6 +10,9 @@
 #include "tensor_archive.hpp"
 
 namespace bnorm {
+
+/// The most channels a state tensor may hold (4,194,304; 32 MiB as doubles).
+inline constexpr std::size_t max_state_channels = std::size_t{1} << 22;
 
 /// Reads `prefix` + weight, bias, running_mean, running_var (1-D) and num_batches_tracked (one
 /// non-negative integral value), each optional, or Keras's gamma, beta, moving_mean and

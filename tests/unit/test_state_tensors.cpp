@@ -143,6 +143,25 @@ TEST_CASE("num_batches_tracked of several elements is refused from its header, u
                        data_error);
 }
 
+TEST_CASE("a state vector of more channels than any layer has is refused from its header") {
+  // One byte per value in the file, eight once decoded: refused before anything is read.
+  bnorm::named_tensor huge;
+  huge.info = {{bnorm::scalar_kind::unsigned_int, 1, false},
+               {bnorm::max_state_channels + 1},
+               false,
+               "running_mean"};
+  huge.data.assign(bnorm::max_state_channels + 1, '\0');
+  std::vector<bnorm::named_tensor> tensors;
+  tensors.push_back(std::move(huge));
+  CHECK_THROWS_WITH_AS(bnorm::read_state_tensors(*archive_of(std::move(tensors)), ""),
+                       "m.safetensors: 'running_mean' has 4194305 values; a state holds at most "
+                       "4194304 channels",
+                       data_error);
+  std::vector<bnorm::named_tensor> fits;
+  fits.push_back(vector_of("running_mean", std::vector<double>(1000, 0.5)));
+  CHECK(bnorm::read_state_tensors(*archive_of(std::move(fits)), "").running_mean.size() == 1000);
+}
+
 TEST_CASE("write_state_tensors writes PyTorch names that read back exactly") {
   bnorm::bn_state state;
   state.weight = {0.1, 0.2};
