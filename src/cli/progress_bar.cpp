@@ -52,10 +52,26 @@ std::string duration_text(double seconds) {
   return text;
 }
 
+// The terminal's width now (it may change during a run), or 80 when it does not say.
 std::size_t terminal_width(int fd) {
   winsize size{};
-  if (::ioctl(fd, TIOCGWINSZ, &size) == 0 && size.ws_col >= 20) return size.ws_col;
+  if (::ioctl(fd, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
   return 80;
+}
+
+// Blanks `width` columns of the current line and returns to its start, without locks or
+// allocation (the signal handler uses it).  Never more than the terminal is wide now: a line
+// longer than that would wrap and leave its first row behind.
+void blank_line(int fd, std::size_t width) {
+  static constexpr char spaces[] = "                                                          ";
+  width = std::min(width, terminal_width(fd) - 1);
+  write_all(fd, "\r", 1);
+  while (width > 0) {
+    const std::size_t n = std::min(width, sizeof spaces - 1);
+    write_all(fd, spaces, n);
+    width -= n;
+  }
+  write_all(fd, "\r", 1);
 }
 
 }  // namespace
@@ -114,6 +130,10 @@ void progress_bar::draw(clock::time_point now) {
   // A slow write may still be drawing the previous line: skip this one rather than wait.
   const std::unique_lock lock(draw_mutex_, std::try_to_lock);
   if (!lock) return;
+  // In the background (`bnorm ... &`), the terminal belongs to the shell: draw nothing over
+  // its prompt.  (A terminal that is not ours to control says -1: draw.)
+  const pid_t foreground = ::tcgetpgrp(fd_);
+  if (foreground != -1 && foreground != ::getpgrp()) return;
   const std::size_t done = std::min(done_.load(), total_);
   const double seconds = std::chrono::duration<double>(now - start_).count();
   const double fraction = total_ ? static_cast<double>(done) / static_cast<double>(total_) : 1;
@@ -137,9 +157,11 @@ void progress_bar::draw(clock::time_point now) {
   }
   line += figures;
   if (line.size() > width) line.resize(width);
+  // Spaces cover what a longer previous line left, up to the width the terminal has now.
+  const std::size_t covered = std::min(drawn_width_, width);
   std::string text = "\r" + line;
-  if (line.size() < drawn_width_) text += std::string(drawn_width_ - line.size(), ' ');
-  drawn_width_ = std::max(drawn_width_, line.size());
+  if (line.size() < covered) text += std::string(covered - line.size(), ' ');
+  drawn_width_ = std::max(covered, line.size());
   line_fd = fd_;
   line_width = drawn_width_;
   write_all(fd_, text.data(), text.size());
@@ -147,25 +169,16 @@ void progress_bar::draw(clock::time_point now) {
 
 void progress_bar::erase() {
   if (drawn_width_ == 0) return;
-  std::string blank(drawn_width_ + 2, ' ');  // spaces, not an escape: any terminal
-  blank.front() = blank.back() = '\r';
-  write_all(fd_, blank.data(), blank.size());
+  blank_line(fd_, drawn_width_);  // spaces, not an escape: any terminal
   drawn_width_ = 0;
   line_width = 0;
 }
 
 void erase_progress_line_for_signal() {
-  static constexpr char spaces[] = "                                                          ";
   const int fd = line_fd;
-  std::size_t width = line_width;
+  const std::size_t width = line_width;
   if (fd < 0 || width == 0) return;
-  write_all(fd, "\r", 1);
-  while (width > 0) {
-    const std::size_t n = std::min(width, sizeof spaces - 1);
-    write_all(fd, spaces, n);
-    width -= n;
-  }
-  write_all(fd, "\r", 1);
+  blank_line(fd, width);
 }
 
 }  // namespace bnorm::cli

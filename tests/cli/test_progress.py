@@ -52,6 +52,48 @@ class Progress(ScratchTestCase):
         os.close(master)
         return process.wait(timeout=60), received.decode()
 
+    def test_a_terminal_that_narrows_gets_no_line_wider_than_itself(self):
+        # A bar drawn 120 columns wide, then the terminal narrowed to 40 while bnorm is
+        # stopped: everything written after that (redraws and the erase) must fit in 39
+        # columns, or the line wraps and leaves rows of old bars behind.
+        import fcntl
+        import signal
+        import struct
+        import termios
+        rng = np.random.default_rng(8)
+        np.save(self.path("long.npy"), rng.standard_normal((64, 16, 128, 128), dtype=np.float32))
+        master, slave = os.openpty()
+        size = lambda columns: fcntl.ioctl(master, termios.TIOCSWINSZ,
+                                           struct.pack("HHHH", 24, columns, 0, 0))
+        size(120)
+        process = subprocess.Popen([BNORM, "apply", "long.npy", "-o", "y.npy",
+                                    "--virtual-batch-size", "1"], cwd=self.dir,
+                                   env=dict(os.environ, BNORM_PROGRESS_THRESHOLD="0"),
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=slave)
+        os.close(slave)
+        before, after = b"", b""
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            if before or after:
+                after += data
+            else:
+                before = data  # the first bar, drawn at 120 columns
+                process.send_signal(signal.SIGSTOP)
+                size(40)
+                process.send_signal(signal.SIGCONT)
+        os.close(master)
+        self.assertEqual(process.wait(timeout=60), 0)
+        self.assertGreater(max(len(s) for s in before.split(b"\r")), 40, before)
+        segments = after.split(b"\r")
+        self.assertTrue(any(segments), "nothing drawn or erased after the resize")
+        self.assertLessEqual(max(len(s) for s in segments), 39, after)
+
     def test_a_bar_per_pass_on_a_terminal_erased_at_the_end(self):
         status, tty = self.run_with_stderr_on_tty("apply", "big.npy", "-o", "y.npy")
         self.assertEqual(status, 0, tty)
