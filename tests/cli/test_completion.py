@@ -100,6 +100,14 @@ printf '%s\n' "${COMPREPLY[@]}"
         self.assertEqual(self.complete("bnorm apply --no-affine samples/batch."),
                          ["samples/batch.npy"])
 
+    def test_file_names_are_neither_globbed_nor_taken_quoted(self):
+        # compgen's output through $(...) was globbed: a[1].npy typed as a[ came back as a1.npy.
+        for name in ["a[1].npy", "a1.npy"]:
+            (self.dir / name).write_bytes(b"")
+        self.assertEqual(self.complete("bnorm apply a["), ["a[1].npy"])
+        self.assertEqual(self.complete("bnorm apply 'a["), ["a[1].npy"])
+        self.assertEqual(self.complete("bnorm apply a\\[1"), ["a[1].npy"])
+
     def test_nothing_where_a_number_is_expected(self):
         self.assertEqual(self.complete("bnorm apply --eps "), [])
         self.assertEqual(self.complete("bnorm apply --momentum "), [])
