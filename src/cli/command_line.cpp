@@ -73,6 +73,10 @@ int command_line::run_help() const {
     std::cout << app.get_formatter()->make_help(&app, "bnorm", CLI::AppFormatMode::Normal);
     return exit_ok;
   }
+  if (help_topic == "help") {  // offered by the completions, as every subcommand is
+    std::cout << help->help("bnorm");
+    return exit_ok;
+  }
   for (const auto& [command, run] : subcommands) {
     if (command->get_name() == help_topic) {
       std::cout << command->help("bnorm");

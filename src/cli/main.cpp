@@ -71,5 +71,9 @@ int main(int argc, char** argv) {
     return report(e.what(), exit_io);
   } catch (const std::bad_alloc&) {
     return report("out of memory", exit_io);
+  } catch (const std::exception& e) {
+    // The system refused something else (a thread, for one): still one line and a status,
+    // with the progress bar already erased and the temporaries removed by their owners.
+    return report(e.what(), exit_io);
   }
 }

@@ -205,6 +205,8 @@ std::string man_page(const CLI::App& app) {
       ".\\\" bnorm_docs; edit those, not this file.\n"
       ".TH BNORM 1 \"\" \"bnorm " BNORM_VERSION
       "\" \"User Commands\"\n"
+      // No hyphenation: a flag broken as --momen- / tum cannot be copied from the page.
+      ".nh\n"
       ".SH NAME\n"
       "bnorm \\- " +
       escape(manual_summary) +

@@ -1,5 +1,6 @@
 #include "version_text.hpp"
 
+#include <zlib.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <xsimd/xsimd.hpp>
@@ -63,6 +64,11 @@ std::string version_text() {
 #else
          ", shared\n"
 #endif
+         // zlib is the one library loaded at run time: the version built against, and the
+         // one loaded.
+         "zlib: " ZLIB_VERSION " (loaded: " +
+         std::string(zlibVersion()) +
+         ")\n"
          // fast_float's headers carry no version macro, so its version cannot be known here.
          "fast_float: (no version macro in its headers)";
 }

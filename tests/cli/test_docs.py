@@ -168,6 +168,17 @@ class HelpAndVersion(unittest.TestCase):
         self.assertEqual(result.stdout.decode(), help_text())
         self.assertIn("Subcommands:", result.stdout.decode())
 
+    def test_help_of_help_is_its_own_help(self):
+        # The completions offer `help` as a topic like every subcommand.
+        result = run(["help", "help"])
+        self.assertEqual(result.status, 0, result)
+        self.assertEqual(result.stdout, run(["help", "--help"]).stdout)
+        self.assertIn(b"Usage: bnorm help", result.stdout)
+
+    def test_man_page_does_not_hyphenate_flags(self):
+        # A flag broken across lines (--momen- / tum) cannot be copied from the page.
+        self.assertIn("\n.nh\n", MAN_PAGE.read_text())
+
     def test_help_of_an_unknown_subcommand_is_a_usage_error(self):
         result = run(["help", "aply"])
         self.assertEqual(result.status, 2)
@@ -185,7 +196,7 @@ class HelpAndVersion(unittest.TestCase):
         self.assertEqual(lines[0], f"bnorm {version}")
         fields = dict(line.split(": ", 1) for line in lines[1:])
         self.assertRegex(fields["compiler"], r"^(g\+\+|clang) \d+\.\d+")
-        for library in ["CLI11", "nlohmann/json", "xtensor", "xtl", "xsimd"]:
+        for library in ["CLI11", "nlohmann/json", "xtensor", "xtl", "xsimd", "zlib"]:
             self.assertRegex(fields[library], r"^\d+\.\d+\.\d+", library)
         self.assertIn("fast_float", fields)
         # The versions of the headers this build used: Debian 12's, when built there.
