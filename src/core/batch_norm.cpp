@@ -19,6 +19,13 @@ struct channel_transform {
   std::vector<double> center, scale, offset;
 };
 
+// x·scale + (offset − center·scale), with center 0: how PyTorch's CPU kernel and Keras
+// compute y, which differs from the centred form only when the scale is infinite.
+void fold_mean_into_shift(channel_transform& t, std::size_t c) {
+  t.offset[c] -= t.center[c] * t.scale[c];
+  t.center[c] = 0;
+}
+
 channel_transform make_transform(const bn_plan& plan, const std::vector<channel_moments>& batch) {
   const std::size_t channels = plan.layout.channels;
   channel_transform t{std::vector<double>(channels), std::vector<double>(channels),
@@ -27,10 +34,11 @@ channel_transform make_transform(const bn_plan& plan, const std::vector<channel_
     const bool use_batch = plan.normalize_with_batch_stats;
     const double mean = use_batch ? batch[c].mean : plan.state.running_mean[c];
     const double var = use_batch ? batch[c].var() : plan.state.running_var[c];
-    const double invstd = 1.0 / std::sqrt(var + plan.config.eps);
+    const double invstd = inverse_std(plan.config, use_batch, var);
     t.center[c] = mean;
     t.scale[c] = invstd * plan.state.weight[c];
     t.offset[c] = plan.state.bias[c];
+    if (std::isinf(invstd) && plan.config.conv->folds_mean_into_shift) fold_mean_into_shift(t, c);
   }
   return t;
 }
@@ -88,6 +96,12 @@ void fill_default(std::vector<double>& values, std::size_t channels, double valu
 }
 
 }  // namespace
+
+double inverse_std(const bn_config& config, bool batch_statistics, double var) {
+  const double var_eps = var + config.eps;
+  if (var_eps == 0 && batch_statistics && config.conv->zero_variance_invstd_is_zero) return 0;
+  return 1.0 / std::sqrt(var_eps);
+}
 
 bn_config default_config(const convention& conv) {
   bn_config config;

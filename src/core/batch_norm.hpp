@@ -60,7 +60,12 @@ struct bn_plan {
   std::vector<channel_moments> whole_batch;
 };
 
-/// The layout of a batch: at least 2 dimensions, `axis` inside the rank, at least one value.
+/// 1/√(var + eps) for one channel, as the convention computes it: PyTorch's InvStd gives 0
+/// for batch statistics with var + eps = 0 (`batch_statistics`), and every other case 1/√0 = ∞.
+double inverse_std(const bn_config& config, bool batch_statistics, double var);
+
+/// The layout of a batch: at least 2 dimensions, `axis` inside the rank, at least one channel.
+/// An empty batch (no values) is a batch: PyTorch normalizes it to an empty output.
 /// Throws data_error prefixed with `input_name`.
 channel_layout batch_layout(const tensor_info& input, long long axis,
                             const std::string& input_name = "input");

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -531,4 +532,18 @@ TEST_CASE("tensors of many blocks are normalized across block edges") {
     const xt::xarray<double> var = var_nc(x, mean);
     CHECK(max_abs_diff(y, (x - mean) / xt::sqrt(var + 1e-3)) < 1e-11);
   }
+}
+
+TEST_CASE("inverse_std is PyTorch's InvStd: 0 for batch statistics with var + eps = 0") {
+  const double inf = std::numeric_limits<double>::infinity();
+  bn_config torch = bnorm::default_config(conv("torch"));
+  torch.eps = 0;
+  CHECK(bnorm::inverse_std(torch, true, 0.0) == 0.0);
+  CHECK(bnorm::inverse_std(torch, false, 0.0) == inf);  // running statistics: 1/sqrt(0)
+  CHECK(bnorm::inverse_std(torch, true, 4.0) == 0.5);
+  bn_config keras = bnorm::default_config(conv("keras"));
+  keras.eps = 0;
+  CHECK(bnorm::inverse_std(keras, true, 0.0) == inf);  // Keras's rsqrt(0)
+  torch.eps = 1e-5;
+  CHECK(bnorm::inverse_std(torch, true, 0.0) == 1.0 / std::sqrt(1e-5));
 }
