@@ -148,7 +148,11 @@ channel_layout batch_layout(const tensor_info& input, long long axis,
   } catch (const data_error& e) {
     fail(e.what());
   }
-  if (input.element_count() == 0) fail("zero-size batch, shape " + shape_to_string(input.shape));
+  // PyTorch fails on a batch without channels with an index error; nothing is normalized.
+  if (layout.channels == 0) {
+    fail("no channels: the channel axis " + std::to_string(layout.axis) + " of shape " +
+         shape_to_string(input.shape) + " has size 0");
+  }
   return layout;
 }
 
@@ -184,6 +188,13 @@ bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_st
       fail("a batch of " + std::to_string(input.shape[0]) + " samples does not split into " +
            "virtual batches of " + std::to_string(k));
     }
+  }
+  const bool empty_batch = input.element_count() == 0;
+  if (empty_batch && config.mode == bn_mode::train && config.track_running_stats &&
+      !conv.empty_batch_keeps_running_stats && !whole_batch) {
+    fail("an empty batch, shape " + shape_to_string(input.shape) + ", has no statistics; the " +
+         std::string(conv.name) + " convention would make the running statistics NaN " +
+         "(torch leaves them as they were)");
   }
 
   const std::size_t channels = plan.layout.channels;
@@ -224,6 +235,7 @@ bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_st
   if (whole_batch) {
     use_whole_batch(plan, *whole_batch, whole_batch_name);
   } else if (plan.normalize_with_batch_stats && config.conv->single_value_is_error &&
+             !empty_batch &&
              plan.layout.count_per_channel() /
                      (config.virtual_batch_size ? input.shape[0] / config.virtual_batch_size : 1) ==
                  1) {
@@ -258,6 +270,10 @@ bn_state update_running_stats(const bn_config& config, const bn_state& state,
   bn_state next = state;
   if (!config.track_running_stats || config.mode != bn_mode::train) return next;
   ++next.num_batches_tracked;
+  // PyTorch counts an empty batch in num_batches_tracked and leaves the statistics alone.
+  const bool empty = std::all_of(batch.begin(), batch.end(),
+                                 [](const channel_moments& m) { return m.count == 0; });
+  if (empty && config.conv->empty_batch_keeps_running_stats) return next;
   // Each convention's own arithmetic, so the results match the framework to the last bit
   // that double allows: PyTorch weights the batch by m, Keras and ONNX weight the old value.
   double old_weight, new_weight;
@@ -353,7 +369,7 @@ bn_result run_virtual_batches(const bn_plan& plan, const tensor_source& input,
 bn_result run_batch_norm(const bn_plan& plan, const tensor_source& input, tensor_sink& output) {
   const channel_layout& layout = plan.layout;
   if (plan.config.virtual_batch_size > 0 && plan.normalize_with_batch_stats &&
-      plan.whole_batch.empty()) {
+      plan.whole_batch.empty() && layout.element_count() > 0) {
     return run_virtual_batches(plan, input, output);
   }
   bn_result result;

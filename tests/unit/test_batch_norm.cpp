@@ -442,7 +442,10 @@ TEST_CASE("plan_batch_norm refuses inputs that are not a batch, naming the input
   CHECK_THROWS_WITH_AS(
       plan({}), "x.npy: a batch needs at least 2 dimensions (batch and channel), got shape ()",
       data_error);
-  CHECK_THROWS_WITH_AS(plan({0, 3}), "x.npy: zero-size batch, shape (0, 3)", data_error);
+  CHECK_NOTHROW(plan({0, 3}));  // an empty batch is a batch, as in PyTorch
+  CHECK_THROWS_WITH_AS(plan({4, 0}),
+                       "x.npy: no channels: the channel axis 1 of shape (4, 0) has size 0",
+                       data_error);
   CHECK_THROWS_WITH_AS(plan({4, 3}, 2),
                        "x.npy: axis 2 is outside a tensor of rank 2 (shape (4, 3))", data_error);
   CHECK_THROWS_WITH_AS(
