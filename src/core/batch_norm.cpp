@@ -184,9 +184,11 @@ bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_st
   if (const std::size_t k = config.virtual_batch_size; k > 0) {
     if (plan.layout.axis == 0) fail("virtual batches split axis 0, which is the channel axis");
     if (input.fortran_order) fail("virtual batches need C-order data (this file is Fortran)");
+    // Keras reshapes the batch to (k, N/k, ...), which fails unless k divides N.
     if (input.shape[0] % k != 0) {
       fail("a batch of " + std::to_string(input.shape[0]) + " samples does not split into " +
-           "virtual batches of " + std::to_string(k));
+           "virtual batches of " + std::to_string(k) + " (the virtual batch size must divide " +
+           "the batch size, as in Keras)");
     }
   }
   const bool empty_batch = input.element_count() == 0;
@@ -314,18 +316,20 @@ bn_state update_running_stats(const bn_config& config, const bn_state& state,
 
 namespace {
 
-// Ghost batch normalization: every virtual batch (a contiguous block of samples in C order)
-// is normalized with its own statistics, kept per "virtual channel" g·C + c.
+// Ghost batch normalization as Keras's virtual_batch_size: the batch is reshaped to
+// (k, N/k, ...) and reduced over the first axis, so virtual batch g holds the k samples
+// g, g + N/k, g + 2N/k, ... (strided, not contiguous).  Each is normalized with its own
+// statistics, kept per "virtual channel" g·C + c.
 bn_result run_virtual_batches(const bn_plan& plan, const tensor_source& input,
                               tensor_sink& output) {
   const channel_layout& layout = plan.layout;
   const std::size_t channels = layout.channels;
-  const std::size_t group_values =
-      plan.config.virtual_batch_size * (layout.element_count() / plan.input.shape[0]);
-  const std::size_t groups = layout.element_count() / group_values;
+  const std::size_t sample_values = layout.element_count() / plan.input.shape[0];
+  const std::size_t groups = plan.input.shape[0] / plan.config.virtual_batch_size;
   const auto for_each_virtual_run = [&](std::size_t p, std::size_t n, auto&& fn) {
     for_each_run(layout, p, n, [&](std::size_t c, std::size_t first, std::size_t count) {
-      fn(((p + first) / group_values) * channels + c, first, count);  // runs stay in a sample
+      // Runs stay in a sample; sample s is in virtual batch s mod (N/k).
+      fn((p + first) / sample_values % groups * channels + c, first, count);
     });
   };
   grouped_moments moments(pass_group_count(layout.element_count()), groups * channels);
