@@ -7,6 +7,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "error.hpp"
+#include "number_format.hpp"
 #include "passes.hpp"
 
 namespace bnorm {
@@ -89,6 +90,26 @@ void check_length(const std::vector<double>& values, const char* key, std::size_
     throw data_error(state_name + ": " + key + " has " + std::to_string(values.size()) +
                      " values, but the input has " + std::to_string(channels) + " channels");
   }
+}
+
+// Running statistics are a mean and a variance of finite batches: NaN, an infinity or a
+// negative variance is not a state (PyTorch would take it and normalize to NaN or β).
+void check_running_statistics(const bn_state& state, const std::string& state_name) {
+  const auto check = [&](const std::vector<double>& values, const char* key, bool variance) {
+    for (std::size_t c = 0; c < values.size(); ++c) {
+      const double v = values[c];
+      const char* what = std::isnan(v)       ? "NaN"
+                         : std::isinf(v)     ? "infinite"
+                         : variance && v < 0 ? "negative"
+                                             : nullptr;
+      if (what) {
+        throw data_error(state_name + ": " + key + "[" + std::to_string(c) + "] is " + what + " (" +
+                         format_number(v, dtype::float64()) + ")");
+      }
+    }
+  };
+  check(state.running_mean, "running_mean", false);
+  check(state.running_var, "running_var", true);
 }
 
 void fill_default(std::vector<double>& values, std::size_t channels, double value) {
@@ -204,12 +225,7 @@ bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_st
   check_length(state.bias, "bias", channels, state_name);
   check_length(state.running_mean, "running_mean", channels, state_name);
   check_length(state.running_var, "running_var", channels, state_name);
-  for (std::size_t c = 0; c < state.running_var.size(); ++c) {
-    if (state.running_var[c] < 0) {
-      throw data_error(state_name + ": running_var[" + std::to_string(c) + "] is negative (" +
-                       std::to_string(state.running_var[c]) + ")");
-    }
-  }
+  check_running_statistics(state, state_name);
   if (state.num_batches_tracked < 0) {
     throw data_error(state_name + ": num_batches_tracked is negative");
   }

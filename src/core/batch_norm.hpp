@@ -72,8 +72,9 @@ channel_layout batch_layout(const tensor_info& input, long long axis,
 
 /// Checks the input against the configuration and the state, and completes the state.
 /// Throws usage_error (eval mode without running statistics) or data_error prefixed with
-/// `input_name` (rank, zero size, axis, one value per channel) or `state_name` (lengths,
-/// negative running_var).
+/// `input_name` (rank, no channels, axis, one value per channel, an empty batch whose running
+/// statistics the convention would make NaN) or `state_name` (lengths, running statistics that
+/// are NaN, infinite or a negative variance).
 ///
 /// With `whole_batch`, the input is one shard of a batch measured elsewhere (apply
 /// --batch-stats): the plan normalizes with those statistics and updates the running ones

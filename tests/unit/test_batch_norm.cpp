@@ -419,7 +419,26 @@ TEST_CASE("a state inconsistent with the input is a data error") {
   SUBCASE("negative running_var") {
     bn_state s{{}, {}, {0, 0, 0}, {1, -0.5, 1}, 0};
     CHECK_THROWS_WITH_AS(bnorm::batch_norm(x, config, s),
-                         "state: running_var[1] is negative (-0.500000)", data_error);
+                         "state: running_var[1] is negative (-0.5)", data_error);
+  }
+  SUBCASE("running statistics that are NaN or infinite") {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const double inf = std::numeric_limits<double>::infinity();
+    bn_state s{{}, {}, {0, 0, 0}, {1, nan, 1}, 0};
+    CHECK_THROWS_WITH_AS(bnorm::batch_norm(x, config, s), "state: running_var[1] is NaN (NaN)",
+                         data_error);
+    s.running_var = {1, 1, inf};
+    CHECK_THROWS_WITH_AS(bnorm::batch_norm(x, config, s),
+                         "state: running_var[2] is infinite (Infinity)", data_error);
+    s.running_var = {1, 1, 1};
+    s.running_mean = {-inf, 0, 0};
+    CHECK_THROWS_WITH_AS(bnorm::batch_norm(x, config, s),
+                         "state: running_mean[0] is infinite (-Infinity)", data_error);
+  }
+  SUBCASE("a tiny negative running_var is printed exactly") {
+    bn_state s{{}, {}, {0, 0, 0}, {1, -1e-300, 1}, 0};
+    CHECK_THROWS_WITH_AS(bnorm::batch_norm(x, config, s),
+                         "state: running_var[1] is negative (-1e-300)", data_error);
   }
   SUBCASE("negative num_batches_tracked") {
     bn_state s{{}, {}, {}, {}, -1};
