@@ -120,6 +120,10 @@ state_cases = {
     "bad-utf8": b'{"convention": "\xc3\x28"}',
     "deep": '{"a":' * 100 + "1" + "}" * 100,
     "huge-number": '{"running_var": [1e999]}',
+    "nan-running-var": '{"running_mean": [0, 0], "running_var": [1, NaN]}',
+    "infinite-running-mean": '{"running_mean": [-Infinity, 0], "running_var": [1, 1]}',
+    "tiny-negative-running-var": '{"running_var": [1, -1e-300, -0.30000000000000004]}',
+    "zero-running-var": '{"running_mean": [0], "running_var": [0]}',
     "big-integer": '{"num_batches_tracked": 99999999999999999999}',
     "partial": '{"partial": true, "num_features": 2, "count": [3, 3], "mean": [1, NaN], '
                '"m2": [0.5, 2], "min": [0, 1], "max": [2, 3], "nonfinite": [0, 1]}',
