@@ -205,11 +205,11 @@ bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_st
   if (const std::size_t k = config.virtual_batch_size; k > 0) {
     if (plan.layout.axis == 0) fail("virtual batches split axis 0, which is the channel axis");
     if (input.fortran_order) fail("virtual batches need C-order data (this file is Fortran)");
-    // Keras reshapes the batch to (k, N/k, ...), which fails unless k divides N.
+    // tf.keras reshapes the batch to (k, N/k, ...), which fails unless k divides N.
     if (input.shape[0] % k != 0) {
       fail("a batch of " + std::to_string(input.shape[0]) + " samples does not split into " +
            "virtual batches of " + std::to_string(k) + " (the virtual batch size must divide " +
-           "the batch size, as in Keras)");
+           "the batch size, as in tf.keras)");
     }
   }
   const bool empty_batch = input.element_count() == 0;
@@ -332,7 +332,7 @@ bn_state update_running_stats(const bn_config& config, const bn_state& state,
 
 namespace {
 
-// Ghost batch normalization as Keras's virtual_batch_size: the batch is reshaped to
+// Ghost batch normalization as tf.keras's virtual_batch_size: the batch is reshaped to
 // (k, N/k, ...) and reduced over the first axis, so virtual batch g holds the k samples
 // g, g + N/k, g + 2N/k, ... (strided, not contiguous).  Each is normalized with its own
 // statistics, kept per "virtual channel" g·C + c.
