@@ -9,6 +9,7 @@
 #include "file_io.hpp"
 #include "json_document.hpp"
 #include "layer_options.hpp"
+#include "number_format.hpp"
 #include "parse_number.hpp"
 #include "partial_stats.hpp"
 #include "run_feedback.hpp"
@@ -26,9 +27,11 @@ void warn_about_momentum(const bn_config& config) {
   const bool old_weight = config.conv->meaning == momentum_meaning::old_value_weight;
   if ((old_weight && m < 0.5) || (!old_weight && m > 0.5)) {
     const double old_part = old_weight ? m : 1 - m;
-    std::cerr << "bnorm: warning: --momentum " << m << " under " << config.conv->name << " is the "
-              << describe(config.conv->meaning) << ": running = " << old_part << "*old + "
-              << 1 - old_part << "*batch; the other meaning writes this as " << 1 - m << '\n';
+    const auto text = [](double v) { return format_number(v, dtype::float64()); };
+    std::cerr << "bnorm: warning: --momentum " << text(m) << " under " << config.conv->name
+              << " is the " << describe(config.conv->meaning) << ": running = " << text(old_part)
+              << "*old + " << text(1 - old_part) << "*batch; the other meaning writes this as "
+              << text(1 - m) << '\n';
   }
 }
 

@@ -1,12 +1,12 @@
 #include "man_page.hpp"
 
-#include <sstream>
 #include <stdexcept>
 
 #include "bnorm_version.hpp"
 #include "command_walk.hpp"
 #include "convention.hpp"
 #include "manual.hpp"
+#include "number_format.hpp"
 
 namespace bnorm::cli {
 namespace {
@@ -174,9 +174,7 @@ std::string option_entries(const CLI::App& command) {
 }
 
 std::string number(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
+  return format_number(value, dtype::float64());
 }
 
 // The table of every convention's defaults, from the conventions themselves.

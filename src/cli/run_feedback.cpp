@@ -4,8 +4,8 @@
 
 #include <cstdlib>
 #include <iostream>
-#include <sstream>
 
+#include "number_format.hpp"
 #include "progress.hpp"
 #include "progress_bar.hpp"
 
@@ -27,9 +27,7 @@ std::chrono::duration<double> progress_threshold() {
 }
 
 std::string number(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
+  return format_number(value, dtype::float64());
 }
 
 // The weight of this step's batch in the running statistics, from update_running_stats

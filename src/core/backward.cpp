@@ -22,13 +22,16 @@ bn_gradients run_backward(const bn_plan& plan, const tensor_source& input,
 
   // The forward step's centre and inverse standard deviation.
   const bool batch = plan.normalize_with_batch_stats;
-  std::vector<double> center(channels), invstd(channels);
+  std::vector<double> center(channels), invstd(channels), xhat_factor(channels);
   const std::vector<channel_moments> moments =
       batch ? channel_moments_of(input, layout) : std::vector<channel_moments>{};
   for (std::size_t c = 0; c < channels; ++c) {
     center[c] = batch ? moments[c].mean : plan.state.running_mean[c];
     const double var = batch ? moments[c].var() : plan.state.running_var[c];
-    invstd[c] = 1.0 / std::sqrt(var + plan.config.eps);
+    invstd[c] = inverse_std(plan.config, batch, var);
+    // PyTorch takes grad_weight = Σ g·(x − μ), times invstd: for an infinite invstd (eval,
+    // running_var + eps = 0) that is ±∞ or NaN as the sum's sign says, not a sum of ±∞·g.
+    xhat_factor[c] = std::isinf(invstd[c]) ? 1.0 : invstd[c];
   }
 
   // Σg and Σg·x̂ per channel, per group, merged in group order: the same for any thread count.
@@ -42,7 +45,7 @@ bn_gradients run_backward(const bn_plan& plan, const tensor_source& input,
     for (std::size_t i = 0; i < n; ++i) {
       const std::size_t c = layout.channel_at(p + i);
       sum_g[group][c] += gs[i];
-      sum_gx[group][c] += gs[i] * ((xs[i] - center[c]) * invstd[c]);
+      sum_gx[group][c] += gs[i] * ((xs[i] - center[c]) * xhat_factor[c]);
     }
   });
   bn_gradients grads{std::vector<double>(channels), std::vector<double>(channels)};
@@ -51,6 +54,9 @@ bn_gradients run_backward(const bn_plan& plan, const tensor_source& input,
       grads.grad_bias[c] += sum_g[k][c];
       grads.grad_weight[c] += sum_gx[k][c];
     }
+  }
+  for (std::size_t c = 0; c < channels; ++c) {
+    if (std::isinf(invstd[c])) grads.grad_weight[c] *= invstd[c];
   }
 
   // grad_input, per value.
@@ -69,7 +75,9 @@ bn_gradients run_backward(const bn_plan& plan, const tensor_source& input,
                   for (std::size_t i = 0; i < count; ++i) {
                     const std::size_t c = layout.channel_at(p + i);
                     const double xhat = (xs[i] - center[c]) * invstd[c];
-                    xs[i] = scale[c] * (gs[i] - mean_g[c] - xhat * mean_gx[c]);
+                    // With running statistics the gradient is γ·invstd·g alone (x̂ may be ∞).
+                    xs[i] = batch ? scale[c] * (gs[i] - mean_g[c] - xhat * mean_gx[c])
+                                  : scale[c] * gs[i];
                   }
                   grad_input.write_at(p, std::span<const double>(xs, count));
                 });

@@ -7,6 +7,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "error.hpp"
+#include "number_format.hpp"
 #include "passes.hpp"
 
 namespace bnorm {
@@ -19,6 +20,13 @@ struct channel_transform {
   std::vector<double> center, scale, offset;
 };
 
+// x·scale + (offset − center·scale), with center 0: how PyTorch's CPU kernel and Keras
+// compute y, which differs from the centred form only when the scale is infinite.
+void fold_mean_into_shift(channel_transform& t, std::size_t c) {
+  t.offset[c] -= t.center[c] * t.scale[c];
+  t.center[c] = 0;
+}
+
 channel_transform make_transform(const bn_plan& plan, const std::vector<channel_moments>& batch) {
   const std::size_t channels = plan.layout.channels;
   channel_transform t{std::vector<double>(channels), std::vector<double>(channels),
@@ -27,10 +35,11 @@ channel_transform make_transform(const bn_plan& plan, const std::vector<channel_
     const bool use_batch = plan.normalize_with_batch_stats;
     const double mean = use_batch ? batch[c].mean : plan.state.running_mean[c];
     const double var = use_batch ? batch[c].var() : plan.state.running_var[c];
-    const double invstd = 1.0 / std::sqrt(var + plan.config.eps);
+    const double invstd = inverse_std(plan.config, use_batch, var);
     t.center[c] = mean;
     t.scale[c] = invstd * plan.state.weight[c];
     t.offset[c] = plan.state.bias[c];
+    if (std::isinf(invstd) && plan.config.conv->folds_mean_into_shift) fold_mean_into_shift(t, c);
   }
   return t;
 }
@@ -83,11 +92,37 @@ void check_length(const std::vector<double>& values, const char* key, std::size_
   }
 }
 
+// Running statistics are a mean and a variance of finite batches: NaN, an infinity or a
+// negative variance is not a state (PyTorch would take it and normalize to NaN or β).
+void check_running_statistics(const bn_state& state, const std::string& state_name) {
+  const auto check = [&](const std::vector<double>& values, const char* key, bool variance) {
+    for (std::size_t c = 0; c < values.size(); ++c) {
+      const double v = values[c];
+      const char* what = std::isnan(v)       ? "NaN"
+                         : std::isinf(v)     ? "infinite"
+                         : variance && v < 0 ? "negative"
+                                             : nullptr;
+      if (what) {
+        throw data_error(state_name + ": " + key + "[" + std::to_string(c) + "] is " + what + " (" +
+                         format_number(v, dtype::float64()) + ")");
+      }
+    }
+  };
+  check(state.running_mean, "running_mean", false);
+  check(state.running_var, "running_var", true);
+}
+
 void fill_default(std::vector<double>& values, std::size_t channels, double value) {
   if (values.empty()) values.assign(channels, value);
 }
 
 }  // namespace
+
+double inverse_std(const bn_config& config, bool batch_statistics, double var) {
+  const double var_eps = var + config.eps;
+  if (var_eps == 0 && batch_statistics && config.conv->zero_variance_invstd_is_zero) return 0;
+  return 1.0 / std::sqrt(var_eps);
+}
 
 bn_config default_config(const convention& conv) {
   bn_config config;
@@ -134,7 +169,11 @@ channel_layout batch_layout(const tensor_info& input, long long axis,
   } catch (const data_error& e) {
     fail(e.what());
   }
-  if (input.element_count() == 0) fail("zero-size batch, shape " + shape_to_string(input.shape));
+  // PyTorch fails on a batch without channels with an index error; nothing is normalized.
+  if (layout.channels == 0) {
+    fail("no channels: the channel axis " + std::to_string(layout.axis) + " of shape " +
+         shape_to_string(input.shape) + " has size 0");
+  }
   return layout;
 }
 
@@ -166,10 +205,19 @@ bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_st
   if (const std::size_t k = config.virtual_batch_size; k > 0) {
     if (plan.layout.axis == 0) fail("virtual batches split axis 0, which is the channel axis");
     if (input.fortran_order) fail("virtual batches need C-order data (this file is Fortran)");
+    // tf.keras reshapes the batch to (k, N/k, ...), which fails unless k divides N.
     if (input.shape[0] % k != 0) {
       fail("a batch of " + std::to_string(input.shape[0]) + " samples does not split into " +
-           "virtual batches of " + std::to_string(k));
+           "virtual batches of " + std::to_string(k) + " (the virtual batch size must divide " +
+           "the batch size, as in tf.keras)");
     }
+  }
+  const bool empty_batch = input.element_count() == 0;
+  if (empty_batch && config.mode == bn_mode::train && config.track_running_stats &&
+      !conv.empty_batch_keeps_running_stats && !whole_batch) {
+    fail("an empty batch, shape " + shape_to_string(input.shape) + ", has no statistics; the " +
+         std::string(conv.name) + " convention would make the running statistics NaN " +
+         "(torch leaves them as they were)");
   }
 
   const std::size_t channels = plan.layout.channels;
@@ -177,12 +225,7 @@ bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_st
   check_length(state.bias, "bias", channels, state_name);
   check_length(state.running_mean, "running_mean", channels, state_name);
   check_length(state.running_var, "running_var", channels, state_name);
-  for (std::size_t c = 0; c < state.running_var.size(); ++c) {
-    if (state.running_var[c] < 0) {
-      throw data_error(state_name + ": running_var[" + std::to_string(c) + "] is negative (" +
-                       std::to_string(state.running_var[c]) + ")");
-    }
-  }
+  check_running_statistics(state, state_name);
   if (state.num_batches_tracked < 0) {
     throw data_error(state_name + ": num_batches_tracked is negative");
   }
@@ -210,6 +253,7 @@ bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_st
   if (whole_batch) {
     use_whole_batch(plan, *whole_batch, whole_batch_name);
   } else if (plan.normalize_with_batch_stats && config.conv->single_value_is_error &&
+             !empty_batch &&
              plan.layout.count_per_channel() /
                      (config.virtual_batch_size ? input.shape[0] / config.virtual_batch_size : 1) ==
                  1) {
@@ -244,6 +288,10 @@ bn_state update_running_stats(const bn_config& config, const bn_state& state,
   bn_state next = state;
   if (!config.track_running_stats || config.mode != bn_mode::train) return next;
   ++next.num_batches_tracked;
+  // PyTorch counts an empty batch in num_batches_tracked and leaves the statistics alone.
+  const bool empty = std::all_of(batch.begin(), batch.end(),
+                                 [](const channel_moments& m) { return m.count == 0; });
+  if (empty && config.conv->empty_batch_keeps_running_stats) return next;
   // Each convention's own arithmetic, so the results match the framework to the last bit
   // that double allows: PyTorch weights the batch by m, Keras and ONNX weight the old value.
   double old_weight, new_weight;
@@ -284,18 +332,20 @@ bn_state update_running_stats(const bn_config& config, const bn_state& state,
 
 namespace {
 
-// Ghost batch normalization: every virtual batch (a contiguous block of samples in C order)
-// is normalized with its own statistics, kept per "virtual channel" g·C + c.
+// Ghost batch normalization as tf.keras's virtual_batch_size: the batch is reshaped to
+// (k, N/k, ...) and reduced over the first axis, so virtual batch g holds the k samples
+// g, g + N/k, g + 2N/k, ... (strided, not contiguous).  Each is normalized with its own
+// statistics, kept per "virtual channel" g·C + c.
 bn_result run_virtual_batches(const bn_plan& plan, const tensor_source& input,
                               tensor_sink& output) {
   const channel_layout& layout = plan.layout;
   const std::size_t channels = layout.channels;
-  const std::size_t group_values =
-      plan.config.virtual_batch_size * (layout.element_count() / plan.input.shape[0]);
-  const std::size_t groups = layout.element_count() / group_values;
+  const std::size_t sample_values = layout.element_count() / plan.input.shape[0];
+  const std::size_t groups = plan.input.shape[0] / plan.config.virtual_batch_size;
   const auto for_each_virtual_run = [&](std::size_t p, std::size_t n, auto&& fn) {
     for_each_run(layout, p, n, [&](std::size_t c, std::size_t first, std::size_t count) {
-      fn(((p + first) / group_values) * channels + c, first, count);  // runs stay in a sample
+      // Runs stay in a sample; sample s is in virtual batch s mod (N/k).
+      fn((p + first) / sample_values % groups * channels + c, first, count);
     });
   };
   grouped_moments moments(pass_group_count(layout.element_count()), groups * channels);
@@ -339,7 +389,7 @@ bn_result run_virtual_batches(const bn_plan& plan, const tensor_source& input,
 bn_result run_batch_norm(const bn_plan& plan, const tensor_source& input, tensor_sink& output) {
   const channel_layout& layout = plan.layout;
   if (plan.config.virtual_batch_size > 0 && plan.normalize_with_batch_stats &&
-      plan.whole_batch.empty()) {
+      plan.whole_batch.empty() && layout.element_count() > 0) {
     return run_virtual_batches(plan, input, output);
   }
   bn_result result;

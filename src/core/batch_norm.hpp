@@ -60,15 +60,21 @@ struct bn_plan {
   std::vector<channel_moments> whole_batch;
 };
 
-/// The layout of a batch: at least 2 dimensions, `axis` inside the rank, at least one value.
+/// 1/√(var + eps) for one channel, as the convention computes it: PyTorch's InvStd gives 0
+/// for batch statistics with var + eps = 0 (`batch_statistics`), and every other case 1/√0 = ∞.
+double inverse_std(const bn_config& config, bool batch_statistics, double var);
+
+/// The layout of a batch: at least 2 dimensions, `axis` inside the rank, at least one channel.
+/// An empty batch (no values) is a batch: PyTorch normalizes it to an empty output.
 /// Throws data_error prefixed with `input_name`.
 channel_layout batch_layout(const tensor_info& input, long long axis,
                             const std::string& input_name = "input");
 
 /// Checks the input against the configuration and the state, and completes the state.
 /// Throws usage_error (eval mode without running statistics) or data_error prefixed with
-/// `input_name` (rank, zero size, axis, one value per channel) or `state_name` (lengths,
-/// negative running_var).
+/// `input_name` (rank, no channels, axis, one value per channel, an empty batch whose running
+/// statistics the convention would make NaN) or `state_name` (lengths, running statistics that
+/// are NaN, infinite or a negative variance).
 ///
 /// With `whole_batch`, the input is one shard of a batch measured elsewhere (apply
 /// --batch-stats): the plan normalizes with those statistics and updates the running ones

@@ -10,10 +10,10 @@ namespace {
 constexpr std::array table{
     // PyTorch's BatchNorm{1,2,3}d and F.batch_norm.
     convention{"torch", 1e-5, 0.1, momentum_meaning::new_batch_weight, 1,
-               running_variance::unbiased, true},
+               running_variance::unbiased, true, 0, true, 2, 64, true, true, true},
     // Keras 3's BatchNormalization (axis=-1, momentum=0.99, epsilon=1e-3).
     convention{"keras", 1e-3, 0.99, momentum_meaning::old_value_weight, -1,
-               running_variance::biased, false},
+               running_variance::biased, false, 0, true, 2, 64, false, true},
     // ONNX BatchNormalization, opset 15 (training_mode outputs running statistics).
     convention{"onnx", 1e-5, 0.9, momentum_meaning::old_value_weight, 1, running_variance::biased,
                false},

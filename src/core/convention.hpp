@@ -37,6 +37,15 @@ struct convention {
   double min_eps = 0;          ///< a smaller eps is raised to this (TF fused: cuDNN's minimum)
   bool affine = true;          ///< false: the layer has no scale and shift (Caffe)
   std::size_t min_rank = 2, max_rank = 64;  ///< ranks the framework's layer takes
+  /// PyTorch's InvStd: batch statistics with variance 0 and eps 0 give invstd 0, not 1/√0 = ∞,
+  /// so the channel's output is β and its gradients 0.
+  bool zero_variance_invstd_is_zero = false;
+  /// The output is x·(γ·invstd) + (β − μ·γ·invstd), as PyTorch's CPU kernel and Keras compute
+  /// it: the same as (x − μ)·γ·invstd + β up to rounding, but not when invstd is infinite.
+  bool folds_mean_into_shift = false;
+  /// An empty batch leaves the running statistics as they were (PyTorch); the others average
+  /// no values, which gives NaN.
+  bool empty_batch_keeps_running_stats = false;
 };
 
 /// Every convention bnorm speaks, torch first.

@@ -4,6 +4,7 @@
 
 #include "error.hpp"
 #include "layout.hpp"
+#include "number_format.hpp"
 #include "passes.hpp"
 
 namespace bnorm {
@@ -38,6 +39,16 @@ std::vector<double> fold_batch_norm(const tensor_source& weight, long long axis,
   std::vector<double> scale(channels), folded_bias(channels);
   for (std::size_t c = 0; c < channels; ++c) {
     scale[c] = plan.state.weight[c] / std::sqrt(plan.state.running_var[c] + plan.config.eps);
+    // Eval mode with running_var + eps = 0 gives NaN or ±∞ outputs (as PyTorch does); a folded
+    // weight of ±∞ or NaN would carry that into every later use, unannounced: refuse it.
+    if (!std::isfinite(scale[c])) {
+      const std::string why =
+          plan.state.running_var[c] + plan.config.eps == 0
+              ? "running_var + eps is 0"
+              : "weight/sqrt(running_var + eps) is " + format_number(scale[c], dtype::float64());
+      throw data_error(state_name + ": channel " + std::to_string(c) + ": " + why +
+                       ", so the folded weight would not be finite");
+    }
     const double b = bias.empty() ? 0.0 : bias[c];
     folded_bias[c] = (b - plan.state.running_mean[c]) * scale[c] + plan.state.bias[c];
   }

@@ -174,8 +174,10 @@ class DataErrors(ScratchTestCase):
     def test_rank_one(self):
         self.check_input("x.npy", npy_bytes(np.zeros(5, np.float32)), "at least 2 dimensions")
 
-    def test_zero_size_batch(self):
-        self.check_input("x.npy", npy_bytes(np.zeros((0, 3), np.float32)), "zero-size")
+    def test_batch_without_channels(self):
+        # An empty batch (N = 0) is normalized as PyTorch does (test_degenerate); no channels
+        # is not a batch.
+        self.check_input("x.npy", npy_bytes(np.zeros((3, 0), np.float32)), "no channels")
 
     def test_one_value_per_channel_in_torch_training(self):
         self.check_input("x.npy", npy_bytes(np.ones((1, 3), np.float32)),

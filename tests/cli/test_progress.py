@@ -176,8 +176,9 @@ class Verbose(ScratchTestCase):
     def test_keras_momentum_is_reported_as_the_weight_of_the_new_batch(self):
         lines = self.verbose("apply", "samples/batch.npy", "-o", "y.npy", "--convention",
                              "keras")
-        self.assertIn("bnorm: momentum: weight of the new batch 0.01 (--momentum 0.99 under "
-                      "keras): running = 0.99*old + 0.01*batch; running_var fed: biased variance",
+        new = repr(1 - 0.99)  # the double Keras weights the batch with, 0.010000000000000009
+        self.assertIn(f"bnorm: momentum: weight of the new batch {new} (--momentum 0.99 under "
+                      f"keras): running = 0.99*old + {new}*batch; running_var fed: biased variance",
                       lines)
         self.assertIn("bnorm: layout: channel axis 3 of shape (4, 3, 5, 5): outer 60 x "
                       "channels 5 x inner 1, 60 values per channel", lines)

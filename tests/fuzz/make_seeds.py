@@ -73,7 +73,8 @@ npy_cases = {
     "unknown-dtype": npy_header("{'descr': '<q9', 'fortran_order': False, 'shape': (2, 2), }", b"\0" * 16),
     "rank-0": npy(np.float32(1.5)),
     "rank-1": npy(np.arange(4, dtype=np.float32)),
-    "zero-size": npy(np.zeros((0, 3), np.float32)),
+    "valid-empty-batch": npy(np.zeros((0, 3), np.float32)),  # N = 0: an empty output, as torch
+    "no-channels": npy(np.zeros((3, 0), np.float32)),
     "one-value-per-channel": npy(np.ones((1, 3), np.float32)),
     "valid-bool-byte-2": npy_header("{'descr': '|b1', 'fortran_order': False, 'shape': (2, 2), }", b"\x02\x00\x01\xff"),
 }
@@ -90,7 +91,8 @@ json_cases = {
     "ragged-short": "[[1, 2, 3], [4]]",
     "mixed-depth": "[[1, 2], 3]",
     "mixed-depth-2": "[1, [2, 3]]",
-    "empty-nested": "[[[[[]]]]]",
+    "valid-empty-nested": "[[[[[]]]]]",  # shape (1, 1, 1, 1, 0): one channel, no values
+    "no-channels": "[[], []]",
     "non-numeric": '[[1, "2"], [true, null]]',
     "truncated": "[[1, 2], [3,",
     "deep-100000": "[" * 100000 + "]" * 100000,
@@ -120,6 +122,10 @@ state_cases = {
     "bad-utf8": b'{"convention": "\xc3\x28"}',
     "deep": '{"a":' * 100 + "1" + "}" * 100,
     "huge-number": '{"running_var": [1e999]}',
+    "nan-running-var": '{"running_mean": [0, 0], "running_var": [1, NaN]}',
+    "infinite-running-mean": '{"running_mean": [-Infinity, 0], "running_var": [1, 1]}',
+    "tiny-negative-running-var": '{"running_var": [1, -1e-300, -0.30000000000000004]}',
+    "zero-running-var": '{"running_mean": [0], "running_var": [0]}',
     "big-integer": '{"num_batches_tracked": 99999999999999999999}',
     "partial": '{"partial": true, "num_features": 2, "count": [3, 3], "mean": [1, NaN], '
                '"m2": [0.5, 2], "min": [0, 1], "max": [2, 3], "nonfinite": [0, 1]}',

@@ -161,35 +161,51 @@ def flax(rng):
     case.write()
 
 
+def ghost_batch_norm(x, k, eps, weight, bias):
+    """tf.keras BatchNormalization(virtual_batch_size=k), channels last: the batch is reshaped
+    to (k, N/k, ...) and the moments reduced over axis 0 and the inner axes, so virtual batch g
+    holds samples g, g + N/k, g + 2N/k, ...; running statistics take the mean over the N/k
+    virtual batches of their moments (Keras 3 has no virtual_batch_size)."""
+    groups = x.astype(np.float64).reshape((k, -1) + x.shape[1:])
+    axes = (0,) + tuple(range(2, groups.ndim - 1))
+    means, variances = groups.mean(axis=axes), groups.var(axis=axes)  # (N/k, channels)
+    shape = (1, means.shape[0]) + (1,) * (groups.ndim - 3) + (means.shape[1],)
+    y = (groups - means.reshape(shape)) / np.sqrt(variances.reshape(shape) + eps)
+    y = y * np.array(weight) + np.array(bias)
+    return y.reshape(x.shape).astype(x.dtype), means.mean(axis=0), variances.mean(axis=0)
+
+
 def keras_virtual_batches(rng):
     case = Case("keras_virtual_batches",
-                "Keras ghost batch norm: virtual batches of 2 samples, each normalized with its "
-                "own statistics; running statistics updated once with their average")
+                "Keras ghost batch norm (tf.keras virtual_batch_size): virtual batches of k "
+                "strided samples, each normalized with its own statistics, for k = 2, 1 and N; "
+                "running statistics updated once with their average; k > N or not dividing N "
+                "is refused")
     x = rng.normal(1.0, 2.0, size=(8, 4, 4, 3)).astype(np.float32)
     x[2:4] += 5.0  # virtual batches that differ, so that sharing statistics would show
+    x[5] -= 3.0
     case.save("x.npy", x)
     state = {"weight": [1.5, 0.5, -1.0], "bias": [0.0, 1.0, 2.0]}
     (case.folder / "state.json").write_text(json.dumps(state) + "\n")
-    groups = x.reshape(4, 2, 4, 4, 3).astype(np.float64)
-    means = groups.mean(axis=(1, 2, 3))  # (4 virtual batches, 3 channels)
-    variances = groups.var(axis=(1, 2, 3))
-    y = (groups - means[:, None, None, None, :]) / np.sqrt(variances[:, None, None, None, :] + 1e-3)
-    y = y * np.array(state["weight"]) + np.array(state["bias"])
-    case.save("y.expected.npy", y.reshape(x.shape).astype(np.float32))
     whole_mean, whole_var, _ = moments(x, -1)
-    case.expect_json("s.expected.json", {
-        "convention": "keras", "virtual_batch_size": 2, "mean": whole_mean.tolist(),
-        "var": whole_var.tolist(),
-        "running_mean": (0.99 * 0 + 0.01 * means.mean(axis=0)).tolist(),
-        "running_var": (0.99 * 1 + 0.01 * variances.mean(axis=0)).tolist(),
-        "num_batches_tracked": 1})
-    case.step(["apply", "x.npy", "-o", "y.npy", "--convention", "keras", "--state", "state.json",
-               "--virtual-batch-size", "2", "--stats-out", "s.json"],
-              [output("y.npy", "y.expected.npy", 1e-5, 1e-5),
-               output("s.json", "s.expected.json", 1e-10, 1e-12)])
-    case.step(["apply", "x.npy", "-o", "y3.npy", "--convention", "keras",
-               "--virtual-batch-size", "3"], status=3, stderr=["does not split into"])
-    case.steps[-1]["absent"] = ["y3.npy"]
+    for k in (2, 1, 8):
+        y, mean, var = ghost_batch_norm(x, k, 1e-3, state["weight"], state["bias"])
+        case.save(f"y{k}.expected.npy", y)
+        case.expect_json(f"s{k}.expected.json", {
+            "convention": "keras", "virtual_batch_size": k, "mean": whole_mean.tolist(),
+            "var": whole_var.tolist(),
+            "running_mean": (0.99 * 0 + 0.01 * mean).tolist(),
+            "running_var": (0.99 * 1 + 0.01 * var).tolist(),
+            "num_batches_tracked": 1})
+        case.step(["apply", "x.npy", "-o", f"y{k}.npy", "--convention", "keras", "--state",
+                   "state.json", "--virtual-batch-size", str(k), "--stats-out", f"s{k}.json"],
+                  [output(f"y{k}.npy", f"y{k}.expected.npy", 1e-5, 1e-5),
+                   output(f"s{k}.json", f"s{k}.expected.json", 1e-10, 1e-12)])
+    for k in (3, 9):  # tf.keras's reshape to (k, -1, ...) fails unless k divides N
+        case.step(["apply", "x.npy", "-o", f"y{k}.npy", "--convention", "keras",
+                   "--virtual-batch-size", str(k)], status=3,
+                  stderr=["does not split into", "must divide the batch size"])
+        case.steps[-1]["absent"] = [f"y{k}.npy"]
     case.write()
 
 

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -418,7 +419,26 @@ TEST_CASE("a state inconsistent with the input is a data error") {
   SUBCASE("negative running_var") {
     bn_state s{{}, {}, {0, 0, 0}, {1, -0.5, 1}, 0};
     CHECK_THROWS_WITH_AS(bnorm::batch_norm(x, config, s),
-                         "state: running_var[1] is negative (-0.500000)", data_error);
+                         "state: running_var[1] is negative (-0.5)", data_error);
+  }
+  SUBCASE("running statistics that are NaN or infinite") {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const double inf = std::numeric_limits<double>::infinity();
+    bn_state s{{}, {}, {0, 0, 0}, {1, nan, 1}, 0};
+    CHECK_THROWS_WITH_AS(bnorm::batch_norm(x, config, s), "state: running_var[1] is NaN (NaN)",
+                         data_error);
+    s.running_var = {1, 1, inf};
+    CHECK_THROWS_WITH_AS(bnorm::batch_norm(x, config, s),
+                         "state: running_var[2] is infinite (Infinity)", data_error);
+    s.running_var = {1, 1, 1};
+    s.running_mean = {-inf, 0, 0};
+    CHECK_THROWS_WITH_AS(bnorm::batch_norm(x, config, s),
+                         "state: running_mean[0] is infinite (-Infinity)", data_error);
+  }
+  SUBCASE("a tiny negative running_var is printed exactly") {
+    bn_state s{{}, {}, {0, 0, 0}, {1, -1e-300, 1}, 0};
+    CHECK_THROWS_WITH_AS(bnorm::batch_norm(x, config, s),
+                         "state: running_var[1] is negative (-1e-300)", data_error);
   }
   SUBCASE("negative num_batches_tracked") {
     bn_state s{{}, {}, {}, {}, -1};
@@ -441,7 +461,10 @@ TEST_CASE("plan_batch_norm refuses inputs that are not a batch, naming the input
   CHECK_THROWS_WITH_AS(
       plan({}), "x.npy: a batch needs at least 2 dimensions (batch and channel), got shape ()",
       data_error);
-  CHECK_THROWS_WITH_AS(plan({0, 3}), "x.npy: zero-size batch, shape (0, 3)", data_error);
+  CHECK_NOTHROW(plan({0, 3}));  // an empty batch is a batch, as in PyTorch
+  CHECK_THROWS_WITH_AS(plan({4, 0}),
+                       "x.npy: no channels: the channel axis 1 of shape (4, 0) has size 0",
+                       data_error);
   CHECK_THROWS_WITH_AS(plan({4, 3}, 2),
                        "x.npy: axis 2 is outside a tensor of rank 2 (shape (4, 3))", data_error);
   CHECK_THROWS_WITH_AS(
@@ -531,4 +554,18 @@ TEST_CASE("tensors of many blocks are normalized across block edges") {
     const xt::xarray<double> var = var_nc(x, mean);
     CHECK(max_abs_diff(y, (x - mean) / xt::sqrt(var + 1e-3)) < 1e-11);
   }
+}
+
+TEST_CASE("inverse_std is PyTorch's InvStd: 0 for batch statistics with var + eps = 0") {
+  const double inf = std::numeric_limits<double>::infinity();
+  bn_config torch = bnorm::default_config(conv("torch"));
+  torch.eps = 0;
+  CHECK(bnorm::inverse_std(torch, true, 0.0) == 0.0);
+  CHECK(bnorm::inverse_std(torch, false, 0.0) == inf);  // running statistics: 1/sqrt(0)
+  CHECK(bnorm::inverse_std(torch, true, 4.0) == 0.5);
+  bn_config keras = bnorm::default_config(conv("keras"));
+  keras.eps = 0;
+  CHECK(bnorm::inverse_std(keras, true, 0.0) == inf);  // Keras's rsqrt(0)
+  torch.eps = 1e-5;
+  CHECK(bnorm::inverse_std(torch, true, 0.0) == 1.0 / std::sqrt(1e-5));
 }
