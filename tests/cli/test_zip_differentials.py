@@ -6,6 +6,8 @@ takes a name from an extra field; each written here in a few lines), and bnorm r
 with exit 3 and one line naming the reason.  The archives are written by Python's zipfile (as
 np.savez writes them) and then changed by hand where zipfile cannot write the case."""
 import io
+import ntpath
+import os
 import pathlib
 import shutil
 import stat
@@ -97,7 +99,7 @@ def member_at(data, directory_offset):
 def numpy_reading(path):
     """What np.load reads: {key: array}, or the exception's type and text."""
     try:
-        with np.load(path) as archive:
+        with open(path, "rb") as f, np.load(f) as archive:
             return {key: archive[key] for key in archive.files}
     except Exception as e:  # noqa: BLE001 - a refusal is a reading too
         return f"{type(e).__name__}: {e}"
@@ -284,6 +286,55 @@ class ZipDifferentials(ScratchTestCase):
                 self.assertIn(python_reads, reading if isinstance(reading, str) else list(reading))
                 self.refused(data, "member 'x\\xff.npy'", "is not valid UTF-8")
 
+    def test_name_bytes_grid_against_python(self):
+        # Every byte value inside a member name, with and without the UTF-8 flag (and, with
+        # BNORM_LARGE_GRID=1 and the flag, every two-byte sequence from a non-ASCII lead byte
+        # and three- and four-byte ones with their continuation bytes at the edges of UTF-8's
+        # ranges).  Python's zipfile
+        # is the reference: bnorm reads the member exactly when Python reads the same name that
+        # the bytes spell in UTF-8 (no CP437, no cut at a NUL) and neither a backslash nor a
+        # drive ("a:") changes it on Windows (ntpath); otherwise it refuses it, naming the name.
+        sequences = [bytes([b]) for b in range(256)]
+        if os.environ.get("BNORM_LARGE_GRID") == "1":
+            edges = (0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xFF)
+            sequences += [bytes([a, b]) for a in range(0x80, 0x100) for b in range(256)]
+            sequences += [bytes([a, b, c]) for a in range(0xE0, 0x100) for b in edges
+                          for c in edges]
+            sequences += [bytes([a, b, c, 0x80]) for a in range(0xF0, 0x100) for b in edges
+                          for c in (0x80, 0xBF)]
+        templates = {}  # by the sequence's length: the name's length must not change
+        checked = 0
+        for sequence in sequences:
+            raw = b"a" + sequence + b".npy"
+            placeholder = b"a" + b"n" * len(sequence) + b".npy"
+            if len(sequence) not in templates:
+                templates[len(sequence)] = savez_like([(placeholder.decode(), npy(ARRAY_A))])
+            # Without the flag Python reads ASCII as with it, and any other byte as CP437.
+            for flags in (0, 0x800) if len(sequence) == 1 else (0x800,):
+                if flags == 0 and sequence.isascii():
+                    continue
+                data = bytearray(templates[len(sequence)].replace(placeholder, raw))
+                struct.pack_into("<H", data, 6, flags)
+                struct.pack_into("<H", data, data.index(b"PK\x01\x02") + 8, flags)
+                try:
+                    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+                        python_name = archive.namelist()[0]
+                    # zipfile on Windows reads a backslash as a folder, a drive as absolute.
+                    readable = (python_name.encode("utf-8") == raw and "\\" not in python_name
+                                and not ntpath.splitdrive(python_name)[0])
+                except UnicodeDecodeError:
+                    readable = False
+                with self.subTest(name=raw, flags=flags):
+                    self.path("g.npz").write_bytes(bytes(data))
+                    result = self.bnorm("stats", "g.npz")
+                    if readable:
+                        self.assertEqual(result.status, 0, result)
+                    else:
+                        self.assertFailsWith(result, 3, "bnorm: error: g.npz: member 'a",
+                                             "): the name ")
+                checked += 1
+        self.assertGreaterEqual(checked, 384)
+
     def test_a_unicode_path_extra_field_naming_another_member(self):
         # np.load takes the header's name ("x.npy"); Info-ZIP's unzip the extra field's.
         info = zipfile.ZipInfo("x.npy")
@@ -327,9 +378,11 @@ class ZipDifferentials(ScratchTestCase):
         self.refused(bytes(data), "needs ZIP version 6.4")
 
     def test_what_numpy_writes_is_still_read(self):
-        # Every writer bnorm promises to read, including names at the edge of the rules and
-        # exactly 65,535 members (a 32-bit count of 0xffff without a ZIP64 end record).
-        arrays = {"a..b": ARRAY_A, "dir/ü": ARRAY_B, "layer1.0.bn1.running_mean": ARRAY_A}
+        # Every writer bnorm promises to read, including names at the edge of the rules, names
+        # that differ only by case (two tensors, as np.load has them), and exactly 65,535
+        # members (a 32-bit count of 0xffff without a ZIP64 end record).
+        arrays = {"a..b": ARRAY_A, "dir/ü": ARRAY_B, "layer1.0.bn1.running_mean": ARRAY_A,
+                  "W": ARRAY_A, "w": ARRAY_B}
         for save in (np.savez, np.savez_compressed):
             with self.subTest(save=save.__name__):
                 save(self.path("x.npz"), **arrays)
