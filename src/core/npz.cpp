@@ -131,6 +131,11 @@ void check_npz_name(const output_file& out, const std::string& tensor_name) {
                      " is too long for an .npz member (a ZIP name holds at most " +
                      std::to_string(zip_max_name_size) + " bytes, \".npy\" included)");
   }
+  if (const std::string problem = zip_name_problem(tensor_name + std::string(npy_suffix), true);
+      !problem.empty()) {
+    throw data_error(out.name() + ": tensor name " + quoted_name(tensor_name) +
+                     " cannot name an .npz member: the member name " + problem);
+  }
 }
 
 void write_npz(output_file& out, const std::vector<named_tensor>& tensors) {

@@ -18,7 +18,8 @@ namespace bnorm {
 std::unique_ptr<tensor_archive> open_npz(std::shared_ptr<const byte_source> bytes);
 
 /// Refuses (data_error naming `out`) a tensor name that makes a member name longer than a ZIP
-/// header holds; sinks call it before any work, write_npz before writing anything.
+/// header holds or one that zip_name_problem refuses ("../x", "/x", "a\\b", ...); sinks call
+/// it before any work, write_npz before writing anything.
 void check_npz_name(const output_file& out, const std::string& tensor_name);
 
 /// A sink writing one tensor (`info`, named after info.name) as an .npz, streamed to a regular

@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <limits>
 #include <mutex>
 #include <stdexcept>
@@ -25,12 +26,19 @@ constexpr std::size_t end_record_size = 22;
 constexpr std::size_t zip64_end_size = 56;
 constexpr std::size_t zip64_locator_size = 20;
 constexpr std::uint16_t zip64_extra_id = 0x0001;
+constexpr std::uint16_t unicode_path_extra_id = 0x7075;
 constexpr std::uint32_t marker32 = 0xffffffff;  // "the value is in the ZIP64 extra field"
 constexpr std::uint16_t marker16 = 0xffff;
 constexpr std::uint16_t flag_encrypted = 0x0001;
 constexpr std::uint16_t flag_data_descriptor = 0x0008;
 constexpr std::uint16_t flag_strong_encryption = 0x0040;
 constexpr std::uint16_t flag_masked_directory = 0x2000;
+constexpr std::uint16_t flag_utf8_name = 0x0800;
+// Bits 1 and 2 say how hard deflate worked, and change nothing in how a member is read.
+constexpr std::uint16_t flags_understood = 0x0002 | 0x0004 | flag_utf8_name;
+constexpr unsigned max_version_needed = 63;  // 6.3, as Python's zipfile
+constexpr unsigned made_by_unix_host = 3;
+constexpr std::uint32_t dos_directory = 0x10;
 constexpr std::size_t io_chunk = std::size_t{1} << 20;
 
 std::uint64_t le(const char* p, int bytes) {
@@ -61,9 +69,14 @@ struct zip64_fields {
   std::uint32_t* disk = nullptr;
 };
 
-// Walks the extra-field records (id, size, data) and applies the ZIP64 one.  Returns an error
-// message, or "" when the fields are well formed.
-std::string apply_extra(std::string_view extra, const zip64_fields& fields) {
+// How a ZIP64 extra field is read where its header has no marker for a value it holds.
+enum class zip64_surplus { refused, ignored };
+
+// Walks the extra-field records (id, size, data) of the header naming `name`, applies the
+// ZIP64 one and checks an Info-ZIP Unicode Path one.  Returns an error message, or "" when the
+// fields are well formed.
+std::string apply_extra(std::string_view extra, const zip64_fields& fields, std::string_view name,
+                        zip64_surplus surplus) {
   bool seen = false;
   while (!extra.empty()) {
     if (extra.size() < 4) return "extra field ends inside a record header";
@@ -72,6 +85,16 @@ std::string apply_extra(std::string_view extra, const zip64_fields& fields) {
     if (extra.size() - 4 < size) return "extra field record runs past the extra field";
     std::string_view data = extra.substr(4, size);
     extra.remove_prefix(4 + std::size_t{size});
+    if (id == unicode_path_extra_id) {
+      // Info-ZIP's unzip, 7-Zip and libarchive take this name instead of the header's (version
+      // 1, the CRC-32 of the header's name, the name in UTF-8); NumPy does not.
+      if (data.size() < 5 || data[0] != 1 || data.substr(5) != name) {
+        return "has an Info-ZIP Unicode Path extra field (0x7075) naming " +
+               quoted_name(data.substr(std::min<std::size_t>(5, data.size()))) +
+               ", which some readers take instead of the name";
+      }
+      continue;
+    }
     if (id != zip64_extra_id) continue;
     if (seen) return "two ZIP64 extra fields";
     seen = true;
@@ -84,12 +107,66 @@ std::string apply_extra(std::string_view extra, const zip64_fields& fields) {
     if (fields.disk != nullptr) {
       if (data.size() < 4) return "ZIP64 extra field is too short for the values it replaces";
       *fields.disk = le32(data.data());
+      data.remove_prefix(4);
+    }
+    if (!data.empty() && surplus == zip64_surplus::refused) {
+      // A reader that takes the values in order without looking for markers would read
+      // these as sizes or an offset.
+      return "ZIP64 extra field holds " + std::to_string(data.size()) +
+             " bytes more than the values its header defers to it";
     }
   }
   if (!seen && (fields.uncompressed || fields.compressed || fields.offset || fields.disk)) {
     return "a size or offset says it is in a ZIP64 extra field, which is missing";
   }
   return "";
+}
+
+bool is_ascii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+// UTF-8 as Python's strict decoder takes it: no overlong forms, no surrogates, nothing past
+// U+10FFFF.
+bool is_valid_utf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    unsigned low = 0x80;  // the range of the second byte
+    unsigned high = 0xbf;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      length = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      length = 3;
+      if (c == 0xe0) low = 0xa0;
+      if (c == 0xed) high = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      length = 4;
+      if (c == 0xf0) low = 0x90;
+      if (c == 0xf4) high = 0x8f;
+    } else {
+      return false;
+    }
+    if (text.size() - i < length) return false;
+    for (std::size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if (next < (k == 1 ? low : 0x80) || next > (k == 1 ? high : 0xbf)) return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
+std::string hex16(std::uint16_t value) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string text = "0x";
+  for (int shift = 12; shift >= 0; shift -= 4) text += digits[(value >> shift) & 15];
+  return text;
 }
 
 bool add_overflows(std::uint64_t a, std::uint64_t b, std::uint64_t& sum) {
@@ -127,6 +204,36 @@ std::uint64_t zip_inflation_limit(std::uint64_t compressed_size) {
   return std::max(zip_max_inflated, by_ratio);
 }
 
+std::string zip_name_problem(std::string_view name, bool utf8_flag) {
+  if (name.empty()) return "is empty";
+  if (name.find('\0') != std::string_view::npos) {
+    return "holds a NUL byte (Python's zipfile cuts the name there)";
+  }
+  if (!is_valid_utf8(name)) return "is not valid UTF-8";
+  if (!utf8_flag && !is_ascii(name)) {
+    return "is not ASCII and its UTF-8 flag (bit 11) is not set, so Python's zipfile reads it "
+           "as CP437";
+  }
+  if (name.find('\\') != std::string_view::npos) {
+    return "holds a backslash (a folder separator on Windows)";
+  }
+  if (name.front() == '/') return "is an absolute path";
+  if (name.size() >= 2 && name[1] == ':' && std::isalpha(static_cast<unsigned char>(name[0]))) {
+    return "starts with a drive letter";
+  }
+  for (std::size_t first = 0;;) {
+    const std::size_t slash = std::min(name.find('/', first), name.size());
+    const std::string_view segment = name.substr(first, slash - first);
+    if (segment == "..") return "has a '..' segment (it leaves the folder it is extracted to)";
+    if (segment.empty() || segment == ".") {
+      return "has an empty or '.' segment (an extractor would store it under another name)";
+    }
+    if (slash == name.size()) break;
+    first = slash + 1;
+  }
+  return "";
+}
+
 zip_archive::zip_archive(std::shared_ptr<const byte_source> bytes, zip_name_check check_name)
     : bytes_(std::move(bytes)) {
   read_central_directory(check_name);
@@ -143,10 +250,13 @@ void zip_archive::read_central_directory(const zip_name_check& check_name) {
   const std::size_t tail_size = std::min(size, end_record_size + 0xffff);
   const std::size_t tail_start = size - tail_size;
   const std::string tail = bytes_->read_string(tail_start, tail_size);
+  const auto reaches_end = [&](std::size_t pos) {
+    return le32(tail.data() + pos) == end_signature &&
+           le16(tail.data() + pos + 20) == tail_size - pos - end_record_size;
+  };
   std::size_t found = std::string::npos;
   for (std::size_t pos = tail_size - end_record_size + 1; pos-- > 0;) {
-    if (le32(tail.data() + pos) == end_signature &&
-        le16(tail.data() + pos + 20) == tail_size - pos - end_record_size) {
+    if (reaches_end(pos)) {
       found = pos;
       break;
     }
@@ -157,6 +267,27 @@ void zip_archive::read_central_directory(const zip_name_check& check_name) {
         "comment reaches the end of the file");
   }
   const std::uint64_t end_offset = tail_start + found;
+  // Readers disagree on which end record is the one: Python's zipfile takes the last signature
+  // whatever its comment length says, Go the last whose comment fits, others the first whose
+  // comment reaches the end.  One archive must give them all the same record, so no other
+  // signature may follow it (in its fields or its comment; without a comment the record is the
+  // last 22 bytes, which every reader tries first), and no earlier record may also reach the end.
+  if (found + end_record_size < tail_size) {
+    const std::size_t other = tail.find("PK\x05\x06", found + 1);
+    if (other != std::string::npos) {
+      fail("the end-of-central-directory record" + at_byte(end_offset) +
+           " is followed by another end-record signature" + at_byte(tail_start + other) +
+           " (in its comment), which Python's zipfile would read as the end record");
+    }
+  }
+  for (std::size_t pos = found; pos-- > 0;) {
+    if (reaches_end(pos)) {
+      fail("two end-of-central-directory records" + at_byte(tail_start + pos) + " and" +
+           at_byte(end_offset) +
+           " both reach the end of the file (the first holds the second in its comment): "
+           "readers that take the first and readers that take the last read two archives");
+    }
+  }
   const char* end = tail.data() + found;
   std::uint64_t disk = le16(end + 4);
   std::uint64_t directory_disk = le16(end + 6);
@@ -184,18 +315,50 @@ void zip_archive::read_central_directory(const zip_name_check& check_name) {
     if (le32(record.data()) != zip64_end_signature) {
       fail("no ZIP64 end record" + at_byte(record_offset) + ", where the locator points");
     }
-    if (le64(record.data() + 4) != locator_offset - record_offset - 12) {
+    // Python's zipfile reads the record 56 bytes before the locator, whatever the locator says,
+    // and falls back to the 32-bit end record when it finds none there: extensible data after
+    // the record would give it the other record's values.
+    if (record_offset != locator_offset - zip64_end_size ||
+        le64(record.data() + 4) != zip64_end_size - 12) {
       fail("ZIP64 end record" + at_byte(record_offset) +
-           " does not end where the ZIP64 locator starts");
+           " does not end where the ZIP64 locator starts" + at_byte(locator_offset) +
+           " (bnorm reads no ZIP64 extensible data)");
     }
-    disk = le32(record.data() + 16);
-    directory_disk = le32(record.data() + 20);
-    entries_on_disk = le64(record.data() + 24);
-    entries = le64(record.data() + 32);
-    directory_size = le64(record.data() + 40);
-    directory_offset = le64(record.data() + 48);
+    // Go's archive/zip consults the ZIP64 record only when a 32-bit field holds its marker, and
+    // Python's zipfile always: each field of the 32-bit record must be the marker or the value.
+    struct field {
+      const char* what;
+      std::uint64_t narrow;
+      std::uint64_t marker;
+      std::uint64_t wide;
+    };
+    const field fields[] = {
+        {"disk number", disk, marker16, le32(record.data() + 16)},
+        {"central directory's disk", directory_disk, marker16, le32(record.data() + 20)},
+        {"entries on this disk", entries_on_disk, marker16, le64(record.data() + 24)},
+        {"entries", entries, marker16, le64(record.data() + 32)},
+        {"central directory size", directory_size, marker32, le64(record.data() + 40)},
+        {"central directory offset", directory_offset, marker32, le64(record.data() + 48)},
+    };
+    for (const field& f : fields) {
+      if (f.narrow != f.marker && f.narrow != f.wide) {
+        fail("end record" + at_byte(end_offset) + " gives " + f.what + " " +
+             std::to_string(f.narrow) + ", its ZIP64 end record" + at_byte(record_offset) + " " +
+             std::to_string(f.wide) +
+             ": readers that consult the ZIP64 record only for a field set to all ones read the "
+             "first");
+      }
+    }
+    disk = fields[0].wide;
+    directory_disk = fields[1].wide;
+    entries_on_disk = fields[2].wide;
+    entries = fields[3].wide;
+    directory_size = fields[4].wide;
+    directory_offset = fields[5].wide;
     directory_end = record_offset;
-  } else if (entries == marker16 || directory_size == marker32 || directory_offset == marker32) {
+  } else if (directory_size == marker32 || directory_offset == marker32) {
+    // 65,535 entries without a ZIP64 record is what Python's zipfile writes for exactly that
+    // many members: the count is read as it is.
     fail("end record" + at_byte(end_offset) + " defers to a ZIP64 end record that is missing");
   }
   if (disk != 0 || directory_disk != 0 || entries_on_disk != entries) {
@@ -253,6 +416,10 @@ void zip_archive::read_central_directory(const zip_name_check& check_name) {
     const std::string_view extra(h + central_header_size + name_size, extra_size);
     const std::string what =
         "member " + quoted_name(m.name) + " (central directory" + at_byte(where) + ")";
+    if (const std::string problem = zip_name_problem(m.name, (flags & flag_utf8_name) != 0);
+        !problem.empty()) {
+      fail(what + ": the name " + problem);
+    }
     if (check_name) {
       if (const std::string problem = check_name(m.name); !problem.empty()) {
         fail(what + " " + problem);
@@ -263,7 +430,8 @@ void zip_archive::read_central_directory(const zip_name_check& check_name) {
     if (m.compressed_size == marker32) fields.compressed = &m.compressed_size;
     if (m.header_offset == marker32) fields.offset = &m.header_offset;
     if (start_disk == marker16) fields.disk = &start_disk;
-    if (const std::string problem = apply_extra(extra, fields); !problem.empty()) {
+    if (const std::string problem = apply_extra(extra, fields, m.name, zip64_surplus::refused);
+        !problem.empty()) {
       fail(what + ": " + problem);
     }
     if ((flags & (flag_encrypted | flag_strong_encryption | flag_masked_directory)) != 0) {
@@ -273,6 +441,24 @@ void zip_archive::read_central_directory(const zip_name_check& check_name) {
       fail(what +
            " has its sizes in a data descriptor (written to a stream), which bnorm does not "
            "read");
+    }
+    if ((flags & ~flags_understood) != 0) {
+      fail(what + " sets general-purpose flags " + hex16(flags & ~flags_understood) +
+           ", which bnorm does not read");
+    }
+    if (const unsigned version = static_cast<unsigned char>(h[6]); version > max_version_needed) {
+      fail(what + " needs ZIP version " + std::to_string(version / 10) + "." +
+           std::to_string(version % 10) + " to extract; Python's zipfile reads up to 6.3");
+    }
+    // An extractor creates what the attributes say (Info-ZIP's unzip a symbolic link, for one),
+    // whose content NumPy would read as the member's data.
+    const std::uint32_t attributes = le32(h + 38);
+    const std::uint32_t unix_type = (attributes >> 16) & 0170000;
+    if ((attributes & dos_directory) != 0 ||
+        (static_cast<unsigned char>(h[5]) == made_by_unix_host && unix_type != 0 &&
+         unix_type != 0100000)) {
+      fail(what + " is not a regular file (external attributes " + std::to_string(attributes) +
+           ")");
     }
     if (m.method != 0 && m.method != 8) {
       fail(what + " uses compression method " + std::to_string(m.method) +
@@ -294,18 +480,33 @@ void zip_archive::read_central_directory(const zip_name_check& check_name) {
     fail("central directory has " + std::to_string(directory.size() - pos) +
          " bytes after its last entry" + at_byte(directory_offset + pos));
   }
-  // Members in file order must not share bytes: each ends before the next local header.
+  // Members in file order must not share bytes, and must leave none unread: the first starts
+  // the file and each ends where the next local header (or the central directory) starts.
+  // Bytes no member holds could hold other local headers, which a reader walking the file from
+  // its start (or Python's zipfile, which shifts every offset to absorb a prefix) would read.
   std::vector<const zip_member*> by_offset;
   for (const zip_member& m : members_) by_offset.push_back(&m);
   std::sort(by_offset.begin(), by_offset.end(), [](const zip_member* a, const zip_member* b) {
     return a->header_offset < b->header_offset;
   });
-  for (std::size_t i = 1; i < by_offset.size(); ++i) {
-    const zip_member& before = *by_offset[i - 1];
-    if (before.data_offset + before.compressed_size > by_offset[i]->header_offset) {
-      fail("members " + quoted_name(before.name) + " and " + quoted_name(by_offset[i]->name) +
-           " overlap" + at_byte(by_offset[i]->header_offset));
+  std::uint64_t covered = 0;  // where the previous member ends
+  const zip_member* before = nullptr;
+  for (const zip_member* m : by_offset) {
+    if (before != nullptr && covered > m->header_offset) {
+      fail("members " + quoted_name(before->name) + " and " + quoted_name(m->name) + " overlap" +
+           at_byte(m->header_offset));
     }
+    if (covered != m->header_offset) {
+      fail(std::to_string(m->header_offset - covered) + " bytes" + at_byte(covered) +
+           " belong to no member (" + (before == nullptr ? "before the first, " : "") + "member " +
+           quoted_name(m->name) + " starts" + at_byte(m->header_offset) + ")");
+    }
+    covered = m->data_offset + m->compressed_size;
+    before = m;
+  }
+  if (covered != directory_offset) {
+    fail(std::to_string(directory_offset - covered) + " bytes" + at_byte(covered) +
+         " belong to no member (the central directory starts" + at_byte(directory_offset) + ")");
   }
 }
 
@@ -338,8 +539,8 @@ void zip_archive::check_local_header(zip_member& m, std::uint16_t flags,
   zip64_fields fields;
   if (uncompressed == marker32) fields.uncompressed = &uncompressed;
   if (compressed == marker32) fields.compressed = &compressed;
-  if (const std::string problem =
-          apply_extra(std::string_view(name_and_extra).substr(name_size), fields);
+  if (const std::string problem = apply_extra(std::string_view(name_and_extra).substr(name_size),
+                                              fields, m.name, zip64_surplus::ignored);
       !problem.empty()) {
     fail(what + ": " + problem);
   }
@@ -449,11 +650,6 @@ void put(std::string& out, std::uint64_t value, int bytes) {
   for (int i = 0; i < bytes; ++i) out += static_cast<char>((value >> (8 * i)) & 0xff);
 }
 
-bool is_ascii(std::string_view text) {
-  return std::all_of(text.begin(), text.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
-
 }  // namespace
 
 namespace {
@@ -476,10 +672,15 @@ std::uint16_t name_flags(std::string_view name) {
   return is_ascii(name) ? 0 : 0x0800;  // bit 11: the name is UTF-8
 }
 
-void check_name_size(const output_file& out, std::string_view name) {
+void check_member_name(const output_file& out, std::string_view name) {
   if (name.size() > zip_max_name_size) {
     throw data_error(out.name() + ": member name " + quoted_name(name) + " is longer than the " +
                      std::to_string(zip_max_name_size) + " bytes a ZIP archive holds");
+  }
+  // name_flags sets the UTF-8 flag for every name that is not ASCII.
+  if (const std::string problem = zip_name_problem(name, true); !problem.empty()) {
+    throw data_error(out.name() + ": member name " + quoted_name(name) + " " + problem +
+                     "; bnorm does not write it");
   }
 }
 
@@ -577,7 +778,7 @@ std::string directory_and_end(const std::vector<written_member>& members, std::u
 
 void write_zip(output_file& out, const std::vector<zip_entry>& entries) {
   // Every name checked before the first byte is written: the header field keeps 16 bits.
-  for (const zip_entry& e : entries) check_name_size(out, e.name);
+  for (const zip_entry& e : entries) check_member_name(out, e.name);
   std::vector<written_member> members;
   std::uint64_t offset = 0;
   for (const zip_entry& e : entries) {
@@ -597,7 +798,7 @@ void write_zip(output_file& out, const std::vector<zip_entry>& entries) {
 zip_member_writer::zip_member_writer(output_file& out, std::string name, std::string header,
                                      std::uint64_t data_size)
     : out_(out), name_(std::move(name)), header_(std::move(header)), data_size_(data_size) {
-  check_name_size(out_, name_);
+  check_member_name(out_, name_);
   const std::string local = local_header(name_, 0, header_.size() + data_size_);
   data_offset_ = local.size() + header_.size();
   out_.write_at(0, local.data(), local.size());

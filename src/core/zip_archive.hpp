@@ -47,15 +47,27 @@ inline constexpr std::uint64_t zip_max_inflation_ratio = 4;
 /// The largest a member may inflate to (see zip_max_inflated).
 std::uint64_t zip_inflation_limit(std::uint64_t compressed_size);
 
+/// Why a member name is refused, or "" to accept it: a name that readers or extractors could
+/// take two ways.  Refused: empty, a NUL byte, not valid UTF-8, not ASCII without the UTF-8
+/// flag (`utf8_flag`, bit 11), a backslash, absolute ("/..." or a drive letter "C:"), and a
+/// segment that is empty, "." or "..".  The reader applies it to every member, the writers to
+/// every name they are given.
+std::string zip_name_problem(std::string_view name, bool utf8_flag);
+
 /// Checks a member's name while the central directory is read: returns why the name is
 /// refused, or "" to accept it.
 using zip_name_check = std::function<std::string(const std::string& name)>;
 
-/// A validated archive: the end record found (its comment length consistent with the file's
-/// end), one disk, the central directory where the end record says and nothing after it, every
-/// entry's local header agreeing with it (name, method, flags, CRC-32, sizes), members inside
-/// the file and not overlapping, no duplicate names, no encryption, no data descriptors, no
-/// method but stored and deflated.  Throws data_error ("<file>: <what> at byte N").
+/// A validated archive, which every reader reads one way: one end record (its comment length
+/// reaching the file's end, no other end record reaching it, no end-record signature after
+/// it), a ZIP64 end record right before its locator and agreeing with the 32-bit record, one
+/// disk, the central directory where the end record says and nothing after it, every entry's
+/// local header agreeing with it (name, method, flags, CRC-32, sizes), members tiling the file
+/// from its first byte to the central directory (no prefix, gap or overlap), names that
+/// zip_name_problem accepts and no duplicates, no Unicode Path extra field naming another
+/// name, no ZIP64 extra values beyond those deferred to, regular files only, no encryption, no
+/// data descriptors, no flags or version beyond what Python's zipfile reads, no method but
+/// stored and deflated.  Throws data_error ("<file>: <what> at byte N").
 class zip_archive {
  public:
   /// `check_name`, when given, is applied to every member as it is read, so a wrong member
@@ -98,7 +110,7 @@ inline constexpr std::size_t zip_max_name_size = 0xffff;
 /// np.savez: a ZIP64 extra field with both sizes in every local header (force_zip64), ZIP64
 /// central-directory fields and end records only where a value needs them; times are fixed
 /// (1980-01-01) so that equal tensors give equal files.  Throws data_error, before writing
-/// anything, for a name longer than zip_max_name_size; io_error.
+/// anything, for a name longer than zip_max_name_size or refused by zip_name_problem; io_error.
 void write_zip(output_file& out, const std::vector<zip_entry>& entries);
 
 /// One stored member written in place to a regular file (not direct()), the archive's only
@@ -107,7 +119,7 @@ void write_zip(output_file& out, const std::vector<zip_entry>& entries);
 /// at once, each range's CRC-32 kept; finish() combines them in file order (crc32_combine),
 /// patches the local header's CRC-32 and writes the central directory and end records.  The
 /// data is never held in memory.  Throws data_error from the constructor for a name longer
-/// than zip_max_name_size; io_error.
+/// than zip_max_name_size or refused by zip_name_problem; io_error.
 class zip_member_writer {
  public:
   zip_member_writer(output_file& out, std::string name, std::string header,

@@ -216,12 +216,14 @@ class Limits(ScratchTestCase):
         begin, end = json.loads(raw[8:8 + n])["num_batches_tracked"]["data_offsets"]
         self.assertEqual(struct.unpack("<q", raw[8 + n + begin:8 + n + end])[0], count + 1)
 
-    def test_a_member_name_that_is_not_utf8_is_refused_for_safetensors(self):
+    def test_a_member_name_that_is_not_utf8_is_refused(self):
+        # Refused as the archive is read (issue #11: readers decode such a name two ways), so
+        # no writer is ever given it.
         data = np.ones((2, 3), np.float32)
         np.save(self.path("w.npy"), data)
         self.path("u.npz").write_bytes(stored_zip([(b"w\xff.npy", self.path("w.npy").read_bytes())]))
         self.assertRefused("u.npz", ["convert", "u.npz", "u.safetensors"],
-                           "u.safetensors: tensor name 'w\\xff' is not valid UTF-8")
+                           "u.npz: member 'w\\xff.npy'", "the name is not valid UTF-8")
         self.assertFalse(self.path("u.safetensors").exists())
 
 

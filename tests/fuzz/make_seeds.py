@@ -277,6 +277,142 @@ def overlapping():
 
 
 npz_cases["overlapping-members"] = overlapping()
+
+
+# Archives with two readings (issue #11): one reader (Python's zipfile, Go's archive/zip, a
+# reader walking local headers, an extractor) reads them one way, another another way.
+def end_of(data):
+    import struct
+    at = data.rindex(b"PK\x05\x06")
+    return at, list(struct.unpack("<4s4H2LH", data[at:at + 22]))
+
+
+def end_bytes(entries, directory_size, directory_offset, comment_size=0):
+    import struct
+    return struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, entries, entries, directory_size,
+                       directory_offset, comment_size)
+
+
+def parts(data):
+    """(members, central directory) of a comment-less archive without ZIP64 end records."""
+    at, fields = end_of(data)
+    return data[:fields[6]], data[fields[6]:at]
+
+
+def two_directories(comment_size_delta):
+    """x.npy twice; the first directory names the first, its end record's comment holds a
+    second directory naming the second and an end record whose comment length is off by
+    delta (0: both end records reach the end of the file)."""
+    body_a, directory_a = parts(zip_archive([("x.npy", member, 0)]))
+    body_b, directory_b = parts(zip_archive([("x.npy", b_member, 0)],
+                                            patch_central=lambda i, c: put(c, 42, "<I", len(body_a))))
+    body = body_a + body_b
+    comment = directory_b + end_bytes(1, len(directory_b), len(body) + len(directory_a) + 22,
+                                      comment_size_delta)
+    return body + directory_a + end_bytes(1, len(directory_a), len(body), len(comment)) + comment
+
+
+def zip64_end(directory_size, directory_offset, record_at, extensible=b"", entries=1):
+    import struct
+    return (struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44 + len(extensible), 45, 45, 0, 0, entries,
+                        entries, directory_size, directory_offset) + extensible +
+            struct.pack("<4sLQL", b"PK\x06\x07", 0, record_at, 1))
+
+
+def with_zip64(data, extensible=b"", entries32=0xFFFF, offset32=None):
+    """The archive with a ZIP64 end record and locator before its end record."""
+    at, fields = end_of(data)
+    record = zip64_end(fields[5], fields[6], at, extensible)
+    end = end_bytes(entries32, fields[5], fields[6] if offset32 is None else offset32)
+    return data[:at] + record + end
+
+
+def named(name, flags=0, method=0):
+    """One member named `name` (bytes), with `flags` in both headers."""
+    data = zip_archive([("n" * len(name), member, method)],
+                       patch_local=lambda i, h: put(h, 6, "<H", flags),
+                       patch_central=lambda i, c: put(c, 8, "<H", flags))
+    return data.replace(b"n" * len(name), name)
+
+
+def unicode_path(name, other):
+    import struct
+    import zlib
+    extra = struct.pack("<HHBL", 0x7075, 5 + len(other), 1, zlib.crc32(name)) + other
+    return zip_archive([(name.decode(), member, 0)],
+                       patch_central=lambda i, c: (put(c, 30, "<H", len(extra)), c.extend(extra)))
+
+
+def hidden_before_first():
+    body_b, _ = parts(zip_archive([("x.npy", b_member, 0)]))
+    body_a, directory_a = parts(zip_archive(
+        [("x.npy", member, 0)], patch_central=lambda i, c: put(c, 42, "<I", len(body_b))))
+    return body_b + body_a + directory_a + end_bytes(1, len(directory_a), len(body_b) + len(body_a))
+
+
+def hidden_after_last(hidden):
+    body, directory = parts(zip_archive([("x.npy", member, 0)]))
+    return body + hidden + directory + end_bytes(1, len(directory), len(body) + len(hidden))
+
+
+def gap_between_members():
+    body_x, directory_x = parts(zip_archive([("x.npy", member, 0)]))
+    hidden, _ = parts(zip_archive([("h.npy", member, 0)]))
+    body_y, directory_y = parts(zip_archive(
+        [("y.npy", b_member, 0)],
+        patch_central=lambda i, c: put(c, 42, "<I", len(body_x) + len(hidden))))
+    body = body_x + hidden + body_y
+    directory = directory_x + directory_y
+    return body + directory + end_bytes(2, len(directory), len(body))
+
+
+def zip64_disagreeing():
+    body_a, directory_a = parts(zip_archive([("x.npy", member, 0)]))
+    body_b, directory_b = parts(zip_archive([("x.npy", b_member, 0)],
+                                            patch_central=lambda i, c: put(c, 42, "<I", len(body_a))))
+    body = body_a + body_b
+    record_at = len(body) + len(directory_a) + len(directory_b)
+    return (body + directory_a + directory_b +
+            zip64_end(len(directory_b), len(body) + len(directory_a), record_at) +
+            end_bytes(1, len(directory_a), len(body)))
+
+
+npz_cases.update({
+    "two-end-records": two_directories(0),
+    "end-signature-in-comment": two_directories(1),
+    "end-signature-cut-in-comment": zip_archive([("x.npy", member, 0)], comment=b"PK\x05\x06"),
+    "valid-zip64-end-records": with_zip64(zip_archive([("x.npy", member, 0)])),
+    "zip64-extensible-data": with_zip64(zip_archive([("x.npy", member, 0)]), extensible=b"x" * 8),
+    "zip64-disagrees-with-end-record": zip64_disagreeing(),
+    "prefix-before-first-member": hidden_before_first(),
+    "self-extractor-stub": b"MZ stub " + zip_archive([("x.npy", member, 0)]),
+    "gap-before-directory": hidden_after_last(parts(zip_archive([("y.npy", b_member, 0)]))[0]),
+    "gap-between-members": gap_between_members(),
+    "name-dotdot": named(b"../x.npy"),
+    "name-absolute": named(b"/x.npy"),
+    "name-drive-letter": named(b"C:x.npy"),
+    "name-backslash": named(b"a\\x.npy"),
+    "name-nul": named(b"x.npy\0.npy"),
+    "name-not-utf8": named(b"x\xff.npy", 0x800),
+    "name-overlong-utf8": named(b"x\xc0\xae.npy", 0x800),
+    "name-utf8-without-flag": named("ü.npy".encode()),
+    "name-empty-segment": named(b"a//x.npy"),
+    "name-dot-segment": named(b"./x.npy"),
+    "valid-name-utf8": named("dir/ü.npy".encode(), 0x800),
+    "unicode-path-other-name": unicode_path(b"x.npy", b"y.npy"),
+    "valid-unicode-path-same-name": unicode_path(b"x.npy", b"x.npy"),
+    "zip64-extra-surplus": zip_archive(
+        [("x.npy", member, 0)],
+        patch_central=lambda i, c: (put(c, 30, "<H", 20),
+                                    c.extend(b"\x01\x00\x10\x00" + bytes(16)))),
+    "flag-compressed-patched": zip_archive([("x.npy", member, 0)],
+                                           patch_local=lambda i, h: put(h, 6, "<H", 0x20),
+                                           patch_central=lambda i, c: put(c, 8, "<H", 0x20)),
+    "version-needed-6.4": zip_archive([("x.npy", member, 0)],
+                                      patch_central=lambda i, c: put(c, 6, "<H", 64)),
+    "symbolic-link": zip_archive([("x.npy", member, 0)],
+                                 patch_central=lambda i, c: put(c, 38, "<I", 0o120777 << 16)),
+})
 write("npz", npz_cases)
 
 

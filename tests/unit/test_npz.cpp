@@ -10,6 +10,7 @@
 #include "file_io.hpp"
 #include "npy_header.hpp"
 #include "npz.hpp"
+#include "quoted_name.hpp"
 #include "test_support.hpp"
 #include "zip_archive.hpp"
 
@@ -78,4 +79,48 @@ TEST_CASE("open_npz refuses members that are not .npy files or disagree with the
   CHECK_THROWS_WITH_AS(npz(corrupt)->open("x"),
                        "a.npz: member 'x.npy' at byte 55: CRC-32 mismatch (the data is corrupt)",
                        data_error);
+}
+
+TEST_CASE("open_npz refuses member names readers or extractors take two ways") {
+  const bnorm::tensor_info info{dtype::float32(), {2}, false};
+  const std::string member = npy_file(info, std::string(8, '\0'));
+  // The ZIP writer refuses these names, so the archive is written with a harmless name of the
+  // same length and the name patched in both headers.
+  for (const std::string name : {"../x.npy", "/abs.npy", "a\\x.npy", "C:/x.npy"}) {
+    CAPTURE(name);
+    std::string bytes = zip_of({{std::string(name.size(), 'n'), "", member}});
+    for (std::size_t at = bytes.find(std::string(name.size(), 'n')); at != std::string::npos;
+         at = bytes.find(std::string(name.size(), 'n'), at + 1)) {
+      bytes.replace(at, name.size(), name);
+    }
+    CHECK_THROWS_WITH_AS(npz(bytes), doctest::Contains("a.npz: member "), data_error);
+    CHECK_THROWS_WITH_AS(npz(bytes), doctest::Contains("): the name "), data_error);
+  }
+}
+
+TEST_CASE("the .npz writers refuse tensor names that make such member names") {
+  bnorm_test::temp_dir dir;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"../x", "has a '..' segment"},          {"/x", "is an absolute path"},
+      {"a\\b", "holds a backslash"},           {"C:x", "starts with a drive letter"},
+      {"a//b", "has an empty or '.' segment"}, {std::string("a\0b", 3), "holds a NUL byte"},
+      {"\xff", "is not valid UTF-8"},
+  };
+  for (const auto& [name, message] : cases) {
+    CAPTURE(name);
+    bnorm::output_file out(dir.file("a.npz"));
+    const std::string expected = dir.file("a.npz") + ": tensor name " + bnorm::quoted_name(name) +
+                                 " cannot name an .npz member: the member name " + message;
+    CHECK_THROWS_WITH_AS(bnorm::check_npz_name(out, name), doctest::Contains(expected.c_str()),
+                         data_error);
+    std::vector<bnorm::named_tensor> tensors;
+    tensors.push_back(bnorm::make_named_tensor({dtype::float32(), {1}, false, "ok"}, {1}));
+    tensors.push_back(bnorm::make_named_tensor({dtype::float32(), {1}, false, name}, {1}));
+    CHECK_THROWS_WITH_AS(bnorm::write_npz(out, tensors), doctest::Contains(expected.c_str()),
+                         data_error);
+    CHECK_THROWS_WITH_AS(bnorm::make_npz_sink(out, {dtype::float32(), {1}, false, name}),
+                         doctest::Contains(expected.c_str()), data_error);
+    out.commit();
+    CHECK(bnorm_test::read_bytes(dir.file("a.npz")).empty());
+  }
 }

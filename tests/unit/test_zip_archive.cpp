@@ -11,6 +11,7 @@
 #include "byte_source.hpp"
 #include "error.hpp"
 #include "file_io.hpp"
+#include "quoted_name.hpp"
 #include "test_support.hpp"
 #include "zip_archive.hpp"
 
@@ -264,4 +265,288 @@ TEST_CASE("zip_member_writer writes ranges in any order and equals write_zip byt
   CHECK(streamed == written_zip({{"x.npy", header, data}}));
   const zip_archive archive = archive_of(streamed);
   CHECK(archive.extract(archive.members()[0]) == header + data);
+}
+
+// Archives with two readings, built byte by byte: each case is what some reader reads one way
+// and another reader another way (Python's zipfile, Go's archive/zip, a reader walking local
+// headers from the start, an extractor), and each must be refused with the reason.
+namespace {
+
+struct hand_member {
+  hand_member(std::string name_, std::string content_, std::uint16_t flags_ = 0)
+      : name(std::move(name_)), content(std::move(content_)), flags(flags_) {}
+  std::string name;
+  std::string content;
+  std::uint16_t flags = 0;
+  std::string local_extra;
+  std::string central_extra;
+  std::uint32_t attributes = 0600u << 16;
+  std::uint8_t made_by_host = 3;  // Unix
+  std::uint8_t version_needed = 20;
+};
+
+struct hand_zip {
+  std::string bytes;
+  std::size_t directory_offset = 0;
+  std::size_t end_offset = 0;
+};
+
+// Stored members laid out as Python's zipfile lays them out, `prefix` before the first and
+// `gap` after each, offsets counted from the start of the file, then the central directory,
+// the end record and `comment`.
+hand_zip stored_zip(const std::vector<hand_member>& members, const std::string& prefix = "",
+                    const std::string& gap = "", const std::string& comment = "") {
+  std::string body = prefix;
+  std::string central;
+  for (const hand_member& m : members) {
+    const auto crc = static_cast<std::uint32_t>(crc32(
+        0, reinterpret_cast<const Bytef*>(m.content.data()), static_cast<uInt>(m.content.size())));
+    const std::string fields = le(m.version_needed, 2) + le(m.flags, 2) + le(0, 2) + le(0, 2) +
+                               le(0x21, 2) + le(crc, 4) + le(m.content.size(), 4) +
+                               le(m.content.size(), 4) + le(m.name.size(), 2);
+    central += le(0x02014b50, 4) + le(std::uint32_t{m.made_by_host} << 8 | 20, 2) + fields +
+               le(m.central_extra.size(), 2) + le(0, 2) + le(0, 2) + le(0, 2) +
+               le(m.attributes, 4) + le(body.size(), 4) + m.name + m.central_extra;
+    body += le(0x04034b50, 4) + fields + le(m.local_extra.size(), 2) + m.name + m.local_extra +
+            m.content + gap;
+  }
+  hand_zip zip;
+  zip.directory_offset = body.size();
+  zip.end_offset = body.size() + central.size();
+  zip.bytes = body + central + le(0x06054b50, 4) + le(0, 4) + le(members.size(), 2) +
+              le(members.size(), 2) + le(central.size(), 4) + le(body.size(), 4) +
+              le(comment.size(), 2) + comment;
+  return zip;
+}
+
+void check_refused(const std::string& bytes, const std::string& message) {
+  CAPTURE(message);
+  CHECK_THROWS_WITH_AS(archive_of(bytes), doctest::Contains(message.c_str()), data_error);
+}
+
+}  // namespace
+
+TEST_CASE("the hand-made archive is read: the builder itself is sound") {
+  const hand_zip zip = stored_zip({{"a.npy", "1"}, {"dir/ü.npy", "22", 0x0800}});
+  const zip_archive archive = archive_of(zip.bytes);
+  REQUIRE(archive.members().size() == 2);
+  CHECK(archive.extract(archive.members()[1]) == "22");
+}
+
+TEST_CASE("an end record whose comment holds a second end record and directory is refused") {
+  // The comment holds a second central directory and an end record that also reaches the end
+  // of the file: readers taking the first record and readers taking the last read different
+  // directories.
+  const hand_zip zip = stored_zip({{"a.npy", "1"}});
+  const std::string directory =
+      zip.bytes.substr(zip.directory_offset, zip.end_offset - zip.directory_offset);
+  const std::string second_end = le(0x06054b50, 4) + le(0, 4) + le(1, 2) + le(1, 2) +
+                                 le(directory.size(), 4) + le(zip.end_offset + 22, 4) + le(0, 2);
+  std::string bytes = zip.bytes + directory + second_end;
+  put(bytes, zip.end_offset + 20, directory.size() + second_end.size(), 2);
+  check_refused(bytes, "two end-of-central-directory records at byte " +
+                           std::to_string(zip.end_offset) + " and at byte " +
+                           std::to_string(bytes.size() - 22) + " both reach the end of the file");
+}
+
+TEST_CASE("an end-record signature after the end record is refused") {
+  const hand_zip zip = stored_zip({{"a.npy", "1"}}, "", "", std::string("note PK\x05\x06 x", 12));
+  check_refused(zip.bytes, "is followed by another end-record signature at byte " +
+                               std::to_string(zip.end_offset + 27));
+  // A signature cut short by the end of the file too: Python's zipfile finds it and gives up.
+  check_refused(stored_zip({{"a.npy", "1"}}, "", "", std::string("PK\x05\x06", 4)).bytes,
+                "is followed by another end-record signature");
+  // A comment without one is read.
+  CHECK(archive_of(stored_zip({{"a.npy", "1"}}, "", "", "PK\x05").bytes).members().size() == 1);
+}
+
+TEST_CASE("a ZIP64 end record with extensible data or disagreeing with the 32-bit one is refused") {
+  const std::string zip = written_zip({{"a.npy", "", "1"}});
+  // bnorm writes a ZIP64 end record only when needed: add one here by hand, with the values of
+  // the 32-bit record, and check each way of falsifying it.
+  const std::size_t end = zip.find("PK\x05\x06");
+  const std::size_t directory = zip.find("PK\x01\x02");
+  const auto with_zip64 = [&](const std::string& extensible, std::uint64_t entries,
+                              std::uint16_t entries32) {
+    const std::string record = le(0x06064b50, 4) + le(44 + extensible.size(), 8) + le(45, 2) +
+                               le(45, 2) + le(0, 4) + le(0, 4) + le(entries, 8) + le(entries, 8) +
+                               le(end - directory, 8) + le(directory, 8) + extensible;
+    const std::string locator = le(0x07064b50, 4) + le(0, 4) + le(end, 8) + le(1, 4);
+    std::string end_record = zip.substr(end);
+    put(end_record, 8, entries32, 2);
+    put(end_record, 10, entries32, 2);
+    return zip.substr(0, end) + record + locator + end_record;
+  };
+  CHECK(archive_of(with_zip64("", 1, 0xffff)).members().size() == 1);
+  CHECK(archive_of(with_zip64("", 1, 1)).members().size() == 1);
+  check_refused(with_zip64(std::string(8, 'x'), 1, 0xffff),
+                "does not end where the ZIP64 locator starts at byte " + std::to_string(end + 64));
+  check_refused(
+      with_zip64("", 1, 2),
+      "gives entries on this disk 2, its ZIP64 end record at byte " + std::to_string(end) + " 1");
+}
+
+TEST_CASE("65,535 entries without a ZIP64 end record are read as Python's zipfile writes them") {
+  // Python's zipfile writes a ZIP64 end record only past 65,535 entries; at exactly that many
+  // the 32-bit count holds 0xffff, which then is the count.
+  std::vector<hand_member> members;
+  for (int i = 0; i < 0xffff; ++i) members.push_back({std::to_string(i), "v"});
+  const zip_archive archive = archive_of(stored_zip(members).bytes);
+  CHECK(archive.members().size() == 0xffff);
+  CHECK(archive.extract(archive.members().back()) == "v");
+}
+
+TEST_CASE(
+    "bytes that belong to no member are refused: a prefix, a gap, data before the directory") {
+  const std::string other = written_zip({{"b.npy", "", "2"}});
+  const std::string hidden = other.substr(0, other.find("PK\x01\x02"));
+  SUBCASE("a prefix, with offsets from the file's start (as zip -A leaves a self-extractor)") {
+    check_refused(stored_zip({{"a.npy", "1"}}, "MZ stub").bytes,
+                  "7 bytes at byte 0 belong to no member (before the first, member 'a.npy' "
+                  "starts at byte 7)");
+  }
+  SUBCASE("a prefix, with offsets from the archive's start (Python's zipfile shifts them)") {
+    const hand_zip zip = stored_zip({{"a.npy", "1"}});
+    check_refused("MZ stub" + zip.bytes, "does not end where the end record starts");
+  }
+  SUBCASE("a local header hidden between two members") {
+    check_refused(stored_zip({{"a.npy", "1"}, {"b.npy", "2"}}, "", hidden).bytes,
+                  "belong to no member (member 'b.npy' starts at byte");
+  }
+  SUBCASE("data between the last member and the central directory") {
+    const hand_zip zip = stored_zip({{"a.npy", "1"}}, "", "tail");
+    check_refused(zip.bytes,
+                  "4 bytes at byte 36 belong to no member (the central directory "
+                  "starts at byte 40)");
+  }
+  SUBCASE("an empty archive after a prefix") {
+    check_refused(stored_zip({}, "junk").bytes,
+                  "4 bytes at byte 0 belong to no member (the central directory starts at byte 4)");
+  }
+  SUBCASE("an empty archive alone is read") {
+    CHECK(archive_of(stored_zip({}).bytes).members().empty());
+  }
+}
+
+TEST_CASE("member names that readers or extractors take two ways are refused") {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"/etc/x.npy", "is an absolute path"},
+      {"C:x.npy", "starts with a drive letter"},
+      {"c:/x.npy", "starts with a drive letter"},
+      {"../x.npy", "has a '..' segment"},
+      {"a/../../x.npy", "has a '..' segment"},
+      {"a/..", "has a '..' segment"},
+      {"a\\x.npy", "holds a backslash"},
+      {"..\\x.npy", "holds a backslash"},
+      {std::string("x.npy\0.txt", 10), "holds a NUL byte (Python's zipfile cuts the name there)"},
+      {"a//x.npy", "has an empty or '.' segment"},
+      {"./x.npy", "has an empty or '.' segment"},
+      {"dir/", "has an empty or '.' segment"},
+      {"x\xff.npy", "is not valid UTF-8"},
+      {"x\xc0\xae.npy", "is not valid UTF-8"},          // an overlong '.'
+      {"x\xed\xa0\x80.npy", "is not valid UTF-8"},      // a surrogate
+      {"x\xf4\x90\x80\x80.npy", "is not valid UTF-8"},  // past U+10FFFF
+      {"x\xc3.npy", "is not valid UTF-8"},              // cut short
+      {"", "is empty"},
+  };
+  for (const auto& [name, message] : cases) {
+    CAPTURE(name);
+    const std::string what =
+        "a.zip: member " + bnorm::quoted_name(name) + " (central directory at byte ";
+    // With and without the UTF-8 flag: the reason is the same.
+    for (const std::uint16_t flags : {std::uint16_t{0}, std::uint16_t{0x0800}}) {
+      const std::string bytes = stored_zip({{name, "1", flags}}).bytes;
+      check_refused(bytes, what);
+      check_refused(bytes, "): the name " + message);
+    }
+    // Writers refuse to write it.
+    temp_dir dir;
+    bnorm::output_file out(dir.file("w.zip"));
+    for (const std::string& part : {message, std::string("; bnorm does not write it")}) {
+      CHECK_THROWS_WITH_AS(bnorm::write_zip(out, {{name, "", "1"}}),
+                           doctest::Contains(part.c_str()), data_error);
+      CHECK_THROWS_WITH_AS(bnorm::zip_member_writer(out, name, "", 1),
+                           doctest::Contains(part.c_str()), data_error);
+    }
+  }
+  // Names that are fine, at the edge of each rule.
+  for (const std::string name :
+       {"a..b.npy", "..x.npy", "x..", "a/b/c.npy", "ab:c.npy", "1:x.npy",
+        "layer1.0.bn1.running_mean.npy", "\xc3\xbc/\xf0\x9f\x98\x80.npy"}) {
+    CAPTURE(name);
+    CHECK(archive_of(stored_zip({{name, "1", 0x0800}}).bytes).members()[0].name == name);
+    CHECK(archive_of(written_zip({{name, "", "1"}})).members()[0].name == name);
+  }
+}
+
+TEST_CASE("a name that is not ASCII needs the UTF-8 flag, which Python's zipfile decodes by") {
+  // Without bit 11 Python's zipfile reads "ü.npy" as CP437: "├╝.npy".
+  check_refused(stored_zip({{"\xc3\xbc.npy", "1"}}).bytes,
+                "the name is not ASCII and its UTF-8 flag (bit 11) is not set");
+  CHECK(archive_of(stored_zip({{"\xc3\xbc.npy", "1", 0x0800}}).bytes).members().size() == 1);
+}
+
+TEST_CASE("an Info-ZIP Unicode Path extra field naming another name is refused") {
+  const auto unicode_path = [](const std::string& name, int version = 1) {
+    const auto crc =
+        static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>("a.npy"), 5));
+    return le(0x7075, 2) + le(5 + name.size(), 2) + le(version, 1) + le(crc, 4) + name;
+  };
+  hand_member central{"a.npy", "1"};
+  central.central_extra = unicode_path("b.npy");
+  check_refused(stored_zip({central}).bytes,
+                "has an Info-ZIP Unicode Path extra field (0x7075) naming 'b.npy', which some "
+                "readers take instead of the name");
+  hand_member local{"a.npy", "1"};
+  local.local_extra = unicode_path("../b.npy");
+  check_refused(stored_zip({local}).bytes,
+                "local header at byte 0: has an Info-ZIP Unicode Path extra field (0x7075) "
+                "naming '../b.npy'");
+  hand_member other_version{"a.npy", "1"};
+  other_version.central_extra = unicode_path("a.npy", 2);
+  check_refused(stored_zip({other_version}).bytes, "Unicode Path extra field");
+  hand_member same{"a.npy", "1"};
+  same.central_extra = unicode_path("a.npy");
+  same.local_extra = unicode_path("a.npy");
+  CHECK(archive_of(stored_zip({same}).bytes).members().size() == 1);
+}
+
+TEST_CASE("a central ZIP64 extra field holding values no field defers to is refused") {
+  hand_member m{"a.npy", "1"};
+  m.central_extra = le(1, 2) + le(16, 2) + le(1, 8) + le(1, 8);
+  check_refused(stored_zip({m}).bytes,
+                "ZIP64 extra field holds 16 bytes more than the values its header defers to it");
+}
+
+TEST_CASE("flags, versions and file types beyond what bnorm reads are refused") {
+  for (const int flag : {0x0010, 0x0020, 0x0080, 0x1000, 0x4000, 0x8000}) {
+    CAPTURE(flag);
+    check_refused(stored_zip({{"a.npy", "1", static_cast<std::uint16_t>(flag)}}).bytes,
+                  "sets general-purpose flags 0x");
+  }
+  check_refused(stored_zip({{"a.npy", "1", 0x0020}}).bytes, "sets general-purpose flags 0x0020");
+  // Deflate's level bits change nothing in how a member reads.
+  CHECK(archive_of(stored_zip({{"a.npy", "1", 0x0006}}).bytes).members().size() == 1);
+  hand_member v64{"a.npy", "1"};
+  v64.version_needed = 64;
+  check_refused(stored_zip({v64}).bytes,
+                "needs ZIP version 6.4 to extract; Python's zipfile reads up to 6.3");
+  hand_member v63{"a.npy", "1"};
+  v63.version_needed = 63;
+  CHECK(archive_of(stored_zip({v63}).bytes).members().size() == 1);
+  hand_member link{"a.npy", "/etc/passwd"};
+  link.attributes = 0120777u << 16;
+  check_refused(stored_zip({link}).bytes, "is not a regular file (external attributes");
+  hand_member directory{"a.npy", ""};
+  directory.attributes = 0x10;
+  directory.made_by_host = 0;
+  check_refused(stored_zip({directory}).bytes, "is not a regular file");
+  hand_member regular{"a.npy", "1"};
+  regular.attributes = 0100644u << 16;
+  CHECK(archive_of(stored_zip({regular}).bytes).members().size() == 1);
+  // A DOS host's attributes carry no Unix type: high bits there are not a symbolic link.
+  hand_member dos{"a.npy", "1"};
+  dos.made_by_host = 0;
+  dos.attributes = 0120777u << 16;
+  CHECK(archive_of(stored_zip({dos}).bytes).members().size() == 1);
 }
