@@ -39,7 +39,7 @@ CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
       "apply", "Normalize a tensor file with one batch-normalization step (train or eval mode).");
   add_input_option(cmd, o.input, o.input_format, o.tensor);
   add_output_option(cmd, "-o,--output", o.output, o.output_format);
-  add_layer_options(cmd, o.layer, layer_flags::all);
+  add_layer_options(cmd, o.layer, layer_flags::apply);
   cmd->add_option("--stats-out", o.stats_out,
                   "Write statistics and updated state as JSON (.npz/.safetensors: the state only)")
       ->type_name("FILE");

@@ -27,9 +27,7 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
   cmd->add_option("--bias-out", o.bias_out, "Write the folded bias (.npy or .json)")
       ->type_name("FILE")
       ->required();
-  add_layer_options(cmd, o.layer, layer_flags::inspect);
-  // Unlike a batch, a weight's output channels are its first axis in PyTorch.
-  o.layer.axis = "0";
+  add_layer_options(cmd, o.layer, layer_flags::fold);
   return cmd;
 }
 
