@@ -319,6 +319,8 @@ int run_compare(const compare_options& o) {
   if (o.actual == standard_stream || o.expected == standard_stream) {
     throw usage_error("compare reads files, not standard input");
   }
+  refuse_directory(o.actual);
+  refuse_directory(o.expected);
   const bool actual_document = is_document(o.actual);
   const bool expected_document = is_document(o.expected);
   if (actual_document != expected_document) {
