@@ -6,6 +6,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "count_text.hpp"
 #include "progress.hpp"
 #include "progress_bar.hpp"
 
@@ -117,8 +118,8 @@ void note_layout(const tensor_info& input, const channel_layout& l) {
   note("layout: channel axis " + std::to_string(l.axis) + " of shape " +
        shape_to_string(input.shape) + (input.fortran_order ? " (Fortran order)" : "") + ": outer " +
        std::to_string(l.outer) + " x channels " + std::to_string(l.channels) + " x inner " +
-       std::to_string(l.inner) + ", " + std::to_string(l.count_per_channel()) +
-       " values per channel");
+       std::to_string(l.inner) + ", " + count_text(l.count_per_channel(), "value") +
+       " per channel");
 }
 
 }  // namespace bnorm::cli

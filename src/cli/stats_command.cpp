@@ -277,9 +277,8 @@ int run_stats(const stats_options& o) {
       announce_passes({"statistics of " + input_name(o.after)});
       const tensor_statistics after = statistics_of(*after_source, o.after, config);
       if (after.layout.channels != input.layout.channels) {
-        throw data_error(after.name + ": " + std::to_string(after.layout.channels) +
-                         " channels, but " + input.name + " has " +
-                         std::to_string(input.layout.channels));
+        throw data_error(after.name + ": " + count_text(after.layout.channels, "channel") +
+                         ", but " + input.name + " has " + std::to_string(input.layout.channels));
       }
       panels.push_back({after.name, after.channels});
     }
