@@ -86,6 +86,10 @@ int run_apply(const apply_options& o) {
   const bn_plan plan = plan_batch_norm(
       source->info(), config, std::move(state.state), !o.stats_out.empty(), input_name(o.input),
       state_name, o.batch_stats.empty() ? nullptr : &whole_batch, input_name(o.batch_stats));
+  if (config.virtual_batch_size > 0 && !plan.normalize_with_batch_stats) {
+    throw usage_error(
+        "--virtual-batch-size splits the batch for its statistics, which eval mode does not use");
+  }
 
   note_plan(plan);
   announce_passes(batch_norm_passes(plan));

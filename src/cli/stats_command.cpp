@@ -252,6 +252,9 @@ int run_stats(const stats_options& o) {
     throw usage_error("--partial writes JSON, not --format " + o.format);
   }
   const bn_config config = make_config(o.layer);
+  if (o.after == standard_stream) {
+    throw usage_error("the second input, AFTER, is read from a file, not standard input");
+  }
   if (o.plot == standard_stream) {
     throw usage_error("--plot - would mix the picture with the report on standard output");
   }

@@ -269,7 +269,12 @@ class Flags(ScratchTestCase):
         np.save(self.path("x.npy"), np.ones((2, 3)))
         self.path("s.json").write_text("{}")
         self.path("d.json").write_text(json.dumps({"mean": [1.0]}))
+        self.path("r.json").write_text(json.dumps({"running_mean": [0, 0, 0],
+                                                   "running_var": [1, 1, 1]}))
         cases = [
+            (["apply", "x.npy", "-o", "y.npy", "--mode", "eval", "--state", "r.json",
+              "--virtual-batch-size", "1"], "--virtual-batch-size", "eval"),
+            (["stats", "x.npy", "-", "--plot", "p.svg"], "AFTER", "standard input"),
             (["stats", "x.npy", "x.npy"], "x.npy", "--plot"),
             (["stats", "x.npy", "x.npy", "--format", "csv"], "--plot"),
             (["stats", "x.npy", "--after"], "--plot"),
@@ -293,8 +298,11 @@ class Flags(ScratchTestCase):
         for args, *phrases in cases:
             with self.subTest(args=args):
                 self.assertFailsWith(self.bnorm(*args), 2, *phrases)
-        self.assertNoStrayFiles("x.npy", "s.json", "d.json")
+        self.assertNoStrayFiles("x.npy", "s.json", "d.json", "r.json")
         # What is honoured still works.
+        self.assertEqual(self.bnorm("apply", "x.npy", "-o", "y.npy", "--mode", "eval",
+                                    "--no-track-running-stats", "--virtual-batch-size", "2").status,
+                         0)
         self.assertEqual(self.bnorm("stats", "x.npy", "x.npy", "--plot", "p.svg").status, 0)
         result = self.bnorm("stats", "x.npy", "--after", "--eps", "0.5", "--plot", "q.svg")
         self.assertEqual(result.status, 0, result)
