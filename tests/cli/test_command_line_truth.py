@@ -310,6 +310,112 @@ class Flags(ScratchTestCase):
         self.assertEqual(self.bnorm("compare", "x.npy", "x.npy", "--ulp", "0").status, 0)
 
 
+# A run of each subcommand that succeeds: positionals (upper case) in order, then options.
+BASE = {
+    "apply": {"INPUT": "x.npy", "-o": "out.json", "--state": "wr.json"},
+    "stats": {"INPUT": "x.npy", "--after": None, "--plot": "out.svg"},
+    "compare": {"ACTUAL": "x.npy", "EXPECTED": "x.npy"},
+    "convert": {"INPUT": "x.npy", "OUTPUT": "out.json"},
+    "merge": {"PARTIAL": "p.json", "-o": "out.json"},
+    "backward": {"INPUT": "x.npy", "--grad-output": "g.npy", "-o": "out.json",
+                 "--state": "wr.json"},
+    "fold": {"WEIGHT": "w.npy", "-o": "out.json", "--bias-out": "bias.json",
+             "--state": "wr.json"},
+}
+# A value each option must refuse (exit 2, 3 or 4, naming the flag or the value).
+BAD = {"--input-format": "xml", "--output-format": "xml", "--tensor": "nope", "--mode": "bad",
+       "--convention": "bad", "--eps": "-1", "--momentum": "2", "--axis": "7",
+       "--state": "missing.json", "--state-prefix": "bn.", "--virtual-batch-size": "0",
+       "--batch-stats": "missing.json", "--stats-out": "no-dir/s.json", "--format": "xml",
+       "--channels": "x", "--plot": "no-dir/p.svg", "--rtol": "-1", "--atol": "-1",
+       "--ulp": "-1", "--dtype": "int8", "--grad-output": "missing.npy",
+       "--grads-out": "no-dir/g.json", "--bias": "missing.npy", "--bias-out": "no-dir/b.json",
+       "-o": "no-dir/o.json", "INPUT": "missing.npy", "OUTPUT": "no-dir/o.json",
+       "AFTER": "missing.npy", "ACTUAL": "missing.npy", "EXPECTED": "missing.npy",
+       "WEIGHT": "missing.npy", "PARTIAL": "missing.json"}
+REMOVE = object()  # in a change to BASE: leave this key out (None is a switch's no value)
+BAD_BASE = {("stats", "AFTER"): {"--after": REMOVE}}
+# Switches, and where each must change the result (status, stdout, stderr or the outputs).
+SWITCHES = {
+    ("apply", "--no-affine"): {},
+    ("apply", "--no-track-running-stats"): {"--mode": "eval"},
+    ("backward", "--no-affine"): {},
+    ("backward", "--no-track-running-stats"): {"--mode": "eval"},
+    ("stats", "--partial"): {"--after": REMOVE, "--plot": REMOVE},
+    ("stats", "--after"): {"--after": REMOVE},
+    ("compare", "--equal-nan"): {"ACTUAL": "n.npy", "EXPECTED": "n.npy"},
+    ("compare", "--ignore-extra-keys"): {"ACTUAL": "more.json", "EXPECTED": "less.json"},
+    **{(sub, "-v"): {} for sub in ["apply", "stats", "convert", "backward", "fold"]},
+}
+# -q only changes what a terminal shows: test_progress checks it on a pseudo-terminal.
+EXEMPT = {(sub, "-q") for sub in ["apply", "stats", "convert", "backward", "fold"]}
+
+
+def changed(base, changes):
+    spec = dict(base)
+    for key, value in changes.items():
+        if value is REMOVE:
+            spec.pop(key, None)
+        else:
+            spec[key] = value
+    return spec
+
+
+def command(subcommand, spec):
+    args = [subcommand] + [v for k, v in spec.items() if k.isupper() and v is not None]
+    for key, value in spec.items():
+        if not key.isupper():
+            args += [key] if value is None else [key, value]
+    return args
+
+
+class EveryFlagMatters(ScratchTestCase):
+    def setUp(self):
+        super().setUp()
+        rng = np.random.default_rng(8)
+        np.save(self.path("x.npy"), rng.normal(size=(4, 3)))
+        np.save(self.path("g.npy"), rng.normal(size=(4, 3)))
+        np.save(self.path("w.npy"), rng.normal(size=(3, 2)))
+        np.save(self.path("n.npy"), np.array([[1.0, math.nan, 2.0]]))
+        self.path("wr.json").write_text(json.dumps({
+            "weight": [2, 3, 4], "bias": [1, 1, 1], "running_mean": [0.5, 0.5, 0.5],
+            "running_var": [2, 2, 2]}))
+        self.path("more.json").write_text(json.dumps({"eps": 1.0, "extra": 2}))
+        self.path("less.json").write_text(json.dumps({"eps": 1.0}))
+        self.path("p.json").write_bytes(self.bnorm("stats", "x.npy", "--partial").stdout)
+
+    def outcome(self, args):
+        for out in self.dir.glob("out*"):
+            out.unlink()
+        result = self.bnorm(*args)
+        files = {p.name: p.read_bytes() for p in sorted(self.dir.glob("out*"))}
+        return result.status, result.stdout, result.stderr, files
+
+    def test_every_flag_is_validated_or_changes_the_result(self):
+        checked = 0
+        for subcommand, base in BASE.items():
+            first, _, _ = help_flags(subcommand)
+            self.assertEqual(self.outcome(command(subcommand, base))[0], 0, subcommand)
+            for flag in sorted(first):
+                with self.subTest(subcommand=subcommand, flag=flag):
+                    checked += 1
+                    if (subcommand, flag) in EXEMPT:
+                        continue
+                    if (subcommand, flag) in SWITCHES:
+                        spec = changed(base, SWITCHES[(subcommand, flag)])
+                        without = self.outcome(command(subcommand, spec))
+                        with_flag = self.outcome(command(subcommand, {**spec, flag: None}))
+                        self.assertNotEqual(with_flag, without)
+                        self.assertIn(with_flag[0], (0, 1), with_flag[2])
+                        continue
+                    self.assertIn(flag, BAD, "a flag with no test")
+                    spec = changed(base, {**BAD_BASE.get((subcommand, flag), {}), flag: BAD[flag]})
+                    status, _, stderr, _ = self.outcome(command(subcommand, spec))
+                    self.assertIn(status, (2, 3, 4), stderr)
+                    self.assertTrue(flag in stderr or BAD[flag] in stderr, stderr)
+        self.assertEqual(checked, sum(len(table) for table in FLAGS.values()))
+
+
 class Positionals(ScratchTestCase):
     def test_an_extra_positional_is_a_usage_error_naming_it(self):
         np.save(self.path("x.npy"), np.ones((2, 3)))
