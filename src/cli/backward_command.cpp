@@ -49,7 +49,7 @@ int run_backward(const backward_options& o) {
   const bn_plan plan = plan_batch_norm(source->info(), config, std::move(state.state), false,
                                        input_name(o.input), state_name);
 
-  note_plan(plan);
+  note_plan(plan, false);
   std::vector<std::string> passes{"gradient sums", "grad_input"};
   if (plan.normalize_with_batch_stats) passes.insert(passes.begin(), "statistics");
   announce_passes(passes);

@@ -91,13 +91,11 @@ std::vector<std::string> batch_norm_passes(const bn_plan& plan) {
   return {"statistics", "normalize"};
 }
 
-void note_plan(const bn_plan& plan) {
-  if (!verbose_run) return;
+namespace {
+
+// The momentum as the weight of the new batch, or why it is unused.
+void note_momentum(const bn_plan& plan) {
   const bn_config& c = plan.config;
-  note("convention " + std::string(c.conv->name) + ", " +
-       (c.mode == bn_mode::train ? "train" : "eval") + " mode, eps " + number(c.eps) +
-       (plan.normalize_with_batch_stats ? ", normalized with the batch's statistics"
-                                        : ", normalized with the running statistics"));
   if (!c.track_running_stats) {
     note("momentum: unused (no running statistics are tracked)");
   } else if (c.mode != bn_mode::train) {
@@ -111,6 +109,18 @@ void note_plan(const bn_plan& plan) {
          "): running = " + number(1 - w) + "*old + " + number(w) +
          "*batch; running_var fed: " + std::string(describe(c.conv->fed_variance)) + " variance");
   }
+}
+
+}  // namespace
+
+void note_plan(const bn_plan& plan, bool writes_running_stats) {
+  if (!verbose_run) return;
+  const bn_config& c = plan.config;
+  note("convention " + std::string(c.conv->name) + ", " +
+       (c.mode == bn_mode::train ? "train" : "eval") + " mode, eps " + number(c.eps) +
+       (plan.normalize_with_batch_stats ? ", normalized with the batch's statistics"
+                                        : ", normalized with the running statistics"));
+  if (writes_running_stats) note_momentum(plan);
   note_layout(plan.input, plan.layout);
 }
 

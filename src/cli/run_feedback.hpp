@@ -48,8 +48,9 @@ std::vector<std::string> batch_norm_passes(const bn_plan& plan);
 /// With --verbose: the layout of the channels of `input`.
 void note_layout(const tensor_info& input, const channel_layout& layout);
 
-/// With --verbose: the convention, eps, the effective momentum as the weight of the new batch,
+/// With --verbose: the convention, eps, the effective momentum as the weight of the new batch
+/// (only for a subcommand that writes running statistics: the others have no --momentum),
 /// and the layout of the channels of `plan`'s input.
-void note_plan(const bn_plan& plan);
+void note_plan(const bn_plan& plan, bool writes_running_stats = true);
 
 }  // namespace bnorm::cli

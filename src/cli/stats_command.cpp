@@ -73,7 +73,7 @@ tensor_statistics normalized_statistics(const stats_options& o, const bn_config&
   state_file state = read_state(o.layer, config);
   const bn_plan plan = plan_batch_norm(source.info(), config, std::move(state.state), false,
                                        input.name, input_name(o.layer.state));
-  note_plan(plan);
+  note_plan(plan, false);
   announce_passes(batch_norm_passes(plan));
   moments_sink sink(plan.layout);
   run_batch_norm(plan, source, sink);
@@ -215,8 +215,12 @@ CLI::App* add_stats_command(CLI::App& app, stats_options& o) {
   cmd->add_flag("--partial", o.partial,
                 "Print mergeable statistics (count, mean, m2 per channel) for bnorm merge");
   cmd->add_flag("--after", o.normalize_after,
-                "Also normalize INPUT as apply would (the flags below) and show the result");
+                "Also normalize INPUT as apply would (the flags below) and draw it in --plot");
   add_layer_options(cmd, o.layer, layer_flags::stats);
+  for (const char* flag : {"--mode", "--eps", "--state", "--state-prefix"}) {
+    CLI::Option* option = cmd->get_option(flag);
+    option->description("With --after: " + option->get_description());
+  }
   o.command = cmd;
   return cmd;
 }

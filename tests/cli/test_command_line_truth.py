@@ -394,7 +394,7 @@ class EveryFlagMatters(ScratchTestCase):
     def test_every_flag_is_validated_or_changes_the_result(self):
         checked = 0
         for subcommand, base in BASE.items():
-            first, _, _ = help_flags(subcommand)
+            first, names, _ = help_flags(subcommand)
             self.assertEqual(self.outcome(command(subcommand, base))[0], 0, subcommand)
             for flag in sorted(first):
                 with self.subTest(subcommand=subcommand, flag=flag):
@@ -407,6 +407,9 @@ class EveryFlagMatters(ScratchTestCase):
                         with_flag = self.outcome(command(subcommand, {**spec, flag: None}))
                         self.assertNotEqual(with_flag, without)
                         self.assertIn(with_flag[0], (0, 1), with_flag[2])
+                        # What --verbose says names no flag the subcommand lacks.
+                        said = set(re.findall(r"(?<![\w-])(--[a-z][-a-z]*)", with_flag[2]))
+                        self.assertEqual(said - names, set(), with_flag[2])
                         continue
                     self.assertIn(flag, BAD, "a flag with no test")
                     spec = changed(base, {**BAD_BASE.get((subcommand, flag), {}), flag: BAD[flag]})
