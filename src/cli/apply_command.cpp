@@ -80,7 +80,8 @@ int run_apply(const apply_options& o) {
     try {
       whole_batch = parse_partial(parse_json_document(text));
     } catch (const data_error& e) {
-      throw data_error(input_name(o.batch_stats) + ": " + e.what());
+      throw data_error(input_name(o.batch_stats) + ": " + e.what() +
+                       format_hint(o.batch_stats, "merged statistics are the JSON of bnorm merge"));
     }
   }
   const bn_plan plan = plan_batch_norm(

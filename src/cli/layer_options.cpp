@@ -153,10 +153,8 @@ state_file read_state(const layer_options& o, const bn_config& config) {
   try {
     state = parse_state(text);
   } catch (const data_error& e) {
-    // A file not named .json may be in another format altogether (a .pt, a .txt).
-    const bool named_json = o.state == standard_stream || lowercase_extension(o.state) == ".json";
     throw data_error(name + ": " + e.what() +
-                     (named_json ? "" : " (a state is JSON, .npz or .safetensors)"));
+                     format_hint(o.state, "a state is JSON, .npz or .safetensors"));
   }
   if (!state.convention.empty() && state.convention != config.conv->name) {
     std::cerr << "bnorm: warning: " << name << " was written under the "
@@ -200,6 +198,11 @@ bool same_file(const std::string& a, const std::string& b) {
     return (folder / p.filename()).lexically_normal();
   };
   return normal(a) == normal(b);
+}
+
+std::string format_hint(const std::string& path, const std::string& formats) {
+  if (path == standard_stream || lowercase_extension(path) == ".json") return "";
+  return " (" + formats + ")";
 }
 
 std::string input_name(const std::string& path) {

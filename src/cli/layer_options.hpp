@@ -68,6 +68,10 @@ tensor_format resolve_format(const std::string& path, const std::string& flag_va
 /// folder and name.
 bool same_file(const std::string& a, const std::string& b);
 
+/// For the message of a JSON file that does not parse: "" when `path` is named .json (or is
+/// standard input), else " (" + formats + ")", since it may be in another format altogether.
+std::string format_hint(const std::string& path, const std::string& formats);
+
 /// How messages name a path: "<stdin>" for "-".
 std::string input_name(const std::string& path);
 

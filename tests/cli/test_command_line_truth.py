@@ -518,6 +518,11 @@ class InputFiles(ScratchTestCase):
         self.path("state.pt").write_bytes(b"\x80\x02PK")
         self.assertFailsWith(self.bnorm("apply", "x.npy", "-o", "y.npy", "--state", "state.pt"),
                              3, "state.pt", "JSON", ".npz", ".safetensors")
+        # Merged and partial statistics are JSON only, and say so.
+        self.assertFailsWith(self.bnorm("apply", "x.npy", "-o", "y.npy", "--batch-stats", "x.npy"),
+                             3, "x.npy", "JSON of bnorm merge")
+        self.assertFailsWith(self.bnorm("merge", "partial.json", "x.npy", "-o", "m.json"), 3,
+                             "x.npy", "JSON of stats --partial")
 
     def test_a_directory_is_a_directory(self):
         runs = {
