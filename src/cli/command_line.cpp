@@ -45,10 +45,18 @@ command_line::command_line(std::string_view only)
   if (wanted("fold")) {
     subcommands.emplace_back(add_fold_command(app, fold_), [this] { return run_fold(fold_); });
   }
-  // compare and merge make no pass that a bar or --verbose would describe.
+  // What --verbose reports; compare and merge make no pass that a bar or --verbose describes.
+  const std::pair<std::string_view, std::string_view> reports[] = {
+      {"apply", "the convention, momentum, layout and passes"},
+      {"stats", "the layout and passes (with --after, the convention)"},
+      {"backward", "the convention, layout and passes"},
+      {"convert", "the passes"},
+      {"fold", "the passes"}};
   for (const auto& [command, run] : subcommands) {
-    if (command->get_name() != "compare" && command->get_name() != "merge") {
-      add_feedback_options(command, feedback);
+    for (const auto& [name, reported] : reports) {
+      if (command->get_name() == name) {
+        add_feedback_options(command, feedback, std::string(reported));
+      }
     }
   }
 

@@ -51,10 +51,9 @@ double new_batch_weight(const bn_plan& plan) {
 
 }  // namespace
 
-void add_feedback_options(CLI::App* cmd, feedback_options& o) {
+void add_feedback_options(CLI::App* cmd, feedback_options& o, const std::string& reported) {
   cmd->add_flag("-q,--quiet", o.quiet, "No progress bar on a terminal (warnings still print)");
-  cmd->add_flag("-v,--verbose", o.verbose,
-                "Report the convention, momentum, layout and passes on stderr");
+  cmd->add_flag("-v,--verbose", o.verbose, "Report " + reported + " on stderr");
 }
 
 run_feedback::run_feedback(const feedback_options& o) {

@@ -18,7 +18,8 @@ struct feedback_options {
 };
 
 /// Adds -q,--quiet and -v,--verbose to `cmd`.
-void add_feedback_options(CLI::App* cmd, feedback_options& options);
+/// `reported` says what --verbose reports for this subcommand, e.g. "the layout and passes".
+void add_feedback_options(CLI::App* cmd, feedback_options& options, const std::string& reported);
 
 class progress_bar;
 

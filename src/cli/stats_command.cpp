@@ -219,7 +219,7 @@ CLI::App* add_stats_command(CLI::App& app, stats_options& o) {
   add_layer_options(cmd, o.layer, layer_flags::stats);
   for (const char* flag : {"--mode", "--eps", "--state", "--state-prefix"}) {
     CLI::Option* option = cmd->get_option(flag);
-    option->description("With --after: " + option->get_description());
+    option->description(option->get_description() + " (with --after)");
   }
   o.command = cmd;
   return cmd;
