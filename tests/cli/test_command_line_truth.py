@@ -264,6 +264,8 @@ class Flags(ScratchTestCase):
                          if before not in FLAGS}
             with self.subTest(subcommand=subcommand):
                 self.assertEqual(mentioned - names - {"--help"}, set())
+                if "--momentum" not in names:
+                    self.assertNotIn("momentum", text)
 
     def test_flags_that_would_be_ignored_are_refused(self):
         np.save(self.path("x.npy"), np.ones((2, 3)))
