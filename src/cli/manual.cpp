@@ -56,7 +56,7 @@ Usage error: an unknown flag, a bad value (**--eps -1**, **--momentum 2**), eval
 Invalid data: a malformed or unsupported file, an axis outside the input's rank, a state that does not fit the input, one value per channel in training under torch.
 
 @ 4
-I/O error: a missing input, an output folder that does not exist or cannot be written, a full disk; or the system refused memory or a thread.)";
+I/O error: a missing input or a directory given as one, an output folder that does not exist or cannot be written, a full disk; or the system refused memory or a thread.)";
 
 constexpr std::string_view examples =
     R"(Train mode on a batch, keeping the statistics and the updated running state; the statistics file is the state of the next batch:
