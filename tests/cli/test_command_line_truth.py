@@ -469,6 +469,9 @@ class Channels(ScratchTestCase):
         if not LARGE:
             grid = random.Random(11).sample(grid, 400) + [(3, "::0"), (3, "5:9"), (3, "-9:2"),
                                                          (7, "::-2"), (7, "5:1:-2"), (1, "-1")]
+        big = "100000000000000000000000"
+        grid += [(5, f"{big}:"), (5, f"-{big}:2"), (5, f"::-{big}"), (5, f"::{big}"), (5, big),
+                 (5, f"-{big}"), (5, "+1:+3"), (5, "-0:")]
         for count in counts:
             np.save(self.path(f"c{count}.npy"), np.arange(2 * count, dtype=float).reshape(2, count))
         for count, text in grid:
