@@ -170,6 +170,29 @@ class NonFinite(ScratchTestCase):
                 checked += 1
         self.assertEqual(checked, 21 * 8)
 
+    def test_tensors_in_any_memory_order(self):
+        """(2, 3) tensors, C or Fortran order on either side: the index is the C index."""
+        positions = range(6) if LARGE else [4]
+        pairs = [(math.nan, 1.0), (math.inf, -math.inf), (1.0, -math.inf), (math.nan, math.inf)]
+        for (a_value, e_value), position, orders in itertools.product(
+                pairs, positions, itertools.product("CF", "CF")):
+            actual = np.arange(1.0, 7.0).reshape(2, 3)
+            expected = actual.copy()
+            actual.flat[position], expected.flat[position] = a_value, e_value
+            np.save(self.path("a.npy"), np.asarray(actual, order=orders[0]))
+            np.save(self.path("e.npy"), np.asarray(expected, order=orders[1]))
+            _, max_abs, abs_index, _, _ = torch_figures(actual.ravel(), expected.ravel(), False)
+            with self.subTest(actual=a_value, expected=e_value, position=position, orders=orders):
+                result = self.bnorm("compare", "a.npy", "e.npy", "--format", "json")
+                self.assertEqual(result.status, 1, result)
+                got = json.loads(result.stdout)
+                self.assertEqual(got["nonfinite_mismatched"], 1)
+                self.assertTrue(same_number(got["max_abs_error"]["value"], max_abs))
+                self.assertEqual(got["max_abs_error"]["index"], list(np.unravel_index(abs_index,
+                                                                                      (2, 3))))
+                self.assertEqual(got["mismatches"][0]["index"],
+                                 list(np.unravel_index(position, (2, 3))))
+
     def test_documents(self):
         for a_value, e_value in itertools.product(SPECIALS, SPECIALS):
             for equal_nan in [False, True]:
