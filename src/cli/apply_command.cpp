@@ -42,7 +42,7 @@ CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
       "apply", "Normalize a tensor file with one batch-normalization step (train or eval mode).");
   add_input_option(cmd, o.input, o.input_format, o.tensor);
   add_output_option(cmd, "-o,--output", o.output, o.output_format);
-  add_layer_options(cmd, o.layer, layer_flags::all);
+  add_layer_options(cmd, o.layer, layer_flags::apply);
   cmd->add_option("--stats-out", o.stats_out,
                   "Write statistics and updated state as JSON (.npz/.safetensors: the state only)")
       ->type_name("FILE");
@@ -83,12 +83,17 @@ int run_apply(const apply_options& o) {
     try {
       whole_batch = parse_partial(parse_json_document(text));
     } catch (const data_error& e) {
-      throw data_error(input_name(o.batch_stats) + ": " + e.what());
+      throw data_error(input_name(o.batch_stats) + ": " + e.what() +
+                       format_hint(o.batch_stats, "merged statistics are the JSON of bnorm merge"));
     }
   }
   const bn_plan plan = plan_batch_norm(
       source->info(), config, std::move(state.state), !o.stats_out.empty(), input_name(o.input),
       state_name, o.batch_stats.empty() ? nullptr : &whole_batch, input_name(o.batch_stats));
+  if (config.virtual_batch_size > 0 && !plan.normalize_with_batch_stats) {
+    throw usage_error(
+        "--virtual-batch-size splits the batch for its statistics, which eval mode does not use");
+  }
 
   note_plan(plan);
   announce_passes(batch_norm_passes(plan));

@@ -24,10 +24,7 @@ CLI::App* add_backward_command(CLI::App& app, backward_options& o) {
   add_output_option(cmd, "-o,--output", o.output, o.output_format);
   cmd->add_option("--grads-out", o.grads_out, "Write grad_weight and grad_bias as JSON")
       ->type_name("FILE");
-  add_layer_options(cmd, o.layer, layer_flags::inspect);
-  cmd->add_flag("--no-affine", o.layer.no_affine, "No weight and bias (affine=False)");
-  cmd->add_flag("--no-track-running-stats", o.layer.no_track_running_stats,
-                "Batch statistics in both modes (track_running_stats=False)");
+  add_layer_options(cmd, o.layer, layer_flags::backward);
   return cmd;
 }
 
@@ -43,6 +40,7 @@ int run_backward(const backward_options& o) {
   }
   const auto source = open_tensor(o.input, in_format, o.tensor);
   // The gradient has the input's format unless its own name says otherwise.
+  refuse_directory(o.grad_output);
   const tensor_format grad_format =
       o.grad_output == standard_stream ? in_format : format_from_extension(o.grad_output);
   const auto grad = open_tensor(o.grad_output, grad_format);
@@ -51,7 +49,7 @@ int run_backward(const backward_options& o) {
   const bn_plan plan = plan_batch_norm(source->info(), config, std::move(state.state), false,
                                        input_name(o.input), state_name);
 
-  note_plan(plan);
+  note_plan(plan, false);
   std::vector<std::string> passes{"gradient sums", "grad_input"};
   if (plan.normalize_with_batch_stats) passes.insert(passes.begin(), "statistics");
   announce_passes(passes);

@@ -1,11 +1,11 @@
 #include "command_line.hpp"
 
 #include <algorithm>
-#include <iostream>
 #include <iterator>
 
 #include "error.hpp"
 #include "exit_status.hpp"
+#include "file_io.hpp"
 #include "manual.hpp"
 #include "version_text.hpp"
 
@@ -45,8 +45,19 @@ command_line::command_line(std::string_view only)
   if (wanted("fold")) {
     subcommands.emplace_back(add_fold_command(app, fold_), [this] { return run_fold(fold_); });
   }
+  // What --verbose reports; compare and merge make no pass that a bar or --verbose describes.
+  const std::pair<std::string_view, std::string_view> reports[] = {
+      {"apply", "the convention, momentum, layout and passes"},
+      {"stats", "the layout and passes (with --after, the convention)"},
+      {"backward", "the convention, layout and passes"},
+      {"convert", "the passes"},
+      {"fold", "the passes"}};
   for (const auto& [command, run] : subcommands) {
-    add_feedback_options(command, feedback);
+    for (const auto& [name, reported] : reports) {
+      if (command->get_name() == name) {
+        add_feedback_options(command, feedback, std::string(reported));
+      }
+    }
   }
 
   help = app.add_subcommand(
@@ -67,19 +78,26 @@ std::string command_line::subcommand_list() {
   return names;
 }
 
+void write_standard_output(const std::string& text) {
+  output_file out{std::string(standard_stream)};
+  out.write(text);
+  out.commit();
+}
+
 int command_line::run_help() const {
   if (help_topic.empty()) {
     // Not app.help(): with `help` parsed it would describe the `help` subcommand.
-    std::cout << app.get_formatter()->make_help(&app, "bnorm", CLI::AppFormatMode::Normal);
+    write_standard_output(
+        app.get_formatter()->make_help(&app, "bnorm", CLI::AppFormatMode::Normal));
     return exit_ok;
   }
   if (help_topic == "help") {  // offered by the completions, as every subcommand is
-    std::cout << help->help("bnorm");
+    write_standard_output(help->help("bnorm"));
     return exit_ok;
   }
   for (const auto& [command, run] : subcommands) {
     if (command->get_name() == help_topic) {
-      std::cout << command->help("bnorm");
+      write_standard_output(command->help("bnorm"));
       return exit_ok;
     }
   }

@@ -25,6 +25,10 @@ namespace bnorm::cli {
 inline constexpr std::string_view subcommand_names[] = {"apply", "stats",    "compare", "convert",
                                                         "merge", "backward", "fold"};
 
+/// Writes `text` to standard output.  Throws io_error when it cannot be written (a full
+/// device, a closed pipe), so that help and reports fail as loudly as any output.
+void write_standard_output(const std::string& text);
+
 /// The parser and the options it fills.  Not copyable: the parser holds pointers into it.
 class command_line {
  public:

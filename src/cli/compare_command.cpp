@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "count_text.hpp"
 #include "document_compare.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
@@ -104,6 +105,10 @@ int compare_documents_command(const compare_options& o, const tolerance& tol) {
     }
   };
   const json actual = load(o.actual), expected = load(o.expected);
+  if (!o.tensor.empty()) {
+    throw usage_error("--tensor picks a tensor of an .npz or .safetensors file, not of " +
+                      o.actual + " and " + o.expected + ", statistics/state files");
+  }
   const std::vector<document_difference> differences =
       compare_documents(actual, expected, tol, o.ignore_extra_keys);
   if (o.format == "json") {
@@ -119,7 +124,7 @@ int compare_documents_command(const compare_options& o, const tolerance& tol) {
                  "\n");
   } else {
     std::string text = o.actual + " and " + o.expected + " differ in " +
-                       std::to_string(differences.size()) + " places beyond " +
+                       count_text(differences.size(), "place") + " beyond " +
                        describe_tolerance(tol) + ":\n";
     for (const auto& d : differences) text += "  " + d.path + ": " + d.what + "\n";
     write_stdout(text);
@@ -131,6 +136,14 @@ int compare_tensors_command(const compare_options& o, tolerance tol) {
   const tensor_format actual_format = resolve_format(o.actual, "", "");
   const tensor_format expected_format = resolve_format(o.expected, "", "");
   // --tensor names the tensor in whichever of the two files holds several.
+  if (!o.tensor.empty() && !is_archive(actual_format) && !is_archive(expected_format)) {
+    throw usage_error("--tensor picks a tensor of an .npz or .safetensors file, and neither " +
+                      o.actual + " nor " + o.expected + " is one");
+  }
+  if (o.ignore_extra_keys) {
+    throw usage_error("--ignore-extra-keys applies to statistics/state files, not to tensors (" +
+                      o.actual + ", " + o.expected + ")");
+  }
   const auto actual =
       open_tensor(o.actual, actual_format, is_archive(actual_format) ? o.tensor : std::string());
   const auto expected = open_tensor(o.expected, expected_format,
@@ -151,10 +164,18 @@ int compare_tensors_command(const compare_options& o, tolerance tol) {
     write_stdout(o.format == "json" ? format_json_document(report) : text);
     return exit_different;
   }
-  // JSON has no dtype: only two .npy files can disagree on one.
-  const bool both_npy = resolve_format(o.actual, "", "") == tensor_format::npy &&
-                        resolve_format(o.expected, "", "") == tensor_format::npy;
-  const bool dtype_differs = both_npy && output_type_for(a.type) != output_type_for(e.type);
+  // .npy, .npz and .safetensors files carry a dtype; JSON's numbers carry none, so a JSON
+  // file never disagrees on one.  Byte order is how a file stores its type, not the type.
+  const bool actual_typed = actual_format != tensor_format::json;
+  const bool expected_typed = expected_format != tensor_format::json;
+  const bool dtype_differs =
+      actual_typed && expected_typed && (a.type.kind != e.type.kind || a.type.size != e.type.size);
+  const auto type_text = [](bool typed, const tensor_info& i) {
+    return typed ? name_of(i.type) : std::string("JSON (no dtype)");
+  };
+  const auto type_json = [](bool typed, const tensor_info& i) {
+    return typed ? json(name_of(i.type)) : json(nullptr);
+  };
 
   // Same memory order: stream both in file order.  Different orders: compare in C order.
   tensor_comparator comparator(tol);
@@ -191,13 +212,16 @@ int compare_tensors_command(const compare_options& o, tolerance tol) {
     report["equal"] = equal;
     report["kind"] = "tensor";
     report["shape"] = a.shape;
-    report["dtype"] = {{"actual", name_of(a.type)}, {"expected", name_of(e.type)}};
+    report["dtype"] = {{"actual", type_json(actual_typed, a)},
+                       {"expected", type_json(expected_typed, e)}};
+    report["dtypes_differ"] = dtype_differs;
     report["rtol"] = tol.rtol;
     report["atol"] = tol.atol;
     if (tol.ulp) report["ulp"] = *tol.ulp;
     report["equal_nan"] = tol.equal_nan;
     report["compared"] = r.compared;
     report["mismatched"] = r.mismatched;
+    report["nonfinite_mismatched"] = r.nonfinite_mismatched;
     report["fraction"] =
         r.compared == 0 ? 0.0 : static_cast<double>(r.mismatched) / static_cast<double>(r.compared);
     report["max_abs_error"] = {{"value", r.max_abs_error},
@@ -219,16 +243,26 @@ int compare_tensors_command(const compare_options& o, tolerance tol) {
                 r.compared == 0
                     ? 0.0
                     : 100.0 * static_cast<double>(r.mismatched) / static_cast<double>(r.compared));
-  text = o.actual + " vs " + o.expected + ": shape " + shape_text(a) + ", " + name_of(a.type);
-  if (a.type != e.type) text += " vs " + name_of(e.type);
+  const std::string actual_type = type_text(actual_typed, a);
+  const std::string expected_type = type_text(expected_typed, e);
+  text = o.actual + " vs " + o.expected + ": shape " + shape_text(a) + ", " + actual_type;
+  if (actual_type != expected_type) text += " vs " + expected_type;
   text += "\n";
   if (dtype_differs) text += "dtypes differ: " + name_of(a.type) + " vs " + name_of(e.type) + "\n";
   if (r.mismatched == 0) {
-    text += "all " + std::to_string(r.compared) + " elements match within " +
-            describe_tolerance(tol) + "\n";
+    text += (r.compared == 1 ? std::string("the 1 element matches")
+                             : "all " + std::to_string(r.compared) + " elements match") +
+            " within " + describe_tolerance(tol) + "\n";
   } else {
-    text += std::to_string(r.mismatched) + " of " + std::to_string(r.compared) + " elements (" +
-            percent + ") differ beyond " + describe_tolerance(tol) + "\n";
+    text += std::to_string(r.mismatched) + " of " + count_text(r.compared, "element") + " (" +
+            percent + ") " + (r.mismatched == 1 ? "differs" : "differ") + " beyond " +
+            describe_tolerance(tol) + "\n";
+  }
+  if (r.first_nonfinite) {
+    const mismatch& m = *r.first_nonfinite;
+    text += "mismatches with NaN or an infinity: " + std::to_string(r.nonfinite_mismatched) +
+            ", the first at " + index(m.position) + ": " + num(m.actual) + ", expected " +
+            num(m.expected) + "\n";
   }
   text += "max abs error " + num(r.max_abs_error) + " at " + index(r.max_abs_position) + "\n";
   text += "max rel error " + num(r.max_rel_error) + " at " + index(r.max_rel_position) + "\n";
@@ -249,17 +283,25 @@ CLI::App* add_compare_command(CLI::App& app, compare_options& o) {
       "compare",
       "Compare two tensors, or two statistics/state files, within a tolerance: exit 0 when they "
       "match, 1 when they differ.");
-  cmd->add_option("ACTUAL", o.actual, "Tensor (.npy, .json) or statistics/state file (.json)")
+  cmd->add_option("ACTUAL", o.actual,
+                  "Tensor (.npy, .json, .npz, .safetensors) or statistics/state file (.json)")
       ->type_name("FILE")
       ->required();
   cmd->add_option("EXPECTED", o.expected, "What ACTUAL should be")->type_name("FILE")->required();
   add_tensor_option(cmd, o.tensor, "ACTUAL or EXPECTED");
-  cmd->add_option("--rtol", o.rtol, "Relative tolerance: |a - e| <= atol + rtol*|e|")
-      ->type_name("R")
-      ->capture_default_str();
-  cmd->add_option("--atol", o.atol, "Absolute tolerance")->type_name("A")->capture_default_str();
-  cmd->add_option("--ulp", o.ulp, "Instead: at most N units in the last place of EXPECTED's type")
-      ->type_name("N");
+  CLI::Option* rtol =
+      cmd->add_option("--rtol", o.rtol, "Relative tolerance: |a - e| <= atol + rtol*|e|")
+          ->type_name("R")
+          ->capture_default_str();
+  CLI::Option* atol = cmd->add_option("--atol", o.atol, "Absolute tolerance")
+                          ->type_name("A")
+                          ->capture_default_str();
+  cmd->add_option("--ulp", o.ulp,
+                  "Instead of --rtol and --atol: at most N units in the last place of EXPECTED's "
+                  "type")
+      ->type_name("N")
+      ->excludes(rtol)
+      ->excludes(atol);
   cmd->add_flag("--equal-nan", o.equal_nan, "NaN matches NaN");
   cmd->add_flag("--ignore-extra-keys", o.ignore_extra_keys,
                 "Statistics/state files: keys only ACTUAL has are not differences");
@@ -277,6 +319,8 @@ int run_compare(const compare_options& o) {
   if (o.actual == standard_stream || o.expected == standard_stream) {
     throw usage_error("compare reads files, not standard input");
   }
+  refuse_directory(o.actual);
+  refuse_directory(o.expected);
   const bool actual_document = is_document(o.actual);
   const bool expected_document = is_document(o.expected);
   if (actual_document != expected_document) {

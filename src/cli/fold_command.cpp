@@ -24,12 +24,11 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
   cmd->add_option("--bias", o.bias, "The layer's bias, one value per output channel (else 0)")
       ->type_name("FILE");
   add_output_option(cmd, "-o,--output", o.output, o.output_format);
-  cmd->add_option("--bias-out", o.bias_out, "Write the folded bias (.npy or .json)")
+  cmd->add_option("--bias-out", o.bias_out,
+                  "Write the folded bias (.npy, .json, .npz or .safetensors)")
       ->type_name("FILE")
       ->required();
-  add_layer_options(cmd, o.layer, layer_flags::inspect);
-  // Unlike a batch, a weight's output channels are its first axis in PyTorch.
-  o.layer.axis = "0";
+  add_layer_options(cmd, o.layer, layer_flags::fold);
   return cmd;
 }
 

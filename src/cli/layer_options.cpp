@@ -2,6 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -12,29 +15,57 @@
 #include "tensor_archive.hpp"
 
 namespace bnorm::cli {
+namespace {
+
+// ".npy" for "a/B.NPY"; "" without one.
+std::string lowercase_extension(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext;
+}
+
+}  // namespace
 
 void add_layer_options(CLI::App* cmd, layer_options& o, layer_flags which) {
-  cmd->add_option("--mode", o.mode, "train: batch statistics; eval: running statistics")
-      ->type_name("train|eval")
-      ->capture_default_str();
-  cmd->add_option("--convention", o.convention, "Defaults, and the meaning of --momentum")
+  const bool has_momentum = which == layer_flags::apply;
+  const bool has_switches = which == layer_flags::apply || which == layer_flags::backward;
+  if (which != layer_flags::fold) {
+    cmd->add_option("--mode", o.mode, "train: batch statistics; eval: running statistics")
+        ->type_name("train|eval")
+        ->capture_default_str();
+  }
+  cmd->add_option("--convention", o.convention,
+                  has_momentum                 ? "Defaults, and the meaning of --momentum"
+                  : which == layer_flags::fold ? "Default of --eps"
+                                               : "Defaults of --eps and --axis")
       ->type_name("torch|keras|onnx|tf-fused|caffe|flax")
       ->capture_default_str();
   cmd->add_option("--eps", o.eps, "Added to the variance (torch 1e-5, keras 1e-3, onnx 1e-5)")
       ->type_name("E");
-  if (which == layer_flags::all) {
+  if (has_momentum) {
     cmd->add_option("--momentum", o.momentum,
                     "In the convention's meaning (torch 0.1, keras 0.99, onnx 0.9); none = "
                     "cumulative average")
         ->type_name("M|none");
   }
-  cmd->add_option("--axis", o.axis,
-                  "Channel axis, negative from the end (torch 1, keras -1, onnx 1)")
-      ->type_name("A");
-  if (which == layer_flags::all) {
+  if (which == layer_flags::fold) {
+    // Unlike a batch, a weight's output channels are its first axis in PyTorch.
+    o.axis = "0";
+    cmd->add_option("--axis", o.axis, "WEIGHT's output-channel axis, negative from the end")
+        ->type_name("A")
+        ->capture_default_str();
+  } else {
+    cmd->add_option("--axis", o.axis,
+                    "Channel axis, negative from the end (torch 1, keras -1, onnx 1)")
+        ->type_name("A");
+  }
+  if (has_switches) {
     cmd->add_flag("--no-affine", o.no_affine, "No weight and bias (affine=False)");
-    cmd->add_flag("--no-track-running-stats", o.no_track_running_stats,
-                  "Batch statistics in both modes, no running state (track_running_stats=False)");
+    cmd->add_flag(
+        "--no-track-running-stats", o.no_track_running_stats,
+        has_momentum
+            ? "Batch statistics in both modes, no running state (track_running_stats=False)"
+            : "Batch statistics in both modes (track_running_stats=False)");
   }
   cmd->add_option("--state", o.state,
                   "State to start from (weight, bias, running_*, ...): JSON, or .npz/.safetensors "
@@ -105,9 +136,14 @@ state_file read_state(const layer_options& o, const bn_config& config) {
     return {};
   }
   const std::string name = input_name(o.state);
+  refuse_directory(o.state);
   tensor_format archive_format{};
   if (names_archive(o.state, archive_format)) {
     return {read_state_tensors(*open_archive(o.state, archive_format), o.state_prefix), {}};
+  }
+  if (o.state != standard_stream && lowercase_extension(o.state) == ".npy") {
+    throw usage_error("--state " + name + ": a state is JSON, or an .npz or .safetensors file of " +
+                      "tensors, not one .npy tensor");
   }
   if (!o.state_prefix.empty()) {
     throw usage_error("--state-prefix applies to an .npz or .safetensors --state, not " + name);
@@ -117,7 +153,8 @@ state_file read_state(const layer_options& o, const bn_config& config) {
   try {
     state = parse_state(text);
   } catch (const data_error& e) {
-    throw data_error(name + ": " + e.what());
+    throw data_error(name + ": " + e.what() +
+                     format_hint(o.state, "a state is JSON, .npz or .safetensors"));
   }
   if (!state.convention.empty() && state.convention != config.conv->name) {
     std::cerr << "bnorm: warning: " << name << " was written under the "
@@ -127,8 +164,17 @@ state_file read_state(const layer_options& o, const bn_config& config) {
   return state;
 }
 
+void refuse_directory(const std::string& path) {
+  struct stat st {};
+  if (path != standard_stream && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    throw io_error(path + ": " + std::strerror(EISDIR));
+  }
+}
+
 tensor_format resolve_format(const std::string& path, const std::string& flag_value,
                              const char* flag) {
+  // Before the name is read for a format: "d: Is a directory", not "cannot tell the format".
+  refuse_directory(path);
   if (!flag_value.empty()) return parse_format(flag_value);
   if (path == standard_stream) {
     throw usage_error(std::string("'-' has no extension to tell its format: give ") + flag +
@@ -152,6 +198,11 @@ bool same_file(const std::string& a, const std::string& b) {
     return (folder / p.filename()).lexically_normal();
   };
   return normal(a) == normal(b);
+}
+
+std::string format_hint(const std::string& path, const std::string& formats) {
+  if (path == standard_stream || lowercase_extension(path) == ".json") return "";
+  return " (" + formats + ")";
 }
 
 std::string input_name(const std::string& path) {

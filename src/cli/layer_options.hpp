@@ -26,11 +26,14 @@ struct layer_options {
   bool no_track_running_stats = false;
 };
 
-/// Which of the layer flags a subcommand offers.
-enum class layer_flags { all, inspect };
+/// Which of the layer flags a subcommand offers: each offers only those it reads.
+/// `apply`: all of them.  `stats`: those that decide how a batch is normalized (no momentum,
+/// which only updates running statistics it does not write, and no affine or tracking
+/// switches).  `backward`: stats's and the affine and tracking switches.  `fold`: no --mode
+/// (folding is eval mode) and no momentum; the axis is the weight's output channels, 0.
+enum class layer_flags { apply, stats, backward, fold };
 
-/// Adds the layer flags to `cmd`: all of them, or for `inspect` only those that decide how a
-/// batch would be normalized (no momentum or running-statistics switches).
+/// Adds the layer flags that `which` offers to `cmd`.
 void add_layer_options(CLI::App* cmd, layer_options& options, layer_flags which);
 
 /// Adds the tensor INPUT every reading subcommand takes, with --input-format and --tensor.
@@ -53,13 +56,21 @@ bn_config make_config(const layer_options& options);
 /// data_error, io_error, or usage_error for --state-prefix with a JSON state.
 state_file read_state(const layer_options& options, const bn_config& config);
 
-/// The format of `path`: `flag_value` when given, else its extension.  Throws usage_error.
+/// Throws io_error "PATH: Is a directory" when `path` names a folder, whatever its name says.
+void refuse_directory(const std::string& path);
+
+/// The format of `path`: `flag_value` when given, else its extension.  Throws io_error for a
+/// directory, else usage_error.
 tensor_format resolve_format(const std::string& path, const std::string& flag_value,
                              const char* flag);
 
 /// True when two output paths name the same file: the same inode if it exists, else the same
 /// folder and name.
 bool same_file(const std::string& a, const std::string& b);
+
+/// For the message of a JSON file that does not parse: "" when `path` is named .json (or is
+/// standard input), else " (" + formats + ")", since it may be in another format altogether.
+std::string format_hint(const std::string& path, const std::string& formats);
 
 /// How messages name a path: "<stdin>" for "-".
 std::string input_name(const std::string& path);

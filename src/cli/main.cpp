@@ -4,6 +4,7 @@
 #include <csignal>
 #include <iostream>
 #include <new>
+#include <sstream>
 
 #include "command_line.hpp"
 #include "error.hpp"
@@ -49,13 +50,17 @@ int main(int argc, char** argv) {
                   exit_usage);
   }
   try {
-    cli.app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return cli.app.exit(e);  // --help, --version: stdout, status 0
-    return report(e.what(), exit_usage);
-  }
+    try {
+      cli.app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      if (e.get_exit_code() != 0) return report(e.what(), exit_usage);
+      // --help, --version: standard output, status 0, or 4 if it cannot be written.
+      std::ostringstream text;
+      cli.app.exit(e, text, text);
+      write_standard_output(text.str());
+      return exit_ok;
+    }
 
-  try {
     if (cli.help->parsed()) return cli.run_help();
     // The progress bar is gone when an error is reported: it is erased as its pass unwinds.
     const run_feedback feedback(cli.feedback);

@@ -21,7 +21,7 @@ A file name of **-** is standard input or output; the format of a file comes fro
 Errors are one line on standard error, **bnorm: error:** followed by the file and what is wrong where; warnings start with **bnorm: warning:**. Help goes to standard output. **bnorm help** ~~SUBCOMMAND~~ is **bnorm** ~~SUBCOMMAND~~ **--help**.
 
 @ Progress and messages
-When standard error is a terminal and a pass over the data is expected to take more than about a second, a one-line progress bar (bytes done, rate, time left) is drawn on it for each pass, redrawn at most ten times a second and erased when the pass ends. **--quiet** turns it off (warnings and errors are still printed); on a pipe or a file there is none. **--verbose** reports on standard error, before the work starts, the convention, the momentum as the weight of the new batch, the layout of the channels (outer, channels, inner) and the passes that will be made. Both flags are accepted by every subcommand, after its name.
+When standard error is a terminal and a pass over the data is expected to take more than about a second, a one-line progress bar (bytes done, rate, time left) is drawn on it for each pass, redrawn at most ten times a second and erased when the pass ends. **--quiet** turns it off (warnings and errors are still printed); on a pipe or a file there is none. **--verbose** reports on standard error, before the work starts, the convention, the momentum as the weight of the new batch, the layout of the channels (outer, channels, inner) and the passes that will be made. Both flags are accepted, after its name, by every subcommand that makes passes over the data: apply, stats, convert, backward and fold (compare and merge make none, and take neither).
 
 bnorm reads no configuration file: every default is on the command line and in this page.)";
 
@@ -56,7 +56,7 @@ Usage error: an unknown flag, a bad value (**--eps -1**, **--momentum 2**), eval
 Invalid data: a malformed or unsupported file, an axis outside the input's rank, a state that does not fit the input, one value per channel in training under torch.
 
 @ 4
-I/O error: a missing input, an output folder that does not exist or cannot be written, a full disk; or the system refused memory or a thread.)";
+I/O error: a missing input or a directory given as one, an output folder that does not exist or cannot be written, a full disk; or the system refused memory or a thread.)";
 
 constexpr std::string_view examples =
     R"(Train mode on a batch, keeping the statistics and the updated running state; the statistics file is the state of the next batch:

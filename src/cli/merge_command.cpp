@@ -1,5 +1,6 @@
 #include "merge_command.hpp"
 
+#include "count_text.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "file_io.hpp"
@@ -30,11 +31,12 @@ int run_merge(const merge_options& o) {
     try {
       shards.push_back(parse_partial(parse_json_document(text)));
     } catch (const data_error& e) {
-      throw data_error(input_name(path) + ": " + e.what());
+      throw data_error(input_name(path) + ": " + e.what() +
+                       format_hint(path, "partial statistics are the JSON of stats --partial"));
     }
     if (shards.back().size() != shards.front().size()) {
-      throw data_error(input_name(path) + ": " + std::to_string(shards.back().size()) +
-                       " channels, but " + input_name(o.inputs.front()) + " has " +
+      throw data_error(input_name(path) + ": " + count_text(shards.back().size(), "channel") +
+                       ", but " + input_name(o.inputs.front()) + " has " +
                        std::to_string(shards.front().size()));
     }
   }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "count_text.hpp"
 #include "number_format.hpp"
 #include "progress.hpp"
 #include "progress_bar.hpp"
@@ -48,10 +49,9 @@ double new_batch_weight(const bn_plan& plan) {
 
 }  // namespace
 
-void add_feedback_options(CLI::App* cmd, feedback_options& o) {
+void add_feedback_options(CLI::App* cmd, feedback_options& o, const std::string& reported) {
   cmd->add_flag("-q,--quiet", o.quiet, "No progress bar on a terminal (warnings still print)");
-  cmd->add_flag("-v,--verbose", o.verbose,
-                "Report the convention, momentum, layout and passes on stderr");
+  cmd->add_flag("-v,--verbose", o.verbose, "Report " + reported + " on stderr");
 }
 
 run_feedback::run_feedback(const feedback_options& o) {
@@ -88,13 +88,11 @@ std::vector<std::string> batch_norm_passes(const bn_plan& plan) {
   return {"statistics", "normalize"};
 }
 
-void note_plan(const bn_plan& plan) {
-  if (!verbose_run) return;
+namespace {
+
+// The momentum as the weight of the new batch, or why it is unused.
+void note_momentum(const bn_plan& plan) {
   const bn_config& c = plan.config;
-  note("convention " + std::string(c.conv->name) + ", " +
-       (c.mode == bn_mode::train ? "train" : "eval") + " mode, eps " + number(c.eps) +
-       (plan.normalize_with_batch_stats ? ", normalized with the batch's statistics"
-                                        : ", normalized with the running statistics"));
   if (!c.track_running_stats) {
     note("momentum: unused (no running statistics are tracked)");
   } else if (c.mode != bn_mode::train) {
@@ -108,6 +106,18 @@ void note_plan(const bn_plan& plan) {
          "): running = " + number(1 - w) + "*old + " + number(w) +
          "*batch; running_var fed: " + std::string(describe(c.conv->fed_variance)) + " variance");
   }
+}
+
+}  // namespace
+
+void note_plan(const bn_plan& plan, bool writes_running_stats) {
+  if (!verbose_run) return;
+  const bn_config& c = plan.config;
+  note("convention " + std::string(c.conv->name) + ", " +
+       (c.mode == bn_mode::train ? "train" : "eval") + " mode, eps " + number(c.eps) +
+       (plan.normalize_with_batch_stats ? ", normalized with the batch's statistics"
+                                        : ", normalized with the running statistics"));
+  if (writes_running_stats) note_momentum(plan);
   note_layout(plan.input, plan.layout);
 }
 
@@ -115,8 +125,8 @@ void note_layout(const tensor_info& input, const channel_layout& l) {
   note("layout: channel axis " + std::to_string(l.axis) + " of shape " +
        shape_to_string(input.shape) + (input.fortran_order ? " (Fortran order)" : "") + ": outer " +
        std::to_string(l.outer) + " x channels " + std::to_string(l.channels) + " x inner " +
-       std::to_string(l.inner) + ", " + std::to_string(l.count_per_channel()) +
-       " values per channel");
+       std::to_string(l.inner) + ", " + count_text(l.count_per_channel(), "value") +
+       " per channel");
 }
 
 }  // namespace bnorm::cli

@@ -18,7 +18,8 @@ struct feedback_options {
 };
 
 /// Adds -q,--quiet and -v,--verbose to `cmd`.
-void add_feedback_options(CLI::App* cmd, feedback_options& options);
+/// `reported` says what --verbose reports for this subcommand, e.g. "the layout and passes".
+void add_feedback_options(CLI::App* cmd, feedback_options& options, const std::string& reported);
 
 class progress_bar;
 
@@ -48,8 +49,9 @@ std::vector<std::string> batch_norm_passes(const bn_plan& plan);
 /// With --verbose: the layout of the channels of `input`.
 void note_layout(const tensor_info& input, const channel_layout& layout);
 
-/// With --verbose: the convention, eps, the effective momentum as the weight of the new batch,
+/// With --verbose: the convention, eps, the effective momentum as the weight of the new batch
+/// (only for a subcommand that writes running statistics: the others have no --momentum),
 /// and the layout of the channels of `plan`'s input.
-void note_plan(const bn_plan& plan);
+void note_plan(const bn_plan& plan, bool writes_running_stats = true);
 
 }  // namespace bnorm::cli

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "channel_selection.hpp"
+#include "count_text.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "file_io.hpp"
@@ -71,7 +73,7 @@ tensor_statistics normalized_statistics(const stats_options& o, const bn_config&
   state_file state = read_state(o.layer, config);
   const bn_plan plan = plan_batch_norm(source.info(), config, std::move(state.state), false,
                                        input.name, input_name(o.layer.state));
-  note_plan(plan);
+  note_plan(plan, false);
   announce_passes(batch_norm_passes(plan));
   moments_sink sink(plan.layout);
   run_batch_norm(plan, source, sink);
@@ -81,36 +83,6 @@ tensor_statistics normalized_statistics(const stats_options& o, const bn_config&
   s.channels = sink.moments();
   s.all = merge_all(s.channels);
   return s;
-}
-
-struct channel_range {
-  std::size_t first, last;
-};
-
-// "0:8", "3:", ":4", "5": Python slice notation over channel indices, end exclusive.
-channel_range parse_channels(const std::string& text, std::size_t channels) {
-  if (text.empty()) return {0, channels};
-  const std::size_t colon = text.find(':');
-  const auto bound = [&](const std::string& part, std::size_t fallback) -> std::size_t {
-    if (part.empty()) return fallback;
-    const long long value = parse_integer(part, "--channels");
-    const long long count = static_cast<long long>(channels);
-    const long long resolved = value < 0 ? value + count : value;
-    if (resolved < 0 || resolved > count) {
-      throw data_error("--channels " + text + " is outside the " + std::to_string(channels) +
-                       " channels");
-    }
-    return static_cast<std::size_t>(resolved);
-  };
-  if (colon == std::string::npos) {
-    const std::size_t c = bound(text, 0);
-    if (c >= channels) throw data_error("--channels " + text + " is outside the channels");
-    return {c, c + 1};
-  }
-  const channel_range range{bound(text.substr(0, colon), 0),
-                            bound(text.substr(colon + 1), channels)};
-  if (range.first >= range.last) throw usage_error("--channels " + text + " selects no channel");
-  return range;
 }
 
 std::string number(double value) {
@@ -139,7 +111,24 @@ json moments_json(const channel_moments& m) {
   return j;
 }
 
-json statistics_json(const tensor_statistics& s, channel_range range) {
+// The moments of the selected channels, in the selection's order.
+std::vector<channel_moments> selected_moments(const tensor_statistics& s,
+                                              const std::vector<std::size_t>& selected) {
+  std::vector<channel_moments> shown;
+  shown.reserve(selected.size());
+  for (std::size_t c : selected) shown.push_back(s.channels[c]);
+  return shown;
+}
+
+bool selects_all(const std::vector<std::size_t>& selected, std::size_t channels) {
+  if (selected.size() != channels) return false;
+  for (std::size_t i = 0; i < selected.size(); ++i) {
+    if (selected[i] != i) return false;
+  }
+  return true;
+}
+
+json statistics_json(const tensor_statistics& s, const std::vector<std::size_t>& selected) {
   json doc;
   doc["file"] = s.name;
   doc["dtype"] = name_of(s.info.type);
@@ -147,11 +136,8 @@ json statistics_json(const tensor_statistics& s, channel_range range) {
   doc["axis"] = s.layout.axis;
   doc["num_features"] = s.layout.channels;
   doc["count"] = s.layout.count_per_channel();
-  if (range.first != 0 || range.last != s.layout.channels) {
-    doc["channels"] = json::array({range.first, range.last});
-  }
-  const auto shown =
-      std::span<const channel_moments>(s.channels).subspan(range.first, range.last - range.first);
+  if (!selects_all(selected, s.layout.channels)) doc["channels"] = selected;
+  const std::vector<channel_moments> shown = selected_moments(s, selected);
   const auto column = [&](auto&& fn) { return channel_column(shown, fn); };
   doc["mean"] = column([](const channel_moments& m) { return m.mean; });
   doc["var"] = column([](const channel_moments& m) { return m.var(); });
@@ -164,23 +150,24 @@ json statistics_json(const tensor_statistics& s, channel_range range) {
   return doc;
 }
 
-std::string statistics_csv(const tensor_statistics& s, channel_range range) {
+std::string statistics_csv(const tensor_statistics& s, const std::vector<std::size_t>& selected) {
   std::string out = "channel,count,mean,var,var_unbiased,std,min,max,nonfinite\n";
   const auto row = [&](const std::string& label, const channel_moments& m) {
     out += label + "," + std::to_string(m.count) + "," + number(m.mean) + "," + number(m.var()) +
            "," + number(m.var_unbiased()) + "," + number(std::sqrt(m.var())) + "," + number(m.min) +
            "," + number(m.max) + "," + std::to_string(m.nonfinite) + "\n";
   };
-  for (std::size_t c = range.first; c < range.last; ++c) row(std::to_string(c), s.channels[c]);
+  for (std::size_t c : selected) row(std::to_string(c), s.channels[c]);
   row("all", s.all);
   return out;
 }
 
-std::string statistics_table(const tensor_statistics& s, channel_range range) {
+std::string statistics_table(const tensor_statistics& s, const std::vector<std::size_t>& selected) {
   std::string out = s.name + ": " + name_of(s.info.type) + ", shape " +
                     shape_to_string(s.info.shape) + ", channel axis " +
-                    std::to_string(s.layout.axis) + ": " + std::to_string(s.layout.channels) +
-                    " channels of " + std::to_string(s.layout.count_per_channel()) + " values\n";
+                    std::to_string(s.layout.axis) + ": " +
+                    count_text(s.layout.channels, "channel") + " of " +
+                    count_text(s.layout.count_per_channel(), "value") + "\n";
   char line[256];
   std::snprintf(line, sizeof line, "%7s %12s %12s %12s %12s %12s %12s %9s\n", "channel", "mean",
                 "var", "var_unbiased", "std", "min", "max", "nonfinite");
@@ -194,17 +181,16 @@ std::string statistics_table(const tensor_statistics& s, channel_range range) {
     out += line;
   };
   // A long list stays readable: its head and tail, and how to see the rest.
-  const std::size_t count = range.last - range.first;
+  const std::size_t count = selected.size();
   constexpr std::size_t head = 20, tail = 10;
-  for (std::size_t c = range.first; c < range.last; ++c) {
-    const std::size_t i = c - range.first;
+  for (std::size_t i = 0; i < count; ++i) {
     if (count > head + tail + 10 && i == head) {
-      out += "    ... " + std::to_string(count - head - tail) +
-             " more channels (pick a range with --channels A:B)\n";
-      c = range.last - tail - 1;
+      out += "    ... " + count_text(count - head - tail, "more channel", "more channels") +
+             " (pick a range with --channels A:B)\n";
+      i = count - tail - 1;
       continue;
     }
-    row(std::to_string(c), s.channels[c]);
+    row(std::to_string(selected[i]), s.channels[selected[i]]);
   }
   row("all", s.all);
   out += "var is biased (divides by n), var_unbiased divides by n-1; std is sqrt(var)\n";
@@ -221,15 +207,21 @@ CLI::App* add_stats_command(CLI::App& app, stats_options& o) {
       ->type_name("FILE");
   cmd->add_option("--format", o.format, "Output format (default: table on a terminal, else json)")
       ->type_name("table|json|csv");
-  cmd->add_option("--channels", o.channels, "Channels to show, as a Python slice: 0:8, 5, -4:")
-      ->type_name("A:B");
+  cmd->add_option("--channels", o.channels,
+                  "Channels to show, as a Python index or slice: 5, -1, 0:8, -4:, ::2, ::-1")
+      ->type_name("A:B:STEP");
   cmd->add_option("--plot", o.plot, "Also draw the statistics as an SVG picture")
       ->type_name("FILE.svg");
   cmd->add_flag("--partial", o.partial,
                 "Print mergeable statistics (count, mean, m2 per channel) for bnorm merge");
   cmd->add_flag("--after", o.normalize_after,
-                "Also normalize INPUT as apply would (the flags below) and show the result");
-  add_layer_options(cmd, o.layer, layer_flags::inspect);
+                "Also normalize INPUT as apply would (the flags below) and draw it in --plot");
+  add_layer_options(cmd, o.layer, layer_flags::stats);
+  for (const char* flag : {"--mode", "--eps", "--state", "--state-prefix"}) {
+    CLI::Option* option = cmd->get_option(flag);
+    option->description(option->get_description() + " (with --after)");
+  }
+  o.command = cmd;
   return cmd;
 }
 
@@ -246,7 +238,27 @@ int run_stats(const stats_options& o) {
   if (!o.after.empty() && o.normalize_after) {
     throw usage_error("give either a second input or --after, not both");
   }
+  // What only the picture shows is refused without it, rather than silently left out.
+  if (!o.after.empty() && o.plot.empty()) {
+    throw usage_error(input_name(o.after) +
+                      ": a second input is only drawn beside INPUT in --plot (give --plot "
+                      "FILE.svg, or leave it out)");
+  }
+  if (o.normalize_after && o.plot.empty()) {
+    throw usage_error("--after is only drawn in --plot (give --plot FILE.svg)");
+  }
+  for (const char* flag : {"--mode", "--eps", "--state", "--state-prefix"}) {
+    if (!o.normalize_after && o.command && o.command->count(flag) > 0) {
+      throw usage_error(std::string(flag) + " applies to --after, which normalizes INPUT");
+    }
+  }
+  if (o.partial && !o.format.empty() && o.format != "json") {
+    throw usage_error("--partial writes JSON, not --format " + o.format);
+  }
   const bn_config config = make_config(o.layer);
+  if (o.after == standard_stream) {
+    throw usage_error("the second input, AFTER, is read from a file, not standard input");
+  }
   if (o.plot == standard_stream) {
     throw usage_error("--plot - would mix the picture with the report on standard output");
   }
@@ -258,7 +270,7 @@ int run_stats(const stats_options& o) {
   note_layout(source->info(), batch_layout(source->info(), config.axis, input_name(o.input)));
   announce_passes({"statistics"});
   const tensor_statistics input = statistics_of(*source, o.input, config);
-  const channel_range range = parse_channels(o.channels, input.layout.channels);
+  const std::vector<std::size_t> selected = select_channels(o.channels, input.layout.channels);
 
   if (!o.plot.empty()) {
     std::vector<plot_panel> panels{{input.name, input.channels}};
@@ -272,16 +284,16 @@ int run_stats(const stats_options& o) {
       announce_passes({"statistics of " + input_name(o.after)});
       const tensor_statistics after = statistics_of(*after_source, o.after, config);
       if (after.layout.channels != input.layout.channels) {
-        throw data_error(after.name + ": " + std::to_string(after.layout.channels) +
-                         " channels, but " + input.name + " has " +
-                         std::to_string(input.layout.channels));
+        throw data_error(after.name + ": " + count_text(after.layout.channels, "channel") +
+                         ", but " + input.name + " has " + std::to_string(input.layout.channels));
       }
       panels.push_back({after.name, after.channels});
     }
     for (plot_panel& panel : panels) {
-      panel.channels = {panel.channels.begin() + static_cast<std::ptrdiff_t>(range.first),
-                        panel.channels.begin() + static_cast<std::ptrdiff_t>(range.last)};
-      panel.first_channel = range.first;
+      std::vector<channel_moments> shown;
+      for (std::size_t c : selected) shown.push_back(panel.channels[c]);
+      panel.channels = std::move(shown);
+      panel.indices = selected;
     }
     output_file svg(o.plot);
     svg.write(stats_svg(input.name + ": shape " + shape_to_string(input.info.shape) + ", " +
@@ -300,9 +312,9 @@ int run_stats(const stats_options& o) {
     doc.update(partial_document(input.channels, false));
     text = format_json_document(doc);
   } else if (format == "json")
-    text = format_json_document(statistics_json(input, range));
-  if (format == "csv") text = statistics_csv(input, range);
-  if (format == "table") text = statistics_table(input, range);
+    text = format_json_document(statistics_json(input, selected));
+  if (format == "csv") text = statistics_csv(input, selected);
+  if (format == "table") text = statistics_table(input, selected);
   output_file out{std::string(standard_stream)};
   out.write(text);
   out.commit();

@@ -19,6 +19,7 @@ struct stats_options {
   bool normalize_after = false;  ///< --after: normalize the input and show that too
   bool partial = false;          ///< --partial: mergeable count/mean/M2 as JSON
   layer_options layer;
+  const CLI::App* command = nullptr;  ///< the parsed subcommand: which flags were given
 };
 
 CLI::App* add_stats_command(CLI::App& app, stats_options& options);

@@ -6,6 +6,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "count_text.hpp"
 #include "error.hpp"
 #include "number_format.hpp"
 #include "passes.hpp"
@@ -87,8 +88,8 @@ void normalize(const channel_layout& layout, const channel_transform& t, std::si
 void check_length(const std::vector<double>& values, const char* key, std::size_t channels,
                   const std::string& state_name) {
   if (!values.empty() && values.size() != channels) {
-    throw data_error(state_name + ": " + key + " has " + std::to_string(values.size()) +
-                     " values, but the input has " + std::to_string(channels) + " channels");
+    throw data_error(state_name + ": " + key + " has " + count_text(values.size(), "value") +
+                     ", but the input has " + count_text(channels, "channel"));
   }
 }
 
@@ -207,7 +208,7 @@ bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_st
     if (input.fortran_order) fail("virtual batches need C-order data (this file is Fortran)");
     // tf.keras reshapes the batch to (k, N/k, ...), which fails unless k divides N.
     if (input.shape[0] % k != 0) {
-      fail("a batch of " + std::to_string(input.shape[0]) + " samples does not split into " +
+      fail("a batch of " + count_text(input.shape[0], "sample") + " does not split into " +
            "virtual batches of " + std::to_string(k) + " (the virtual batch size must divide " +
            "the batch size, as in tf.keras)");
     }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "count_text.hpp"
 #include "error.hpp"
 #include "layout.hpp"
 #include "number_format.hpp"
@@ -33,8 +34,8 @@ std::vector<double> fold_batch_norm(const tensor_source& weight, long long axis,
       plan_batch_norm(channels_only, eval, std::move(state), false, weight_name, state_name);
   const std::size_t channels = layout.channels;
   if (!bias.empty() && bias.size() != channels) {
-    throw data_error("the bias has " + std::to_string(bias.size()) + " values, but " + weight_name +
-                     " has " + std::to_string(channels) + " output channels");
+    throw data_error("the bias has " + count_text(bias.size(), "value") + ", but " + weight_name +
+                     " has " + count_text(channels, "output channel"));
   }
   std::vector<double> scale(channels), folded_bias(channels);
   for (std::size_t c = 0; c < channels; ++c) {

@@ -5,6 +5,7 @@
 #include <span>
 #include <vector>
 
+#include "count_text.hpp"
 #include "error.hpp"
 #include "npy_header.hpp"
 #include "quoted_name.hpp"
@@ -33,8 +34,8 @@ std::pair<tensor_info, std::size_t> read_npy_member(const byte_source& bytes, st
   const std::size_t data_size = size - preamble.data_offset();
   if (data_size != info.size_in_bytes()) {
     throw data_error("data at byte " + std::to_string(preamble.data_offset()) + " is " +
-                     std::to_string(data_size) + " bytes, but shape " +
-                     shape_to_string(info.shape) + " of " + name_of(info.type) + " needs " +
+                     count_text(data_size, "byte") + ", but shape " + shape_to_string(info.shape) +
+                     " of " + name_of(info.type) + " needs " +
                      std::to_string(info.size_in_bytes()));
   }
   return {std::move(info), preamble.data_offset()};

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "count_text.hpp"
 #include "error.hpp"
 
 namespace bnorm {
@@ -14,7 +15,7 @@ const json& array_of(const json& document, const char* key, std::size_t size) {
   const json& value = document[key];
   if (!value.is_array() || value.size() != size) {
     throw data_error(std::string("key '") + key + "': expected an array of " +
-                     std::to_string(size) + " numbers");
+                     count_text(size, "number"));
   }
   for (const json& item : value) {
     if (!item.is_number()) throw data_error(std::string("key '") + key + "': not a number");
@@ -80,7 +81,7 @@ std::vector<channel_moments> merge_partials(
   for (std::size_t s = 1; s < shards.size(); ++s) {
     if (shards[s].size() != total.size()) {
       throw data_error("shard " + std::to_string(s + 1) + " has " +
-                       std::to_string(shards[s].size()) + " channels, the first has " +
+                       count_text(shards[s].size(), "channel") + ", the first has " +
                        std::to_string(total.size()));
     }
     for (std::size_t c = 0; c < total.size(); ++c) total[c] = merge(total[c], shards[s][c]);

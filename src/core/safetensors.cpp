@@ -5,6 +5,7 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "count_text.hpp"
 #include "error.hpp"
 #include "fortran_order.hpp"
 #include "json_document.hpp"
@@ -284,7 +285,7 @@ std::vector<safetensors_entry> parse_safetensors_header(std::string_view text,
     expected = e.end;
   }
   if (expected != data_size) {
-    throw data_error("the tensors cover " + std::to_string(expected) + " bytes of the " +
+    throw data_error("the tensors cover " + count_text(expected, "byte") + " of the " +
                      std::to_string(data_size) + "-byte data area");
   }
   return entries;

@@ -112,17 +112,20 @@ void draw_panel(std::string& svg, const plot_panel& panel, double x0) {
          "\" height=\"" + num(bottom - top) + "\" class=\"frame\"/>\n";
   // Label every channel when they fit, else about ten of them.
   const std::size_t label_every = std::max<std::size_t>(1, (n + 9) / 10);
+  const auto channel_number = [&](std::size_t c) {
+    return panel.indices.empty() ? panel.first_channel + c : panel.indices[c];
+  };
   for (std::size_t c = 0; c < n; ++c) {
     if (c % label_every == 0) {
       svg += "<text x=\"" + num(x_of(c)) + "\" y=\"" + num(bottom + 16) + "\" class=\"tick x\">" +
-             std::to_string(panel.first_channel + c) + "</text>\n";
+             std::to_string(channel_number(c)) + "</text>\n";
     }
     const channel_moments& m = panel.channels[c];
     const double std_dev = std::sqrt(m.var());
     if (!std::isfinite(m.mean) || !std::isfinite(std_dev)) continue;
     const std::string x = num(x_of(c));
-    svg += "<g class=\"channel\"><title>channel " + std::to_string(panel.first_channel + c) +
-           ": mean " + format_number(m.mean, dtype::float64()) + ", std " +
+    svg += "<g class=\"channel\"><title>channel " + std::to_string(channel_number(c)) + ": mean " +
+           format_number(m.mean, dtype::float64()) + ", std " +
            format_number(std_dev, dtype::float64()) + ", min " +
            format_number(m.min, dtype::float64()) + ", max " +
            format_number(m.max, dtype::float64()) + "</title>\n";

@@ -13,6 +13,7 @@ struct plot_panel {
   std::string label;
   std::vector<channel_moments> channels;
   std::size_t first_channel = 0;  ///< the index of channels[0], for the axis labels
+  std::vector<std::size_t> indices{};  ///< when not empty, the index of each channel instead
 };
 
 /// An SVG with one chart per panel, side by side: for every channel (x axis) its mean as a

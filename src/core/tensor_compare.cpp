@@ -58,24 +58,40 @@ bool values_match(double actual, double expected, const tolerance& tol) {
   return std::fabs(actual - expected) <= tol.atol + tol.rtol * std::fabs(expected);
 }
 
+namespace {
+
+// Orders errors with NaN above everything, so that the first NaN error is the maximum.
+bool exceeds(double error, double maximum) {
+  return !std::isnan(maximum) && (std::isnan(error) || error > maximum);
+}
+
+}  // namespace
+
 void tensor_comparator::add(std::span<const double> actual, std::span<const double> expected) {
   for (std::size_t i = 0; i < actual.size(); ++i) {
     const double a = actual[i], e = expected[i];
     const std::size_t position = result_.compared + i;
-    if (std::isfinite(a) && std::isfinite(e)) {
+    const bool finite = std::isfinite(a) && std::isfinite(e);
+    const bool match = values_match(a, e, tol_);
+    // Matching non-finite pairs (equal infinities, NaN with NaN under equal_nan) are no error.
+    if (finite || !match) {
       const double abs_error = std::fabs(a - e);
-      if (abs_error > result_.max_abs_error) {
+      if (exceeds(abs_error, result_.max_abs_error)) {
         result_.max_abs_error = abs_error;
         result_.max_abs_position = position;
       }
-      if (e != 0 && abs_error / std::fabs(e) > result_.max_rel_error) {
+      if (!(finite && e == 0) && exceeds(abs_error / std::fabs(e), result_.max_rel_error)) {
         result_.max_rel_error = abs_error / std::fabs(e);
         result_.max_rel_position = position;
       }
     }
-    if (!values_match(a, e, tol_)) {
+    if (!match) {
       ++result_.mismatched;
       if (result_.first.size() < keep_first_) result_.first.push_back({position, a, e});
+      if (!finite) {
+        ++result_.nonfinite_mismatched;
+        if (!result_.first_nonfinite) result_.first_nonfinite = mismatch{position, a, e};
+      }
     }
   }
   result_.compared += actual.size();

@@ -35,11 +35,18 @@ struct mismatch {
 struct comparison {
   std::size_t compared = 0;
   std::size_t mismatched = 0;
-  double max_abs_error = 0;  ///< over the finite pairs
+  /// |a − e| over the finite pairs and the mismatched ones: a mismatch with NaN makes it NaN,
+  /// one with an infinity (and no NaN) infinite, as torch.testing.assert_close reports them.
+  /// The position is the first where the maximum is reached.
+  double max_abs_error = 0;
   std::size_t max_abs_position = 0;
-  double max_rel_error = 0;  ///< |a − e| / |e| over finite pairs with e ≠ 0
+  /// |a − e| / |e| over the same pairs, those of finite e = 0 left out.
+  double max_rel_error = 0;
   std::size_t max_rel_position = 0;
-  std::vector<mismatch> first;  ///< the first few mismatches, in order
+  /// Mismatches where either value is NaN or infinite.
+  std::size_t nonfinite_mismatched = 0;
+  std::vector<mismatch> first;              ///< the first few mismatches, in order
+  std::optional<mismatch> first_nonfinite;  ///< the first mismatch with NaN or an infinity
 };
 
 /// True when `actual` matches `expected`: |a − e| ≤ atol + rtol·|e| (numpy.isclose, which is

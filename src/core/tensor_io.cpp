@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "count_text.hpp"
 #include "error.hpp"
 #include "fortran_order.hpp"
 #include "json_tensor.hpp"
@@ -70,7 +71,7 @@ class npy_source : public tensor_source {
       throw data_error("header at byte " + std::to_string(npy_magic_size) + ": header length " +
                        std::to_string(preamble.header_size) +
                        " runs past the end of the file (which has " +
-                       std::to_string(preamble.header_offset + got) + " bytes)");
+                       count_text(preamble.header_offset + got, "byte") + ")");
     }
     info_ = parse_npy_header(header, preamble.header_offset, preamble.major_version);
     data_offset_ = preamble.data_offset();
@@ -104,7 +105,7 @@ class npy_source : public tensor_source {
     const std::size_t expected = info_.size_in_bytes();
     if (actual == expected) return;
     throw data_error("data at byte " + std::to_string(data_offset_) + " is " +
-                     std::to_string(actual) + " bytes, but shape " + shape_to_string(info_.shape) +
+                     count_text(actual, "byte") + ", but shape " + shape_to_string(info_.shape) +
                      " of " + name_of(info_.type) + " needs " + std::to_string(expected));
   }
 

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include "count_text.hpp"
 #include "error.hpp"
 #include "quoted_name.hpp"
 
@@ -634,7 +635,7 @@ std::string zip_archive::extract(const zip_member& m) const {
          " bytes do");
   }
   if (produced != m.uncompressed_size) {
-    fail(what + " inflates to " + std::to_string(produced) + " bytes, not its declared " +
+    fail(what + " inflates to " + count_text(produced, "byte") + ", not its declared " +
          std::to_string(m.uncompressed_size));
   }
   out.resize(produced);

@@ -409,7 +409,7 @@ TEST_CASE("a state inconsistent with the input is a data error") {
                          "state: bias has 4 values, but the input has 3 channels", data_error);
     bn_state rm{{}, {}, {0}, {1, 1, 1}, 0};
     CHECK_THROWS_WITH_AS(bnorm::batch_norm(x, config, rm),
-                         "state: running_mean has 1 values, but the input has 3 channels",
+                         "state: running_mean has 1 value, but the input has 3 channels",
                          data_error);
     bn_state rv{{}, {}, {0, 0, 0}, {1, 1}, 0};
     CHECK_THROWS_WITH_AS(bnorm::batch_norm(x, config, rv),
@@ -470,7 +470,7 @@ TEST_CASE("plan_batch_norm refuses inputs that are not a batch, naming the input
   CHECK_THROWS_WITH_AS(
       bnorm::plan_batch_norm({bnorm::dtype::float32(), {4, 3}, false}, config,
                              bn_state{{1}, {}, {}, {}, 0}, false, "x.npy", "s.json"),
-      "s.json: weight has 1 values, but the input has 3 channels", data_error);
+      "s.json: weight has 1 value, but the input has 3 channels", data_error);
 }
 
 TEST_CASE("plan_batch_norm completes the state and decides the passes") {

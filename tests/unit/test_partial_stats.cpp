@@ -77,7 +77,7 @@ TEST_CASE("malformed partial documents are data errors") {
                        "not partial statistics (write them with bnorm stats --partial)",
                        data_error);
   CHECK_THROWS_WITH_AS(parse(R"({"partial": true, "count": [2], "mean": [1, 2]})"),
-                       "key 'mean': expected an array of 1 numbers", data_error);
+                       "key 'mean': expected an array of 1 number", data_error);
   CHECK_THROWS_WITH_AS(parse(R"({"partial": true, "count": [2], "mean": [1], "m2": [-1], "min": [0],
                 "max": [2], "nonfinite": [0]})"),
                        "m2[0] is negative", data_error);

@@ -1,0 +1,88 @@
+#include "channel_selection.hpp"
+
+#include <charconv>
+#include <limits>
+#include <optional>
+
+#include "count_text.hpp"
+#include "error.hpp"
+
+namespace bnorm::cli {
+namespace {
+
+// An integer as Python's int() reads a slice bound; one too large for long long is clamped,
+// which changes nothing once the bound is clamped to the channels.
+long long parse_bound(const std::string& part, const std::string& text) {
+  const bool plus = part.starts_with('+');
+  const char* first = part.data() + (plus ? 1 : 0);
+  const char* last = part.data() + part.size();
+  long long value = 0;
+  const auto [ptr, ec] = std::from_chars(first, last, value);
+  if (first == last || ptr != last || (plus && *first == '-') ||
+      (ec != std::errc() && ec != std::errc::result_out_of_range)) {
+    throw usage_error("--channels takes an index or a Python slice (A:B, A:B:STEP), not '" + text +
+                      "'");
+  }
+  if (ec == std::errc::result_out_of_range) {
+    return *first == '-' ? std::numeric_limits<long long>::min() / 2
+                         : std::numeric_limits<long long>::max() / 2;
+  }
+  return value;
+}
+
+}  // namespace
+
+std::vector<std::size_t> select_channels(const std::string& text, std::size_t channels) {
+  const long long count = static_cast<long long>(channels);
+  std::vector<std::size_t> selected;
+  if (text.empty()) {
+    for (std::size_t c = 0; c < channels; ++c) selected.push_back(c);
+    return selected;
+  }
+  std::vector<std::string> parts{""};
+  for (char ch : text) {
+    if (ch == ':') {
+      parts.emplace_back();
+    } else {
+      parts.back() += ch;
+    }
+  }
+  if (parts.size() > 3) {
+    throw usage_error("--channels takes an index or a Python slice (A:B, A:B:STEP), not '" + text +
+                      "'");
+  }
+  const auto bound = [&](const std::string& part) -> std::optional<long long> {
+    if (part.empty()) return std::nullopt;
+    return parse_bound(part, text);
+  };
+  if (parts.size() == 1) {
+    const long long index = *bound(parts[0]);
+    const long long resolved = index < 0 ? index + count : index;
+    if (resolved < 0 || resolved >= count) {
+      throw data_error("--channels " + text + " is outside the " + count_text(channels, "channel"));
+    }
+    return {static_cast<std::size_t>(resolved)};
+  }
+  const std::optional<long long> given_step = parts.size() == 3 ? bound(parts[2]) : std::nullopt;
+  const long long step = given_step.value_or(1);
+  if (step == 0) throw usage_error("--channels " + text + ": a slice's step cannot be 0");
+  // slice.indices(): negative bounds count from the end, then clamp to [lower, upper].
+  const long long lower = step < 0 ? -1 : 0;
+  const long long upper = step < 0 ? count - 1 : count;
+  const auto resolve = [&](std::optional<long long> value, long long fallback) {
+    if (!value) return fallback;
+    long long v = *value < 0 ? *value + count : *value;
+    if (v < lower) v = lower;
+    if (v > upper) v = upper;
+    return v;
+  };
+  const long long start = resolve(bound(parts[0]), step < 0 ? upper : lower);
+  const long long stop = resolve(bound(parts[1]), step < 0 ? lower : upper);
+  // |c| stays within the channels and |step| within half the range: c + step cannot overflow.
+  for (long long c = start; step > 0 ? c < stop : c > stop; c += step) {
+    selected.push_back(static_cast<std::size_t>(c));
+  }
+  return selected;
+}
+
+}  // namespace bnorm::cli
