@@ -68,7 +68,9 @@ bn_gradients run_backward(const bn_plan& plan, const tensor_source& input,
                   grad_output.read_at(p, gs);
                   for (std::size_t i = 0; i < count; ++i) {
                     const std::size_t c = layout.channel_at(p + i);
-                    const double xhat = (xs[i] - center[c]) * invstd[c];
+                    // With running statistics x has no part in the gradient: a NaN or ±Inf
+                    // in x must not reach it through x̂ · 0.
+                    const double xhat = batch ? (xs[i] - center[c]) * invstd[c] : 0.0;
                     xs[i] = scale[c] * (gs[i] - mean_g[c] - xhat * mean_gx[c]);
                   }
                   grad_input.write_at(p, std::span<const double>(xs, count));

@@ -53,12 +53,18 @@ class moments_accumulator {
  private:
   // Merges a run whose mean is base + run.mean, relative to the channel's shift.
   void merge_run(std::size_t channel, channel_moments run, double base);
+  // Moves the channel's shift into its mean, for values too far from the shift to be
+  // measured around it (finite values of both signs near ±1.8e308).
+  void unshift(std::size_t channel);
+  // Adds `count` values of `channel` that lie `stride` apart from `first`, as one run.
+  void add_strided(std::size_t channel, const double* first, std::size_t count, std::size_t stride);
 
   std::vector<channel_moments> moments_;  // of x − shift_, per channel
   std::vector<double> shift_;             // the mean of each channel's first run
   // Scratch for add_interleaved: per-channel sums of one chunk.
   std::vector<double> chunk_sum_, chunk_m2_, chunk_min_, chunk_max_;
   std::vector<std::uint64_t> chunk_count_;
+  std::vector<double> strided_;  // scratch for add_strided
 };
 
 }  // namespace bnorm

@@ -1,0 +1,403 @@
+#!/usr/bin/python3
+"""NaN and ±Inf are never lost: a grid against torch.nn.functional.batch_norm (and autograd).
+
+Layouts x dtypes x special value x where it sits x what the rest of its channel holds.  Each
+file packs many cases as channels (every special value at every position over every kind of
+rest, plus clean channels that must stay clean), and each file goes through `apply` (train;
+eval with a state), `stats`, `stats --partial` + `merge` over two shards, `apply
+--batch-stats` on both shards, `apply --virtual-batch-size` and `backward` (train and eval).
+Torch computes the reference live, in float64 (bnorm computes in double and rounds once), so
+float16/float32 outputs must be within 1 ulp of it; NaN positions and infinities' signs must
+match exactly.  Two larger files put the special values at a 65,536-value chunk boundary and
+inside the second group of a >= 2^20-value input.
+
+CI runs the whole product of the small grid with one choice of what sits at the file's first
+and last value per file, rotated over the files; BNORM_LARGE_GRID=1 runs every such choice,
+every big-file layout and dtype, and more shapes."""
+import itertools
+import json
+import os
+import unittest
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from cli_support import ScratchTestCase
+
+LARGE = os.environ.get("BNORM_LARGE_GRID") == "1"
+DTYPES = [np.float16, np.float32, np.float64]
+SPECIALS = ["nan", "+inf", "-inf", "+inf-inf"]
+POSITIONS = ["first", "last", "run_first", "run_last", "middle"]
+RESTS = ["equal", "all_but_one", "varying"]
+EPS = 1e-5
+MOMENTUM = 0.1
+FLOAT64_ULPS = 8
+
+
+class Layout:
+    """How a logical (N, C, *spatial) batch is stored: `shape_of` and `to_file` map torch's
+    channels-at-1 tensor to the file's array, `axis` is bnorm's --axis."""
+
+    def __init__(self, name, axis, fortran=False, spatial=(3, 2)):
+        self.name, self.axis, self.fortran, self.spatial = name, axis, fortran, spatial
+
+    def to_file(self, x):  # x: (N, C, *spatial) -> the file's array
+        stored = np.moveaxis(x, 1, self.axis)
+        return np.asfortranarray(stored) if self.fortran else np.ascontiguousarray(stored)
+
+    def to_torch(self, stored):
+        return np.ascontiguousarray(np.moveaxis(stored, self.axis, 1))
+
+
+LAYOUTS = [
+    Layout("channels-first", 1),
+    Layout("channels-last", -1),
+    Layout("tabular", 1, spatial=()),
+    Layout("fortran", 1, fortran=True),
+    Layout("axis2", 2, spatial=(2, 3)),  # (N, A, C, B): channel axis 2 of a rank-4 tensor
+]
+
+
+def special_values(special):
+    return {"nan": [np.nan], "+inf": [np.inf], "-inf": [-np.inf], "+inf-inf": [np.inf, -np.inf]}[special]
+
+
+def channel_index(position, n, spatial):
+    """The flat index, within one channel's (N, *spatial) values in C order, of a position."""
+    per_sample = int(np.prod(spatial)) if spatial else 1
+    count = n * per_sample
+    return {"first": 0, "last": count - 1, "run_first": per_sample,  # sample 1's first value
+            "run_last": per_sample - 1,  # sample 0's last value
+            "middle": count // 2, "file_first": 0, "file_last": count - 1}[position]
+
+
+def fill_channel(rng, dtype, rest, special, position, n, spatial):
+    """One channel's (N, *spatial) values: `rest`, with the special value(s) at `position`."""
+    shape = (n, *spatial)
+    count = int(np.prod(shape))
+    if rest == "varying":
+        values = rng.normal(1.0, 2.0, count)
+    else:
+        values = np.full(count, 1.5)
+    if special is not None:
+        where = channel_index(position, n, spatial)
+        specials = special_values(special)
+        others = [where] + [(where + count // 3 + 1) % count]  # -inf a third of the way on
+        if rest == "all_but_one":
+            values[(where + 1) % count if len(specials) == 1 else (where + 2) % count] = 2.25
+        for i, v in zip(others, specials):
+            values[i] = v
+    elif rest == "all_but_one":
+        values[count // 2] = 2.25
+    return values.astype(dtype).reshape(shape)
+
+
+class Batch:
+    """A file's cases: the logical (N, C, *spatial) tensor in its dtype and what each channel
+    holds."""
+
+    def __init__(self, layout, dtype, corners, n=4, seed=0):
+        rng = np.random.default_rng(seed)
+        cases = [(s, p, r) for s in SPECIALS for p in POSITIONS for r in RESTS]
+        cases += [(None, None, r) for r in RESTS]  # clean channels beside them stay clean
+        # The file's first value is channel 0's first; its last is the last channel's last.
+        cases = [(corners[0][0], "file_first", corners[0][1])] + cases
+        cases.append((corners[1][0], "file_last", corners[1][1]))
+        self.cases = cases
+        channels = [fill_channel(rng, dtype, r, s, p, n, layout.spatial) for s, p, r in cases]
+        self.x = np.stack(channels, axis=1)  # (N, C, *spatial)
+        c = len(cases)
+        self.weight = rng.uniform(0.5, 2.0, c) * np.where(np.arange(c) % 3 == 2, -1, 1)
+        self.bias = rng.uniform(-1, 1, c)
+        self.running_mean = rng.uniform(-1, 1, c)
+        self.running_var = rng.uniform(0.5, 2.0, c)
+        self.grad = rng.normal(0, 1, self.x.shape).astype(dtype)
+
+    def state(self):
+        return {"weight": self.weight.tolist(), "bias": self.bias.tolist(),
+                "running_mean": self.running_mean.tolist(),
+                "running_var": self.running_var.tolist(), "num_batches_tracked": 3}
+
+
+# --- the reference -------------------------------------------------------------------------
+
+def reduce_dims(x):
+    return [0] + list(range(2, x.ndim))
+
+
+def long_double_output(batch, x, training):
+    """y in long double (64-bit significand): torch's float64 output itself is tens of ulps
+    off where the variance has few bits, so where torch's output is finite, its value is
+    taken from this two-pass computation instead."""
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    xl = x.astype(np.longdouble)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if training:
+            dims = tuple(reduce_dims(x))
+            mean = xl.mean(axis=dims, keepdims=True)
+            var = ((xl - mean) ** 2).mean(axis=dims, keepdims=True)
+        else:
+            mean = batch.running_mean.astype(np.longdouble).reshape(shape)
+            var = batch.running_var.astype(np.longdouble).reshape(shape)
+        w = batch.weight.astype(np.longdouble).reshape(shape)
+        b = batch.bias.astype(np.longdouble).reshape(shape)
+        return (xl - mean) / np.sqrt(var + np.longdouble(EPS)) * w + b
+
+
+def torch_forward(batch, x, training):
+    """torch's output and running statistics for logical x, in float64; the output's finite
+    values from long_double_output."""
+    rm = torch.tensor(batch.running_mean)
+    rv = torch.tensor(batch.running_var)
+    y = F.batch_norm(torch.from_numpy(x.astype(np.float64)), rm, rv, torch.tensor(batch.weight),
+                     torch.tensor(batch.bias), training=training, momentum=MOMENTUM, eps=EPS)
+    y = y.numpy()
+    exact = long_double_output(batch, x, training)
+    return np.where(np.isfinite(y), exact, y), rm.numpy(), rv.numpy()
+
+
+def torch_stats(x):
+    t = torch.from_numpy(x.astype(np.float64))
+    dims = reduce_dims(x)
+    finite = np.isfinite(x.astype(np.float64))
+    with np.errstate(invalid="ignore"):
+        return {"mean": t.mean(dim=dims).numpy(), "var": t.var(dim=dims, unbiased=False).numpy(),
+                "var_unbiased": t.var(dim=dims, unbiased=True).numpy(),
+                "nonfinite": (~finite).sum(axis=tuple(dims)),
+                "min": torch.from_numpy(np.where(np.isnan(x), np.inf, x).astype(np.float64))
+                .amin(dim=dims).numpy(),
+                "max": torch.from_numpy(np.where(np.isnan(x), -np.inf, x).astype(np.float64))
+                .amax(dim=dims).numpy()}
+
+
+def torch_backward(batch, x, g, training):
+    xt = torch.from_numpy(x.astype(np.float64)).requires_grad_()
+    w = torch.tensor(batch.weight, requires_grad=True)
+    b = torch.tensor(batch.bias, requires_grad=True)
+    y = F.batch_norm(xt, torch.tensor(batch.running_mean), torch.tensor(batch.running_var), w, b,
+                     training=training, momentum=MOMENTUM, eps=EPS)
+    y.backward(torch.from_numpy(g.astype(np.float64)))
+    return xt.grad.numpy(), w.grad.numpy(), b.grad.numpy()
+
+
+# --- comparison ----------------------------------------------------------------------------
+
+def mismatches(actual, expected, dtype, what, ulps=1, tolerance=None):
+    """Where `actual` (in `dtype`) is not `expected` (float64): NaN exactly where expected,
+    infinities with their sign, finite values within `ulps` ulps of dtype at max(|e|, 1) for
+    float64 (torch's own float64 is not correctly rounded) and at |e| for the narrower types,
+    or within the relative `tolerance` when given."""
+    a = np.asarray(actual, np.longdouble).ravel()
+    e = np.asarray(expected, np.longdouble).ravel()
+    if a.shape != e.shape:
+        return [f"{what}: shape {a.shape} != {e.shape}"]
+    bad = np.isnan(a) != np.isnan(e)
+    inf = np.isinf(e)
+    bad |= inf & (a != e)
+    bad |= np.isinf(a) & ~inf & ~np.isnan(e)
+    finite = np.isfinite(a) & np.isfinite(e)
+    if tolerance is not None:
+        allowed = tolerance * np.maximum(np.abs(e), 1.0)
+    elif dtype == np.float64:
+        # Not yet 1 ulp: float64 output measured up to 6 ulps off (virtual batches) before
+        # double-double statistics, another part of issue #11; this grid is about NaN and Inf.
+        allowed = max(ulps, FLOAT64_ULPS) * np.spacing(np.maximum(np.abs(e), 1.0).astype(np.float64))
+    else:
+        allowed = ulps * np.spacing(np.abs(e).astype(dtype)).astype(np.longdouble)
+    with np.errstate(invalid="ignore"):
+        bad |= finite & (np.abs(a - e) > allowed)
+    return [f"{what}[{i}]: got {a[i]!r}, torch {e[i]!r}" for i in np.flatnonzero(bad)]
+
+
+# --- the test ------------------------------------------------------------------------------
+
+class NonfiniteGrid(ScratchTestCase):
+    def run_ok(self, *args):
+        result = self.bnorm(*args)
+        self.assertEqual(result.status, 0, f"bnorm {' '.join(map(str, args))}: {result}")
+        return result
+
+    def json(self, name):
+        return json.loads(self.path(name).read_text())
+
+    def check(self, problems, label):
+        kinds = {}
+        for problem in problems:  # "<tag> <layout> <dtype> <what>[i]: ..." -> layout dtype what
+            words = problem.split("[")[0].split(" ")
+            kind = " ".join(words[1:])
+            kinds[kind] = kinds.get(kind, 0) + 1
+        summary = "\n".join(f"  {count:5} {kind}" for kind, count in sorted(kinds.items()))
+        self.assertEqual(problems[:20], [], f"{label}: {len(problems)} mismatches:\n{summary}")
+
+    def run_file(self, layout, dtype, batch, tag, virtual=True):
+        """Every command over one file; returns the list of mismatches."""
+        label = f"{tag} {layout.name} {np.dtype(dtype).name}"
+        problems = []
+        cases = batch.cases
+        stored = layout.to_file(batch.x)
+        x_file, g_file = f"{tag}.npy", f"{tag}.g.npy"
+        np.save(self.path(x_file), stored)
+        np.save(self.path(g_file), layout.to_file(batch.grad))
+        state_file = f"{tag}.state.json"
+        self.path(state_file).write_text(json.dumps(batch.state()))
+        axis = ["--axis", str(layout.axis)]
+        expected = torch_stats(batch.x)
+
+        def case_of(what):  # names the failing channel's case
+            def named(problem):
+                if "[" in problem and what.split("[")[0] in ("mean", "var", "var_unbiased",
+                                                             "nonfinite", "min", "max",
+                                                             "running_mean", "running_var",
+                                                             "grad_weight", "grad_bias"):
+                    index = int(problem.split("[")[1].split("]")[0])
+                    return f"{label} {problem} (channel {index}: {cases[index]})"
+                return f"{label} {problem}"
+            return named
+
+        def compare(actual, reference, what, **kw):
+            problems.extend(map(case_of(what), mismatches(actual, reference, dtype, what, **kw)))
+
+        def compare_stats(doc, prefix, keys=("mean", "var", "var_unbiased", "nonfinite", "min",
+                                             "max")):
+            for key in keys:
+                if key == "nonfinite":
+                    got = np.asarray(doc[key])
+                    bad = np.flatnonzero(got != expected[key])
+                    problems.extend(f"{label} {prefix} nonfinite[{i}]: got {got[i]}, expected "
+                                    f"{expected[key][i]} (channel {i}: {cases[i]})" for i in bad)
+                else:
+                    compare(doc[key], expected[key], f"{key}", tolerance=1e-12)
+
+        # apply, train mode: output, batch statistics, running statistics.
+        y_ref, rm_ref, rv_ref = torch_forward(batch, batch.x, training=True)
+        self.run_ok("apply", x_file, "-o", f"{tag}.y.npy", *axis, "--state", state_file,
+                    "--stats-out", f"{tag}.train.json")
+        y = layout.to_torch(np.load(self.path(f"{tag}.y.npy")))
+        compare(y, y_ref, "train y")
+        train = self.json(f"{tag}.train.json")
+        compare_stats(train, "train")
+        compare(train["running_mean"], rm_ref, "running_mean", tolerance=1e-12)
+        compare(train["running_var"], rv_ref, "running_var", tolerance=1e-12)
+
+        # apply, eval mode with the state: output; statistics for inspection (gathered while
+        # normalizing); running statistics passed through.
+        y_ref, _, _ = torch_forward(batch, batch.x, training=False)
+        self.run_ok("apply", x_file, "-o", f"{tag}.ye.npy", *axis, "--mode", "eval", "--state",
+                    state_file, "--stats-out", f"{tag}.eval.json")
+        compare(layout.to_torch(np.load(self.path(f"{tag}.ye.npy"))), y_ref, "eval y")
+        evaluated = self.json(f"{tag}.eval.json")
+        compare_stats(evaluated, "eval")
+        compare(evaluated["running_mean"], batch.running_mean, "running_mean", tolerance=0)
+        compare(evaluated["running_var"], batch.running_var, "running_var", tolerance=0)
+
+        # stats --format json
+        stats = json.loads(self.run_ok("stats", x_file, *axis, "--format", "json").stdout)
+        compare_stats(stats, "stats")
+
+        # Two shards along axis 0: stats --partial, merge, apply --batch-stats on each.
+        n = batch.x.shape[0]
+        split = n // 2 if n > 2 else 1
+        shards = [batch.x[:split], batch.x[split:]]
+        for i, shard in enumerate(shards):
+            np.save(self.path(f"{tag}.s{i}.npy"), layout.to_file(shard))
+            self.path(f"{tag}.p{i}.json").write_bytes(
+                self.run_ok("stats", f"{tag}.s{i}.npy", *axis, "--partial").stdout)
+        self.run_ok("merge", f"{tag}.p0.json", f"{tag}.p1.json", "-o", f"{tag}.total.json")
+        compare_stats(self.json(f"{tag}.total.json"), "merge")
+        y_ref, rm_ref, rv_ref = torch_forward(batch, batch.x, training=True)
+        outputs = []
+        for i in range(2):
+            self.run_ok("apply", f"{tag}.s{i}.npy", "-o", f"{tag}.s{i}.y.npy", *axis,
+                        "--batch-stats", f"{tag}.total.json", "--state", state_file,
+                        "--stats-out", f"{tag}.s{i}.stats.json")
+            outputs.append(layout.to_torch(np.load(self.path(f"{tag}.s{i}.y.npy"))))
+            shard_stats = self.json(f"{tag}.s{i}.stats.json")
+            compare(shard_stats["running_mean"], rm_ref, "running_mean", tolerance=1e-12)
+            compare(shard_stats["running_var"], rv_ref, "running_var", tolerance=1e-12)
+        compare(np.concatenate(outputs), y_ref, "batch-stats y")
+
+        # Virtual batches (C order only): each of the two halves normalized on its own, the
+        # running statistics updated once with their average.
+        if virtual and not layout.fortran and n % 2 == 0:
+            halves = [batch.x[: n // 2], batch.x[n // 2:]]
+            refs = [torch_forward(batch, h, training=True)[0] for h in halves]
+            means = np.mean([torch_stats(h)["mean"] for h in halves], axis=0)
+            var_u = np.mean([torch_stats(h)["var_unbiased"] for h in halves], axis=0)
+            self.run_ok("apply", x_file, "-o", f"{tag}.yv.npy", *axis, "--state", state_file,
+                        "--virtual-batch-size", str(n // 2), "--stats-out", f"{tag}.v.json")
+            compare(layout.to_torch(np.load(self.path(f"{tag}.yv.npy"))), np.concatenate(refs),
+                    "virtual y")
+            virtual_stats = self.json(f"{tag}.v.json")
+            compare(virtual_stats["running_mean"],
+                    (1 - MOMENTUM) * batch.running_mean + MOMENTUM * means, "running_mean",
+                    tolerance=1e-12)
+            compare(virtual_stats["running_var"],
+                    (1 - MOMENTUM) * batch.running_var + MOMENTUM * var_u, "running_var",
+                    tolerance=1e-12)
+            compare_stats(virtual_stats, "virtual", keys=("nonfinite", "min", "max"))
+
+        # backward, train and eval, against autograd.
+        for mode in ("train", "eval"):
+            gi_ref, gw_ref, gb_ref = torch_backward(batch, batch.x, batch.grad, mode == "train")
+            self.run_ok("backward", x_file, "--grad-output", g_file, "-o", f"{tag}.gi.npy", *axis,
+                        "--mode", mode, "--state", state_file, "--grads-out", f"{tag}.gr.json")
+            gi = layout.to_torch(np.load(self.path(f"{tag}.gi.npy")))
+            # grad_input sums over the channel: its float64 rounding is torch's and bnorm's.
+            compare(gi, gi_ref, f"{mode} grad_input", **({"tolerance": 1e-9} if dtype == np.float64 else {"ulps": 2}))
+            grads = self.json(f"{tag}.gr.json")
+            compare(grads["grad_weight"], gw_ref, "grad_weight", tolerance=1e-10)
+            compare(grads["grad_bias"], gb_ref, "grad_bias", tolerance=1e-10)
+        return problems
+
+    def test_grid(self):
+        corners = list(itertools.product(SPECIALS, RESTS))  # what sits at the file's first/last
+        runs, problems = 0, []
+        for i, (layout, dtype) in enumerate(itertools.product(LAYOUTS, DTYPES)):
+            choices = range(len(corners)) if LARGE else [i % len(corners)]
+            shapes = [4, 2, 5] if LARGE else [4]
+            for k, n in itertools.product(choices, shapes):
+                pair = (corners[k], corners[(k + 5) % len(corners)])
+                batch = Batch(layout, dtype, pair, n=n, seed=100 * i + k)
+                problems += self.run_file(layout, dtype, batch, f"f{i}_{k}_{n}")
+                runs += len(batch.cases)
+        print(f"\nnonfinite grid: {runs} channel cases, {len(problems)} mismatches")
+        self.check(problems, "grid")
+
+    def test_large_inputs(self):
+        """Special values at a 65,536-value chunk boundary, and inside the second of the groups
+        that a >= 2^20-value input is split into (131,072 values each for 2^20)."""
+        problems = []
+        layouts = [LAYOUTS[1], LAYOUTS[0]] if LARGE else [LAYOUTS[1]]
+        dtypes = DTYPES if LARGE else [np.float32]
+        for layout, dtype in itertools.product(layouts, dtypes):
+            channels = 4
+            per_sample = int(np.prod(layout.spatial)) if layout is not LAYOUTS[1] else 1
+            spatial = layout.spatial if layout is not LAYOUTS[1] else ()
+            n = (1 << 20) // (channels * per_sample) + 3  # just over 2^20 values
+            rng = np.random.default_rng(5)
+            x = np.full((n, channels, *spatial), 1.5)
+            x[:, 3] = rng.normal(0, 1, x[:, 3].shape)  # one varying channel among equal ones
+            stored = np.moveaxis(x, 1, layout.axis).copy()
+            flat = stored.reshape(-1)
+            # file positions: the chunk boundary, and the second group's interior
+            for position, value in [(65535, np.nan), (65536, np.inf), (131072 + 77, -np.inf),
+                                    (131072 + 4 * 3000 + 1, np.nan)]:
+                flat[position] = value
+            stored = stored.astype(dtype)
+            batch = Batch.__new__(Batch)
+            batch.x = np.ascontiguousarray(np.moveaxis(stored, layout.axis, 1))
+            batch.cases = [("large", None, None)] * channels
+            batch.weight = np.array([1.0, -2.0, 0.5, 1.5])
+            batch.bias = np.array([0.0, 0.5, -0.5, 1.0])
+            batch.running_mean = np.array([0.0, 1.0, -1.0, 0.5])
+            batch.running_var = np.array([1.0, 2.0, 0.5, 1.0])
+            batch.grad = rng.normal(0, 1, batch.x.shape).astype(dtype)
+            expected = torch_stats(batch.x)
+            self.assertGreater(int(expected["nonfinite"].sum()), 0)
+            problems += self.run_file(layout, dtype, batch, f"big_{layout.name}", virtual=False)
+        self.check(problems, "large inputs")
+
+
+if __name__ == "__main__":
+    unittest.main()
