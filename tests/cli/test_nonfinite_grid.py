@@ -17,7 +17,9 @@ every big-file layout and dtype, and more shapes."""
 import itertools
 import json
 import os
+import sys
 import unittest
+from fractions import Fraction
 
 import numpy as np
 import torch
@@ -161,7 +163,7 @@ def torch_stats(x):
     t = torch.from_numpy(x.astype(np.float64))
     dims = reduce_dims(x)
     finite = np.isfinite(x.astype(np.float64))
-    with np.errstate(invalid="ignore"):
+    with np.errstate(all="ignore"):
         return {"mean": t.mean(dim=dims).numpy(), "var": t.var(dim=dims, unbiased=False).numpy(),
                 "var_unbiased": t.var(dim=dims, unbiased=True).numpy(),
                 "nonfinite": (~finite).sum(axis=tuple(dims)),
@@ -184,6 +186,11 @@ def torch_backward(batch, x, g, training):
 # --- comparison ----------------------------------------------------------------------------
 
 def mismatches(actual, expected, dtype, what, ulps=1, tolerance=None):
+    with np.errstate(all="ignore"):
+        return unchecked_mismatches(actual, expected, dtype, what, ulps, tolerance)
+
+
+def unchecked_mismatches(actual, expected, dtype, what, ulps, tolerance):
     """Where `actual` (in `dtype`) is not `expected` (float64): NaN exactly where expected,
     infinities with their sign, finite values within `ulps` ulps of dtype at max(|e|, 1) for
     float64 (torch's own float64 is not correctly rounded) and at |e| for the narrower types,
@@ -192,6 +199,9 @@ def mismatches(actual, expected, dtype, what, ulps=1, tolerance=None):
     e = np.asarray(expected, np.longdouble).ravel()
     if a.shape != e.shape:
         return [f"{what}: shape {a.shape} != {e.shape}"]
+    if tolerance is None:  # an output in dtype: past dtype's range, expect its infinity
+        in_dtype = e.astype(dtype)
+        e = np.where(np.isinf(in_dtype), in_dtype.astype(np.longdouble), e)
     bad = np.isnan(a) != np.isnan(e)
     inf = np.isinf(e)
     bad |= inf & (a != e)
@@ -205,14 +215,15 @@ def mismatches(actual, expected, dtype, what, ulps=1, tolerance=None):
         allowed = max(ulps, FLOAT64_ULPS) * np.spacing(np.maximum(np.abs(e), 1.0).astype(np.float64))
     else:
         allowed = ulps * np.spacing(np.abs(e).astype(dtype)).astype(np.longdouble)
-    with np.errstate(invalid="ignore"):
-        bad |= finite & (np.abs(a - e) > allowed)
+    bad |= finite & (np.abs(a - e) > np.where(finite, allowed, 0))
     return [f"{what}[{i}]: got {a[i]!r}, torch {e[i]!r}" for i in np.flatnonzero(bad)]
 
 
 # --- the test ------------------------------------------------------------------------------
 
-class NonfiniteGrid(ScratchTestCase):
+class Commands(ScratchTestCase):
+    """Runs every command over one file and compares with the reference."""
+
     def run_ok(self, *args):
         result = self.bnorm(*args)
         self.assertEqual(result.status, 0, f"bnorm {' '.join(map(str, args))}: {result}")
@@ -322,8 +333,9 @@ class NonfiniteGrid(ScratchTestCase):
         if virtual and not layout.fortran and n % 2 == 0:
             halves = [batch.x[: n // 2], batch.x[n // 2:]]
             refs = [torch_forward(batch, h, training=True)[0] for h in halves]
-            means = np.mean([torch_stats(h)["mean"] for h in halves], axis=0)
-            var_u = np.mean([torch_stats(h)["var_unbiased"] for h in halves], axis=0)
+            with np.errstate(all="ignore"):
+                means = np.mean([torch_stats(h)["mean"] for h in halves], axis=0)
+                var_u = np.mean([torch_stats(h)["var_unbiased"] for h in halves], axis=0)
             self.run_ok("apply", x_file, "-o", f"{tag}.yv.npy", *axis, "--state", state_file,
                         "--virtual-batch-size", str(n // 2), "--stats-out", f"{tag}.v.json")
             compare(layout.to_torch(np.load(self.path(f"{tag}.yv.npy"))), np.concatenate(refs),
@@ -350,6 +362,8 @@ class NonfiniteGrid(ScratchTestCase):
             compare(grads["grad_bias"], gb_ref, "grad_bias", tolerance=1e-10)
         return problems
 
+
+class NonfiniteGrid(Commands):
     def test_grid(self):
         corners = list(itertools.product(SPECIALS, RESTS))  # what sits at the file's first/last
         runs, problems = 0, []
@@ -397,6 +411,120 @@ class NonfiniteGrid(ScratchTestCase):
             self.assertGreater(int(expected["nonfinite"].sum()), 0)
             problems += self.run_file(layout, dtype, batch, f"big_{layout.name}", virtual=False)
         self.check(problems, "large inputs")
+
+
+def exact_moments(values):
+    """Mean and biased variance of finite floats, exactly (as fractions)."""
+    exact = [Fraction(float(v)) for v in values]
+    mean = sum(exact) / len(exact)
+    return mean, sum((v - mean) ** 2 for v in exact) / len(exact)
+
+
+def rounded(fraction):
+    """The double nearest a fraction, +inf past double's range (as IEEE rounding gives)."""
+    try:
+        return float(fraction)
+    except OverflowError:
+        return float("inf") if fraction > 0 else float("-inf")
+
+
+class NearTheEndOfTheRange(Commands):
+    """Finite values near ±1.8e308 (float64) and ±65504 (float16) never overflow the
+    statistics: the mean is finite and right, nonfinite stays 0, and the variance is the exact
+    one rounded: +inf only where the exact variance itself exceeds double's range (values near
+    1.8e308 that differ at all differ by at least 2^971, whose square is past it)."""
+
+    BIG = 1.7e308
+
+    def float64_batch(self, n):
+        rng = np.random.default_rng(3)
+        big = self.BIG
+        channels = [
+            np.full(n, big),                                   # constant: its sum overflows
+            rng.uniform(1.6e308, 1.79e308, n),                 # one sign, spread 1e307
+            np.where(np.arange(n) % 2 == 0, big, -big) * rng.uniform(0.5, 1, n),  # both signs
+            np.concatenate([np.full(n // 2, big), np.full(n - n // 2, -big)]),   # far halves
+            rng.normal(3, 1, n),                               # ordinary beside them
+            -np.full(n, big),
+        ]
+        return np.stack(channels, axis=1)  # (N, C)
+
+    def check_moments(self, doc, x, what):
+        for c in range(x.shape[1]):
+            mean, var = exact_moments(np.moveaxis(x, 1, 0)[c].ravel())
+            got_mean, got_var = doc["mean"][c], doc["var"][c]
+            label = f"{what} channel {c}"
+            self.assertEqual(doc["nonfinite"][c], 0, label)
+            self.assertTrue(np.isfinite(got_mean), f"{label}: mean {got_mean}")
+            # A sum's rounding: n·eps of the largest magnitude (where halves cancel to 0,
+            # the mean's error is relative to them, not to 0).
+            values = np.moveaxis(x, 1, 0)[c].ravel()
+            bound = Fraction(len(values)) * Fraction(np.finfo(np.float64).eps) * \
+                Fraction(float(np.abs(values).max()))
+            self.assertLessEqual(abs(Fraction(got_mean) - mean), bound, label)
+            expected_var = rounded(var)
+            if np.isinf(expected_var):
+                self.assertEqual(got_var, expected_var, label)
+            else:
+                self.assertLessEqual(abs(Fraction(got_var) - var), Fraction(1e-15) * var + 0,
+                                     f"{label}: var {got_var}, exact {float(var)}")
+
+    def test_float64_near_the_largest_double(self):
+        x = self.float64_batch(12)
+        layouts = [("tabular", x, 1), ("channels-first", np.repeat(x[:, :, None, None], 2, 3), 1),
+                   ("channels-last", np.repeat(x[:, None, :], 3, 1), -1)]
+        for name, data, axis in layouts:
+            logical = np.moveaxis(data, axis, 1)
+            np.save(self.path(f"{name}.npy"), data)
+            result = self.bnorm("stats", f"{name}.npy", "--axis", axis, "--format", "json")
+            self.assertEqual(result.status, 0, result)
+            stats = json.loads(result.stdout)
+            self.check_moments(stats, logical, f"{name} stats")
+            self.assertEqual(stats["all"]["nonfinite"], 0)
+            self.assertTrue(np.isfinite(stats["all"]["mean"]))
+            # Two shards, merged.
+            for i, shard in enumerate([data[:5], data[5:]]):
+                np.save(self.path(f"{name}.{i}.npy"), shard)
+                part = self.bnorm("stats", f"{name}.{i}.npy", "--axis", axis, "--partial")
+                self.assertEqual(part.status, 0, part)
+                self.path(f"{name}.{i}.json").write_bytes(part.stdout)
+            merged = self.bnorm("merge", f"{name}.0.json", f"{name}.1.json", "-o", "-")
+            self.assertEqual(merged.status, 0, merged)
+            self.check_moments(json.loads(merged.stdout), logical, f"{name} merge")
+            # apply: the same statistics; a constant channel normalizes to exactly beta.
+            result = self.bnorm("apply", f"{name}.npy", "-o", "y.npy", "--axis", axis,
+                                "--stats-out", "s.json")
+            self.assertEqual(result.status, 0, result)
+            self.check_moments(json.loads(self.path("s.json").read_text()), logical,
+                               f"{name} apply")
+            y = np.moveaxis(np.load(self.path("y.npy")), axis, 1)
+            self.assertTrue((y[:, 0] == 0).all() and (y[:, 5] == 0).all(), name)
+            y_ref = long_double_output(
+                type("B", (), {"weight": np.ones(1), "bias": np.zeros(1)})(), logical[:, 4:5],
+                True)
+            np.testing.assert_allclose(y[:, 4:5], y_ref.astype(np.float64), rtol=0, atol=1e-14)
+
+    def test_float16_near_65504(self):
+        """float16's extremes against torch (in float64, where nothing overflows), through
+        every command of the grid."""
+        big = 65504.0
+        rng = np.random.default_rng(4)
+        n = 6
+        rest = [np.full(n, big), np.where(np.arange(n) % 2 == 0, big, -big),
+                rng.choice([big, -big, 65472.0, -65472.0, 0.0], n), np.full(n, -big)]
+        batch = Batch.__new__(Batch)
+        batch.x = np.stack(rest, axis=1)[:, :, None].repeat(2, 2).astype(np.float16)
+        batch.cases = [("float16 extremes", None, None)] * len(rest)
+        c = len(rest)
+        batch.weight = np.array([1.0, -0.5, 2.0, 1.5])
+        batch.bias = np.array([0.5, 0.0, -1.0, 0.25])
+        batch.running_mean = np.array([0.0, 60000.0, -60000.0, 1.0])
+        batch.running_var = np.array([1.0, 4e9, 1e9, 2.0])
+        batch.grad = rng.normal(0, 1, batch.x.shape).astype(np.float16)
+        for layout in (LAYOUTS[0], LAYOUTS[1]):
+            problems = self.run_file(layout, np.float16, batch, f"h{layout.name}")
+            self.assertEqual(problems, [], layout.name)
+        self.assertEqual(c, 4)
 
 
 if __name__ == "__main__":
