@@ -1,8 +1,10 @@
 #include "partial_stats.hpp"
 
+#include <cmath>
 #include <string>
 
 #include "error.hpp"
+#include "number_format.hpp"
 
 namespace bnorm {
 namespace {
@@ -20,6 +22,33 @@ const json& array_of(const json& document, const char* key, std::size_t size) {
     if (!item.is_number()) throw data_error(std::string("key '") + key + "': not a number");
   }
   return value;
+}
+
+// A channel's figures must tell one story: NaN or ±Inf among its values (nonfinite > 0) make
+// its mean NaN or ±Inf and its M2 NaN, and without any the mean is finite and M2 a number (+inf
+// where the squared deviations exceed double's range).  A document that says otherwise was
+// not written by bnorm, and merging it would report a NaN mean with nonfinite 0.
+void check_consistent(const channel_moments& m, std::size_t c) {
+  std::string at = "[";  // built in steps: GCC 12 warns (-Wrestrict) on "[" + to_string
+  at += std::to_string(c);
+  at += ']';
+  const auto text = [](double v) { return format_number(v, dtype::float64()); };
+  if (m.nonfinite > m.count) {
+    throw data_error("nonfinite" + at + " is " + std::to_string(m.nonfinite) + ", more than count" +
+                     at + " (" + std::to_string(m.count) + ")");
+  }
+  if (m.count == 0) return;
+  if (m.nonfinite == 0 && !std::isfinite(m.mean)) {
+    throw data_error("mean" + at + " is " + text(m.mean) + ", but nonfinite" + at +
+                     " counts no NaN or infinity");
+  }
+  if (m.nonfinite == 0 && std::isnan(m.m2)) {
+    throw data_error("m2" + at + " is NaN, but nonfinite" + at + " counts no NaN or infinity");
+  }
+  if (m.nonfinite > 0 && std::isfinite(m.mean)) {
+    throw data_error("mean" + at + " is " + text(m.mean) + ", but nonfinite" + at + " counts " +
+                     std::to_string(m.nonfinite) + " NaN or infinite values");
+  }
 }
 
 }  // namespace
@@ -70,6 +99,7 @@ std::vector<channel_moments> parse_partial(const json& document) {
     m.max = max[c].get<double>();
     m.nonfinite = nonfinite[c].get<std::uint64_t>();
     if (m.m2 < 0) throw data_error("m2[" + std::to_string(c) + "] is negative");
+    check_consistent(m, c);
   }
   return result;
 }

@@ -330,7 +330,7 @@ class Commands(ScratchTestCase):
 
         # Virtual batches (C order only): each of the two halves normalized on its own, the
         # running statistics updated once with their average.
-        if virtual and not layout.fortran and n % 2 == 0:
+        if virtual and not layout.fortran and n % 2 == 0 and batch.x[: n // 2, 0].size > 1:
             halves = [batch.x[: n // 2], batch.x[n // 2:]]
             refs = [torch_forward(batch, h, training=True)[0] for h in halves]
             with np.errstate(all="ignore"):
@@ -525,6 +525,27 @@ class NearTheEndOfTheRange(Commands):
             problems = self.run_file(layout, np.float16, batch, f"h{layout.name}")
             self.assertEqual(problems, [], layout.name)
         self.assertEqual(c, 4)
+
+
+class ContradictoryStatistics(ScratchTestCase):
+    """A partial document whose mean is NaN while nonfinite is 0 (or the reverse) was not
+    written by bnorm; merge and apply --batch-stats refuse it rather than pass it on."""
+
+    def test_refused(self):
+        np.save(self.path("x.npy"), np.arange(8, dtype=np.float32).reshape(4, 2))
+        good = json.loads(self.bnorm("stats", "x.npy", "--partial").stdout)
+        for key, value, nonfinite, phrase in [("mean", float("nan"), 0, "mean[1] is NaN"),
+                                             ("m2", float("nan"), 0, "m2[1] is NaN"),
+                                             ("mean", 2.5, 1, "mean[1] is 2.5")]:
+            doc = json.loads(json.dumps(good))
+            doc[key][1] = value
+            doc["nonfinite"][1] = nonfinite
+            self.path("bad.json").write_text(json.dumps(doc))
+            self.assertFailsWith(self.bnorm("merge", "bad.json", "-o", "t.json"), 3, "bad.json",
+                                 phrase, "nonfinite[1]")
+            self.assertFalse(self.path("t.json").exists())
+            self.assertFailsWith(self.bnorm("apply", "x.npy", "-o", "y.npy", "--batch-stats",
+                                            "bad.json"), 3, "bad.json", phrase)
 
 
 if __name__ == "__main__":
