@@ -515,6 +515,34 @@ class NearTheEndOfTheRange(Commands):
                 True)
             np.testing.assert_allclose(y[:, 4:5], y_ref.astype(np.float64), rtol=0, atol=1e-14)
 
+    def test_a_large_input_merges_its_groups_without_overflow(self):
+        """Just over 2^20 float64 values, channels-last: the per-group moments of huge values
+        merge (means further apart than double's range) into a finite mean."""
+        import math
+        n = (1 << 18) + 3
+        rng = np.random.default_rng(8)
+        big = self.BIG
+        x = np.stack([np.full(n, big), big * rng.uniform(0.5, 1, n) * rng.choice([-1, 1], n),
+                      rng.normal(3, 1, n), np.concatenate([np.full(n // 3, -big),
+                                                           np.full(n - n // 3, big)])], axis=1)
+        np.save(self.path("large.npy"), x)
+        result = self.bnorm("stats", "large.npy", "--axis", "-1", "--format", "json")
+        self.assertEqual(result.status, 0, result)
+        stats = json.loads(result.stdout)
+        for c in range(4):
+            values = x[:, c]
+            # The exact mean, by math.fsum of the values scaled by 2^-20 (exact; unscaled,
+            # fsum's partial sums would overflow); bnorm's was measured within 6 ulps of the
+            # largest value (the cancelling channels), 64 are allowed.
+            mean = math.fsum(float(v) * 2.0 ** -20 for v in values) / n * 2.0 ** 20
+            bound = 64 * np.finfo(np.float64).eps * np.abs(values).max()
+            self.assertEqual(stats["nonfinite"][c], 0, c)
+            self.assertLessEqual(abs(stats["mean"][c] - mean), bound, c)
+        self.assertEqual(stats["var"][0], 0)
+        self.assertEqual(stats["var"][1], np.inf)  # exactly ~big²/2: past double's range
+        self.assertAlmostEqual(stats["var"][2] / x[:, 2].var(), 1, delta=1e-12)
+        self.assertEqual(stats["var"][3], np.inf)
+
     def test_float16_near_65504(self):
         """float16's extremes against torch (in float64, where nothing overflows), through
         every command of the grid."""
