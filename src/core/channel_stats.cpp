@@ -14,12 +14,34 @@ constexpr double inf = std::numeric_limits<double>::infinity();
 }  // namespace
 
 double channel_moments::var() const {
-  return count == 0 ? nan : m2 / static_cast<double>(count);
+  return count == 0 ? nan : std::ldexp(m2 / static_cast<double>(count), m2_exponent);
 }
 
 double channel_moments::var_unbiased() const {
-  return count < 2 ? nan : m2 / static_cast<double>(count - 1);
+  return count < 2 ? nan : std::ldexp(m2 / static_cast<double>(count - 1), m2_exponent);
 }
+
+namespace {
+
+// Stores M2 = scaled·2^m2_scale: unscaled where that fits in a double (so that the usual
+// case is untouched), else scaled (then +inf only where even the variance is past the range).
+void set_scaled_m2(channel_moments& m, double scaled) {
+  const double unscaled = std::ldexp(scaled, m2_scale);
+  const bool fits = std::isfinite(unscaled) || !std::isfinite(scaled);
+  m.m2 = fits ? unscaled : scaled;
+  m.m2_exponent = fits ? 0 : m2_scale;
+}
+
+// Chan's M2 of a merge whose sum of squares leaves double's range: every term scaled by
+// 2^-m2_scale, which is exact (what underflows is far below the rounding of such a sum).
+double scaled_merged_m2(const channel_moments& a, const channel_moments& b, double delta,
+                        double weight) {
+  const double d = std::ldexp(delta, -m2_scale / 2);
+  return std::ldexp(a.m2, a.m2_exponent - m2_scale) + std::ldexp(b.m2, b.m2_exponent - m2_scale) +
+         d * d * weight;
+}
+
+}  // namespace
 
 channel_moments merge(const channel_moments& a, const channel_moments& b) {
   if (a.count == 0) return b;
@@ -32,6 +54,10 @@ channel_moments merge(const channel_moments& a, const channel_moments& b) {
   if (std::isfinite(delta)) {
     m.mean = a.mean + delta * (nb / n);
     m.m2 = a.m2 + b.m2 + delta * delta * (na * nb / n);
+    if (a.m2_exponent != 0 || b.m2_exponent != 0 ||
+        (!std::isfinite(m.m2) && std::isfinite(a.m2) && std::isfinite(b.m2))) {
+      set_scaled_m2(m, scaled_merged_m2(a, b, delta, na * nb / n));
+    }
   } else if (std::isfinite(a.mean) && std::isfinite(b.mean)) {
     // Finite means further apart than double's range: the weighted sum keeps the mean in
     // range, and the squared deviations of such data exceed it (M2 ≥ δ²·na·nb/n), so M2 is
@@ -93,6 +119,28 @@ double scaled_mean(const double* values, std::size_t count, double shift) {
   double sum = 0;
   for (std::size_t i = 0; i < count; ++i) sum += values[i] * down - scaled_shift;
   return std::ldexp(sum / static_cast<double>(count), k);
+}
+
+// The second pass of run_moments for deviations whose squares sum past double's range: the
+// same sums of (x − centre)·2^-(m2_scale/2), exact scalings, so that M2 is kept scaled.  Where
+// even a deviation overflows, the variance does too: M2 is +inf, and the mean the first
+// pass's (its correction would be inf − inf).
+void scaled_second_pass(channel_moments& m, const double* values, std::size_t count,
+                        double centre) {
+  const double n = static_cast<double>(count);
+  double deviation = 0, squares = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const double e = std::ldexp(values[i] - centre, -m2_scale / 2);
+    deviation += e;
+    squares += e * e;
+  }
+  if (!std::isfinite(squares)) {
+    m.mean = 0;
+    m.m2 = inf;
+    return;
+  }
+  m.mean = std::ldexp(deviation / n, m2_scale / 2);
+  set_scaled_m2(m, std::max(0.0, squares - deviation * (deviation / n)));
 }
 
 run_result run_moments(const double* values, std::size_t count, double shift) {
@@ -178,10 +226,7 @@ run_result run_moments(const double* values, std::size_t count, double shift) {
     squares += e * e;
   }
   if (!std::isfinite(squares)) {
-    // Deviations whose squares sum past double's range: M2 is +inf, as it rounds, and the
-    // mean is the first pass's (the correction would be inf − inf).
-    m.mean = 0;
-    m.m2 = inf;
+    scaled_second_pass(m, values, count, centre);
     return {m, mean};
   }
   // Σ(x − mean) is zero in exact arithmetic; what is left is the mean's rounding, which the
@@ -269,10 +314,10 @@ void moments_accumulator::add_interleaved(std::size_t channel, const double* val
   }
   for (std::size_t k = 0; k < channels; ++k) {
     if (chunk_count_[k] == 0) continue;
-    if (!std::isfinite(chunk_sum_[k])) {
+    if (!std::isfinite(chunk_sum_[k]) || !std::isfinite(chunk_m2_[k])) {
       // A NaN or ±Inf among this channel's values (the sum is then NaN or ±Inf, whatever
-      // min and max say), or finite values whose sum overflowed: measured as one run, which
-      // counts the first and scales the second.
+      // min and max say), or finite values whose sum or sum of squares overflowed: measured
+      // as one run, which counts the first and scales the others.
       add_strided(k, values + (k + channels - channel) % channels, chunk_count_[k], channels);
       continue;
     }

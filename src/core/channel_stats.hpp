@@ -17,12 +17,18 @@ struct channel_moments {
   double min = 0;
   double max = 0;
   std::uint64_t nonfinite = 0;
+  /// M2 is m2·2^m2_exponent.  0 but where M2 itself exceeds double's range while the variance
+  /// does not (float64 values whose spread is beyond about 1e154): then m2_scale.
+  int m2_exponent = 0;
 
   /// Biased (population) variance, M2/n: what normalization divides by.
   double var() const;
   /// Unbiased (sample) variance, M2/(n−1): what PyTorch feeds running_var.  NaN for n < 2.
   double var_unbiased() const;
 };
+
+/// The m2_exponent of an M2 scaled down to fit: 2^64 values of variance at most DBL_MAX.
+constexpr int m2_scale = 64;
 
 /// Chan, Golub and LeVeque's pairwise combination: exact in any order and grouping.
 channel_moments merge(const channel_moments& a, const channel_moments& b);

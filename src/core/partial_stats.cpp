@@ -1,5 +1,6 @@
 #include "partial_stats.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -60,6 +61,12 @@ json partial_document(const std::vector<channel_moments>& channels, bool varianc
   doc["count"] = channel_column(channels, [](const channel_moments& m) { return m.count; });
   doc["mean"] = channel_column(channels, [](const channel_moments& m) { return m.mean; });
   doc["m2"] = channel_column(channels, [](const channel_moments& m) { return m.m2; });
+  if (std::any_of(channels.begin(), channels.end(),
+                  [](const channel_moments& m) { return m.m2_exponent != 0; })) {
+    // M2 past double's range (the variance within it): m2 is scaled, M2 = m2·2^m2_exponent.
+    doc["m2_exponent"] =
+        channel_column(channels, [](const channel_moments& m) { return m.m2_exponent; });
+  }
   doc["min"] = channel_column(channels, [](const channel_moments& m) { return m.min; });
   doc["max"] = channel_column(channels, [](const channel_moments& m) { return m.max; });
   doc["nonfinite"] = channel_column(channels, [](const channel_moments& m) { return m.nonfinite; });
@@ -83,6 +90,8 @@ std::vector<channel_moments> parse_partial(const json& document) {
   const json& min = array_of(document, "min", channels);
   const json& max = array_of(document, "max", channels);
   const json& nonfinite = array_of(document, "nonfinite", channels);
+  const json* m2_exponent =
+      document.contains("m2_exponent") ? &array_of(document, "m2_exponent", channels) : nullptr;
   std::vector<channel_moments> result(channels);
   for (std::size_t c = 0; c < channels; ++c) {
     const auto natural = [](const json& v) {
@@ -99,6 +108,13 @@ std::vector<channel_moments> parse_partial(const json& document) {
     m.max = max[c].get<double>();
     m.nonfinite = nonfinite[c].get<std::uint64_t>();
     if (m.m2 < 0) throw data_error("m2[" + std::to_string(c) + "] is negative");
+    if (m2_exponent) {
+      const json& e = (*m2_exponent)[c];
+      if (!e.is_number_integer() || e.get<std::int64_t>() < 0 || e.get<std::int64_t>() > m2_scale) {
+        throw data_error("m2_exponent must be integers from 0 to " + std::to_string(m2_scale));
+      }
+      m.m2_exponent = static_cast<int>(e.get<std::int64_t>());
+    }
     check_consistent(m, c);
   }
   return result;

@@ -457,6 +457,8 @@ class NearTheEndOfTheRange(Commands):
             np.concatenate([np.full(n // 2, big), np.full(n - n // 2, -big)]),   # far halves
             rng.normal(3, 1, n),                               # ordinary beside them
             -np.full(n, big),
+            # variance about 5e307, within the range, whose M2 (n times it) is not
+            np.where(np.arange(n) % 2 == 0, 1e154, -1e154) * rng.uniform(0.5, 1, n),
         ]
         return np.stack(channels, axis=1)  # (N, C)
 
@@ -510,10 +512,11 @@ class NearTheEndOfTheRange(Commands):
                                f"{name} apply")
             y = np.moveaxis(np.load(self.path("y.npy")), axis, 1)
             self.assertTrue((y[:, 0] == 0).all() and (y[:, 5] == 0).all(), name)
-            y_ref = long_double_output(
-                type("B", (), {"weight": np.ones(1), "bias": np.zeros(1)})(), logical[:, 4:5],
-                True)
-            np.testing.assert_allclose(y[:, 4:5], y_ref.astype(np.float64), rtol=0, atol=1e-14)
+            one = type("B", (), {"weight": np.ones(1), "bias": np.zeros(1)})()
+            for c in (4, 6):  # ordinary values, and the channel of variance 5e307
+                y_ref = long_double_output(one, logical[:, c:c + 1], True)
+                np.testing.assert_allclose(y[:, c:c + 1], y_ref.astype(np.float64), rtol=0,
+                                           atol=1e-14, err_msg=f"{name} channel {c}")
 
     def test_a_large_input_merges_its_groups_without_overflow(self):
         """Just over 2^20 float64 values, channels-last: the per-group moments of huge values

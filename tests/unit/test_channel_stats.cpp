@@ -508,3 +508,51 @@ TEST_CASE("values near ±65504 (float16's range) keep their moments") {
     }
   }
 }
+
+// Regression: M2 = Σ(x − mean)² was a plain double, so ±1e154 (variance 1e308, M2 2e308) had
+// variance +inf, and apply wrote 0 where torch's formula gives ±1.  M2 past double's range is
+// now kept scaled by 2^-64 (m2_exponent), on every path; the reference is long double's.
+TEST_CASE("a sum of squares past double's range keeps a finite variance on every path") {
+  std::mt19937_64 rng(9);
+  std::uniform_real_distribution<double> spread(0.5, 1.0);
+  std::vector<double> many(10000);  // M2 about 1e4·(1e153)²: past the range; var 1e306
+  for (std::size_t i = 0; i < many.size(); ++i) {
+    many[i] = (i % 2 == 0 ? 1 : -1) * 2e153 * spread(rng);
+  }
+  const std::vector<std::vector<double>> cases = {
+      {1e154, -1e154},
+      {1.3e154, -1.3e154, 1.2e154, -1.25e154, 3, 1.1e154},
+      {5e153, 1e154, 1.2e154, -1e154, -1.3e154, 0},
+      many,
+  };
+  for (path p : paths) {
+    for (const std::vector<double>& x : cases) {
+      CAPTURE(std::string(name_of(p)));
+      CAPTURE(x.size());
+      const channel_moments m = through(p, x);
+      const reference r = two_pass(x);
+      REQUIRE(r.m2 > std::numeric_limits<double>::max());
+      const long double var = r.m2 / static_cast<long double>(x.size());
+      REQUIRE(var < std::numeric_limits<double>::max());
+      CHECK(m.nonfinite == 0);
+      CHECK(m.m2_exponent == bnorm::m2_scale);
+      CHECK(std::fabs(m.var() - var) <= 1e-14L * var);
+      CHECK(std::fabs(m.mean - r.mean) <= 1e-15L * 1.3e154L);
+      const long double unbiased = r.m2 / static_cast<long double>(x.size() - 1);
+      if (unbiased < std::numeric_limits<double>::max()) {
+        CHECK(std::fabs(m.var_unbiased() - unbiased) <= 1e-14L * unbiased);
+      } else {
+        CHECK(m.var_unbiased() == inf);  // 2e308 for ±1e154: past the range itself
+      }
+    }
+  }
+  SUBCASE("merged with ordinary moments, M2 stays scaled") {
+    const channel_moments scaled = moments_of({1e154, -1e154});
+    REQUIRE(scaled.m2_exponent == bnorm::m2_scale);
+    channel_moments small = moments_of({1, 2, 3});
+    CHECK(small.m2_exponent == 0);
+    const channel_moments both = bnorm::merge(scaled, small);
+    CHECK(both.m2_exponent == bnorm::m2_scale);
+    CHECK(both.var() == doctest::Approx(4e307).epsilon(1e-15));  // (2e308 + ~4.4)/5
+  }
+}

@@ -114,3 +114,25 @@ TEST_CASE("partial documents whose figures contradict each other are data errors
           channel[0].nonfinite);
   }
 }
+
+// M2 past double's range (±1e154: 2e308) is written scaled, with "m2_exponent", and read back:
+// a merge of such shards keeps the finite variance (1e308).
+TEST_CASE("a partial document carries an M2 past double's range") {
+  const auto shard = measure({{1e154, -1e154}, {1, 2}});
+  const auto doc = bnorm::partial_document(shard, false);
+  REQUIRE(doc.contains("m2_exponent"));
+  CHECK(doc["m2_exponent"][0] == bnorm::m2_scale);
+  CHECK(doc["m2_exponent"][1] == 0);
+  CHECK_FALSE(bnorm::partial_document(measure({{1, 2}}), false).contains("m2_exponent"));
+  const auto back =
+      bnorm::parse_partial(bnorm::parse_json_document(bnorm::format_json_document(doc)));
+  CHECK(back[0].var() == shard[0].var());
+  CHECK(back[0].var() == doctest::Approx(1e308).epsilon(1e-15));
+  const auto merged = bnorm::merge_partials({back, back})[0];
+  CHECK(merged.var() == doctest::Approx(1e308).epsilon(1e-15));
+  CHECK_THROWS_WITH_AS(
+      bnorm::parse_partial(bnorm::parse_json_document(
+          R"({"partial": true, "count": [2], "mean": [0], "m2": [1], "min": [0], "max": [1],
+              "nonfinite": [0], "m2_exponent": [65]})")),
+      "m2_exponent must be integers from 0 to 64", data_error);
+}
