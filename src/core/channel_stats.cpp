@@ -1,6 +1,7 @@
 #include "channel_stats.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <xsimd/xsimd.hpp>
@@ -13,12 +14,34 @@ constexpr double inf = std::numeric_limits<double>::infinity();
 }  // namespace
 
 double channel_moments::var() const {
-  return count == 0 ? nan : m2 / static_cast<double>(count);
+  return count == 0 ? nan : std::ldexp(m2 / static_cast<double>(count), m2_exponent);
 }
 
 double channel_moments::var_unbiased() const {
-  return count < 2 ? nan : m2 / static_cast<double>(count - 1);
+  return count < 2 ? nan : std::ldexp(m2 / static_cast<double>(count - 1), m2_exponent);
 }
+
+namespace {
+
+// Stores M2 = scaled·2^m2_scale: unscaled where that fits in a double (so that the usual
+// case is untouched), else scaled (then +inf only where even the variance is past the range).
+void set_scaled_m2(channel_moments& m, double scaled) {
+  const double unscaled = std::ldexp(scaled, m2_scale);
+  const bool fits = std::isfinite(unscaled) || !std::isfinite(scaled);
+  m.m2 = fits ? unscaled : scaled;
+  m.m2_exponent = fits ? 0 : m2_scale;
+}
+
+// Chan's M2 of a merge whose sum of squares leaves double's range: every term scaled by
+// 2^-m2_scale, which is exact (what underflows is far below the rounding of such a sum).
+double scaled_merged_m2(const channel_moments& a, const channel_moments& b, double delta,
+                        double weight) {
+  const double d = std::ldexp(delta, -m2_scale / 2);
+  return std::ldexp(a.m2, a.m2_exponent - m2_scale) + std::ldexp(b.m2, b.m2_exponent - m2_scale) +
+         d * d * weight;
+}
+
+}  // namespace
 
 channel_moments merge(const channel_moments& a, const channel_moments& b) {
   if (a.count == 0) return b;
@@ -31,6 +54,16 @@ channel_moments merge(const channel_moments& a, const channel_moments& b) {
   if (std::isfinite(delta)) {
     m.mean = a.mean + delta * (nb / n);
     m.m2 = a.m2 + b.m2 + delta * delta * (na * nb / n);
+    if (a.m2_exponent != 0 || b.m2_exponent != 0 ||
+        (!std::isfinite(m.m2) && std::isfinite(a.m2) && std::isfinite(b.m2))) {
+      set_scaled_m2(m, scaled_merged_m2(a, b, delta, na * nb / n));
+    }
+  } else if (std::isfinite(a.mean) && std::isfinite(b.mean)) {
+    // Finite means further apart than double's range: the weighted sum keeps the mean in
+    // range, and the squared deviations of such data exceed it (M2 ≥ δ²·na·nb/n), so M2 is
+    // +inf, as it rounds, not NaN as for data that holds a NaN or ±Inf.
+    m.mean = a.mean * (na / n) + b.mean * (nb / n);
+    m.m2 = inf;
   } else {
     // An infinite (or NaN) mean: the weighted sum gives inf, or NaN for inf − inf, as the
     // mean of all the values would; the spread of such data is undefined.
@@ -52,7 +85,63 @@ namespace {
 struct run_result {
   channel_moments moments;
   double base = 0;
+  // False when the run's mean, less the shift, leaves double's range (finite values of both
+  // signs near ±1.8e308): measure the run around 0 instead.
+  bool fits = true;
 };
+
+bool is_nonfinite(double v) {
+  return !std::isfinite(v);
+}
+
+// The mean of values of which some are NaN or ±Inf, as the exact mean of the extended reals
+// is, whatever the order of summation: NaN with a NaN or with both infinities, else the
+// infinity's sign.  (A plain sum could also meet a finite sum that overflowed the other way.)
+double nonfinite_mean(const double* values, std::size_t count) {
+  bool plus = false, minus = false;
+  for (std::size_t i = 0; i < count; ++i) {
+    const double v = values[i];
+    if (std::isnan(v)) return nan;
+    plus = plus || v == inf;
+    minus = minus || v == -inf;
+  }
+  return plus && minus ? nan : plus ? inf : -inf;
+}
+
+// The mean of x − shift for finite values whose plain sum leaves double's range.  Each term is
+// scaled by 2^-k with count < 2^(k−1) first, which is exact (but for subnormals, whose loss is
+// far below the rounding of such a sum) and keeps every partial sum in range; the result is
+// ±inf only when the mean itself is out of range.
+double scaled_mean(const double* values, std::size_t count, double shift) {
+  const int k = static_cast<int>(std::bit_width(count)) + 1;
+  const double down = std::ldexp(1.0, -k);
+  const double scaled_shift = shift * down;
+  double sum = 0;
+  for (std::size_t i = 0; i < count; ++i) sum += values[i] * down - scaled_shift;
+  return std::ldexp(sum / static_cast<double>(count), k);
+}
+
+// The second pass of run_moments for deviations whose squares sum past double's range: the
+// same sums of (x − centre)·2^-(m2_scale/2), exact scalings, so that M2 is kept scaled.  Where
+// even a deviation overflows, the variance does too: M2 is +inf, and the mean the first
+// pass's (its correction would be inf − inf).
+void scaled_second_pass(channel_moments& m, const double* values, std::size_t count,
+                        double centre) {
+  const double n = static_cast<double>(count);
+  double deviation = 0, squares = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const double e = std::ldexp(values[i] - centre, -m2_scale / 2);
+    deviation += e;
+    squares += e * e;
+  }
+  if (!std::isfinite(squares)) {
+    m.mean = 0;
+    m.m2 = inf;
+    return;
+  }
+  m.mean = std::ldexp(deviation / n, m2_scale / 2);
+  set_scaled_m2(m, std::max(0.0, squares - deviation * (deviation / n)));
+}
 
 run_result run_moments(const double* values, std::size_t count, double shift) {
   using batch = xsimd::batch<double>;
@@ -93,29 +182,32 @@ run_result run_moments(const double* values, std::size_t count, double shift) {
   m.min = lo;
   m.max = hi;
   const double n = static_cast<double>(count);
+  // A NaN or ±Inf among the values always makes the sum NaN or ±Inf, so this test is the
+  // check for them, made before any shortcut (min and max skip NaN).
+  double estimate = sum / n;
   if (!std::isfinite(sum)) {
-    // NaN or ±Inf among the values, or finite values whose sum leaves double's range.
-    m.nonfinite = static_cast<std::uint64_t>(
-        std::count_if(values, values + count, [](double v) { return !std::isfinite(v); }));
+    m.nonfinite = static_cast<std::uint64_t>(std::count_if(values, values + count, is_nonfinite));
     if (m.nonfinite > 0) {
-      m.mean = sum / n;  // NaN, or ±Inf as the mean of such data is
+      m.mean = nonfinite_mean(values, count);
       m.m2 = nan;
       return {m, 0};
     }
-    double scaled = 0;  // huge finite values: average first, then nothing overflows
-    for (std::size_t j = 0; j < count; ++j) scaled += (values[j] - shift) / n;
-    sum = scaled * n;
+    estimate = scaled_mean(values, count, shift);  // finite values whose sum overflowed
   }
   if (lo == hi) {
     // A constant run: exact, so that a constant channel normalizes to exactly β.
     m.mean = 0;
     m.m2 = 0;
-    return {m, lo - shift};
+    const double base = lo - shift;
+    return {m, base, std::isfinite(base)};
   }
   // The deviations are taken from the double nearest shift + mean, and measured from it:
   // that centre, less the shift, is the run's base (exactly, as both are close).
-  const double centre = shift + sum / n;
+  const double centre = shift + estimate;
   const double mean = centre - shift;
+  if (!std::isfinite(estimate) || !std::isfinite(centre) || !std::isfinite(mean)) {
+    return {m, 0, false};
+  }
   const batch center(centre);
   batch da(0.0), db(0.0), qa(0.0), qb(0.0);
   i = 0;
@@ -132,6 +224,10 @@ run_result run_moments(const double* values, std::size_t count, double shift) {
     const double e = values[i] - centre;
     deviation += e;
     squares += e * e;
+  }
+  if (!std::isfinite(squares)) {
+    scaled_second_pass(m, values, count, centre);
+    return {m, mean};
   }
   // Σ(x − mean) is zero in exact arithmetic; what is left is the mean's rounding, which the
   // corrected two-pass formula removes (Chan, Golub & LeVeque 1983).
@@ -175,8 +271,17 @@ void moments_accumulator::merge_run(std::size_t channel, channel_moments run, do
 
 void moments_accumulator::add(std::size_t channel, const double* values, std::size_t count) {
   if (count == 0) return;
-  const run_result run = run_moments(values, count, shift_[channel]);
+  run_result run = run_moments(values, count, shift_[channel]);
+  if (!run.fits) {
+    unshift(channel);
+    run = run_moments(values, count, 0.0);
+  }
   merge_run(channel, run.moments, run.base);
+}
+
+void moments_accumulator::unshift(std::size_t channel) {
+  moments_[channel].mean += shift_[channel];
+  shift_[channel] = 0;
 }
 
 void moments_accumulator::add_interleaved(std::size_t channel, const double* values,
@@ -209,6 +314,13 @@ void moments_accumulator::add_interleaved(std::size_t channel, const double* val
   }
   for (std::size_t k = 0; k < channels; ++k) {
     if (chunk_count_[k] == 0) continue;
+    if (!std::isfinite(chunk_sum_[k]) || !std::isfinite(chunk_m2_[k])) {
+      // A NaN or ±Inf among this channel's values (the sum is then NaN or ±Inf, whatever
+      // min and max say), or finite values whose sum or sum of squares overflowed: measured
+      // as one run, which counts the first and scales the others.
+      add_strided(k, values + (k + channels - channel) % channels, chunk_count_[k], channels);
+      continue;
+    }
     channel_moments m;
     m.count = chunk_count_[k];
     m.mean = chunk_sum_[k];
@@ -220,17 +332,16 @@ void moments_accumulator::add_interleaved(std::size_t channel, const double* val
       base = m.min - shift_[k];  // a constant run, exactly
       m.mean = 0;
       m.m2 = 0;
-    } else if (!std::isfinite(m.mean) || !std::isfinite(m.m2)) {
-      // Rare: count this channel's non-finite values; with any, the spread is undefined.
-      std::size_t ck = channel;
-      for (std::size_t i = 0; i < count; ++i) {
-        if (ck == k && !std::isfinite(values[i])) ++m.nonfinite;
-        if (++ck == channels) ck = 0;
-      }
-      if (m.nonfinite > 0) m.m2 = nan;
     }
     merge_run(k, m, base);
   }
+}
+
+void moments_accumulator::add_strided(std::size_t channel, const double* first, std::size_t count,
+                                      std::size_t stride) {
+  strided_.resize(count);
+  for (std::size_t i = 0; i < count; ++i) strided_[i] = first[i * stride];
+  add(channel, strided_.data(), count);
 }
 
 }  // namespace bnorm

@@ -17,12 +17,18 @@ struct channel_moments {
   double min = 0;
   double max = 0;
   std::uint64_t nonfinite = 0;
+  /// M2 is m2·2^m2_exponent.  0 but where M2 itself exceeds double's range while the variance
+  /// does not (float64 values whose spread is beyond about 1e154): then m2_scale.
+  int m2_exponent = 0;
 
   /// Biased (population) variance, M2/n: what normalization divides by.
   double var() const;
   /// Unbiased (sample) variance, M2/(n−1): what PyTorch feeds running_var.  NaN for n < 2.
   double var_unbiased() const;
 };
+
+/// The m2_exponent of an M2 scaled down to fit: 2^64 values of variance at most DBL_MAX.
+constexpr int m2_scale = 64;
 
 /// Chan, Golub and LeVeque's pairwise combination: exact in any order and grouping.
 channel_moments merge(const channel_moments& a, const channel_moments& b);
@@ -53,12 +59,18 @@ class moments_accumulator {
  private:
   // Merges a run whose mean is base + run.mean, relative to the channel's shift.
   void merge_run(std::size_t channel, channel_moments run, double base);
+  // Moves the channel's shift into its mean, for values too far from the shift to be
+  // measured around it (finite values of both signs near ±1.8e308).
+  void unshift(std::size_t channel);
+  // Adds `count` values of `channel` that lie `stride` apart from `first`, as one run.
+  void add_strided(std::size_t channel, const double* first, std::size_t count, std::size_t stride);
 
   std::vector<channel_moments> moments_;  // of x − shift_, per channel
   std::vector<double> shift_;             // the mean of each channel's first run
   // Scratch for add_interleaved: per-channel sums of one chunk.
   std::vector<double> chunk_sum_, chunk_m2_, chunk_min_, chunk_max_;
   std::vector<std::uint64_t> chunk_count_;
+  std::vector<double> strided_;  // scratch for add_strided
 };
 
 }  // namespace bnorm

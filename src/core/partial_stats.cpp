@@ -1,9 +1,12 @@
 #include "partial_stats.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "count_text.hpp"
 #include "error.hpp"
+#include "number_format.hpp"
 
 namespace bnorm {
 namespace {
@@ -23,6 +26,33 @@ const json& array_of(const json& document, const char* key, std::size_t size) {
   return value;
 }
 
+// A channel's figures must tell one story: NaN or ±Inf among its values (nonfinite > 0) make
+// its mean NaN or ±Inf and its M2 NaN, and without any the mean is finite and M2 a number (+inf
+// where the squared deviations exceed double's range).  A document that says otherwise was
+// not written by bnorm, and merging it would report a NaN mean with nonfinite 0.
+void check_consistent(const channel_moments& m, std::size_t c) {
+  std::string at = "[";  // built in steps: GCC 12 warns (-Wrestrict) on "[" + to_string
+  at += std::to_string(c);
+  at += ']';
+  const auto text = [](double v) { return format_number(v, dtype::float64()); };
+  if (m.nonfinite > m.count) {
+    throw data_error("nonfinite" + at + " is " + std::to_string(m.nonfinite) + ", more than count" +
+                     at + " (" + std::to_string(m.count) + ")");
+  }
+  if (m.count == 0) return;
+  if (m.nonfinite == 0 && !std::isfinite(m.mean)) {
+    throw data_error("mean" + at + " is " + text(m.mean) + ", but nonfinite" + at +
+                     " counts no NaN or infinity");
+  }
+  if (m.nonfinite == 0 && std::isnan(m.m2)) {
+    throw data_error("m2" + at + " is NaN, but nonfinite" + at + " counts no NaN or infinity");
+  }
+  if (m.nonfinite > 0 && std::isfinite(m.mean)) {
+    throw data_error("mean" + at + " is " + text(m.mean) + ", but nonfinite" + at + " counts " +
+                     std::to_string(m.nonfinite) + " NaN or infinite values");
+  }
+}
+
 }  // namespace
 
 json partial_document(const std::vector<channel_moments>& channels, bool variances) {
@@ -32,6 +62,12 @@ json partial_document(const std::vector<channel_moments>& channels, bool varianc
   doc["count"] = channel_column(channels, [](const channel_moments& m) { return m.count; });
   doc["mean"] = channel_column(channels, [](const channel_moments& m) { return m.mean; });
   doc["m2"] = channel_column(channels, [](const channel_moments& m) { return m.m2; });
+  if (std::any_of(channels.begin(), channels.end(),
+                  [](const channel_moments& m) { return m.m2_exponent != 0; })) {
+    // M2 past double's range (the variance within it): m2 is scaled, M2 = m2·2^m2_exponent.
+    doc["m2_exponent"] =
+        channel_column(channels, [](const channel_moments& m) { return m.m2_exponent; });
+  }
   doc["min"] = channel_column(channels, [](const channel_moments& m) { return m.min; });
   doc["max"] = channel_column(channels, [](const channel_moments& m) { return m.max; });
   doc["nonfinite"] = channel_column(channels, [](const channel_moments& m) { return m.nonfinite; });
@@ -55,6 +91,8 @@ std::vector<channel_moments> parse_partial(const json& document) {
   const json& min = array_of(document, "min", channels);
   const json& max = array_of(document, "max", channels);
   const json& nonfinite = array_of(document, "nonfinite", channels);
+  const json* m2_exponent =
+      document.contains("m2_exponent") ? &array_of(document, "m2_exponent", channels) : nullptr;
   std::vector<channel_moments> result(channels);
   for (std::size_t c = 0; c < channels; ++c) {
     const auto natural = [](const json& v) {
@@ -71,6 +109,14 @@ std::vector<channel_moments> parse_partial(const json& document) {
     m.max = max[c].get<double>();
     m.nonfinite = nonfinite[c].get<std::uint64_t>();
     if (m.m2 < 0) throw data_error("m2[" + std::to_string(c) + "] is negative");
+    if (m2_exponent) {
+      const json& e = (*m2_exponent)[c];
+      if (!e.is_number_integer() || e.get<std::int64_t>() < 0 || e.get<std::int64_t>() > m2_scale) {
+        throw data_error("m2_exponent must be integers from 0 to " + std::to_string(m2_scale));
+      }
+      m.m2_exponent = static_cast<int>(e.get<std::int64_t>());
+    }
+    check_consistent(m, c);
   }
   return result;
 }

@@ -21,7 +21,8 @@ nlohmann::ordered_json channel_column(std::span<const channel_moments> channels,
 
 /// The partial-statistics document: "partial": true, "num_features", and per channel
 /// "count", "mean", "m2" (Σ(x − mean)²), "min", "max", "nonfinite"; with `variances`, also the
-/// biased "var" and the unbiased "var_unbiased" they imply.
+/// biased "var" and the unbiased "var_unbiased" they imply.  Where some M2 exceeds double's
+/// range, also "m2_exponent": that M2 is m2·2^m2_exponent.
 nlohmann::ordered_json partial_document(const std::vector<channel_moments>& channels,
                                         bool variances);
 

@@ -94,3 +94,26 @@ TEST_CASE("a gradient of another shape is a data error") {
   CHECK_THROWS_WITH_AS(bnorm::run_backward(plan, *xs, *gs, sink, "g.npy"),
                        "g.npy: shape (4, 1) does not match the input's (2, 2)", bnorm::data_error);
 }
+
+// Regression: with running statistics grad_input = γ·invstd·g does not depend on x, but it was
+// computed as γ·invstd·(g − 0 − x̂·0), NaN wherever x is NaN or ±Inf (torch's autograd gives
+// the finite value).  grad_weight = Σ g·x̂ does depend on x and is NaN or ±Inf there.
+TEST_CASE("with running statistics a NaN or ±Inf in x stays out of grad_input") {
+  const std::vector<std::size_t> shape{4, 2};
+  const double inf = HUGE_VAL;
+  const std::vector<double> x{1, std::nan(""), 2, inf, 3, -inf, 4, 5};
+  const std::vector<double> g{0.5, -1, 2, 0.25, -0.5, 1, 1.5, 2};
+  bn_config config;
+  config.mode = bn_mode::eval;
+  const bn_state state{{2, -3}, {0, 1}, {0.5, -1}, {4, 0.25}, 0};
+  const backward_result r = backward(x, g, shape, config, state);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const std::size_t c = i % 2;
+    CAPTURE(i);
+    CHECK(r.grad_input[i] ==
+          doctest::Approx(state.weight[c] / std::sqrt(state.running_var[c] + 1e-5) * g[i]));
+  }
+  CHECK(std::isfinite(r.grads.grad_weight[0]));
+  CHECK(std::isnan(r.grads.grad_weight[1]));  // NaN, +inf and −inf among channel 1's x̂
+  CHECK(r.grads.grad_bias[1] == -1 + 0.25 + 1 + 2);
+}

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "channel_stats.hpp"
@@ -318,4 +319,240 @@ TEST_CASE("a first value far from the rest does not cost digits of the variance"
   const reference r = two_pass(x);
   CHECK(relative_error(acc.moments()[0].m2, r.m2) < 1e-13);
   CHECK(std::fabs(acc.moments()[0].mean - r.mean) < 1e-14L * std::fabs(r.mean));
+}
+
+// --- NaN and ±Inf on every path, and finite values near the end of double's range ---------
+
+namespace {
+
+constexpr double big = 1.7e308;  // 2·big and big² leave double's range
+
+// Accumulates x (one channel) through a given path: one run, many short runs, the interleaved
+// (channels-last) path between two other channels, or two accumulators merged.
+enum class path { run, runs, interleaved, merged };
+
+channel_moments through(path p, const std::vector<double>& x) {
+  switch (p) {
+    case path::run:
+      return moments_of(x);
+    case path::runs: {
+      moments_accumulator acc(1);
+      for (std::size_t i = 0; i < x.size(); i += 3) {
+        acc.add(0, x.data() + i, std::min<std::size_t>(3, x.size() - i));
+      }
+      return acc.moments()[0];
+    }
+    case path::interleaved: {
+      // Channel 1 of three, neighbours 7 and 9: chunks of 4 samples each.
+      std::vector<double> cycled;
+      for (double v : x) cycled.insert(cycled.end(), {7.0, v, 9.0});
+      moments_accumulator acc(3);
+      for (std::size_t i = 0; i < cycled.size(); i += 12) {
+        acc.add_interleaved(0, cycled.data() + i, std::min<std::size_t>(12, cycled.size() - i));
+      }
+      const std::vector<channel_moments> all = acc.moments();
+      CHECK(all[0].mean == 7);  // the neighbours are untouched
+      CHECK(all[0].m2 == 0);
+      CHECK(all[2].mean == 9);
+      CHECK(all[2].nonfinite == 0);
+      return all[1];
+    }
+    case path::merged: {
+      const std::size_t half = x.size() / 2;
+      return bnorm::merge(moments_of({x.begin(), x.begin() + static_cast<std::ptrdiff_t>(half)}),
+                          moments_of({x.begin() + static_cast<std::ptrdiff_t>(half), x.end()}));
+    }
+  }
+  return {};
+}
+
+const char* name_of(path p) {
+  switch (p) {
+    case path::run:
+      return "one run";
+    case path::runs:
+      return "runs of 3";
+    case path::interleaved:
+      return "interleaved";
+    case path::merged:
+      return "two halves merged";
+  }
+  return "";
+}
+
+constexpr path paths[] = {path::run, path::runs, path::interleaved, path::merged};
+
+}  // namespace
+
+// Regression: the interleaved path took a channel whose finite values were all equal for a
+// constant run (min == max skips NaN) before looking for NaN, so 5, 5, NaN, 5 had mean 5,
+// variance 0 and nonfinite 0.  Every path, every position, every kind of neighbour.
+TEST_CASE("a NaN or an infinity anywhere in a channel reaches its moments on every path") {
+  const double specials[][2] = {{qnan, 0}, {inf, 0}, {-inf, 0}, {inf, -inf}};
+  for (path p : paths) {
+    for (const auto& special : specials) {
+      for (int rest = 0; rest < 3; ++rest) {
+        for (std::size_t where = 0; where < 9; ++where) {
+          std::vector<double> x(9, 5.0);
+          if (rest == 1) x[(where + 1) % 9] = 6;  // all but one equal
+          if (rest == 2)
+            for (std::size_t i = 0; i < 9; ++i) x[i] = 0.5 * double(i * i);  // varying
+          x[where] = special[0];
+          if (special[1] != 0) x[(where + 4) % 9] = special[1];
+          const channel_moments m = through(p, x);
+          CAPTURE(std::string(name_of(p)));
+          CAPTURE(special[0]);
+          CAPTURE(rest);
+          CAPTURE(where);
+          CHECK(m.count == 9);
+          CHECK(m.nonfinite == (special[1] != 0 ? 2u : 1u));
+          CHECK(std::isnan(m.var()));
+          if (std::isnan(special[0]) || special[1] != 0) {
+            CHECK(std::isnan(m.mean));
+          } else {
+            CHECK(m.mean == special[0]);
+          }
+        }
+      }
+    }
+  }
+}
+
+// The exact moments of values near ±1.8e308, from long double (its exponent reaches 16383, so
+// nothing overflows there): the mean must come out finite and within a few ulps of it, and M2,
+// whose true value exceeds double's range whenever such values differ at all, must be +inf
+// (what it rounds to), never NaN, and never 0 beside a NaN mean.
+TEST_CASE("finite values near ±1.8e308 give the right mean on every path") {
+  static_assert(std::numeric_limits<long double>::max_exponent > 1024,
+                "the reference needs long double's wider exponent");
+  const std::vector<std::vector<double>> cases = {
+      {big, big, big, big, big, big},                     // constant: sum overflows
+      {big, 1.6e308, 1.75e308, 1.65e308, big, 1.79e308},  // same sign, spread 1e307
+      {big, -big, 1e308, -0.5e308, 3, -big},              // both signs
+      {big, big, big, -big, -big, -big},                  // halves far apart: mean 0
+      {-big, -1.6e308, -1.75e308, -1.65e308, -big, -1.79e308},
+      {1, 2, 3, big, big, big},  // ordinary values, then huge ones
+  };
+  for (path p : paths) {
+    for (const std::vector<double>& x : cases) {
+      CAPTURE(std::string(name_of(p)));
+      CAPTURE(x[1]);
+      const channel_moments m = through(p, x);
+      const reference r = two_pass(x);
+      CHECK(m.nonfinite == 0);
+      REQUIRE(std::isfinite(m.mean));
+      CHECK(std::fabs(m.mean - r.mean) <=
+            4 * std::numeric_limits<double>::epsilon() * std::max(std::fabs(r.mean), 1e308L));
+      if (r.m2 == 0) {
+        CHECK(m.m2 == 0);
+      } else {
+        REQUIRE(r.m2 > std::numeric_limits<double>::max());
+        CHECK(m.m2 == inf);
+        CHECK(m.var() == inf);
+      }
+      CHECK(m.min == *std::min_element(x.begin(), x.end()));
+      CHECK(m.max == *std::max_element(x.begin(), x.end()));
+    }
+  }
+}
+
+TEST_CASE("runs far from the channel's first run are measured without overflow") {
+  // The first run's mean becomes the channel's shift; -big − big leaves double's range.
+  moments_accumulator acc(1);
+  const double high[] = {big, big}, low[] = {-big, -big, -big, -big};
+  acc.add(0, high, 2);
+  acc.add(0, low, 4);
+  acc.add(0, high, 2);
+  const channel_moments m = acc.moments()[0];
+  CHECK(std::fabs(m.mean) <= 4 * std::numeric_limits<double>::epsilon() * big);  // exactly 0
+  CHECK(m.m2 == inf);
+  CHECK(m.nonfinite == 0);
+
+  moments_accumulator interleaved(2);
+  const double first[] = {big, 1, big, 2}, second[] = {-big, 3, -big, 4};
+  interleaved.add_interleaved(0, first, 4);
+  interleaved.add_interleaved(0, second, 4);
+  const std::vector<channel_moments> both = interleaved.moments();
+  CHECK(both[0].mean == 0);
+  CHECK(both[0].m2 == inf);
+  CHECK(both[1].mean == 2.5);
+  CHECK(both[1].m2 == 5);
+}
+
+TEST_CASE("merge of finite means further apart than double's range") {
+  const channel_moments m = bnorm::merge(moments_of({big, big, big}), moments_of({-big}));
+  CHECK(m.mean == doctest::Approx(big / 2).epsilon(1e-15));
+  CHECK(m.m2 == inf);  // 3·(2·big)²/4, far past double's range: +inf, not NaN
+  CHECK(m.nonfinite == 0);
+  // Data that holds an infinity keeps the NaN spread.
+  CHECK(std::isnan(bnorm::merge(moments_of({inf}), moments_of({-big})).m2));
+}
+
+// float16's largest values are ordinary in double (65504 = 2^16 − 2^5, whose sums and squares
+// are exact there): no overflow, and moments within a few ulps of the exact ones (the shifted
+// runs round once or twice).
+TEST_CASE("values near ±65504 (float16's range) keep their moments") {
+  const std::vector<std::vector<double>> cases = {
+      {65504, 65504, 65504, 65504},
+      {65504, -65504, 65504, -65504},
+      {65504, 65472, -65504, 0, 65504, -65472, 65504, 65504},
+  };
+  for (path p : paths) {
+    for (const std::vector<double>& x : cases) {
+      CAPTURE(std::string(name_of(p)));
+      const channel_moments m = through(p, x);
+      const reference r = two_pass(x);
+      CHECK(std::fabs(m.mean - r.mean) <= 4 * std::numeric_limits<double>::epsilon() * 65504);
+      CHECK(std::fabs(m.m2 - r.m2) <= 4 * std::numeric_limits<double>::epsilon() * r.m2);
+      CHECK(m.nonfinite == 0);
+    }
+  }
+}
+
+// Regression: M2 = Σ(x − mean)² was a plain double, so ±1e154 (variance 1e308, M2 2e308) had
+// variance +inf, and apply wrote 0 where torch's formula gives ±1.  M2 past double's range is
+// now kept scaled by 2^-64 (m2_exponent), on every path; the reference is long double's.
+TEST_CASE("a sum of squares past double's range keeps a finite variance on every path") {
+  std::mt19937_64 rng(9);
+  std::uniform_real_distribution<double> spread(0.5, 1.0);
+  std::vector<double> many(10000);  // M2 about 1e4·(1e153)²: past the range; var 1e306
+  for (std::size_t i = 0; i < many.size(); ++i) {
+    many[i] = (i % 2 == 0 ? 1 : -1) * 2e153 * spread(rng);
+  }
+  const std::vector<std::vector<double>> cases = {
+      {1e154, -1e154},
+      {1.3e154, -1.3e154, 1.2e154, -1.25e154, 3, 1.1e154},
+      {5e153, 1e154, 1.2e154, -1e154, -1.3e154, 0},
+      many,
+  };
+  for (path p : paths) {
+    for (const std::vector<double>& x : cases) {
+      CAPTURE(std::string(name_of(p)));
+      CAPTURE(x.size());
+      const channel_moments m = through(p, x);
+      const reference r = two_pass(x);
+      REQUIRE(r.m2 > std::numeric_limits<double>::max());
+      const long double var = r.m2 / static_cast<long double>(x.size());
+      REQUIRE(var < std::numeric_limits<double>::max());
+      CHECK(m.nonfinite == 0);
+      CHECK(m.m2_exponent == bnorm::m2_scale);
+      CHECK(std::fabs(m.var() - var) <= 1e-14L * var);
+      CHECK(std::fabs(m.mean - r.mean) <= 1e-15L * 1.3e154L);
+      const long double unbiased = r.m2 / static_cast<long double>(x.size() - 1);
+      if (unbiased < std::numeric_limits<double>::max()) {
+        CHECK(std::fabs(m.var_unbiased() - unbiased) <= 1e-14L * unbiased);
+      } else {
+        CHECK(m.var_unbiased() == inf);  // 2e308 for ±1e154: past the range itself
+      }
+    }
+  }
+  SUBCASE("merged with ordinary moments, M2 stays scaled") {
+    const channel_moments scaled = moments_of({1e154, -1e154});
+    REQUIRE(scaled.m2_exponent == bnorm::m2_scale);
+    channel_moments small = moments_of({1, 2, 3});
+    CHECK(small.m2_exponent == 0);
+    const channel_moments both = bnorm::merge(scaled, small);
+    CHECK(both.m2_exponent == bnorm::m2_scale);
+    CHECK(both.var() == doctest::Approx(4e307).epsilon(1e-15));  // (2e308 + ~4.4)/5
+  }
 }

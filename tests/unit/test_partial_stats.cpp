@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "error.hpp"
@@ -83,4 +84,55 @@ TEST_CASE("malformed partial documents are data errors") {
                        "m2[0] is negative", data_error);
   CHECK_THROWS_WITH_AS(bnorm::merge_partials({measure({{1, 2}}), measure({{1}, {2}})}),
                        "shard 2 has 2 channels, the first has 1", data_error);
+}
+
+// Regression: a document could say mean NaN with nonfinite 0 (or the reverse), and merge passed
+// the contradiction on.  Every document bnorm writes tells one story, NaN and ±Inf included.
+TEST_CASE("partial documents whose figures contradict each other are data errors") {
+  const auto parse = [](const std::string& channel) {
+    return bnorm::parse_partial(bnorm::parse_json_document(
+        R"({"partial": true, "count": [4], "min": [0], "max": [2], )" + channel + "}"));
+  };
+  CHECK_THROWS_WITH_AS(parse(R"("mean": [NaN], "m2": [0], "nonfinite": [0])"),
+                       "mean[0] is NaN, but nonfinite[0] counts no NaN or infinity", data_error);
+  CHECK_THROWS_WITH_AS(parse(R"("mean": [-Infinity], "m2": [NaN], "nonfinite": [0])"),
+                       "mean[0] is -Infinity, but nonfinite[0] counts no NaN or infinity",
+                       data_error);
+  CHECK_THROWS_WITH_AS(parse(R"("mean": [1], "m2": [NaN], "nonfinite": [0])"),
+                       "m2[0] is NaN, but nonfinite[0] counts no NaN or infinity", data_error);
+  CHECK_THROWS_WITH_AS(parse(R"("mean": [1.5], "m2": [NaN], "nonfinite": [1])"),
+                       "mean[0] is 1.5, but nonfinite[0] counts 1 NaN or infinite values",
+                       data_error);
+  CHECK_THROWS_WITH_AS(parse(R"("mean": [NaN], "m2": [NaN], "nonfinite": [5])"),
+                       "nonfinite[0] is 5, more than count[0] (4)", data_error);
+  // What bnorm writes for NaN, ±Inf and overflowing squares reads back.
+  const double nan = std::nan(""), inf = HUGE_VAL;
+  for (const auto& channel : {measure({{1, nan, 3, 4}}), measure({{inf, 1, 2, 3}}),
+                              measure({{1.7e308, -1.7e308, 1, 2}})}) {
+    const auto text = bnorm::format_json_document(bnorm::partial_document(channel, false));
+    CHECK(bnorm::parse_partial(bnorm::parse_json_document(text))[0].nonfinite ==
+          channel[0].nonfinite);
+  }
+}
+
+// M2 past double's range (±1e154: 2e308) is written scaled, with "m2_exponent", and read back:
+// a merge of such shards keeps the finite variance (1e308).
+TEST_CASE("a partial document carries an M2 past double's range") {
+  const auto shard = measure({{1e154, -1e154}, {1, 2}});
+  const auto doc = bnorm::partial_document(shard, false);
+  REQUIRE(doc.contains("m2_exponent"));
+  CHECK(doc["m2_exponent"][0] == bnorm::m2_scale);
+  CHECK(doc["m2_exponent"][1] == 0);
+  CHECK_FALSE(bnorm::partial_document(measure({{1, 2}}), false).contains("m2_exponent"));
+  const auto back =
+      bnorm::parse_partial(bnorm::parse_json_document(bnorm::format_json_document(doc)));
+  CHECK(back[0].var() == shard[0].var());
+  CHECK(back[0].var() == doctest::Approx(1e308).epsilon(1e-15));
+  const auto merged = bnorm::merge_partials({back, back})[0];
+  CHECK(merged.var() == doctest::Approx(1e308).epsilon(1e-15));
+  CHECK_THROWS_WITH_AS(
+      bnorm::parse_partial(bnorm::parse_json_document(
+          R"({"partial": true, "count": [2], "mean": [0], "m2": [1], "min": [0], "max": [1],
+              "nonfinite": [0], "m2_exponent": [65]})")),
+      "m2_exponent must be integers from 0 to 64", data_error);
 }
