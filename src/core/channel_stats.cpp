@@ -10,13 +10,20 @@ namespace bnorm {
 namespace {
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 constexpr double inf = std::numeric_limits<double>::infinity();
+// Terms per compensated sum before it is folded into a channel's double-double total: its
+// error bound grows with the square of the count.
+constexpr std::size_t extended_fold = 4096;
 }  // namespace
 
 double channel_moments::var() const {
+  if (m2_low != 0) return to_double(double_double{m2, m2_low} / static_cast<double>(count));
   return count == 0 ? nan : m2 / static_cast<double>(count);
 }
 
 double channel_moments::var_unbiased() const {
+  if (m2_low != 0 && count >= 2) {
+    return to_double(double_double{m2, m2_low} / static_cast<double>(count - 1));
+  }
   return count < 2 ? nan : m2 / static_cast<double>(count - 1);
 }
 
@@ -28,7 +35,18 @@ channel_moments merge(const channel_moments& a, const channel_moments& b) {
   const double na = static_cast<double>(a.count), nb = static_cast<double>(b.count);
   const double n = static_cast<double>(m.count);
   const double delta = b.mean - a.mean;
-  if (std::isfinite(delta)) {
+  if (std::isfinite(delta) && (a.extended || b.extended)) {
+    // The same update in double-double, with the difference of the means taken exactly.
+    const double_double d = two_sum(b.mean, -a.mean) + (b.mean_low - a.mean_low);
+    const double_double mean = double_double{a.mean, a.mean_low} + d * (double_double{nb, 0} / n);
+    const double_double m2 = double_double{a.m2, a.m2_low} + double_double{b.m2, b.m2_low} +
+                             (d * d) * (two_prod(na, nb) / n);
+    m.extended = true;
+    m.mean = mean.hi;
+    m.mean_low = mean.lo;
+    m.m2 = m2.hi;
+    m.m2_low = m2.lo;
+  } else if (std::isfinite(delta)) {
     m.mean = a.mean + delta * (nb / n);
     m.m2 = a.m2 + b.m2 + delta * delta * (na * nb / n);
   } else {
@@ -36,6 +54,7 @@ channel_moments merge(const channel_moments& a, const channel_moments& b) {
     // mean of all the values would; the spread of such data is undefined.
     m.mean = a.mean * (na / n) + b.mean * (nb / n);
     m.m2 = std::numeric_limits<double>::quiet_NaN();
+    m.extended = a.extended || b.extended;
   }
   m.min = std::fmin(a.min, b.min);
   m.max = std::fmax(a.max, b.max);
@@ -140,16 +159,61 @@ run_result run_moments(const double* values, std::size_t count, double shift) {
   return {m, mean};
 }
 
+// One value's deviation from the origin, exactly, into the sums of deviations and squares.
+inline void add_deviation(compensated_sum& sum, compensated_sum& squares, double value,
+                          double origin) {
+  const double_double e = two_sum(value, -origin);
+  sum.add(e.hi, e.lo);
+  const double_double p = two_prod(e.hi, e.hi);
+  squares.add(p.hi, p.lo + e.lo * (2 * e.hi + e.lo));
+}
+
+inline void sum_deviations(const double* values, std::size_t count, double origin,
+                           compensated_sum& sum, compensated_sum& squares) {
+  for (std::size_t i = 0; i < count; ++i) add_deviation(sum, squares, values[i], origin);
+}
+
+inline void sum_deviations_interleaved(const double* values, std::size_t count, std::size_t channel,
+                                       const std::vector<double>& origin, compensated_sum* sum,
+                                       compensated_sum* squares) {
+  const std::size_t channels = origin.size();
+  for (std::size_t i = 0; i < count; ++i) {
+    add_deviation(sum[channel], squares[channel], values[i], origin[channel]);
+    if (++channel == channels) channel = 0;
+  }
+}
+
+// The same loops compiled for processors with a fused multiply-add, which TwoProd needs;
+// without one, std::fma is the C library's (exact, and slower).
+__attribute__((target("fma"))) void sum_deviations_fma(const double* values, std::size_t count,
+                                                       double origin, compensated_sum& sum,
+                                                       compensated_sum& squares) {
+  sum_deviations(values, count, origin, sum, squares);
+}
+
+__attribute__((target("fma"))) void sum_deviations_interleaved_fma(
+    const double* values, std::size_t count, std::size_t channel, const std::vector<double>& origin,
+    compensated_sum* sum, compensated_sum* squares) {
+  sum_deviations_interleaved(values, count, channel, origin, sum, squares);
+}
+
+const bool have_fma = __builtin_cpu_supports("fma");
+
 }  // namespace
 
-moments_accumulator::moments_accumulator(std::size_t channels)
+moments_accumulator::moments_accumulator(std::size_t channels, bool extended)
     : moments_(channels),
       shift_(channels, 0.0),
       chunk_sum_(channels),
       chunk_m2_(channels),
       chunk_min_(channels),
       chunk_max_(channels),
-      chunk_count_(channels) {}
+      chunk_count_(channels),
+      extended_(extended),
+      sum_(extended ? channels : 0),
+      squares_(extended ? channels : 0),
+      origin_(extended ? channels : 0),
+      started_(extended ? channels : 0) {}
 
 std::vector<channel_moments> moments_accumulator::moments() const {
   std::vector<channel_moments> result = moments_;
@@ -158,6 +222,24 @@ std::vector<channel_moments> moments_accumulator::moments() const {
     m.mean += shift_[c];
     if (m.count == 0) m.mean = m.m2 = nan;
     if (m.count == 0 || m.min > m.max) m.min = m.max = nan;  // nothing but NaN seen
+    if (!extended_ || m.count == 0) continue;
+    m.extended = true;
+    if (m.nonfinite > 0 || !std::isfinite(m.mean) || !std::isfinite(m.m2) ||
+        !std::isfinite(sum_[c].hi + sum_[c].lo) ||
+        !std::isfinite(squares_[c].hi + squares_[c].lo)) {
+      continue;  // the double moments say what such data's moments are
+    }
+    // Mean and M2 from the power sums around the origin: one of the channel's values, so
+    // Σ(x − origin)² exceeds M2 at most 2n + 1 times and double-double has bits to spare.
+    const double n = static_cast<double>(m.count);
+    const double_double relative = sum_[c] / n;
+    const double_double mean = relative + origin_[c];
+    double_double m2 = squares_[c] - sum_[c] * relative;
+    if (!(m2.hi > 0)) m2 = {0, 0};
+    m.mean = mean.hi;
+    m.mean_low = mean.lo;
+    m.m2 = m2.hi;
+    m.m2_low = m2.lo;
   }
   return result;
 }
@@ -177,6 +259,43 @@ void moments_accumulator::add(std::size_t channel, const double* values, std::si
   if (count == 0) return;
   const run_result run = run_moments(values, count, shift_[channel]);
   merge_run(channel, run.moments, run.base);
+  if (extended_) add_extended(channel, values, count);
+}
+
+void moments_accumulator::add_extended(std::size_t channel, const double* values,
+                                       std::size_t count) {
+  if (!started_[channel]) {
+    origin_[channel] = values[0];
+    started_[channel] = true;
+  }
+  compensated_sum sum, squares;
+  for (std::size_t i = 0; i < count; i += extended_fold) {
+    const std::size_t n = std::min(extended_fold, count - i);
+    (have_fma ? sum_deviations_fma : sum_deviations)(values + i, n, origin_[channel], sum, squares);
+    sum_[channel] = sum_[channel] + sum.value();
+    squares_[channel] = squares_[channel] + squares.value();
+    sum = squares = compensated_sum{};
+  }
+}
+
+void moments_accumulator::add_extended_interleaved(std::size_t channel, const double* values,
+                                                   std::size_t count) {
+  // A chunk is cache-sized (at most a few ten thousand values), so one fold per chunk.
+  const std::size_t channels = moments_.size();
+  for (std::size_t i = 0, c = channel; i < std::min(count, channels); ++i) {
+    if (!started_[c]) {
+      origin_[c] = values[i];
+      started_[c] = true;
+    }
+    if (++c == channels) c = 0;
+  }
+  std::vector<compensated_sum> sum(channels), squares(channels);
+  (have_fma ? sum_deviations_interleaved_fma : sum_deviations_interleaved)(
+      values, count, channel, origin_, sum.data(), squares.data());
+  for (std::size_t k = 0; k < channels; ++k) {
+    sum_[k] = sum_[k] + sum[k].value();
+    squares_[k] = squares_[k] + squares[k].value();
+  }
 }
 
 void moments_accumulator::add_interleaved(std::size_t channel, const double* values,
@@ -231,6 +350,7 @@ void moments_accumulator::add_interleaved(std::size_t channel, const double* val
     }
     merge_run(k, m, base);
   }
+  if (extended_) add_extended_interleaved(channel, values, count);
 }
 
 }  // namespace bnorm
