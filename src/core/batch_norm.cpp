@@ -107,11 +107,20 @@ inline double normalized_exactly(double x, double center, double center_low, dou
 
 inline void normalize_exactly(double* x, std::size_t n, std::size_t channel,
                               const channel_transform& t, std::size_t channels) {
+  if (channels == 0) {  // one channel's run: its constants hoisted, so the loop vectorizes
+    const double center = t.center[channel], center_low = t.center_low[channel];
+    const double scale = t.scale[channel], scale_low = t.scale_low[channel];
+    const double offset = t.offset[channel];
+    for (std::size_t i = 0; i < n; ++i) {
+      x[i] = normalized_exactly(x[i], center, center_low, scale, scale_low, offset);
+    }
+    return;
+  }
   std::size_t c = channel;
   for (std::size_t i = 0; i < n; ++i) {
     x[i] = normalized_exactly(x[i], t.center[c], t.center_low[c], t.scale[c], t.scale_low[c],
                               t.offset[c]);
-    if (channels > 0 && ++c == channels) c = 0;
+    if (++c == channels) c = 0;
   }
 }
 

@@ -170,7 +170,20 @@ inline void add_deviation(compensated_sum& sum, compensated_sum& squares, double
 
 inline void sum_deviations(const double* values, std::size_t count, double origin,
                            compensated_sum& sum, compensated_sum& squares) {
-  for (std::size_t i = 0; i < count; ++i) add_deviation(sum, squares, values[i], origin);
+  // Four independent sums, so that the additions do not wait for each other.
+  constexpr std::size_t ways = 4;
+  compensated_sum sums[ways], squared[ways];
+  std::size_t i = 0;
+  for (; i + ways <= count; i += ways) {
+    for (std::size_t k = 0; k < ways; ++k) {
+      add_deviation(sums[k], squared[k], values[i + k], origin);
+    }
+  }
+  for (; i < count; ++i) add_deviation(sums[0], squared[0], values[i], origin);
+  for (std::size_t k = 0; k < ways; ++k) {
+    sum.add(sums[k].sum, sums[k].error);
+    squares.add(squared[k].sum, squared[k].error);
+  }
 }
 
 inline void sum_deviations_interleaved(const double* values, std::size_t count, std::size_t channel,

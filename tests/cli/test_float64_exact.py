@@ -164,6 +164,26 @@ class Float64Exact(ScratchTestCase):
         self.normalize(noisy(rng, shape, 1e8, 1e-4))
         self.normalize(noisy(rng, (shape[0] * shape[2], 2), -1e8, 1e-4))
 
+    def test_partial_statistics_merge_exactly(self):
+        # stats --partial of float64 shards carries the low parts; merge keeps them, and a
+        # batch normalized with the merged statistics (--batch-stats) is exact too.
+        rng = np.random.default_rng(9)
+        x = noisy(rng, (12, 2, 7), 1e8, 1e-4)
+        names = []
+        for k, shard in enumerate(np.split(x, 3)):
+            np.save(self.path(f"s{k}.npy"), shard)
+            result = self.bnorm("stats", self.path(f"s{k}.npy"), "--partial", "--format", "json")
+            self.assertEqual(result.status, 0, result)
+            self.path(f"p{k}.json").write_bytes(result.stdout)
+            names.append(self.path(f"p{k}.json"))
+        result = self.bnorm("merge", *names, "-o", self.path("merged.json"))
+        self.assertEqual(result.status, 0, result)
+        merged = json.loads(self.path("merged.json").read_text())
+        for c in range(2):
+            ref = channel_reference(x[:, c].ravel(), 1e-5)
+            self.assertLessEqual(ulps_of(merged["mean"][c], ref.mean), MOST_ULPS)
+            self.assertLessEqual(ulps_of(merged["var"][c], ref.var), MOST_ULPS)
+
 
 if __name__ == "__main__":
     unittest.main()
