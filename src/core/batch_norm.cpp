@@ -6,6 +6,8 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include <immintrin.h>
+
 #include "double_double.hpp"
 #include "error.hpp"
 #include "passes.hpp"
@@ -132,13 +134,78 @@ __attribute__((target("fma"))) void normalize_exactly_fma(double* x, std::size_t
   normalize_exactly(x, n, channel, t, channels);
 }
 
+// normalized_exactly() four values at a time, with AVX2 and FMA.
+__attribute__((target("avx2,fma"))) inline __m256d normalized_exactly_avx2(
+    __m256d x, __m256d center, __m256d center_low, __m256d scale, __m256d scale_low,
+    __m256d offset) {
+  const __m256d d = _mm256_sub_pd(x, center);
+  const __m256d back = _mm256_sub_pd(d, x);
+  const __m256d d_error =
+      _mm256_sub_pd(_mm256_sub_pd(x, _mm256_sub_pd(d, back)), _mm256_add_pd(center, back));
+  const __m256d d_low = _mm256_sub_pd(d_error, center_low);
+  const __m256d p = _mm256_mul_pd(d, scale);
+  const __m256d p_low =
+      _mm256_fmadd_pd(d, scale_low, _mm256_fmadd_pd(d_low, scale, _mm256_fmsub_pd(d, scale, p)));
+  const __m256d q = _mm256_add_pd(p, offset);
+  const __m256d q_back = _mm256_sub_pd(q, p);
+  const __m256d q_low =
+      _mm256_add_pd(_mm256_sub_pd(p, _mm256_sub_pd(q, q_back)), _mm256_sub_pd(offset, q_back));
+  const __m256d y = _mm256_add_pd(q, _mm256_add_pd(q_low, p_low));
+  const __m256d plain = _mm256_add_pd(_mm256_mul_pd(d, scale), offset);
+  const __m256d finite = _mm256_cmp_pd(_mm256_sub_pd(y, y), _mm256_setzero_pd(), _CMP_EQ_OQ);
+  return _mm256_blendv_pd(plain, y, finite);
+}
+
+__attribute__((target("avx2,fma"))) void normalize_exactly_avx2(double* x, std::size_t n,
+                                                                std::size_t channel,
+                                                                const channel_transform& t,
+                                                                std::size_t channels) {
+  std::size_t i = 0;
+  if (channels == 0) {
+    const __m256d center = _mm256_set1_pd(t.center[channel]);
+    const __m256d center_low = _mm256_set1_pd(t.center_low[channel]);
+    const __m256d scale = _mm256_set1_pd(t.scale[channel]);
+    const __m256d scale_low = _mm256_set1_pd(t.scale_low[channel]);
+    const __m256d offset = _mm256_set1_pd(t.offset[channel]);
+    for (; i + 4 <= n; i += 4) {
+      const __m256d y = normalized_exactly_avx2(_mm256_loadu_pd(x + i), center, center_low, scale,
+                                                scale_low, offset);
+      _mm256_storeu_pd(x + i, y);
+    }
+    normalize_exactly(x + i, n - i, channel, t, 0);
+    return;
+  }
+  // Channels last: four values of four consecutive channels, where they do not wrap.
+  std::size_t c = channel;
+  while (i < n) {
+    if (c + 4 <= channels && i + 4 <= n) {
+      const __m256d y =
+          normalized_exactly_avx2(_mm256_loadu_pd(x + i), _mm256_loadu_pd(&t.center[c]),
+                                  _mm256_loadu_pd(&t.center_low[c]), _mm256_loadu_pd(&t.scale[c]),
+                                  _mm256_loadu_pd(&t.scale_low[c]), _mm256_loadu_pd(&t.offset[c]));
+      _mm256_storeu_pd(x + i, y);
+      i += 4;
+      c += 4;
+    } else {
+      x[i] = normalized_exactly(x[i], t.center[c], t.center_low[c], t.scale[c], t.scale_low[c],
+                                t.offset[c]);
+      ++i;
+      ++c;
+    }
+    if (c == channels) c = 0;
+  }
+}
+
 // Normalizes n values from `channel` on: all of that channel (channels == 0), or cycling
 // through `channels` channels (channels-last data).
 void normalize_values(const channel_transform& t, std::size_t channel, double* x, std::size_t n,
                       std::size_t channels = 0) {
   if (t.exact) {
     static const bool have_fma = __builtin_cpu_supports("fma");
-    (have_fma ? normalize_exactly_fma : normalize_exactly)(x, n, channel, t, channels);
+    static const bool have_avx2 = have_fma && __builtin_cpu_supports("avx2");
+    (have_avx2  ? normalize_exactly_avx2
+     : have_fma ? normalize_exactly_fma
+                : normalize_exactly)(x, n, channel, t, channels);
   } else {
     normalize_run(x, n, t.center[channel], t.scale[channel], t.offset[channel]);
   }

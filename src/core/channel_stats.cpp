@@ -230,13 +230,12 @@ __attribute__((target("avx2,fma"))) void sum_deviations_avx2(const double* value
     const __m256d x = _mm256_loadu_pd(values + i);
     const __m256d e = _mm256_add_pd(x, minus_origin);
     const __m256d back = _mm256_sub_pd(e, x);
-    const __m256d e_low = _mm256_add_pd(_mm256_sub_pd(x, _mm256_sub_pd(e, back)),
-                                        _mm256_sub_pd(minus_origin, back));
+    const __m256d e_low =
+        _mm256_add_pd(_mm256_sub_pd(x, _mm256_sub_pd(e, back)), _mm256_sub_pd(minus_origin, back));
     add_lanes(s, s_error, e, e_low);
     const __m256d p = _mm256_mul_pd(e, e);
     const __m256d p_low = _mm256_add_pd(
-        _mm256_fmsub_pd(e, e, p),
-        _mm256_mul_pd(e_low, _mm256_add_pd(_mm256_add_pd(e, e), e_low)));
+        _mm256_fmsub_pd(e, e, p), _mm256_mul_pd(e_low, _mm256_add_pd(_mm256_add_pd(e, e), e_low)));
     add_lanes(q, q_error, p, p_low);
   }
   alignas(32) double lanes[4][4];
@@ -249,6 +248,67 @@ __attribute__((target("avx2,fma"))) void sum_deviations_avx2(const double* value
     squares.add(lanes[2][k], lanes[3][k]);
   }
   for (; i < count; ++i) add_deviation(sum, squares, values[i], origin);
+}
+
+// Channels last, four values of four consecutive channels at a time where they do not wrap,
+// each channel's sums in lanes of their own.
+__attribute__((target("avx2,fma"))) void sum_deviations_interleaved_avx2(
+    const double* values, std::size_t count, std::size_t channel, const std::vector<double>& origin,
+    compensated_sum* sum, compensated_sum* squares) {
+  const std::size_t channels = origin.size();
+  if (channels == 1) {
+    sum_deviations_avx2(values, count, origin[0], sum[0], squares[0]);
+    return;
+  }
+  if (channels < 4) {
+    sum_deviations_interleaved(values, count, channel, origin, sum, squares);
+    return;
+  }
+  std::vector<double> lanes(4 * channels, 0.0);
+  double* s = lanes.data();
+  double* s_error = s + channels;
+  double* q = s_error + channels;
+  double* q_error = q + channels;
+  std::size_t i = 0, c = channel;
+  while (i < count) {
+    if (c + 4 <= channels && i + 4 <= count) {
+      const __m256d x = _mm256_loadu_pd(values + i);
+      const __m256d minus_origin = _mm256_sub_pd(_mm256_setzero_pd(), _mm256_loadu_pd(&origin[c]));
+      const __m256d e = _mm256_add_pd(x, minus_origin);
+      const __m256d back = _mm256_sub_pd(e, x);
+      const __m256d e_low = _mm256_add_pd(_mm256_sub_pd(x, _mm256_sub_pd(e, back)),
+                                          _mm256_sub_pd(minus_origin, back));
+      __m256d total = _mm256_loadu_pd(s + c), error = _mm256_loadu_pd(s_error + c);
+      add_lanes(total, error, e, e_low);
+      _mm256_storeu_pd(s + c, total);
+      _mm256_storeu_pd(s_error + c, error);
+      const __m256d p = _mm256_mul_pd(e, e);
+      const __m256d p_low =
+          _mm256_add_pd(_mm256_fmsub_pd(e, e, p),
+                        _mm256_mul_pd(e_low, _mm256_add_pd(_mm256_add_pd(e, e), e_low)));
+      total = _mm256_loadu_pd(q + c);
+      error = _mm256_loadu_pd(q_error + c);
+      add_lanes(total, error, p, p_low);
+      _mm256_storeu_pd(q + c, total);
+      _mm256_storeu_pd(q_error + c, error);
+      i += 4;
+      c += 4;
+    } else {
+      compensated_sum one{s[c], s_error[c]}, two{q[c], q_error[c]};
+      add_deviation(one, two, values[i], origin[c]);
+      s[c] = one.sum;
+      s_error[c] = one.error;
+      q[c] = two.sum;
+      q_error[c] = two.error;
+      ++i;
+      ++c;
+    }
+    if (c == channels) c = 0;
+  }
+  for (std::size_t k = 0; k < channels; ++k) {
+    sum[k].add(s[k], s_error[k]);
+    squares[k].add(q[k], q_error[k]);
+  }
 }
 
 __attribute__((target("fma"))) void sum_deviations_interleaved_fma(
@@ -353,8 +413,10 @@ void moments_accumulator::add_extended_interleaved(std::size_t channel, const do
     if (++c == channels) c = 0;
   }
   std::vector<compensated_sum> sum(channels), squares(channels);
-  (have_fma ? sum_deviations_interleaved_fma : sum_deviations_interleaved)(
-      values, count, channel, origin_, sum.data(), squares.data());
+  (have_avx2 ? sum_deviations_interleaved_avx2
+   : have_fma
+       ? sum_deviations_interleaved_fma
+       : sum_deviations_interleaved)(values, count, channel, origin_, sum.data(), squares.data());
   for (std::size_t k = 0; k < channels; ++k) {
     sum_[k] = sum_[k] + sum[k].value();
     squares_[k] = squares_[k] + squares[k].value();

@@ -144,6 +144,11 @@ class Float64Exact(ScratchTestCase):
         self.normalize(x, axis=1)
         self.normalize(x.reshape(20, 3), axis=1)  # (N, C)
         self.normalize(np.asfortranarray(x), axis=2)
+        # Four or more channels last: four at a time where they do not wrap, one by one where
+        # they do; chunks of 65,536 values end anywhere in a row.
+        self.normalize(noisy(rng, (7, 3, 5), -1e9, 1e-5), axis=-1)
+        self.normalize(noisy(rng, (40, 8), 1e9, 1e-5))
+        self.normalize(noisy(rng, (30001, 6), 1e10, 1e-5))
 
     def test_affine_and_eval(self):
         rng = np.random.default_rng(6)
