@@ -15,7 +15,7 @@ from fractions import Fraction
 import numpy as np
 
 from cli_support import ScratchTestCase
-from exact_batch_norm import channel_reference, ulps_of
+from exact_batch_norm import channel_reference, exact_batch_norm, ulp_errors, ulps_of
 
 LARGE = os.environ.get("BNORM_LARGE_GRID") == "1"
 MOST_ULPS = 1.0
@@ -120,8 +120,9 @@ class Float64Exact(ScratchTestCase):
         self.assertTrue(np.all(y[:, 0] == 0.25) and np.all(y[:, 1] == -1e8))
 
     def test_mixed_magnitudes(self):
-        # 1e-300 beside 1e300 has a variance beyond float64 (2.5e599), so the widest mix that
-        # keeps one is about 1e150: its y is −1/√(n−1)·… exactly, the tiny values all alike.
+        # 1e-300 beside 1e300 has a variance beyond float64 (about 2e599: torch's var is inf
+        # and its y is β), so the widest mix that keeps one is about 1e150; beside it the tiny
+        # values differ from each other below the last digit of their y.
         x = np.array([[1e-300, 1.0, -3e-200], [1e150, 2.5, 5e-324], [-1e-300, -1.0, 1e-320],
                       [1e-300, 4.0, 0.0], [2e-300, 1e-8, 3e-200]])
         self.normalize(x)
@@ -168,6 +169,18 @@ class Float64Exact(ScratchTestCase):
         shape = (64, 2, 8192) if LARGE else (16, 2, 2 ** 15)
         self.normalize(noisy(rng, shape, 1e8, 1e-4))
         self.normalize(noisy(rng, (shape[0] * shape[2], 2), -1e8, 1e-4))
+
+    def test_virtual_batches(self):
+        # Ghost batch norm: each group of samples normalized exactly with its own statistics.
+        x = noisy(np.random.default_rng(10), (12, 2, 5), 1e8, 1e-4)
+        np.save(self.path("x.npy"), x)
+        result = self.bnorm("apply", self.path("x.npy"), "-o", self.path("y.npy"),
+                            "--virtual-batch-size", "4")
+        self.assertEqual(result.status, 0, result)
+        y = np.load(self.path("y.npy"))
+        for g in range(3):
+            exact, _ = exact_batch_norm(x[4 * g:4 * g + 4])
+            self.assertLessEqual(ulp_errors(y[4 * g:4 * g + 4], exact).max(), MOST_ULPS)
 
     def test_partial_statistics_merge_exactly(self):
         # stats --partial of float64 shards carries the low parts; merge keeps them, and a
