@@ -72,6 +72,14 @@ def make_inputs(folder):
             np.lib.format.write_array_header_1_0(f, header)
             for _ in range(64):  # one sample at a time: the generator stays small
                 f.write(rng.normal(3.0, 2.0, size=(64, 128, 128)).astype(np.float32).tobytes())
+    big64 = folder / "big64.npy"  # 256 MiB float64, (32, 64, 128, 128): issue #11's 1e8 + 1e-4·N(0,1)
+    if not big64.exists():
+        with open(big64, "wb") as f:
+            header = np.lib.format.header_data_from_array_1_0(np.zeros((1,), np.float64))
+            header["shape"] = (32, 64, 128, 128)
+            np.lib.format.write_array_header_1_0(f, header)
+            for _ in range(32):
+                f.write((1e8 + 1e-4 * rng.normal(size=(64, 128, 128))).tobytes())
     small = folder / "small.npy"  # 1.3 KB, (4, 3, 5, 5) float32
     np.save(small, rng.normal(size=(4, 3, 5, 5)).astype(np.float32))
     big_json = folder / "big.json"  # about 10 MB of float64 text, (8192, 64)
@@ -80,12 +88,18 @@ def make_inputs(folder):
     state = folder / "state.json"
     subprocess.run([ARGS.bnorm, "apply", str(big), "-o", str(folder / "warm.npy"), "--stats-out",
                     str(state)], check=True)
-    return big, small, big_json, state
+    return big, big64, small, big_json, state
 
 
 def scenario(title, commands, runs, note=""):
     """Runs each command `runs` times, alternating between them, plus once under GNU time for
-    its peak memory; returns a Markdown table."""
+    its peak memory; returns a Markdown table (nothing when --only leaves it out)."""
+    if ARGS.only and not any(word in title for word in ARGS.only):
+        return ""
+    if ARGS.compare and commands[0][1][0] == ARGS.bnorm:
+        name, argv = commands[0]
+        commands = [commands[0], (f"{name}, {ARGS.compare}", [ARGS.compare, *argv[1:]]),
+                    *commands[1:]]
     memory = {name: peak_memory(argv) for name, argv in commands}
     walls = {name: [] for name, _ in commands}
     for _ in range(runs):
@@ -142,7 +156,7 @@ def method(runs):
 def main():
     folder = pathlib.Path(ARGS.work)
     folder.mkdir(parents=True, exist_ok=True)
-    big, small, big_json, state = make_inputs(folder)
+    big, big64, small, big_json, state = make_inputs(folder)
     out = lambda name: str(folder / name)
     bnorm = ARGS.bnorm
     report = ["# bnorm benchmarks", "", method(ARGS.runs)]
@@ -159,6 +173,21 @@ def main():
                                           "--state", state]),
                   ("cp", ["cp", big, out("cp.npy")])]
     report.append(scenario("256 MiB float32 .npy, eval mode", evaluation, ARGS.runs))
+
+    # float64 output is exact (double-double statistics and transform): its cost, beside cp.
+    train64 = [("bnorm apply (train, --stats-out)",
+                [bnorm, "apply", big64, "-o", out("y.npy"), "--stats-out", out("s.json")]),
+               ("cp", ["cp", big64, out("cp.npy")]),
+               ("NumPy script", [PYTHON, HERE / "peers/numpy_bn.py", big64, out("np.npy")])]
+    if have_torch():
+        train64.append(("PyTorch F.batch_norm",
+                        [PYTHON, HERE / "peers/torch_bn.py", big64, out("t.npy")]))
+    report.append(scenario("256 MiB float64 .npy (32, 64, 128, 128), train mode", train64,
+                           ARGS.runs))
+    eval64 = [("bnorm apply (eval)", [bnorm, "apply", big64, "-o", out("y.npy"), "--mode", "eval",
+                                      "--state", state]),
+              ("cp", ["cp", big64, out("cp.npy")])]
+    report.append(scenario("256 MiB float64 .npy, eval mode", eval64, ARGS.runs))
 
     tiny = [("bnorm apply (train)", [bnorm, "apply", small, "-o", out("ys.npy")]),
             ("NumPy script", [PYTHON, HERE / "peers/numpy_bn.py", small, out("nps.npy")])]
@@ -186,6 +215,12 @@ if __name__ == "__main__":
                         help="folder for the inputs (kept between runs) and outputs")
     parser.add_argument("--out", help="also write the report to this Markdown file")
     parser.add_argument("--keep", action="store_true", help="keep the outputs")
+    parser.add_argument("--compare", metavar="BNORM",
+                        help="also run this other bnorm binary beside the first, in every scenario")
+    parser.add_argument("--only", action="append", metavar="WORD",
+                        help="run only the scenarios whose title contains WORD (repeatable)")
     ARGS = parser.parse_args()
     ARGS.bnorm = str(pathlib.Path(ARGS.bnorm).resolve())
+    if ARGS.compare:
+        ARGS.compare = str(pathlib.Path(ARGS.compare).resolve())
     main()

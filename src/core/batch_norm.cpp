@@ -4,9 +4,11 @@
 #include <cmath>
 #include <limits>
 
+#include <immintrin.h>
 #include <xsimd/xsimd.hpp>
 
 #include "count_text.hpp"
+#include "double_double.hpp"
 #include "error.hpp"
 #include "number_format.hpp"
 #include "passes.hpp"
@@ -16,9 +18,13 @@ namespace {
 
 // Per channel, y = (x − center) · scale + offset, all in double.  Subtracting the center
 // before scaling keeps full precision when |mean| ≫ std, and gives exactly β for a channel
-// whose values all equal its mean.
+// whose values all equal its mean.  For float64 data (`exact`), center and scale also have
+// low parts, center + center_low and scale + scale_low being the mean and γ/√(var + eps) to
+// double-double precision: y is then within an ulp of its exact value.
 struct channel_transform {
   std::vector<double> center, scale, offset;
+  bool exact = false;
+  std::vector<double> center_low = {}, scale_low = {};
 };
 
 // x·scale + (offset − center·scale), with center 0: how PyTorch's CPU kernel and Keras
@@ -28,10 +34,36 @@ void fold_mean_into_shift(channel_transform& t, std::size_t c) {
   t.center[c] = 0;
 }
 
+// With the double-double mean and variance of float64 data, the low parts of center and
+// scale.  A scale that is 0 or not finite (no such data has a spread to keep) stays as it is.
+void refine_transform(const bn_plan& plan, const std::vector<channel_moments>& batch, std::size_t c,
+                      channel_transform& t) {
+  if (!std::isfinite(t.scale[c]) || t.scale[c] == 0 || !std::isfinite(t.center[c])) return;
+  double_double mean{plan.state.running_mean.empty() ? 0 : plan.state.running_mean[c], 0};
+  double_double var{plan.state.running_var.empty() ? 0 : plan.state.running_var[c], 0};
+  if (plan.normalize_with_batch_stats) {
+    const channel_moments& m = batch[c];
+    if (m.m2_exponent != 0) return;  // M2 past double's range: no double-double to refine
+    mean = {m.mean, m.mean_low};
+    var = double_double{m.m2, m.m2_low} / static_cast<double>(m.count);
+  }
+  const double_double scale = inverse_sqrt(var + plan.config.eps) * plan.state.weight[c];
+  if (!std::isfinite(scale.hi) || scale.hi == 0) return;
+  t.center[c] = mean.hi;
+  t.center_low[c] = mean.lo;
+  t.scale[c] = scale.hi;
+  t.scale_low[c] = scale.lo;
+}
+
 channel_transform make_transform(const bn_plan& plan, const std::vector<channel_moments>& batch) {
   const std::size_t channels = plan.layout.channels;
   channel_transform t{std::vector<double>(channels), std::vector<double>(channels),
                       std::vector<double>(channels)};
+  if (wants_extended_moments(plan.input)) {
+    t.exact = true;
+    t.center_low.assign(channels, 0.0);
+    t.scale_low.assign(channels, 0.0);
+  }
   for (std::size_t c = 0; c < channels; ++c) {
     const bool use_batch = plan.normalize_with_batch_stats;
     const double mean = use_batch ? batch[c].mean : plan.state.running_mean[c];
@@ -40,7 +72,11 @@ channel_transform make_transform(const bn_plan& plan, const std::vector<channel_
     t.center[c] = mean;
     t.scale[c] = invstd * plan.state.weight[c];
     t.offset[c] = plan.state.bias[c];
-    if (std::isinf(invstd) && plan.config.conv->folds_mean_into_shift) fold_mean_into_shift(t, c);
+    if (std::isinf(invstd) && plan.config.conv->folds_mean_into_shift) {
+      fold_mean_into_shift(t, c);
+    } else if (t.exact) {
+      refine_transform(plan, batch, c, t);
+    }
   }
   return t;
 }
@@ -69,9 +105,132 @@ void normalize_run(double* x, std::size_t n, double center, double scale, double
   for (; i < n; ++i) x[i] = (x[i] - center) * scale + offset;
 }
 
+// y = (x − center)·scale + offset with center and scale in double-double: x − center exactly
+// (TwoSum), the product to double-double (TwoProd), and offset added by TwoSum, so that only
+// the last addition rounds.  Where that gives no finite y (±Inf or NaN about), the plain
+// formula gives what it gives.
+inline double normalized_exactly(double x, double center, double center_low, double scale,
+                                 double scale_low, double offset) {
+  const double_double d = two_sum(x, -center);
+  const double d_low = d.lo - center_low;
+  const double p = d.hi * scale;
+  const double p_low = std::fma(d.hi, scale_low, std::fma(d_low, scale, std::fma(d.hi, scale, -p)));
+  const double_double q = two_sum(p, offset);
+  const double y = q.hi + (q.lo + p_low);
+  return std::isfinite(y) ? y : (x - center) * scale + offset;
+}
+
+inline void normalize_exactly(double* x, std::size_t n, std::size_t channel,
+                              const channel_transform& t, std::size_t channels) {
+  if (channels == 0) {  // one channel's run: its constants hoisted, so the loop vectorizes
+    const double center = t.center[channel], center_low = t.center_low[channel];
+    const double scale = t.scale[channel], scale_low = t.scale_low[channel];
+    const double offset = t.offset[channel];
+    for (std::size_t i = 0; i < n; ++i) {
+      x[i] = normalized_exactly(x[i], center, center_low, scale, scale_low, offset);
+    }
+    return;
+  }
+  std::size_t c = channel;
+  for (std::size_t i = 0; i < n; ++i) {
+    x[i] = normalized_exactly(x[i], t.center[c], t.center_low[c], t.scale[c], t.scale_low[c],
+                              t.offset[c]);
+    if (++c == channels) c = 0;
+  }
+}
+
+// The same loop compiled for processors with a fused multiply-add, which TwoProd needs.
+__attribute__((target("fma"))) void normalize_exactly_fma(double* x, std::size_t n,
+                                                          std::size_t channel,
+                                                          const channel_transform& t,
+                                                          std::size_t channels) {
+  normalize_exactly(x, n, channel, t, channels);
+}
+
+// normalized_exactly() four values at a time, with AVX2 and FMA.
+__attribute__((target("avx2,fma"))) inline __m256d normalized_exactly_avx2(
+    __m256d x, __m256d center, __m256d center_low, __m256d scale, __m256d scale_low,
+    __m256d offset) {
+  const __m256d d = _mm256_sub_pd(x, center);
+  const __m256d back = _mm256_sub_pd(d, x);
+  const __m256d d_error =
+      _mm256_sub_pd(_mm256_sub_pd(x, _mm256_sub_pd(d, back)), _mm256_add_pd(center, back));
+  const __m256d d_low = _mm256_sub_pd(d_error, center_low);
+  const __m256d p = _mm256_mul_pd(d, scale);
+  const __m256d p_low =
+      _mm256_fmadd_pd(d, scale_low, _mm256_fmadd_pd(d_low, scale, _mm256_fmsub_pd(d, scale, p)));
+  const __m256d q = _mm256_add_pd(p, offset);
+  const __m256d q_back = _mm256_sub_pd(q, p);
+  const __m256d q_low =
+      _mm256_add_pd(_mm256_sub_pd(p, _mm256_sub_pd(q, q_back)), _mm256_sub_pd(offset, q_back));
+  const __m256d y = _mm256_add_pd(q, _mm256_add_pd(q_low, p_low));
+  const __m256d plain = _mm256_add_pd(_mm256_mul_pd(d, scale), offset);
+  const __m256d finite = _mm256_cmp_pd(_mm256_sub_pd(y, y), _mm256_setzero_pd(), _CMP_EQ_OQ);
+  return _mm256_blendv_pd(plain, y, finite);
+}
+
+__attribute__((target("avx2,fma"))) void normalize_exactly_avx2(double* x, std::size_t n,
+                                                                std::size_t channel,
+                                                                const channel_transform& t,
+                                                                std::size_t channels) {
+  std::size_t i = 0;
+  if (channels == 0) {
+    const __m256d center = _mm256_set1_pd(t.center[channel]);
+    const __m256d center_low = _mm256_set1_pd(t.center_low[channel]);
+    const __m256d scale = _mm256_set1_pd(t.scale[channel]);
+    const __m256d scale_low = _mm256_set1_pd(t.scale_low[channel]);
+    const __m256d offset = _mm256_set1_pd(t.offset[channel]);
+    for (; i + 4 <= n; i += 4) {
+      const __m256d y = normalized_exactly_avx2(_mm256_loadu_pd(x + i), center, center_low, scale,
+                                                scale_low, offset);
+      _mm256_storeu_pd(x + i, y);
+    }
+    normalize_exactly(x + i, n - i, channel, t, 0);
+    return;
+  }
+  // Channels last: four values of four consecutive channels, where they do not wrap.
+  std::size_t c = channel;
+  while (i < n) {
+    if (c + 4 <= channels && i + 4 <= n) {
+      const __m256d y =
+          normalized_exactly_avx2(_mm256_loadu_pd(x + i), _mm256_loadu_pd(&t.center[c]),
+                                  _mm256_loadu_pd(&t.center_low[c]), _mm256_loadu_pd(&t.scale[c]),
+                                  _mm256_loadu_pd(&t.scale_low[c]), _mm256_loadu_pd(&t.offset[c]));
+      _mm256_storeu_pd(x + i, y);
+      i += 4;
+      c += 4;
+    } else {
+      x[i] = normalized_exactly(x[i], t.center[c], t.center_low[c], t.scale[c], t.scale_low[c],
+                                t.offset[c]);
+      ++i;
+      ++c;
+    }
+    if (c == channels) c = 0;
+  }
+}
+
+// Normalizes n values from `channel` on: all of that channel (channels == 0), or cycling
+// through `channels` channels (channels-last data).
+void normalize_values(const channel_transform& t, std::size_t channel, double* x, std::size_t n,
+                      std::size_t channels = 0) {
+  if (t.exact) {
+    static const bool have_fma = __builtin_cpu_supports("fma");
+    static const bool have_avx2 = have_fma && __builtin_cpu_supports("avx2");
+    (have_avx2  ? normalize_exactly_avx2
+     : have_fma ? normalize_exactly_fma
+                : normalize_exactly)(x, n, channel, t, channels);
+  } else {
+    normalize_run(x, n, t.center[channel], t.scale[channel], t.offset[channel]);
+  }
+}
+
 // y = (x − center)·scale + offset for a chunk, in place.
 void normalize(const channel_layout& layout, const channel_transform& t, std::size_t position,
                double* x, std::size_t count) {
+  if (layout.inner == 1 && t.exact) {
+    normalize_values(t, layout.channel_at(position), x, count, layout.channels);
+    return;
+  }
   if (layout.inner == 1) {
     std::size_t c = layout.channel_at(position);
     for (std::size_t i = 0; i < count; ++i) {
@@ -81,7 +240,7 @@ void normalize(const channel_layout& layout, const channel_transform& t, std::si
     return;
   }
   for_each_run(layout, position, count, [&](std::size_t c, std::size_t first, std::size_t n) {
-    normalize_run(x + first, n, t.center[c], t.scale[c], t.offset[c]);
+    normalize_values(t, c, x + first, n);
   });
 }
 
@@ -349,7 +508,8 @@ bn_result run_virtual_batches(const bn_plan& plan, const tensor_source& input,
       fn((p + first) / sample_values % groups * channels + c, first, count);
     });
   };
-  grouped_moments moments(pass_group_count(layout.element_count()), groups * channels);
+  grouped_moments moments(pass_group_count(layout.element_count()), groups * channels,
+                          wants_extended_moments(plan.input));
   stream_groups(input, true, [&](std::size_t g, std::size_t p, double* x, std::size_t n) {
     for_each_virtual_run(p, n, [&](std::size_t v, std::size_t first, std::size_t count) {
       moments.group(g).add(v, x + first, count);
@@ -368,7 +528,7 @@ bn_result run_virtual_batches(const bn_plan& plan, const tensor_source& input,
   stream_groups(
       input, output.parallel(), [&](std::size_t, std::size_t p, double* x, std::size_t n) {
         for_each_virtual_run(p, n, [&](std::size_t v, std::size_t first, std::size_t count) {
-          normalize_run(x + first, count, t.center[v], t.scale[v], t.offset[v]);
+          normalize_values(t, v, x + first, count);
         });
         output.write_at(p, std::span<const double>(x, n));
       });
@@ -405,7 +565,7 @@ bn_result run_batch_norm(const bn_plan& plan, const tensor_source& input, tensor
   // Pass 2: normalize; in eval mode the statistics for inspection are gathered here too.
   const bool gather_here = plan.collect_batch_stats && !plan.normalize_with_batch_stats;
   grouped_moments moments(gather_here ? pass_group_count(layout.element_count()) : 0,
-                          layout.channels);
+                          layout.channels, wants_extended_moments(plan.input));
   const channel_transform t = make_transform(plan, result.batch);
   stream_groups(input, output.parallel(),
                 [&](std::size_t g, std::size_t p, double* x, std::size_t n) {

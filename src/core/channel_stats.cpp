@@ -6,19 +6,28 @@
 #include <limits>
 #include <xsimd/xsimd.hpp>
 
+#include <immintrin.h>
+
 namespace bnorm {
 
 namespace {
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 constexpr double inf = std::numeric_limits<double>::infinity();
+// Terms per compensated sum before it is folded into a channel's double-double total: its
+// error bound grows with the square of the count.
+constexpr std::size_t extended_fold = 4096;
 }  // namespace
 
 double channel_moments::var() const {
-  return count == 0 ? nan : std::ldexp(m2 / static_cast<double>(count), m2_exponent);
+  if (count == 0) return nan;
+  if (m2_low != 0) return to_double(double_double{m2, m2_low} / static_cast<double>(count));
+  return std::ldexp(m2 / static_cast<double>(count), m2_exponent);
 }
 
 double channel_moments::var_unbiased() const {
-  return count < 2 ? nan : std::ldexp(m2 / static_cast<double>(count - 1), m2_exponent);
+  if (count < 2) return nan;
+  if (m2_low != 0) return to_double(double_double{m2, m2_low} / static_cast<double>(count - 1));
+  return std::ldexp(m2 / static_cast<double>(count - 1), m2_exponent);
 }
 
 namespace {
@@ -41,6 +50,26 @@ double scaled_merged_m2(const channel_moments& a, const channel_moments& b, doub
          d * d * weight;
 }
 
+// Chan's update in double-double, with the difference of the means taken exactly, into m
+// (whose count is set): the merge of float64 data's extended moments.  False, leaving m as it
+// was, unless a side is extended, neither has a scaled M2 and the result is within range.
+bool merge_extended(const channel_moments& a, const channel_moments& b, channel_moments& m) {
+  if (!(a.extended || b.extended) || a.m2_exponent != 0 || b.m2_exponent != 0) return false;
+  const double na = static_cast<double>(a.count), nb = static_cast<double>(b.count);
+  const double n = static_cast<double>(m.count);
+  const double_double d = two_sum(b.mean, -a.mean) + (b.mean_low - a.mean_low);
+  const double_double mean = double_double{a.mean, a.mean_low} + d * (double_double{nb, 0} / n);
+  const double_double m2 = double_double{a.m2, a.m2_low} + double_double{b.m2, b.m2_low} +
+                           (d * d) * (two_prod(na, nb) / n);
+  if (!std::isfinite(mean.hi) || !std::isfinite(m2.hi)) return false;
+  m.extended = true;
+  m.mean = mean.hi;
+  m.mean_low = mean.lo;
+  m.m2 = m2.hi;
+  m.m2_low = m2.lo;
+  return true;
+}
+
 }  // namespace
 
 channel_moments merge(const channel_moments& a, const channel_moments& b) {
@@ -51,7 +80,9 @@ channel_moments merge(const channel_moments& a, const channel_moments& b) {
   const double na = static_cast<double>(a.count), nb = static_cast<double>(b.count);
   const double n = static_cast<double>(m.count);
   const double delta = b.mean - a.mean;
-  if (std::isfinite(delta)) {
+  if (std::isfinite(delta) && merge_extended(a, b, m)) {
+    // m holds the double-double update of float64 data's moments.
+  } else if (std::isfinite(delta)) {
     m.mean = a.mean + delta * (nb / n);
     m.m2 = a.m2 + b.m2 + delta * delta * (na * nb / n);
     if (a.m2_exponent != 0 || b.m2_exponent != 0 ||
@@ -69,6 +100,7 @@ channel_moments merge(const channel_moments& a, const channel_moments& b) {
     // mean of all the values would; the spread of such data is undefined.
     m.mean = a.mean * (na / n) + b.mean * (nb / n);
     m.m2 = std::numeric_limits<double>::quiet_NaN();
+    m.extended = a.extended || b.extended;
   }
   m.min = std::fmin(a.min, b.min);
   m.max = std::fmax(a.max, b.max);
@@ -236,16 +268,180 @@ run_result run_moments(const double* values, std::size_t count, double shift) {
   return {m, mean};
 }
 
+// One value's deviation from the origin, exactly, into the sums of deviations and squares.
+inline void add_deviation(compensated_sum& sum, compensated_sum& squares, double value,
+                          double origin) {
+  const double_double e = two_sum(value, -origin);
+  sum.add(e.hi, e.lo);
+  const double_double p = two_prod(e.hi, e.hi);
+  squares.add(p.hi, p.lo + e.lo * (2 * e.hi + e.lo));
+}
+
+inline void sum_deviations(const double* values, std::size_t count, double origin,
+                           compensated_sum& sum, compensated_sum& squares) {
+  // Four independent sums, so that the additions do not wait for each other.
+  constexpr std::size_t ways = 4;
+  compensated_sum sums[ways], squared[ways];
+  std::size_t i = 0;
+  for (; i + ways <= count; i += ways) {
+    for (std::size_t k = 0; k < ways; ++k) {
+      add_deviation(sums[k], squared[k], values[i + k], origin);
+    }
+  }
+  for (; i < count; ++i) add_deviation(sums[0], squared[0], values[i], origin);
+  for (std::size_t k = 0; k < ways; ++k) {
+    sum.add(sums[k].sum, sums[k].error);
+    squares.add(squared[k].sum, squared[k].error);
+  }
+}
+
+inline void sum_deviations_interleaved(const double* values, std::size_t count, std::size_t channel,
+                                       const std::vector<double>& origin, compensated_sum* sum,
+                                       compensated_sum* squares) {
+  const std::size_t channels = origin.size();
+  for (std::size_t i = 0; i < count; ++i) {
+    add_deviation(sum[channel], squares[channel], values[i], origin[channel]);
+    if (++channel == channels) channel = 0;
+  }
+}
+
+// The same loops compiled for processors with a fused multiply-add, which TwoProd needs;
+// without one, std::fma is the C library's (exact, and slower).
+__attribute__((target("fma"))) void sum_deviations_fma(const double* values, std::size_t count,
+                                                       double origin, compensated_sum& sum,
+                                                       compensated_sum& squares) {
+  sum_deviations(values, count, origin, sum, squares);
+}
+
+// compensated_sum::add, four lanes at a time.
+__attribute__((target("avx2,fma"))) inline void add_lanes(__m256d& total, __m256d& error,
+                                                          __m256d term, __m256d term_low) {
+  const __m256d t = _mm256_add_pd(total, term);
+  const __m256d z = _mm256_sub_pd(t, total);
+  const __m256d lost =
+      _mm256_add_pd(_mm256_sub_pd(total, _mm256_sub_pd(t, z)), _mm256_sub_pd(term, z));
+  error = _mm256_add_pd(error, _mm256_add_pd(lost, term_low));
+  total = t;
+}
+
+// The contiguous loop four values at a time with AVX2 and FMA: each lane a Sum2 of its own,
+// the lanes added at the end.
+__attribute__((target("avx2,fma"))) void sum_deviations_avx2(const double* values,
+                                                             std::size_t count, double origin,
+                                                             compensated_sum& sum,
+                                                             compensated_sum& squares) {
+  const __m256d minus_origin = _mm256_set1_pd(-origin);
+  __m256d s = _mm256_setzero_pd(), s_error = s, q = s, q_error = s;
+  std::size_t i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const __m256d x = _mm256_loadu_pd(values + i);
+    const __m256d e = _mm256_add_pd(x, minus_origin);
+    const __m256d back = _mm256_sub_pd(e, x);
+    const __m256d e_low =
+        _mm256_add_pd(_mm256_sub_pd(x, _mm256_sub_pd(e, back)), _mm256_sub_pd(minus_origin, back));
+    add_lanes(s, s_error, e, e_low);
+    const __m256d p = _mm256_mul_pd(e, e);
+    const __m256d p_low = _mm256_add_pd(
+        _mm256_fmsub_pd(e, e, p), _mm256_mul_pd(e_low, _mm256_add_pd(_mm256_add_pd(e, e), e_low)));
+    add_lanes(q, q_error, p, p_low);
+  }
+  alignas(32) double lanes[4][4];
+  _mm256_store_pd(lanes[0], s);
+  _mm256_store_pd(lanes[1], s_error);
+  _mm256_store_pd(lanes[2], q);
+  _mm256_store_pd(lanes[3], q_error);
+  for (int k = 0; k < 4; ++k) {
+    sum.add(lanes[0][k], lanes[1][k]);
+    squares.add(lanes[2][k], lanes[3][k]);
+  }
+  for (; i < count; ++i) add_deviation(sum, squares, values[i], origin);
+}
+
+// Channels last, four values of four consecutive channels at a time where they do not wrap,
+// each channel's sums in lanes of their own.
+__attribute__((target("avx2,fma"))) void sum_deviations_interleaved_avx2(
+    const double* values, std::size_t count, std::size_t channel, const std::vector<double>& origin,
+    compensated_sum* sum, compensated_sum* squares) {
+  const std::size_t channels = origin.size();
+  if (channels == 1) {
+    sum_deviations_avx2(values, count, origin[0], sum[0], squares[0]);
+    return;
+  }
+  if (channels < 4) {
+    sum_deviations_interleaved(values, count, channel, origin, sum, squares);
+    return;
+  }
+  std::vector<double> lanes(4 * channels, 0.0);
+  double* s = lanes.data();
+  double* s_error = s + channels;
+  double* q = s_error + channels;
+  double* q_error = q + channels;
+  std::size_t i = 0, c = channel;
+  while (i < count) {
+    if (c + 4 <= channels && i + 4 <= count) {
+      const __m256d x = _mm256_loadu_pd(values + i);
+      const __m256d minus_origin = _mm256_sub_pd(_mm256_setzero_pd(), _mm256_loadu_pd(&origin[c]));
+      const __m256d e = _mm256_add_pd(x, minus_origin);
+      const __m256d back = _mm256_sub_pd(e, x);
+      const __m256d e_low = _mm256_add_pd(_mm256_sub_pd(x, _mm256_sub_pd(e, back)),
+                                          _mm256_sub_pd(minus_origin, back));
+      __m256d total = _mm256_loadu_pd(s + c), error = _mm256_loadu_pd(s_error + c);
+      add_lanes(total, error, e, e_low);
+      _mm256_storeu_pd(s + c, total);
+      _mm256_storeu_pd(s_error + c, error);
+      const __m256d p = _mm256_mul_pd(e, e);
+      const __m256d p_low =
+          _mm256_add_pd(_mm256_fmsub_pd(e, e, p),
+                        _mm256_mul_pd(e_low, _mm256_add_pd(_mm256_add_pd(e, e), e_low)));
+      total = _mm256_loadu_pd(q + c);
+      error = _mm256_loadu_pd(q_error + c);
+      add_lanes(total, error, p, p_low);
+      _mm256_storeu_pd(q + c, total);
+      _mm256_storeu_pd(q_error + c, error);
+      i += 4;
+      c += 4;
+    } else {
+      compensated_sum one{s[c], s_error[c]}, two{q[c], q_error[c]};
+      add_deviation(one, two, values[i], origin[c]);
+      s[c] = one.sum;
+      s_error[c] = one.error;
+      q[c] = two.sum;
+      q_error[c] = two.error;
+      ++i;
+      ++c;
+    }
+    if (c == channels) c = 0;
+  }
+  for (std::size_t k = 0; k < channels; ++k) {
+    sum[k].add(s[k], s_error[k]);
+    squares[k].add(q[k], q_error[k]);
+  }
+}
+
+__attribute__((target("fma"))) void sum_deviations_interleaved_fma(
+    const double* values, std::size_t count, std::size_t channel, const std::vector<double>& origin,
+    compensated_sum* sum, compensated_sum* squares) {
+  sum_deviations_interleaved(values, count, channel, origin, sum, squares);
+}
+
+const bool have_fma = __builtin_cpu_supports("fma");
+const bool have_avx2 = have_fma && __builtin_cpu_supports("avx2");
+
 }  // namespace
 
-moments_accumulator::moments_accumulator(std::size_t channels)
+moments_accumulator::moments_accumulator(std::size_t channels, bool extended)
     : moments_(channels),
       shift_(channels, 0.0),
       chunk_sum_(channels),
       chunk_m2_(channels),
       chunk_min_(channels),
       chunk_max_(channels),
-      chunk_count_(channels) {}
+      chunk_count_(channels),
+      extended_(extended),
+      sum_(extended ? channels : 0),
+      squares_(extended ? channels : 0),
+      origin_(extended ? channels : 0),
+      started_(extended ? channels : 0) {}
 
 std::vector<channel_moments> moments_accumulator::moments() const {
   std::vector<channel_moments> result = moments_;
@@ -254,6 +450,24 @@ std::vector<channel_moments> moments_accumulator::moments() const {
     m.mean += shift_[c];
     if (m.count == 0) m.mean = m.m2 = nan;
     if (m.count == 0 || m.min > m.max) m.min = m.max = nan;  // nothing but NaN seen
+    if (!extended_ || m.count == 0) continue;
+    m.extended = true;
+    if (m.nonfinite > 0 || m.m2_exponent != 0 || !std::isfinite(m.mean) || !std::isfinite(m.m2) ||
+        !std::isfinite(sum_[c].hi + sum_[c].lo) ||
+        !std::isfinite(squares_[c].hi + squares_[c].lo)) {
+      continue;  // the double moments say what such data's moments are
+    }
+    // Mean and M2 from the power sums around the origin: one of the channel's values, so
+    // Σ(x − origin)² exceeds M2 at most 2n + 1 times and double-double has bits to spare.
+    const double n = static_cast<double>(m.count);
+    const double_double relative = sum_[c] / n;
+    const double_double mean = relative + origin_[c];
+    double_double m2 = squares_[c] - sum_[c] * relative;
+    if (!(m2.hi > 0)) m2 = {0, 0};
+    m.mean = mean.hi;
+    m.mean_low = mean.lo;
+    m.m2 = m2.hi;
+    m.m2_low = m2.lo;
   }
   return result;
 }
@@ -271,12 +485,57 @@ void moments_accumulator::merge_run(std::size_t channel, channel_moments run, do
 
 void moments_accumulator::add(std::size_t channel, const double* values, std::size_t count) {
   if (count == 0) return;
+  add_run(channel, values, count);
+  if (extended_) add_extended(channel, values, count);
+}
+
+void moments_accumulator::add_run(std::size_t channel, const double* values, std::size_t count) {
   run_result run = run_moments(values, count, shift_[channel]);
   if (!run.fits) {
     unshift(channel);
     run = run_moments(values, count, 0.0);
   }
   merge_run(channel, run.moments, run.base);
+}
+
+void moments_accumulator::add_extended(std::size_t channel, const double* values,
+                                       std::size_t count) {
+  if (!started_[channel]) {
+    origin_[channel] = values[0];
+    started_[channel] = true;
+  }
+  compensated_sum sum, squares;
+  for (std::size_t i = 0; i < count; i += extended_fold) {
+    const std::size_t n = std::min(extended_fold, count - i);
+    (have_avx2  ? sum_deviations_avx2
+     : have_fma ? sum_deviations_fma
+                : sum_deviations)(values + i, n, origin_[channel], sum, squares);
+    sum_[channel] = sum_[channel] + sum.value();
+    squares_[channel] = squares_[channel] + squares.value();
+    sum = squares = compensated_sum{};
+  }
+}
+
+void moments_accumulator::add_extended_interleaved(std::size_t channel, const double* values,
+                                                   std::size_t count) {
+  // A chunk is cache-sized (at most a few ten thousand values), so one fold per chunk.
+  const std::size_t channels = moments_.size();
+  for (std::size_t i = 0, c = channel; i < std::min(count, channels); ++i) {
+    if (!started_[c]) {
+      origin_[c] = values[i];
+      started_[c] = true;
+    }
+    if (++c == channels) c = 0;
+  }
+  std::vector<compensated_sum> sum(channels), squares(channels);
+  (have_avx2 ? sum_deviations_interleaved_avx2
+   : have_fma
+       ? sum_deviations_interleaved_fma
+       : sum_deviations_interleaved)(values, count, channel, origin_, sum.data(), squares.data());
+  for (std::size_t k = 0; k < channels; ++k) {
+    sum_[k] = sum_[k] + sum[k].value();
+    squares_[k] = squares_[k] + squares[k].value();
+  }
 }
 
 void moments_accumulator::unshift(std::size_t channel) {
@@ -335,13 +594,15 @@ void moments_accumulator::add_interleaved(std::size_t channel, const double* val
     }
     merge_run(k, m, base);
   }
+  if (extended_) add_extended_interleaved(channel, values, count);
 }
 
 void moments_accumulator::add_strided(std::size_t channel, const double* first, std::size_t count,
                                       std::size_t stride) {
   strided_.resize(count);
   for (std::size_t i = 0; i < count; ++i) strided_[i] = first[i * stride];
-  add(channel, strided_.data(), count);
+  // The double moments only: add_interleaved adds the whole chunk to the extended sums.
+  add_run(channel, strided_.data(), count);
 }
 
 }  // namespace bnorm

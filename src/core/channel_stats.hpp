@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "double_double.hpp"
+
 namespace bnorm {
 
 /// Count, mean and sum of squared deviations (M2) of one channel, with its extremes and how
@@ -20,6 +22,12 @@ struct channel_moments {
   /// M2 is m2·2^m2_exponent.  0 but where M2 itself exceeds double's range while the variance
   /// does not (float64 values whose spread is beyond about 1e154): then m2_scale.
   int m2_exponent = 0;
+  /// Float64 data's moments carry a low part: the mean is mean + mean_low and M2 is
+  /// m2 + m2_low, to double-double precision, so that a channel whose offset dwarfs its
+  /// spread keeps every digit of its mean and variance.  Merging keeps them.
+  bool extended = false;
+  double mean_low = 0;
+  double m2_low = 0;
 
   /// Biased (population) variance, M2/n: what normalization divides by.
   double var() const;
@@ -41,7 +49,9 @@ channel_moments merge(const channel_moments& a, const channel_moments& b);
 /// far from the rest.
 class moments_accumulator {
  public:
-  explicit moments_accumulator(std::size_t channels);
+  /// `extended`: also carry each channel's sums in double-double (float64 data), so that
+  /// moments() gives the mean and M2 with their low parts.
+  explicit moments_accumulator(std::size_t channels, bool extended = false);
 
   /// Adds `count` values of `channel`.
   void add(std::size_t channel, const double* values, std::size_t count);
@@ -62,8 +72,13 @@ class moments_accumulator {
   // Moves the channel's shift into its mean, for values too far from the shift to be
   // measured around it (finite values of both signs near ±1.8e308).
   void unshift(std::size_t channel);
+  // Adds one run to the channel's double moments (add() also adds it to the extended sums).
+  void add_run(std::size_t channel, const double* values, std::size_t count);
   // Adds `count` values of `channel` that lie `stride` apart from `first`, as one run.
   void add_strided(std::size_t channel, const double* first, std::size_t count, std::size_t stride);
+  // Adds Σ(x − shift) and Σ(x − shift)² of a run to the channel's double-double sums.
+  void add_extended(std::size_t channel, const double* values, std::size_t count);
+  void add_extended_interleaved(std::size_t channel, const double* values, std::size_t count);
 
   std::vector<channel_moments> moments_;  // of x − shift_, per channel
   std::vector<double> shift_;             // the mean of each channel's first run
@@ -71,6 +86,12 @@ class moments_accumulator {
   std::vector<double> chunk_sum_, chunk_m2_, chunk_min_, chunk_max_;
   std::vector<std::uint64_t> chunk_count_;
   std::vector<double> strided_;  // scratch for add_strided
+  bool extended_ = false;
+  // With extended_: per channel, Σ(x − origin) and Σ(x − origin)² to double-double
+  // precision, around the channel's first value (set once `started_`).
+  std::vector<double_double> sum_, squares_;
+  std::vector<double> origin_;
+  std::vector<bool> started_;
 };
 
 }  // namespace bnorm

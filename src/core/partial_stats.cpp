@@ -71,6 +71,13 @@ json partial_document(const std::vector<channel_moments>& channels, bool varianc
   doc["min"] = channel_column(channels, [](const channel_moments& m) { return m.min; });
   doc["max"] = channel_column(channels, [](const channel_moments& m) { return m.max; });
   doc["nonfinite"] = channel_column(channels, [](const channel_moments& m) { return m.nonfinite; });
+  // float64 data's moments have low parts (mean + mean_low, m2 + m2_low): written only then,
+  // so other documents are as before, and readers that do not know them still read the rest.
+  if (std::any_of(channels.begin(), channels.end(),
+                  [](const channel_moments& m) { return m.extended; })) {
+    doc["mean_low"] = channel_column(channels, [](const channel_moments& m) { return m.mean_low; });
+    doc["m2_low"] = channel_column(channels, [](const channel_moments& m) { return m.m2_low; });
+  }
   if (variances) {
     doc["var"] = channel_column(channels, [](const channel_moments& m) { return m.var(); });
     doc["var_unbiased"] =
@@ -93,6 +100,9 @@ std::vector<channel_moments> parse_partial(const json& document) {
   const json& nonfinite = array_of(document, "nonfinite", channels);
   const json* m2_exponent =
       document.contains("m2_exponent") ? &array_of(document, "m2_exponent", channels) : nullptr;
+  const bool extended = document.contains("mean_low") || document.contains("m2_low");
+  const json& mean_low = extended ? array_of(document, "mean_low", channels) : json();
+  const json& m2_low = extended ? array_of(document, "m2_low", channels) : json();
   std::vector<channel_moments> result(channels);
   for (std::size_t c = 0; c < channels; ++c) {
     const auto natural = [](const json& v) {
@@ -108,6 +118,11 @@ std::vector<channel_moments> parse_partial(const json& document) {
     m.min = min[c].get<double>();
     m.max = max[c].get<double>();
     m.nonfinite = nonfinite[c].get<std::uint64_t>();
+    if (extended) {
+      m.extended = true;
+      m.mean_low = mean_low[c].get<double>();
+      m.m2_low = m2_low[c].get<double>();
+    }
     if (m.m2 < 0) throw data_error("m2[" + std::to_string(c) + "] is negative");
     if (m2_exponent) {
       const json& e = (*m2_exponent)[c];

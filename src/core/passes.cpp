@@ -105,8 +105,12 @@ void accumulate(const channel_layout& layout, std::size_t position, const double
   }
 }
 
-grouped_moments::grouped_moments(std::size_t groups, std::size_t channels)
-    : groups_(groups, moments_accumulator(channels)) {}
+bool wants_extended_moments(const tensor_info& info) {
+  return info.type.kind == scalar_kind::floating && info.type.size == 8;
+}
+
+grouped_moments::grouped_moments(std::size_t groups, std::size_t channels, bool extended)
+    : groups_(groups, moments_accumulator(channels, extended)) {}
 
 std::vector<channel_moments> grouped_moments::merged() const {
   std::vector<channel_moments> total = groups_.front().moments();
@@ -119,7 +123,8 @@ std::vector<channel_moments> grouped_moments::merged() const {
 
 std::vector<channel_moments> channel_moments_of(const tensor_source& source,
                                                 const channel_layout& layout) {
-  grouped_moments moments(pass_group_count(layout.element_count()), layout.channels);
+  grouped_moments moments(pass_group_count(layout.element_count()), layout.channels,
+                          wants_extended_moments(source.info()));
   stream_groups(source, true, [&](std::size_t g, std::size_t p, double* x, std::size_t n) {
     accumulate(layout, p, x, n, moments.group(g));
   });

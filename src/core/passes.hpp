@@ -30,10 +30,14 @@ void stream_groups(const tensor_source& source, bool parallel, const chunk_visit
 void accumulate(const channel_layout& layout, std::size_t position, const double* values,
                 std::size_t count, moments_accumulator& acc);
 
+/// Whether moments of this tensor are carried in double-double (float64 data, whose output
+/// keeps every digit that a large offset would cost double arithmetic).
+bool wants_extended_moments(const tensor_info& info);
+
 /// Per-group accumulators, merged in group order.
 class grouped_moments {
  public:
-  grouped_moments(std::size_t groups, std::size_t channels);
+  grouped_moments(std::size_t groups, std::size_t channels, bool extended = false);
   moments_accumulator& group(std::size_t g) { return groups_[g]; }
   std::vector<channel_moments> merged() const;
 

@@ -556,3 +556,64 @@ TEST_CASE("a sum of squares past double's range keeps a finite variance on every
     CHECK(both.var() == doctest::Approx(4e307).epsilon(1e-15));  // (2e308 + ~4.4)/5
   }
 }
+
+namespace {
+
+__extension__ typedef __int128 int128;
+
+// |approx − numerator/denominator| in units of the last place of the double nearest it,
+// through long double (64 bits, so good to 2^-11 of an ulp).
+double ulps_from(double approx, int128 numerator, int128 denominator) {
+  const long double exact =
+      static_cast<long double>(numerator) / static_cast<long double>(denominator);
+  const double nearest = static_cast<double>(exact);
+  return static_cast<double>(std::fabs(static_cast<long double>(approx) - exact) /
+                             (std::nextafter(std::fabs(nearest), INFINITY) - std::fabs(nearest)));
+}
+
+}  // namespace
+
+TEST_CASE("extended moments of float64 data with a large offset are correctly rounded") {
+  // x = 1e8 + k·2^-26: every value is exact, X = x·2^26 a whole number, so the exact mean is
+  // ΣX/(n·2^26) and M2 = (n·ΣX² − (ΣX)²)/(n·2^52), which __int128 holds.
+  std::mt19937_64 rng(21);
+  constexpr int n = 1000;
+  std::vector<double> x(n);
+  int128 sum = 0, squares = 0;
+  for (double& v : x) {
+    const auto k = static_cast<std::int64_t>(rng() % 2001) - 1000;
+    const std::int64_t whole = 100000000LL * (1LL << 26) + k;
+    v = std::ldexp(static_cast<double>(whole), -26);
+    sum += whole;
+    squares += static_cast<int128>(whole) * whole;
+  }
+  const int128 scale = int128{1} << 26;
+  const int128 m2_numerator = n * squares - sum * sum;
+  const auto check = [&](const channel_moments& m) {
+    CHECK(m.extended);
+    CHECK(m.count == static_cast<std::uint64_t>(n));
+    CHECK(ulps_from(m.mean, sum, n * scale) <= 0.5);
+    CHECK(ulps_from(m.var(), m2_numerator, int128{n} * n * scale * scale) <= 0.5);
+    CHECK(ulps_from(m.var_unbiased(), m2_numerator, int128{n} * (n - 1) * scale * scale) <= 0.5);
+  };
+  SUBCASE("in runs of one channel") {
+    moments_accumulator acc(1, true);
+    for (std::size_t i = 0; i < x.size(); i += 37)
+      acc.add(0, x.data() + i, std::min<std::size_t>(37, n - i));
+    check(acc.moments()[0]);
+  }
+  SUBCASE("interleaved (channels last), one channel") {
+    moments_accumulator acc(1, true);
+    acc.add_interleaved(0, x.data(), 600);
+    acc.add_interleaved(0, x.data() + 600, n - 600);
+    check(acc.moments()[0]);
+  }
+  SUBCASE("merged from accumulators of different origins") {
+    moments_accumulator a(1, true), b(1, true), c(1, true);
+    a.add(0, x.data(), 10);
+    b.add(0, x.data() + 10, 500);
+    c.add(0, x.data() + 510, n - 510);
+    check(bnorm::merge(bnorm::merge(a.moments()[0], b.moments()[0]), c.moments()[0]));
+    check(bnorm::merge(a.moments()[0], bnorm::merge(c.moments()[0], b.moments()[0])));
+  }
+}
