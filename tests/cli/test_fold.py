@@ -75,6 +75,40 @@ class Fold(ScratchTestCase):
                                         "--bias-out", "bf.npy"), 2, "running_mean")
         self.assertNoStrayFiles("s.json", "state.json", "w.npy")
 
+    def test_folded_values_that_the_output_type_cannot_hold(self):
+        """A finite weight or bias that rounds to ±inf in the output's type is refused (exit 3,
+        nothing written), whatever the type; NumPy's cast of the float64 fold decides which."""
+        for dtype in (np.float16, np.float32, np.float64):
+            half_of_largest = float(np.finfo(dtype).max) / 2
+            for overflow in ("none", "weight", "bias"):
+                with self.subTest(dtype=np.dtype(dtype).name, overflow=overflow):
+                    for old in ("wf.npy", "bf.npy"):
+                        self.path(old).unlink(missing_ok=True)
+                    w = np.ones((3, 2), dtype)
+                    gamma, mean = [1.0, 10.0, 1.0], [0.0, 0.0, 0.0]
+                    if overflow == "weight":
+                        w[1] = half_of_largest
+                    if overflow == "bias":
+                        mean[1] = -half_of_largest
+                    np.save(self.path("w.npy"), w)
+                    state = {"running_mean": mean, "running_var": [1, 1, 1], "weight": gamma}
+                    self.path("s.json").write_text(json.dumps(state))
+                    scale = np.array(gamma) / np.sqrt(np.ones(3) + 1e-5)
+                    with np.errstate(over="ignore"):
+                        folded_w = (w.astype(np.float64) * scale[:, None]).astype(dtype)
+                        folded_b = (-np.array(mean) * scale).astype(dtype)
+                    fits = np.isfinite(folded_w).all() and np.isfinite(folded_b).all()
+                    self.assertEqual(fits, overflow == "none")  # the grid means what it says
+                    result = self.bnorm("fold", "w.npy", "--state", "s.json", "-o", "wf.npy",
+                                        "--bias-out", "bf.npy")
+                    if fits:
+                        self.assertEqual(result.status, 0, result)
+                        np.testing.assert_array_equal(np.load(self.path("wf.npy")), folded_w)
+                        np.testing.assert_array_equal(np.load(self.path("bf.npy")), folded_b)
+                    else:
+                        self.assertFailsWith(result, 3, "s.json", "channel 1",
+                                             f"folded {overflow}", np.dtype(dtype).name)
+                        self.assertNoStrayFiles("s.json", "state.json", "w.npy")
 
 if __name__ == "__main__":
     unittest.main()
