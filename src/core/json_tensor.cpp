@@ -1,5 +1,7 @@
 #include "json_tensor.hpp"
 
+#include <algorithm>
+
 #include "error.hpp"
 #include "json_lexer.hpp"
 #include "number_format.hpp"
@@ -119,6 +121,11 @@ void append_empty(std::string& out, const std::vector<std::size_t>& shape, std::
 }
 
 }  // namespace
+
+bool json_holds_shape(const std::vector<std::size_t>& shape) {
+  const auto first_zero = std::find(shape.begin(), shape.end(), std::size_t{0});
+  return first_zero == shape.end() || first_zero + 1 == shape.end();
+}
 
 void append_json_tensor(std::string& out, const double* values,
                         const std::vector<std::size_t>& shape, dtype type) {

@@ -25,6 +25,11 @@ struct json_tensor {
 /// is iterative, so depth cannot exhaust the stack.
 json_tensor parse_json_tensor(std::string_view text);
 
+/// Whether nested arrays can hold `shape`: an empty array says nothing of the dimensions below
+/// it, so (0, 3) would read back as (0,) and (2, 0, 3) as (2, 0).  Only a shape whose first
+/// zero dimension is its last survives the round trip.
+bool json_holds_shape(const std::vector<std::size_t>& shape);
+
 /// Appends `values` (C order, `shape`) as nested arrays, each number the shortest text that
 /// reads back to the same value of `type`; one innermost row per line.
 void append_json_tensor(std::string& out, const double* values,

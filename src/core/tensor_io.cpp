@@ -177,6 +177,12 @@ class json_sink : public tensor_sink {
   json_sink(output_file& out, tensor_info info)
       : out_(out), info_(std::move(info)), values_(info_.element_count()) {
     info_.type = output_type_for(info_.type);
+    if (!json_holds_shape(info_.shape)) {
+      throw data_error(out_.name() + ": JSON cannot hold the shape " +
+                       shape_to_string(info_.shape) +
+                       " (an empty array keeps no dimension below it); write .npy, .npz or "
+                       ".safetensors");
+    }
   }
 
   bool parallel() const override { return true; }

@@ -299,6 +299,30 @@ class EmptyBatch(ScratchTestCase):
                 self.assertEqual(result.status, 0, result)
                 self.path("y.npy").unlink()
 
+    def test_json_output_only_where_nested_arrays_keep_the_shape(self):
+        """An empty array keeps no dimension below it: JSON output of such a shape is refused
+        (exit 3, nothing written), every other shape round-trips.  Python's json module and
+        np.array decide which shapes survive."""
+        shapes = [s for rank in (2, 3) for s in itertools.product((0, 1, 3), repeat=rank)
+                  if 0 in s]
+        for shape in shapes:
+            with self.subTest(shape=shape):
+                x = np.zeros(shape, np.float32)
+                np.save(self.path("x.npy"), x)
+                survives = np.array(json.loads(json.dumps(x.tolist()))).shape == shape
+                self.path("y.json").unlink(missing_ok=True)
+                result = self.bnorm("convert", "x.npy", "y.json")
+                if survives:
+                    self.assertEqual(result.status, 0, result)
+                    self.assertEqual(np.array(json.loads(self.path("y.json").read_text())).shape,
+                                     shape)
+                else:
+                    self.assertFailsWith(result, 3, "y.json", "JSON cannot hold the shape")
+                    self.assertFalse(self.path("y.json").exists())
+                if shape[1] > 0:  # a batch with channels: apply writes its output the same way
+                    result = self.bnorm("apply", "x.npy", "-o", "y.json")
+                    self.assertEqual(result.status, 0 if survives else 3, result)
+
     def test_a_batch_without_channels_is_refused(self):
         for shape, axis in (((4, 0), 1), ((4, 0, 2, 2), 1), ((0, 0), 1), ((2, 2, 0), -1)):
             with self.subTest(shape=shape):
