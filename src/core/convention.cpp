@@ -7,28 +7,67 @@
 namespace bnorm {
 namespace {
 
+// Designated initializers: a field left out takes the default that convention.hpp gives it.
 constexpr std::array table{
     // PyTorch's BatchNorm{1,2,3}d and F.batch_norm.
-    convention{"torch", 1e-5, 0.1, momentum_meaning::new_batch_weight, 1,
-               running_variance::unbiased, true, 0, true, 2, 64, true, true, true},
+    convention{.name = "torch",
+               .eps = 1e-5,
+               .momentum = 0.1,
+               .meaning = momentum_meaning::new_batch_weight,
+               .axis = 1,
+               .fed_variance = running_variance::unbiased,
+               .single_value_is_error = true,
+               .zero_variance_invstd_is_zero = true,
+               .folds_mean_into_shift = true,
+               .empty_batch_keeps_running_stats = true},
     // Keras 3's BatchNormalization (axis=-1, momentum=0.99, epsilon=1e-3).
-    convention{"keras", 1e-3, 0.99, momentum_meaning::old_value_weight, -1,
-               running_variance::biased, false, 0, true, 2, 64, false, true},
+    convention{.name = "keras",
+               .eps = 1e-3,
+               .momentum = 0.99,
+               .meaning = momentum_meaning::old_value_weight,
+               .axis = -1,
+               .fed_variance = running_variance::biased,
+               .single_value_is_error = false,
+               .folds_mean_into_shift = true},
     // ONNX BatchNormalization, opset 15 (training_mode outputs running statistics).
-    convention{"onnx", 1e-5, 0.9, momentum_meaning::old_value_weight, 1, running_variance::biased,
-               false},
+    convention{.name = "onnx",
+               .eps = 1e-5,
+               .momentum = 0.9,
+               .meaning = momentum_meaning::old_value_weight,
+               .axis = 1,
+               .fed_variance = running_variance::biased,
+               .single_value_is_error = false},
     // TensorFlow's fused batch norm (tf.keras with fused=True): exponential_avg_factor 1 − m,
     // Bessel's correction guarded for n = 1, eps at least cuDNN's 1.001e-5, 4-D and 5-D only.
-    convention{"tf-fused", 1e-3, 0.99, momentum_meaning::old_value_weight, -1,
-               running_variance::unbiased_guarded, false, 1.001e-5, true, 4, 5},
+    convention{.name = "tf-fused",
+               .eps = 1e-3,
+               .momentum = 0.99,
+               .meaning = momentum_meaning::old_value_weight,
+               .axis = -1,
+               .fed_variance = running_variance::unbiased_guarded,
+               .single_value_is_error = false,
+               .min_eps = 1.001e-5,
+               .min_rank = 4,
+               .max_rank = 5},
     // Caffe's BatchNorm layer: moving_average_fraction 0.999 with the scale-factor
     // accumulator, no scale or shift (a separate Scale layer has them).
-    convention{"caffe", 1e-5, 0.999, momentum_meaning::caffe_fraction, 1,
-               running_variance::unbiased_guarded, false, 0, false},
+    convention{.name = "caffe",
+               .eps = 1e-5,
+               .momentum = 0.999,
+               .meaning = momentum_meaning::caffe_fraction,
+               .axis = 1,
+               .fed_variance = running_variance::unbiased_guarded,
+               .single_value_is_error = false,
+               .affine = false},
     // Flax linen's BatchNorm: momentum 0.99 of the old value, axis -1.  Its fast variance,
     // max(0, E[x²] − E[x]²), is the biased variance; bnorm computes it without cancellation.
-    convention{"flax", 1e-5, 0.99, momentum_meaning::old_value_weight, -1, running_variance::biased,
-               false},
+    convention{.name = "flax",
+               .eps = 1e-5,
+               .momentum = 0.99,
+               .meaning = momentum_meaning::old_value_weight,
+               .axis = -1,
+               .fed_variance = running_variance::biased,
+               .single_value_is_error = false},
 };
 
 }  // namespace
