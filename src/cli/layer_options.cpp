@@ -1,8 +1,5 @@
 #include "layer_options.hpp"
 
-#include <sys/stat.h>
-
-#include <filesystem>
 #include <iostream>
 
 #include "error.hpp"
@@ -135,23 +132,6 @@ tensor_format resolve_format(const std::string& path, const std::string& flag_va
                       " npy, json, npz or safetensors");
   }
   return format_from_extension(path);
-}
-
-bool same_file(const std::string& a, const std::string& b) {
-  if (a == standard_stream || b == standard_stream) return a == b;
-  struct stat sa {
-  }, sb{};
-  if (::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0) {
-    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-  }
-  const auto normal = [](const std::string& path) {
-    const std::filesystem::path p(path);
-    std::error_code ec;
-    const auto folder = std::filesystem::weakly_canonical(
-        p.parent_path().empty() ? std::filesystem::path(".") : p.parent_path(), ec);
-    return (folder / p.filename()).lexically_normal();
-  };
-  return normal(a) == normal(b);
 }
 
 std::string input_name(const std::string& path) {

@@ -57,10 +57,6 @@ state_file read_state(const layer_options& options, const bn_config& config);
 tensor_format resolve_format(const std::string& path, const std::string& flag_value,
                              const char* flag);
 
-/// True when two output paths name the same file: the same inode if it exists, else the same
-/// folder and name.
-bool same_file(const std::string& a, const std::string& b);
-
 /// How messages name a path: "<stdin>" for "-".
 std::string input_name(const std::string& path);
 
