@@ -410,6 +410,11 @@ void output_file::link_into_place() {
   // No system call puts an unnamed file over an existing name, so it gets a hidden name for
   // the two system calls between the link and the rename; SIGINT/SIGTERM there remove it,
   // only SIGKILL in that instant leaves it (whole, and the target whole too).
+#ifdef SYNC_FILE_RANGE_WRITE
+  // rename() over a file starts writing the new one back (see wrote()), which takes long
+  // enough for a SIGKILL to land between link and rename: start it before the link instead.
+  ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
   const std::string prefix = folder_of(target_) + "/." + base_of(target_) + ".bnorm-";
   static constexpr char letters[] =
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";

@@ -10,6 +10,7 @@ import pathlib
 import random
 import signal
 import subprocess
+import sys
 import time
 import unittest
 
@@ -240,7 +241,7 @@ class KillTest(ScratchTestCase):
             self.assertNotEqual(old[name], new[name], name)
         names = sorted(p.name for p in self.dir.iterdir())
         rng = random.Random(5)
-        finished = 0
+        finished = in_the_instant = 0
         for attempt in range(kills):
             for name in outputs:
                 self.path(name).write_bytes(old_bytes[name])
@@ -251,11 +252,23 @@ class KillTest(ScratchTestCase):
             process.wait()
             finished += process.returncode == 0
             with self.subTest(attempt=attempt):
-                self.assertEqual(sorted(p.name for p in self.dir.iterdir()), names)
                 for name in outputs:
                     self.assertIn(digest(self.path(name)), (old[name], new[name]), name)
+                # What the README allows: a kill in the instant between the link and the
+                # rename that replace a file leaves the new file, complete, under its hidden
+                # link name.
+                for p in self.dir.iterdir():
+                    hidden = [n for n in outputs if p.name.startswith(f".{n}.bnorm-")]
+                    if hidden and digest(p) == new[hidden[0]]:
+                        p.unlink()
+                        in_the_instant += 1
+                self.assertEqual(sorted(p.name for p in self.dir.iterdir()), names)
+        if LARGE:
+            print(f"\n{args[3]}: {kills} kills, {finished} after the end, {in_the_instant} "
+                  "between link and rename", file=sys.stderr)
         # Kills land mid-run (timing on a loaded machine varies: some may come after the end).
         self.assertLess(finished, kills)
+        self.assertLessEqual(in_the_instant, max(1, kills // 50))
 
     def test_kill_a_large_npy_run(self):
         def make():
