@@ -10,9 +10,11 @@
 #include "json_document.hpp"
 #include "layer_options.hpp"
 #include "number_format.hpp"
+#include "output_paths.hpp"
 #include "parse_number.hpp"
 #include "partial_stats.hpp"
 #include "run_feedback.hpp"
+#include "state_lock.hpp"
 #include "state_tensors.hpp"
 #include "tensor_archive.hpp"
 
@@ -64,13 +66,15 @@ int run_apply(const apply_options& o) {
   }
   const tensor_format in_format = resolve_format(o.input, o.input_format, "--input-format");
   const tensor_format out_format = resolve_format(o.output, o.output_format, "--output-format");
-  if (!o.stats_out.empty() && same_file(o.output, o.stats_out)) {
-    throw usage_error("the output and --stats-out name the same file (" + o.stats_out + ")");
-  }
+  check_output_paths(
+      {{"INPUT", o.input}, {"--state", o.layer.state}, {"--batch-stats", o.batch_stats}},
+      {{"-o", o.output}, {"--stats-out", o.stats_out}},
+      {{"-o", "INPUT"}, {"--stats-out", "--state"}});
   if (o.input == standard_stream && o.layer.state == standard_stream) {
     throw usage_error("the input and --state cannot both be standard input");
   }
   warn_about_momentum(config);
+  const auto state_lock = lock_state_update(o.layer.state, o.stats_out);
 
   const auto source = open_tensor(o.input, in_format, o.tensor);
 

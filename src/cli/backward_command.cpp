@@ -7,6 +7,7 @@
 #include "exit_status.hpp"
 #include "file_io.hpp"
 #include "json_document.hpp"
+#include "output_paths.hpp"
 #include "run_feedback.hpp"
 
 namespace bnorm::cli {
@@ -35,9 +36,9 @@ int run_backward(const backward_options& o) {
   if (o.input == standard_stream && o.grad_output == standard_stream) {
     throw usage_error("the input and --grad-output cannot both be standard input");
   }
-  if (!o.grads_out.empty() && same_file(o.output, o.grads_out)) {
-    throw usage_error("the output and --grads-out name the same file (" + o.grads_out + ")");
-  }
+  check_output_paths(
+      {{"INPUT", o.input}, {"--grad-output", o.grad_output}, {"--state", o.layer.state}},
+      {{"-o", o.output}, {"--grads-out", o.grads_out}}, {{"-o", "INPUT"}});
   const auto source = open_tensor(o.input, in_format, o.tensor);
   // The gradient has the input's format unless its own name says otherwise.
   refuse_directory(o.grad_output);

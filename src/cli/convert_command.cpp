@@ -3,6 +3,7 @@
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "layer_options.hpp"
+#include "output_paths.hpp"
 #include "passes.hpp"
 #include "run_feedback.hpp"
 
@@ -24,6 +25,7 @@ CLI::App* add_convert_command(CLI::App& app, convert_options& o) {
 int run_convert(const convert_options& o) {
   const tensor_format in_format = resolve_format(o.input, o.input_format, "--input-format");
   const tensor_format out_format = resolve_format(o.output, o.output_format, "--output-format");
+  check_output_paths({{"INPUT", o.input}}, {{"OUTPUT", o.output}}, {{"OUTPUT", "INPUT"}});
   dtype type{};
   const bool explicit_type = !o.dtype.empty();
   if (o.dtype == "float16")

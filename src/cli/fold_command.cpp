@@ -4,6 +4,7 @@
 #include "exit_status.hpp"
 #include "file_io.hpp"
 #include "fold.hpp"
+#include "output_paths.hpp"
 #include "run_feedback.hpp"
 
 namespace bnorm::cli {
@@ -37,9 +38,9 @@ int run_fold(const fold_options& o) {
   const tensor_format in_format = resolve_format(o.weight, o.input_format, "--input-format");
   const tensor_format out_format = resolve_format(o.output, o.output_format, "--output-format");
   const tensor_format bias_format = resolve_format(o.bias_out, "", "--bias-out");
-  if (same_file(o.output, o.bias_out)) {
-    throw usage_error("the output and --bias-out name the same file (" + o.bias_out + ")");
-  }
+  check_output_paths({{"WEIGHT", o.weight}, {"--bias", o.bias}, {"--state", o.layer.state}},
+                     {{"-o", o.output}, {"--bias-out", o.bias_out}},
+                     {{"-o", "WEIGHT"}, {"--bias-out", "--bias"}});
   const auto weight = open_tensor(o.weight, in_format, o.tensor);
   std::vector<double> bias;
   if (!o.bias.empty()) {

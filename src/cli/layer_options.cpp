@@ -183,23 +183,6 @@ tensor_format resolve_format(const std::string& path, const std::string& flag_va
   return format_from_extension(path);
 }
 
-bool same_file(const std::string& a, const std::string& b) {
-  if (a == standard_stream || b == standard_stream) return a == b;
-  struct stat sa {
-  }, sb{};
-  if (::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0) {
-    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-  }
-  const auto normal = [](const std::string& path) {
-    const std::filesystem::path p(path);
-    std::error_code ec;
-    const auto folder = std::filesystem::weakly_canonical(
-        p.parent_path().empty() ? std::filesystem::path(".") : p.parent_path(), ec);
-    return (folder / p.filename()).lexically_normal();
-  };
-  return normal(a) == normal(b);
-}
-
 std::string format_hint(const std::string& path, const std::string& formats) {
   if (path == standard_stream || lowercase_extension(path) == ".json") return "";
   return " (" + formats + ")";

@@ -64,10 +64,6 @@ void refuse_directory(const std::string& path);
 tensor_format resolve_format(const std::string& path, const std::string& flag_value,
                              const char* flag);
 
-/// True when two output paths name the same file: the same inode if it exists, else the same
-/// folder and name.
-bool same_file(const std::string& a, const std::string& b);
-
 /// For the message of a JSON file that does not parse: "" when `path` is named .json (or is
 /// standard input), else " (" + formats + ")", since it may be in another format altogether.
 std::string format_hint(const std::string& path, const std::string& formats);

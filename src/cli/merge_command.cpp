@@ -6,6 +6,7 @@
 #include "file_io.hpp"
 #include "json_document.hpp"
 #include "layer_options.hpp"
+#include "output_paths.hpp"
 #include "partial_stats.hpp"
 
 namespace bnorm::cli {
@@ -25,6 +26,9 @@ CLI::App* add_merge_command(CLI::App& app, merge_options& o) {
 }
 
 int run_merge(const merge_options& o) {
+  std::vector<file_role> inputs;
+  for (const std::string& path : o.inputs) inputs.push_back({"PARTIAL", path});
+  check_output_paths(inputs, {{"-o", o.output}}, {{"-o", "PARTIAL"}});
   std::vector<std::vector<channel_moments>> shards;
   for (const std::string& path : o.inputs) {
     const std::string text = read_text_file(path);

@@ -13,6 +13,7 @@
 #include "file_io.hpp"
 #include "json_document.hpp"
 #include "number_format.hpp"
+#include "output_paths.hpp"
 #include "parse_number.hpp"
 #include "partial_stats.hpp"
 #include "passes.hpp"
@@ -262,6 +263,8 @@ int run_stats(const stats_options& o) {
   if (o.plot == standard_stream) {
     throw usage_error("--plot - would mix the picture with the report on standard output");
   }
+  check_output_paths({{"INPUT", o.input}, {"AFTER", o.after}, {"--state", o.layer.state}},
+                     {{"--plot", o.plot}, {"the report", std::string(standard_stream)}});
   if (o.input == standard_stream && o.layer.state == standard_stream) {
     throw usage_error("the input and --state cannot both be standard input");
   }

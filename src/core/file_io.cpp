@@ -2,13 +2,18 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <csignal>
+#include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "error.hpp"
 
@@ -145,18 +150,112 @@ std::string read_text_file(const std::string& path) {
   return file.read_all();
 }
 
-output_file::output_file(const std::string& path) : target_(path) {
+namespace {
+
+std::string base_of(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Blocks the signals whose handler removes temporaries for one scope, so that none arrives
+// between creating a named temporary and registering it, and leaves it behind.
+class terminating_signals_blocked {
+ public:
+  terminating_signals_blocked() {
+    sigset_t terminating;
+    sigemptyset(&terminating);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) sigaddset(&terminating, s);
+    ::pthread_sigmask(SIG_BLOCK, &terminating, &previous_);
+  }
+  ~terminating_signals_blocked() { ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+  terminating_signals_blocked(const terminating_signals_blocked&) = delete;
+  terminating_signals_blocked& operator=(const terminating_signals_blocked&) = delete;
+
+ private:
+  sigset_t previous_;
+};
+
+file_identity identity_of(const struct stat& st) {
+  file_identity id;
+  id.device = st.st_dev;
+  id.inode = st.st_ino;
+  id.type = st.st_mode & S_IFMT;
+  id.known = true;
+  return id;
+}
+
+// linkat() of an unnamed file goes through its /proc/self/fd entry (AT_EMPTY_PATH would need
+// CAP_DAC_READ_SEARCH); without /proc, temporaries are named.
+bool can_link_descriptors() {
+  static const bool can = ::access("/proc/self/fd", X_OK) == 0;
+  return can;
+}
+
+std::atomic<bool> named_temporaries_only{false};
+
+}  // namespace
+
+void use_named_temporaries(bool named) {
+  named_temporaries_only.store(named);
+}
+
+std::string resolve_symlinks(const std::string& path) {
+  std::string p = path;
+  // As many links as the kernel follows (MAXSYMLINKS); a longer chain fails when opened.
+  for (int hop = 0; hop < 40; ++hop) {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return p;
+    std::vector<char> text(static_cast<std::size_t>(st.st_size > 0 ? st.st_size : PATH_MAX) + 1);
+    const ssize_t n = ::readlink(p.c_str(), text.data(), text.size());
+    if (n <= 0 || static_cast<std::size_t>(n) >= text.size()) return p;
+    std::string target(text.data(), static_cast<std::size_t>(n));
+    // A relative target is relative to the link's folder.
+    if (target[0] != '/' && p.find('/') != std::string::npos) target = folder_of(p) + "/" + target;
+    p = std::move(target);
+  }
+  return p;
+}
+
+file_identity identify_path(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) return identity_of(st);
+  if (errno != ENOENT) return {};
+  const std::string end = resolve_symlinks(path);
+  if (::stat(folder_of(end).c_str(), &st) != 0) return {};
+  file_identity id = identity_of(st);
+  id.type = 0;
+  id.new_name = base_of(end);
+  return id;
+}
+
+file_identity identify_descriptor(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return {};
+  return identity_of(st);
+}
+
+output_file::output_file(const std::string& path) : name_(path), target_(path) {
   if (path == standard_stream) {
     fd_ = STDOUT_FILENO;
     name_ = "<stdout>";
     direct_ = true;
     return;
   }
-  name_ = path;
   struct stat st {};
   mode_t mode = 0666;
-  bool exists = ::stat(path.c_str(), &st) == 0;
+  const bool exists = ::stat(path.c_str(), &st) == 0;
   if (exists && S_ISDIR(st.st_mode)) fail(name_, "", EISDIR);
+  target_ = resolve_symlinks(path);
+  struct stat end {};
+  if (exists && S_ISREG(st.st_mode) &&
+      (::stat(target_.c_str(), &end) != 0 || end.st_dev != st.st_dev || end.st_ino != st.st_ino)) {
+    // A link whose text is no path to its file (/proc/self/fd/N of a deleted file): nothing
+    // to rename over, so the file is rewritten in place, as `>` would.
+    fd_ = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd_ < 0) fail(name_, "", errno);
+    direct_ = true;
+    return;
+  }
   if (exists && !S_ISREG(st.st_mode)) {
     // A device or a pipe: it cannot be replaced, so write to it as it is.
     fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
@@ -172,21 +271,44 @@ output_file::output_file(const std::string& path) : target_(path) {
     ::umask(mask);
     mode &= ~mask;
   }
-  std::string base = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
-  temporary_ = folder_of(path) + "/." + base + ".bnorm-XXXXXX";
-  // The signals whose handler removes temporaries wait while one is created and registered,
-  // so that none can arrive between the two and leave it behind.
-  sigset_t terminating, previous;
-  sigemptyset(&terminating);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) sigaddset(&terminating, s);
-  ::pthread_sigmask(SIG_BLOCK, &terminating, &previous);
-  fd_ = ::mkostemp(temporary_.data(), O_CLOEXEC);
-  const int create_error = errno;
-  if (fd_ >= 0) slot_ = register_temporary(temporary_);
-  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  const std::string folder = folder_of(target_);
+  if (!open_unnamed(folder, mode)) open_named(folder, base_of(target_), mode);
+}
+
+bool output_file::open_unnamed(const std::string& folder, mode_t mode) {
+#ifdef O_TMPFILE
+  if (named_temporaries_only.load() || !can_link_descriptors()) return false;
+  // Any failure (EOPNOTSUPP, or EISDIR from a kernel without O_TMPFILE; EACCES) falls back to
+  // a named temporary, whose creation reports the folder's own error.
+  const int fd = ::open(folder.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+  if (fd < 0) return false;
+  if (::fchmod(fd, mode) != 0) {
+    const int err = errno;
+    ::close(fd);
+    fail(name_, "", err);
+  }
+  fd_ = fd;
+  unnamed_ = true;
+  return true;
+#else
+  (void)folder;
+  (void)mode;
+  return false;
+#endif
+}
+
+void output_file::open_named(const std::string& folder, const std::string& base, mode_t mode) {
+  temporary_ = folder + "/." + base + ".bnorm-XXXXXX";
+  int create_error = 0;
+  {
+    const terminating_signals_blocked blocked;
+    fd_ = ::mkostemp(temporary_.data(), O_CLOEXEC);
+    create_error = errno;
+    if (fd_ >= 0) slot_ = register_temporary(temporary_);
+  }
   if (fd_ < 0) {
     temporary_.clear();
-    fail(name_, "cannot create a file in " + folder_of(path) + "/", create_error);
+    fail(name_, "cannot create a file in " + folder + "/", create_error);
   }
   if (::fchmod(fd_, mode) != 0) {
     // A constructor that throws runs no destructor: clean up here.
@@ -265,7 +387,9 @@ void output_file::finish() {
   if (finished_) return;
   flush();
   finished_ = true;
-  if (direct_) return;
+  // An unnamed temporary stays open until publish() links it: closing it would delete it.
+  // Its file systems (ext4, XFS, btrfs, tmpfs) report write errors at write(), not close().
+  if (direct_ || unnamed_) return;
   // No fsync: the rename is atomic for every reader, which is the guarantee bnorm gives (an
   // interrupted run leaves the old file).  Like sed -i and zstd, bnorm leaves durability
   // against power loss to the file system; an fsync would cost more than a small run's work.
@@ -274,15 +398,67 @@ void output_file::finish() {
   if (::close(fd) != 0) fail(name_, "close failed", errno);
 }
 
+void output_file::link_into_place() {
+  const std::string self = "/proc/self/fd/" + std::to_string(fd_);
+  if (!replaces_) {
+    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, target_.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+      return;
+    }
+    if (errno != EEXIST) fail(name_, "cannot link the new file", errno);
+    // Someone created the target meanwhile: replace it like an existing one.
+  }
+  // No system call puts an unnamed file over an existing name, so it gets a hidden name for
+  // the two system calls between the link and the rename; SIGINT/SIGTERM there remove it,
+  // only SIGKILL in that instant leaves it (whole, and the target whole too).
+#ifdef SYNC_FILE_RANGE_WRITE
+  // rename() over a file starts writing the new one back (see wrote()), which takes long
+  // enough for a SIGKILL to land between link and rename: start it before the link instead.
+  ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+  const std::string prefix = folder_of(target_) + "/." + base_of(target_) + ".bnorm-";
+  static constexpr char letters[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  struct timespec now {};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  unsigned long long seed = static_cast<unsigned long long>(now.tv_nsec) ^
+                            (static_cast<unsigned long long>(::getpid()) << 32) ^
+                            reinterpret_cast<std::uintptr_t>(this);
+  int link_error = EEXIST;
+  for (int attempt = 0; attempt < 100 && link_error == EEXIST; ++attempt) {
+    std::string name = prefix;
+    for (int i = 0; i < 6; ++i) {
+      seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+      name += letters[(seed >> 33) % (sizeof letters - 1)];
+    }
+    const terminating_signals_blocked blocked;
+    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+      temporary_ = std::move(name);
+      slot_ = register_temporary(temporary_);
+      link_error = 0;
+    } else {
+      link_error = errno;
+    }
+  }
+  if (link_error != 0) fail(name_, "cannot link the new file", link_error);
+  if (::rename(temporary_.c_str(), target_.c_str()) != 0) fail(name_, "rename failed", errno);
+}
+
 void output_file::publish() {
   finish();
   if (committed_) return;
-  if (!direct_ && ::rename(temporary_.c_str(), target_.c_str()) != 0) {
+  if (unnamed_) {
+    link_into_place();
+  } else if (!direct_ && ::rename(temporary_.c_str(), target_.c_str()) != 0) {
     fail(name_, "rename failed", errno);
   }
   committed_ = true;
   unregister_temporary(slot_);
   slot_ = -1;
+  if (unnamed_) {
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) fail(name_, "close failed", errno);
+  }
 }
 
 void commit_together(std::initializer_list<output_file*> outputs) {
@@ -297,6 +473,46 @@ void commit_together(std::initializer_list<output_file*> outputs) {
 void output_file::commit() {
   finish();
   publish();
+}
+
+file_lock::file_lock(const std::string& path) {
+  while (true) {
+    // Read-write where allowed: NFS emulates flock with fcntl locks, whose exclusive lock
+    // needs a file open for writing.  A read-only file can still be replaced, and locked
+    // where flock is local.
+    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0 && (errno == EACCES || errno == EROFS))
+      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail(path, "", errno);
+    int err = 0;
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    if (err == ENOLCK || err == EOPNOTSUPP || err == EINVAL || err == EBADF) {
+      fd_ = fd;
+      unavailable_ = err;
+      return;
+    }
+    if (err != 0) {
+      ::close(fd);
+      fail(path, "cannot lock", err);
+    }
+    struct stat locked {
+    }, named{};
+    if (::fstat(fd, &locked) == 0 && ::stat(path.c_str(), &named) == 0 &&
+        locked.st_dev == named.st_dev && locked.st_ino == named.st_ino) {
+      fd_ = fd;
+      return;
+    }
+    // Replaced while we waited: this inode is no longer the file.
+    ::close(fd);
+  }
+}
+
+file_lock::~file_lock() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 }  // namespace bnorm

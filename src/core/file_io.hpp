@@ -2,6 +2,8 @@
 // not at all.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstddef>
 #include <initializer_list>
@@ -45,19 +47,54 @@ class input_file {
   std::string name_;
 };
 
-/// Removes the temporaries of every output_file not yet committed.  Async-signal-safe: a
+/// Removes the named temporaries of every output_file not yet committed.  Async-signal-safe: a
 /// program's SIGINT/SIGTERM handler calls it, so that an interrupted run leaves the targets
-/// as they were and no temporary behind.  (SIGKILL cannot be caught; its temporary stays,
-/// named ".<target>.bnorm-XXXXXX" beside the target, which is still untouched.)
+/// as they were and no temporary behind.  SIGKILL cannot be caught: an unnamed temporary
+/// (O_TMPFILE) vanishes with the process; a named one, ".<target>.bnorm-XXXXXX" beside the
+/// target, stays (see output_file).
 void remove_temporaries() noexcept;
+
+/// For tests: true makes outputs opened afterwards use named temporaries, as on a file system
+/// without O_TMPFILE.
+void use_named_temporaries(bool named);
+
+/// Which file a path leads to, to tell whether two paths name one file: the device and inode
+/// of the file it reaches through symbolic links, hard links and "..", or, for a file not
+/// there yet, those of the folder it would be created in and its name there.
+struct file_identity {
+  dev_t device = 0;
+  ino_t inode = 0;
+  std::string new_name;  // the name in that folder when the file does not exist yet
+  mode_t type = 0;       // S_IFREG, S_IFCHR, ... of an existing file; 0 for a new one
+  bool known = false;    // false: neither the file nor its folder could be examined
+
+  bool exists() const { return type != 0; }
+  friend bool operator==(const file_identity&, const file_identity&) = default;
+};
+
+/// The identity of `path` (not "-": see identify_descriptor).  Never throws: a path that
+/// cannot be examined is not known, and fails when it is opened.
+file_identity identify_path(const std::string& path);
+
+/// The identity of an open descriptor (standard input or output).
+file_identity identify_descriptor(int fd);
+
+/// Where a write through `path` lands: the end of its chain of symbolic links, which may not
+/// exist yet (a shell's `>` through a dangling link creates the link's target).
+std::string resolve_symlinks(const std::string& path);
 
 /// Reads a whole file ("-" is standard input) as text.  Throws io_error.
 std::string read_text_file(const std::string& path);
 
 /// An output that is either complete or absent.  A regular file (new or existing) is written
-/// to a temporary in the same folder and renamed over the target by commit();
-/// destroying an uncommitted output removes the temporary.  "-", a character device or a pipe
-/// is written directly, since it cannot be replaced.
+/// to a temporary in the target's folder and put in place by commit(); destroying an
+/// uncommitted output removes the temporary.  The temporary is unnamed (O_TMPFILE) where the
+/// file system allows it, so that even SIGKILL leaves nothing behind; commit() links it as
+/// the target, or, to replace an existing file, links it as ".<target>.bnorm-XXXXXX" and
+/// renames that over the target in the next system call.  Elsewhere it is that named file
+/// from the start.  A symbolic link is followed and kept: its target is replaced, as a
+/// shell's `>` writes through it.  "-", a character device or a pipe is written directly,
+/// since it cannot be replaced.
 class output_file {
  public:
   /// Throws io_error when the target's folder cannot take a new file.
@@ -96,16 +133,20 @@ class output_file {
   /// Counts bytes written to a temporary that will replace a file, and starts their
   /// writeback every few MiB.  Safe from several threads.
   void wrote(std::size_t size);
+  bool open_unnamed(const std::string& folder, mode_t mode);
+  void open_named(const std::string& folder, const std::string& base, mode_t mode);
+  void link_into_place();
 
   int fd_ = -1;
   bool direct_ = false;
+  bool unnamed_ = false;  // an O_TMPFILE temporary, open until commit() links it
   bool finished_ = false;
   bool committed_ = false;
   bool replaces_ = false;  // the target exists: commit() renames over a file
   std::string name_;
-  std::string target_;
-  std::string temporary_;
-  int slot_ = -1;  // registration for remove_temporaries()
+  std::string target_;     // the path renamed over: the end of the output's symbolic links
+  std::string temporary_;  // the named temporary, while it exists
+  int slot_ = -1;          // registration for remove_temporaries()
   std::string buffer_;
   std::atomic<std::size_t> written_{0};
 };
@@ -114,5 +155,27 @@ class output_file {
 /// that a failure (a full disk, a closed pipe) leaves every target as it was.  Null entries
 /// (optional outputs not asked for) are skipped.  Throws io_error.
 void commit_together(std::initializer_list<output_file*> outputs);
+
+/// An exclusive lock (flock) on the file a path names, for a read-modify-write that renames a
+/// new version over it.  The rename gives the path a new inode, so a run that waited on the
+/// old one would hold a lock nobody else asks for: after each wait, the lock is kept only if
+/// the path still names the locked inode, and taken again on the new one otherwise.  Read the
+/// file after taking the lock and replace it before releasing it.
+class file_lock {
+ public:
+  /// Waits for the lock.  Throws io_error when the file cannot be opened.
+  explicit file_lock(const std::string& path);
+  ~file_lock();
+  file_lock(const file_lock&) = delete;
+  file_lock& operator=(const file_lock&) = delete;
+
+  /// 0 while the lock is held; else the errno of a file system that gives no locks (ENOLCK,
+  /// EOPNOTSUPP: some NFS mounts), and nothing is locked.
+  int unavailable() const { return unavailable_; }
+
+ private:
+  int fd_ = -1;
+  int unavailable_ = 0;
+};
 
 }  // namespace bnorm

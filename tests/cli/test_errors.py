@@ -4,6 +4,7 @@ failure must leave no output file, no temporary, and the input's bytes as they w
 import io
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import time
@@ -316,8 +317,12 @@ class NothingHalfWritten(ScratchTestCase):
         os.mkfifo(self.path("stats.fifo"))
         process = subprocess.Popen([BNORM, "apply", "x.npy", "-o", "y.json", "--stats-out",
                                     "stats.fifo"], cwd=self.dir, stderr=subprocess.PIPE)
+        self.addCleanup(process.kill)
         deadline = time.monotonic() + 30
-        while not any(p.name.startswith(".y.json.bnorm-") for p in self.dir.iterdir()):
+        # Blocked opening the FIFO, the output whole in its temporary (unnamed where the file
+        # system has O_TMPFILE, so there is no name to wait for).
+        wchan = pathlib.Path(f"/proc/{process.pid}/wchan")
+        while wchan.read_text() != "wait_for_partner":
             self.assertIsNone(process.poll(), process.stderr.read() if process.poll() else "")
             self.assertLess(time.monotonic(), deadline)
             time.sleep(0.001)

@@ -1,18 +1,30 @@
 // Inputs and all-or-nothing outputs on real files in a scratch folder, and on devices.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "error.hpp"
 #include "file_io.hpp"
 #include "test_support.hpp"
 
+using bnorm::file_identity;
+using bnorm::file_lock;
+using bnorm::identify_path;
 using bnorm::input_file;
 using bnorm::io_error;
 using bnorm::output_file;
@@ -44,6 +56,24 @@ class umask_scope {
   mode_t old_;
 };
 
+std::vector<std::string> entries_of(const std::string& folder) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Outputs opened in one scope use named temporaries, as without O_TMPFILE.
+class named_temporaries {
+ public:
+  named_temporaries() { bnorm::use_named_temporaries(true); }
+  ~named_temporaries() { bnorm::use_named_temporaries(false); }
+  named_temporaries(const named_temporaries&) = delete;
+  named_temporaries& operator=(const named_temporaries&) = delete;
+};
+
 }  // namespace
 
 TEST_CASE("output_file writes a new file through a temporary renamed by commit") {
@@ -54,10 +84,8 @@ TEST_CASE("output_file writes a new file through a temporary renamed by commit")
     CHECK(out.name() == target);
     out.write("hello, ");
     out.write(std::string("world"));
-    // Before commit: only the hidden temporary beside the target.
-    const std::vector<std::string> entries = dir.entries();
-    REQUIRE(entries.size() == 1);
-    CHECK(entries[0].rfind(".out.npy.bnorm-", 0) == 0);
+    // Before commit the temporary has no name: nothing for a SIGKILL to leave behind.
+    CHECK(dir.entries().empty());
     out.commit();
     CHECK(dir.entries() == std::vector<std::string>{"out.npy"});
   }
@@ -167,7 +195,6 @@ TEST_CASE("a target without a folder is written beside it, in the working direct
   {
     output_file out("relative.json");
     out.write("{}");
-    CHECK(dir.entries().size() == 1);  // the temporary is in the working directory
     out.commit();
   }
   std::filesystem::current_path(previous);
@@ -175,8 +202,24 @@ TEST_CASE("a target without a folder is written beside it, in the working direct
   CHECK(read_bytes(dir.file("relative.json")) == "{}");
 }
 
+TEST_CASE("named temporaries, where there is no O_TMPFILE, sit beside the target until commit") {
+  temp_dir dir;
+  {
+    const named_temporaries named;
+    output_file out(dir.file("out.npy"));
+    out.write("named");
+    const std::vector<std::string> entries = dir.entries();
+    REQUIRE(entries.size() == 1);
+    CHECK(entries[0].rfind(".out.npy.bnorm-", 0) == 0);
+    out.commit();
+  }
+  CHECK(dir.entries() == std::vector<std::string>{"out.npy"});
+  CHECK(read_bytes(dir.file("out.npy")) == "named");
+}
+
 TEST_CASE("remove_temporaries removes the temporaries of uncommitted outputs only") {
   temp_dir dir;
+  const named_temporaries named;
   output_file committed(dir.file("done.npy"));
   committed.write("done");
   committed.commit();
@@ -288,4 +331,124 @@ TEST_CASE("input_file of a missing file or a folder is an io_error") {
   CHECK_THROWS_WITH_AS(bnorm::read_text_file(missing),
                        (missing + ": No such file or directory").c_str(), io_error);
   CHECK_THROWS_WITH_AS(input_file{dir.path()}, (dir.path() + ": Is a directory").c_str(), io_error);
+}
+
+TEST_CASE("an output through a symbolic link replaces the link's target and keeps the link") {
+  temp_dir dir;
+  const std::string link = dir.file("link.npy");
+  SUBCASE("an existing target, through a chain of links, one relative and in another folder") {
+    std::filesystem::create_directory(dir.file("data"));
+    write_bytes(dir.file("data/real.npy"), "old");
+    REQUIRE(::chmod(dir.file("data/real.npy").c_str(), 0640) == 0);
+    std::filesystem::create_symlink("real.npy", dir.file("data/inner.npy"));
+    std::filesystem::create_symlink(dir.file("data/inner.npy"), link);
+    for (const bool named : {false, true}) {
+      if (named) bnorm::use_named_temporaries(true);
+      output_file out(link);
+      out.write(named ? "named" : "unnamed");
+      out.commit();
+      bnorm::use_named_temporaries(false);
+      CHECK(read_bytes(dir.file("data/real.npy")) == (named ? "named" : "unnamed"));
+      CHECK(mode_of(dir.file("data/real.npy")) == 0640);
+      CHECK(std::filesystem::is_symlink(link));
+      CHECK(std::filesystem::is_symlink(dir.file("data/inner.npy")));
+      CHECK(dir.entries() == std::vector<std::string>{"data", "link.npy"});
+      CHECK(entries_of(dir.file("data")) == std::vector<std::string>{"inner.npy", "real.npy"});
+    }
+  }
+  SUBCASE("a dangling link creates its target, as `>` does") {
+    std::filesystem::create_symlink("new.npy", link);
+    output_file out(link);
+    out.write("created");
+    out.commit();
+    CHECK(std::filesystem::is_symlink(link));
+    CHECK(read_bytes(dir.file("new.npy")) == "created");
+    CHECK(dir.entries() == std::vector<std::string>{"link.npy", "new.npy"});
+  }
+}
+
+TEST_CASE("replacing an existing file leaves no name behind before commit or after failure") {
+  temp_dir dir;
+  const std::string target = dir.file("state.json");
+  write_bytes(target, "old");
+  {
+    output_file out(target);
+    out.write(std::string(3 << 20, 'x'));
+    out.finish();
+    CHECK(dir.entries() == std::vector<std::string>{"state.json"});
+    CHECK(read_bytes(target) == "old");
+  }
+  CHECK(read_bytes(target) == "old");
+  CHECK(dir.entries() == std::vector<std::string>{"state.json"});
+  SUBCASE("a target created after the output was opened is replaced, not refused") {
+    output_file out(dir.file("late.json"));
+    out.write("mine");
+    write_bytes(dir.file("late.json"), "theirs");
+    out.commit();
+    CHECK(read_bytes(dir.file("late.json")) == "mine");
+    CHECK(dir.entries() == std::vector<std::string>{"late.json", "state.json"});
+  }
+}
+
+TEST_CASE("identify_path sees one file through hard links, symbolic links and ..") {
+  temp_dir dir;
+  std::filesystem::create_directory(dir.file("sub"));
+  write_bytes(dir.file("a.npy"), "a");
+  write_bytes(dir.file("b.npy"), "b");
+  std::filesystem::create_hard_link(dir.file("a.npy"), dir.file("hard.npy"));
+  std::filesystem::create_symlink("a.npy", dir.file("soft.npy"));
+  std::filesystem::create_symlink("missing.npy", dir.file("dangling.npy"));
+  const file_identity a = identify_path(dir.file("a.npy"));
+  CHECK(a.known);
+  CHECK(a.exists());
+  CHECK(identify_path(dir.file("hard.npy")) == a);
+  CHECK(identify_path(dir.file("soft.npy")) == a);
+  CHECK(identify_path(dir.file("sub/../a.npy")) == a);
+  CHECK_FALSE(identify_path(dir.file("b.npy")) == a);
+  // Files not there yet: the same folder and name, however spelled.
+  const file_identity fresh = identify_path(dir.file("missing.npy"));
+  CHECK(fresh.known);
+  CHECK_FALSE(fresh.exists());
+  CHECK(fresh.new_name == "missing.npy");
+  CHECK(identify_path(dir.file("sub/../missing.npy")) == fresh);
+  CHECK(identify_path(dir.file("dangling.npy")) == fresh);
+  CHECK_FALSE(identify_path(dir.file("sub/missing.npy")) == fresh);
+  CHECK_FALSE(identify_path(dir.file("no/such/folder.npy")).known);
+}
+
+TEST_CASE("file_lock: a waiter whose file was replaced meanwhile locks the new one") {
+  temp_dir dir;
+  const std::string state = dir.file("state.json");
+  write_bytes(state, "1");
+  const auto locked_by_other = [&] {
+    // flock locks belong to an open file description: a new one conflicts even in-process.
+    const int fd = ::open(state.c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    const bool busy = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    ::close(fd);
+    return busy;
+  };
+  auto first = std::make_unique<file_lock>(state);
+  CHECK(first->unavailable() == 0);
+  CHECK(locked_by_other());
+  std::atomic<bool> second_holds{false};
+  std::unique_ptr<file_lock> second;
+  std::thread waiter([&] {
+    second = std::make_unique<file_lock>(state);  // waits on the old inode
+    second_holds = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK_FALSE(second_holds.load());
+  {
+    output_file out(state);
+    out.write("2");
+    out.commit();  // a new inode under the name, while `first` is held
+  }
+  first.reset();
+  waiter.join();
+  CHECK(second_holds.load());
+  CHECK(second->unavailable() == 0);
+  CHECK(locked_by_other());  // the lock is on the file the path names now
+  second.reset();
+  CHECK_FALSE(locked_by_other());
 }

@@ -1,0 +1,326 @@
+"""No path destroys data: every output is checked against every input and every other output
+through links and `..` before anything is written; outputs through a symbolic link replace its
+target and keep the link; SIGKILL at any moment leaves the folder as it was (no temporary) and
+every output whole; runs that chain one state file serialize on it.
+
+BNORM_LARGE_GRID=1 kills 200 runs per format instead of a few dozen."""
+import json
+import os
+import pathlib
+import random
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+import numpy as np
+
+from cli_support import BNORM, ScratchTestCase, digest
+
+LARGE = os.environ.get("BNORM_LARGE_GRID") == "1"
+
+# Each subcommand with its files: (role, path, is_output), in command-line order.  Inputs are
+# made by setUp; outputs do not exist.
+COMMANDS = {
+    "apply": (["apply", "{INPUT}", "-o", "{-o}", "--state", "{--state}", "--stats-out",
+               "{--stats-out}"],
+              {"INPUT": "x.npy", "--state": "state.json"}, {"-o": "y.npy", "--stats-out": "s.json"},
+              {("-o", "INPUT"), ("--stats-out", "--state")}),
+    "apply-shard": (["apply", "{INPUT}", "-o", "{-o}", "--batch-stats", "{--batch-stats}",
+                     "--stats-out", "{--stats-out}"],
+                    {"INPUT": "x.npy", "--batch-stats": "total.json"},
+                    {"-o": "y.npy", "--stats-out": "s.json"}, {("-o", "INPUT")}),
+    "convert": (["convert", "{INPUT}", "{OUTPUT}"], {"INPUT": "x.npy"}, {"OUTPUT": "y.json"},
+                {("OUTPUT", "INPUT")}),
+    "merge": (["merge", "{PARTIAL}", "part2.json", "-o", "{-o}"], {"PARTIAL": "part.json"},
+              {"-o": "merged.json"}, {("-o", "PARTIAL")}),
+    "fold": (["fold", "{WEIGHT}", "--bias", "{--bias}", "--state", "{--state}", "-o", "{-o}",
+              "--bias-out", "{--bias-out}"],
+             {"WEIGHT": "w.npy", "--bias": "b.npy", "--state": "state.json"},
+             {"-o": "w2.npy", "--bias-out": "b2.npy"}, {("-o", "WEIGHT"), ("--bias-out", "--bias")}),
+    "backward": (["backward", "{INPUT}", "--grad-output", "{--grad-output}", "--state",
+                  "{--state}", "-o", "{-o}", "--grads-out", "{--grads-out}"],
+                 {"INPUT": "x.npy", "--grad-output": "g.npy", "--state": "state.json"},
+                 {"-o": "gx.npy", "--grads-out": "gw.json"}, {("-o", "INPUT")}),
+    "stats": (["stats", "{INPUT}", "{AFTER}", "--plot", "{--plot}", "--format", "json"],
+              {"INPUT": "x.npy", "AFTER": "y0.npy"}, {"--plot": "p.svg"}, set()),
+}
+
+
+class OutputSafetyTest(ScratchTestCase):
+    def setUp(self):
+        super().setUp()
+        rng = np.random.default_rng(11)
+        np.save(self.path("x.npy"), rng.normal(size=(4, 3, 5)).astype(np.float32))
+        np.save(self.path("y0.npy"), rng.normal(size=(4, 3, 5)).astype(np.float32))
+        np.save(self.path("g.npy"), rng.normal(size=(4, 3, 5)).astype(np.float32))
+        np.save(self.path("w.npy"), rng.normal(size=(3, 2)).astype(np.float32))
+        np.save(self.path("b.npy"), rng.normal(size=(3,)).astype(np.float32))
+        for args in (["apply", "x.npy", "-o", "/dev/null", "--output-format", "npy",
+                      "--stats-out", "state.json"],
+                     ["stats", "x.npy", "--partial"], ["stats", "y0.npy", "--partial"]):
+            result = self.bnorm(*args)
+            self.assertEqual(result.status, 0, result)
+            if args[0] == "stats":
+                self.path("part.json" if args[1] == "x.npy" else "part2.json").write_bytes(
+                    result.stdout)
+        result = self.bnorm("merge", "part.json", "part2.json", "-o", "total.json")
+        self.assertEqual(result.status, 0, result)
+        (self.dir / "sub").mkdir()
+
+    def snapshot(self):
+        """Every name in the scratch folder (hidden ones too) with its content's digest, or the
+        target of a symbolic link."""
+        seen = {}
+        for p in sorted(self.dir.rglob("*")):
+            if p.is_relative_to(self.dir / "samples"):
+                continue
+            name = str(p.relative_to(self.dir))
+            if p.is_symlink():
+                seen[name] = "-> " + os.readlink(p)
+            elif p.is_file():
+                seen[name] = digest(p)
+            else:
+                seen[name] = "folder"
+        return seen
+
+    def command(self, spec, paths):
+        template = COMMANDS[spec][0]
+        return [paths.get(a[1:-1], a) if a.startswith("{") else a for a in template]
+
+    def spellings(self, name, exists):
+        """Other paths to the file `name`: through `..`, absolute, a symbolic link and, for an
+        existing file, a hard link.  Makes the links."""
+        out = [name, f"sub/../{name}", str(self.dir / name)]
+        link = f"soft-{name}"
+        if not (self.dir / link).is_symlink():
+            os.symlink(name, self.dir / link)
+        out.append(link)
+        if exists:
+            hard = f"hard-{name}"
+            if not (self.dir / hard).exists():
+                os.link(self.dir / name, self.dir / hard)
+            out.append(hard)
+        return out
+
+    def test_an_output_never_names_an_input_or_another_output(self):
+        for spec, (_, inputs, outputs, _) in COMMANDS.items():
+            result = self.bnorm(*self.command(spec, {**inputs, **outputs}))
+            self.assertEqual(result.status, 0, (spec, result))  # the commands run as set up
+            for name in outputs.values():
+                self.path(name).unlink()
+        refused = allowed = 0
+        saved = {p.name: p.read_bytes() for p in self.dir.iterdir() if p.is_file()}
+        for spec, (_, inputs, outputs, rewrites) in COMMANDS.items():
+            for out_role in outputs:
+                others = [(r, p, True) for r, p in inputs.items()]
+                others += [(r, p, False) for r, p in outputs.items() if r != out_role]
+                for other_role, other_path, other_is_input in others:
+                    for spelling in self.spellings(other_path, other_is_input):
+                        with self.subTest(spec=spec, output=out_role, other=other_role,
+                                          path=spelling):
+                            paths = {**inputs, **outputs, out_role: spelling}
+                            before = self.snapshot()
+                            result = self.bnorm(*self.command(spec, paths))
+                            if (out_role, other_role) in rewrites:
+                                self.assertEqual(result.status, 0, result)
+                                allowed += 1
+                                self.restore(saved, outputs)
+                                continue
+                            self.assertFailsWith(result, 2, out_role, other_role,
+                                                 "names the same file")
+                            self.assertEqual(self.snapshot(), before)
+                            refused += 1
+        self.assertGreater(refused, 100)
+        self.assertGreater(allowed, 20)
+
+    def restore(self, saved, outputs):
+        """Undoes an allowed in-place rewrite: the inputs as they were, no outputs, no links
+        (a rewrite through a hard link replaces that name only)."""
+        for p in list(self.dir.iterdir()):
+            if p.name.startswith(("hard-", "soft-")) or p.name in outputs.values():
+                p.unlink()
+        for name, content in saved.items():
+            self.path(name).write_bytes(content)
+
+    def run_and_keep(self, *args):
+        result = self.bnorm(*args)
+        self.assertEqual(result.status, 0, result)
+        return result
+
+    def test_in_place_rewrites_write_what_a_separate_output_gets(self):
+        cases = [
+            (["apply", "x.npy", "-o", "{o}", "--stats-out", "s.json"], "x.npy"),
+            (["convert", "x.npy", "{o}", "--output-format", "npy", "--dtype", "float64"], "x.npy"),
+            (["merge", "part.json", "part2.json", "-o", "{o}"], "part.json"),
+            (["apply", "x.npy", "-o", "/dev/null", "--output-format", "npy", "--state",
+              "state.json", "--stats-out", "{o}"], "state.json"),
+        ]
+        for args, target in cases:
+            with self.subTest(args=args):
+                separate = "separate" + pathlib.Path(target).suffix
+                self.run_and_keep(*[a.replace("{o}", separate) for a in args])
+                original = self.path(target).read_bytes()
+                link = self.dir / ("link-to-target" + pathlib.Path(target).suffix)
+                os.symlink(target, link)
+                self.run_and_keep(*[a.replace("{o}", link.name) for a in args])
+                self.assertTrue(link.is_symlink())
+                self.assertEqual(digest(self.path(target)), digest(self.path(separate)))
+                link.unlink()
+                self.path(target).write_bytes(original)
+
+    def test_standard_streams_and_devices(self):
+        base = ["apply", "x.npy", "--output-format", "npy"]
+        result = self.bnorm(*base, "-o", "-", "--stats-out", "-")
+        self.assertFailsWith(result, 2, "-o <stdout>", "--stats-out")
+        # Standard output is a pipe here: /dev/stdout is the same pipe as "-".
+        result = self.bnorm(*base, "-o", "-", "--stats-out", "/dev/stdout")
+        self.assertFailsWith(result, 2, "--stats-out names the same file as -o <stdout>")
+        result = self.bnorm(*base, "-o", "/dev/null", "--stats-out", "/dev/null")
+        self.assertEqual(result.status, 0, result)
+        before = self.snapshot()
+        # Standard output appended to the input: "-" would write into the file being read.
+        with open(self.path("x.npy"), "ab") as stdout:
+            completed = subprocess.run([BNORM, *base, "-o", "-"], cwd=self.dir, stdout=stdout,
+                                       stderr=subprocess.PIPE)
+        self.assertEqual(completed.returncode, 2, completed.stderr)
+        self.assertIn(b"-o names the same file as INPUT x.npy", completed.stderr)
+        self.assertEqual(self.snapshot(), before)
+        # The report of stats and its --plot cannot share a file either.
+        with open(self.path("p.svg"), "wb") as stdout:
+            completed = subprocess.run([BNORM, "stats", "x.npy", "--plot", "p.svg"],
+                                       cwd=self.dir, stdout=stdout, stderr=subprocess.PIPE)
+        self.assertEqual(completed.returncode, 2, completed.stderr)
+        self.assertIn(b"names the same file as --plot p.svg", completed.stderr)
+
+    def test_an_output_through_a_symbolic_link_keeps_the_link(self):
+        self.path("elsewhere").mkdir()
+        for name in ("y.npy", "y.json", "y.npz", "s.json"):
+            self.path("elsewhere").joinpath(name).write_bytes(b"old")
+            os.symlink(f"elsewhere/{name}", self.dir / f"link-{name}")
+        os.symlink("elsewhere/new.npy", self.dir / "dangling.npy")
+        for out, stats in (("y.npy", "s.json"), ("y.json", "s.json"), ("y.npz", "s.json"),
+                           ("new.npy", None)):
+            with self.subTest(out):
+                args = ["apply", "x.npy", "-o", f"plain-{out}"]
+                if stats:
+                    args += ["--stats-out", f"plain-{stats}"]
+                self.run_and_keep(*args)
+                link = "dangling.npy" if out == "new.npy" else f"link-{out}"
+                args = ["apply", "x.npy", "-o", link]
+                if stats:
+                    args += ["--stats-out", f"link-{stats}"]
+                self.run_and_keep(*args)
+                self.assertTrue((self.dir / link).is_symlink())
+                self.assertEqual(self.path("elsewhere").joinpath(out).read_bytes(),
+                                 self.path(f"plain-{out}").read_bytes())
+                if stats:
+                    self.assertTrue((self.dir / f"link-{stats}").is_symlink())
+                    self.assertEqual(self.path("elsewhere").joinpath(stats).read_bytes(),
+                                     self.path(f"plain-{stats}").read_bytes())
+        self.assertEqual(sorted(p.name for p in self.path("elsewhere").iterdir()),
+                         ["new.npy", "s.json", "y.json", "y.npy", "y.npz"])
+
+
+class KillTest(ScratchTestCase):
+    """SIGKILL at random moments of a large run: the folder holds what it held, and each
+    output is its previous content or the complete new one."""
+
+    def kill_at_random(self, make_input, outputs, args, kills):
+        make_input()
+        # The previous outputs, from other flags, and what the run writes when left alone.
+        self.assertEqual(self.bnorm(*args, "--eps", "0.5", "--momentum", "0.3").status, 0)
+        old = {name: digest(self.path(name)) for name in outputs}
+        old_bytes = {name: self.path(name).read_bytes() for name in outputs}
+        start = time.monotonic()
+        self.assertEqual(self.bnorm(*args).status, 0)
+        duration = time.monotonic() - start
+        new = {name: digest(self.path(name)) for name in outputs}
+        for name in outputs:
+            self.assertNotEqual(old[name], new[name], name)
+        names = sorted(p.name for p in self.dir.iterdir())
+        rng = random.Random(5)
+        finished = in_the_instant = 0
+        for attempt in range(kills):
+            for name in outputs:
+                self.path(name).write_bytes(old_bytes[name])
+            process = subprocess.Popen([BNORM, *args], cwd=self.dir, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0, duration * 0.9))
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            finished += process.returncode == 0
+            with self.subTest(attempt=attempt):
+                for name in outputs:
+                    self.assertIn(digest(self.path(name)), (old[name], new[name]), name)
+                # What the README allows: a kill in the instant between the link and the
+                # rename that replace a file leaves the new file, complete, under its hidden
+                # link name.
+                for p in self.dir.iterdir():
+                    hidden = [n for n in outputs if p.name.startswith(f".{n}.bnorm-")]
+                    if hidden and digest(p) == new[hidden[0]]:
+                        p.unlink()
+                        in_the_instant += 1
+                self.assertEqual(sorted(p.name for p in self.dir.iterdir()), names)
+        if LARGE:
+            print(f"\n{args[3]}: {kills} kills, {finished} after the end, {in_the_instant} "
+                  "between link and rename", file=sys.stderr)
+        # Kills land mid-run (timing on a loaded machine varies: some may come after the end).
+        self.assertLess(finished, kills)
+        self.assertLessEqual(in_the_instant, max(1, kills // 50))
+
+    def test_kill_a_large_npy_run(self):
+        def make():
+            x = np.random.default_rng(3).normal(size=(64, 16, 128, 128)).astype(np.float32)
+            np.save(self.path("x.npy"), x)  # 64 MiB
+        self.kill_at_random(make, ["y.npy", "s.json"],
+                            ["apply", "x.npy", "-o", "y.npy", "--stats-out", "s.json"],
+                            200 if LARGE else 24)
+
+    def test_kill_a_json_run(self):
+        def make():
+            np.save(self.path("x.npy"), np.random.default_rng(4).normal(size=(64, 4, 2048)))
+        self.kill_at_random(make, ["y.json", "s.json"],
+                            ["apply", "x.npy", "-o", "y.json", "--stats-out", "s.json"],
+                            200 if LARGE else 10)
+
+    def test_kill_an_npz_run(self):
+        def make():
+            x = np.random.default_rng(5).normal(size=(32, 16, 128, 128)).astype(np.float32)
+            np.savez(self.path("x.npz"), x=x)
+        self.kill_at_random(make, ["y.npz", "s.npz"],
+                            ["apply", "x.npz", "-o", "y.npz", "--stats-out", "s.npz"],
+                            200 if LARGE else 10)
+
+
+class StateLockTest(ScratchTestCase):
+    def test_concurrent_runs_on_one_state_lose_no_update(self):
+        runs = 8
+        x = np.random.default_rng(6).normal(size=(16, 8, 64, 64)).astype(np.float32)  # 2 MiB
+        np.save(self.path("x.npy"), x)
+        for name in ("state.json", "sequential.json"):
+            self.path(name).write_text(json.dumps({"running_mean": [0.5] * 8}))
+        step = ["apply", "x.npy", "--output-format", "npy", "-o", "/dev/null"]
+        for _ in range(runs):
+            result = self.bnorm(*step, "--state", "sequential.json", "--stats-out",
+                                "sequential.json")
+            self.assertEqual(result.status, 0, result)
+        processes = [subprocess.Popen([BNORM, *step, "--state", "state.json", "--stats-out",
+                                       "state.json"], cwd=self.dir, stderr=subprocess.PIPE)
+                     for _ in range(runs)]
+        for p in processes:
+            _, err = p.communicate(timeout=120)
+            self.assertEqual(p.returncode, 0, err)
+            self.assertEqual(err, b"")
+        state = json.loads(self.path("state.json").read_text())
+        self.assertEqual(state["num_batches_tracked"], runs)
+        # Identical inputs: the same state as eight runs one after the other, bit for bit.
+        self.assertEqual(self.path("state.json").read_bytes(),
+                         self.path("sequential.json").read_bytes())
+        self.assertEqual(sorted(p.name for p in self.dir.iterdir()),
+                         ["samples", "sequential.json", "state.json", "x.npy"])
+
+
+if __name__ == "__main__":
+    unittest.main()
