@@ -6,8 +6,9 @@ table with the reason for each, and the combinations that would be silently igno
 extra positionals; --channels against Python's range(C)[slice]; --state formats and
 directories; standard output on a full device; counts with their plural.
 
-BNORM_LARGE_GRID=1 runs the whole --channels grid (C in 1..5, 7; start, stop and step in
-None, -8..8) instead of a fixed sample of it."""
+BNORM_LARGE_GRID=1 runs the whole --channels grids (C in 1..5, 7; start, stop and step in
+None, -8..8; and C in 1, 3, 5 with bounds and steps around +-2^62 and +-2^63) instead of a
+fixed sample of each."""
 import itertools
 import json
 import math
@@ -483,8 +484,51 @@ def slice_texts():
     return texts
 
 
+# Where 64-bit arithmetic on a bound or a step overflows: at and around +-2^62 and +-2^63.
+HUGE = [2**63 - 2, 2**63 - 1, 2**63, 2**63 + 1, 2**62 - 1, 2**62, 2**62 + 1]
+HUGE += [-v for v in HUGE]
+
+
+def huge_slice_texts(large):
+    """Slices whose step, bounds or both are huge; without `large`, a small bounds sample."""
+    bounds = [None, -4, -3, -1, 0, 1, 2, 4, *HUGE] if large else [None, -2, 1, 2**63 - 1, -2**63]
+    steps = [*HUGE, -2, -1, 2]
+    part = lambda v: "" if v is None else str(v)
+    texts = [f"{part(start)}:{part(stop)}:{step}"
+             for start, stop, step in itertools.product(bounds, bounds, steps)]
+    return texts + [f"{part(start)}:{part(stop)}" for start, stop in
+                    itertools.product(bounds, bounds)] + [str(v) for v in HUGE]
+
+
 class Channels(ScratchTestCase):
     """--channels against Python's own range(C)[slice]."""
+
+    def assertSelectsAsPython(self, count, text):
+        want = python_slice(text, count)
+        with self.subTest(channels=count, text=text):
+            result = self.bnorm("stats", f"c{count}.npy", "--format", "csv", f"--channels={text}")
+            if want is ValueError:
+                self.assertFailsWith(result, 2, "--channels", "step")
+            elif want is IndexError:
+                self.assertFailsWith(result, 3, "--channels", "outside")
+            else:
+                self.assertEqual(result.status, 0, result)
+                rows = result.stdout.decode().splitlines()[1:]
+                self.assertEqual([r.split(",")[0] for r in rows], [str(c) for c in want] + ["all"])
+
+    def test_huge_steps_and_bounds(self):
+        # A step near 2^63 once overflowed `c += step` and selected channels far outside.
+        counts = [1, 3, 5] if LARGE else [3, 5]
+        grid = [(c, t) for c in counts for t in huge_slice_texts(LARGE)]
+        grid += [(5, "1::9223372036854775807"), (3, "-2:2:9223372036854775807"),
+                 (5, "2:-1:9223372036854775807"), (5, "2::9223372036854775806"),
+                 (5, "::-9223372036854775808"), (5, "4::-9223372036854775807"),
+                 (5, "::9223372036854775808")]
+        for count in counts:
+            np.save(self.path(f"c{count}.npy"), np.arange(2 * count, dtype=float).reshape(2, count))
+        for count, text in grid:
+            self.assertSelectsAsPython(count, text)
+        print(f"--channels huge grid: {len(grid)} cases", flush=True)
 
     def test_python_slice_grid(self):
         counts = [1, 2, 3, 4, 5, 7]
@@ -498,19 +542,7 @@ class Channels(ScratchTestCase):
         for count in counts:
             np.save(self.path(f"c{count}.npy"), np.arange(2 * count, dtype=float).reshape(2, count))
         for count, text in grid:
-            want = python_slice(text, count)
-            with self.subTest(channels=count, text=text):
-                result = self.bnorm("stats", f"c{count}.npy", "--format", "csv",
-                                    f"--channels={text}")
-                if want is ValueError:
-                    self.assertFailsWith(result, 2, "--channels", "step")
-                elif want is IndexError:
-                    self.assertFailsWith(result, 3, "--channels", "outside")
-                else:
-                    self.assertEqual(result.status, 0, result)
-                    rows = result.stdout.decode().splitlines()[1:]
-                    self.assertEqual([r.split(",")[0] for r in rows],
-                                     [str(c) for c in want] + ["all"])
+            self.assertSelectsAsPython(count, text)
         print(f"--channels grid: {len(grid)} cases", flush=True)
         for text in ["a", "1:2:3:4", "1.5", "+-1", ":x"]:
             with self.subTest(text=text):
