@@ -297,9 +297,13 @@ class Flags(ScratchTestCase):
         self.path("d.json").write_text(json.dumps({"mean": [1.0]}))
         self.path("r.json").write_text(json.dumps({"running_mean": [0, 0, 0],
                                                    "running_var": [1, 1, 1]}))
+        self.path("p.json").write_bytes(self.bnorm("stats", "x.npy", "--partial").stdout)
+        self.assertEqual(self.bnorm("merge", "p.json", "-o", "m.json").status, 0)
         cases = [
             (["apply", "x.npy", "-o", "y.npy", "--mode", "eval", "--state", "r.json",
               "--virtual-batch-size", "1"], "--virtual-batch-size", "eval"),
+            (["apply", "x.npy", "-o", "y.npy", "--batch-stats", "m.json",
+              "--virtual-batch-size", "1"], "--virtual-batch-size", "--batch-stats"),
             (["stats", "x.npy", "-", "--plot", "p.svg"], "AFTER", "standard input"),
             (["stats", "x.npy", "x.npy"], "x.npy", "--plot"),
             (["stats", "x.npy", "x.npy", "--format", "csv"], "--plot"),
@@ -324,7 +328,7 @@ class Flags(ScratchTestCase):
         for args, *phrases in cases:
             with self.subTest(args=args):
                 self.assertFailsWith(self.bnorm(*args), 2, *phrases)
-        self.assertNoStrayFiles("x.npy", "s.json", "d.json", "r.json")
+        self.assertNoStrayFiles("x.npy", "s.json", "d.json", "r.json", "p.json", "m.json")
         # What is honoured still works.
         self.assertEqual(self.bnorm("apply", "x.npy", "-o", "y.npy", "--mode", "eval",
                                     "--no-track-running-stats", "--virtual-batch-size", "2").status,
