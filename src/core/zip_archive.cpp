@@ -243,8 +243,8 @@ zip_archive::zip_archive(std::shared_ptr<const byte_source> bytes, zip_name_chec
 void zip_archive::read_central_directory(const zip_name_check& check_name) {
   const std::size_t size = bytes_->size();
   if (size < end_record_size) {
-    fail("not a zip archive: " + std::to_string(size) +
-         " bytes, fewer than the 22-byte end-of-central-directory record");
+    fail("not a zip archive: " + count_text(size, "byte") +
+         ", fewer than the 22-byte end-of-central-directory record");
   }
   // The end record is the last 22 bytes plus a comment of up to 65535 bytes: search backwards
   // for its signature at a place where the comment length reaches exactly the end of the file.

@@ -15,6 +15,7 @@ import math
 import os
 import random
 import re
+import struct
 import unittest
 
 import numpy as np
@@ -674,6 +675,46 @@ class Grammar(ScratchTestCase):
         np.save(self.path("wide.npy"), np.ones((2, 41)))
         text = self.bnorm("stats", "wide.npy", "--format", "table").stdout.decode()
         self.assertIn("... 11 more channels", text)
+
+    def test_one_is_singular_in_every_message_that_counts(self):
+        """Each message that puts a count before a noun, given a count of one."""
+        np.save(self.path("x4.npy"), np.ones((2, 4)))
+        np.save(self.path("x1.npy"), np.ones((2, 1)))
+        self.path("p1.json").write_bytes(self.bnorm("stats", "x1.npy", "--partial").stdout)
+        self.assertEqual(self.bnorm("merge", "p1.json", "-o", "m1.json").status, 0)
+        self.path("a.json").write_text(json.dumps({"running_mean": [1.0]}))
+        self.path("b.json").write_text(json.dumps({"running_mean": [1.0, 2.0]}))
+        self.path("ragged.json").write_text("[[1, 2], [3]]")
+        self.path("nonfinite.json").write_text(
+            '{"partial": true, "count": [4], "min": [0], "max": [2], "mean": [1.5], "m2": [NaN],'
+            ' "nonfinite": [1]}')
+        self.path("one.safetensors").write_bytes(b"x")
+        self.path("one.npz").write_bytes(b"x")
+        header = json.dumps({"t": {"dtype": "BOOL", "shape": [1], "data_offsets": [0, 2]}})
+        self.path("bool.safetensors").write_bytes(
+            struct.pack("<Q", len(header)) + header.encode() + b"\x01\x01")
+        np.save(self.path("bool.npy"), np.array([True]))
+        longer = self.path("bool.npy").read_bytes() + b"\x01"
+        with self.subTest(args="compare a.json b.json"):
+            self.assertIn(b"running_mean: 1 element, expected 2\n",
+                          self.bnorm("compare", "a.json", "b.json").stdout)
+        cases = [
+            (["apply", "x4.npy", "-o", "y.npy", "--batch-stats", "m1.json"], None,
+             "m1.json: 1 channel, but the input has 4"),
+            (["stats", "ragged.json"], None, "ragged array: 1 element where"),
+            (["merge", "nonfinite.json", "-o", "m.json"], None,
+             "counts 1 NaN or infinite value\n"),
+            (["stats", "one.safetensors"], None, "not a safetensors file: 1 byte,"),
+            (["stats", "bool.safetensors"], None, "do not span the 1 byte shape (1,)"),
+            (["stats", "one.npz"], None, "not a zip archive: 1 byte,"),
+            (["convert", "-", "o.json", "--input-format", "npy"], longer,
+             "is longer than the 1 byte shape (1,)"),
+        ]
+        for args, stdin, phrase in cases:
+            with self.subTest(args=args):
+                result = self.bnorm(*args, stdin=stdin)
+                self.assertEqual(result.status, 3, result)
+                self.assertIn(phrase, result.stderr)
 
 
 if __name__ == "__main__":
