@@ -9,6 +9,7 @@ directories; standard output on a full device; counts with their plural.
 BNORM_LARGE_GRID=1 runs the whole --channels grids (C in 1..5, 7; start, stop and step in
 None, -8..8; and C in 1, 3, 5 with bounds and steps around +-2^62 and +-2^63) instead of a
 fixed sample of each."""
+import io
 import itertools
 import json
 import math
@@ -17,6 +18,7 @@ import random
 import re
 import struct
 import unittest
+import zipfile
 
 import numpy as np
 import torch
@@ -657,6 +659,60 @@ class FullDevice(ScratchTestCase):
                 self.assertIn("No space left on device", lines[0])
 
 
+def zip_with_one_byte_too_many():
+    """An np.savez archive changed in each place where a ZIP reader counts bytes or entries,
+    by one: name -> (bytes, the singular phrase bnorm's message must hold)."""
+    def savez():
+        buffer = io.BytesIO()
+        np.savez(buffer, x=np.array([1.0]))
+        return bytearray(buffer.getvalue())
+
+    def end_record(data):  # where it starts, the central directory's size and offset
+        at = len(data) - 22
+        return (at, *struct.unpack_from("<II", data, at + 12))
+
+    archives = {}
+    data = savez()
+    at, size, offset = end_record(data)
+    struct.pack_into("<I", data, at + 12, 1)
+    archives["size"] = data, "central directory (1 byte at byte"
+    archives["entries"] = (struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, 0, 0, 0),
+                           "claims 1 entry, more than")
+    data = savez()
+    at, size, offset = end_record(data)
+    data[at:at] = b"\0"
+    struct.pack_into("<I", data, at + 1 + 12, size + 1)
+    archives["after_last_entry"] = data, "central directory has 1 byte after its last entry"
+    data = savez()
+    at, size, offset = end_record(data)
+    data[offset:offset] = b"\0"
+    struct.pack_into("<I", data, at + 1 + 16, offset + 1)
+    archives["before_directory"] = data, "belongs to no member (the central directory starts"
+    data = savez()
+    at, size, offset = end_record(data)
+    data[0:0] = b"\0"
+    struct.pack_into("<I", data, at + 1 + 16, offset + 1)
+    struct.pack_into("<I", data, offset + 1 + 42, struct.unpack_from("<I", data, offset + 43)[0] + 1)
+    archives["before_first_member"] = data, "1 byte at byte 0 belongs to no member"
+    data = savez()
+    at, size, offset = end_record(data)
+    name_size, extra_size = struct.unpack_from("<HH", data, offset + 28)
+    end = offset + 46 + name_size + extra_size
+    data[end:end] = struct.pack("<HHB", 1, 1, 0)  # a ZIP64 field of one byte, deferred none
+    struct.pack_into("<H", data, offset + 30, extra_size + 5)
+    struct.pack_into("<I", data, at + 5 + 12, size + 5)
+    archives["zip64_surplus"] = data, "ZIP64 extra field holds 1 byte more than"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("x.npy", b"a" * 100000)
+    data = bytearray(buffer.getvalue())
+    at, size, offset = end_record(data)
+    struct.pack_into("<I", data, 22, 1)  # declared size 1, in the local and the central header
+    struct.pack_into("<I", data, offset + 24, 1)
+    archives["inflated_size"] = data, "inflates to more than its declared 1 byte\n"
+    return archives
+
+
 class Grammar(ScratchTestCase):
     def test_one_is_singular(self):
         np.save(self.path("one.npy"), np.array([[1.0]]))
@@ -710,6 +766,9 @@ class Grammar(ScratchTestCase):
             (["convert", "-", "o.json", "--input-format", "npy"], longer,
              "is longer than the 1 byte shape (1,)"),
         ]
+        for name, (data, phrase) in zip_with_one_byte_too_many().items():
+            self.path(f"{name}.npz").write_bytes(data)
+            cases.append((["stats", f"{name}.npz"], None, phrase))
         for args, stdin, phrase in cases:
             with self.subTest(args=args):
                 result = self.bnorm(*args, stdin=stdin)
