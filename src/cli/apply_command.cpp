@@ -62,6 +62,11 @@ int run_apply(const apply_options& o) {
   if (!o.virtual_batch_size.empty()) {
     const long long k = parse_integer(o.virtual_batch_size, "--virtual-batch-size");
     if (k < 1) throw usage_error("--virtual-batch-size must be at least 1");
+    if (!o.batch_stats.empty()) {
+      throw usage_error(
+          "--virtual-batch-size splits the batch for its statistics, which --batch-stats gives "
+          "for the whole batch");
+    }
     config.virtual_batch_size = static_cast<std::size_t>(k);
   }
   const tensor_format in_format = resolve_format(o.input, o.input_format, "--input-format");

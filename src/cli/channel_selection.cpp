@@ -10,8 +10,9 @@
 namespace bnorm::cli {
 namespace {
 
-// An integer as Python's int() reads a slice bound; one too large for long long is clamped,
-// which changes nothing once the bound is clamped to the channels.
+// An integer as Python's int() reads a slice bound or step; one too large for long long is
+// clamped, which changes nothing: a bound is clamped to the channels anyway, and a step of
+// 2^63 or more selects at most the start, as one of LLONG_MAX does.
 long long parse_bound(const std::string& part, const std::string& text) {
   const bool plus = part.starts_with('+');
   const char* first = part.data() + (plus ? 1 : 0);
@@ -24,8 +25,8 @@ long long parse_bound(const std::string& part, const std::string& text) {
                       "'");
   }
   if (ec == std::errc::result_out_of_range) {
-    return *first == '-' ? std::numeric_limits<long long>::min() / 2
-                         : std::numeric_limits<long long>::max() / 2;
+    return *first == '-' ? std::numeric_limits<long long>::min()
+                         : std::numeric_limits<long long>::max();
   }
   return value;
 }
@@ -78,9 +79,18 @@ std::vector<std::size_t> select_channels(const std::string& text, std::size_t ch
   };
   const long long start = resolve(bound(parts[0]), step < 0 ? upper : lower);
   const long long stop = resolve(bound(parts[1]), step < 0 ? lower : upper);
-  // |c| stays within the channels and |step| within half the range: c + step cannot overflow.
-  for (long long c = start; step > 0 ? c < stop : c > stop; c += step) {
-    selected.push_back(static_cast<std::size_t>(c));
+  // len(range(start, stop, step)) as Python counts it, then start + i·step for i below it: the
+  // step may be anything down to LLONG_MIN, so neither c += step nor -step is computed.  start
+  // and stop lie in [-1, count], and i·|step| stays below |stop - start|.
+  using wide = unsigned long long;
+  const wide span = step > 0 ? (start < stop ? static_cast<wide>(stop - start) : 0)
+                             : (start > stop ? static_cast<wide>(start - stop) : 0);
+  const wide stride = step > 0 ? static_cast<wide>(step) : wide{0} - static_cast<wide>(step);
+  const wide length = span == 0 ? 0 : (span - 1) / stride + 1;
+  for (wide i = 0; i < length; ++i) {
+    const wide offset = i * stride;
+    selected.push_back(static_cast<std::size_t>(step > 0 ? static_cast<wide>(start) + offset
+                                                         : static_cast<wide>(start) - offset));
   }
   return selected;
 }

@@ -302,8 +302,8 @@ void use_whole_batch(bn_plan& plan, std::vector<channel_moments> whole_batch,
     throw usage_error("--batch-stats gives batch statistics, which eval mode does not use");
   }
   if (whole_batch.size() != plan.layout.channels) {
-    throw data_error(name + ": " + std::to_string(whole_batch.size()) +
-                     " channels, but the input has " + std::to_string(plan.layout.channels));
+    throw data_error(name + ": " + count_text(whole_batch.size(), "channel") +
+                     ", but the input has " + std::to_string(plan.layout.channels));
   }
   for (const channel_moments& m : whole_batch) {
     if (m.count == 0) throw data_error(name + ": a channel has no values");

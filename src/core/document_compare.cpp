@@ -3,6 +3,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "count_text.hpp"
 #include "number_format.hpp"
 
 namespace bnorm {
@@ -51,7 +52,7 @@ void compare(const json& a, const json& e, const std::string& path, const compar
   if (a.is_array()) {
     if (a.size() != e.size()) {
       out.push_back(
-          {where, std::to_string(a.size()) + " elements, expected " + std::to_string(e.size())});
+          {where, count_text(a.size(), "element") + ", expected " + std::to_string(e.size())});
       return;
     }
     for (std::size_t i = 0; i < a.size(); ++i) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "count_text.hpp"
 #include "error.hpp"
 #include "json_lexer.hpp"
 #include "number_format.hpp"
@@ -43,9 +44,9 @@ json_tensor parse_json_tensor(std::string_view text) {
         shape[closing] = count;
       } else if (shape[closing] != count) {
         json_fail(text, pos,
-                  "ragged array: " + std::to_string(count) +
-                      " elements where the first array at depth " + std::to_string(closing + 1) +
-                      " has " + std::to_string(shape[closing]));
+                  "ragged array: " + count_text(count, "element") +
+                      " where the first array at depth " + std::to_string(closing + 1) + " has " +
+                      std::to_string(shape[closing]));
       }
       counts.pop_back();
       ++pos;

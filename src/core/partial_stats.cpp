@@ -49,7 +49,7 @@ void check_consistent(const channel_moments& m, std::size_t c) {
   }
   if (m.nonfinite > 0 && std::isfinite(m.mean)) {
     throw data_error("mean" + at + " is " + text(m.mean) + ", but nonfinite" + at + " counts " +
-                     std::to_string(m.nonfinite) + " NaN or infinite values");
+                     count_text(m.nonfinite, "NaN or infinite value"));
   }
 }
 

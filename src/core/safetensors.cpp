@@ -121,8 +121,8 @@ class safetensors_archive : public tensor_archive {
       : bytes_(std::move(bytes)) {
     const std::size_t size = bytes_->size();
     if (size < length_size) {
-      fail("not a safetensors file: " + std::to_string(size) +
-           " bytes, fewer than the 8-byte header length");
+      fail("not a safetensors file: " + count_text(size, "byte") +
+           ", fewer than the 8-byte header length");
     }
     char length[length_size];
     bytes_->read_exact(0, length, length_size);
@@ -263,9 +263,9 @@ std::vector<safetensors_entry> parse_safetensors_header(std::string_view text,
     entry.end = non_negative(offsets[1], what + ": data_offsets[1]");
     if (entry.end < entry.begin || entry.end - entry.begin != bytes) {
       throw data_error(what + ": data_offsets [" + std::to_string(entry.begin) + ", " +
-                       std::to_string(entry.end) + "] do not span the " + std::to_string(bytes) +
-                       " bytes shape " + shape_to_string(entry.info.shape) + " of " +
-                       value["dtype"].get<std::string>() + " needs");
+                       std::to_string(entry.end) + "] do not span the " +
+                       count_text(bytes, "byte") + " shape " + shape_to_string(entry.info.shape) +
+                       " of " + value["dtype"].get<std::string>() + " needs");
     }
     entries.push_back(std::move(entry));
   }

@@ -95,7 +95,7 @@ class npy_source : public tensor_source {
       // Longer than the shape says: refuse at once, without reading (or holding) the rest,
       // which may never end.
       throw data_error("data at byte " + std::to_string(data_offset_) + " is longer than the " +
-                       std::to_string(expected) + " bytes shape " + shape_to_string(info_.shape) +
+                       count_text(expected, "byte") + " shape " + shape_to_string(info_.shape) +
                        " of " + name_of(info_.type) + " needs");
     }
     check_data_size(memory_.size());

@@ -113,8 +113,8 @@ std::string apply_extra(std::string_view extra, const zip64_fields& fields, std:
     if (!data.empty() && surplus == zip64_surplus::refused) {
       // A reader that takes the values in order without looking for markers would read
       // these as sizes or an offset.
-      return "ZIP64 extra field holds " + std::to_string(data.size()) +
-             " bytes more than the values its header defers to it";
+      return "ZIP64 extra field holds " + count_text(data.size(), "byte") +
+             " more than the values its header defers to it";
     }
   }
   if (!seen && (fields.uncompressed || fields.compressed || fields.offset || fields.disk)) {
@@ -243,8 +243,8 @@ zip_archive::zip_archive(std::shared_ptr<const byte_source> bytes, zip_name_chec
 void zip_archive::read_central_directory(const zip_name_check& check_name) {
   const std::size_t size = bytes_->size();
   if (size < end_record_size) {
-    fail("not a zip archive: " + std::to_string(size) +
-         " bytes, fewer than the 22-byte end-of-central-directory record");
+    fail("not a zip archive: " + count_text(size, "byte") +
+         ", fewer than the 22-byte end-of-central-directory record");
   }
   // The end record is the last 22 bytes plus a comment of up to 65535 bytes: search backwards
   // for its signature at a place where the comment length reaches exactly the end of the file.
@@ -368,7 +368,7 @@ void zip_archive::read_central_directory(const zip_name_check& check_name) {
   std::uint64_t directory_stop = 0;
   if (add_overflows(directory_offset, directory_size, directory_stop) ||
       directory_stop != directory_end) {
-    fail("central directory (" + std::to_string(directory_size) + " bytes at byte " +
+    fail("central directory (" + count_text(directory_size, "byte") + " at byte " +
          std::to_string(directory_offset) + ") does not end where the end record starts (byte " +
          std::to_string(directory_end) + ")");
   }
@@ -381,9 +381,8 @@ void zip_archive::read_central_directory(const zip_name_check& check_name) {
          " members, more than " + std::to_string(zip_max_members) + " (bnorm's limit)");
   }
   if (entries > directory_size / central_header_size) {
-    fail("end record" + at_byte(end_offset) + " claims " + std::to_string(entries) +
-         " entries, more than its " + std::to_string(directory_size) +
-         "-byte central directory can hold");
+    fail("end record" + at_byte(end_offset) + " claims " + count_text(entries, "entry", "entries") +
+         ", more than its " + std::to_string(directory_size) + "-byte central directory can hold");
   }
 
   const std::string directory = bytes_->read_string(directory_offset, directory_size);
@@ -478,8 +477,8 @@ void zip_archive::read_central_directory(const zip_name_check& check_name) {
     pos += central_header_size + name_size + extra_size + comment_size;
   }
   if (pos != directory.size()) {
-    fail("central directory has " + std::to_string(directory.size() - pos) +
-         " bytes after its last entry" + at_byte(directory_offset + pos));
+    fail("central directory has " + count_text(directory.size() - pos, "byte") +
+         " after its last entry" + at_byte(directory_offset + pos));
   }
   // Members in file order must not share bytes, and must leave none unread: the first starts
   // the file and each ends where the next local header (or the central directory) starts.
@@ -498,16 +497,18 @@ void zip_archive::read_central_directory(const zip_name_check& check_name) {
            at_byte(m->header_offset));
     }
     if (covered != m->header_offset) {
-      fail(std::to_string(m->header_offset - covered) + " bytes" + at_byte(covered) +
-           " belong to no member (" + (before == nullptr ? "before the first, " : "") + "member " +
+      const std::uint64_t gap = m->header_offset - covered;
+      fail(count_text(gap, "byte") + at_byte(covered) + (gap == 1 ? " belongs" : " belong") +
+           " to no member (" + (before == nullptr ? "before the first, " : "") + "member " +
            quoted_name(m->name) + " starts" + at_byte(m->header_offset) + ")");
     }
     covered = m->data_offset + m->compressed_size;
     before = m;
   }
   if (covered != directory_offset) {
-    fail(std::to_string(directory_offset - covered) + " bytes" + at_byte(covered) +
-         " belong to no member (the central directory starts" + at_byte(directory_offset) + ")");
+    const std::uint64_t gap = directory_offset - covered;
+    fail(count_text(gap, "byte") + at_byte(covered) + (gap == 1 ? " belongs" : " belong") +
+         " to no member (the central directory starts" + at_byte(directory_offset) + ")");
   }
 }
 
@@ -612,8 +613,8 @@ std::string zip_archive::extract(const zip_member& m) const {
     }
     if (produced == out.size()) {
       if (out.size() >= room) {
-        fail(what + " inflates to more than its declared " + std::to_string(m.uncompressed_size) +
-             " bytes");
+        fail(what + " inflates to more than its declared " +
+             count_text(m.uncompressed_size, "byte"));
       }
       out.resize(out.size() +
                  static_cast<std::size_t>(std::min<std::uint64_t>(io_chunk, room - out.size())));

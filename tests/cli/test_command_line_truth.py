@@ -6,15 +6,19 @@ table with the reason for each, and the combinations that would be silently igno
 extra positionals; --channels against Python's range(C)[slice]; --state formats and
 directories; standard output on a full device; counts with their plural.
 
-BNORM_LARGE_GRID=1 runs the whole --channels grid (C in 1..5, 7; start, stop and step in
-None, -8..8) instead of a fixed sample of it."""
+BNORM_LARGE_GRID=1 runs the whole --channels grids (C in 1..5, 7; start, stop and step in
+None, -8..8; and C in 1, 3, 5 with bounds and steps around +-2^62 and +-2^63) instead of a
+fixed sample of each."""
+import io
 import itertools
 import json
 import math
 import os
 import random
 import re
+import struct
 import unittest
+import zipfile
 
 import numpy as np
 import torch
@@ -296,9 +300,13 @@ class Flags(ScratchTestCase):
         self.path("d.json").write_text(json.dumps({"mean": [1.0]}))
         self.path("r.json").write_text(json.dumps({"running_mean": [0, 0, 0],
                                                    "running_var": [1, 1, 1]}))
+        self.path("p.json").write_bytes(self.bnorm("stats", "x.npy", "--partial").stdout)
+        self.assertEqual(self.bnorm("merge", "p.json", "-o", "m.json").status, 0)
         cases = [
             (["apply", "x.npy", "-o", "y.npy", "--mode", "eval", "--state", "r.json",
               "--virtual-batch-size", "1"], "--virtual-batch-size", "eval"),
+            (["apply", "x.npy", "-o", "y.npy", "--batch-stats", "m.json",
+              "--virtual-batch-size", "1"], "--virtual-batch-size", "--batch-stats"),
             (["stats", "x.npy", "-", "--plot", "p.svg"], "AFTER", "standard input"),
             (["stats", "x.npy", "x.npy"], "x.npy", "--plot"),
             (["stats", "x.npy", "x.npy", "--format", "csv"], "--plot"),
@@ -323,7 +331,7 @@ class Flags(ScratchTestCase):
         for args, *phrases in cases:
             with self.subTest(args=args):
                 self.assertFailsWith(self.bnorm(*args), 2, *phrases)
-        self.assertNoStrayFiles("x.npy", "s.json", "d.json", "r.json")
+        self.assertNoStrayFiles("x.npy", "s.json", "d.json", "r.json", "p.json", "m.json")
         # What is honoured still works.
         self.assertEqual(self.bnorm("apply", "x.npy", "-o", "y.npy", "--mode", "eval",
                                     "--no-track-running-stats", "--virtual-batch-size", "2").status,
@@ -483,8 +491,51 @@ def slice_texts():
     return texts
 
 
+# Where 64-bit arithmetic on a bound or a step overflows: at and around +-2^62 and +-2^63.
+HUGE = [2**63 - 2, 2**63 - 1, 2**63, 2**63 + 1, 2**62 - 1, 2**62, 2**62 + 1]
+HUGE += [-v for v in HUGE]
+
+
+def huge_slice_texts(large):
+    """Slices whose step, bounds or both are huge; without `large`, a small bounds sample."""
+    bounds = [None, -4, -3, -1, 0, 1, 2, 4, *HUGE] if large else [None, -2, 1, 2**63 - 1, -2**63]
+    steps = [*HUGE, -2, -1, 2]
+    part = lambda v: "" if v is None else str(v)
+    texts = [f"{part(start)}:{part(stop)}:{step}"
+             for start, stop, step in itertools.product(bounds, bounds, steps)]
+    return texts + [f"{part(start)}:{part(stop)}" for start, stop in
+                    itertools.product(bounds, bounds)] + [str(v) for v in HUGE]
+
+
 class Channels(ScratchTestCase):
     """--channels against Python's own range(C)[slice]."""
+
+    def assertSelectsAsPython(self, count, text):
+        want = python_slice(text, count)
+        with self.subTest(channels=count, text=text):
+            result = self.bnorm("stats", f"c{count}.npy", "--format", "csv", f"--channels={text}")
+            if want is ValueError:
+                self.assertFailsWith(result, 2, "--channels", "step")
+            elif want is IndexError:
+                self.assertFailsWith(result, 3, "--channels", "outside")
+            else:
+                self.assertEqual(result.status, 0, result)
+                rows = result.stdout.decode().splitlines()[1:]
+                self.assertEqual([r.split(",")[0] for r in rows], [str(c) for c in want] + ["all"])
+
+    def test_huge_steps_and_bounds(self):
+        # A step near 2^63 once overflowed `c += step` and selected channels far outside.
+        counts = [1, 3, 5] if LARGE else [3, 5]
+        grid = [(c, t) for c in counts for t in huge_slice_texts(LARGE)]
+        grid += [(5, "1::9223372036854775807"), (3, "-2:2:9223372036854775807"),
+                 (5, "2:-1:9223372036854775807"), (5, "2::9223372036854775806"),
+                 (5, "::-9223372036854775808"), (5, "4::-9223372036854775807"),
+                 (5, "::9223372036854775808")]
+        for count in counts:
+            np.save(self.path(f"c{count}.npy"), np.arange(2 * count, dtype=float).reshape(2, count))
+        for count, text in grid:
+            self.assertSelectsAsPython(count, text)
+        print(f"--channels huge grid: {len(grid)} cases", flush=True)
 
     def test_python_slice_grid(self):
         counts = [1, 2, 3, 4, 5, 7]
@@ -498,19 +549,7 @@ class Channels(ScratchTestCase):
         for count in counts:
             np.save(self.path(f"c{count}.npy"), np.arange(2 * count, dtype=float).reshape(2, count))
         for count, text in grid:
-            want = python_slice(text, count)
-            with self.subTest(channels=count, text=text):
-                result = self.bnorm("stats", f"c{count}.npy", "--format", "csv",
-                                    f"--channels={text}")
-                if want is ValueError:
-                    self.assertFailsWith(result, 2, "--channels", "step")
-                elif want is IndexError:
-                    self.assertFailsWith(result, 3, "--channels", "outside")
-                else:
-                    self.assertEqual(result.status, 0, result)
-                    rows = result.stdout.decode().splitlines()[1:]
-                    self.assertEqual([r.split(",")[0] for r in rows],
-                                     [str(c) for c in want] + ["all"])
+            self.assertSelectsAsPython(count, text)
         print(f"--channels grid: {len(grid)} cases", flush=True)
         for text in ["a", "1:2:3:4", "1.5", "+-1", ":x"]:
             with self.subTest(text=text):
@@ -620,6 +659,60 @@ class FullDevice(ScratchTestCase):
                 self.assertIn("No space left on device", lines[0])
 
 
+def zip_with_one_byte_too_many():
+    """An np.savez archive changed in each place where a ZIP reader counts bytes or entries,
+    by one: name -> (bytes, the singular phrase bnorm's message must hold)."""
+    def savez():
+        buffer = io.BytesIO()
+        np.savez(buffer, x=np.array([1.0]))
+        return bytearray(buffer.getvalue())
+
+    def end_record(data):  # where it starts, the central directory's size and offset
+        at = len(data) - 22
+        return (at, *struct.unpack_from("<II", data, at + 12))
+
+    archives = {}
+    data = savez()
+    at, size, offset = end_record(data)
+    struct.pack_into("<I", data, at + 12, 1)
+    archives["size"] = data, "central directory (1 byte at byte"
+    archives["entries"] = (struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, 0, 0, 0),
+                           "claims 1 entry, more than")
+    data = savez()
+    at, size, offset = end_record(data)
+    data[at:at] = b"\0"
+    struct.pack_into("<I", data, at + 1 + 12, size + 1)
+    archives["after_last_entry"] = data, "central directory has 1 byte after its last entry"
+    data = savez()
+    at, size, offset = end_record(data)
+    data[offset:offset] = b"\0"
+    struct.pack_into("<I", data, at + 1 + 16, offset + 1)
+    archives["before_directory"] = data, "belongs to no member (the central directory starts"
+    data = savez()
+    at, size, offset = end_record(data)
+    data[0:0] = b"\0"
+    struct.pack_into("<I", data, at + 1 + 16, offset + 1)
+    struct.pack_into("<I", data, offset + 1 + 42, struct.unpack_from("<I", data, offset + 43)[0] + 1)
+    archives["before_first_member"] = data, "1 byte at byte 0 belongs to no member"
+    data = savez()
+    at, size, offset = end_record(data)
+    name_size, extra_size = struct.unpack_from("<HH", data, offset + 28)
+    end = offset + 46 + name_size + extra_size
+    data[end:end] = struct.pack("<HHB", 1, 1, 0)  # a ZIP64 field of one byte, deferred none
+    struct.pack_into("<H", data, offset + 30, extra_size + 5)
+    struct.pack_into("<I", data, at + 5 + 12, size + 5)
+    archives["zip64_surplus"] = data, "ZIP64 extra field holds 1 byte more than"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("x.npy", b"a" * 100000)
+    data = bytearray(buffer.getvalue())
+    at, size, offset = end_record(data)
+    struct.pack_into("<I", data, 22, 1)  # declared size 1, in the local and the central header
+    struct.pack_into("<I", data, offset + 24, 1)
+    archives["inflated_size"] = data, "inflates to more than its declared 1 byte\n"
+    return archives
+
+
 class Grammar(ScratchTestCase):
     def test_one_is_singular(self):
         np.save(self.path("one.npy"), np.array([[1.0]]))
@@ -638,6 +731,49 @@ class Grammar(ScratchTestCase):
         np.save(self.path("wide.npy"), np.ones((2, 41)))
         text = self.bnorm("stats", "wide.npy", "--format", "table").stdout.decode()
         self.assertIn("... 11 more channels", text)
+
+    def test_one_is_singular_in_every_message_that_counts(self):
+        """Each message that puts a count before a noun, given a count of one."""
+        np.save(self.path("x4.npy"), np.ones((2, 4)))
+        np.save(self.path("x1.npy"), np.ones((2, 1)))
+        self.path("p1.json").write_bytes(self.bnorm("stats", "x1.npy", "--partial").stdout)
+        self.assertEqual(self.bnorm("merge", "p1.json", "-o", "m1.json").status, 0)
+        self.path("a.json").write_text(json.dumps({"running_mean": [1.0]}))
+        self.path("b.json").write_text(json.dumps({"running_mean": [1.0, 2.0]}))
+        self.path("ragged.json").write_text("[[1, 2], [3]]")
+        self.path("nonfinite.json").write_text(
+            '{"partial": true, "count": [4], "min": [0], "max": [2], "mean": [1.5], "m2": [NaN],'
+            ' "nonfinite": [1]}')
+        self.path("one.safetensors").write_bytes(b"x")
+        self.path("one.npz").write_bytes(b"x")
+        header = json.dumps({"t": {"dtype": "BOOL", "shape": [1], "data_offsets": [0, 2]}})
+        self.path("bool.safetensors").write_bytes(
+            struct.pack("<Q", len(header)) + header.encode() + b"\x01\x01")
+        np.save(self.path("bool.npy"), np.array([True]))
+        longer = self.path("bool.npy").read_bytes() + b"\x01"
+        with self.subTest(args="compare a.json b.json"):
+            self.assertIn(b"running_mean: 1 element, expected 2\n",
+                          self.bnorm("compare", "a.json", "b.json").stdout)
+        cases = [
+            (["apply", "x4.npy", "-o", "y.npy", "--batch-stats", "m1.json"], None,
+             "m1.json: 1 channel, but the input has 4"),
+            (["stats", "ragged.json"], None, "ragged array: 1 element where"),
+            (["merge", "nonfinite.json", "-o", "m.json"], None,
+             "counts 1 NaN or infinite value\n"),
+            (["stats", "one.safetensors"], None, "not a safetensors file: 1 byte,"),
+            (["stats", "bool.safetensors"], None, "do not span the 1 byte shape (1,)"),
+            (["stats", "one.npz"], None, "not a zip archive: 1 byte,"),
+            (["convert", "-", "o.json", "--input-format", "npy"], longer,
+             "is longer than the 1 byte shape (1,)"),
+        ]
+        for name, (data, phrase) in zip_with_one_byte_too_many().items():
+            self.path(f"{name}.npz").write_bytes(data)
+            cases.append((["stats", f"{name}.npz"], None, phrase))
+        for args, stdin, phrase in cases:
+            with self.subTest(args=args):
+                result = self.bnorm(*args, stdin=stdin)
+                self.assertEqual(result.status, 3, result)
+                self.assertIn(phrase, result.stderr)
 
 
 if __name__ == "__main__":

@@ -471,6 +471,10 @@ TEST_CASE("plan_batch_norm refuses inputs that are not a batch, naming the input
       bnorm::plan_batch_norm({bnorm::dtype::float32(), {4, 3}, false}, config,
                              bn_state{{1}, {}, {}, {}, 0}, false, "x.npy", "s.json"),
       "s.json: weight has 1 value, but the input has 3 channels", data_error);
+  const std::vector<bnorm::channel_moments> one_channel(1, bnorm::channel_moments{2, 0, 0, 0, 0});
+  CHECK_THROWS_WITH_AS(bnorm::plan_batch_norm({bnorm::dtype::float32(), {4, 3}, false}, config, {},
+                                              false, "x.npy", "s.json", &one_channel, "m.json"),
+                       "m.json: 1 channel, but the input has 3", data_error);
 }
 
 TEST_CASE("plan_batch_norm completes the state and decides the passes") {

@@ -93,7 +93,7 @@ TEST_CASE("parse_json_tensor accepts Python's NaN, Infinity and -Infinity") {
 TEST_CASE("parse_json_tensor refuses ragged arrays") {
   CHECK_THROWS_WITH_AS(
       parse_json_tensor("[[1, 2], [3]]"),
-      "line 1, column 12: ragged array: 1 elements where the first array at depth 2 has 2",
+      "line 1, column 12: ragged array: 1 element where the first array at depth 2 has 2",
       data_error);
   CHECK_THROWS_WITH_AS(
       parse_json_tensor("[[1, 2], [3, 4, 5]]"),
@@ -101,7 +101,7 @@ TEST_CASE("parse_json_tensor refuses ragged arrays") {
       data_error);
   CHECK_THROWS_WITH_AS(
       parse_json_tensor("[[[1], [2]], [[3]]]"),
-      "line 1, column 18: ragged array: 1 elements where the first array at depth 2 has 2",
+      "line 1, column 18: ragged array: 1 element where the first array at depth 2 has 2",
       data_error);
   CHECK_THROWS_WITH_AS(
       parse_json_tensor("[[1], []]"),
@@ -109,7 +109,7 @@ TEST_CASE("parse_json_tensor refuses ragged arrays") {
       data_error);
   CHECK_THROWS_WITH_AS(
       parse_json_tensor("[[], [1]]"),
-      "line 1, column 8: ragged array: 1 elements where the first array at depth 2 has 0",
+      "line 1, column 8: ragged array: 1 element where the first array at depth 2 has 0",
       data_error);
 }
 
@@ -216,7 +216,7 @@ TEST_CASE("parse_json_tensor reports line and column across lines") {
                        "line 3, column 7: expected a number or '['", data_error);
   CHECK_THROWS_WITH_AS(
       parse_json_tensor("[[1, 2],\n [3]]"),
-      "line 2, column 4: ragged array: 1 elements where the first array at depth 2 has 2",
+      "line 2, column 4: ragged array: 1 element where the first array at depth 2 has 2",
       data_error);
   // Columns count bytes from the last '\n'; a '\r' before it is an ordinary byte.
   CHECK_THROWS_WITH_AS(parse_json_tensor("[1,\r\n x]"),

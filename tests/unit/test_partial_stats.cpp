@@ -101,7 +101,7 @@ TEST_CASE("partial documents whose figures contradict each other are data errors
   CHECK_THROWS_WITH_AS(parse(R"("mean": [1], "m2": [NaN], "nonfinite": [0])"),
                        "m2[0] is NaN, but nonfinite[0] counts no NaN or infinity", data_error);
   CHECK_THROWS_WITH_AS(parse(R"("mean": [1.5], "m2": [NaN], "nonfinite": [1])"),
-                       "mean[0] is 1.5, but nonfinite[0] counts 1 NaN or infinite values",
+                       "mean[0] is 1.5, but nonfinite[0] counts 1 NaN or infinite value",
                        data_error);
   CHECK_THROWS_WITH_AS(parse(R"("mean": [NaN], "m2": [NaN], "nonfinite": [5])"),
                        "nonfinite[0] is 5, more than count[0] (4)", data_error);

@@ -538,7 +538,7 @@ TEST_CASE("open_tensor reads JSON tensors as float64 in C order") {
     write_bytes(path, "[[1, 2],\n [3]]");
     CHECK_THROWS_WITH_AS(
         bnorm::open_tensor(path, tensor_format::json),
-        (path + ": line 2, column 4: ragged array: 1 elements where the first array "
+        (path + ": line 2, column 4: ragged array: 1 element where the first array "
                 "at depth 2 has 2")
             .c_str(),
         data_error);

@@ -419,6 +419,14 @@ TEST_CASE(
                   "4 bytes at byte 36 belong to no member (the central directory "
                   "starts at byte 40)");
   }
+  SUBCASE("one byte is singular") {
+    check_refused(stored_zip({{"a.npy", "1"}}, "M").bytes,
+                  "1 byte at byte 0 belongs to no member (before the first, member 'a.npy' "
+                  "starts at byte 1)");
+    check_refused(stored_zip({{"a.npy", "1"}}, "", "t").bytes,
+                  "1 byte at byte 36 belongs to no member (the central directory starts at byte "
+                  "37)");
+  }
   SUBCASE("an empty archive after a prefix") {
     check_refused(stored_zip({}, "junk").bytes,
                   "4 bytes at byte 0 belong to no member (the central directory starts at byte 4)");
