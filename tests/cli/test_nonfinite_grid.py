@@ -570,18 +570,26 @@ class NearTheEndOfTheRange(Commands):
 
 
 class ContradictoryStatistics(ScratchTestCase):
-    """A partial document whose mean is NaN while nonfinite is 0 (or the reverse) was not
-    written by bnorm; merge and apply --batch-stats refuse it rather than pass it on."""
+    """A partial document whose mean or M2 is NaN while nonfinite is 0 (or the reverse), or
+    whose mean is infinite without nonfinite values, was not written by bnorm; merge and
+    apply --batch-stats refuse it rather than pass it on."""
 
     def test_refused(self):
         np.save(self.path("x.npy"), np.arange(8, dtype=np.float32).reshape(4, 2))
         good = json.loads(self.bnorm("stats", "x.npy", "--partial").stdout)
-        for key, value, nonfinite, phrase in [("mean", float("nan"), 0, "mean[1] is NaN"),
-                                             ("m2", float("nan"), 0, "m2[1] is NaN"),
-                                             ("mean", 2.5, 1, "mean[1] is 2.5")]:
+        nan, inf = float("nan"), float("inf")
+        for changes, phrase in [({"mean": nan, "nonfinite": 0}, "mean[1] is NaN"),
+                                ({"m2": nan, "nonfinite": 0}, "m2[1] is NaN"),
+                                ({"mean": 2.5, "nonfinite": 1}, "mean[1] is 2.5"),
+                                # NaN or ±Inf among the values make M2 NaN, not a number
+                                ({"mean": inf, "m2": 0.0, "nonfinite": 1}, "m2[1] is 0"),
+                                ({"mean": nan, "m2": inf, "nonfinite": 1}, "m2[1] is Infinity"),
+                                # finite values' mean is finite, even near 1.8e308
+                                ({"mean": inf, "m2": inf, "nonfinite": 0}, "mean[1] is Infinity"),
+                                ({"mean": -inf, "m2": 0.0, "nonfinite": 0}, "mean[1] is -Infinity")]:
             doc = json.loads(json.dumps(good))
-            doc[key][1] = value
-            doc["nonfinite"][1] = nonfinite
+            for key, value in changes.items():
+                doc[key][1] = value
             self.path("bad.json").write_text(json.dumps(doc))
             self.assertFailsWith(self.bnorm("merge", "bad.json", "-o", "t.json"), 3, "bad.json",
                                  phrase, "nonfinite[1]")
