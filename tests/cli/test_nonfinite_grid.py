@@ -606,6 +606,43 @@ class NearTheEndOfTheRange(Commands):
         for c in range(2):
             self.assertLessEqual(self.mean_ulps(stats["mean"][c], column), allowed, f"2^20 channel {c}")
 
+    def test_float64_output_where_the_variance_overflows_but_the_std_fits(self):
+        """Spreads of about 1e154 to 1e163 (N = 4 to 12): the variance is past double's range,
+        M2 kept scaled, and invstd comes from the scaled M2, so y is the exact one (it was 0
+        for every value), against a 60-digit decimal reference."""
+        import decimal
+        decimal.getcontext().prec = 60
+        shape = np.array([1, -1, 0.3, 0, 0.7, -0.2])
+        for spread, offset in itertools.product([4e154, 3e157, 1e161, 1e163], [0, 5, -0.5]):
+            column = spread * (shape + offset)
+            # Ulps at max(|y|, 1): x − mean loses |mean|/spread ulps, which the double-double
+            # refinement (not made for a scaled M2) would keep; measured 1.2, 2.0 and 4.8 for
+            # offsets 0, -0.5 and 5 (y was 0, some 8e15 ulps off).
+            allowed = decimal.Decimal(2 * (1 + abs(offset)))
+            x = np.stack([column, np.linspace(-1, 1, 6), column[::-1].copy()], axis=1)
+            for layout, data, axis in [("tabular", x, 1), ("channels-first", np.repeat(x[:, :, None], 2, 2), 1),
+                                       ("channels-last", np.repeat(x[:, None, :], 2, 1), -1)]:
+                np.save(self.path("x.npy"), data)
+                self.path("s.json").write_text(json.dumps({"weight": [2, 1, -0.5], "bias": [1, 0, 0.25]}))
+                self.run_ok("apply", "x.npy", "-o", "y.npy", "--axis", axis, "--state", "s.json",
+                            "--stats-out", "out.json")
+                y = np.moveaxis(np.load(self.path("y.npy")), axis, 0)
+                logical = np.moveaxis(data, axis, 0)
+                for c, (gamma, beta) in enumerate([(2, 1), (1, 0), (-0.5, 0.25)]):
+                    values = [Fraction(float(v)) for v in logical[c].ravel()]
+                    mean, var = exact_moments(logical[c].ravel())
+                    if c != 1:
+                        self.assertGreater(var, Fraction(np.finfo(np.float64).max))  # the class
+                    to_decimal = lambda f: decimal.Decimal(f.numerator) / decimal.Decimal(f.denominator)
+                    invstd = 1 / (to_decimal(var) + decimal.Decimal(1e-5)).sqrt()
+                    for got, v in zip(y[c].ravel(), values):
+                        exact = to_decimal(v - mean) * invstd * decimal.Decimal(gamma) + decimal.Decimal(beta)
+                        error = abs(decimal.Decimal(float(got)) - exact)
+                        ulp = decimal.Decimal(math.ulp(max(abs(float(exact)), 1.0)))
+                        self.assertLessEqual(error, allowed * ulp,
+                                             f"spread {spread:g}, offset {offset}, {layout}, channel {c}: "
+                                             f"y {got}, exact {float(exact)}")
+
     def test_float16_near_65504(self):
         """float16's extremes against torch (in float64, where nothing overflows), through
         every command of the grid."""
