@@ -608,8 +608,8 @@ class NearTheEndOfTheRange(Commands):
 
     def test_float64_output_where_the_variance_overflows_but_the_std_fits(self):
         """Spreads of about 1e154 to 1e163 (N = 4 to 12): the variance is past double's range,
-        M2 kept scaled, and invstd comes from the scaled M2, so y is the exact one (it was 0
-        for every value), against a 60-digit decimal reference."""
+        M2 kept scaled, and invstd comes from the scaled M2, so y and the gradients are the
+        exact ones (y was 0 for every value), against a 60-digit decimal reference."""
         import decimal
         decimal.getcontext().prec = 60
         shape = np.array([1, -1, 0.3, 0, 0.7, -0.2])
@@ -642,6 +642,27 @@ class NearTheEndOfTheRange(Commands):
                         self.assertLessEqual(error, allowed * ulp,
                                              f"spread {spread:g}, offset {offset}, {layout}, channel {c}: "
                                              f"y {got}, exact {float(exact)}")
+                # backward, train mode: x̂ and the gradients from the same invstd (they were 0).
+                grad = np.sin(np.arange(data.size, dtype=np.float64)).reshape(data.shape)
+                np.save(self.path("g.npy"), grad)
+                self.run_ok("backward", "x.npy", "--grad-output", "g.npy", "-o", "gi.npy", "--axis", axis,
+                            "--state", "s.json", "--grads-out", "gr.json")
+                gi = np.moveaxis(np.load(self.path("gi.npy")), axis, 0)
+                grads = self.json("gr.json")
+                g_logical = np.moveaxis(grad, axis, 0)
+                for c, gamma in enumerate([2, 1, -0.5]):
+                    mean, var = exact_moments(logical[c].ravel())
+                    invstd = 1 / (to_decimal(var) + decimal.Decimal(1e-5)).sqrt()
+                    xhat = [to_decimal(Fraction(float(v)) - mean) * invstd for v in logical[c].ravel()]
+                    g = [decimal.Decimal(float(v)) for v in g_logical[c].ravel()]
+                    n = len(g)
+                    sum_g, sum_gx = sum(g), sum(a * b for a, b in zip(g, xhat))
+                    exact_gi = [decimal.Decimal(gamma) * invstd * (gk - sum_g / n - xk * sum_gx / n) for gk, xk in zip(g, xhat)]
+                    label = f"spread {spread:g}, offset {offset}, {layout}, channel {c} backward"
+                    largest = max(abs(v) for v in exact_gi)
+                    for got, exact in zip(gi[c].ravel(), exact_gi):
+                        self.assertLessEqual(abs(decimal.Decimal(float(got)) - exact), largest * decimal.Decimal(1e-13), label)
+                    self.assertLessEqual(abs(decimal.Decimal(grads["grad_weight"][c]) - sum_gx), decimal.Decimal(1e-12), label)
 
     def test_float16_near_65504(self):
         """float16's extremes against torch (in float64, where nothing overflows), through
