@@ -27,8 +27,8 @@ bn_gradients run_backward(const bn_plan& plan, const tensor_source& input,
       batch ? channel_moments_of(input, layout) : std::vector<channel_moments>{};
   for (std::size_t c = 0; c < channels; ++c) {
     center[c] = batch ? moments[c].mean : plan.state.running_mean[c];
-    const double var = batch ? moments[c].var() : plan.state.running_var[c];
-    invstd[c] = inverse_std(plan.config, batch, var);
+    invstd[c] = batch ? batch_inverse_std(plan.config, moments[c])
+                      : inverse_std(plan.config, false, plan.state.running_var[c]);
     // PyTorch takes grad_weight = Σ g·(x − μ), times invstd: for an infinite invstd (eval,
     // running_var + eps = 0) that is ±∞ or NaN as the sum's sign says, not a sum of ±∞·g.
     xhat_factor[c] = std::isinf(invstd[c]) ? 1.0 : invstd[c];

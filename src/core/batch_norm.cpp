@@ -68,7 +68,8 @@ channel_transform make_transform(const bn_plan& plan, const std::vector<channel_
     const bool use_batch = plan.normalize_with_batch_stats;
     const double mean = use_batch ? batch[c].mean : plan.state.running_mean[c];
     const double var = use_batch ? batch[c].var() : plan.state.running_var[c];
-    const double invstd = inverse_std(plan.config, use_batch, var);
+    const double invstd =
+        use_batch ? batch_inverse_std(plan.config, batch[c]) : inverse_std(plan.config, false, var);
     t.center[c] = mean;
     t.scale[c] = invstd * plan.state.weight[c];
     t.offset[c] = plan.state.bias[c];
@@ -282,6 +283,14 @@ double inverse_std(const bn_config& config, bool batch_statistics, double var) {
   const double var_eps = var + config.eps;
   if (var_eps == 0 && batch_statistics && config.conv->zero_variance_invstd_is_zero) return 0;
   return 1.0 / std::sqrt(var_eps);
+}
+
+double batch_inverse_std(const bn_config& config, const channel_moments& m) {
+  if (m.m2_exponent == 0) return inverse_std(config, true, m.var());
+  // M2 = m2·2^e, e even: 1/√(M2/n + eps) = 2^(−e/2)/√(m2/n + eps·2^−e).
+  const int e = m.m2_exponent;
+  const double scaled_var_eps = m.m2 / static_cast<double>(m.count) + std::ldexp(config.eps, -e);
+  return std::ldexp(1.0 / std::sqrt(scaled_var_eps), -e / 2);
 }
 
 bn_config default_config(const convention& conv) {

@@ -64,6 +64,10 @@ struct bn_plan {
 /// for batch statistics with var + eps = 0 (`batch_statistics`), and every other case 1/√0 = ∞.
 double inverse_std(const bn_config& config, bool batch_statistics, double var);
 
+/// inverse_std of batch statistics from their moments, from M2 itself where it is kept scaled:
+/// finite where the variance is past double's range but the standard deviation is not.
+double batch_inverse_std(const bn_config& config, const channel_moments& m);
+
 /// The layout of a batch: at least 2 dimensions, `axis` inside the rank, at least one channel.
 /// An empty batch (no values) is a batch: PyTorch normalizes it to an empty output.
 /// Throws data_error prefixed with `input_name`.

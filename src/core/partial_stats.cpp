@@ -51,6 +51,10 @@ void check_consistent(const channel_moments& m, std::size_t c) {
     throw data_error("mean" + at + " is " + text(m.mean) + ", but nonfinite" + at + " counts " +
                      count_text(m.nonfinite, "NaN or infinite value"));
   }
+  if (m.nonfinite > 0 && !std::isnan(m.m2)) {
+    throw data_error("m2" + at + " is " + text(m.m2) + ", but nonfinite" + at +
+                     " counts NaN or infinite values, which make it NaN");
+  }
 }
 
 }  // namespace

@@ -131,6 +131,12 @@ state_cases = {
                '"m2": [0.5, 2], "min": [0, 1], "max": [2, 3], "nonfinite": [0, 1]}',
     "partial-negative-m2": '{"partial": true, "count": [3], "mean": [1], "m2": [-1], '
                            '"min": [0], "max": [2], "nonfinite": [0]}',
+    "partial-nonfinite-finite-m2": '{"partial": true, "num_features": 1, "count": [4], '
+                                   '"mean": [Infinity], "m2": [0], "min": [0], "max": [1], '
+                                   '"nonfinite": [1]}',
+    "partial-infinite-mean-all-finite": '{"partial": true, "count": [2], "mean": [-Infinity], '
+                                        '"m2": [Infinity], "min": [-1.7e308], "max": [1], '
+                                        '"nonfinite": [0]}',
 }
 write("state", state_cases)
 

@@ -103,6 +103,20 @@ TEST_CASE("partial documents whose figures contradict each other are data errors
   CHECK_THROWS_WITH_AS(parse(R"("mean": [1.5], "m2": [NaN], "nonfinite": [1])"),
                        "mean[0] is 1.5, but nonfinite[0] counts 1 NaN or infinite value",
                        data_error);
+  // nonfinite > 0 makes M2 NaN as it makes the mean NaN or ±Inf: a number there contradicts it.
+  CHECK_THROWS_WITH_AS(parse(R"("mean": [Infinity], "m2": [0], "nonfinite": [1])"),
+                       "m2[0] is 0, but nonfinite[0] counts NaN or infinite values, which make "
+                       "it NaN",
+                       data_error);
+  CHECK_THROWS_WITH_AS(parse(R"("mean": [NaN], "m2": [Infinity], "nonfinite": [2])"),
+                       "m2[0] is Infinity, but nonfinite[0] counts NaN or infinite values, which "
+                       "make it NaN",
+                       data_error);
+  // Finite values never have an infinite mean (overflowing sums are scaled), so an infinite
+  // mean without nonfinite values is refused whatever M2 says.
+  CHECK_THROWS_WITH_AS(parse(R"("mean": [Infinity], "m2": [Infinity], "nonfinite": [0])"),
+                       "mean[0] is Infinity, but nonfinite[0] counts no NaN or infinity",
+                       data_error);
   CHECK_THROWS_WITH_AS(parse(R"("mean": [NaN], "m2": [NaN], "nonfinite": [5])"),
                        "nonfinite[0] is 5, more than count[0] (4)", data_error);
   // What bnorm writes for NaN, ±Inf and overflowing squares reads back.
