@@ -98,7 +98,7 @@ def scenario(title, commands, runs, note=""):
         return ""
     if ARGS.compare and commands[0][1][0] == ARGS.bnorm:
         name, argv = commands[0]
-        commands = [commands[0], (f"{name}, {ARGS.compare}", [ARGS.compare, *argv[1:]]),
+        commands = [commands[0], (f"{name}, {ARGS.compare_label}", [ARGS.compare, *argv[1:]]),
                     *commands[1:]]
     memory = {name: peak_memory(argv) for name, argv in commands}
     walls = {name: [] for name, _ in commands}
@@ -217,10 +217,13 @@ if __name__ == "__main__":
     parser.add_argument("--keep", action="store_true", help="keep the outputs")
     parser.add_argument("--compare", metavar="BNORM",
                         help="also run this other bnorm binary beside the first, in every scenario")
+    parser.add_argument("--compare-label", metavar="TEXT",
+                        help="how the report names the --compare binary (default: its path)")
     parser.add_argument("--only", action="append", metavar="WORD",
                         help="run only the scenarios whose title contains WORD (repeatable)")
     ARGS = parser.parse_args()
     ARGS.bnorm = str(pathlib.Path(ARGS.bnorm).resolve())
     if ARGS.compare:
         ARGS.compare = str(pathlib.Path(ARGS.compare).resolve())
+        ARGS.compare_label = ARGS.compare_label or ARGS.compare
     main()
