@@ -6,6 +6,7 @@ takes a name from an extra field; each written here in a few lines), and bnorm r
 with exit 3 and one line naming the reason.  The archives are written by Python's zipfile (as
 np.savez writes them) and then changed by hand where zipfile cannot write the case."""
 import io
+import itertools
 import ntpath
 import os
 import pathlib
@@ -26,6 +27,7 @@ END = b"PK\x05\x06"
 ARRAY_A = np.arange(6, dtype=np.float32).reshape(2, 3)
 ARRAY_B = -np.arange(6, dtype=np.float32).reshape(2, 3) - 100
 UNZIP = shutil.which("unzip")
+LARGE = os.environ.get("BNORM_LARGE_GRID") == "1"
 
 
 def npy(array):
@@ -365,6 +367,79 @@ class ZipDifferentials(ScratchTestCase):
         if UNZIP:
             self.assertEqual(unzip_reading(self.path("x.npz")), {"x.npy": "symlink"})
         self.refused(data, "is not a regular file")
+
+    def test_a_unix_file_type_whatever_the_host(self):
+        # Info-ZIP's unzip takes the Unix mode in the high 16 bits of the external attributes
+        # from more hosts than Unix (3): it makes a symbolic link from hosts 2, 5, 16 and 30 too,
+        # and from MS-DOS (0) where the mode agrees with the DOS attributes.  bnorm reads a
+        # member exactly when those bits name no type or a regular file, whatever the host, and
+        # every member unzip extracts as anything but a regular file is refused.  CI runs a few
+        # hosts, types and modes; BNORM_LARGE_GRID=1 every host byte, every S_IFMT value, and
+        # DOS attributes none, read-only and archive.
+        hosts = range(256) if LARGE else (0, 2, 3, 5, 10, 16, 19, 30)
+        types = [t << 12 for t in range(16)] if LARGE else [
+            0, stat.S_IFREG, stat.S_IFLNK, stat.S_IFDIR, stat.S_IFIFO, stat.S_IFCHR, stat.S_IFBLK,
+            stat.S_IFSOCK]
+        modes = (0o777, 0o644, 0o444) if LARGE else (0o777, 0o644)
+        dos_attributes = (0, 0x01, 0x20) if LARGE else (0,)
+        extracted_otherwise = set()
+        for host, kind, mode, dos in itertools.product(hosts, types, modes, dos_attributes):
+            info = zipfile.ZipInfo("x.npy")
+            info.create_system = host
+            info.external_attr = (kind | mode) << 16 | dos
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w") as archive:
+                archive.writestr(info, npy(ARRAY_A))
+            self.path("x.npz").write_bytes(buffer.getvalue())
+            with self.subTest(host=host, type=oct(kind), mode=oct(mode), dos=dos):
+                extracted = self.unzip_kind("x.npz") if UNZIP else None
+                result = self.bnorm("convert", "x.npz", "y.npy")
+                if kind in (0, stat.S_IFREG):
+                    self.assertEqual(result.status, 0, result)
+                    np.testing.assert_array_equal(np.load(self.path("y.npy")), ARRAY_A)
+                    self.assertIn(extracted, (None, "file"))
+                else:
+                    self.assertFailsWith(result, 3, "bnorm: error: x.npz: member 'x.npy' "
+                                         "(central directory at byte ", "is not a regular file "
+                                         f"(external attributes {info.external_attr})")
+                    if extracted not in (None, "file"):
+                        extracted_otherwise.add((host, extracted))
+        if UNZIP:
+            for host in (0, 2, 3, 5, 16, 30):
+                self.assertIn((host, "symlink"), extracted_otherwise)
+        # What Python's zipfile writes is still read: np.savez and np.savez_compressed (no type,
+        # -rw-------) and zipfile.write of a real file (S_IFREG and its mode).
+        self.path("x.npy").write_bytes(npy(ARRAY_B))
+        os.chmod(self.path("x.npy"), 0o644)
+        with zipfile.ZipFile(self.path("w.npz"), "w") as archive:
+            archive.write(self.path("x.npy"), "x.npy")
+        np.savez(self.path("s.npz"), x=ARRAY_B)
+        np.savez_compressed(self.path("c.npz"), x=ARRAY_B)
+        for name, attributes in (("w.npz", (stat.S_IFREG | 0o644) << 16), ("s.npz", 0o600 << 16),
+                                 ("c.npz", 0o600 << 16)):
+            with self.subTest(name=name):
+                with zipfile.ZipFile(self.path(name)) as archive:
+                    self.assertEqual(archive.getinfo("x.npy").external_attr, attributes)
+                    self.assertEqual(archive.getinfo("x.npy").create_system, 3)
+                result = self.bnorm("convert", name, "y.npy")
+                self.assertEqual(result.status, 0, result)
+                np.testing.assert_array_equal(np.load(self.path("y.npy")), ARRAY_B)
+
+    def unzip_kind(self, name):
+        """What Info-ZIP's unzip makes of the archive's one member x.npy: 'file', 'symlink',
+        'directory', 'other' or 'missing'."""
+        folder = self.path("unzipped")
+        shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run([UNZIP, "-qq", "-o", str(self.path(name)), "-d", str(folder)],
+                       capture_output=True, timeout=60)
+        try:
+            mode = os.lstat(folder / "x.npy").st_mode
+        except FileNotFoundError:
+            return "missing"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return ("file" if stat.S_ISREG(mode) else "symlink" if stat.S_ISLNK(mode) else
+                "directory" if stat.S_ISDIR(mode) else "other")
 
     def test_flags_and_versions_python_does_not_read(self):
         data = self.patched_names("x.npy", b"x.npy", flags=0x20)
