@@ -21,7 +21,7 @@ import zlib
 
 import numpy as np
 
-from cli_support import ScratchTestCase
+from cli_support import ScratchTestCase, write_safetensors
 
 END = b"PK\x05\x06"
 ARRAY_A = np.arange(6, dtype=np.float32).reshape(2, 3)
@@ -440,6 +440,69 @@ class ZipDifferentials(ScratchTestCase):
             shutil.rmtree(folder, ignore_errors=True)
         return ("file" if stat.S_ISREG(mode) else "symlink" if stat.S_ISLNK(mode) else
                 "directory" if stat.S_ISDIR(mode) else "other")
+
+    def test_a_member_named_as_another_members_tensor(self):
+        # np.savez writes tensors "a" and "a.npy" as members a.npy and a.npy.npy; np.load looks
+        # a key up as a member name first, so its "a.npy" is member a.npy (the "a" array), and
+        # bnorm's tensor "a.npy" was member a.npy.npy.
+        arrays = {"a": np.ones((2, 2)), "a.npy": np.full((2, 2), 2.0)}
+        np.savez(self.path("x.npz"), **arrays)
+        with np.load(self.path("x.npz")) as archive:
+            self.assertEqual(archive.files, ["a", "a.npy"])
+            np.testing.assert_array_equal(archive["a.npy"], arrays["a"])
+        result = self.bnorm("convert", "x.npz", "--tensor", "a.npy", "y.npy")
+        self.assertFailsWith(result, 3, "bnorm: error: x.npz: members 'a.npy' and 'a.npy.npy': "
+                             "the tensor 'a.npy' (member 'a.npy.npy') has the name of the other "
+                             "member, which np.load reads for it")
+        self.assertFalse(self.path("y.npy").exists())
+        # One tensor named "a.npy" converted from .safetensors is member a.npy.npy alone, which
+        # np.load reads as "a.npy" too.
+        write_tensors = {"a": ("F32", (2, 3), ARRAY_A.tobytes()),
+                         "a.npy": ("F32", (2, 3), ARRAY_B.tobytes())}
+        write_safetensors(self.path("x.safetensors"), write_tensors)
+        for key, array in (("a.npy", ARRAY_B), ("a", ARRAY_A)):
+            with self.subTest(key=key):
+                result = self.bnorm("convert", "x.safetensors", "--tensor", key, "y.npz")
+                self.assertEqual(result.status, 0, result)
+                self.assertEqual(list(numpy_reading(self.path("y.npz"))), [key])
+                np.testing.assert_array_equal(numpy_reading(self.path("y.npz"))[key], array)
+
+    def test_member_names_grid_against_numpy(self):
+        # Sets of tensor names that np.savez writes as members "<name>.npy", in directory order:
+        # np.load (NumPy's NpzFile) is the reference.  bnorm reads tensor K from member K.npy;
+        # where np.load reads another array for some key K, bnorm refuses the archive, naming
+        # a pair K, K.npy of members for such a K; otherwise it reads every key as np.load.  CI
+        # runs every set of up to 3 names; BNORM_LARGE_GRID=1 up to 5, in two orders each.
+        names = ["a", "a.npy", "a.npy.npy", "A.npy", "a.np", "d/a", "d/a.npy", "a.npy/x"]
+        sizes = range(1, 6) if LARGE else range(1, 4)
+        counts = {"refused": 0, "read": 0}
+        for size in sizes:
+            for chosen in itertools.combinations(names, size):
+                for order in (chosen, chosen[::-1]) if LARGE else (chosen[size // 2:] +
+                                                                   chosen[:size // 2],):
+                    arrays = {name: np.full((2, 2), float(i)) for i, name in enumerate(order)}
+                    np.savez(self.path("g.npz"), **arrays)
+                    numpy = numpy_reading(self.path("g.npz"))
+                    disagreeing = [key for key in arrays
+                                   if not np.array_equal(numpy[key], arrays[key])]
+                    with self.subTest(order=order):
+                        if disagreeing:
+                            result = self.bnorm("convert", "g.npz", "--tensor", order[0], "y.npy")
+                            self.assertFailsWith(result, 3, "bnorm: error: g.npz: members '")
+                            named = result.stderr.split("members ")[1].split(":")[0]
+                            self.assertIn(named, [f"'{key}' and '{key}.npy'"
+                                                  for key in disagreeing])
+                            counts["refused"] += 1
+                        else:
+                            for key, array in arrays.items():
+                                result = self.bnorm("convert", "g.npz", "--tensor", key, "y.npy")
+                                self.assertEqual(result.status, 0, result)
+                                np.testing.assert_array_equal(np.load(self.path("y.npy")), array)
+                            counts["read"] += 1
+        self.assertGreater(counts["refused"], 10)
+        self.assertGreater(counts["read"], 10)
+        if LARGE:
+            print(f"\nmember names grid: {counts}")
 
     def test_flags_and_versions_python_does_not_read(self):
         data = self.patched_names("x.npy", b"x.npy", flags=0x20)

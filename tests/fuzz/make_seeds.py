@@ -420,6 +420,9 @@ npz_cases.update({
     "symbolic-link-host-0": zip_archive(
         [("x.npy", member, 0)],
         patch_central=lambda i, c: (put(c, 4, "<H", 45), put(c, 38, "<I", 0o120644 << 16))),
+    # np.savez writes tensors "a" and "a.npy" as members a.npy and a.npy.npy: np.load's key
+    # "a.npy" is member a.npy, whose tensor is "a".
+    "member-named-as-tensor": npz_of(np.savez, **{"a": small, "a.npy": np.ones((3, 2))}),
 })
 write("npz", npz_cases)
 
