@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <optional>
 #include <span>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "count_text.hpp"
@@ -41,6 +44,29 @@ std::pair<tensor_info, std::size_t> read_npy_member(const byte_source& bytes, st
   return {std::move(info), preamble.data_offset()};
 }
 
+// NumPy's NpzFile (numpy/lib/npyio.py) looks a key up as a member name first, and only then as
+// a member name less ".npy": where members "a.npy" and "a.npy.npy" both exist, np.load's
+// "a.npy" is the first member and bnorm's tensor "a.npy" the second.  Finds the first member
+// (in the order given) whose tensor name is another member's name, and returns the indices of
+// that other member and of it.  The names are sorted and searched: n log n for 65,536 members.
+std::optional<std::pair<std::size_t, std::size_t>> member_named_as_tensor(
+    const std::vector<std::string_view>& member_names) {
+  std::vector<std::pair<std::string_view, std::size_t>> sorted;
+  sorted.reserve(member_names.size());
+  for (std::size_t i = 0; i < member_names.size(); ++i) sorted.emplace_back(member_names[i], i);
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t i = 0; i < member_names.size(); ++i) {
+    const std::string_view name = member_names[i];
+    if (!name.ends_with(npy_suffix)) continue;
+    const std::string_view stem = name.substr(0, name.size() - npy_suffix.size());
+    const auto found =
+        std::lower_bound(sorted.begin(), sorted.end(), stem,
+                         [](const auto& entry, std::string_view key) { return entry.first < key; });
+    if (found != sorted.end() && found->first == stem) return std::pair{found->second, i};
+  }
+  return std::nullopt;
+}
+
 class npz_archive : public tensor_archive {
  public:
   // Names are checked as the directory is read, so a wrong archive stops at its first member.
@@ -49,7 +75,18 @@ class npz_archive : public tensor_archive {
           return name.ends_with(npy_suffix)
                      ? std::string()
                      : std::string("is not a .npy file (an .npz holds only .npy members)");
-        }) {}
+        }) {
+    std::vector<std::string_view> member_names;
+    for (const zip_member& m : zip_.members()) member_names.push_back(m.name);
+    if (const auto pair = member_named_as_tensor(member_names)) {
+      const std::string& named = zip_.members()[pair->first].name;
+      const std::string& holder = zip_.members()[pair->second].name;
+      throw data_error(file_name() + ": members " + quoted_name(named) + " and " +
+                       quoted_name(holder) + ": the tensor " + quoted_name(named) + " (member " +
+                       quoted_name(holder) +
+                       ") has the name of the other member, which np.load reads for it");
+    }
+  }
 
   const std::string& file_name() const override { return zip_.bytes()->name(); }
 
@@ -141,6 +178,19 @@ void check_npz_name(const output_file& out, const std::string& tensor_name) {
 
 void write_npz(output_file& out, const std::vector<named_tensor>& tensors) {
   for (const named_tensor& t : tensors) check_npz_name(out, t.info.name);
+  std::vector<std::string> member_names;
+  for (const named_tensor& t : tensors)
+    member_names.push_back(t.info.name + std::string(npy_suffix));
+  if (const auto pair = member_named_as_tensor(
+          std::vector<std::string_view>(member_names.begin(), member_names.end()))) {
+    const std::string& named = tensors[pair->first].info.name;
+    const std::string& holder = tensors[pair->second].info.name;
+    throw data_error(
+        out.name() + ": tensor names " + quoted_name(named) + " and " + quoted_name(holder) +
+        " make .npz members " + quoted_name(member_names[pair->first]) + " and " +
+        quoted_name(member_names[pair->second]) + ", and np.load reads the first for " +
+        quoted_name(holder) + "; bnorm does not write them");
+  }
   // Each member is its .npy header and the tensor's bytes as two pieces: joining them would
   // copy every tensor once more.
   std::vector<std::string> headers;

@@ -11,7 +11,9 @@
 
 namespace bnorm {
 
-/// Validates the archive (zip_archive) and that every member is a .npy file.  A member's
+/// Validates the archive (zip_archive), that every member is a .npy file, and that no member's
+/// name is another's plus ".npy" (np.load would read member "a.npy" for the tensor "a.npy" of
+/// member "a.npy.npy": it looks keys up as member names first).  A member's
 /// .npy header is checked when the member is opened: its data size must be exactly what the
 /// member holds after the header.  A stored member of a regular file is read where it lies
 /// (its CRC-32 checked by one read first); a deflated member is inflated into memory.
@@ -28,7 +30,9 @@ void check_npz_name(const output_file& out, const std::string& tensor_name);
 std::unique_ptr<tensor_sink> make_npz_sink(output_file& out, tensor_info info);
 
 /// Writes `tensors` as np.savez does (stored members "<name>.npy" with NumPy's headers).  The
-/// tensors' bytes are written from where they are, not copied.
+/// tensors' bytes are written from where they are, not copied.  Throws data_error, before
+/// writing anything, for a name check_npz_name refuses and for two tensors "a" and "a.npy",
+/// whose members open_npz refuses (np.savez writes them).
 void write_npz(output_file& out, const std::vector<named_tensor>& tensors);
 
 }  // namespace bnorm

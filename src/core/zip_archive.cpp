@@ -38,7 +38,6 @@ constexpr std::uint16_t flag_utf8_name = 0x0800;
 // Bits 1 and 2 say how hard deflate worked, and change nothing in how a member is read.
 constexpr std::uint16_t flags_understood = 0x0002 | 0x0004 | flag_utf8_name;
 constexpr unsigned max_version_needed = 63;  // 6.3, as Python's zipfile
-constexpr unsigned made_by_unix_host = 3;
 constexpr std::uint32_t dos_directory = 0x10;
 constexpr std::size_t io_chunk = std::size_t{1} << 20;
 
@@ -451,12 +450,12 @@ void zip_archive::read_central_directory(const zip_name_check& check_name) {
            std::to_string(version % 10) + " to extract; Python's zipfile reads up to 6.3");
     }
     // An extractor creates what the attributes say (Info-ZIP's unzip a symbolic link, for one),
-    // whose content NumPy would read as the member's data.
+    // whose content NumPy would read as the member's data.  The Unix file type in the high 16
+    // bits counts whatever host made the member: unzip takes it from hosts 2, 3, 5, 16 and 30,
+    // and from MS-DOS (0) where the mode agrees with the DOS attributes.
     const std::uint32_t attributes = le32(h + 38);
     const std::uint32_t unix_type = (attributes >> 16) & 0170000;
-    if ((attributes & dos_directory) != 0 ||
-        (static_cast<unsigned char>(h[5]) == made_by_unix_host && unix_type != 0 &&
-         unix_type != 0100000)) {
+    if ((attributes & dos_directory) != 0 || (unix_type != 0 && unix_type != 0100000)) {
       fail(what + " is not a regular file (external attributes " + std::to_string(attributes) +
            ")");
     }

@@ -6,6 +6,7 @@ takes a name from an extra field; each written here in a few lines), and bnorm r
 with exit 3 and one line naming the reason.  The archives are written by Python's zipfile (as
 np.savez writes them) and then changed by hand where zipfile cannot write the case."""
 import io
+import itertools
 import ntpath
 import os
 import pathlib
@@ -20,12 +21,13 @@ import zlib
 
 import numpy as np
 
-from cli_support import ScratchTestCase
+from cli_support import ScratchTestCase, write_safetensors
 
 END = b"PK\x05\x06"
 ARRAY_A = np.arange(6, dtype=np.float32).reshape(2, 3)
 ARRAY_B = -np.arange(6, dtype=np.float32).reshape(2, 3) - 100
 UNZIP = shutil.which("unzip")
+LARGE = os.environ.get("BNORM_LARGE_GRID") == "1"
 
 
 def npy(array):
@@ -365,6 +367,144 @@ class ZipDifferentials(ScratchTestCase):
         if UNZIP:
             self.assertEqual(unzip_reading(self.path("x.npz")), {"x.npy": "symlink"})
         self.refused(data, "is not a regular file")
+
+    def test_a_unix_file_type_whatever_the_host(self):
+        # Info-ZIP's unzip takes the Unix mode in the high 16 bits of the external attributes
+        # from more hosts than Unix (3): it makes a symbolic link from hosts 2, 5, 16 and 30 too,
+        # and from MS-DOS (0) where the mode agrees with the DOS attributes.  bnorm reads a
+        # member exactly when those bits name no type or a regular file, whatever the host, and
+        # every member unzip extracts as anything but a regular file is refused.  CI runs a few
+        # hosts, types and modes; BNORM_LARGE_GRID=1 every host byte, every S_IFMT value, and
+        # DOS attributes none, read-only and archive.
+        hosts = range(256) if LARGE else (0, 2, 3, 5, 10, 16, 19, 30)
+        types = [t << 12 for t in range(16)] if LARGE else [
+            0, stat.S_IFREG, stat.S_IFLNK, stat.S_IFDIR, stat.S_IFIFO, stat.S_IFCHR, stat.S_IFBLK,
+            stat.S_IFSOCK]
+        modes = (0o777, 0o644, 0o444) if LARGE else (0o777, 0o644)
+        dos_attributes = (0, 0x01, 0x20) if LARGE else (0,)
+        extracted_otherwise = set()
+        for host, kind, mode, dos in itertools.product(hosts, types, modes, dos_attributes):
+            info = zipfile.ZipInfo("x.npy")
+            info.create_system = host
+            info.external_attr = (kind | mode) << 16 | dos
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w") as archive:
+                archive.writestr(info, npy(ARRAY_A))
+            self.path("x.npz").write_bytes(buffer.getvalue())
+            with self.subTest(host=host, type=oct(kind), mode=oct(mode), dos=dos):
+                extracted = self.unzip_kind("x.npz") if UNZIP else None
+                result = self.bnorm("convert", "x.npz", "y.npy")
+                if kind in (0, stat.S_IFREG):
+                    self.assertEqual(result.status, 0, result)
+                    np.testing.assert_array_equal(np.load(self.path("y.npy")), ARRAY_A)
+                    self.assertIn(extracted, (None, "file"))
+                else:
+                    self.assertFailsWith(result, 3, "bnorm: error: x.npz: member 'x.npy' "
+                                         "(central directory at byte ", "is not a regular file "
+                                         f"(external attributes {info.external_attr})")
+                    if extracted not in (None, "file"):
+                        extracted_otherwise.add((host, extracted))
+        if UNZIP:
+            for host in (0, 2, 3, 5, 16, 30):
+                self.assertIn((host, "symlink"), extracted_otherwise)
+        if LARGE:
+            print(f"\nunzip extracts other than a regular file: {sorted(extracted_otherwise)}")
+        # What Python's zipfile writes is still read: np.savez and np.savez_compressed (no type,
+        # -rw-------) and zipfile.write of a real file (S_IFREG and its mode).
+        self.path("x.npy").write_bytes(npy(ARRAY_B))
+        os.chmod(self.path("x.npy"), 0o644)
+        with zipfile.ZipFile(self.path("w.npz"), "w") as archive:
+            archive.write(self.path("x.npy"), "x.npy")
+        np.savez(self.path("s.npz"), x=ARRAY_B)
+        np.savez_compressed(self.path("c.npz"), x=ARRAY_B)
+        for name, attributes in (("w.npz", (stat.S_IFREG | 0o644) << 16), ("s.npz", 0o600 << 16),
+                                 ("c.npz", 0o600 << 16)):
+            with self.subTest(name=name):
+                with zipfile.ZipFile(self.path(name)) as archive:
+                    self.assertEqual(archive.getinfo("x.npy").external_attr, attributes)
+                    self.assertEqual(archive.getinfo("x.npy").create_system, 3)
+                result = self.bnorm("convert", name, "y.npy")
+                self.assertEqual(result.status, 0, result)
+                np.testing.assert_array_equal(np.load(self.path("y.npy")), ARRAY_B)
+
+    def unzip_kind(self, name):
+        """What Info-ZIP's unzip makes of the archive's one member x.npy: 'file', 'symlink',
+        'directory', 'other' or 'missing'."""
+        folder = self.path("unzipped")
+        shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run([UNZIP, "-qq", "-o", str(self.path(name)), "-d", str(folder)],
+                       capture_output=True, timeout=60)
+        try:
+            mode = os.lstat(folder / "x.npy").st_mode
+        except FileNotFoundError:
+            return "missing"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return ("file" if stat.S_ISREG(mode) else "symlink" if stat.S_ISLNK(mode) else
+                "directory" if stat.S_ISDIR(mode) else "other")
+
+    def test_a_member_named_as_another_members_tensor(self):
+        # np.savez writes tensors "a" and "a.npy" as members a.npy and a.npy.npy; np.load looks
+        # a key up as a member name first, so its "a.npy" is member a.npy (the "a" array), and
+        # bnorm's tensor "a.npy" was member a.npy.npy.
+        arrays = {"a": np.ones((2, 2)), "a.npy": np.full((2, 2), 2.0)}
+        np.savez(self.path("x.npz"), **arrays)
+        with np.load(self.path("x.npz")) as archive:
+            self.assertEqual(archive.files, ["a", "a.npy"])
+            np.testing.assert_array_equal(archive["a.npy"], arrays["a"])
+        result = self.bnorm("convert", "x.npz", "--tensor", "a.npy", "y.npy")
+        self.assertFailsWith(result, 3, "bnorm: error: x.npz: members 'a.npy' and 'a.npy.npy': "
+                             "the tensor 'a.npy' (member 'a.npy.npy') has the name of the other "
+                             "member, which np.load reads for it")
+        self.assertFalse(self.path("y.npy").exists())
+        # One tensor named "a.npy" converted from .safetensors is member a.npy.npy alone, which
+        # np.load reads as "a.npy" too.
+        write_tensors = {"a": ("F32", (2, 3), ARRAY_A.tobytes()),
+                         "a.npy": ("F32", (2, 3), ARRAY_B.tobytes())}
+        write_safetensors(self.path("x.safetensors"), write_tensors)
+        for key, array in (("a.npy", ARRAY_B), ("a", ARRAY_A)):
+            with self.subTest(key=key):
+                result = self.bnorm("convert", "x.safetensors", "--tensor", key, "y.npz")
+                self.assertEqual(result.status, 0, result)
+                self.assertEqual(list(numpy_reading(self.path("y.npz"))), [key])
+                np.testing.assert_array_equal(numpy_reading(self.path("y.npz"))[key], array)
+
+    def test_member_names_grid_against_numpy(self):
+        # Sets of tensor names that np.savez writes as members "<name>.npy", in directory order:
+        # np.load (NumPy's NpzFile) is the reference.  bnorm reads tensor K from member K.npy;
+        # where np.load reads another array for some key K, bnorm refuses the archive, naming
+        # a pair K, K.npy of members for such a K; otherwise it reads every key as np.load.  CI
+        # runs every set of up to 3 names; BNORM_LARGE_GRID=1 up to 5, in two orders each.
+        names = ["a", "a.npy", "a.npy.npy", "A.npy", "a.np", "d/a", "d/a.npy", "a.npy/x"]
+        sizes = range(1, 6) if LARGE else range(1, 4)
+        counts = {"refused": 0, "read": 0}
+        for size in sizes:
+            for chosen in itertools.combinations(names, size):
+                for order in (chosen, chosen[::-1]) if LARGE else (chosen[size // 2:] +
+                                                                   chosen[:size // 2],):
+                    arrays = {name: np.full((2, 2), float(i)) for i, name in enumerate(order)}
+                    np.savez(self.path("g.npz"), **arrays)
+                    numpy = numpy_reading(self.path("g.npz"))
+                    disagreeing = [key for key in arrays
+                                   if not np.array_equal(numpy[key], arrays[key])]
+                    with self.subTest(order=order):
+                        if disagreeing:
+                            result = self.bnorm("convert", "g.npz", "--tensor", order[0], "y.npy")
+                            self.assertFailsWith(result, 3, "bnorm: error: g.npz: members '")
+                            named = result.stderr.split("members ")[1].split(":")[0]
+                            self.assertIn(named, [f"'{key}' and '{key}.npy'"
+                                                  for key in disagreeing])
+                            counts["refused"] += 1
+                        else:
+                            for key, array in arrays.items():
+                                result = self.bnorm("convert", "g.npz", "--tensor", key, "y.npy")
+                                self.assertEqual(result.status, 0, result)
+                                np.testing.assert_array_equal(np.load(self.path("y.npy")), array)
+                            counts["read"] += 1
+        self.assertGreater(counts["refused"], 10)
+        self.assertGreater(counts["read"], 10)
+        if LARGE:
+            print(f"\nmember names grid: {counts}")
 
     def test_flags_and_versions_python_does_not_read(self):
         data = self.patched_names("x.npy", b"x.npy", flags=0x20)

@@ -418,6 +418,17 @@ npz_cases.update({
                                       patch_central=lambda i, c: put(c, 6, "<H", 64)),
     "symbolic-link": zip_archive([("x.npy", member, 0)],
                                  patch_central=lambda i, c: put(c, 38, "<I", 0o120777 << 16)),
+    # unzip makes a link of these too: the made-by host is OpenVMS (2), and MS-DOS (0) with a
+    # mode that agrees with the DOS attributes.
+    "symbolic-link-host-2": zip_archive(
+        [("x.npy", member, 0)],
+        patch_central=lambda i, c: (put(c, 4, "<H", 2 << 8 | 45), put(c, 38, "<I", 0o120777 << 16))),
+    "symbolic-link-host-0": zip_archive(
+        [("x.npy", member, 0)],
+        patch_central=lambda i, c: (put(c, 4, "<H", 45), put(c, 38, "<I", 0o120644 << 16))),
+    # np.savez writes tensors "a" and "a.npy" as members a.npy and a.npy.npy: np.load's key
+    # "a.npy" is member a.npy, whose tensor is "a".
+    "member-named-as-tensor": npz_of(np.savez, **{"a": small, "a.npy": np.ones((3, 2))}),
 })
 write("npz", npz_cases)
 

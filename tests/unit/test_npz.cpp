@@ -124,3 +124,108 @@ TEST_CASE("the .npz writers refuse tensor names that make such member names") {
     CHECK(bnorm_test::read_bytes(dir.file("a.npz")).empty());
   }
 }
+
+TEST_CASE("open_npz refuses a member named as another member's tensor, wherever the two lie") {
+  // np.load looks a key up as a member name first: its "a.npy" is member a.npy, bnorm's tensor
+  // "a.npy" member a.npy.npy.  Each pair among other members, first, last, in either order.
+  const std::string member = npy_file({dtype::float32(), {1}, false}, std::string(4, '\0'));
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {"a.npy", "a.npy.npy"},
+      {"a.npy.npy", "a.npy.npy.npy"},
+      {"d/x.npy", "d/x.npy.npy"},
+      {"\xc3\xbc.npy", "\xc3\xbc.npy.npy"},
+  };
+  for (const auto& [named, holder] : pairs) {
+    for (const bool named_first : {true, false}) {
+      for (const std::size_t position : {0, 1, 2}) {
+        CAPTURE(named);
+        CAPTURE(named_first);
+        CAPTURE(position);
+        std::vector<bnorm::zip_entry> entries = {{"b.npy", "", member}, {"c.npy", "", member}};
+        entries.insert(entries.begin() + static_cast<std::ptrdiff_t>(position),
+                       {named_first ? holder : named, "", member});
+        entries.insert(entries.begin() + static_cast<std::ptrdiff_t>(named_first ? 0 : 3),
+                       {named_first ? named : holder, "", member});
+        const std::string expected =
+            "a.npz: members " + bnorm::quoted_name(named) + " and " + bnorm::quoted_name(holder) +
+            ": the tensor " + bnorm::quoted_name(named) + " (member " + bnorm::quoted_name(holder) +
+            ") has the name of the other member, which np.load reads "
+            "for it";
+        CHECK_THROWS_WITH_AS(npz(zip_of(entries)), expected.c_str(), data_error);
+      }
+    }
+  }
+  // The first member (in directory order) whose tensor name is a member's is named.
+  CHECK_THROWS_WITH_AS(npz(zip_of({{"b.npy.npy", "", member},
+                                   {"a.npy.npy", "", member},
+                                   {"a.npy", "", member},
+                                   {"b.npy", "", member}})),
+                       doctest::Contains("members 'b.npy' and 'b.npy.npy'"), data_error);
+  // Names near the pair: each has one reading.
+  for (const std::vector<std::string>& names : std::vector<std::vector<std::string>>{
+           {"a.npy.npy"},
+           {"a.npy", "b.npy.npy"},
+           {"a.npy", "A.npy.npy"},
+           {"a.npy", "a.np.npy"},
+           {"a.npy", "a.npy.x.npy"},
+           {"a.npy", "d/a.npy.npy"},
+           {"a.npy", "a.npy/x.npy"},
+           {"a.npy.npy", "a.npy.npy.npy.npy"},
+       }) {
+    CAPTURE(names.back());
+    std::vector<bnorm::zip_entry> entries;
+    for (const std::string& name : names) entries.push_back({name, "", member});
+    CHECK(npz(zip_of(entries))->names().size() == names.size());
+  }
+}
+
+TEST_CASE("open_npz finds the pair among 65,536 members") {
+  const std::string member = npy_file({dtype::float32(), {1}, false}, std::string(4, '\0'));
+  std::vector<std::string> names;
+  // append, not "t" + ...: GCC 12 warns falsely about the latter (-Wrestrict, PR 105651).
+  for (int i = 0; i < 65535; ++i)
+    names.push_back(std::string("t").append(std::to_string(i)) + ".npy");
+  names.push_back("t65534.npy.npy");
+  std::vector<bnorm::zip_entry> entries;
+  for (const std::string& name : names) entries.push_back({name, "", member});
+  CHECK_THROWS_WITH_AS(npz(zip_of(entries)),
+                       doctest::Contains("members 't65534.npy' and 't65534.npy.npy'"), data_error);
+  entries.back().name = names.back() = "u.npy.npy";
+  CHECK(npz(zip_of(entries))->names().size() == 65536);
+}
+
+TEST_CASE("write_npz refuses tensors 'a' and 'a.npy', which np.savez writes, before writing") {
+  bnorm_test::temp_dir dir;
+  for (const std::vector<std::string>& names : std::vector<std::vector<std::string>>{
+           {"a", "a.npy"}, {"a.npy", "a"}, {"x", "a.npy", "y", "a"}, {"a.npy", "a.npy.npy"}}) {
+    CAPTURE(names);
+    std::vector<bnorm::named_tensor> tensors;
+    for (const std::string& name : names) {
+      tensors.push_back(bnorm::make_named_tensor({dtype::float32(), {1}, false, name}, {1}));
+    }
+    const std::string named = names[0] == "x" ? "a" : std::min(names[0], names[1]);
+    const std::string holder = named + ".npy";
+    bnorm::output_file out(dir.file("a.npz"));
+    const std::string expected = dir.file("a.npz") + ": tensor names '" + named + "' and '" +
+                                 holder + "' make .npz members '" + named + ".npy' and '" + holder +
+                                 ".npy', and np.load reads the first for '" + holder +
+                                 "'; bnorm does not write them";
+    CHECK_THROWS_WITH_AS(bnorm::write_npz(out, tensors), expected.c_str(), data_error);
+    out.commit();
+    CHECK(bnorm_test::read_bytes(dir.file("a.npz")).empty());
+  }
+  for (const std::vector<std::string>& names :
+       std::vector<std::vector<std::string>>{{"a.npy"}, {"a", "A.npy"}, {"a", "a.np"}}) {
+    CAPTURE(names);
+    std::vector<bnorm::named_tensor> tensors;
+    for (const std::string& name : names) {
+      tensors.push_back(bnorm::make_named_tensor({dtype::float32(), {1}, false, name}, {1}));
+    }
+    {
+      bnorm::output_file out(dir.file("b.npz"));
+      bnorm::write_npz(out, tensors);
+      out.commit();
+    }
+    CHECK(bnorm::open_npz(bnorm::byte_source::open(dir.file("b.npz")))->names() == names);
+  }
+}
