@@ -343,6 +343,13 @@ channel_layout batch_layout(const tensor_info& input, long long axis,
     fail("no channels: the channel axis " + std::to_string(layout.axis) + " of shape " +
          shape_to_string(input.shape) + " has size 0");
   }
+  // Every per-channel vector is as long as the channel axis.  A batch with values bounds that
+  // by its data; an empty one only by its header, whose few bytes may claim (0, 10^10).
+  if (input.element_count() == 0 && layout.channels > max_empty_batch_channels) {
+    fail("an empty batch of " + count_text(layout.channels, "channel") + ", shape " +
+         shape_to_string(input.shape) + ": more than the " +
+         std::to_string(max_empty_batch_channels) + " an empty batch may have");
+  }
   return layout;
 }
 

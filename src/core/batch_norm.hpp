@@ -68,8 +68,13 @@ double inverse_std(const bn_config& config, bool batch_statistics, double var);
 /// finite where the variance is past double's range but the standard deviation is not.
 double batch_inverse_std(const bn_config& config, const channel_moments& m);
 
+/// The most channels an empty batch may have: with no values to bound them, its per-channel
+/// statistics and parameters would otherwise take whatever memory its header claims.
+inline constexpr std::size_t max_empty_batch_channels = std::size_t{1} << 16;
+
 /// The layout of a batch: at least 2 dimensions, `axis` inside the rank, at least one channel.
-/// An empty batch (no values) is a batch: PyTorch normalizes it to an empty output.
+/// An empty batch (no values) is a batch: PyTorch normalizes it to an empty output; it may
+/// have at most max_empty_batch_channels channels.
 /// Throws data_error prefixed with `input_name`.
 channel_layout batch_layout(const tensor_info& input, long long axis,
                             const std::string& input_name = "input");

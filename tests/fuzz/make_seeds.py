@@ -75,6 +75,12 @@ npy_cases = {
     "rank-1": npy(np.arange(4, dtype=np.float32)),
     "valid-empty-batch": npy(np.zeros((0, 3), np.float32)),  # N = 0: an empty output, as torch
     "no-channels": npy(np.zeros((3, 0), np.float32)),
+    # An empty batch whose header claims 10^10 channels: 128 bytes that asked for 80 GB of
+    # per-channel statistics (found by the fuzzer once empty batches became batches).
+    "empty-batch-huge-channels": npy_header(
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 9999999999, 2), }"),
+    "valid-empty-batch-most-channels": npy(np.zeros((0, 1 << 16), np.float32)),
+    "empty-batch-too-many-channels": npy(np.zeros((0, (1 << 16) + 1), np.float32)),
     "one-value-per-channel": npy(np.ones((1, 3), np.float32)),
     "valid-bool-byte-2": npy_header("{'descr': '|b1', 'fortran_order': False, 'shape': (2, 2), }", b"\x02\x00\x01\xff"),
 }
