@@ -16,7 +16,9 @@ import unittest
 
 import numpy as np
 
-from cli_support import BNORM, ScratchTestCase, digest
+import torch
+
+from cli_support import BNORM, ScratchTestCase, digest, write_safetensors
 
 LARGE = os.environ.get("BNORM_LARGE_GRID") == "1"
 
@@ -221,6 +223,102 @@ class OutputSafetyTest(ScratchTestCase):
                                      self.path(f"plain-{stats}").read_bytes())
         self.assertEqual(sorted(p.name for p in self.path("elsewhere").iterdir()),
                          ["new.npy", "s.json", "y.json", "y.npy", "y.npz"])
+
+
+def write_container(path, tensors):
+    """`tensors` ({name: array}) as an .npz (numpy) or .safetensors (by the specification)."""
+    if str(path).endswith(".npz"):
+        np.savez(path, **tensors)
+    else:
+        names = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64",
+                 np.dtype(np.int64): "I64"}
+        write_safetensors(path, [(k, names[v.dtype], v.shape, v.tobytes()) for k, v in
+                                 tensors.items()])
+
+
+class ArchiveRewriteTest(ScratchTestCase):
+    """An in-place rewrite of a container replaces the whole file, so it is refused when the
+    container holds a tensor the write would drop; what bnorm itself wrote chains as before."""
+
+    def setUp(self):
+        super().setUp()
+        rng = np.random.default_rng(4)
+        self.x = rng.normal(size=(4, 3, 5)).astype(np.float32)
+        np.save(self.path("x.npy"), self.x)
+        np.save(self.path("g.npy"), rng.normal(size=(4, 3)).astype(np.float32))
+
+    def refused(self, args, target):
+        before = self.path(target).read_bytes()
+        names = sorted(os.listdir(self.dir))
+        result = self.bnorm(*args)
+        self.assertFailsWith(result, 2, "names the same file as", "would drop its other tensors",
+                             "write to another file")
+        self.assertEqual(self.path(target).read_bytes(), before)
+        self.assertEqual(sorted(os.listdir(self.dir)), names)
+
+    def test_an_output_over_a_container_input_with_other_tensors_is_refused(self):
+        rng = np.random.default_rng(5)
+        for ext in (".npz", ".safetensors"):
+            for spelling in ("m", "sub/../m", "link"):
+                name = "m" + ext
+                write_container(self.path(name), {"a": rng.normal(size=(4, 3)).astype(np.float32),
+                                                   "b": rng.normal(size=(3, 2)).astype(np.float32)})
+                (self.dir / "sub").mkdir(exist_ok=True)
+                link = self.dir / ("link" + ext)
+                if not link.is_symlink():
+                    os.symlink(name, link)
+                out = spelling + ext
+                for args in (["convert", name, out, "--tensor", "a"],
+                             ["apply", name, "--tensor", "a", "-o", out],
+                             ["backward", name, "--tensor", "a", "--grad-output", "g.npy", "-o", out],
+                             ["fold", name, "--tensor", "b", "-o", out, "--bias-out", "fb.npy"]):
+                    with self.subTest(args=args):
+                        self.refused(args, name)
+            # A container of one tensor is rewritten whole: nothing is lost.
+            one = "one" + ext
+            write_container(self.path(one), {"a": self.x})
+            result = self.bnorm("apply", one, "-o", one)
+            self.assertEqual(result.status, 0, result)
+            self.assertEqual(self.bnorm("convert", one, "--tensor", "a", "back.npy").status, 0)
+            reference = torch.nn.functional.batch_norm(
+                torch.from_numpy(self.x.astype(np.float64)), None, None, training=True,
+                eps=1e-5).numpy()
+            np.testing.assert_allclose(np.load(self.path("back.npy")), reference, rtol=1e-6,
+                                       atol=1e-6)
+
+    def test_stats_out_over_a_state_dict_with_other_tensors_is_refused(self):
+        rng = np.random.default_rng(6)
+        for ext in (".npz", ".safetensors"):
+            model = "model" + ext
+            state = {"weight": rng.normal(size=3), "bias": rng.normal(size=3),
+                     "running_mean": rng.normal(size=3), "running_var": rng.uniform(1, 2, size=3),
+                     "num_batches_tracked": np.array(7, dtype=np.int64)}
+            cases = [
+                ({"conv1.weight": rng.normal(size=(3, 2)).astype(np.float32),
+                  **{"bn1." + k: v for k, v in state.items()},
+                  "fc.weight": rng.normal(size=(2, 3)).astype(np.float32)}, ["--state-prefix", "bn1."]),
+                ({**{"bn1." + k: v for k, v in state.items()}}, ["--state-prefix", "bn1."]),
+                ({**state, "fc.weight": rng.normal(size=(2, 3)).astype(np.float32)}, []),
+                ({**state}, ["--no-affine"]),
+                ({"gamma": state["weight"], "beta": state["bias"],
+                  "moving_mean": state["running_mean"], "moving_variance": state["running_var"]},
+                 []),
+            ]
+            for tensors, flags in cases:
+                with self.subTest(ext=ext, names=sorted(tensors), flags=flags):
+                    write_container(self.path(model), tensors)
+                    self.refused(["apply", "x.npy", "--state", model, *flags, "--stats-out", model,
+                                  "-o", "y.npy"], model)
+            # A state bnorm wrote itself chains: the second run reads what the first wrote.
+            s = "s" + ext
+            write_container(self.path(s), state)
+            for run in range(2):
+                result = self.bnorm("apply", "x.npy", "--state", s, "--stats-out", s, "-o",
+                                    "y.npy")
+                self.assertEqual(result.status, 0, result)
+            self.assertEqual(self.bnorm("convert", s, "--tensor", "num_batches_tracked",
+                                        "n.json").status, 0)
+            self.assertEqual(json.loads(self.path("n.json").read_text()), 9)
 
 
 class KillTest(ScratchTestCase):
