@@ -199,6 +199,22 @@ void use_named_temporaries(bool named) {
   named_temporaries_only.store(named);
 }
 
+int descriptor_named(const std::string& path) {
+  if (path == "/dev/stdin") return STDIN_FILENO;
+  if (path == "/dev/stdout") return STDOUT_FILENO;
+  if (path == "/dev/stderr") return STDERR_FILENO;
+  for (std::string_view folder : {"/dev/fd/", "/proc/self/fd/"}) {
+    if (!path.starts_with(folder)) continue;
+    const std::string_view digits = std::string_view(path).substr(folder.size());
+    if (digits.empty() || digits.size() > 9 ||
+        digits.find_first_not_of("0123456789") != std::string_view::npos) {
+      return -1;
+    }
+    return std::stoi(std::string(digits));
+  }
+  return -1;
+}
+
 std::string resolve_symlinks(const std::string& path) {
   std::string p = path;
   // As many links as the kernel follows (MAXSYMLINKS); a longer chain fails when opened.
@@ -241,6 +257,17 @@ output_file::output_file(const std::string& path) : name_(path), target_(path) {
     direct_ = true;
     return;
   }
+  if (const int named = descriptor_named(path); named >= 0) {
+    // Into the descriptor as it is, at its offset and with its O_APPEND, as `-o -` writes
+    // standard output: replacing the file behind it would lose what the shell keeps there.
+    const int flags = ::fcntl(named, F_GETFL);
+    if (flags < 0) fail(name_, "", errno);
+    if ((flags & O_ACCMODE) == O_RDONLY) fail(name_, "", EBADF);
+    fd_ = ::fcntl(named, F_DUPFD_CLOEXEC, 0);
+    if (fd_ < 0) fail(name_, "", errno);
+    direct_ = true;
+    return;
+  }
   struct stat st {};
   mode_t mode = 0666;
   const bool exists = ::stat(path.c_str(), &st) == 0;
@@ -249,12 +276,11 @@ output_file::output_file(const std::string& path) : name_(path), target_(path) {
   struct stat end {};
   if (exists && S_ISREG(st.st_mode) &&
       (::stat(target_.c_str(), &end) != 0 || end.st_dev != st.st_dev || end.st_ino != st.st_ino)) {
-    // A link whose text is no path to its file (/proc/self/fd/N of a deleted file): nothing
-    // to rename over, so the file is rewritten in place, as `>` would.
-    fd_ = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-    if (fd_ < 0) fail(name_, "", errno);
-    direct_ = true;
-    return;
+    // A link whose text is no path to its file (/proc/PID/fd/N of a deleted file): there is
+    // nothing to rename over, and writing into the file would destroy what it holds.
+    throw io_error(name_ +
+                   ": leads to a file that no path names (a deleted file), which cannot "
+                   "be replaced");
   }
   if (exists && !S_ISREG(st.st_mode)) {
     // A device or a pipe: it cannot be replaced, so write to it as it is.

@@ -321,6 +321,79 @@ class ArchiveRewriteTest(ScratchTestCase):
             self.assertEqual(json.loads(self.path("n.json").read_text()), 9)
 
 
+class DescriptorOutputTest(ScratchTestCase):
+    """A path that names an open descriptor (/dev/stdout, /dev/fd/N, /proc/self/fd/N) is
+    written into that descriptor, as `-o -` writes standard output: never replaced, never
+    truncated by bnorm."""
+
+    def setUp(self):
+        super().setUp()
+        np.save(self.path("x.npy"), np.random.default_rng(8).normal(size=(4, 3, 5)))
+
+    def run_with(self, args, fds):
+        """Runs bnorm with {number: open file} as its descriptors (1 and 2 among them)."""
+        stdout = fds.pop(1, subprocess.DEVNULL)
+        stderr = fds.pop(2, subprocess.PIPE)
+        keep = tuple(fds)
+        duplicated = [n for n, f in fds.items() if f.fileno() != n]
+        for number, f in fds.items():
+            os.dup2(f.fileno(), number, inheritable=True)
+        try:
+            return subprocess.run([BNORM, *args], cwd=self.dir, stdout=stdout, stderr=stderr,
+                                  pass_fds=keep, timeout=60)
+        finally:
+            for number in duplicated:
+                os.close(number)
+
+    def test_an_output_naming_a_descriptor_writes_into_it(self):
+        args = ["apply", "x.npy", "--output-format", "json", "-o"]
+        expected = self.bnorm(*args, "-").stdout
+        self.assertGreater(len(expected), 100)
+        for number, names in ((1, ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"]),
+                              (2, ["/dev/stderr", "/dev/fd/2", "/proc/self/fd/2"]),
+                              (7, ["/dev/fd/7", "/proc/self/fd/7"])):
+            for name in names:
+                for mode in ("ab", "r+b"):
+                    with self.subTest(name=name, mode=mode):
+                        log = self.path("log")
+                        log.write_bytes(b"previous\n" + b"z" * 2000)
+                        with open(log, mode) as f:
+                            if mode == "r+b":
+                                f.seek(9)
+                            fds = {number: f} if number != 2 else {2: f}
+                            if number == 7:
+                                fds[1] = subprocess.DEVNULL
+                            result = self.run_with([*args, name], fds)
+                        self.assertEqual(result.returncode, 0, result)
+                        text = log.read_bytes()
+                        if mode == "ab":
+                            self.assertEqual(text, b"previous\n" + b"z" * 2000 + expected)
+                        else:  # written at the descriptor's offset, the rest kept
+                            self.assertEqual(text[:9 + len(expected)], b"previous\n" + expected)
+                            self.assertEqual(len(text), max(9 + 2000, 9 + len(expected)))
+
+    def test_a_deleted_input_named_by_its_descriptor_is_never_truncated(self):
+        original = self.path("x.npy").read_bytes()
+        for out in ("/proc/self/fd/3", "/dev/fd/3"):
+            for inp in ("/proc/self/fd/3", "/dev/fd/3"):
+                with self.subTest(out=out, input=inp):
+                    self.path("d.npy").write_bytes(original)
+                    with open(self.path("d.npy"), "r+b") as f:
+                        os.unlink(self.path("d.npy"))
+                        result = self.run_with(["apply", inp, "--input-format", "npy", "-o", out,
+                                                "--output-format", "npy"], {3: f})
+                        self.assertEqual(result.returncode, 2, result)
+                        self.assertIn(b"names the same file as INPUT", result.stderr)
+                        self.assertEqual(os.pread(f.fileno(), len(original) + 10, 0), original)
+        # A read-only descriptor is no output.
+        self.path("other").write_bytes(b"kept")
+        with open(self.path("other"), "rb") as f:
+            result = self.run_with(["convert", "x.npy", "/dev/fd/3", "--output-format", "npy"],
+                                   {3: f})
+        self.assertEqual(result.returncode, 4, result)
+        self.assertEqual(self.path("other").read_bytes(), b"kept")
+
+
 class KillTest(ScratchTestCase):
     """SIGKILL at random moments of a large run: the folder holds what it held, and each
     output is its previous content or the complete new one."""
