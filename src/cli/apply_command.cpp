@@ -91,9 +91,10 @@ int run_apply(const apply_options& o) {
     throw usage_error("the input and --state cannot both be standard input");
   }
   warn_about_momentum(config);
-  const auto state_lock = lock_state_update(o.layer.state, o.stats_out);
-
+  // Only now the input is open (standard input and pipes read whole): a run feeding this
+  // one through a pipe may hold the lock until it has written all of its output.
   const auto source = open_tensor(o.input, in_format, o.tensor);
+  const auto state_lock = lock_state_update(o.layer.state, o.stats_out);
 
   state_file state = read_state(o.layer, config);
   const std::string state_name = o.layer.state.empty() ? "state" : input_name(o.layer.state);

@@ -493,5 +493,37 @@ class StateLockTest(ScratchTestCase):
                          ["samples", "sequential.json", "state.json", "x.npy"])
 
 
+    def test_a_pipeline_of_runs_on_one_state_does_not_deadlock(self):
+        # More than a pipe holds, so the first run blocks writing until the second reads.
+        x = np.random.default_rng(7).normal(size=(64, 8, 32, 32)).astype(np.float32)  # 2 MiB
+        np.save(self.path("x.npy"), x)
+        for name in ("state.json", "sequential.json"):
+            self.path(name).write_text(json.dumps({"running_mean": [0.5] * 8}))
+        for inp, out in (("x.npy", "y1.npy"), ("y1.npy", "expected.npy")):
+            result = self.bnorm("apply", inp, "-o", out, "--state", "sequential.json",
+                                "--stats-out", "sequential.json")
+            self.assertEqual(result.status, 0, result)
+        state = ["--state", "state.json", "--stats-out", "state.json"]
+        first = subprocess.Popen([BNORM, "apply", "x.npy", *state, "-o", "-", "--output-format",
+                                  "npy"], cwd=self.dir, stdout=subprocess.PIPE)
+        second = subprocess.Popen([BNORM, "apply", "-", "--input-format", "npy", *state, "-o",
+                                   "y.npy"], cwd=self.dir, stdin=first.stdout,
+                                  stderr=subprocess.PIPE)
+        first.stdout.close()
+        try:
+            _, err = second.communicate(timeout=60)
+            first.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            first.kill()
+            second.kill()
+            first.wait()
+            second.wait()
+            self.fail("the pipeline deadlocked")
+        self.assertEqual((first.returncode, second.returncode), (0, 0), err)
+        self.assertEqual(json.loads(self.path("state.json").read_text())["num_batches_tracked"], 2)
+        self.assertEqual(self.path("state.json").read_bytes(),
+                         self.path("sequential.json").read_bytes())
+        self.assertEqual(digest(self.path("y.npy")), digest(self.path("expected.npy")))
+
 if __name__ == "__main__":
     unittest.main()
