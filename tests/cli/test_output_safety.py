@@ -172,6 +172,39 @@ class OutputSafetyTest(ScratchTestCase):
                 link.unlink()
                 self.path(target).write_bytes(original)
 
+    def test_standard_output_on_an_input_is_refused(self):
+        """`>> input` or `1<> input`: whatever a subcommand writes to standard output would land
+        in a file it reads."""
+        result = self.bnorm("apply", "x.npy", "-o", "x2.npy")
+        self.assertEqual(result.status, 0, result)
+        cases = [
+            (["compare", "x.npy", "x2.npy"], "x.npy"),
+            (["compare", "x2.npy", "x.npy", "--format", "json"], "x.npy"),
+            (["compare", "x.npy", "x.npy"], "x.npy"),
+            (["compare", "state.json", "state.json"], "state.json"),
+            (["stats", "x.npy"], "x.npy"),
+            (["stats", "x.npy", "--partial"], "x.npy"),
+            (["merge", "part.json", "part2.json", "-o", "-"], "part2.json"),
+            (["apply", "x.npy", "-o", "-", "--output-format", "npy"], "x.npy"),
+            (["apply", "y0.npy", "--state", "state.json", "-o", "-", "--output-format", "npy"],
+             "state.json"),
+            (["convert", "x.npy", "-", "--output-format", "json"], "x.npy"),
+            (["backward", "x.npy", "--grad-output", "g.npy", "-o", "-", "--output-format",
+              "npy"], "g.npy"),
+            (["fold", "w.npy", "--bias", "b.npy", "-o", "-", "--output-format", "npy",
+              "--bias-out", "b2.npy"], "w.npy"),
+        ]
+        for args, target in cases:
+            for mode in ("ab", "r+b"):
+                with self.subTest(args=args, mode=mode):
+                    before = self.snapshot()
+                    with open(self.path(target), mode) as out:
+                        completed = subprocess.run([BNORM, *args], cwd=self.dir, stdout=out,
+                                                   stderr=subprocess.PIPE, timeout=60)
+                    self.assertEqual(completed.returncode, 2, completed)
+                    self.assertIn(b"names the same file as", completed.stderr)
+                    self.assertEqual(self.snapshot(), before)
+
     def test_standard_streams_and_devices(self):
         base = ["apply", "x.npy", "--output-format", "npy"]
         result = self.bnorm(*base, "-o", "-", "--stats-out", "-")
