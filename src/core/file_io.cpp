@@ -292,6 +292,8 @@ output_file::output_file(const std::string& path) : name_(path), target_(path) {
   if (exists) {
     replaces_ = true;
     mode = st.st_mode & 07777;  // keep an existing file's permissions
+    owner_ = st.st_uid;
+    group_ = st.st_gid;
   } else {
     const mode_t mask = ::umask(0);
     ::umask(mask);
@@ -308,7 +310,7 @@ bool output_file::open_unnamed(const std::string& folder, mode_t mode) {
   // a named temporary, whose creation reports the folder's own error.
   const int fd = ::open(folder.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
   if (fd < 0) return false;
-  if (::fchmod(fd, mode) != 0) {
+  if (::fchmod(fd, keep_owner(fd, mode)) != 0) {
     const int err = errno;
     ::close(fd);
     fail(name_, "", err);
@@ -336,7 +338,7 @@ void output_file::open_named(const std::string& folder, const std::string& base,
     temporary_.clear();
     fail(name_, "cannot create a file in " + folder + "/", create_error);
   }
-  if (::fchmod(fd_, mode) != 0) {
+  if (::fchmod(fd_, keep_owner(fd_, mode)) != 0) {
     // A constructor that throws runs no destructor: clean up here.
     const int err = errno;
     ::close(fd_);
@@ -344,6 +346,19 @@ void output_file::open_named(const std::string& folder, const std::string& base,
     unregister_temporary(slot_);
     fail(name_, "", err);
   }
+}
+
+// As sed -i does: the replaced file's owner and group where this user may give them (root; a
+// group the user is in), and no setuid or setgid bit for an owner or group not kept, which
+// would make a set-ID program of this user's.  chown clears those bits: the mode comes after.
+mode_t output_file::keep_owner(int fd, mode_t mode) const {
+  if (!replaces_) return mode;
+  if (::fchown(fd, owner_, group_) != 0) (void)::fchown(fd, static_cast<uid_t>(-1), group_);
+  struct stat now {};
+  if (::fstat(fd, &now) != 0) return mode & ~(S_ISUID | S_ISGID);
+  if (now.st_uid != owner_) mode &= ~S_ISUID;
+  if (now.st_gid != group_) mode &= ~S_ISGID;
+  return mode;
 }
 
 output_file::~output_file() {

@@ -141,8 +141,11 @@ class output_file {
   bool open_unnamed(const std::string& folder, mode_t mode);
   void open_named(const std::string& folder, const std::string& base, mode_t mode);
   void link_into_place();
+  mode_t keep_owner(int fd, mode_t mode) const;
 
   int fd_ = -1;
+  uid_t owner_ = static_cast<uid_t>(-1);  // of the file replaced, kept where allowed
+  gid_t group_ = static_cast<gid_t>(-1);
   bool direct_ = false;
   bool unnamed_ = false;  // an O_TMPFILE temporary, open until commit() links it
   bool finished_ = false;

@@ -205,6 +205,40 @@ class OutputSafetyTest(ScratchTestCase):
                     self.assertIn(b"names the same file as", completed.stderr)
                     self.assertEqual(self.snapshot(), before)
 
+    @unittest.skipUnless(os.geteuid() == 0, "changing owners needs root")
+    def test_a_replaced_file_keeps_its_owner_or_loses_its_set_id_bits(self):
+        nobody, nogroup = 65534, 65534
+        for mode in (0o4751, 0o2755, 0o6700, 0o644):
+            with self.subTest(mode=oct(mode), as_user="root"):
+                target = self.path("t.npy")
+                target.write_bytes(b"old")
+                os.chown(target, nobody, nogroup)
+                os.chmod(target, mode)
+                result = self.bnorm("apply", "x.npy", "-o", "t.npy")
+                self.assertEqual(result.status, 0, result)
+                st = os.stat(target)
+                self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o7777),
+                                 (nobody, nogroup, mode))
+            # A user who cannot give the file to its owner gets it, without set-ID bits.
+            with self.subTest(mode=oct(mode), as_user="nobody"):
+                folder = self.dir / "open"
+                folder.mkdir(exist_ok=True)
+                os.chmod(folder, 0o777)
+                os.chmod(self.dir, 0o755)
+                os.chmod(self.path("x.npy"), 0o644)
+                target = folder / "t.npy"
+                target.write_bytes(b"old")
+                os.chown(target, 0, 0)
+                os.chmod(target, mode | 0o006)
+                completed = subprocess.run(
+                    [BNORM, "apply", str(self.path("x.npy")), "-o", str(target)],
+                    cwd=folder, stderr=subprocess.PIPE, timeout=60,
+                    preexec_fn=lambda: (os.setgroups([]), os.setgid(nogroup), os.setuid(nobody)))
+                self.assertEqual(completed.returncode, 0, completed)
+                st = os.stat(target)
+                self.assertEqual((st.st_uid, st.st_gid), (nobody, nogroup))
+                self.assertEqual(st.st_mode & 0o7777, (mode | 0o006) & ~0o6000)
+
     def test_standard_streams_and_devices(self):
         base = ["apply", "x.npy", "--output-format", "npy"]
         result = self.bnorm(*base, "-o", "-", "--stats-out", "-")
