@@ -271,6 +271,9 @@ output_file::output_file(const std::string& path) : name_(path), target_(path) {
   struct stat st {};
   mode_t mode = 0666;
   const bool exists = ::stat(path.c_str(), &st) == 0;
+  // A loop or a chain longer than the kernel follows fails, as `>` does, instead of having
+  // its last link replaced.
+  if (!exists && errno == ELOOP) fail(name_, "", ELOOP);
   if (exists && S_ISDIR(st.st_mode)) fail(name_, "", EISDIR);
   target_ = resolve_symlinks(path);
   struct stat end {};

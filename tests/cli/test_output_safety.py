@@ -239,6 +239,25 @@ class OutputSafetyTest(ScratchTestCase):
                 self.assertEqual((st.st_uid, st.st_gid), (nobody, nogroup))
                 self.assertEqual(st.st_mode & 0o7777, (mode | 0o006) & ~0o6000)
 
+    def test_a_symbolic_link_loop_or_over_long_chain_fails_as_the_shell_does(self):
+        os.symlink("loop.npy", self.path("loop.npy"))
+        os.symlink("b-loop.npy", self.path("a-loop.npy"))
+        os.symlink("a-loop.npy", self.path("b-loop.npy"))
+        for hops in (41, 45):
+            for i in range(hops):
+                os.symlink(f"c{hops}-{i + 1}.npy", self.path(f"c{hops}-{i}.npy"))
+        shell_message = subprocess.run(["sh", "-c", "true > loop.npy"], cwd=self.dir,
+                                       stderr=subprocess.PIPE).stderr.decode()
+        self.assertIn("Too many levels of symbolic links", shell_message)
+        for name in ("loop.npy", "a-loop.npy", "c41-0.npy", "c45-0.npy", "sub/../loop.npy"):
+            for args in (["apply", "x.npy", "-o", name], ["convert", "x.npy", name],
+                         ["apply", "x.npy", "-o", "y.npy", "--stats-out", name]):
+                with self.subTest(args=args):
+                    before = self.snapshot()
+                    result = self.bnorm(*args)
+                    self.assertFailsWith(result, 4, name, "Too many levels of symbolic links")
+                    self.assertEqual(self.snapshot(), before)
+
     def test_standard_streams_and_devices(self):
         base = ["apply", "x.npy", "--output-format", "npy"]
         result = self.bnorm(*base, "-o", "-", "--stats-out", "-")
