@@ -3,6 +3,7 @@
 #include <iostream>
 #include <optional>
 
+#include "archive_rewrite.hpp"
 #include "batch_norm.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
@@ -75,13 +76,25 @@ int run_apply(const apply_options& o) {
       {{"INPUT", o.input}, {"--state", o.layer.state}, {"--batch-stats", o.batch_stats}},
       {{"-o", o.output}, {"--stats-out", o.stats_out}},
       {{"-o", "INPUT"}, {"--stats-out", "--state"}});
+  check_single_tensor_rewrite({"-o", o.output}, {"INPUT", o.input}, in_format, o.tensor);
+  if (tensor_format state_format{};
+      !o.stats_out.empty() && names_archive(o.layer.state, state_format)) {
+    // The state is written without --state-prefix, and JSON holds no tensors.
+    tensor_format stats_format{};
+    const bool as_tensors =
+        names_archive(o.stats_out, stats_format) && o.layer.state_prefix.empty();
+    check_archive_rewrite({"--stats-out", o.stats_out}, {"--state", o.layer.state}, state_format,
+                          as_tensors ? state_tensor_names(config.affine, config.track_running_stats)
+                                     : std::vector<std::string>{});
+  }
   if (o.input == standard_stream && o.layer.state == standard_stream) {
     throw usage_error("the input and --state cannot both be standard input");
   }
   warn_about_momentum(config);
-  const auto state_lock = lock_state_update(o.layer.state, o.stats_out);
-
+  // Only now the input is open (standard input and pipes read whole): a run feeding this
+  // one through a pipe may hold the lock until it has written all of its output.
   const auto source = open_tensor(o.input, in_format, o.tensor);
+  const auto state_lock = lock_state_update(o.layer.state, o.stats_out);
 
   state_file state = read_state(o.layer, config);
   const std::string state_name = o.layer.state.empty() ? "state" : input_name(o.layer.state);

@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "archive_rewrite.hpp"
 #include "backward.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
@@ -39,6 +40,7 @@ int run_backward(const backward_options& o) {
   check_output_paths(
       {{"INPUT", o.input}, {"--grad-output", o.grad_output}, {"--state", o.layer.state}},
       {{"-o", o.output}, {"--grads-out", o.grads_out}}, {{"-o", "INPUT"}});
+  check_single_tensor_rewrite({"-o", o.output}, {"INPUT", o.input}, in_format, o.tensor);
   const auto source = open_tensor(o.input, in_format, o.tensor);
   // The gradient has the input's format unless its own name says otherwise.
   refuse_directory(o.grad_output);

@@ -11,6 +11,7 @@
 #include "json_document.hpp"
 #include "layer_options.hpp"
 #include "number_format.hpp"
+#include "output_paths.hpp"
 #include "parse_number.hpp"
 #include "tensor_archive.hpp"
 #include "tensor_compare.hpp"
@@ -321,6 +322,8 @@ int run_compare(const compare_options& o) {
   }
   refuse_directory(o.actual);
   refuse_directory(o.expected);
+  check_output_paths({{"ACTUAL", o.actual}, {"EXPECTED", o.expected}},
+                     {{"the report", std::string(standard_stream)}});
   const bool actual_document = is_document(o.actual);
   const bool expected_document = is_document(o.expected);
   if (actual_document != expected_document) {

@@ -1,5 +1,6 @@
 #include "convert_command.hpp"
 
+#include "archive_rewrite.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "layer_options.hpp"
@@ -26,6 +27,7 @@ int run_convert(const convert_options& o) {
   const tensor_format in_format = resolve_format(o.input, o.input_format, "--input-format");
   const tensor_format out_format = resolve_format(o.output, o.output_format, "--output-format");
   check_output_paths({{"INPUT", o.input}}, {{"OUTPUT", o.output}}, {{"OUTPUT", "INPUT"}});
+  check_single_tensor_rewrite({"OUTPUT", o.output}, {"INPUT", o.input}, in_format, o.tensor);
   dtype type{};
   const bool explicit_type = !o.dtype.empty();
   if (o.dtype == "float16")

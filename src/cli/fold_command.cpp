@@ -1,5 +1,6 @@
 #include "fold_command.hpp"
 
+#include "archive_rewrite.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "file_io.hpp"
@@ -41,6 +42,7 @@ int run_fold(const fold_options& o) {
   check_output_paths({{"WEIGHT", o.weight}, {"--bias", o.bias}, {"--state", o.layer.state}},
                      {{"-o", o.output}, {"--bias-out", o.bias_out}},
                      {{"-o", "WEIGHT"}, {"--bias-out", "--bias"}});
+  check_single_tensor_rewrite({"-o", o.output}, {"WEIGHT", o.weight}, in_format, o.tensor);
   const auto weight = open_tensor(o.weight, in_format, o.tensor);
   std::vector<double> bias;
   if (!o.bias.empty()) {

@@ -63,7 +63,8 @@ void check_output_paths(const std::vector<file_role>& inputs, const std::vector<
       // A missing input fails when it is opened, with its own error.
       if (!in.id.exists() || !can_clash(in.id) || !(in.id == out.id)) continue;
       const bool rewrite =
-          out.role->path != standard_stream && S_ISREG(in.id.type) &&
+          out.role->path != standard_stream && descriptor_named(out.role->path) < 0 &&
+          S_ISREG(in.id.type) &&
           std::any_of(allowed.begin(), allowed.end(), [&](const in_place_rewrite& a) {
             return a.output == out.role->flag && a.input == in.role->flag;
           });

@@ -21,7 +21,8 @@ struct in_place_rewrite {
 };
 
 /// Refuses (usage_error, naming both flags and paths) an output that names the same file as
-/// an input, unless the pair is an `allowed` rewrite of a regular file by path, or as another
+/// an input, unless the pair is an `allowed` rewrite of a regular file by path (not by a
+/// descriptor's name, such as /dev/stdout, which is written directly), or as another
 /// output.  Files are compared through symbolic links, hard links and "..": existing ones by
 /// device and inode, new ones by their folder's and their name.  Character devices
 /// (/dev/null, a terminal) take any number of outputs; "-" may be given to one output only.

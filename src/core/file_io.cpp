@@ -199,6 +199,22 @@ void use_named_temporaries(bool named) {
   named_temporaries_only.store(named);
 }
 
+int descriptor_named(const std::string& path) {
+  if (path == "/dev/stdin") return STDIN_FILENO;
+  if (path == "/dev/stdout") return STDOUT_FILENO;
+  if (path == "/dev/stderr") return STDERR_FILENO;
+  for (std::string_view folder : {"/dev/fd/", "/proc/self/fd/"}) {
+    if (!path.starts_with(folder)) continue;
+    const std::string_view digits = std::string_view(path).substr(folder.size());
+    if (digits.empty() || digits.size() > 9 ||
+        digits.find_first_not_of("0123456789") != std::string_view::npos) {
+      return -1;
+    }
+    return std::stoi(std::string(digits));
+  }
+  return -1;
+}
+
 std::string resolve_symlinks(const std::string& path) {
   std::string p = path;
   // As many links as the kernel follows (MAXSYMLINKS); a longer chain fails when opened.
@@ -241,20 +257,33 @@ output_file::output_file(const std::string& path) : name_(path), target_(path) {
     direct_ = true;
     return;
   }
+  if (const int named = descriptor_named(path); named >= 0) {
+    // Into the descriptor as it is, at its offset and with its O_APPEND, as `-o -` writes
+    // standard output: replacing the file behind it would lose what the shell keeps there.
+    const int flags = ::fcntl(named, F_GETFL);
+    if (flags < 0) fail(name_, "", errno);
+    if ((flags & O_ACCMODE) == O_RDONLY) fail(name_, "", EBADF);
+    fd_ = ::fcntl(named, F_DUPFD_CLOEXEC, 0);
+    if (fd_ < 0) fail(name_, "", errno);
+    direct_ = true;
+    return;
+  }
   struct stat st {};
   mode_t mode = 0666;
   const bool exists = ::stat(path.c_str(), &st) == 0;
+  // A loop or a chain longer than the kernel follows fails, as `>` does, instead of having
+  // its last link replaced.
+  if (!exists && errno == ELOOP) fail(name_, "", ELOOP);
   if (exists && S_ISDIR(st.st_mode)) fail(name_, "", EISDIR);
   target_ = resolve_symlinks(path);
   struct stat end {};
   if (exists && S_ISREG(st.st_mode) &&
       (::stat(target_.c_str(), &end) != 0 || end.st_dev != st.st_dev || end.st_ino != st.st_ino)) {
-    // A link whose text is no path to its file (/proc/self/fd/N of a deleted file): nothing
-    // to rename over, so the file is rewritten in place, as `>` would.
-    fd_ = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-    if (fd_ < 0) fail(name_, "", errno);
-    direct_ = true;
-    return;
+    // A link whose text is no path to its file (/proc/PID/fd/N of a deleted file): there is
+    // nothing to rename over, and writing into the file would destroy what it holds.
+    throw io_error(name_ +
+                   ": leads to a file that no path names (a deleted file), which cannot "
+                   "be replaced");
   }
   if (exists && !S_ISREG(st.st_mode)) {
     // A device or a pipe: it cannot be replaced, so write to it as it is.
@@ -266,6 +295,8 @@ output_file::output_file(const std::string& path) : name_(path), target_(path) {
   if (exists) {
     replaces_ = true;
     mode = st.st_mode & 07777;  // keep an existing file's permissions
+    owner_ = st.st_uid;
+    group_ = st.st_gid;
   } else {
     const mode_t mask = ::umask(0);
     ::umask(mask);
@@ -282,7 +313,7 @@ bool output_file::open_unnamed(const std::string& folder, mode_t mode) {
   // a named temporary, whose creation reports the folder's own error.
   const int fd = ::open(folder.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
   if (fd < 0) return false;
-  if (::fchmod(fd, mode) != 0) {
+  if (::fchmod(fd, keep_owner(fd, mode)) != 0) {
     const int err = errno;
     ::close(fd);
     fail(name_, "", err);
@@ -310,7 +341,7 @@ void output_file::open_named(const std::string& folder, const std::string& base,
     temporary_.clear();
     fail(name_, "cannot create a file in " + folder + "/", create_error);
   }
-  if (::fchmod(fd_, mode) != 0) {
+  if (::fchmod(fd_, keep_owner(fd_, mode)) != 0) {
     // A constructor that throws runs no destructor: clean up here.
     const int err = errno;
     ::close(fd_);
@@ -318,6 +349,19 @@ void output_file::open_named(const std::string& folder, const std::string& base,
     unregister_temporary(slot_);
     fail(name_, "", err);
   }
+}
+
+// As sed -i does: the replaced file's owner and group where this user may give them (root; a
+// group the user is in), and no setuid or setgid bit for an owner or group not kept, which
+// would make a set-ID program of this user's.  chown clears those bits: the mode comes after.
+mode_t output_file::keep_owner(int fd, mode_t mode) const {
+  if (!replaces_) return mode;
+  if (::fchown(fd, owner_, group_) != 0) (void)::fchown(fd, static_cast<uid_t>(-1), group_);
+  struct stat now {};
+  if (::fstat(fd, &now) != 0) return mode & ~(S_ISUID | S_ISGID);
+  if (now.st_uid != owner_) mode &= ~S_ISUID;
+  if (now.st_gid != group_) mode &= ~S_ISGID;
+  return mode;
 }
 
 output_file::~output_file() {

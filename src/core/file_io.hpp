@@ -79,6 +79,11 @@ file_identity identify_path(const std::string& path);
 /// The identity of an open descriptor (standard input or output).
 file_identity identify_descriptor(int fd);
 
+/// The descriptor a path names by number (/dev/stdout, /dev/stderr, /dev/stdin, /dev/fd/N,
+/// /proc/self/fd/N), or -1.  Writing to such a path writes into that open descriptor, as a
+/// shell's `>` does: the file behind it is never replaced.
+int descriptor_named(const std::string& path);
+
 /// Where a write through `path` lands: the end of its chain of symbolic links, which may not
 /// exist yet (a shell's `>` through a dangling link creates the link's target).
 std::string resolve_symlinks(const std::string& path);
@@ -93,8 +98,8 @@ std::string read_text_file(const std::string& path);
 /// the target, or, to replace an existing file, links it as ".<target>.bnorm-XXXXXX" and
 /// renames that over the target in the next system call.  Elsewhere it is that named file
 /// from the start.  A symbolic link is followed and kept: its target is replaced, as a
-/// shell's `>` writes through it.  "-", a character device or a pipe is written directly,
-/// since it cannot be replaced.
+/// shell's `>` writes through it.  "-", a descriptor's name (see descriptor_named), a
+/// character device or a pipe is written directly, since it cannot be replaced.
 class output_file {
  public:
   /// Throws io_error when the target's folder cannot take a new file.
@@ -136,8 +141,11 @@ class output_file {
   bool open_unnamed(const std::string& folder, mode_t mode);
   void open_named(const std::string& folder, const std::string& base, mode_t mode);
   void link_into_place();
+  mode_t keep_owner(int fd, mode_t mode) const;
 
   int fd_ = -1;
+  uid_t owner_ = static_cast<uid_t>(-1);  // of the file replaced, kept where allowed
+  gid_t group_ = static_cast<gid_t>(-1);
   bool direct_ = false;
   bool unnamed_ = false;  // an O_TMPFILE temporary, open until commit() links it
   bool finished_ = false;

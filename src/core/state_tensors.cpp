@@ -127,6 +127,14 @@ bn_state read_state_tensors(const tensor_archive& archive, const std::string& pr
   return state;
 }
 
+std::vector<std::string> state_tensor_names(bool affine, bool track_running_stats) {
+  std::vector<std::string> names;
+  if (affine) names.insert(names.end(), {"weight", "bias"});
+  if (track_running_stats)
+    names.insert(names.end(), {"running_mean", "running_var", "num_batches_tracked"});
+  return names;
+}
+
 void write_state_tensors(output_file& out, tensor_format format, const bn_state& state, bool affine,
                          bool track_running_stats) {
   std::vector<named_tensor> tensors;

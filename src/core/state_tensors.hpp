@@ -24,6 +24,9 @@ bn_state read_state_tensors(const tensor_archive& archive, const std::string& pr
 /// Writes the state with PyTorch's names: weight and bias when `affine`, running_mean,
 /// running_var (float64, so that the numbers read back exactly) and num_batches_tracked (an
 /// int64 scalar, as PyTorch saves it) when `track_running_stats`.  Throws io_error.
+/// The names write_state_tensors gives the tensors it writes.
+std::vector<std::string> state_tensor_names(bool affine, bool track_running_stats);
+
 void write_state_tensors(output_file& out, tensor_format format, const bn_state& state, bool affine,
                          bool track_running_stats);
 

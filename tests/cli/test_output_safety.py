@@ -16,7 +16,9 @@ import unittest
 
 import numpy as np
 
-from cli_support import BNORM, ScratchTestCase, digest
+import torch
+
+from cli_support import BNORM, ScratchTestCase, digest, write_safetensors
 
 LARGE = os.environ.get("BNORM_LARGE_GRID") == "1"
 
@@ -170,6 +172,92 @@ class OutputSafetyTest(ScratchTestCase):
                 link.unlink()
                 self.path(target).write_bytes(original)
 
+    def test_standard_output_on_an_input_is_refused(self):
+        """`>> input` or `1<> input`: whatever a subcommand writes to standard output would land
+        in a file it reads."""
+        result = self.bnorm("apply", "x.npy", "-o", "x2.npy")
+        self.assertEqual(result.status, 0, result)
+        cases = [
+            (["compare", "x.npy", "x2.npy"], "x.npy"),
+            (["compare", "x2.npy", "x.npy", "--format", "json"], "x.npy"),
+            (["compare", "x.npy", "x.npy"], "x.npy"),
+            (["compare", "state.json", "state.json"], "state.json"),
+            (["stats", "x.npy"], "x.npy"),
+            (["stats", "x.npy", "--partial"], "x.npy"),
+            (["merge", "part.json", "part2.json", "-o", "-"], "part2.json"),
+            (["apply", "x.npy", "-o", "-", "--output-format", "npy"], "x.npy"),
+            (["apply", "y0.npy", "--state", "state.json", "-o", "-", "--output-format", "npy"],
+             "state.json"),
+            (["convert", "x.npy", "-", "--output-format", "json"], "x.npy"),
+            (["backward", "x.npy", "--grad-output", "g.npy", "-o", "-", "--output-format",
+              "npy"], "g.npy"),
+            (["fold", "w.npy", "--bias", "b.npy", "-o", "-", "--output-format", "npy",
+              "--bias-out", "b2.npy"], "w.npy"),
+        ]
+        for args, target in cases:
+            for mode in ("ab", "r+b"):
+                with self.subTest(args=args, mode=mode):
+                    before = self.snapshot()
+                    with open(self.path(target), mode) as out:
+                        completed = subprocess.run([BNORM, *args], cwd=self.dir, stdout=out,
+                                                   stderr=subprocess.PIPE, timeout=60)
+                    self.assertEqual(completed.returncode, 2, completed)
+                    self.assertIn(b"names the same file as", completed.stderr)
+                    self.assertEqual(self.snapshot(), before)
+
+    @unittest.skipUnless(os.geteuid() == 0, "changing owners needs root")
+    def test_a_replaced_file_keeps_its_owner_or_loses_its_set_id_bits(self):
+        nobody, nogroup = 65534, 65534
+        for mode in (0o4751, 0o2755, 0o6700, 0o644):
+            with self.subTest(mode=oct(mode), as_user="root"):
+                target = self.path("t.npy")
+                target.write_bytes(b"old")
+                os.chown(target, nobody, nogroup)
+                os.chmod(target, mode)
+                result = self.bnorm("apply", "x.npy", "-o", "t.npy")
+                self.assertEqual(result.status, 0, result)
+                st = os.stat(target)
+                self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o7777),
+                                 (nobody, nogroup, mode))
+            # A user who cannot give the file to its owner gets it, without set-ID bits.
+            with self.subTest(mode=oct(mode), as_user="nobody"):
+                folder = self.dir / "open"
+                folder.mkdir(exist_ok=True)
+                os.chmod(folder, 0o777)
+                os.chmod(self.dir, 0o755)
+                os.chmod(self.path("x.npy"), 0o644)
+                target = folder / "t.npy"
+                target.write_bytes(b"old")
+                os.chown(target, 0, 0)
+                os.chmod(target, mode | 0o006)
+                completed = subprocess.run(
+                    [BNORM, "apply", str(self.path("x.npy")), "-o", str(target)],
+                    cwd=folder, stderr=subprocess.PIPE, timeout=60,
+                    preexec_fn=lambda: (os.setgroups([]), os.setgid(nogroup), os.setuid(nobody)))
+                self.assertEqual(completed.returncode, 0, completed)
+                st = os.stat(target)
+                self.assertEqual((st.st_uid, st.st_gid), (nobody, nogroup))
+                self.assertEqual(st.st_mode & 0o7777, (mode | 0o006) & ~0o6000)
+
+    def test_a_symbolic_link_loop_or_over_long_chain_fails_as_the_shell_does(self):
+        os.symlink("loop.npy", self.path("loop.npy"))
+        os.symlink("b-loop.npy", self.path("a-loop.npy"))
+        os.symlink("a-loop.npy", self.path("b-loop.npy"))
+        for hops in (41, 45):
+            for i in range(hops):
+                os.symlink(f"c{hops}-{i + 1}.npy", self.path(f"c{hops}-{i}.npy"))
+        shell_message = subprocess.run(["sh", "-c", "true > loop.npy"], cwd=self.dir,
+                                       stderr=subprocess.PIPE).stderr.decode()
+        self.assertIn("Too many levels of symbolic links", shell_message)
+        for name in ("loop.npy", "a-loop.npy", "c41-0.npy", "c45-0.npy", "sub/../loop.npy"):
+            for args in (["apply", "x.npy", "-o", name], ["convert", "x.npy", name],
+                         ["apply", "x.npy", "-o", "y.npy", "--stats-out", name]):
+                with self.subTest(args=args):
+                    before = self.snapshot()
+                    result = self.bnorm(*args)
+                    self.assertFailsWith(result, 4, name, "Too many levels of symbolic links")
+                    self.assertEqual(self.snapshot(), before)
+
     def test_standard_streams_and_devices(self):
         base = ["apply", "x.npy", "--output-format", "npy"]
         result = self.bnorm(*base, "-o", "-", "--stats-out", "-")
@@ -221,6 +309,175 @@ class OutputSafetyTest(ScratchTestCase):
                                      self.path(f"plain-{stats}").read_bytes())
         self.assertEqual(sorted(p.name for p in self.path("elsewhere").iterdir()),
                          ["new.npy", "s.json", "y.json", "y.npy", "y.npz"])
+
+
+def write_container(path, tensors):
+    """`tensors` ({name: array}) as an .npz (numpy) or .safetensors (by the specification)."""
+    if str(path).endswith(".npz"):
+        np.savez(path, **tensors)
+    else:
+        names = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64",
+                 np.dtype(np.int64): "I64"}
+        write_safetensors(path, [(k, names[v.dtype], v.shape, v.tobytes()) for k, v in
+                                 tensors.items()])
+
+
+class ArchiveRewriteTest(ScratchTestCase):
+    """An in-place rewrite of a container replaces the whole file, so it is refused when the
+    container holds a tensor the write would drop; what bnorm itself wrote chains as before."""
+
+    def setUp(self):
+        super().setUp()
+        rng = np.random.default_rng(4)
+        self.x = rng.normal(size=(4, 3, 5)).astype(np.float32)
+        np.save(self.path("x.npy"), self.x)
+        np.save(self.path("g.npy"), rng.normal(size=(4, 3)).astype(np.float32))
+
+    def refused(self, args, target):
+        before = self.path(target).read_bytes()
+        names = sorted(os.listdir(self.dir))
+        result = self.bnorm(*args)
+        self.assertFailsWith(result, 2, "names the same file as", "would drop its other tensors",
+                             "write to another file")
+        self.assertEqual(self.path(target).read_bytes(), before)
+        self.assertEqual(sorted(os.listdir(self.dir)), names)
+
+    def test_an_output_over_a_container_input_with_other_tensors_is_refused(self):
+        rng = np.random.default_rng(5)
+        for ext in (".npz", ".safetensors"):
+            for spelling in ("m", "sub/../m", "link"):
+                name = "m" + ext
+                write_container(self.path(name), {"a": rng.normal(size=(4, 3)).astype(np.float32),
+                                                   "b": rng.normal(size=(3, 2)).astype(np.float32)})
+                (self.dir / "sub").mkdir(exist_ok=True)
+                link = self.dir / ("link" + ext)
+                if not link.is_symlink():
+                    os.symlink(name, link)
+                out = spelling + ext
+                for args in (["convert", name, out, "--tensor", "a"],
+                             ["apply", name, "--tensor", "a", "-o", out],
+                             ["backward", name, "--tensor", "a", "--grad-output", "g.npy", "-o", out],
+                             ["fold", name, "--tensor", "b", "-o", out, "--bias-out", "fb.npy"]):
+                    with self.subTest(args=args):
+                        self.refused(args, name)
+            # A container of one tensor is rewritten whole: nothing is lost.
+            one = "one" + ext
+            write_container(self.path(one), {"a": self.x})
+            result = self.bnorm("apply", one, "-o", one)
+            self.assertEqual(result.status, 0, result)
+            self.assertEqual(self.bnorm("convert", one, "--tensor", "a", "back.npy").status, 0)
+            reference = torch.nn.functional.batch_norm(
+                torch.from_numpy(self.x.astype(np.float64)), None, None, training=True,
+                eps=1e-5).numpy()
+            np.testing.assert_allclose(np.load(self.path("back.npy")), reference, rtol=1e-6,
+                                       atol=1e-6)
+
+    def test_stats_out_over_a_state_dict_with_other_tensors_is_refused(self):
+        rng = np.random.default_rng(6)
+        for ext in (".npz", ".safetensors"):
+            model = "model" + ext
+            state = {"weight": rng.normal(size=3), "bias": rng.normal(size=3),
+                     "running_mean": rng.normal(size=3), "running_var": rng.uniform(1, 2, size=3),
+                     "num_batches_tracked": np.array(7, dtype=np.int64)}
+            cases = [
+                ({"conv1.weight": rng.normal(size=(3, 2)).astype(np.float32),
+                  **{"bn1." + k: v for k, v in state.items()},
+                  "fc.weight": rng.normal(size=(2, 3)).astype(np.float32)}, ["--state-prefix", "bn1."]),
+                ({**{"bn1." + k: v for k, v in state.items()}}, ["--state-prefix", "bn1."]),
+                ({**state, "fc.weight": rng.normal(size=(2, 3)).astype(np.float32)}, []),
+                ({**state}, ["--no-affine"]),
+                ({"gamma": state["weight"], "beta": state["bias"],
+                  "moving_mean": state["running_mean"], "moving_variance": state["running_var"]},
+                 []),
+            ]
+            for tensors, flags in cases:
+                with self.subTest(ext=ext, names=sorted(tensors), flags=flags):
+                    write_container(self.path(model), tensors)
+                    self.refused(["apply", "x.npy", "--state", model, *flags, "--stats-out", model,
+                                  "-o", "y.npy"], model)
+            # A state bnorm wrote itself chains: the second run reads what the first wrote.
+            s = "s" + ext
+            write_container(self.path(s), state)
+            for run in range(2):
+                result = self.bnorm("apply", "x.npy", "--state", s, "--stats-out", s, "-o",
+                                    "y.npy")
+                self.assertEqual(result.status, 0, result)
+            self.assertEqual(self.bnorm("convert", s, "--tensor", "num_batches_tracked",
+                                        "n.json").status, 0)
+            self.assertEqual(json.loads(self.path("n.json").read_text()), 9)
+
+
+class DescriptorOutputTest(ScratchTestCase):
+    """A path that names an open descriptor (/dev/stdout, /dev/fd/N, /proc/self/fd/N) is
+    written into that descriptor, as `-o -` writes standard output: never replaced, never
+    truncated by bnorm."""
+
+    def setUp(self):
+        super().setUp()
+        np.save(self.path("x.npy"), np.random.default_rng(8).normal(size=(4, 3, 5)))
+
+    def run_with(self, args, fds):
+        """Runs bnorm with {number: open file} as its descriptors (1 and 2 among them)."""
+        stdout = fds.pop(1, subprocess.DEVNULL)
+        stderr = fds.pop(2, subprocess.PIPE)
+        keep = tuple(fds)
+        duplicated = [n for n, f in fds.items() if f.fileno() != n]
+        for number, f in fds.items():
+            os.dup2(f.fileno(), number, inheritable=True)
+        try:
+            return subprocess.run([BNORM, *args], cwd=self.dir, stdout=stdout, stderr=stderr,
+                                  pass_fds=keep, timeout=60)
+        finally:
+            for number in duplicated:
+                os.close(number)
+
+    def test_an_output_naming_a_descriptor_writes_into_it(self):
+        args = ["apply", "x.npy", "--output-format", "json", "-o"]
+        expected = self.bnorm(*args, "-").stdout
+        self.assertGreater(len(expected), 100)
+        for number, names in ((1, ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"]),
+                              (2, ["/dev/stderr", "/dev/fd/2", "/proc/self/fd/2"]),
+                              (7, ["/dev/fd/7", "/proc/self/fd/7"])):
+            for name in names:
+                for mode in ("ab", "r+b"):
+                    with self.subTest(name=name, mode=mode):
+                        log = self.path("log")
+                        log.write_bytes(b"previous\n" + b"z" * 2000)
+                        with open(log, mode) as f:
+                            if mode == "r+b":
+                                f.seek(9)
+                            fds = {number: f} if number != 2 else {2: f}
+                            if number == 7:
+                                fds[1] = subprocess.DEVNULL
+                            result = self.run_with([*args, name], fds)
+                        self.assertEqual(result.returncode, 0, result)
+                        text = log.read_bytes()
+                        if mode == "ab":
+                            self.assertEqual(text, b"previous\n" + b"z" * 2000 + expected)
+                        else:  # written at the descriptor's offset, the rest kept
+                            self.assertEqual(text[:9 + len(expected)], b"previous\n" + expected)
+                            self.assertEqual(len(text), max(9 + 2000, 9 + len(expected)))
+
+    def test_a_deleted_input_named_by_its_descriptor_is_never_truncated(self):
+        original = self.path("x.npy").read_bytes()
+        for out in ("/proc/self/fd/3", "/dev/fd/3"):
+            for inp in ("/proc/self/fd/3", "/dev/fd/3"):
+                with self.subTest(out=out, input=inp):
+                    self.path("d.npy").write_bytes(original)
+                    with open(self.path("d.npy"), "r+b") as f:
+                        os.unlink(self.path("d.npy"))
+                        result = self.run_with(["apply", inp, "--input-format", "npy", "-o", out,
+                                                "--output-format", "npy"], {3: f})
+                        self.assertEqual(result.returncode, 2, result)
+                        self.assertIn(b"names the same file as INPUT", result.stderr)
+                        self.assertEqual(os.pread(f.fileno(), len(original) + 10, 0), original)
+        # A read-only descriptor is no output.
+        self.path("other").write_bytes(b"kept")
+        with open(self.path("other"), "rb") as f:
+            result = self.run_with(["convert", "x.npy", "/dev/fd/3", "--output-format", "npy"],
+                                   {3: f})
+        self.assertEqual(result.returncode, 4, result)
+        self.assertEqual(self.path("other").read_bytes(), b"kept")
 
 
 class KillTest(ScratchTestCase):
@@ -321,6 +578,38 @@ class StateLockTest(ScratchTestCase):
         self.assertEqual(sorted(p.name for p in self.dir.iterdir()),
                          ["samples", "sequential.json", "state.json", "x.npy"])
 
+
+    def test_a_pipeline_of_runs_on_one_state_does_not_deadlock(self):
+        # More than a pipe holds, so the first run blocks writing until the second reads.
+        x = np.random.default_rng(7).normal(size=(64, 8, 32, 32)).astype(np.float32)  # 2 MiB
+        np.save(self.path("x.npy"), x)
+        for name in ("state.json", "sequential.json"):
+            self.path(name).write_text(json.dumps({"running_mean": [0.5] * 8}))
+        for inp, out in (("x.npy", "y1.npy"), ("y1.npy", "expected.npy")):
+            result = self.bnorm("apply", inp, "-o", out, "--state", "sequential.json",
+                                "--stats-out", "sequential.json")
+            self.assertEqual(result.status, 0, result)
+        state = ["--state", "state.json", "--stats-out", "state.json"]
+        first = subprocess.Popen([BNORM, "apply", "x.npy", *state, "-o", "-", "--output-format",
+                                  "npy"], cwd=self.dir, stdout=subprocess.PIPE)
+        second = subprocess.Popen([BNORM, "apply", "-", "--input-format", "npy", *state, "-o",
+                                   "y.npy"], cwd=self.dir, stdin=first.stdout,
+                                  stderr=subprocess.PIPE)
+        first.stdout.close()
+        try:
+            _, err = second.communicate(timeout=60)
+            first.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            first.kill()
+            second.kill()
+            first.wait()
+            second.wait()
+            self.fail("the pipeline deadlocked")
+        self.assertEqual((first.returncode, second.returncode), (0, 0), err)
+        self.assertEqual(json.loads(self.path("state.json").read_text())["num_batches_tracked"], 2)
+        self.assertEqual(self.path("state.json").read_bytes(),
+                         self.path("sequential.json").read_bytes())
+        self.assertEqual(digest(self.path("y.npy")), digest(self.path("expected.npy")))
 
 if __name__ == "__main__":
     unittest.main()

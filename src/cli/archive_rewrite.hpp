@@ -1,0 +1,23 @@
+// An output renamed over its input replaces the whole file: over a container (.npz,
+// .safetensors) that is only safe when the new version holds every tensor the old one did.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "output_paths.hpp"
+#include "tensor_io.hpp"
+
+namespace bnorm::cli {
+
+/// When `output` names the same existing file as `input`, a container of `format`, refuses
+/// (usage_error) if it holds a tensor not in `rewritten`, which the rewrite would drop.
+void check_archive_rewrite(const file_role& output, const file_role& input, tensor_format format,
+                           const std::vector<std::string>& rewritten);
+
+/// The same for an output that rewrites the tensor `tensor` of its input: refuses a container
+/// holding more than one.
+void check_single_tensor_rewrite(const file_role& output, const file_role& input,
+                                 tensor_format format, const std::string& tensor);
+
+}  // namespace bnorm::cli
