@@ -39,13 +39,17 @@ void fold_mean_into_shift(channel_transform& t, std::size_t c) {
 void refine_transform(const bn_plan& plan, const std::vector<channel_moments>& batch, std::size_t c,
                       channel_transform& t) {
   if (!std::isfinite(t.scale[c]) || t.scale[c] == 0 || !std::isfinite(t.center[c])) return;
-  double_double mean{plan.state.running_mean.empty() ? 0 : plan.state.running_mean[c], 0};
-  double_double var{plan.state.running_var.empty() ? 0 : plan.state.running_var[c], 0};
+  // The running statistics only where they normalize: with virtual batches, c counts virtual
+  // channels, past the end of running_mean.
+  double_double mean, var;
   if (plan.normalize_with_batch_stats) {
     const channel_moments& m = batch[c];
     if (m.m2_exponent != 0) return;  // M2 past double's range: no double-double to refine
     mean = {m.mean, m.mean_low};
     var = double_double{m.m2, m.m2_low} / static_cast<double>(m.count);
+  } else {
+    mean = {plan.state.running_mean[c], 0};
+    var = {plan.state.running_var[c], 0};
   }
   const double_double scale = inverse_sqrt(var + plan.config.eps) * plan.state.weight[c];
   if (!std::isfinite(scale.hi) || scale.hi == 0) return;
