@@ -8,16 +8,18 @@
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "file_io.hpp"
+#include "file_names.hpp"
 #include "json_document.hpp"
-#include "layer_options.hpp"
 #include "number_format.hpp"
 #include "output_paths.hpp"
 #include "parse_number.hpp"
 #include "partial_stats.hpp"
 #include "run_feedback.hpp"
+#include "state_input.hpp"
 #include "state_lock.hpp"
 #include "state_tensors.hpp"
 #include "tensor_archive.hpp"
+#include "tensor_files.hpp"
 
 namespace bnorm::cli {
 namespace {

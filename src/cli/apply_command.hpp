@@ -4,7 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
-#include "layer_options.hpp"
+#include "layer_flags.hpp"
 
 namespace bnorm::cli {
 

@@ -7,9 +7,12 @@
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "file_io.hpp"
+#include "file_names.hpp"
 #include "json_document.hpp"
 #include "output_paths.hpp"
 #include "run_feedback.hpp"
+#include "state_input.hpp"
+#include "tensor_files.hpp"
 
 namespace bnorm::cli {
 

@@ -8,13 +8,14 @@
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "file_io.hpp"
+#include "file_names.hpp"
 #include "json_document.hpp"
-#include "layer_options.hpp"
 #include "number_format.hpp"
 #include "output_paths.hpp"
 #include "parse_number.hpp"
 #include "tensor_archive.hpp"
 #include "tensor_compare.hpp"
+#include "tensor_files.hpp"
 
 namespace bnorm::cli {
 namespace {

@@ -3,10 +3,10 @@
 #include "archive_rewrite.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
-#include "layer_options.hpp"
 #include "output_paths.hpp"
 #include "passes.hpp"
 #include "run_feedback.hpp"
+#include "tensor_files.hpp"
 
 namespace bnorm::cli {
 

@@ -4,10 +4,11 @@
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "file_io.hpp"
+#include "file_names.hpp"
 #include "json_document.hpp"
-#include "layer_options.hpp"
 #include "output_paths.hpp"
 #include "partial_stats.hpp"
+#include "tensor_files.hpp"
 
 namespace bnorm::cli {
 

@@ -11,6 +11,7 @@
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "file_io.hpp"
+#include "file_names.hpp"
 #include "json_document.hpp"
 #include "number_format.hpp"
 #include "output_paths.hpp"
@@ -18,7 +19,9 @@
 #include "partial_stats.hpp"
 #include "passes.hpp"
 #include "run_feedback.hpp"
+#include "state_input.hpp"
 #include "stats_plot.hpp"
+#include "tensor_files.hpp"
 
 namespace bnorm::cli {
 namespace {

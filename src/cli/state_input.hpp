@@ -1,0 +1,16 @@
+// The state a run starts from (--state, --state-prefix): a JSON state file, or the tensors of
+// an .npz or .safetensors state_dict.
+#pragma once
+
+#include "batch_norm.hpp"
+#include "layer_flags.hpp"
+#include "state_file.hpp"
+
+namespace bnorm::cli {
+
+/// Reads --state, if given: JSON, or an .npz or .safetensors state_dict under --state-prefix.
+/// Names the file in errors and warns when it was written under another convention.  Throws
+/// data_error, io_error, or usage_error for --state-prefix with a JSON state.
+state_file read_state(const layer_options& options, const bn_config& config);
+
+}  // namespace bnorm::cli
