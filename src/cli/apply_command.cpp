@@ -9,6 +9,7 @@
 #include "exit_status.hpp"
 #include "file_io.hpp"
 #include "file_names.hpp"
+#include "formats/registry.hpp"
 #include "json_document.hpp"
 #include "number_format.hpp"
 #include "output_paths.hpp"
@@ -18,7 +19,6 @@
 #include "state_input.hpp"
 #include "state_lock.hpp"
 #include "state_tensors.hpp"
-#include "tensor_archive.hpp"
 #include "tensor_files.hpp"
 
 namespace bnorm::cli {
@@ -49,7 +49,8 @@ CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
   add_output_option(cmd, "-o,--output", o.output, o.output_format);
   add_layer_options(cmd, o.layer, layer_flags::apply);
   cmd->add_option("--stats-out", o.stats_out,
-                  "Write statistics and updated state as JSON (.npz/.safetensors: the state only)")
+                  "Write statistics and updated state as JSON (" + extension_names("/", "/", true) +
+                      ": the state only)")
       ->type_name("FILE");
   cmd->add_option("--virtual-batch-size", o.virtual_batch_size,
                   "Ghost batch norm: normalize each group of K samples with its own statistics")
@@ -72,20 +73,18 @@ int run_apply(const apply_options& o) {
     }
     config.virtual_batch_size = static_cast<std::size_t>(k);
   }
-  const tensor_format in_format = resolve_format(o.input, o.input_format, "--input-format");
-  const tensor_format out_format = resolve_format(o.output, o.output_format, "--output-format");
+  const codec* in_format = input_format(o.input, o.input_format);
+  const codec* out_format = output_format(o.output, o.output_format);
   check_output_paths(
       {{"INPUT", o.input}, {"--state", o.layer.state}, {"--batch-stats", o.batch_stats}},
       {{"-o", o.output}, {"--stats-out", o.stats_out}},
       {{"-o", "INPUT"}, {"--stats-out", "--state"}});
   check_single_tensor_rewrite({"-o", o.output}, {"INPUT", o.input}, in_format, o.tensor);
-  if (tensor_format state_format{};
-      !o.stats_out.empty() && names_archive(o.layer.state, state_format)) {
+  const codec* stats_tensors = state_output_format(o.stats_out);
+  if (!o.stats_out.empty()) {
     // The state is written without --state-prefix, and JSON holds no tensors.
-    tensor_format stats_format{};
-    const bool as_tensors =
-        names_archive(o.stats_out, stats_format) && o.layer.state_prefix.empty();
-    check_archive_rewrite({"--stats-out", o.stats_out}, {"--state", o.layer.state}, state_format,
+    const bool as_tensors = stats_tensors && o.layer.state_prefix.empty();
+    check_archive_rewrite({"--stats-out", o.stats_out}, {"--state", o.layer.state}, nullptr,
                           as_tensors ? state_tensor_names(config.affine, config.track_running_stats)
                                      : std::vector<std::string>{});
   }
@@ -95,7 +94,8 @@ int run_apply(const apply_options& o) {
   warn_about_momentum(config);
   // Only now the input is open (standard input and pipes read whole): a run feeding this
   // one through a pipe may hold the lock until it has written all of its output.
-  const auto source = open_tensor(o.input, in_format, o.tensor);
+  const input_tensor input = open_input_tensor(o.input, in_format, o.tensor);
+  const auto& source = input.source;
   const auto state_lock = lock_state_update(o.layer.state, o.stats_out);
 
   state_file state = read_state(o.layer, config);
@@ -125,16 +125,15 @@ int run_apply(const apply_options& o) {
   tensor_info out_info = source->info();
   out_info.type = output_type_for(out_info.type);
   output_file output(o.output);
-  const auto sink = make_sink(output, out_format, out_info);
+  const auto sink = (out_format ? *out_format : *input.format).make_sink(output, out_info);
   const bn_result result = run_batch_norm(plan, *source, *sink);
 
   std::optional<output_file> stats;
   if (!o.stats_out.empty()) {
     stats.emplace(o.stats_out);
-    tensor_format archive_format{};
-    if (names_archive(o.stats_out, archive_format)) {
-      write_state_tensors(*stats, archive_format, result.state, config.affine,
-                          config.track_running_stats);
+    if (stats_tensors) {
+      stats_tensors->write_set(
+          *stats, state_tensors(result.state, config.affine, config.track_running_stats));
     } else {
       stats->write(format_json_document(stats_document(plan, result)));
     }

@@ -1,22 +1,37 @@
 #include "archive_rewrite.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 
 #include "error.hpp"
 #include "file_io.hpp"
+#include "formats/registry.hpp"
 #include "quoted_name.hpp"
-#include "tensor_archive.hpp"
 
 namespace bnorm::cli {
 namespace {
 
-bool same_existing_file(const file_role& output, const file_role& input) {
+// Only a regular file is replaced: a device or a FIFO is written where it is.
+bool same_regular_file(const file_role& output, const file_role& input) {
   if (output.path.empty() || input.path.empty() || output.path == standard_stream ||
       input.path == standard_stream) {
     return false;
   }
   const file_identity in = identify_path(input.path);
-  return in.exists() && in == identify_path(output.path);
+  return in.type == S_IFREG && in == identify_path(output.path);
+}
+
+// The names of the tensors `input` holds, when it is a file of named tensors; else none.
+std::vector<std::string> named_tensors(const file_role& input, const codec* named) {
+  opened_input file;
+  try {
+    file = open_input(input.path, named);
+  } catch (const usage_error&) {
+    return {};  // no format to tell: the run says so when it reads the input
+  }
+  if (!file.format->holds_many) return {};
+  return file.format->open(std::move(file.file))->names();
 }
 
 void refuse_dropping(const file_role& output, const file_role& input,
@@ -33,11 +48,11 @@ void refuse_dropping(const file_role& output, const file_role& input,
 
 }  // namespace
 
-void check_archive_rewrite(const file_role& output, const file_role& input, tensor_format format,
+void check_archive_rewrite(const file_role& output, const file_role& input, const codec* named,
                            const std::vector<std::string>& rewritten) {
-  if (!is_archive(format) || !same_existing_file(output, input)) return;
+  if (!same_regular_file(output, input)) return;
   std::vector<std::string> dropped;
-  for (const std::string& name : open_archive(input.path, format)->names()) {
+  for (const std::string& name : named_tensors(input, named)) {
     if (std::find(rewritten.begin(), rewritten.end(), name) == rewritten.end()) {
       dropped.push_back(name);
     }
@@ -46,9 +61,9 @@ void check_archive_rewrite(const file_role& output, const file_role& input, tens
 }
 
 void check_single_tensor_rewrite(const file_role& output, const file_role& input,
-                                 tensor_format format, const std::string& tensor) {
-  if (!is_archive(format) || !same_existing_file(output, input)) return;
-  std::vector<std::string> names = open_archive(input.path, format)->names();
+                                 const codec* named, const std::string& tensor) {
+  if (!same_regular_file(output, input)) return;
+  std::vector<std::string> names = named_tensors(input, named);
   if (names.size() <= 1) return;
   std::erase(names, tensor);
   refuse_dropping(output, input, names);

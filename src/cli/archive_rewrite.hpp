@@ -5,19 +5,20 @@
 #include <string>
 #include <vector>
 
+#include "formats/registry.hpp"
 #include "output_paths.hpp"
-#include "tensor_io.hpp"
 
 namespace bnorm::cli {
 
-/// When `output` names the same existing file as `input`, a container of `format`, refuses
-/// (usage_error) if it holds a tensor not in `rewritten`, which the rewrite would drop.
-void check_archive_rewrite(const file_role& output, const file_role& input, tensor_format format,
+/// When `output` names the same existing file as `input`, a file of named tensors (in the format
+/// `named`, or the one its name and bytes tell), refuses (usage_error) if it holds a tensor
+/// not in `rewritten`, which the rewrite would drop.
+void check_archive_rewrite(const file_role& output, const file_role& input, const codec* named,
                            const std::vector<std::string>& rewritten);
 
-/// The same for an output that rewrites the tensor `tensor` of its input: refuses a container
-/// holding more than one.
+/// The same for an output that rewrites the tensor `tensor` of its input: refuses a file that
+/// holds more than one.
 void check_single_tensor_rewrite(const file_role& output, const file_role& input,
-                                 tensor_format format, const std::string& tensor);
+                                 const codec* named, const std::string& tensor);
 
 }  // namespace bnorm::cli

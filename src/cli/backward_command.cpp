@@ -23,7 +23,7 @@ CLI::App* add_backward_command(CLI::App& app, backward_options& o) {
       "PyTorch's autograd computes it.");
   add_input_option(cmd, o.input, o.input_format, o.tensor);
   cmd->add_option("--grad-output", o.grad_output,
-                  "Gradient of the step's output: same shape and order as INPUT (.npy, .json)")
+                  "Gradient of the step's output: same shape and order as INPUT")
       ->type_name("FILE")
       ->required();
   add_output_option(cmd, "-o,--output", o.output, o.output_format);
@@ -35,8 +35,8 @@ CLI::App* add_backward_command(CLI::App& app, backward_options& o) {
 
 int run_backward(const backward_options& o) {
   const bn_config config = make_config(o.layer);
-  const tensor_format in_format = resolve_format(o.input, o.input_format, "--input-format");
-  const tensor_format out_format = resolve_format(o.output, o.output_format, "--output-format");
+  const codec* in_format = input_format(o.input, o.input_format);
+  const codec* out_format = output_format(o.output, o.output_format);
   if (o.input == standard_stream && o.grad_output == standard_stream) {
     throw usage_error("the input and --grad-output cannot both be standard input");
   }
@@ -44,12 +44,13 @@ int run_backward(const backward_options& o) {
       {{"INPUT", o.input}, {"--grad-output", o.grad_output}, {"--state", o.layer.state}},
       {{"-o", o.output}, {"--grads-out", o.grads_out}}, {{"-o", "INPUT"}});
   check_single_tensor_rewrite({"-o", o.output}, {"INPUT", o.input}, in_format, o.tensor);
-  const auto source = open_tensor(o.input, in_format, o.tensor);
-  // The gradient has the input's format unless its own name says otherwise.
-  refuse_directory(o.grad_output);
-  const tensor_format grad_format =
-      o.grad_output == standard_stream ? in_format : format_from_extension(o.grad_output);
-  const auto grad = open_tensor(o.grad_output, grad_format);
+  const input_tensor input = open_input_tensor(o.input, in_format, o.tensor);
+  const auto& source = input.source;
+  // On standard input, the gradient is in --input-format when it is given; else, as a named
+  // file is, told by its bytes.
+  const auto grad =
+      open_input_tensor(o.grad_output, o.grad_output == standard_stream ? in_format : nullptr)
+          .source;
   state_file state = read_state(o.layer, config);
   const std::string state_name = o.layer.state.empty() ? "state" : input_name(o.layer.state);
   const bn_plan plan = plan_batch_norm(source->info(), config, std::move(state.state), false,
@@ -63,7 +64,7 @@ int run_backward(const backward_options& o) {
   tensor_info out_info = source->info();
   out_info.type = output_type_for(out_info.type);
   output_file output(o.output);
-  const auto sink = make_sink(output, out_format, out_info);
+  const auto sink = (out_format ? *out_format : *input.format).make_sink(output, out_info);
   const bn_gradients grads =
       bnorm::run_backward(plan, *source, *grad, *sink, input_name(o.grad_output));
 

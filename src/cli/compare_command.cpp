@@ -9,11 +9,12 @@
 #include "exit_status.hpp"
 #include "file_io.hpp"
 #include "file_names.hpp"
+#include "formats/registry.hpp"
+#include "fortran_order.hpp"
 #include "json_document.hpp"
 #include "number_format.hpp"
 #include "output_paths.hpp"
 #include "parse_number.hpp"
-#include "tensor_archive.hpp"
 #include "tensor_compare.hpp"
 #include "tensor_files.hpp"
 
@@ -24,13 +25,13 @@ using json = nlohmann::ordered_json;
 
 constexpr std::size_t compare_chunk = 1 << 16;
 
-// A .json file holds a tensor when its first non-blank character opens an array, and a
-// statistics or state document when it opens an object.
+// A file in the documents' format holds a tensor when its first non-blank character opens an
+// array, and a statistics or state document when it opens an object.
 bool is_document(const std::string& path) {
-  if (format_from_extension(path) != tensor_format::json) return false;
-  input_file file(path);
+  opened_input input = open_input(path);
+  if (!input.format->holds_documents) return false;
   char c = ' ';
-  while (file.read(&c, 1) == 1) {
+  while (input.file->read(&c, 1) == 1) {
     if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return c == '{';
   }
   return false;
@@ -69,9 +70,19 @@ std::vector<double> read_c_order(const tensor_source& source) {
   std::vector<double> file_order(info.element_count());
   source.read_at(0, file_order);
   if (!info.fortran_order || info.shape.size() < 2) return file_order;
-  std::vector<double> c_order(file_order.size());
-  for (std::size_t p = 0; p < file_order.size(); ++p) c_order[c_position(p, info)] = file_order[p];
-  return c_order;
+  return fortran_to_c_order(file_order, info.shape);
+}
+
+// One of the two files, opened, and what its format keeps.
+struct compared_file {
+  std::unique_ptr<tensor_archive> archive;
+  bool typed = false;  // its tensors carry a dtype
+};
+
+compared_file open_compared(const std::string& path) {
+  opened_input input = open_input(path);
+  const bool typed = input.format->keeps_dtype;
+  return {input.format->open(std::move(input.file)), typed};
 }
 
 tolerance make_tolerance(const compare_options& o) {
@@ -108,8 +119,9 @@ int compare_documents_command(const compare_options& o, const tolerance& tol) {
   };
   const json actual = load(o.actual), expected = load(o.expected);
   if (!o.tensor.empty()) {
-    throw usage_error("--tensor picks a tensor of an .npz or .safetensors file, not of " +
-                      o.actual + " and " + o.expected + ", statistics/state files");
+    throw usage_error("--tensor picks a tensor of an " + extension_names(", ", " or ", true) +
+                      " file, not of " + o.actual + " and " + o.expected +
+                      ", statistics/state files");
   }
   const std::vector<document_difference> differences =
       compare_documents(actual, expected, tol, o.ignore_extra_keys);
@@ -135,21 +147,21 @@ int compare_documents_command(const compare_options& o, const tolerance& tol) {
 }
 
 int compare_tensors_command(const compare_options& o, tolerance tol) {
-  const tensor_format actual_format = resolve_format(o.actual, "", "");
-  const tensor_format expected_format = resolve_format(o.expected, "", "");
+  const compared_file actual_file = open_compared(o.actual);
+  const compared_file expected_file = open_compared(o.expected);
+  const bool actual_named = actual_file.archive->names_tensors();
+  const bool expected_named = expected_file.archive->names_tensors();
   // --tensor names the tensor in whichever of the two files holds several.
-  if (!o.tensor.empty() && !is_archive(actual_format) && !is_archive(expected_format)) {
-    throw usage_error("--tensor picks a tensor of an .npz or .safetensors file, and neither " +
-                      o.actual + " nor " + o.expected + " is one");
+  if (!o.tensor.empty() && !actual_named && !expected_named) {
+    throw usage_error("--tensor picks a tensor of an " + extension_names(", ", " or ", true) +
+                      " file, and neither " + o.actual + " nor " + o.expected + " is one");
   }
   if (o.ignore_extra_keys) {
     throw usage_error("--ignore-extra-keys applies to statistics/state files, not to tensors (" +
                       o.actual + ", " + o.expected + ")");
   }
-  const auto actual =
-      open_tensor(o.actual, actual_format, is_archive(actual_format) ? o.tensor : std::string());
-  const auto expected = open_tensor(o.expected, expected_format,
-                                    is_archive(expected_format) ? o.tensor : std::string());
+  const auto actual = pick_input_tensor(*actual_file.archive, actual_named ? o.tensor : "");
+  const auto expected = pick_input_tensor(*expected_file.archive, expected_named ? o.tensor : "");
   const tensor_info& a = actual->info();
   const tensor_info& e = expected->info();
   tol.ulp_type = output_type_for(e.type);
@@ -168,8 +180,8 @@ int compare_tensors_command(const compare_options& o, tolerance tol) {
   }
   // .npy, .npz and .safetensors files carry a dtype; JSON's numbers carry none, so a JSON
   // file never disagrees on one.  Byte order is how a file stores its type, not the type.
-  const bool actual_typed = actual_format != tensor_format::json;
-  const bool expected_typed = expected_format != tensor_format::json;
+  const bool actual_typed = actual_file.typed;
+  const bool expected_typed = expected_file.typed;
   const bool dtype_differs =
       actual_typed && expected_typed && (a.type.kind != e.type.kind || a.type.size != e.type.size);
   const auto type_text = [](bool typed, const tensor_info& i) {
@@ -286,7 +298,8 @@ CLI::App* add_compare_command(CLI::App& app, compare_options& o) {
       "Compare two tensors, or two statistics/state files, within a tolerance: exit 0 when they "
       "match, 1 when they differ.");
   cmd->add_option("ACTUAL", o.actual,
-                  "Tensor (.npy, .json, .npz, .safetensors) or statistics/state file (.json)")
+                  "Tensor (" + extension_names(", ") + ") or statistics/state file (" +
+                      document_extensions() + ")")
       ->type_name("FILE")
       ->required();
   cmd->add_option("EXPECTED", o.expected, "What ACTUAL should be")->type_name("FILE")->required();

@@ -23,14 +23,15 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
                   "(out, in, ...)); - reads standard input")
       ->type_name("FILE")
       ->required();
-  cmd->add_option("--input-format", o.input_format, "Format of WEIGHT (needed for -)")
-      ->type_name("npy|json|npz|safetensors");
+  cmd->add_option("--input-format", o.input_format,
+                  "Format of WEIGHT (else told by its name and first bytes)")
+      ->type_name(format_choices());
   add_tensor_option(cmd, o.tensor, "WEIGHT");
   cmd->add_option("--bias", o.bias, "The layer's bias, one value per output channel (else 0)")
       ->type_name("FILE");
   add_output_option(cmd, "-o,--output", o.output, o.output_format);
   cmd->add_option("--bias-out", o.bias_out,
-                  "Write the folded bias (.npy, .json, .npz or .safetensors)")
+                  "Write the folded bias (" + extension_names(", ", " or ") + ")")
       ->type_name("FILE")
       ->required();
   add_layer_options(cmd, o.layer, layer_flags::fold);
@@ -39,17 +40,18 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
 
 int run_fold(const fold_options& o) {
   bn_config config = make_config(o.layer);
-  const tensor_format in_format = resolve_format(o.weight, o.input_format, "--input-format");
-  const tensor_format out_format = resolve_format(o.output, o.output_format, "--output-format");
-  const tensor_format bias_format = resolve_format(o.bias_out, "", "--bias-out");
+  const codec* in_format = input_format(o.weight, o.input_format);
+  const codec* out_format = output_format(o.output, o.output_format);
+  const codec* bias_format = output_format(o.bias_out, "");
   check_output_paths({{"WEIGHT", o.weight}, {"--bias", o.bias}, {"--state", o.layer.state}},
                      {{"-o", o.output}, {"--bias-out", o.bias_out}},
                      {{"-o", "WEIGHT"}, {"--bias-out", "--bias"}});
   check_single_tensor_rewrite({"-o", o.output}, {"WEIGHT", o.weight}, in_format, o.tensor);
-  const auto weight = open_tensor(o.weight, in_format, o.tensor);
+  const input_tensor input = open_input_tensor(o.weight, in_format, o.tensor);
+  const auto& weight = input.source;
   std::vector<double> bias;
   if (!o.bias.empty()) {
-    const auto source = open_tensor(o.bias, resolve_format(o.bias, "", "--bias"));
+    const auto source = open_input_tensor(o.bias, nullptr).source;
     bias.resize(source->info().element_count());
     source->read_at(0, bias);
   }
@@ -60,14 +62,15 @@ int run_fold(const fold_options& o) {
   tensor_info out_info = weight->info();
   out_info.type = output_type_for(out_info.type);
   output_file output(o.output);
-  const auto sink = make_sink(output, out_format, out_info);
+  const auto sink = (out_format ? *out_format : *input.format).make_sink(output, out_info);
   const std::vector<double> folded_bias =
       fold_batch_norm(*weight, config.axis, bias, config, std::move(state.state), *sink,
                       input_name(o.weight), input_name(o.layer.state));
 
   output_file bias_file(o.bias_out);
   const tensor_info bias_info{out_info.type, {folded_bias.size()}, false};
-  const auto bias_sink = make_sink(bias_file, bias_format, bias_info);
+  const auto bias_sink =
+      (bias_format ? *bias_format : *input.format).make_sink(bias_file, bias_info);
   bias_sink->write_at(0, folded_bias);
   bias_sink->finish();
   commit_together({&output, &bias_file});

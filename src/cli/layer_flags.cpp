@@ -1,6 +1,7 @@
 #include "layer_flags.hpp"
 
 #include "error.hpp"
+#include "formats/registry.hpp"
 #include "parse_number.hpp"
 
 namespace bnorm::cli {
@@ -47,11 +48,12 @@ void add_layer_options(CLI::App* cmd, layer_options& o, layer_flags which) {
             : "Batch statistics in both modes (track_running_stats=False)");
   }
   cmd->add_option("--state", o.state,
-                  "State to start from (weight, bias, running_*, ...): JSON, or .npz/.safetensors "
-                  "with PyTorch or Keras names")
+                  "State to start from (weight, bias, running_*, ...): JSON, or " +
+                      extension_names("/", "/", true) + " with PyTorch or Keras names")
       ->type_name("FILE");
-  cmd->add_option("--state-prefix", o.state_prefix,
-                  "In an .npz/.safetensors --state, the layer's names start with this")
+  cmd->add_option(
+         "--state-prefix", o.state_prefix,
+         "In an " + extension_names("/", "/", true) + " --state, the layer's names start with this")
       ->type_name("PREFIX");
 }
 

@@ -272,7 +272,7 @@ int run_stats(const stats_options& o) {
     throw usage_error("the input and --state cannot both be standard input");
   }
   const auto source =
-      open_tensor(o.input, resolve_format(o.input, o.input_format, "--input-format"), o.tensor);
+      open_input_tensor(o.input, input_format(o.input, o.input_format), o.tensor).source;
   note_layout(source->info(), batch_layout(source->info(), config.axis, input_name(o.input)));
   announce_passes({"statistics"});
   const tensor_statistics input = statistics_of(*source, o.input, config);
@@ -286,7 +286,7 @@ int run_stats(const stats_options& o) {
                             (config.mode == bn_mode::train ? "train" : "eval") + " mode)",
                         after.channels});
     } else if (!o.after.empty()) {
-      const auto after_source = open_tensor(o.after, resolve_format(o.after, "", ""));
+      const auto after_source = open_input_tensor(o.after, input_format(o.after, "")).source;
       announce_passes({"statistics of " + input_name(o.after)});
       const tensor_statistics after = statistics_of(*after_source, o.after, config);
       if (after.layout.channels != input.layout.channels) {

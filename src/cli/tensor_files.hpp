@@ -1,11 +1,13 @@
 // The tensor files of a subcommand's command line: the INPUT and output arguments with
-// --input-format, --output-format and --tensor, and how their formats are told.
+// --input-format, --output-format and --tensor, and how their formats are told.  Every word
+// for a format here comes from the registry.
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <string>
 
-#include "tensor_io.hpp"
+#include "formats/registry.hpp"
 
 namespace bnorm::cli {
 
@@ -13,7 +15,7 @@ namespace bnorm::cli {
 void add_input_option(CLI::App* cmd, std::string& input, std::string& input_format,
                       std::string& tensor);
 
-/// Adds --tensor NAME, which picks a tensor of an .npz or .safetensors `what`.
+/// Adds --tensor NAME, which picks a tensor of a file of named tensors `what`.
 void add_tensor_option(CLI::App* cmd, std::string& tensor, const std::string& what);
 
 /// Adds the tensor output: a positional OUTPUT, or an option when `names` is like
@@ -21,13 +23,51 @@ void add_tensor_option(CLI::App* cmd, std::string& tensor, const std::string& wh
 void add_output_option(CLI::App* cmd, const std::string& names, std::string& output,
                        std::string& output_format);
 
-/// The format of `path`: `flag_value` when given, else its extension.  Throws io_error for a
-/// directory, else usage_error.
-tensor_format resolve_format(const std::string& path, const std::string& flag_value,
-                             const char* flag);
+/// "npy|json|npz|safetensors", the type name of a format flag.
+std::string format_choices();
 
-/// For the message of a JSON file that does not parse: "" when `path` is named .json (or is
-/// standard input), else " (" + formats + ")", since it may be in another format altogether.
+/// The format a --input-format or --output-format `value` names; null when it is empty.
+/// Throws usage_error for a name no format has.
+const codec* named_format(const std::string& value);
+
+/// The format --input-format `flag_value` names for the input `path` (null: told when it is
+/// opened).  Throws io_error for a directory, usage_error for a name no format has.
+const codec* input_format(const std::string& path, const std::string& flag_value);
+
+/// A tensor read from the command line, and the format it was read in.
+struct input_tensor {
+  std::unique_ptr<tensor_source> source;
+  const codec* format = nullptr;
+};
+
+/// Opens the tensor `tensor` of `path` in the format `named` (null: told by its name and
+/// bytes).  Throws io_error for a directory, else what open_input and pick_tensor throw, with
+/// the flag to use.
+input_tensor open_input_tensor(const std::string& path, const codec* named,
+                               const std::string& tensor = {});
+
+/// pick_tensor, its refusal of a file of several tensors saying to pick one with --tensor.
+std::unique_ptr<tensor_source> pick_input_tensor(const tensor_archive& archive,
+                                                 const std::string& tensor);
+
+/// The format of the output `path` (--output-format `flag_value`, else its name's), as far as
+/// it is told before the input is read (see codec_for_output): null means the input's.
+/// Throws io_error for a directory, usage_error naming --output-format for a name no format
+/// has.
+const codec* output_format(const std::string& path, const std::string& flag_value);
+
+/// The format of named tensors a --stats-out `path` names, or null for a JSON document (any
+/// other name, and standard output).
+const codec* state_output_format(const std::string& path);
+
+/// For the message of a JSON file that does not parse: "" when `path` is named as a document
+/// (or is standard input), else " (" + formats + ")", since it may be in another format.
 std::string format_hint(const std::string& path, const std::string& formats);
+
+/// ".json": the extensions of the documents' format.
+std::string document_extensions();
+
+/// "JSON, .npz or .safetensors": the formats a state file may have.
+std::string state_formats();
 
 }  // namespace bnorm::cli

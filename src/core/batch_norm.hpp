@@ -11,7 +11,7 @@
 #include "convention.hpp"
 #include "layout.hpp"
 #include "tensor_info.hpp"
-#include "tensor_io.hpp"
+#include "tensor_stream.hpp"
 
 namespace bnorm {
 

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <climits>
@@ -115,9 +116,29 @@ std::size_t read_fully(void* buffer, std::size_t size, const std::string& name,
 }  // namespace
 
 std::size_t input_file::read(void* buffer, std::size_t size) {
-  return read_fully(buffer, size, name_, [&](char* out, std::size_t want, std::size_t) {
-    return ::read(fd_, out, want);
-  });
+  // Peeked bytes of a pipe come first: they were taken from the descriptor already.  A
+  // regular file was peeked at with pread, which left its position alone.
+  const std::size_t held = seekable_ ? 0 : std::min(size, head_.size() - head_read_);
+  std::memcpy(buffer, head_.data() + head_read_, held);
+  head_read_ += held;
+  return held + read_fully(static_cast<char*>(buffer) + held, size - held, name_,
+                           [&](char* out, std::size_t want, std::size_t) {
+                             return ::read(fd_, out, want);
+                           });
+}
+
+std::string_view input_file::peek(std::size_t size) {
+  if (head_.size() < size) {
+    const std::size_t old = head_.size();
+    head_.resize(size);
+    const std::size_t got = seekable_ ? read_at(old, head_.data() + old, size - old)
+                                      : read_fully(head_.data() + old, size - old, name_,
+                                                   [&](char* out, std::size_t want, std::size_t) {
+                                                     return ::read(fd_, out, want);
+                                                   });
+    head_.resize(old + got);
+  }
+  return std::string_view(head_).substr(0, size);
 }
 
 std::size_t input_file::read_at(std::size_t offset, void* buffer, std::size_t size) const {

@@ -38,6 +38,10 @@ class input_file {
   /// Everything from the current position to the end.
   std::string read_all();
 
+  /// The file's first `size` bytes, or all of them when it is shorter, to tell its format:
+  /// read() and read_all() still return them.  Call before reading.  Throws io_error.
+  std::string_view peek(std::size_t size);
+
  private:
   int fd_ = -1;
   bool owned_ = false;
@@ -45,6 +49,8 @@ class input_file {
   std::size_t base_ = 0;  // where the data starts: not 0 for a stdin already read from
   std::size_t size_ = 0;
   std::string name_;
+  std::string head_;           // the bytes peek() has seen
+  std::size_t head_read_ = 0;  // of a pipe's, how many read() has returned since
 };
 
 /// Removes the named temporaries of every output_file not yet committed.  Async-signal-safe: a

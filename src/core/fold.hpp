@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "batch_norm.hpp"
-#include "tensor_io.hpp"
+#include "tensor_stream.hpp"
 
 namespace bnorm {
 

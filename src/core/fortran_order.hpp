@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace bnorm {
@@ -30,6 +33,27 @@ void for_each_fortran_offset(const std::vector<std::size_t>& shape, Visit&& visi
       index[d] = 0;
     }
   }
+}
+
+/// The elements of a Fortran-order tensor of `shape`, `item` bytes each, in C order.
+inline std::string fortran_to_c_order(std::string_view fortran, std::size_t item,
+                                      const std::vector<std::size_t>& shape) {
+  std::string c_order;
+  c_order.reserve(fortran.size());
+  for_each_fortran_offset(
+      shape, [&](std::size_t offset) { c_order.append(fortran.substr(offset * item, item)); });
+  return c_order;
+}
+
+/// The values of a Fortran-order tensor of `shape`, in C order.
+inline std::vector<double> fortran_to_c_order(const std::vector<double>& fortran,
+                                              const std::vector<std::size_t>& shape) {
+  const std::string bytes = fortran_to_c_order(
+      std::string_view(reinterpret_cast<const char*>(fortran.data()), fortran.size() * 8), 8,
+      shape);
+  std::vector<double> c_order(fortran.size());
+  std::memcpy(c_order.data(), bytes.data(), bytes.size());
+  return c_order;
 }
 
 }  // namespace bnorm

@@ -9,7 +9,7 @@
 
 #include "channel_stats.hpp"
 #include "layout.hpp"
-#include "tensor_io.hpp"
+#include "tensor_stream.hpp"
 
 namespace bnorm {
 

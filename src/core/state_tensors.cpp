@@ -135,8 +135,8 @@ std::vector<std::string> state_tensor_names(bool affine, bool track_running_stat
   return names;
 }
 
-void write_state_tensors(output_file& out, tensor_format format, const bn_state& state, bool affine,
-                         bool track_running_stats) {
+std::vector<named_tensor> state_tensors(const bn_state& state, bool affine,
+                                        bool track_running_stats) {
   std::vector<named_tensor> tensors;
   const auto add = [&](const char* name, const std::vector<double>& values) {
     tensor_info info{dtype::float64(), {values.size()}, false, name};
@@ -159,7 +159,7 @@ void write_state_tensors(output_file& out, tensor_format format, const bn_state&
     }
     tensors.push_back(std::move(counter));
   }
-  write_archive(out, format, std::move(tensors));
+  return tensors;
 }
 
 }  // namespace bnorm

@@ -1,13 +1,13 @@
-// A batch-normalization state (--state, --stats-out) as named tensors in an .npz or
-// .safetensors file: PyTorch's state_dict names, or Keras's, under an optional prefix.
+// A batch-normalization state as named tensors, as a state_dict holds them: PyTorch's names, or
+// Keras's, under an optional prefix.
 #pragma once
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "batch_norm.hpp"
-#include "file_io.hpp"
-#include "tensor_archive.hpp"
+#include "tensor_stream.hpp"
 
 namespace bnorm {
 
@@ -21,13 +21,13 @@ inline constexpr std::size_t max_state_channels = std::size_t{1} << 22;
 /// that do hold a running mean), when one value is named both ways, or on a bad value.
 bn_state read_state_tensors(const tensor_archive& archive, const std::string& prefix);
 
-/// Writes the state with PyTorch's names: weight and bias when `affine`, running_mean,
-/// running_var (float64, so that the numbers read back exactly) and num_batches_tracked (an
-/// int64 scalar, as PyTorch saves it) when `track_running_stats`.  Throws io_error.
-/// The names write_state_tensors gives the tensors it writes.
-std::vector<std::string> state_tensor_names(bool affine, bool track_running_stats);
+/// The state as tensors with PyTorch's names, for a codec's write_set: weight and bias when
+/// `affine`, running_mean, running_var (float64, so that the numbers read back exactly) and
+/// num_batches_tracked (an int64 scalar, as PyTorch saves it) when `track_running_stats`.
+std::vector<named_tensor> state_tensors(const bn_state& state, bool affine,
+                                        bool track_running_stats);
 
-void write_state_tensors(output_file& out, tensor_format format, const bn_state& state, bool affine,
-                         bool track_running_stats);
+/// The names state_tensors gives the tensors.
+std::vector<std::string> state_tensor_names(bool affine, bool track_running_stats);
 
 }  // namespace bnorm

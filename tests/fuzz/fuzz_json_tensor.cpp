@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "error.hpp"
-#include "json_tensor.hpp"
+#include "formats/json_tensor.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -9,7 +9,8 @@
 
 #include "batch_norm.hpp"
 #include "error.hpp"
-#include "tensor_io.hpp"
+#include "formats/registry.hpp"
+#include "tensor_stream.hpp"
 
 namespace {
 
@@ -27,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::fwrite(data, 1, size, file);
   std::fclose(file);
   try {
-    const auto source = bnorm::open_tensor(scratch_path(), bnorm::tensor_format::npy);
+    const auto source = bnorm::open_tensor(scratch_path(), bnorm::codec_named("npy"));
     // Keep each run small: the reader has already validated the size against the file.
     if (source->info().size_in_bytes() > (1u << 20)) return 0;
     bnorm::bn_config config;

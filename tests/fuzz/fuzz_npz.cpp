@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "byte_source.hpp"
 #include "error.hpp"
-#include "npz.hpp"
+#include "formats/byte_source.hpp"
+#include "formats/npz.hpp"
 #include "state_tensors.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

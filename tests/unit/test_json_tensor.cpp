@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "error.hpp"
+#include "formats/json_tensor.hpp"
 #include "json_lexer.hpp"
-#include "json_tensor.hpp"
 #include "tensor_info.hpp"
 
 using bnorm::data_error;

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "error.hpp"
-#include "npy_header.hpp"
+#include "formats/npy_header.hpp"
 
 using namespace std::string_view_literals;
 using bnorm::data_error;

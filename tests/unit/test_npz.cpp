@@ -5,14 +5,15 @@
 #include <string>
 #include <vector>
 
-#include "byte_source.hpp"
 #include "error.hpp"
 #include "file_io.hpp"
-#include "npy_header.hpp"
-#include "npz.hpp"
+#include "formats/byte_source.hpp"
+#include "formats/npy_header.hpp"
+#include "formats/npz.hpp"
+#include "formats/registry.hpp"
+#include "formats/zip_archive.hpp"
 #include "quoted_name.hpp"
 #include "test_support.hpp"
-#include "zip_archive.hpp"
 
 using bnorm::data_error;
 using bnorm::dtype;
@@ -118,8 +119,9 @@ TEST_CASE("the .npz writers refuse tensor names that make such member names") {
     tensors.push_back(bnorm::make_named_tensor({dtype::float32(), {1}, false, name}, {1}));
     CHECK_THROWS_WITH_AS(bnorm::write_npz(out, tensors), doctest::Contains(expected.c_str()),
                          data_error);
-    CHECK_THROWS_WITH_AS(bnorm::make_npz_sink(out, {dtype::float32(), {1}, false, name}),
-                         doctest::Contains(expected.c_str()), data_error);
+    CHECK_THROWS_WITH_AS(
+        bnorm::codec_named("npz")->make_sink(out, {dtype::float32(), {1}, false, name}),
+        doctest::Contains(expected.c_str()), data_error);
     out.commit();
     CHECK(bnorm_test::read_bytes(dir.file("a.npz")).empty());
   }

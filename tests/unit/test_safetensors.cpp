@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "byte_source.hpp"
 #include "error.hpp"
 #include "file_io.hpp"
-#include "safetensors.hpp"
+#include "formats/byte_source.hpp"
+#include "formats/safetensors.hpp"
 #include "test_support.hpp"
 
 using bnorm::data_error;

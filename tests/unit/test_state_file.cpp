@@ -9,7 +9,7 @@
 #include "error.hpp"
 #include "json_document.hpp"
 #include "state_file.hpp"
-#include "tensor_io.hpp"
+#include "tensor_stream.hpp"
 
 using bnorm::bn_config;
 using bnorm::bn_mode;

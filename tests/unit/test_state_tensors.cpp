@@ -6,10 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "byte_source.hpp"
 #include "error.hpp"
 #include "file_io.hpp"
-#include "safetensors.hpp"
+#include "formats/byte_source.hpp"
+#include "formats/registry.hpp"
+#include "formats/safetensors.hpp"
 #include "state_tensors.hpp"
 #include "test_support.hpp"
 
@@ -162,23 +163,23 @@ TEST_CASE("a state vector of more channels than any layer has is refused from it
   CHECK(bnorm::read_state_tensors(*archive_of(std::move(fits)), "").running_mean.size() == 1000);
 }
 
-TEST_CASE("write_state_tensors writes PyTorch names that read back exactly") {
+TEST_CASE("state_tensors writes PyTorch names that read back exactly") {
   bnorm::bn_state state;
   state.weight = {0.1, 0.2};
   state.bias = {-0.3, 1e-300};
   state.running_mean = {1.0 / 3, 2.0 / 3};
   state.running_var = {5, 6};
   state.num_batches_tracked = (std::int64_t{1} << 53) + 1;  // a double would round it
-  for (const auto format : {bnorm::tensor_format::npz, bnorm::tensor_format::safetensors}) {
+  for (const auto format : {bnorm::codec_named("npz"), bnorm::codec_named("safetensors")}) {
     bnorm_test::temp_dir dir;
     const std::string path =
-        dir.file(format == bnorm::tensor_format::npz ? "s.npz" : "s.safetensors");
+        dir.file(format == bnorm::codec_named("npz") ? "s.npz" : "s.safetensors");
     {
       bnorm::output_file out(path);
-      bnorm::write_state_tensors(out, format, state, true, true);
+      format->write_set(out, bnorm::state_tensors(state, true, true));
       out.commit();
     }
-    const auto archive = bnorm::open_archive(path, format);
+    const auto archive = bnorm::open_tensor_file(path, format);
     const bnorm::bn_state back = bnorm::read_state_tensors(*archive, "");
     CHECK(back.weight == state.weight);
     CHECK(back.bias == state.bias);

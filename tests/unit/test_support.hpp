@@ -1,8 +1,12 @@
 // Helpers shared by the unit tests that need real files: a scratch folder removed with
-// everything in it, and whole-file reads and writes of raw bytes.
+// everything in it, whole-file reads and writes of raw bytes, and a FIFO fed by a thread.
 #pragma once
 
+#include <doctest/doctest.h>
+#include <fcntl.h>
 #include <stdlib.h>  // mkdtemp (POSIX)
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -12,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 namespace bnorm_test {
@@ -72,5 +77,30 @@ inline std::string hex(std::string_view bytes) {
   }
   return out;
 }
+
+// Writes `bytes` into a FIFO from a second thread while the test reads it as a pipe.
+class fifo_writer {
+ public:
+  fifo_writer(const std::string& path, std::string bytes) {
+    REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+    thread_ = std::thread([path, bytes = std::move(bytes)] {
+      const int fd = ::open(path.c_str(), O_WRONLY);
+      if (fd < 0) return;
+      std::size_t done = 0;
+      while (done < bytes.size()) {
+        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n <= 0) break;
+        done += static_cast<std::size_t>(n);
+      }
+      ::close(fd);
+    });
+  }
+  ~fifo_writer() { thread_.join(); }
+  fifo_writer(const fifo_writer&) = delete;
+  fifo_writer& operator=(const fifo_writer&) = delete;
+
+ private:
+  std::thread thread_;
+};
 
 }  // namespace bnorm_test

@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "byte_source.hpp"
 #include "error.hpp"
 #include "file_io.hpp"
+#include "formats/byte_source.hpp"
+#include "formats/zip_archive.hpp"
 #include "quoted_name.hpp"
 #include "test_support.hpp"
-#include "zip_archive.hpp"
 
 using bnorm::byte_source;
 using bnorm::data_error;

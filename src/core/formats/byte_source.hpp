@@ -16,6 +16,8 @@ class byte_source {
  public:
   /// Opens `path` ("-" for standard input).  Throws io_error.
   static std::shared_ptr<const byte_source> open(const std::string& path);
+  /// The bytes of an open file, peeked at or not.  Throws io_error.
+  static std::shared_ptr<const byte_source> from_file(std::unique_ptr<input_file> file);
   /// Bytes already in memory, named `name` in messages (tests, fuzzers, inflated members).
   static std::shared_ptr<const byte_source> from_memory(std::string name, std::string bytes);
 

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "codec.hpp"
 #include "count_text.hpp"
 #include "error.hpp"
 #include "fortran_order.hpp"
@@ -12,6 +13,7 @@
 #include "npy_header.hpp"
 #include "quoted_name.hpp"
 #include "raw_source.hpp"
+#include "sinks.hpp"
 
 namespace bnorm {
 namespace {
@@ -103,16 +105,6 @@ std::size_t non_negative(const json& value, const std::string& what) {
     throw data_error(what + " is not a non-negative integer");
   }
   return value.get<std::size_t>();
-}
-
-// The bytes of a Fortran-order tensor of `item`-byte elements, in C order.
-std::string fortran_to_c_bytes(const std::string& fortran, const std::vector<std::size_t>& shape,
-                               std::size_t item) {
-  std::string c_order;
-  c_order.reserve(fortran.size());
-  for_each_fortran_offset(
-      shape, [&](std::size_t offset) { c_order.append(fortran, offset * item, item); });
-  return c_order;
 }
 
 class safetensors_archive : public tensor_archive {
@@ -342,7 +334,7 @@ std::string format_safetensors_header(std::vector<named_tensor>& tensors) {
 void write_safetensors(output_file& out, std::vector<named_tensor> tensors) {
   for (named_tensor& t : tensors) {
     if (t.info.fortran_order && t.info.shape.size() > 1) {
-      t.data = fortran_to_c_bytes(t.data, t.info.shape, t.info.type.size);
+      t.data = fortran_to_c_order(t.data, t.info.type.size, t.info.shape);
     }
     t.info.fortran_order = false;
   }
@@ -355,5 +347,64 @@ void write_safetensors(output_file& out, std::vector<named_tensor> tensors) {
   out.write(header);
   for (const named_tensor& t : tensors) out.write(t.data);
 }
+
+namespace {
+
+std::unique_ptr<tensor_archive> open_safetensors_file(std::unique_ptr<input_file> file) {
+  return open_safetensors(byte_source::from_file(std::move(file)));
+}
+
+// Every floating type, bfloat16 included, little-endian.
+dtype safetensors_written_type(dtype type) {
+  return output_type_for(type);
+}
+
+// C order streams as .npy does: the header first, then each range straight to its place.
+// The format has no Fortran order: such a tensor is held, then reordered by write_safetensors.
+std::unique_ptr<tensor_sink> make_safetensors_sink(output_file& out, tensor_info info) {
+  info.type = safetensors_written_type(info.type);
+  // push_back, not = "x": GCC 12 warns falsely about the latter (-Wrestrict, PR 105651).
+  if (info.name.empty()) info.name.push_back('x');
+  if (info.fortran_order && info.shape.size() > 1) {
+    return make_held_sink(out, std::move(info), write_safetensors);
+  }
+  std::vector<named_tensor> tensors(1);
+  tensors[0].info = std::move(info);
+  std::string header;
+  try {
+    header = format_safetensors_header(tensors);
+  } catch (const data_error& e) {
+    throw data_error(out.name() + ": " + e.what());
+  }
+  return make_headed_sink(out, header, tensors[0].info.type);
+}
+
+// The 8-byte little-endian length of a JSON header, which opens with '{': a length below
+// 2^56 has a zero last byte, which no text format has.
+bool recognizes_safetensors(std::string_view head) {
+  return head.size() > length_size && head[length_size - 1] == '\0' && head[length_size] == '{';
+}
+
+constexpr std::array<std::string_view, 1> safetensors_extensions{".safetensors"};
+
+}  // namespace
+
+extern const codec safetensors_codec{
+    .name = "safetensors",
+    .a_file = "a .safetensors file",
+    .manual =
+        "**.safetensors**: F16, BF16, F32, F64, integers and BOOL, read where they lie in a "
+        "regular file; bfloat16 is computed in double and written back as bfloat16 here, as "
+        "float32 in the other formats.",
+    .extensions = safetensors_extensions,
+    .recognizes = recognizes_safetensors,
+    .holds_many = true,
+    .keeps_dtype = true,
+    .holds_documents = false,
+    .written_type = safetensors_written_type,
+    .open = open_safetensors_file,
+    .make_sink = make_safetensors_sink,
+    .write_set = write_safetensors,
+};
 
 }  // namespace bnorm

@@ -1,6 +1,7 @@
 #include "npz.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -8,41 +9,19 @@
 #include <utility>
 #include <vector>
 
-#include "count_text.hpp"
+#include "codec.hpp"
 #include "error.hpp"
+#include "npy.hpp"
 #include "npy_header.hpp"
 #include "quoted_name.hpp"
 #include "raw_source.hpp"
+#include "sinks.hpp"
 #include "zip_archive.hpp"
 
 namespace bnorm {
 namespace {
 
 constexpr std::string_view npy_suffix = ".npy";
-
-// A .npy file that is `size` bytes at `base` of `bytes`: returns its info and the offset of its
-// data, checked to fill the rest exactly.  Offsets in messages count from the member's start.
-std::pair<tensor_info, std::size_t> read_npy_member(const byte_source& bytes, std::size_t base,
-                                                    std::size_t size) {
-  const std::string prefix = bytes.read_string(base, std::min(size, npy_magic_size + 4));
-  const npy_preamble preamble = parse_npy_preamble(prefix);
-  if (preamble.data_offset() > size) {
-    throw data_error("header at byte " + std::to_string(npy_magic_size) + ": header length " +
-                     std::to_string(preamble.header_size) +
-                     " runs past the end of the member (which has " + std::to_string(size) +
-                     " bytes)");
-  }
-  const std::string header = bytes.read_string(base + preamble.header_offset, preamble.header_size);
-  tensor_info info = parse_npy_header(header, preamble.header_offset, preamble.major_version);
-  const std::size_t data_size = size - preamble.data_offset();
-  if (data_size != info.size_in_bytes()) {
-    throw data_error("data at byte " + std::to_string(preamble.data_offset()) + " is " +
-                     count_text(data_size, "byte") + ", but shape " + shape_to_string(info.shape) +
-                     " of " + name_of(info.type) + " needs " +
-                     std::to_string(info.size_in_bytes()));
-  }
-  return {std::move(info), preamble.data_offset()};
-}
 
 // NumPy's NpzFile (numpy/lib/npyio.py) looks a key up as a member name first, and only then as
 // a member name less ".npy": where members "a.npy" and "a.npy.npy" both exist, np.load's
@@ -108,15 +87,15 @@ class npz_archive : public tensor_archive {
     try {
       if (member->stored()) {
         zip_.verify_stored(*member);
-        auto [info, data_offset] =
-            read_npy_member(*zip_.bytes(), member->data_offset, member->uncompressed_size);
-        info.name = name;
-        return raw_source(zip_.bytes(), member->data_offset + data_offset, std::move(info));
+        npy_layout npy =
+            read_npy(*zip_.bytes(), member->data_offset, member->uncompressed_size, "member");
+        npy.info.name = name;
+        return raw_source(zip_.bytes(), member->data_offset + npy.data_offset, std::move(npy.info));
       }
       auto inflated = byte_source::from_memory(file_name(), zip_.extract(*member));
-      auto [info, data_offset] = read_npy_member(*inflated, 0, inflated->size());
-      info.name = name;
-      return raw_source(std::move(inflated), data_offset, std::move(info));
+      npy_layout npy = read_npy(*inflated, 0, inflated->size(), "member");
+      npy.info.name = name;
+      return raw_source(std::move(inflated), npy.data_offset, std::move(npy.info));
     } catch (const data_error& e) {
       const std::string what = e.what();
       if (what.starts_with(file_name() + ": ")) throw;  // the zip layer's, already named
@@ -154,11 +133,6 @@ class npz_sink : public tensor_sink {
 
 }  // namespace
 
-std::unique_ptr<tensor_sink> make_npz_sink(output_file& out, tensor_info info) {
-  check_npz_name(out, info.name);
-  return std::make_unique<npz_sink>(out, std::move(info));
-}
-
 std::unique_ptr<tensor_archive> open_npz(std::shared_ptr<const byte_source> bytes) {
   return std::make_unique<npz_archive>(std::move(bytes));
 }
@@ -176,7 +150,7 @@ void check_npz_name(const output_file& out, const std::string& tensor_name) {
   }
 }
 
-void write_npz(output_file& out, const std::vector<named_tensor>& tensors) {
+void write_npz(output_file& out, std::vector<named_tensor> tensors) {
   for (const named_tensor& t : tensors) check_npz_name(out, t.info.name);
   std::vector<std::string> member_names;
   for (const named_tensor& t : tensors)
@@ -203,5 +177,58 @@ void write_npz(output_file& out, const std::vector<named_tensor>& tensors) {
   }
   write_zip(out, entries);
 }
+
+namespace {
+
+std::unique_ptr<tensor_archive> open_npz_file(std::unique_ptr<input_file> file) {
+  return open_npz(byte_source::from_file(std::move(file)));
+}
+
+// NumPy has no bfloat16: float32 holds every bfloat16 exactly.
+dtype npz_written_type(dtype type) {
+  if (type.kind == scalar_kind::bfloat) return dtype::float32();
+  return output_type_for(type);
+}
+
+// To a regular file, the member streams like .npy: its CRC-32, which precedes its data, is
+// combined from the ranges' and patched in at the end.  To a stream, where the CRC-32 must be
+// written before the data, the tensor is held in memory until it is whole.
+std::unique_ptr<tensor_sink> make_npz_sink(output_file& out, tensor_info info) {
+  info.type = npz_written_type(info.type);
+  // push_back, not = "x": GCC 12 warns falsely about the latter (-Wrestrict, PR 105651).
+  if (info.name.empty()) info.name.push_back('x');
+  check_npz_name(out, info.name);
+  if (out.direct()) return make_held_sink(out, std::move(info), write_npz);
+  return std::make_unique<npz_sink>(out, std::move(info));
+}
+
+// np.savez's archives begin with a member's local header; an archive of no member (np.savez
+// with no arrays) with the end of its central directory.
+bool recognizes_zip(std::string_view head) {
+  return head.starts_with("PK\x03\x04") || head.starts_with("PK\x05\x06");
+}
+
+constexpr std::array<std::string_view, 1> npz_extensions{".npz"};
+
+}  // namespace
+
+extern const codec npz_codec{
+    .name = "npz",
+    .a_file = "an .npz file",
+    .manual =
+        "**.npz**: stored or deflated members, as **numpy.savez** and "
+        "**numpy.savez_compressed** write them; a stored member of a regular file is read where "
+        "it lies, a deflated one inflated into memory; written stored, streamed to a regular "
+        "file and held in memory for a stream.",
+    .extensions = npz_extensions,
+    .recognizes = recognizes_zip,
+    .holds_many = true,
+    .keeps_dtype = true,
+    .holds_documents = false,
+    .written_type = npz_written_type,
+    .open = open_npz_file,
+    .make_sink = make_npz_sink,
+    .write_set = write_npz,
+};
 
 }  // namespace bnorm

@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "byte_source.hpp"
-#include "tensor_io.hpp"
+#include "tensor_stream.hpp"
 
 namespace bnorm {
 

@@ -18,8 +18,9 @@
 
 #include "error.hpp"
 #include "file_io.hpp"
-#include "json_tensor.hpp"
-#include "tensor_io.hpp"
+#include "formats/json_tensor.hpp"
+#include "formats/registry.hpp"
+#include "tensor_stream.hpp"
 #include "test_support.hpp"
 
 using namespace std::string_view_literals;
@@ -27,8 +28,8 @@ using bnorm::data_error;
 using bnorm::dtype;
 using bnorm::io_error;
 using bnorm::scalar_kind;
-using bnorm::tensor_format;
 using bnorm::usage_error;
+using bnorm_test::fifo_writer;
 using bnorm_test::hex;
 using bnorm_test::read_bytes;
 using bnorm_test::temp_dir;
@@ -239,59 +240,7 @@ const fixture fixtures[] = {
      {1, 4, 2, 5, 3, 6}},
 };
 
-// Writes `bytes` into a FIFO from a second thread while the test reads it as a pipe.
-class fifo_writer {
- public:
-  fifo_writer(const std::string& path, std::string bytes) {
-    REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
-    thread_ = std::thread([path, bytes = std::move(bytes)] {
-      const int fd = ::open(path.c_str(), O_WRONLY);
-      if (fd < 0) return;
-      std::size_t done = 0;
-      while (done < bytes.size()) {
-        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n <= 0) break;
-        done += static_cast<std::size_t>(n);
-      }
-      ::close(fd);
-    });
-  }
-  ~fifo_writer() { thread_.join(); }
-  fifo_writer(const fifo_writer&) = delete;
-  fifo_writer& operator=(const fifo_writer&) = delete;
-
- private:
-  std::thread thread_;
-};
-
 }  // namespace
-
-TEST_CASE("format_from_extension and parse_format") {
-  CHECK(bnorm::format_from_extension("x.npy") == tensor_format::npy);
-  CHECK(bnorm::format_from_extension("dir/x.json") == tensor_format::json);
-  CHECK(bnorm::format_from_extension("X.NPY") == tensor_format::npy);
-  CHECK(bnorm::format_from_extension("a.b.Json") == tensor_format::json);
-  CHECK_THROWS_WITH_AS(bnorm::format_from_extension("x.txt"),
-                       "cannot tell the format of 'x.txt' from its name (.npy, .json, .npz or "
-                       ".safetensors); name it with --input-format or --output-format",
-                       usage_error);
-  CHECK_THROWS_WITH_AS(bnorm::format_from_extension("dir.npy/x"),
-                       "cannot tell the format of 'dir.npy/x' from its name (.npy, .json, .npz "
-                       "or .safetensors); name it with --input-format or --output-format",
-                       usage_error);
-  CHECK_THROWS_AS(bnorm::format_from_extension("-"), usage_error);
-  CHECK_THROWS_AS(bnorm::format_from_extension("npy"), usage_error);
-  CHECK(bnorm::parse_format("npy") == tensor_format::npy);
-  CHECK(bnorm::parse_format("json") == tensor_format::json);
-  CHECK(bnorm::parse_format("npz") == tensor_format::npz);
-  CHECK(bnorm::parse_format("safetensors") == tensor_format::safetensors);
-  CHECK(bnorm::format_from_extension("m.SafeTensors") == tensor_format::safetensors);
-  CHECK(bnorm::format_from_extension("a.npz") == tensor_format::npz);
-  CHECK_THROWS_WITH_AS(bnorm::parse_format("csv"),
-                       "unknown format 'csv' (known: npy, json, npz, safetensors)", usage_error);
-  CHECK_THROWS_WITH_AS(bnorm::parse_format("NPY"),
-                       "unknown format 'NPY' (known: npy, json, npz, safetensors)", usage_error);
-}
 
 TEST_CASE("open_tensor reads every dtype, both byte orders and Fortran order from .npy") {
   temp_dir dir;
@@ -299,7 +248,7 @@ TEST_CASE("open_tensor reads every dtype, both byte orders and Fortran order fro
     CAPTURE(f.made_by);
     const std::string path = dir.file("f.npy");
     write_bytes(path, npy_file(f.dict, f.data));
-    const auto source = bnorm::open_tensor(path, tensor_format::npy);
+    const auto source = bnorm::open_tensor(path, bnorm::codec_named("npy"));
     CHECK(source->info().type == f.type);
     CHECK(source->info().shape == f.shape);
     CHECK(source->info().fortran_order == f.fortran);
@@ -320,7 +269,7 @@ TEST_CASE("open_tensor reads .npy files larger than its read block, in any span 
   const std::string path = dir.file("big.npy");
   write_bytes(path,
               npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (1100001,), }", data));
-  const auto source = bnorm::open_tensor(path, tensor_format::npy);
+  const auto source = bnorm::open_tensor(path, bnorm::codec_named("npy"));
   for (const std::size_t block : {std::size_t{16384}, std::size_t{999983}, std::size_t{3 << 20}}) {
     CAPTURE(block);
     const std::vector<double> values = read_all(*source, block);
@@ -338,7 +287,7 @@ TEST_CASE("a .npy file that shrinks after opening is an io_error") {
   const std::string path = dir.file("shrinks.npy");
   const fixture& f = fixtures[2];
   write_bytes(path, npy_file(f.dict, f.data));
-  const auto source = bnorm::open_tensor(path, tensor_format::npy);
+  const auto source = bnorm::open_tensor(path, bnorm::codec_named("npy"));
   REQUIRE(::truncate(path.c_str(), 128 + 4) == 0);
   std::vector<double> buffer(3);
   CHECK_THROWS_WITH_AS(source->read_at(0, buffer),
@@ -350,7 +299,7 @@ TEST_CASE("open_tensor reads .npy from a pipe") {
   const std::string path = dir.file("pipe.npy");
   const fixture& f = fixtures[3];  // '>f4'
   const fifo_writer writer(path, npy_file(f.dict, f.data));
-  const auto source = bnorm::open_tensor(path, tensor_format::npy);
+  const auto source = bnorm::open_tensor(path, bnorm::codec_named("npy"));
   CHECK(source->info().type == f.type);
   CHECK(read_all(*source) == f.values);
   CHECK(read_all(*source) == f.values);  // held in memory, so it reads again
@@ -368,7 +317,7 @@ TEST_CASE("open_tensor reads .npy versions 2.0 and 3.0") {
     bytes += '\n';
     bytes += "\x00\x00\xc0\x3f\x00\x00\x10\xc0\xcd\xcc\xcc\x3d"sv;
     write_bytes(dir.file("v.npy"), bytes);
-    const auto source = bnorm::open_tensor(dir.file("v.npy"), tensor_format::npy);
+    const auto source = bnorm::open_tensor(dir.file("v.npy"), bnorm::codec_named("npy"));
     CHECK(read_all(*source) == std::vector<double>{1.5, -2.25, static_cast<double>(0.1f)});
   }
 }
@@ -382,7 +331,7 @@ TEST_CASE("open_tensor reads old NumPy's 16-byte aligned headers with Python 2 i
   bytes += '\n';
   bytes += "\x00\x00\xc0\x3f\x00\x00\x10\xc0\xcd\xcc\xcc\x3d"sv;
   write_bytes(dir.file("old.npy"), bytes);
-  const auto source = bnorm::open_tensor(dir.file("old.npy"), tensor_format::npy);
+  const auto source = bnorm::open_tensor(dir.file("old.npy"), bnorm::codec_named("npy"));
   CHECK(source->info().shape == std::vector<std::size_t>{3});
   CHECK(read_all(*source) == std::vector<double>{1.5, -2.25, static_cast<double>(0.1f)});
 }
@@ -394,14 +343,14 @@ TEST_CASE("open_tensor refuses .npy data shorter or longer than the header says"
   SUBCASE("shorter") {
     write_bytes(path, npy_file(dict, std::string(8, '\0')));
     CHECK_THROWS_WITH_AS(
-        bnorm::open_tensor(path, tensor_format::npy),
+        bnorm::open_tensor(path, bnorm::codec_named("npy")),
         (path + ": data at byte 128 is 8 bytes, but shape (3,) of float32 needs 12").c_str(),
         data_error);
   }
   SUBCASE("longer") {
     write_bytes(path, npy_file(dict, std::string(16, '\0')));
     CHECK_THROWS_WITH_AS(
-        bnorm::open_tensor(path, tensor_format::npy),
+        bnorm::open_tensor(path, bnorm::codec_named("npy")),
         (path + ": data at byte 128 is 16 bytes, but shape (3,) of float32 needs 12").c_str(),
         data_error);
   }
@@ -409,7 +358,7 @@ TEST_CASE("open_tensor refuses .npy data shorter or longer than the header says"
     write_bytes(path,
                 npy_file("{'descr': '<f8', 'fortran_order': False, 'shape': (2000000000,), }", ""));
     CHECK_THROWS_WITH_AS(
-        bnorm::open_tensor(path, tensor_format::npy),
+        bnorm::open_tensor(path, bnorm::codec_named("npy")),
         (path + ": data at byte 128 is 0 bytes, but shape (2000000000,) of float64 "
                 "needs 16000000000")
             .c_str(),
@@ -419,7 +368,7 @@ TEST_CASE("open_tensor refuses .npy data shorter or longer than the header says"
     const std::string fifo = dir.file("short.npy");
     const fifo_writer writer(fifo, npy_file(dict, std::string(11, '\0')));
     CHECK_THROWS_WITH_AS(
-        bnorm::open_tensor(fifo, tensor_format::npy),
+        bnorm::open_tensor(fifo, bnorm::codec_named("npy")),
         (fifo + ": data at byte 128 is 11 bytes, but shape (3,) of float32 needs 12").c_str(),
         data_error);
   }
@@ -427,7 +376,7 @@ TEST_CASE("open_tensor refuses .npy data shorter or longer than the header says"
     const std::string fifo = dir.file("long.npy");
     const fifo_writer writer(fifo, npy_file(dict, std::string(5000, '\0')));
     CHECK_THROWS_WITH_AS(
-        bnorm::open_tensor(fifo, tensor_format::npy),
+        bnorm::open_tensor(fifo, bnorm::codec_named("npy")),
         // Refused at the first byte too many: the rest of a pipe may never end.
         (fifo + ": data at byte 128 is longer than the 12 bytes shape (3,) of float32 needs")
             .c_str(),
@@ -440,13 +389,13 @@ TEST_CASE("open_tensor refuses malformed .npy headers, naming the file") {
   const std::string path = dir.file("bad.npy");
   SUBCASE("empty file") {
     write_bytes(path, "");
-    CHECK_THROWS_WITH_AS(bnorm::open_tensor(path, tensor_format::npy),
+    CHECK_THROWS_WITH_AS(bnorm::open_tensor(path, bnorm::codec_named("npy")),
                          (path + ": the file is empty (not a .npy file)").c_str(), data_error);
   }
   SUBCASE("not .npy at all") {
     write_bytes(path, "[[1, 2], [3, 4]]");
     CHECK_THROWS_WITH_AS(
-        bnorm::open_tensor(path, tensor_format::npy),
+        bnorm::open_tensor(path, bnorm::codec_named("npy")),
         (path + ": header at byte 0: not a .npy file (the magic string \\x93NUMPY is missing)")
             .c_str(),
         data_error);
@@ -456,7 +405,7 @@ TEST_CASE("open_tensor refuses malformed .npy headers, naming the file") {
         npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", "").substr(0, 50);
     write_bytes(path, bytes);
     CHECK_THROWS_WITH_AS(
-        bnorm::open_tensor(path, tensor_format::npy),
+        bnorm::open_tensor(path, bnorm::codec_named("npy")),
         (path + ": header at byte 8: header length 118 runs past the end of the file "
                 "(which has 50 bytes)")
             .c_str(),
@@ -465,13 +414,13 @@ TEST_CASE("open_tensor refuses malformed .npy headers, naming the file") {
   SUBCASE("a file that ends inside the preamble") {
     write_bytes(path, "\x93NUMPY\x01\x00\x76"sv);
     CHECK_THROWS_WITH_AS(
-        bnorm::open_tensor(path, tensor_format::npy),
+        bnorm::open_tensor(path, bnorm::codec_named("npy")),
         (path + ": header at byte 9: the file ends inside the header length").c_str(), data_error);
   }
   SUBCASE("an unsupported dtype") {
     write_bytes(path, npy_file("{'descr': '<c16', 'fortran_order': False, 'shape': (3,), }",
                                std::string(48, '\0')));
-    CHECK_THROWS_WITH_AS(bnorm::open_tensor(path, tensor_format::npy),
+    CHECK_THROWS_WITH_AS(bnorm::open_tensor(path, bnorm::codec_named("npy")),
                          (path + ": header at byte 20: dtype '<c16' is complex, which batch "
                                  "normalization does not define")
                              .c_str(),
@@ -495,7 +444,7 @@ TEST_CASE("a .npy header length shorter than the preamble's read-ahead is a data
   if (child == 0) {
     int status = 10;
     try {
-      bnorm::open_tensor(path, tensor_format::npy);
+      bnorm::open_tensor(path, bnorm::codec_named("npy"));
       status = 11;
     } catch (const data_error& e) {
       status = expected == e.what() ? 0 : 12;
@@ -515,9 +464,9 @@ TEST_CASE("a .npy header length shorter than the preamble's read-ahead is a data
 TEST_CASE("open_tensor of a missing file is an io_error") {
   temp_dir dir;
   const std::string path = dir.file("absent.npy");
-  CHECK_THROWS_WITH_AS(bnorm::open_tensor(path, tensor_format::npy),
+  CHECK_THROWS_WITH_AS(bnorm::open_tensor(path, bnorm::codec_named("npy")),
                        (path + ": No such file or directory").c_str(), io_error);
-  CHECK_THROWS_WITH_AS(bnorm::open_tensor(dir.file("absent.json"), tensor_format::json),
+  CHECK_THROWS_WITH_AS(bnorm::open_tensor(dir.file("absent.json"), bnorm::codec_named("json")),
                        (dir.file("absent.json") + ": No such file or directory").c_str(), io_error);
 }
 
@@ -525,7 +474,7 @@ TEST_CASE("open_tensor reads JSON tensors as float64 in C order") {
   temp_dir dir;
   const std::string path = dir.file("t.json");
   write_bytes(path, "[[1, 2.5, NaN],\n [4, -0, 6]]\n");
-  const auto source = bnorm::open_tensor(path, tensor_format::json);
+  const auto source = bnorm::open_tensor(path, bnorm::codec_named("json"));
   CHECK(source->info().type == dtype::float64());
   CHECK(source->info().shape == std::vector<std::size_t>{2, 3});
   CHECK_FALSE(source->info().fortran_order);
@@ -537,7 +486,7 @@ TEST_CASE("open_tensor reads JSON tensors as float64 in C order") {
   SUBCASE("errors carry the file name and line:column") {
     write_bytes(path, "[[1, 2],\n [3]]");
     CHECK_THROWS_WITH_AS(
-        bnorm::open_tensor(path, tensor_format::json),
+        bnorm::open_tensor(path, bnorm::codec_named("json")),
         (path + ": line 2, column 4: ragged array: 1 element where the first array "
                 "at depth 2 has 2")
             .c_str(),
@@ -562,7 +511,7 @@ TEST_CASE("the .npy sink writes NumPy's bytes") {
     const fixture& f = fixtures[2];
     {
       bnorm::output_file out(dir.file("o.npy"));
-      auto sink = bnorm::make_sink(out, tensor_format::npy, {f4le, {3}, false});
+      auto sink = bnorm::codec_named("npy")->make_sink(out, {f4le, {3}, false});
       const std::vector<double> values = {1.5, -2.25, 0.1};  // 0.1 rounds to 0.1f
       // Out of order, as threads may write.
       sink->write_at(1, std::span<const double>(values).subspan(1));
@@ -576,7 +525,7 @@ TEST_CASE("the .npy sink writes NumPy's bytes") {
     const fixture& f = fixtures[21];  // np.asfortranarray(... '<f8')
     {
       bnorm::output_file out(dir.file("o.npy"));
-      auto sink = bnorm::make_sink(out, tensor_format::npy, {f8le, {2, 3}, true});
+      auto sink = bnorm::codec_named("npy")->make_sink(out, {f8le, {2, 3}, true});
       sink->write_at(0, f.values);
       sink->finish();
       out.commit();
@@ -587,7 +536,7 @@ TEST_CASE("the .npy sink writes NumPy's bytes") {
     const fixture& f = fixtures[0];
     {
       bnorm::output_file out(dir.file("o.npy"));
-      auto sink = bnorm::make_sink(out, tensor_format::npy, {f2le, {5}, false});
+      auto sink = bnorm::codec_named("npy")->make_sink(out, {f2le, {5}, false});
       sink->write_at(0, f.values);
       sink->finish();
       out.commit();
@@ -603,7 +552,7 @@ TEST_CASE("the .npy sink's header describes the little-endian floats it writes")
   temp_dir dir;
   {
     bnorm::output_file out(dir.file("be.npy"));
-    auto sink = bnorm::make_sink(out, tensor_format::npy, {f4be, {3}, false});
+    auto sink = bnorm::codec_named("npy")->make_sink(out, {f4be, {3}, false});
     sink->write_at(0, std::vector<double>{1.5, -2.25, 0.1});
     sink->finish();
     out.commit();
@@ -619,7 +568,7 @@ TEST_CASE("the JSON sink writes nested arrays in C order, numbers in the output 
   const auto write_json = [&](bnorm::tensor_info info, const std::vector<double>& values) {
     {
       bnorm::output_file out(dir.file("o.json"));
-      auto sink = bnorm::make_sink(out, tensor_format::json, std::move(info));
+      auto sink = bnorm::codec_named("json")->make_sink(out, std::move(info));
       const std::span<const double> all(values);
       sink->write_at(values.size() / 2, all.subspan(values.size() / 2));
       sink->write_at(0, all.first(values.size() / 2));

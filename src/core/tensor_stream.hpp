@@ -1,30 +1,22 @@
-// Tensor values between files and the passes: sources decode a file's elements to double at
-// any position a thread asks for, sinks encode them back into place.
+// The streams between files and the kernels: a source decodes a tensor's elements to double at
+// any position a thread asks for, a sink encodes them back into place, and an archive is a
+// set of named tensors.  Nothing here knows a file format: formats/ makes these, the kernels
+// (batch_norm, passes, backward, fold) use them.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
-#include "file_io.hpp"
 #include "tensor_info.hpp"
 
 namespace bnorm {
-
-/// The file formats bnorm reads and writes.
-enum class tensor_format { npy, json, npz, safetensors };
-
-/// The format a path's extension names (".npy", ".json", ".npz", ".safetensors"); throws
-/// usage_error otherwise.
-tensor_format format_from_extension(const std::string& path);
-
-/// Parses "npy", "json", "npz" or "safetensors"; throws usage_error otherwise.
-tensor_format parse_format(const std::string& name);
 
 /// Values of a tensor in file order, as doubles, read by position so that several threads can
 /// read different parts at once.
@@ -56,28 +48,37 @@ class tensor_sink {
   virtual void finish() = 0;
 };
 
-/// Opens a tensor file ("-" for standard input) of the given format.  A .npy regular file is
-/// read where it lies, as often as needed; standard input and JSON are read into memory.  Throws
-/// data_error ("<name>: <what and where>") or io_error.  `tensor_name` picks a tensor of an
-/// .npz or .safetensors file (see open_archive_tensor); for the others it must be empty.
-std::unique_ptr<tensor_source> open_tensor(const std::string& path, tensor_format format,
-                                           const std::string& tensor_name = {});
+/// A validated file of tensors.  A file of one unnamed tensor (.npy, JSON) is an archive of
+/// one tensor named "".
+class tensor_archive {
+ public:
+  virtual ~tensor_archive() = default;
+  /// The file's name, for messages.
+  virtual const std::string& file_name() const = 0;
+  /// The tensors' names, in the file's order.
+  virtual std::vector<std::string> names() const = 0;
+  /// The tensor `name` (one of names()), its info named after it.  Throws data_error.
+  virtual std::unique_ptr<tensor_source> open(const std::string& name) const = 0;
+  /// False for a file of one unnamed tensor (.npy, JSON), whose names() is {""}.
+  virtual bool names_tensors() const { return true; }
+};
+
+/// An archive of the one unnamed tensor of the file `file_name`, which `open_source` opens.
+std::unique_ptr<tensor_archive> single_tensor_archive(
+    std::string file_name, std::function<std::unique_ptr<tensor_source>()> open_source);
+
+/// The tensor `wanted` of `archive`, or its only tensor when `wanted` is empty.  Throws
+/// usage_error listing the names when `wanted` is missing, or empty with several tensors
+/// ("...: pick one"), and when `wanted` is given for a file of one unnamed tensor.
+std::unique_ptr<tensor_source> pick_tensor(const tensor_archive& archive,
+                                           const std::string& wanted);
 
 /// A source over values already in memory (file order given by `info`).
 std::unique_ptr<tensor_source> memory_source(tensor_info info, std::vector<double> values);
 
-/// A sink writing `info`'s shape and order to `out` in `format`, as the floating type
-/// output_type_for(info.type).  .npy data goes straight to its place in a regular file (from
-/// several threads) or in order to a stream; JSON output is assembled in memory, since its
-/// nesting is always in C order.  bfloat16 is written as float32 (exactly) where the format
-/// has no bfloat16 (.npy, JSON, .npz); .npz and .safetensors: see make_archive_sink.
-std::unique_ptr<tensor_sink> make_sink(output_file& out, tensor_format format, tensor_info info);
-
-/// A sink writing `header`, then the values encoded as `type` (a little-endian floating type),
-/// each range at its place after the header: the layout of .npy and .safetensors.  Parallel
-/// to a regular file; in order to a stream.
-std::unique_ptr<tensor_sink> make_headed_sink(output_file& out, const std::string& header,
-                                              dtype type);
+/// A source over values in memory that other sources may share.
+std::unique_ptr<tensor_source> memory_source(tensor_info info,
+                                             std::shared_ptr<const std::vector<double>> values);
 
 /// A sink that keeps the values in memory, in file order; parallel when its size is given.
 class memory_sink : public tensor_sink {
@@ -95,5 +96,16 @@ class memory_sink : public tensor_sink {
   std::vector<double> values_;
   bool sized_;
 };
+
+/// A tensor to write as one of a set: its name, type, shape and order, and its little-endian
+/// bytes in that order.
+struct named_tensor {
+  tensor_info info;
+  std::string data;
+};
+
+/// Encodes `values` (file order of `info`) as `info.type` (a floating type, or int64 for
+/// counters) into a named_tensor.
+named_tensor make_named_tensor(tensor_info info, const std::vector<double>& values);
 
 }  // namespace bnorm

@@ -10,7 +10,8 @@
 #include <vector>
 
 #include "byte_source.hpp"
-#include "tensor_archive.hpp"
+#include "file_io.hpp"
+#include "tensor_stream.hpp"
 
 namespace bnorm {
 

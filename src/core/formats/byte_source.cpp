@@ -7,7 +7,10 @@
 namespace bnorm {
 
 std::shared_ptr<const byte_source> byte_source::open(const std::string& path) {
-  auto file = std::make_unique<input_file>(path);
+  return from_file(std::make_unique<input_file>(path));
+}
+
+std::shared_ptr<const byte_source> byte_source::from_file(std::unique_ptr<input_file> file) {
   std::shared_ptr<byte_source> source(new byte_source);
   source->name_ = file->name();
   if (file->seekable()) {

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "byte_source.hpp"
-#include "tensor_archive.hpp"
-#include "tensor_io.hpp"
+#include "file_io.hpp"
+#include "tensor_stream.hpp"
 
 namespace bnorm {
 
@@ -24,15 +24,10 @@ std::unique_ptr<tensor_archive> open_npz(std::shared_ptr<const byte_source> byte
 /// it before any work, write_npz before writing anything.
 void check_npz_name(const output_file& out, const std::string& tensor_name);
 
-/// A sink writing one tensor (`info`, named after info.name) as an .npz, streamed to a regular
-/// file (not out.direct()): the member's data goes straight to its place (zip_member_writer).
-/// Throws data_error (check_npz_name).
-std::unique_ptr<tensor_sink> make_npz_sink(output_file& out, tensor_info info);
-
 /// Writes `tensors` as np.savez does (stored members "<name>.npy" with NumPy's headers).  The
 /// tensors' bytes are written from where they are, not copied.  Throws data_error, before
 /// writing anything, for a name check_npz_name refuses and for two tensors "a" and "a.npy",
 /// whose members open_npz refuses (np.savez writes them).
-void write_npz(output_file& out, const std::vector<named_tensor>& tensors);
+void write_npz(output_file& out, std::vector<named_tensor> tensors);
 
 }  // namespace bnorm
