@@ -1,6 +1,10 @@
 #include "manual.hpp"
 
-#include <array>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "formats/registry.hpp"
 
 namespace bnorm::cli {
 
@@ -14,9 +18,9 @@ const std::string_view manual_exit_status_line =
 namespace {
 
 constexpr std::string_view description =
-    R"(**bnorm** applies batch normalization to tensor files (NumPy **.npy** and **.npz**, **.safetensors**, JSON), exactly as PyTorch, Keras 3 and ONNX compute it, and says which convention every number follows. **bnorm apply** normalizes a batch in train mode (batch statistics; the running statistics are updated with the momentum) or eval mode (running statistics), and writes the batch's statistics and the updated running state as JSON: the state file of the next batch. **bnorm stats** shows a tensor's per-channel statistics; **bnorm compare** checks tensors or statistics against golden files within a tolerance; **bnorm convert** converts between formats and floating types; **bnorm merge** combines the statistics of shards; **bnorm backward** computes the gradients of a step; **bnorm fold** folds an eval-mode layer into the layer before it.
+    R"(**bnorm** applies batch normalization to tensor files ({formats}), exactly as PyTorch, Keras 3 and ONNX compute it, and says which convention every number follows. **bnorm apply** normalizes a batch in train mode (batch statistics; the running statistics are updated with the momentum) or eval mode (running statistics), and writes the batch's statistics and the updated running state as JSON: the state file of the next batch. **bnorm stats** shows a tensor's per-channel statistics; **bnorm compare** checks tensors or statistics against golden files within a tolerance; **bnorm convert** converts between formats and floating types; **bnorm merge** combines the statistics of shards; **bnorm backward** computes the gradients of a step; **bnorm fold** folds an eval-mode layer into the layer before it.
 
-A file name of **-** is standard input or output; the format of a file comes from its extension (**.npy**, **.npz**, **.safetensors**, **.json**), or from **--input-format** and **--output-format**; **--tensor NAME** picks the tensor of a file that holds several. A **.npy** file, a stored **.npz** member and a **.safetensors** tensor are read in cache-sized chunks on every core, in one or two passes, and never held whole; standard input, JSON, deflated **.npz** members and **.npz** output are held in memory. Outputs to regular files are written to a temporary file in the same folder and renamed over the target only when the whole run succeeded, so a failed run leaves no output; SIGINT, SIGTERM and SIGHUP remove the temporaries.
+A file name of **-** is standard input or output. A file's format is named by **--input-format** or **--output-format**, else by its extension ({extensions}), else told by its first bytes; an output with no name to tell (**-**, a device, a FIFO, a name without an extension) is written in its input's format, and a file whose extension and first bytes name two formats is invalid data. **--tensor NAME** picks the tensor of a file that holds several. Tensors that lie in a regular file are read in cache-sized chunks on every core, in one or two passes, and never held whole; standard input and a pipe are read into memory (see Tensor files under FILES). Outputs to regular files are written to a temporary file in the same folder and renamed over the target only when the whole run succeeded, so a failed run leaves no output; SIGINT, SIGTERM and SIGHUP remove the temporaries.
 
 Errors are one line on standard error, **bnorm: error:** followed by the file and what is wrong where; warnings start with **bnorm: warning:**. Help goes to standard output. **bnorm help** ~~SUBCOMMAND~~ is **bnorm** ~~SUBCOMMAND~~ **--help**.
 
@@ -25,20 +29,18 @@ When standard error is a terminal and a pass over the data is expected to take m
 
 bnorm reads no configuration file: every default is on the command line and in this page.)";
 
-constexpr std::array<manual_section, 1> introduction{{{"DESCRIPTION", description}}};
-
 constexpr std::string_view files =
     R"(@ State file (apply --state, stats --state, backward --state, fold --state)
-A JSON object, or an **.npz** or **.safetensors** file of tensors (a PyTorch state_dict saved as such, with **--state-prefix** naming the layer, e.g. **layer1.0.bn1.**; Keras's **gamma**, **beta**, **moving_mean** and **moving_variance** are read as weight, bias, running_mean and running_var), with any of these keys; a missing key takes PyTorch's initial value. **weight**: the scale (gamma), one number per channel, initially 1. **bias**: the shift (beta), initially 0. **running_mean**: initially 0. **running_var**: must not be negative, initially 1. **num_batches_tracked**: an integer, initially 0. Any other key is refused, so that a typo cannot fall back to a default silently, except the keys of a statistics file, which are ignored: a statistics file is a state file.
+A JSON object, or {named} file of tensors (a PyTorch state_dict saved as such, with **--state-prefix** naming the layer, e.g. **layer1.0.bn1.**; Keras's **gamma**, **beta**, **moving_mean** and **moving_variance** are read as weight, bias, running_mean and running_var), with any of these keys; a missing key takes PyTorch's initial value. **weight**: the scale (gamma), one number per channel, initially 1. **bias**: the shift (beta), initially 0. **running_mean**: initially 0. **running_var**: must not be negative, initially 1. **num_batches_tracked**: an integer, initially 0. Any other key is refused, so that a typo cannot fall back to a default silently, except the keys of a statistics file, which are ignored: a statistics file is a state file.
 
 @ Statistics file (apply --stats-out)
-A JSON object holding, in this order: **convention**, **mode**, **eps**: how the step ran; **momentum** and **momentum_meaning**: the momentum in the convention's meaning and that meaning (null and "cumulative average" for **--momentum none**); **running_var_fed**: which batch variance updated running_var, "unbiased" or "biased"; **axis**, **shape**, **dtype**, **affine**, **track_running_stats**: the input and the layer; **num_features**, **count**: channels, and values per channel (n); **mean**; **var**: the biased variance, sum((x-mean)^2)/n, which train mode divides by; **var_unbiased**: sum((x-mean)^2)/(n-1); **min**, **max** (NaN skipped) and **nonfinite** (the count of NaN and infinite values); **weight** and **bias** when affine; **running_mean**, **running_var** and **num_batches_tracked**, the state after the step, when tracked. Per-channel values are arrays with one number per channel. In eval mode the batch statistics are reported for inspection and the running state is passed through unchanged. With an **.npz** or **.safetensors** name, **--stats-out** writes the state alone instead, as tensors with PyTorch's names (float64; **num_batches_tracked** an int64 scalar), readable by **--state**.
+A JSON object holding, in this order: **convention**, **mode**, **eps**: how the step ran; **momentum** and **momentum_meaning**: the momentum in the convention's meaning and that meaning (null and "cumulative average" for **--momentum none**); **running_var_fed**: which batch variance updated running_var, "unbiased" or "biased"; **axis**, **shape**, **dtype**, **affine**, **track_running_stats**: the input and the layer; **num_features**, **count**: channels, and values per channel (n); **mean**; **var**: the biased variance, sum((x-mean)^2)/n, which train mode divides by; **var_unbiased**: sum((x-mean)^2)/(n-1); **min**, **max** (NaN skipped) and **nonfinite** (the count of NaN and infinite values); **weight** and **bias** when affine; **running_mean**, **running_var** and **num_batches_tracked**, the state after the step, when tracked. Per-channel values are arrays with one number per channel. In eval mode the batch statistics are reported for inspection and the running state is passed through unchanged. With {named} name, **--stats-out** writes the state alone instead, as tensors with PyTorch's names (float64; **num_batches_tracked** an int64 scalar), readable by **--state**.
 
 @ Partial statistics (stats --partial, merge)
 A JSON object with **count**, **mean** and **m2** (the sum of squared deviations) per channel, which **bnorm merge** combines exactly, in any order and grouping, into the statistics of the whole batch for **apply --batch-stats**.
 
 @ Tensor files
-**.npy** versions 1.0, 2.0 and 3.0, little- and big-endian, C and Fortran order, float16, float32 and float64 (written back in the same type), booleans and integers (read as numbers, written as float32). JSON tensors are nested arrays of numbers, read as float64; NaN, Infinity and -Infinity are spelled as Python's json module spells them. **.npz** (stored or deflated members, as **numpy.savez** and **numpy.savez_compressed** write them; written stored) and **.safetensors** (F16, BF16, F32, F64, integers and BOOL; bfloat16 is computed in double and written back as bfloat16 to **.safetensors**, as float32 elsewhere). Any rank from 2, any channel axis.)";
+{format-paragraphs} Any rank from 2, any channel axis.)";
 
 constexpr std::string_view environment = R"(@ BNORM_PROGRESS_THRESHOLD
 The number of seconds a pass must be expected to take for its progress bar to be drawn (default 1; 0 draws it for every pass on a terminal).)";
@@ -70,8 +72,7 @@ Eval mode with a trained layer's state:
 
 The same batch as Keras normalizes it (channels last, eps 1e-3), JSON through a pipe:
 
-  bnorm apply - --input-format json -o - --output-format json \
-      --convention keras < features.json
+  bnorm apply - -o - --convention keras < features.json
 
 Per-channel statistics as a table, and a golden-file check for CI (exit status 1 when they differ):
 
@@ -88,13 +89,55 @@ Statistics of a batch too large for one machine, sharded (see **--partial** and 
 constexpr std::string_view see_also =
     R"(**python3**(1), **jq**(1), **parallel**(1). PyTorch's torch.nn.BatchNorm2d, Keras's BatchNormalization and ONNX's BatchNormalization operator, whose documented formulas bnorm follows. The README in bnorm's sources holds the benchmarks and the design.)";
 
-constexpr std::array<manual_section, 5> reference{{
-    {"FILES", files},
-    {"ENVIRONMENT", environment},
-    {"EXIT STATUS", exit_status},
-    {"EXAMPLES", examples},
-    {"SEE ALSO", see_also},
-}};
+// The prose names formats through these words, filled in from the registry, so that the
+// manual lists what the registry holds: {formats} "**.npy**, ... and **.safetensors**",
+// {extensions} the same with "or", {named} "an **.npz** or **.safetensors**", and
+// {format-paragraphs} each format's own paragraph.
+std::string with_formats(std::string_view text) {
+  std::string paragraphs;
+  std::vector<std::string> all, many;
+  for (const codec* format : all_codecs()) {
+    std::string bold = "**";  // appended, not +: GCC 12 warns falsely (-Wrestrict, PR 105651)
+    bold.append(format->extensions.front()).append("**");
+    all.push_back(bold);
+    if (format->holds_many) many.push_back(bold);
+    if (!paragraphs.empty()) paragraphs += ' ';
+    paragraphs.append(format->manual);
+  }
+  const auto join = [](const std::vector<std::string>& words, std::string_view last) {
+    std::string out;
+    for (std::size_t i = 0; i < words.size(); ++i) {
+      out += std::string(i == 0 ? "" : i + 1 == words.size() ? last : ", ") + words[i];
+    }
+    return out;
+  };
+  const std::pair<std::string_view, std::string> words[] = {
+      {"{formats}", join(all, " and ")},
+      {"{extensions}", join(all, " or ")},
+      {"{named}", "an " + join(many, " or ")},
+      {"{format-paragraphs}", paragraphs},
+  };
+  std::string out(text);
+  for (const auto& [word, replacement] : words) {
+    for (std::size_t at = out.find(word); at != std::string::npos;
+         at = out.find(word, at + replacement.size())) {
+      out.replace(at, word.size(), replacement);
+    }
+  }
+  return out;
+}
+
+// A section whose text is built once, the first time the manual is read.
+struct built_section {
+  std::string_view title;
+  std::string text;
+};
+
+std::span<const manual_section> as_sections(const std::vector<built_section>& built,
+                                            std::vector<manual_section>& sections) {
+  for (const built_section& section : built) sections.push_back({section.title, section.text});
+  return sections;
+}
 
 }  // namespace
 
@@ -102,10 +145,22 @@ const std::string_view manual_conventions =
     R"(**--convention** selects the defaults of **--eps**, **--momentum** and **--axis**, the meaning of **--momentum**, and which batch variance feeds running_var. Explicit flags override the defaults and keep the convention's meaning: **--convention keras --momentum 0.99** is Keras's default. **--momentum none** is PyTorch's momentum=None: a cumulative average in which batch k weighs 1/k. Every convention normalizes in train mode with the biased variance: y = (x - mean) / sqrt(var + eps) * weight + bias, computed in double and rounded once to the output's type. The defaults:)";
 
 std::span<const manual_section> manual_introduction() {
+  static const std::vector<built_section> built{{"DESCRIPTION", with_formats(description)}};
+  static std::vector<manual_section> sections;
+  static const std::span<const manual_section> introduction = as_sections(built, sections);
   return introduction;
 }
 
 std::span<const manual_section> manual_reference() {
+  static const std::vector<built_section> built{
+      {"FILES", with_formats(files)},
+      {"ENVIRONMENT", std::string(environment)},
+      {"EXIT STATUS", std::string(exit_status)},
+      {"EXAMPLES", std::string(examples)},
+      {"SEE ALSO", std::string(see_also)},
+  };
+  static std::vector<manual_section> sections;
+  static const std::span<const manual_section> reference = as_sections(built, sections);
   return reference;
 }
 
