@@ -126,7 +126,7 @@ std::string bash_completion(const CLI::App& app) {
       "    \\\"*) word=${word#\\\"} ;;\n"
       "    *) word=${word//\\\\/} ;;\n"
       "  esac\n"
-      "  # mapfile, not COMPREPLY=($(...)): names are not split or globbed (a[1].npy).\n"
+      "  # mapfile, not COMPREPLY=($(...)): names are not split or globbed (a[1].x).\n"
       "  mapfile -t COMPREPLY < <(compgen -f -- \"$word\")\n"
       "  compopt -o filenames 2>/dev/null\n"
       "}\n"
