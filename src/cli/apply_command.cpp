@@ -60,8 +60,9 @@ CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
   return cmd;
 }
 
-int run_apply(const apply_options& o) {
-  bn_config config = make_config(o.layer);
+apply_run resolve(const apply_options& o) {
+  apply_run run;
+  run.config = make_config(o.layer);
   if (!o.virtual_batch_size.empty()) {
     const long long k = parse_integer(o.virtual_batch_size, "--virtual-batch-size");
     if (k < 1) throw usage_error("--virtual-batch-size must be at least 1");
@@ -70,50 +71,61 @@ int run_apply(const apply_options& o) {
           "--virtual-batch-size splits the batch for its statistics, which --batch-stats gives "
           "for the whole batch");
     }
-    config.virtual_batch_size = static_cast<std::size_t>(k);
+    run.config.virtual_batch_size = static_cast<std::size_t>(k);
   }
-  const tensor_format in_format = resolve_format(o.input, o.input_format, "--input-format");
-  const tensor_format out_format = resolve_format(o.output, o.output_format, "--output-format");
+  run.files = resolve_route(o.input, o.input_format, o.tensor, o.output, o.output_format);
   check_output_paths(
       {{"INPUT", o.input}, {"--state", o.layer.state}, {"--batch-stats", o.batch_stats}},
       {{"-o", o.output}, {"--stats-out", o.stats_out}},
       {{"-o", "INPUT"}, {"--stats-out", "--state"}});
-  check_single_tensor_rewrite({"-o", o.output}, {"INPUT", o.input}, in_format, o.tensor);
+  check_route_rewrite(run.files, "-o", "INPUT");
   if (tensor_format state_format{};
       !o.stats_out.empty() && names_archive(o.layer.state, state_format)) {
     // The state is written without --state-prefix, and JSON holds no tensors.
     tensor_format stats_format{};
     const bool as_tensors =
         names_archive(o.stats_out, stats_format) && o.layer.state_prefix.empty();
-    check_archive_rewrite({"--stats-out", o.stats_out}, {"--state", o.layer.state}, state_format,
-                          as_tensors ? state_tensor_names(config.affine, config.track_running_stats)
-                                     : std::vector<std::string>{});
+    check_archive_rewrite(
+        {"--stats-out", o.stats_out}, {"--state", o.layer.state}, state_format,
+        as_tensors ? state_tensor_names(run.config.affine, run.config.track_running_stats)
+                   : std::vector<std::string>{});
   }
   if (o.input == standard_stream && o.layer.state == standard_stream) {
     throw usage_error("the input and --state cannot both be standard input");
   }
+  run.state = state_input_of(o.layer);
+  run.stats_out = o.stats_out;
+  run.batch_stats = o.batch_stats;
+  return run;
+}
+
+int run_apply(const apply_run& run) {
+  const bn_config& config = run.config;
   warn_about_momentum(config);
   // Only now the input is open (standard input and pipes read whole): a run feeding this
   // one through a pipe may hold the lock until it has written all of its output.
-  const auto source = open_tensor(o.input, in_format, o.tensor);
-  const auto state_lock = lock_state_update(o.layer.state, o.stats_out);
+  tensor_pipeline pipeline(run.files);
+  const tensor_source& source = pipeline.source();
+  const auto state_lock = lock_state_update(run.state.path, run.stats_out);
 
-  state_file state = read_state(o.layer, config);
-  const std::string state_name = o.layer.state.empty() ? "state" : input_name(o.layer.state);
+  state_file state = read_state(run.state, config);
+  const std::string state_name = run.state.path.empty() ? "state" : input_name(run.state.path);
 
   std::vector<channel_moments> whole_batch;
-  if (!o.batch_stats.empty()) {
-    const std::string text = read_text_file(o.batch_stats);
+  if (!run.batch_stats.empty()) {
+    const std::string text = read_text_file(run.batch_stats);
     try {
       whole_batch = parse_partial(parse_json_document(text));
     } catch (const data_error& e) {
-      throw data_error(input_name(o.batch_stats) + ": " + e.what() +
-                       format_hint(o.batch_stats, "merged statistics are the JSON of bnorm merge"));
+      throw data_error(
+          input_name(run.batch_stats) + ": " + e.what() +
+          format_hint(run.batch_stats, "merged statistics are the JSON of bnorm merge"));
     }
   }
-  const bn_plan plan = plan_batch_norm(
-      source->info(), config, std::move(state.state), !o.stats_out.empty(), input_name(o.input),
-      state_name, o.batch_stats.empty() ? nullptr : &whole_batch, input_name(o.batch_stats));
+  const bn_plan plan = plan_batch_norm(source.info(), config, std::move(state.state),
+                                       !run.stats_out.empty(), input_name(run.files.input),
+                                       state_name, run.batch_stats.empty() ? nullptr : &whole_batch,
+                                       input_name(run.batch_stats));
   if (config.virtual_batch_size > 0 && !plan.normalize_with_batch_stats) {
     throw usage_error(
         "--virtual-batch-size splits the batch for its statistics, which eval mode does not use");
@@ -122,24 +134,21 @@ int run_apply(const apply_options& o) {
   note_plan(plan);
   announce_passes(batch_norm_passes(plan));
 
-  tensor_info out_info = source->info();
-  out_info.type = output_type_for(out_info.type);
-  output_file output(o.output);
-  const auto sink = make_sink(output, out_format, out_info);
-  const bn_result result = run_batch_norm(plan, *source, *sink);
+  tensor_sink& sink = pipeline.open_output(pipeline.output_info());
+  const bn_result result = run_batch_norm(plan, source, sink);
 
   std::optional<output_file> stats;
-  if (!o.stats_out.empty()) {
-    stats.emplace(o.stats_out);
+  if (!run.stats_out.empty()) {
+    stats.emplace(run.stats_out);
     tensor_format archive_format{};
-    if (names_archive(o.stats_out, archive_format)) {
+    if (names_archive(run.stats_out, archive_format)) {
       write_state_tensors(*stats, archive_format, result.state, config.affine,
                           config.track_running_stats);
     } else {
       stats->write(format_json_document(stats_document(plan, result)));
     }
   }
-  commit_together({&output, stats ? &*stats : nullptr});
+  pipeline.commit(stats ? &*stats : nullptr);
   return exit_ok;
 }
 

@@ -33,52 +33,59 @@ CLI::App* add_backward_command(CLI::App& app, backward_options& o) {
   return cmd;
 }
 
-int run_backward(const backward_options& o) {
-  const bn_config config = make_config(o.layer);
-  const tensor_format in_format = resolve_format(o.input, o.input_format, "--input-format");
-  const tensor_format out_format = resolve_format(o.output, o.output_format, "--output-format");
+backward_run resolve(const backward_options& o) {
+  backward_run run;
+  run.config = make_config(o.layer);
+  run.files = resolve_route(o.input, o.input_format, o.tensor, o.output, o.output_format);
   if (o.input == standard_stream && o.grad_output == standard_stream) {
     throw usage_error("the input and --grad-output cannot both be standard input");
   }
   check_output_paths(
       {{"INPUT", o.input}, {"--grad-output", o.grad_output}, {"--state", o.layer.state}},
       {{"-o", o.output}, {"--grads-out", o.grads_out}}, {{"-o", "INPUT"}});
-  check_single_tensor_rewrite({"-o", o.output}, {"INPUT", o.input}, in_format, o.tensor);
-  const auto source = open_tensor(o.input, in_format, o.tensor);
+  check_route_rewrite(run.files, "-o", "INPUT");
+  run.grad_output = o.grad_output;
+  run.grads_out = o.grads_out;
+  run.state = state_input_of(o.layer);
+  return run;
+}
+
+int run_backward(const backward_run& run) {
+  const bn_config& config = run.config;
+  tensor_pipeline pipeline(run.files);
+  const tensor_source& source = pipeline.source();
   // The gradient has the input's format unless its own name says otherwise.
-  refuse_directory(o.grad_output);
-  const tensor_format grad_format =
-      o.grad_output == standard_stream ? in_format : format_from_extension(o.grad_output);
-  const auto grad = open_tensor(o.grad_output, grad_format);
-  state_file state = read_state(o.layer, config);
-  const std::string state_name = o.layer.state.empty() ? "state" : input_name(o.layer.state);
-  const bn_plan plan = plan_batch_norm(source->info(), config, std::move(state.state), false,
-                                       input_name(o.input), state_name);
+  refuse_directory(run.grad_output);
+  const tensor_format grad_format = run.grad_output == standard_stream
+                                        ? run.files.input_format
+                                        : format_from_extension(run.grad_output);
+  const auto grad = open_tensor(run.grad_output, grad_format);
+  state_file state = read_state(run.state, config);
+  const std::string state_name = run.state.path.empty() ? "state" : input_name(run.state.path);
+  const bn_plan plan = plan_batch_norm(source.info(), config, std::move(state.state), false,
+                                       input_name(run.files.input), state_name);
 
   note_plan(plan, false);
   std::vector<std::string> passes{"gradient sums", "grad_input"};
   if (plan.normalize_with_batch_stats) passes.insert(passes.begin(), "statistics");
   announce_passes(passes);
 
-  tensor_info out_info = source->info();
-  out_info.type = output_type_for(out_info.type);
-  output_file output(o.output);
-  const auto sink = make_sink(output, out_format, out_info);
+  tensor_sink& sink = pipeline.open_output(pipeline.output_info());
   const bn_gradients grads =
-      bnorm::run_backward(plan, *source, *grad, *sink, input_name(o.grad_output));
+      bnorm::run_backward(plan, source, *grad, sink, input_name(run.grad_output));
 
   std::optional<output_file> grads_file;
-  if (!o.grads_out.empty()) {
+  if (!run.grads_out.empty()) {
     nlohmann::ordered_json doc;
     doc["convention"] = config.conv->name;
     doc["mode"] = config.mode == bn_mode::train ? "train" : "eval";
     doc["batch_statistics"] = plan.normalize_with_batch_stats;
     doc["grad_weight"] = grads.grad_weight;
     doc["grad_bias"] = grads.grad_bias;
-    grads_file.emplace(o.grads_out);
+    grads_file.emplace(run.grads_out);
     grads_file->write(format_json_document(doc));
   }
-  commit_together({&output, grads_file ? &*grads_file : nullptr});
+  pipeline.commit(grads_file ? &*grads_file : nullptr);
   return exit_ok;
 }
 

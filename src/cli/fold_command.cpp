@@ -37,40 +37,46 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
   return cmd;
 }
 
-int run_fold(const fold_options& o) {
-  bn_config config = make_config(o.layer);
-  const tensor_format in_format = resolve_format(o.weight, o.input_format, "--input-format");
-  const tensor_format out_format = resolve_format(o.output, o.output_format, "--output-format");
-  const tensor_format bias_format = resolve_format(o.bias_out, "", "--bias-out");
+fold_run resolve(const fold_options& o) {
+  fold_run run;
+  run.config = make_config(o.layer);
+  run.files = resolve_route(o.weight, o.input_format, o.tensor, o.output, o.output_format);
+  run.bias_out_format = resolve_format(o.bias_out, "", "--bias-out");
   check_output_paths({{"WEIGHT", o.weight}, {"--bias", o.bias}, {"--state", o.layer.state}},
                      {{"-o", o.output}, {"--bias-out", o.bias_out}},
                      {{"-o", "WEIGHT"}, {"--bias-out", "--bias"}});
-  check_single_tensor_rewrite({"-o", o.output}, {"WEIGHT", o.weight}, in_format, o.tensor);
-  const auto weight = open_tensor(o.weight, in_format, o.tensor);
+  check_route_rewrite(run.files, "-o", "WEIGHT");
+  run.bias = o.bias;
+  run.bias_out = o.bias_out;
+  run.state = state_input_of(o.layer);
+  return run;
+}
+
+int run_fold(const fold_run& run) {
+  const bn_config& config = run.config;
+  tensor_pipeline pipeline(run.files);
   std::vector<double> bias;
-  if (!o.bias.empty()) {
-    const auto source = open_tensor(o.bias, resolve_format(o.bias, "", "--bias"));
+  if (!run.bias.empty()) {
+    const auto source = open_tensor(run.bias, resolve_format(run.bias, "", "--bias"));
     bias.resize(source->info().element_count());
     source->read_at(0, bias);
   }
-  state_file state = read_state(o.layer, config);
+  state_file state = read_state(run.state, config);
 
   announce_passes({"fold"});
 
-  tensor_info out_info = weight->info();
-  out_info.type = output_type_for(out_info.type);
-  output_file output(o.output);
-  const auto sink = make_sink(output, out_format, out_info);
+  const tensor_info out_info = pipeline.output_info();
+  tensor_sink& sink = pipeline.open_output(out_info);
   const std::vector<double> folded_bias =
-      fold_batch_norm(*weight, config.axis, bias, config, std::move(state.state), *sink,
-                      input_name(o.weight), input_name(o.layer.state));
+      fold_batch_norm(pipeline.source(), config.axis, bias, config, std::move(state.state), sink,
+                      input_name(run.files.input), input_name(run.state.path));
 
-  output_file bias_file(o.bias_out);
+  output_file bias_file(run.bias_out);
   const tensor_info bias_info{out_info.type, {folded_bias.size()}, false};
-  const auto bias_sink = make_sink(bias_file, bias_format, bias_info);
+  const auto bias_sink = make_sink(bias_file, run.bias_out_format, bias_info);
   bias_sink->write_at(0, folded_bias);
   bias_sink->finish();
-  commit_together({&output, &bias_file});
+  pipeline.commit(&bias_file);
   return exit_ok;
 }
 

@@ -11,31 +11,35 @@
 
 namespace bnorm::cli {
 
-state_file read_state(const layer_options& o, const bn_config& config) {
-  if (o.state.empty()) {
-    if (!o.state_prefix.empty()) throw usage_error("--state-prefix needs --state");
+state_input state_input_of(const layer_options& o) {
+  return {o.state, o.state_prefix};
+}
+
+state_file read_state(const state_input& o, const bn_config& config) {
+  if (o.path.empty()) {
+    if (!o.prefix.empty()) throw usage_error("--state-prefix needs --state");
     return {};
   }
-  const std::string name = input_name(o.state);
-  refuse_directory(o.state);
+  const std::string name = input_name(o.path);
+  refuse_directory(o.path);
   tensor_format archive_format{};
-  if (names_archive(o.state, archive_format)) {
-    return {read_state_tensors(*open_archive(o.state, archive_format), o.state_prefix), {}};
+  if (names_archive(o.path, archive_format)) {
+    return {read_state_tensors(*open_archive(o.path, archive_format), o.prefix), {}};
   }
-  if (o.state != standard_stream && lowercase_extension(o.state) == ".npy") {
+  if (o.path != standard_stream && lowercase_extension(o.path) == ".npy") {
     throw usage_error("--state " + name + ": a state is JSON, or an .npz or .safetensors file of " +
                       "tensors, not one .npy tensor");
   }
-  if (!o.state_prefix.empty()) {
+  if (!o.prefix.empty()) {
     throw usage_error("--state-prefix applies to an .npz or .safetensors --state, not " + name);
   }
-  const std::string text = read_text_file(o.state);
+  const std::string text = read_text_file(o.path);
   state_file state;
   try {
     state = parse_state(text);
   } catch (const data_error& e) {
     throw data_error(name + ": " + e.what() +
-                     format_hint(o.state, "a state is JSON, .npz or .safetensors"));
+                     format_hint(o.path, "a state is JSON, .npz or .safetensors"));
   }
   if (!state.convention.empty() && state.convention != config.conv->name) {
     std::cerr << "bnorm: warning: " << name << " was written under the "

@@ -74,7 +74,7 @@ tensor_statistics statistics_of(const tensor_source& source, const std::string& 
 tensor_statistics normalized_statistics(const stats_options& o, const bn_config& config,
                                         const tensor_source& source,
                                         const tensor_statistics& input) {
-  state_file state = read_state(o.layer, config);
+  state_file state = read_state(state_input_of(o.layer), config);
   const bn_plan plan = plan_batch_norm(source.info(), config, std::move(state.state), false,
                                        input.name, input_name(o.layer.state));
   note_plan(plan, false);
