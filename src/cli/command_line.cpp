@@ -25,7 +25,7 @@ command_line::command_line(std::string_view only)
     subcommands.emplace_back(add_apply_command(app, apply_), [this] { return run_apply(resolve(apply_)); });
   }
   if (wanted("stats")) {
-    subcommands.emplace_back(add_stats_command(app, stats_), [this] { return run_stats(stats_); });
+    subcommands.emplace_back(add_stats_command(app, stats_), [this] { return run_stats(resolve(stats_)); });
   }
   if (wanted("compare")) {
     subcommands.emplace_back(add_compare_command(app, compare_),
