@@ -97,7 +97,8 @@ std::string describe_tolerance(const tolerance& tol) {
   return text;
 }
 
-int compare_documents_command(const compare_options& o, const tolerance& tol) {
+int compare_documents_command(const compare_run& o) {
+  const tolerance& tol = o.tol;
   const auto load = [](const std::string& path) {
     const std::string text = read_text_file(path);
     try {
@@ -113,7 +114,7 @@ int compare_documents_command(const compare_options& o, const tolerance& tol) {
   }
   const std::vector<document_difference> differences =
       compare_documents(actual, expected, tol, o.ignore_extra_keys);
-  if (o.format == "json") {
+  if (o.report == compare_report::json) {
     json report;
     report["equal"] = differences.empty();
     report["kind"] = "document";
@@ -134,7 +135,8 @@ int compare_documents_command(const compare_options& o, const tolerance& tol) {
   return differences.empty() ? exit_ok : exit_different;
 }
 
-int compare_tensors_command(const compare_options& o, tolerance tol) {
+int compare_tensors_command(const compare_run& o) {
+  tolerance tol = o.tol;
   const tensor_format actual_format = resolve_format(o.actual, "", "");
   const tensor_format expected_format = resolve_format(o.expected, "", "");
   // --tensor names the tensor in whichever of the two files holds several.
@@ -163,7 +165,7 @@ int compare_tensors_command(const compare_options& o, tolerance tol) {
     report["shape"] = {{"actual", a.shape}, {"expected", e.shape}};
     text = o.actual + " and " + o.expected + " differ in shape: " + shape_text(a) + " vs " +
            shape_text(e) + "\n";
-    write_stdout(o.format == "json" ? format_json_document(report) : text);
+    write_stdout(o.report == compare_report::json ? format_json_document(report) : text);
     return exit_different;
   }
   // .npy, .npz and .safetensors files carry a dtype; JSON's numbers carry none, so a JSON
@@ -210,7 +212,7 @@ int compare_tensors_command(const compare_options& o, tolerance tol) {
   };
   const bool equal = r.mismatched == 0 && !dtype_differs;
 
-  if (o.format == "json") {
+  if (o.report == compare_report::json) {
     report["equal"] = equal;
     report["kind"] = "tensor";
     report["shape"] = a.shape;
@@ -313,11 +315,12 @@ CLI::App* add_compare_command(CLI::App& app, compare_options& o) {
   return cmd;
 }
 
-int run_compare(const compare_options& o) {
+compare_run resolve(const compare_options& o) {
   if (o.format != "text" && o.format != "json") {
     throw usage_error("--format takes text or json, not '" + o.format + "'");
   }
-  const tolerance tol = make_tolerance(o);
+  compare_run run;
+  run.tol = make_tolerance(o);
   if (o.actual == standard_stream || o.expected == standard_stream) {
     throw usage_error("compare reads files, not standard input");
   }
@@ -325,13 +328,22 @@ int run_compare(const compare_options& o) {
   refuse_directory(o.expected);
   check_output_paths({{"ACTUAL", o.actual}, {"EXPECTED", o.expected}},
                      {{"the report", std::string(standard_stream)}});
-  const bool actual_document = is_document(o.actual);
-  const bool expected_document = is_document(o.expected);
+  run.actual = o.actual;
+  run.expected = o.expected;
+  run.tensor = o.tensor;
+  run.report = o.format == "json" ? compare_report::json : compare_report::text;
+  run.ignore_extra_keys = o.ignore_extra_keys;
+  return run;
+}
+
+int run_compare(const compare_run& run) {
+  const bool actual_document = is_document(run.actual);
+  const bool expected_document = is_document(run.expected);
   if (actual_document != expected_document) {
-    throw usage_error("cannot compare a tensor with a statistics/state file (" + o.actual + ", " +
-                      o.expected + ")");
+    throw usage_error("cannot compare a tensor with a statistics/state file (" + run.actual + ", " +
+                      run.expected + ")");
   }
-  return actual_document ? compare_documents_command(o, tol) : compare_tensors_command(o, tol);
+  return actual_document ? compare_documents_command(run) : compare_tensors_command(run);
 }
 
 }  // namespace bnorm::cli
