@@ -54,9 +54,13 @@ void add_feedback_options(CLI::App* cmd, feedback_options& o, const std::string&
   cmd->add_flag("-v,--verbose", o.verbose, "Report " + reported + " on stderr");
 }
 
-run_feedback::run_feedback(const feedback_options& o) {
-  verbose_run = o.verbose;
-  if (!o.quiet && ::isatty(STDERR_FILENO)) {
+feedback_run resolve(const feedback_options& o) {
+  return {o.verbose, !o.quiet && ::isatty(STDERR_FILENO)};
+}
+
+run_feedback::run_feedback(const feedback_run& run) {
+  verbose_run = run.verbose;
+  if (run.progress_bar) {
     bar_ = std::make_unique<progress_bar>(STDERR_FILENO, progress_threshold());
     current_bar = bar_.get();
     set_progress_observer(bar_.get());
