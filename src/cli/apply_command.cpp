@@ -10,7 +10,7 @@
 #include "file_io.hpp"
 #include "file_names.hpp"
 #include "json_document.hpp"
-#include "number_format.hpp"
+#include "number_text.hpp"
 #include "output_paths.hpp"
 #include "parse_number.hpp"
 #include "partial_stats.hpp"
@@ -32,11 +32,10 @@ void warn_about_momentum(const bn_config& config) {
   const bool old_weight = config.conv->meaning == momentum_meaning::old_value_weight;
   if ((old_weight && m < 0.5) || (!old_weight && m > 0.5)) {
     const double old_part = old_weight ? m : 1 - m;
-    const auto text = [](double v) { return format_number(v, dtype::float64()); };
-    std::cerr << "bnorm: warning: --momentum " << text(m) << " under " << config.conv->name
-              << " is the " << describe(config.conv->meaning) << ": running = " << text(old_part)
-              << "*old + " << text(1 - old_part) << "*batch; the other meaning writes this as "
-              << text(1 - m) << '\n';
+    std::cerr << "bnorm: warning: --momentum " << number_text(m) << " under " << config.conv->name
+              << " is the " << describe(config.conv->meaning)
+              << ": running = " << number_text(old_part) << "*old + " << number_text(1 - old_part)
+              << "*batch; the other meaning writes this as " << number_text(1 - m) << '\n';
   }
 }
 

@@ -10,7 +10,7 @@
 #include "file_io.hpp"
 #include "file_names.hpp"
 #include "json_document.hpp"
-#include "number_format.hpp"
+#include "number_text.hpp"
 #include "output_paths.hpp"
 #include "parse_number.hpp"
 #include "tensor_archive.hpp"
@@ -34,10 +34,6 @@ bool is_document(const std::string& path) {
     if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return c == '{';
   }
   return false;
-}
-
-std::string num(double value) {
-  return format_number(value, dtype::float64());
 }
 
 void write_stdout(const std::string& text) {
@@ -92,7 +88,7 @@ tolerance make_tolerance(const compare_options& o) {
 // "rtol 1e-05, atol 1e-08" or "4 ulp of float32", and how NaN compares.
 std::string describe_tolerance(const tolerance& tol) {
   std::string text = tol.ulp ? std::to_string(*tol.ulp) + " ulp of " + name_of(tol.ulp_type)
-                             : "rtol " + num(tol.rtol) + ", atol " + num(tol.atol);
+                             : "rtol " + number_text(tol.rtol) + ", atol " + number_text(tol.atol);
   if (tol.equal_nan) text += ", NaN equal to NaN";
   return text;
 }
@@ -265,15 +261,18 @@ int compare_tensors_command(const compare_run& o) {
   if (r.first_nonfinite) {
     const mismatch& m = *r.first_nonfinite;
     text += "mismatches with NaN or an infinity: " + std::to_string(r.nonfinite_mismatched) +
-            ", the first at " + index(m.position) + ": " + num(m.actual) + ", expected " +
-            num(m.expected) + "\n";
+            ", the first at " + index(m.position) + ": " + number_text(m.actual) + ", expected " +
+            number_text(m.expected) + "\n";
   }
-  text += "max abs error " + num(r.max_abs_error) + " at " + index(r.max_abs_position) + "\n";
-  text += "max rel error " + num(r.max_rel_error) + " at " + index(r.max_rel_position) + "\n";
+  text +=
+      "max abs error " + number_text(r.max_abs_error) + " at " + index(r.max_abs_position) + "\n";
+  text +=
+      "max rel error " + number_text(r.max_rel_error) + " at " + index(r.max_rel_position) + "\n";
   if (!r.first.empty()) {
     text += "first mismatches (index: actual, expected):\n";
     for (const mismatch& m : r.first) {
-      text += "  " + index(m.position) + ": " + num(m.actual) + ", " + num(m.expected) + "\n";
+      text += "  " + index(m.position) + ": " + number_text(m.actual) + ", " +
+              number_text(m.expected) + "\n";
     }
   }
   write_stdout(text);

@@ -13,7 +13,7 @@
 #include "file_io.hpp"
 #include "file_names.hpp"
 #include "json_document.hpp"
-#include "number_format.hpp"
+#include "number_text.hpp"
 #include "output_paths.hpp"
 #include "parse_number.hpp"
 #include "partial_stats.hpp"
@@ -89,10 +89,6 @@ tensor_statistics normalized_statistics(const stats_run& run, const tensor_sourc
   return s;
 }
 
-std::string number(double value) {
-  return format_number(value, dtype::float64());
-}
-
 // Six significant digits: what a person reads in a table.
 std::string short_number(double value) {
   if (std::isnan(value)) return "nan";
@@ -157,9 +153,10 @@ json statistics_json(const tensor_statistics& s, const std::vector<std::size_t>&
 std::string statistics_csv(const tensor_statistics& s, const std::vector<std::size_t>& selected) {
   std::string out = "channel,count,mean,var,var_unbiased,std,min,max,nonfinite\n";
   const auto row = [&](const std::string& label, const channel_moments& m) {
-    out += label + "," + std::to_string(m.count) + "," + number(m.mean) + "," + number(m.var()) +
-           "," + number(m.var_unbiased()) + "," + number(std::sqrt(m.var())) + "," + number(m.min) +
-           "," + number(m.max) + "," + std::to_string(m.nonfinite) + "\n";
+    out += label + "," + std::to_string(m.count) + "," + number_text(m.mean) + "," +
+           number_text(m.var()) + "," + number_text(m.var_unbiased()) + "," +
+           number_text(std::sqrt(m.var())) + "," + number_text(m.min) + "," + number_text(m.max) +
+           "," + std::to_string(m.nonfinite) + "\n";
   };
   for (std::size_t c : selected) row(std::to_string(c), s.channels[c]);
   row("all", s.all);
