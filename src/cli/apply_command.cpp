@@ -70,8 +70,15 @@ apply_run resolve(const apply_options& o) {
           "--virtual-batch-size splits the batch for its statistics, which --batch-stats gives "
           "for the whole batch");
     }
+    // Eval mode normalizes with the running statistics, unless none are tracked.
+    if (run.config.mode == bn_mode::eval && run.config.track_running_stats) {
+      throw usage_error(
+          "--virtual-batch-size splits the batch for its statistics, which eval mode does not "
+          "use");
+    }
     run.config.virtual_batch_size = static_cast<std::size_t>(k);
   }
+  run.state = state_input_of(o.layer);
   run.files = resolve_route(o.input, o.input_format, o.tensor, o.output, o.output_format);
   check_output_paths(
       {{"INPUT", o.input}, {"--state", o.layer.state}, {"--batch-stats", o.batch_stats}},
@@ -92,7 +99,6 @@ apply_run resolve(const apply_options& o) {
   if (o.input == standard_stream && o.layer.state == standard_stream) {
     throw usage_error("the input and --state cannot both be standard input");
   }
-  run.state = state_input_of(o.layer);
   run.stats_out = o.stats_out;
   run.batch_stats = o.batch_stats;
   return run;
@@ -125,10 +131,6 @@ int run_apply(const apply_run& run) {
                                        !run.stats_out.empty(), input_name(run.files.input),
                                        state_name, run.batch_stats.empty() ? nullptr : &whole_batch,
                                        input_name(run.batch_stats));
-  if (config.virtual_batch_size > 0 && !plan.normalize_with_batch_stats) {
-    throw usage_error(
-        "--virtual-batch-size splits the batch for its statistics, which eval mode does not use");
-  }
 
   note_plan(plan);
   announce_passes(batch_norm_passes(plan));

@@ -36,6 +36,7 @@ CLI::App* add_backward_command(CLI::App& app, backward_options& o) {
 backward_run resolve(const backward_options& o) {
   backward_run run;
   run.config = make_config(o.layer);
+  run.state = state_input_of(o.layer);
   run.files = resolve_route(o.input, o.input_format, o.tensor, o.output, o.output_format);
   if (o.input == standard_stream && o.grad_output == standard_stream) {
     throw usage_error("the input and --grad-output cannot both be standard input");
@@ -46,7 +47,6 @@ backward_run resolve(const backward_options& o) {
   check_route_rewrite(run.files, "-o", "INPUT");
   run.grad_output = o.grad_output;
   run.grads_out = o.grads_out;
-  run.state = state_input_of(o.layer);
   return run;
 }
 

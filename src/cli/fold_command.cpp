@@ -40,6 +40,7 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
 fold_run resolve(const fold_options& o) {
   fold_run run;
   run.config = make_config(o.layer);
+  run.state = state_input_of(o.layer);
   run.files = resolve_route(o.weight, o.input_format, o.tensor, o.output, o.output_format);
   run.bias_out_format = resolve_format(o.bias_out, "", "--bias-out");
   check_output_paths({{"WEIGHT", o.weight}, {"--bias", o.bias}, {"--state", o.layer.state}},
@@ -48,7 +49,6 @@ fold_run resolve(const fold_options& o) {
   check_route_rewrite(run.files, "-o", "WEIGHT");
   run.bias = o.bias;
   run.bias_out = o.bias_out;
-  run.state = state_input_of(o.layer);
   return run;
 }
 

@@ -12,14 +12,14 @@
 namespace bnorm::cli {
 
 state_input state_input_of(const layer_options& o) {
+  if (o.state.empty() && !o.state_prefix.empty()) {
+    throw usage_error("--state-prefix needs --state");
+  }
   return {o.state, o.state_prefix};
 }
 
 state_file read_state(const state_input& o, const bn_config& config) {
-  if (o.path.empty()) {
-    if (!o.prefix.empty()) throw usage_error("--state-prefix needs --state");
-    return {};
-  }
+  if (o.path.empty()) return {};
   const std::string name = input_name(o.path);
   refuse_directory(o.path);
   tensor_format archive_format{};

@@ -16,7 +16,7 @@ struct state_input {
   std::string prefix;
 };
 
-/// The state flags of `options`.
+/// The state flags of `options`.  Throws usage_error for --state-prefix without --state.
 state_input state_input_of(const layer_options& options);
 
 /// Reads --state, if given: JSON, or an .npz or .safetensors state_dict under --state-prefix.

@@ -256,6 +256,7 @@ stats_run resolve(const stats_options& o) {
   }
   stats_run run;
   run.config = make_config(o.layer);
+  run.state = state_input_of(o.layer);
   if (o.after == standard_stream) {
     throw usage_error("the second input, AFTER, is read from a file, not standard input");
   }
@@ -283,7 +284,6 @@ stats_run resolve(const stats_options& o) {
   run.plot = o.plot;
   run.after = o.after;
   run.normalize_after = o.normalize_after;
-  run.state = state_input_of(o.layer);
   return run;
 }
 
