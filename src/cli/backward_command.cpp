@@ -2,7 +2,6 @@
 
 #include <optional>
 
-#include "archive_rewrite.hpp"
 #include "backward.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"

@@ -1,6 +1,5 @@
 #include "convert_command.hpp"
 
-#include "archive_rewrite.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "output_paths.hpp"

@@ -1,6 +1,5 @@
 #include "fold_command.hpp"
 
-#include "archive_rewrite.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "file_io.hpp"
