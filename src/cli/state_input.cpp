@@ -12,8 +12,24 @@
 namespace bnorm::cli {
 
 state_input state_input_of(const layer_options& o) {
-  if (o.state.empty() && !o.state_prefix.empty()) {
-    throw usage_error("--state-prefix needs --state");
+  if (o.state.empty()) {
+    if (!o.state_prefix.empty()) throw usage_error("--state-prefix needs --state");
+    return {};
+  }
+  const std::string name = input_name(o.state);
+  tensor_format archive_format{};
+  if (!names_archive(o.state, archive_format)) {
+    // What the name says is refused, unless the name is a folder's: that is what is wrong.
+    if (o.state != standard_stream && lowercase_extension(o.state) == ".npy") {
+      refuse_directory(o.state);
+      throw usage_error("--state " + name +
+                        ": a state is JSON, or an .npz or .safetensors file of " +
+                        "tensors, not one .npy tensor");
+    }
+    if (!o.state_prefix.empty()) {
+      refuse_directory(o.state);
+      throw usage_error("--state-prefix applies to an .npz or .safetensors --state, not " + name);
+    }
   }
   return {o.state, o.state_prefix};
 }
@@ -25,13 +41,6 @@ state_file read_state(const state_input& o, const bn_config& config) {
   tensor_format archive_format{};
   if (names_archive(o.path, archive_format)) {
     return {read_state_tensors(*open_archive(o.path, archive_format), o.prefix), {}};
-  }
-  if (o.path != standard_stream && lowercase_extension(o.path) == ".npy") {
-    throw usage_error("--state " + name + ": a state is JSON, or an .npz or .safetensors file of " +
-                      "tensors, not one .npy tensor");
-  }
-  if (!o.prefix.empty()) {
-    throw usage_error("--state-prefix applies to an .npz or .safetensors --state, not " + name);
   }
   const std::string text = read_text_file(o.path);
   state_file state;

@@ -69,6 +69,30 @@ class ContradictionsFirst(ScratchTestCase):
                     self.assertRefused([*args, "--state-prefix", "layer1."],
                                        PREFIX_WITHOUT_STATE)
 
+    def test_state_named_as_no_state_can_be(self):
+        np.save(self.path("tensor_state.npy"), np.ones(3))
+        self.path("folder_state.npy").mkdir()
+        cells = {
+            ("--state", "state.json", "--state-prefix", "bn1."):
+                "--state-prefix applies to an .npz or .safetensors --state, not state.json",
+            ("--state", "tensor_state.npy"):
+                "--state tensor_state.npy: a state is JSON, or an .npz or .safetensors file of "
+                "tensors, not one .npy tensor",
+            ("--state", "absent_state.NPY"):
+                "--state absent_state.NPY: a state is JSON, or an .npz or .safetensors file of "
+                "tensors, not one .npy tensor",
+        }
+        for fault, name in self.input_faults().items():
+            for flags, message in cells.items():
+                for command in [["apply", name, "-o", "y.npy"],
+                                ["fold", name, "-o", "wf.npy", "--bias-out", "b.npy"],
+                                ["backward", name, "--grad-output", "g.npy", "-o", "gx.npy"]]:
+                    with self.subTest(command=command[0], fault=fault, flags=flags):
+                        self.assertRefused([*command, *flags], message)
+        # A folder is what is wrong with a folder, whatever its name says.
+        result = self.bnorm("apply", "x.npy", "-o", "y.npy", "--state", "folder_state.npy")
+        self.assertFailsWith(result, 4, "folder_state.npy: Is a directory")
+
     def test_virtual_batches_in_eval_mode(self):
         cells = [(name, []) for name in self.input_faults().values()]
         cells += [("x.npy", ["--state", "wide_state.json"]), ("x.npy", ["--state", "broken.npy"])]
