@@ -257,6 +257,7 @@ stats_run resolve(const stats_options& o) {
   stats_run run;
   run.config = make_config(o.layer);
   run.state = state_input_of(o.layer);
+  run.channels = parse_channels(o.channels);
   if (o.after == standard_stream) {
     throw usage_error("the second input, AFTER, is read from a file, not standard input");
   }
@@ -280,7 +281,6 @@ stats_run resolve(const stats_options& o) {
                : format == "table" ? stats_report::table
                : format == "csv"   ? stats_report::csv
                                    : stats_report::json;
-  run.channels = o.channels;
   run.plot = o.plot;
   run.after = o.after;
   run.normalize_after = o.normalize_after;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "batch_norm.hpp"
+#include "channel_selection.hpp"
 #include "layer_flags.hpp"
 #include "state_input.hpp"
 #include "tensor_io.hpp"
@@ -37,9 +38,9 @@ struct stats_run {
   std::string tensor;
   /// --partial decides, then --format, then the terminal: a table on one, else JSON.
   stats_report report = stats_report::json;
-  std::string channels;  ///< as typed: only the input's channel count validates it
-  std::string plot;      ///< empty: no picture
-  std::string after;     ///< a second input, drawn in the plot
+  channel_spec channels;  ///< its range is checked against the input's channels
+  std::string plot;       ///< empty: no picture
+  std::string after;      ///< a second input, drawn in the plot
   bool normalize_after = false;
   bn_config config;
   state_input state;  ///< for normalize_after

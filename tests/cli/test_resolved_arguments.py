@@ -38,7 +38,7 @@ class ContradictionsFirst(ScratchTestCase):
     def input_faults(self):
         faults = {"missing": "absent.npy", "broken": "broken.npy"}
         if LARGE:
-            self.path("folder.npy").mkdir()
+            self.path("folder.npy").mkdir(exist_ok=True)
             self.path("text.npy").write_text("[[1, 2], [3")
             faults.update(folder="folder.npy", text="text.npy")
         return faults
@@ -92,6 +92,23 @@ class ContradictionsFirst(ScratchTestCase):
         # A folder is what is wrong with a folder, whatever its name says.
         result = self.bnorm("apply", "x.npy", "-o", "y.npy", "--state", "folder_state.npy")
         self.assertFailsWith(result, 4, "folder_state.npy: Is a directory")
+
+    def test_channels_that_are_no_index_or_slice(self):
+        # Text that is no integer, more than three parts, a step of 0: refused whatever the
+        # input, since no number of channels could make it a selection.
+        texts = ["zz", "1:2:3:4", "::0", "+-1", "1.5"]
+        if LARGE:
+            texts += ["0x1", "1::0", "--1", "a:", "5:0:0", ":::", " 1"]
+        for text in texts:
+            message = (f"--channels {text}: a slice's step cannot be 0" if text.endswith(":0")
+                       else "--channels takes an index or a Python slice (A:B, A:B:STEP), not "
+                            f"'{text}'")
+            for fault, name in self.input_faults().items():
+                with self.subTest(text=text, fault=fault):
+                    self.assertRefused(["stats", name, "--channels", text], message)
+        # An index outside the channels needs the input to be known: exit 3 after reading it.
+        result = self.bnorm("stats", "x.npy", "--channels", "3")
+        self.assertFailsWith(result, 3, "--channels 3 is outside the 3 channels")
 
     def test_virtual_batches_in_eval_mode(self):
         cells = [(name, []) for name in self.input_faults().values()]
