@@ -9,9 +9,8 @@
 #include "exit_status.hpp"
 #include "file_io.hpp"
 #include "file_names.hpp"
-#include "formats/registry.hpp"
 #include "json_document.hpp"
-#include "number_format.hpp"
+#include "number_text.hpp"
 #include "output_paths.hpp"
 #include "parse_number.hpp"
 #include "partial_stats.hpp"
@@ -19,6 +18,7 @@
 #include "state_input.hpp"
 #include "state_lock.hpp"
 #include "state_tensors.hpp"
+#include "formats/registry.hpp"
 #include "tensor_files.hpp"
 
 namespace bnorm::cli {
@@ -32,11 +32,10 @@ void warn_about_momentum(const bn_config& config) {
   const bool old_weight = config.conv->meaning == momentum_meaning::old_value_weight;
   if ((old_weight && m < 0.5) || (!old_weight && m > 0.5)) {
     const double old_part = old_weight ? m : 1 - m;
-    const auto text = [](double v) { return format_number(v, dtype::float64()); };
-    std::cerr << "bnorm: warning: --momentum " << text(m) << " under " << config.conv->name
-              << " is the " << describe(config.conv->meaning) << ": running = " << text(old_part)
-              << "*old + " << text(1 - old_part) << "*batch; the other meaning writes this as "
-              << text(1 - m) << '\n';
+    std::cerr << "bnorm: warning: --momentum " << number_text(m) << " under " << config.conv->name
+              << " is the " << describe(config.conv->meaning)
+              << ": running = " << number_text(old_part) << "*old + " << number_text(1 - old_part)
+              << "*batch; the other meaning writes this as " << number_text(1 - m) << '\n';
   }
 }
 
@@ -61,8 +60,9 @@ CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
   return cmd;
 }
 
-int run_apply(const apply_options& o) {
-  bn_config config = make_config(o.layer);
+apply_run resolve(const apply_options& o) {
+  apply_run run;
+  run.config = make_config(o.layer);
   if (!o.virtual_batch_size.empty()) {
     const long long k = parse_integer(o.virtual_batch_size, "--virtual-batch-size");
     if (k < 1) throw usage_error("--virtual-batch-size must be at least 1");
@@ -71,74 +71,82 @@ int run_apply(const apply_options& o) {
           "--virtual-batch-size splits the batch for its statistics, which --batch-stats gives "
           "for the whole batch");
     }
-    config.virtual_batch_size = static_cast<std::size_t>(k);
+    // Eval mode normalizes with the running statistics, unless none are tracked.
+    if (run.config.mode == bn_mode::eval && run.config.track_running_stats) {
+      throw usage_error(
+          "--virtual-batch-size splits the batch for its statistics, which eval mode does not "
+          "use");
+    }
+    run.config.virtual_batch_size = static_cast<std::size_t>(k);
   }
-  const codec* in_format = input_format(o.input, o.input_format);
-  const codec* out_format = output_format(o.output, o.output_format);
+  run.state = state_input_of(o.layer);
+  run.files = resolve_route(o.input, o.input_format, o.tensor, o.output, o.output_format);
   check_output_paths(
       {{"INPUT", o.input}, {"--state", o.layer.state}, {"--batch-stats", o.batch_stats}},
       {{"-o", o.output}, {"--stats-out", o.stats_out}},
       {{"-o", "INPUT"}, {"--stats-out", "--state"}});
-  check_single_tensor_rewrite({"-o", o.output}, {"INPUT", o.input}, in_format, o.tensor);
-  const codec* stats_tensors = state_output_format(o.stats_out);
+  check_route_rewrite(run.files, "-o", "INPUT");
   if (!o.stats_out.empty()) {
     // The state is written without --state-prefix, and JSON holds no tensors.
-    const bool as_tensors = stats_tensors && o.layer.state_prefix.empty();
-    check_archive_rewrite({"--stats-out", o.stats_out}, {"--state", o.layer.state}, nullptr,
-                          as_tensors ? state_tensor_names(config.affine, config.track_running_stats)
-                                     : std::vector<std::string>{});
+    const bool as_tensors = state_output_format(o.stats_out) && o.layer.state_prefix.empty();
+    check_archive_rewrite(
+        {"--stats-out", o.stats_out}, {"--state", o.layer.state}, nullptr,
+        as_tensors ? state_tensor_names(run.config.affine, run.config.track_running_stats)
+                   : std::vector<std::string>{});
   }
   if (o.input == standard_stream && o.layer.state == standard_stream) {
     throw usage_error("the input and --state cannot both be standard input");
   }
+  run.stats_out = o.stats_out;
+  run.batch_stats = o.batch_stats;
+  return run;
+}
+
+int run_apply(const apply_run& run) {
+  const bn_config& config = run.config;
   warn_about_momentum(config);
   // Only now the input is open (standard input and pipes read whole): a run feeding this
   // one through a pipe may hold the lock until it has written all of its output.
-  const input_tensor input = open_input_tensor(o.input, in_format, o.tensor);
-  const auto& source = input.source;
-  const auto state_lock = lock_state_update(o.layer.state, o.stats_out);
+  tensor_pipeline pipeline(run.files);
+  const tensor_source& source = pipeline.source();
+  const auto state_lock = lock_state_update(run.state.path, run.stats_out);
 
-  state_file state = read_state(o.layer, config);
-  const std::string state_name = o.layer.state.empty() ? "state" : input_name(o.layer.state);
+  state_file state = read_state(run.state, config);
+  const std::string state_name = run.state.path.empty() ? "state" : input_name(run.state.path);
 
   std::vector<channel_moments> whole_batch;
-  if (!o.batch_stats.empty()) {
-    const std::string text = read_text_file(o.batch_stats);
+  if (!run.batch_stats.empty()) {
+    const std::string text = read_text_file(run.batch_stats);
     try {
       whole_batch = parse_partial(parse_json_document(text));
     } catch (const data_error& e) {
-      throw data_error(input_name(o.batch_stats) + ": " + e.what() +
-                       format_hint(o.batch_stats, "merged statistics are the JSON of bnorm merge"));
+      throw data_error(
+          input_name(run.batch_stats) + ": " + e.what() +
+          format_hint(run.batch_stats, "merged statistics are the JSON of bnorm merge"));
     }
   }
-  const bn_plan plan = plan_batch_norm(
-      source->info(), config, std::move(state.state), !o.stats_out.empty(), input_name(o.input),
-      state_name, o.batch_stats.empty() ? nullptr : &whole_batch, input_name(o.batch_stats));
-  if (config.virtual_batch_size > 0 && !plan.normalize_with_batch_stats) {
-    throw usage_error(
-        "--virtual-batch-size splits the batch for its statistics, which eval mode does not use");
-  }
+  const bn_plan plan = plan_batch_norm(source.info(), config, std::move(state.state),
+                                       !run.stats_out.empty(), input_name(run.files.input),
+                                       state_name, run.batch_stats.empty() ? nullptr : &whole_batch,
+                                       input_name(run.batch_stats));
 
   note_plan(plan);
   announce_passes(batch_norm_passes(plan));
 
-  tensor_info out_info = source->info();
-  out_info.type = output_type_for(out_info.type);
-  output_file output(o.output);
-  const auto sink = (out_format ? *out_format : *input.format).make_sink(output, out_info);
-  const bn_result result = run_batch_norm(plan, *source, *sink);
+  tensor_sink& sink = pipeline.open_output(pipeline.output_info());
+  const bn_result result = run_batch_norm(plan, source, sink);
 
   std::optional<output_file> stats;
-  if (!o.stats_out.empty()) {
-    stats.emplace(o.stats_out);
-    if (stats_tensors) {
-      stats_tensors->write_set(
-          *stats, state_tensors(result.state, config.affine, config.track_running_stats));
+  if (!run.stats_out.empty()) {
+    stats.emplace(run.stats_out);
+    if (const codec* tensors = state_output_format(run.stats_out)) {
+      tensors->write_set(*stats,
+                         state_tensors(result.state, config.affine, config.track_running_stats));
     } else {
       stats->write(format_json_document(stats_document(plan, result)));
     }
   }
-  commit_together({&output, stats ? &*stats : nullptr});
+  pipeline.commit(stats ? &*stats : nullptr);
   return exit_ok;
 }
 

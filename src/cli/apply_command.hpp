@@ -4,7 +4,10 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "batch_norm.hpp"
 #include "layer_flags.hpp"
+#include "state_input.hpp"
+#include "tensor_pipeline.hpp"
 
 namespace bnorm::cli {
 
@@ -24,7 +27,20 @@ struct apply_options {
 /// Adds the `apply` subcommand and its flags to `app`, storing into `options`.
 CLI::App* add_apply_command(CLI::App& app, apply_options& options);
 
+/// What `apply` runs: the flags validated, every default resolved.
+struct apply_run {
+  bn_config config;  ///< --virtual-batch-size included
+  tensor_route files;
+  state_input state;
+  std::string stats_out;    ///< empty: none
+  std::string batch_stats;  ///< empty: the input's own statistics
+};
+
+/// Validates the flags, their formats and their paths, before any tensor is read.  Throws
+/// usage_error for a contradiction, io_error for a directory given as a file.
+apply_run resolve(const apply_options& options);
+
 /// Runs `apply`; returns the exit status or throws bnorm::error.
-int run_apply(const apply_options& options);
+int run_apply(const apply_run& run);
 
 }  // namespace bnorm::cli

@@ -2,7 +2,6 @@
 
 #include <optional>
 
-#include "archive_rewrite.hpp"
 #include "backward.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
@@ -33,53 +32,59 @@ CLI::App* add_backward_command(CLI::App& app, backward_options& o) {
   return cmd;
 }
 
-int run_backward(const backward_options& o) {
-  const bn_config config = make_config(o.layer);
-  const codec* in_format = input_format(o.input, o.input_format);
-  const codec* out_format = output_format(o.output, o.output_format);
+backward_run resolve(const backward_options& o) {
+  backward_run run;
+  run.config = make_config(o.layer);
+  run.state = state_input_of(o.layer);
+  run.files = resolve_route(o.input, o.input_format, o.tensor, o.output, o.output_format);
   if (o.input == standard_stream && o.grad_output == standard_stream) {
     throw usage_error("the input and --grad-output cannot both be standard input");
   }
   check_output_paths(
       {{"INPUT", o.input}, {"--grad-output", o.grad_output}, {"--state", o.layer.state}},
       {{"-o", o.output}, {"--grads-out", o.grads_out}}, {{"-o", "INPUT"}});
-  check_single_tensor_rewrite({"-o", o.output}, {"INPUT", o.input}, in_format, o.tensor);
-  const input_tensor input = open_input_tensor(o.input, in_format, o.tensor);
-  const auto& source = input.source;
-  // On standard input, the gradient is in --input-format when it is given; else, as a named
+  check_route_rewrite(run.files, "-o", "INPUT");
+  run.grad_output = o.grad_output;
+  run.grads_out = o.grads_out;
+  return run;
+}
+
+int run_backward(const backward_run& run) {
+  const bn_config& config = run.config;
+  tensor_pipeline pipeline(run.files);
+  const tensor_source& source = pipeline.source();
+  // On standard input the gradient is in --input-format when it is given; else, as a named
   // file is, told by its bytes.
   const auto grad =
-      open_input_tensor(o.grad_output, o.grad_output == standard_stream ? in_format : nullptr)
+      open_input_tensor(run.grad_output,
+                        run.grad_output == standard_stream ? run.files.input_format : nullptr)
           .source;
-  state_file state = read_state(o.layer, config);
-  const std::string state_name = o.layer.state.empty() ? "state" : input_name(o.layer.state);
-  const bn_plan plan = plan_batch_norm(source->info(), config, std::move(state.state), false,
-                                       input_name(o.input), state_name);
+  state_file state = read_state(run.state, config);
+  const std::string state_name = run.state.path.empty() ? "state" : input_name(run.state.path);
+  const bn_plan plan = plan_batch_norm(source.info(), config, std::move(state.state), false,
+                                       input_name(run.files.input), state_name);
 
   note_plan(plan, false);
   std::vector<std::string> passes{"gradient sums", "grad_input"};
   if (plan.normalize_with_batch_stats) passes.insert(passes.begin(), "statistics");
   announce_passes(passes);
 
-  tensor_info out_info = source->info();
-  out_info.type = output_type_for(out_info.type);
-  output_file output(o.output);
-  const auto sink = (out_format ? *out_format : *input.format).make_sink(output, out_info);
+  tensor_sink& sink = pipeline.open_output(pipeline.output_info());
   const bn_gradients grads =
-      bnorm::run_backward(plan, *source, *grad, *sink, input_name(o.grad_output));
+      bnorm::run_backward(plan, source, *grad, sink, input_name(run.grad_output));
 
   std::optional<output_file> grads_file;
-  if (!o.grads_out.empty()) {
+  if (!run.grads_out.empty()) {
     nlohmann::ordered_json doc;
     doc["convention"] = config.conv->name;
     doc["mode"] = config.mode == bn_mode::train ? "train" : "eval";
     doc["batch_statistics"] = plan.normalize_with_batch_stats;
     doc["grad_weight"] = grads.grad_weight;
     doc["grad_bias"] = grads.grad_bias;
-    grads_file.emplace(o.grads_out);
+    grads_file.emplace(run.grads_out);
     grads_file->write(format_json_document(doc));
   }
-  commit_together({&output, grads_file ? &*grads_file : nullptr});
+  pipeline.commit(grads_file ? &*grads_file : nullptr);
   return exit_ok;
 }
 

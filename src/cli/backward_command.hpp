@@ -4,7 +4,10 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "batch_norm.hpp"
 #include "layer_flags.hpp"
+#include "state_input.hpp"
+#include "tensor_pipeline.hpp"
 
 namespace bnorm::cli {
 
@@ -21,6 +24,18 @@ struct backward_options {
 
 CLI::App* add_backward_command(CLI::App& app, backward_options& options);
 
-int run_backward(const backward_options& options);
+/// What `backward` runs: the flags validated, every default resolved.
+struct backward_run {
+  bn_config config;
+  tensor_route files;
+  std::string grad_output;
+  std::string grads_out;  ///< empty: none
+  state_input state;
+};
+
+/// Validates the flags, their formats and their paths, before any tensor is read.
+backward_run resolve(const backward_options& options);
+
+int run_backward(const backward_run& run);
 
 }  // namespace bnorm::cli

@@ -33,13 +33,10 @@ long long parse_bound(const std::string& part, const std::string& text) {
 
 }  // namespace
 
-std::vector<std::size_t> select_channels(const std::string& text, std::size_t channels) {
-  const long long count = static_cast<long long>(channels);
-  std::vector<std::size_t> selected;
-  if (text.empty()) {
-    for (std::size_t c = 0; c < channels; ++c) selected.push_back(c);
-    return selected;
-  }
+channel_spec parse_channels(const std::string& text) {
+  channel_spec spec;
+  spec.text = text;
+  if (text.empty()) return spec;
   std::vector<std::string> parts{""};
   for (char ch : text) {
     if (ch == ':') {
@@ -57,16 +54,34 @@ std::vector<std::size_t> select_channels(const std::string& text, std::size_t ch
     return parse_bound(part, text);
   };
   if (parts.size() == 1) {
-    const long long index = *bound(parts[0]);
-    const long long resolved = index < 0 ? index + count : index;
+    spec.is_index = true;
+    spec.index = *bound(parts[0]);
+    return spec;
+  }
+  const std::optional<long long> given_step = parts.size() == 3 ? bound(parts[2]) : std::nullopt;
+  spec.step = given_step.value_or(1);
+  if (spec.step == 0) throw usage_error("--channels " + text + ": a slice's step cannot be 0");
+  spec.start = bound(parts[0]);
+  spec.stop = bound(parts[1]);
+  return spec;
+}
+
+std::vector<std::size_t> select_channels(const channel_spec& spec, std::size_t channels) {
+  const long long count = static_cast<long long>(channels);
+  std::vector<std::size_t> selected;
+  if (spec.text.empty()) {
+    for (std::size_t c = 0; c < channels; ++c) selected.push_back(c);
+    return selected;
+  }
+  if (spec.is_index) {
+    const long long resolved = spec.index < 0 ? spec.index + count : spec.index;
     if (resolved < 0 || resolved >= count) {
-      throw data_error("--channels " + text + " is outside the " + count_text(channels, "channel"));
+      throw data_error("--channels " + spec.text + " is outside the " +
+                       count_text(channels, "channel"));
     }
     return {static_cast<std::size_t>(resolved)};
   }
-  const std::optional<long long> given_step = parts.size() == 3 ? bound(parts[2]) : std::nullopt;
-  const long long step = given_step.value_or(1);
-  if (step == 0) throw usage_error("--channels " + text + ": a slice's step cannot be 0");
+  const long long step = spec.step;
   // slice.indices(): negative bounds count from the end, then clamp to [lower, upper].
   const long long lower = step < 0 ? -1 : 0;
   const long long upper = step < 0 ? count - 1 : count;
@@ -77,8 +92,8 @@ std::vector<std::size_t> select_channels(const std::string& text, std::size_t ch
     if (v > upper) v = upper;
     return v;
   };
-  const long long start = resolve(bound(parts[0]), step < 0 ? upper : lower);
-  const long long stop = resolve(bound(parts[1]), step < 0 ? lower : upper);
+  const long long start = resolve(spec.start, step < 0 ? upper : lower);
+  const long long stop = resolve(spec.stop, step < 0 ? lower : upper);
   // len(range(start, stop, step)) as Python counts it, then start + i·step for i below it: the
   // step may be anything down to LLONG_MIN, so neither c += step nor -step is computed.  start
   // and stop lie in [-1, count], and i·|step| stays below |stop - start|.

@@ -2,16 +2,29 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace bnorm::cli {
 
-/// The channels `text` selects out of `channels`, in order, exactly as Python's
-/// `range(channels)[text]` does: an index ("5", "-1") or a slice ("1:", "::2", "5:1:-2"),
-/// bounds clamped, an empty slice empty.  Empty text selects every channel.  Throws
-/// usage_error for text that is neither, or a step of 0; data_error for an index outside the
-/// channels (Python's IndexError).
-std::vector<std::size_t> select_channels(const std::string& text, std::size_t channels);
+/// `--channels` read, before the number of channels is known: an index ("5", "-1") or a
+/// slice ("1:", "::2", "5:1:-2") in Python's notation; empty text is every channel.
+struct channel_spec {
+  std::string text;  ///< as given, for messages
+  bool is_index = false;
+  long long index = 0;
+  std::optional<long long> start, stop;
+  long long step = 1;
+};
+
+/// Reads `text`.  Throws usage_error for text that is neither an index nor a slice, or a step
+/// of 0.
+channel_spec parse_channels(const std::string& text);
+
+/// The channels `spec` selects out of `channels`, in order, exactly as Python's
+/// `range(channels)[spec]` does: bounds clamped, an empty slice empty.  Throws data_error for
+/// an index outside the channels (Python's IndexError).
+std::vector<std::size_t> select_channels(const channel_spec& spec, std::size_t channels);
 
 }  // namespace bnorm::cli

@@ -22,28 +22,32 @@ command_line::command_line(std::string_view only)
                         std::end(subcommand_names);
   const auto wanted = [&](std::string_view name) { return !just_one || name == only; };
   if (wanted("apply")) {
-    subcommands.emplace_back(add_apply_command(app, apply_), [this] { return run_apply(apply_); });
+    subcommands.emplace_back(add_apply_command(app, apply_),
+                             [this] { return run_apply(resolve(apply_)); });
   }
   if (wanted("stats")) {
-    subcommands.emplace_back(add_stats_command(app, stats_), [this] { return run_stats(stats_); });
+    subcommands.emplace_back(add_stats_command(app, stats_),
+                             [this] { return run_stats(resolve(stats_)); });
   }
   if (wanted("compare")) {
     subcommands.emplace_back(add_compare_command(app, compare_),
-                             [this] { return run_compare(compare_); });
+                             [this] { return run_compare(resolve(compare_)); });
   }
   if (wanted("convert")) {
     subcommands.emplace_back(add_convert_command(app, convert_),
-                             [this] { return run_convert(convert_); });
+                             [this] { return run_convert(resolve(convert_)); });
   }
   if (wanted("merge")) {
-    subcommands.emplace_back(add_merge_command(app, merge_), [this] { return run_merge(merge_); });
+    subcommands.emplace_back(add_merge_command(app, merge_),
+                             [this] { return run_merge(resolve(merge_)); });
   }
   if (wanted("backward")) {
     subcommands.emplace_back(add_backward_command(app, backward_),
-                             [this] { return run_backward(backward_); });
+                             [this] { return run_backward(resolve(backward_)); });
   }
   if (wanted("fold")) {
-    subcommands.emplace_back(add_fold_command(app, fold_), [this] { return run_fold(fold_); });
+    subcommands.emplace_back(add_fold_command(app, fold_),
+                             [this] { return run_fold(resolve(fold_)); });
   }
   // What --verbose reports; compare and merge make no pass that a bar or --verbose describes.
   const std::pair<std::string_view, std::string_view> reports[] = {

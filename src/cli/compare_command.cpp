@@ -9,12 +9,12 @@
 #include "exit_status.hpp"
 #include "file_io.hpp"
 #include "file_names.hpp"
-#include "formats/registry.hpp"
-#include "fortran_order.hpp"
 #include "json_document.hpp"
-#include "number_format.hpp"
+#include "number_text.hpp"
 #include "output_paths.hpp"
 #include "parse_number.hpp"
+#include "formats/registry.hpp"
+#include "fortran_order.hpp"
 #include "tensor_compare.hpp"
 #include "tensor_files.hpp"
 
@@ -35,10 +35,6 @@ bool is_document(const std::string& path) {
     if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return c == '{';
   }
   return false;
-}
-
-std::string num(double value) {
-  return format_number(value, dtype::float64());
 }
 
 void write_stdout(const std::string& text) {
@@ -73,10 +69,10 @@ std::vector<double> read_c_order(const tensor_source& source) {
   return fortran_to_c_order(file_order, info.shape);
 }
 
-// One of the two files, opened, and what its format keeps.
+// One of the two files, opened, and whether its format keeps dtypes.
 struct compared_file {
   std::unique_ptr<tensor_archive> archive;
-  bool typed = false;  // its tensors carry a dtype
+  bool typed = false;
 };
 
 compared_file open_compared(const std::string& path) {
@@ -103,12 +99,13 @@ tolerance make_tolerance(const compare_options& o) {
 // "rtol 1e-05, atol 1e-08" or "4 ulp of float32", and how NaN compares.
 std::string describe_tolerance(const tolerance& tol) {
   std::string text = tol.ulp ? std::to_string(*tol.ulp) + " ulp of " + name_of(tol.ulp_type)
-                             : "rtol " + num(tol.rtol) + ", atol " + num(tol.atol);
+                             : "rtol " + number_text(tol.rtol) + ", atol " + number_text(tol.atol);
   if (tol.equal_nan) text += ", NaN equal to NaN";
   return text;
 }
 
-int compare_documents_command(const compare_options& o, const tolerance& tol) {
+int compare_documents_command(const compare_run& o) {
+  const tolerance& tol = o.tol;
   const auto load = [](const std::string& path) {
     const std::string text = read_text_file(path);
     try {
@@ -120,12 +117,12 @@ int compare_documents_command(const compare_options& o, const tolerance& tol) {
   const json actual = load(o.actual), expected = load(o.expected);
   if (!o.tensor.empty()) {
     throw usage_error("--tensor picks a tensor of an " + extension_names(", ", " or ", true) +
-                      " file, not of " + o.actual + " and " + o.expected +
-                      ", statistics/state files");
+                      " file, not of " +
+                      o.actual + " and " + o.expected + ", statistics/state files");
   }
   const std::vector<document_difference> differences =
       compare_documents(actual, expected, tol, o.ignore_extra_keys);
-  if (o.format == "json") {
+  if (o.report == compare_report::json) {
     json report;
     report["equal"] = differences.empty();
     report["kind"] = "document";
@@ -146,7 +143,8 @@ int compare_documents_command(const compare_options& o, const tolerance& tol) {
   return differences.empty() ? exit_ok : exit_different;
 }
 
-int compare_tensors_command(const compare_options& o, tolerance tol) {
+int compare_tensors_command(const compare_run& o) {
+  tolerance tol = o.tol;
   const compared_file actual_file = open_compared(o.actual);
   const compared_file expected_file = open_compared(o.expected);
   const bool actual_named = actual_file.archive->names_tensors();
@@ -175,11 +173,11 @@ int compare_tensors_command(const compare_options& o, tolerance tol) {
     report["shape"] = {{"actual", a.shape}, {"expected", e.shape}};
     text = o.actual + " and " + o.expected + " differ in shape: " + shape_text(a) + " vs " +
            shape_text(e) + "\n";
-    write_stdout(o.format == "json" ? format_json_document(report) : text);
+    write_stdout(o.report == compare_report::json ? format_json_document(report) : text);
     return exit_different;
   }
-  // .npy, .npz and .safetensors files carry a dtype; JSON's numbers carry none, so a JSON
-  // file never disagrees on one.  Byte order is how a file stores its type, not the type.
+  // A format that keeps dtypes says one; JSON's numbers carry none, so a JSON file never
+  // disagrees on one.  Byte order is how a file stores its type, not the type.
   const bool actual_typed = actual_file.typed;
   const bool expected_typed = expected_file.typed;
   const bool dtype_differs =
@@ -222,7 +220,7 @@ int compare_tensors_command(const compare_options& o, tolerance tol) {
   };
   const bool equal = r.mismatched == 0 && !dtype_differs;
 
-  if (o.format == "json") {
+  if (o.report == compare_report::json) {
     report["equal"] = equal;
     report["kind"] = "tensor";
     report["shape"] = a.shape;
@@ -275,15 +273,18 @@ int compare_tensors_command(const compare_options& o, tolerance tol) {
   if (r.first_nonfinite) {
     const mismatch& m = *r.first_nonfinite;
     text += "mismatches with NaN or an infinity: " + std::to_string(r.nonfinite_mismatched) +
-            ", the first at " + index(m.position) + ": " + num(m.actual) + ", expected " +
-            num(m.expected) + "\n";
+            ", the first at " + index(m.position) + ": " + number_text(m.actual) + ", expected " +
+            number_text(m.expected) + "\n";
   }
-  text += "max abs error " + num(r.max_abs_error) + " at " + index(r.max_abs_position) + "\n";
-  text += "max rel error " + num(r.max_rel_error) + " at " + index(r.max_rel_position) + "\n";
+  text +=
+      "max abs error " + number_text(r.max_abs_error) + " at " + index(r.max_abs_position) + "\n";
+  text +=
+      "max rel error " + number_text(r.max_rel_error) + " at " + index(r.max_rel_position) + "\n";
   if (!r.first.empty()) {
     text += "first mismatches (index: actual, expected):\n";
     for (const mismatch& m : r.first) {
-      text += "  " + index(m.position) + ": " + num(m.actual) + ", " + num(m.expected) + "\n";
+      text += "  " + index(m.position) + ": " + number_text(m.actual) + ", " +
+              number_text(m.expected) + "\n";
     }
   }
   write_stdout(text);
@@ -326,11 +327,12 @@ CLI::App* add_compare_command(CLI::App& app, compare_options& o) {
   return cmd;
 }
 
-int run_compare(const compare_options& o) {
+compare_run resolve(const compare_options& o) {
   if (o.format != "text" && o.format != "json") {
     throw usage_error("--format takes text or json, not '" + o.format + "'");
   }
-  const tolerance tol = make_tolerance(o);
+  compare_run run;
+  run.tol = make_tolerance(o);
   if (o.actual == standard_stream || o.expected == standard_stream) {
     throw usage_error("compare reads files, not standard input");
   }
@@ -338,13 +340,22 @@ int run_compare(const compare_options& o) {
   refuse_directory(o.expected);
   check_output_paths({{"ACTUAL", o.actual}, {"EXPECTED", o.expected}},
                      {{"the report", std::string(standard_stream)}});
-  const bool actual_document = is_document(o.actual);
-  const bool expected_document = is_document(o.expected);
+  run.actual = o.actual;
+  run.expected = o.expected;
+  run.tensor = o.tensor;
+  run.report = o.format == "json" ? compare_report::json : compare_report::text;
+  run.ignore_extra_keys = o.ignore_extra_keys;
+  return run;
+}
+
+int run_compare(const compare_run& run) {
+  const bool actual_document = is_document(run.actual);
+  const bool expected_document = is_document(run.expected);
   if (actual_document != expected_document) {
-    throw usage_error("cannot compare a tensor with a statistics/state file (" + o.actual + ", " +
-                      o.expected + ")");
+    throw usage_error("cannot compare a tensor with a statistics/state file (" + run.actual + ", " +
+                      run.expected + ")");
   }
-  return actual_document ? compare_documents_command(o, tol) : compare_tensors_command(o, tol);
+  return actual_document ? compare_documents_command(run) : compare_tensors_command(run);
 }
 
 }  // namespace bnorm::cli

@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "tensor_compare.hpp"
+
 namespace bnorm::cli {
 
 struct compare_options {
@@ -21,6 +23,22 @@ struct compare_options {
 
 CLI::App* add_compare_command(CLI::App& app, compare_options& options);
 
-int run_compare(const compare_options& options);
+/// How compare reports: for a person, or as a JSON document.
+enum class compare_report { text, json };
+
+/// What `compare` runs: the flags validated, every default resolved.
+struct compare_run {
+  std::string actual;
+  std::string expected;
+  std::string tensor;
+  tolerance tol;
+  compare_report report = compare_report::text;
+  bool ignore_extra_keys = false;
+};
+
+/// Validates the flags and the paths, before any file is read.
+compare_run resolve(const compare_options& options);
+
+int run_compare(const compare_run& run);
 
 }  // namespace bnorm::cli

@@ -1,6 +1,5 @@
 #include "convert_command.hpp"
 
-#include "archive_rewrite.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "output_paths.hpp"
@@ -23,38 +22,35 @@ CLI::App* add_convert_command(CLI::App& app, convert_options& o) {
   return cmd;
 }
 
-int run_convert(const convert_options& o) {
-  const codec* in_format = input_format(o.input, o.input_format);
-  const codec* out_format = output_format(o.output, o.output_format);
+convert_run resolve(const convert_options& o) {
+  convert_run run;
+  run.files = resolve_route(o.input, o.input_format, o.tensor, o.output, o.output_format);
   check_output_paths({{"INPUT", o.input}}, {{"OUTPUT", o.output}}, {{"OUTPUT", "INPUT"}});
-  check_single_tensor_rewrite({"OUTPUT", o.output}, {"INPUT", o.input}, in_format, o.tensor);
-  dtype type{};
-  const bool explicit_type = !o.dtype.empty();
+  check_route_rewrite(run.files, "OUTPUT", "INPUT");
   if (o.dtype == "float16")
-    type = dtype::float16();
+    run.type = dtype::float16();
   else if (o.dtype == "float32")
-    type = dtype::float32();
+    run.type = dtype::float32();
   else if (o.dtype == "float64")
-    type = dtype::float64();
+    run.type = dtype::float64();
   else if (o.dtype == "bfloat16")
-    type = dtype::bfloat16();
-  else if (explicit_type) {
+    run.type = dtype::bfloat16();
+  else if (!o.dtype.empty()) {
     throw usage_error("--dtype takes float16, float32, float64 or bfloat16, not '" + o.dtype + "'");
   }
+  return run;
+}
 
-  const input_tensor input = open_input_tensor(o.input, in_format, o.tensor);
-  const auto& source = input.source;
-  tensor_info out_info = source->info();
-  out_info.type = explicit_type ? type : output_type_for(out_info.type);
-  output_file output(o.output);
-  const auto sink = (out_format ? *out_format : *input.format).make_sink(output, out_info);
+int run_convert(const convert_run& run) {
+  tensor_pipeline pipeline(run.files);
+  tensor_sink& sink = pipeline.open_output(pipeline.output_info(run.type));
   announce_passes({"convert"});
-  stream_groups(*source, sink->parallel(),
+  stream_groups(pipeline.source(), sink.parallel(),
                 [&](std::size_t, std::size_t p, double* x, std::size_t n) {
-                  sink->write_at(p, std::span<const double>(x, n));
+                  sink.write_at(p, std::span<const double>(x, n));
                 });
-  sink->finish();
-  output.commit();
+  sink.finish();
+  pipeline.commit();
   return exit_ok;
 }
 

@@ -2,7 +2,11 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
+
+#include "dtype.hpp"
+#include "tensor_pipeline.hpp"
 
 namespace bnorm::cli {
 
@@ -17,6 +21,15 @@ struct convert_options {
 
 CLI::App* add_convert_command(CLI::App& app, convert_options& options);
 
-int run_convert(const convert_options& options);
+/// What `convert` runs: the flags validated, every default resolved.
+struct convert_run {
+  tensor_route files;
+  std::optional<dtype> type;  ///< --dtype; else the type the input's is written back as
+};
+
+/// Validates the flags, their formats and their paths, before any tensor is read.
+convert_run resolve(const convert_options& options);
+
+int run_convert(const convert_run& run);
 
 }  // namespace bnorm::cli

@@ -1,6 +1,5 @@
 #include "fold_command.hpp"
 
-#include "archive_rewrite.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "file_io.hpp"
@@ -38,42 +37,47 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
   return cmd;
 }
 
-int run_fold(const fold_options& o) {
-  bn_config config = make_config(o.layer);
-  const codec* in_format = input_format(o.weight, o.input_format);
-  const codec* out_format = output_format(o.output, o.output_format);
-  const codec* bias_format = output_format(o.bias_out, "");
+fold_run resolve(const fold_options& o) {
+  fold_run run;
+  run.config = make_config(o.layer);
+  run.state = state_input_of(o.layer);
+  run.files = resolve_route(o.weight, o.input_format, o.tensor, o.output, o.output_format);
+  run.bias_out_format = output_format(o.bias_out, "");
   check_output_paths({{"WEIGHT", o.weight}, {"--bias", o.bias}, {"--state", o.layer.state}},
                      {{"-o", o.output}, {"--bias-out", o.bias_out}},
                      {{"-o", "WEIGHT"}, {"--bias-out", "--bias"}});
-  check_single_tensor_rewrite({"-o", o.output}, {"WEIGHT", o.weight}, in_format, o.tensor);
-  const input_tensor input = open_input_tensor(o.weight, in_format, o.tensor);
-  const auto& weight = input.source;
+  check_route_rewrite(run.files, "-o", "WEIGHT");
+  run.bias = o.bias;
+  run.bias_out = o.bias_out;
+  return run;
+}
+
+int run_fold(const fold_run& run) {
+  const bn_config& config = run.config;
+  tensor_pipeline pipeline(run.files);
   std::vector<double> bias;
-  if (!o.bias.empty()) {
-    const auto source = open_input_tensor(o.bias, nullptr).source;
+  if (!run.bias.empty()) {
+    const auto source = open_input_tensor(run.bias, nullptr).source;
     bias.resize(source->info().element_count());
     source->read_at(0, bias);
   }
-  state_file state = read_state(o.layer, config);
+  state_file state = read_state(run.state, config);
 
   announce_passes({"fold"});
 
-  tensor_info out_info = weight->info();
-  out_info.type = output_type_for(out_info.type);
-  output_file output(o.output);
-  const auto sink = (out_format ? *out_format : *input.format).make_sink(output, out_info);
+  const tensor_info out_info = pipeline.output_info();
+  tensor_sink& sink = pipeline.open_output(out_info);
   const std::vector<double> folded_bias =
-      fold_batch_norm(*weight, config.axis, bias, config, std::move(state.state), *sink,
-                      input_name(o.weight), input_name(o.layer.state));
+      fold_batch_norm(pipeline.source(), config.axis, bias, config, std::move(state.state), sink,
+                      input_name(run.files.input), input_name(run.state.path));
 
-  output_file bias_file(o.bias_out);
+  output_file bias_file(run.bias_out);
   const tensor_info bias_info{out_info.type, {folded_bias.size()}, false};
-  const auto bias_sink =
-      (bias_format ? *bias_format : *input.format).make_sink(bias_file, bias_info);
+  const codec& bias_format = run.bias_out_format ? *run.bias_out_format : pipeline.output_format();
+  const auto bias_sink = bias_format.make_sink(bias_file, bias_info);
   bias_sink->write_at(0, folded_bias);
   bias_sink->finish();
-  commit_together({&output, &bias_file});
+  pipeline.commit(&bias_file);
   return exit_ok;
 }
 

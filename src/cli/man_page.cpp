@@ -6,7 +6,7 @@
 #include "command_walk.hpp"
 #include "convention.hpp"
 #include "manual.hpp"
-#include "number_format.hpp"
+#include "number_text.hpp"
 
 namespace bnorm::cli {
 namespace {
@@ -173,17 +173,13 @@ std::string option_entries(const CLI::App& command) {
   return out;
 }
 
-std::string number(double value) {
-  return format_number(value, dtype::float64());
-}
-
 // The table of every convention's defaults, from the conventions themselves.
 std::string conventions_list() {
   std::string out;
   for (const convention& c : conventions()) {
-    std::string text = "eps " + number(c.eps);
-    if (c.min_eps > 0) text += " (a smaller eps is raised to " + number(c.min_eps) + ")";
-    text += "; momentum " + number(c.momentum) + ", the " + std::string(describe(c.meaning)) +
+    std::string text = "eps " + number_text(c.eps);
+    if (c.min_eps > 0) text += " (a smaller eps is raised to " + number_text(c.min_eps) + ")";
+    text += "; momentum " + number_text(c.momentum) + ", the " + std::string(describe(c.meaning)) +
             "; running_var fed: " + std::string(describe(c.fed_variance)) +
             " variance; channel axis " + std::to_string(c.axis) + "; ranks " +
             std::to_string(c.min_rank) +

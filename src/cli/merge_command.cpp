@@ -26,10 +26,14 @@ CLI::App* add_merge_command(CLI::App& app, merge_options& o) {
   return cmd;
 }
 
-int run_merge(const merge_options& o) {
+merge_run resolve(const merge_options& o) {
   std::vector<file_role> inputs;
   for (const std::string& path : o.inputs) inputs.push_back({"PARTIAL", path});
   check_output_paths(inputs, {{"-o", o.output}}, {{"-o", "PARTIAL"}});
+  return {o.inputs, o.output};
+}
+
+int run_merge(const merge_run& o) {
   std::vector<std::vector<channel_moments>> shards;
   for (const std::string& path : o.inputs) {
     const std::string text = read_text_file(path);

@@ -14,6 +14,15 @@ struct merge_options {
 
 CLI::App* add_merge_command(CLI::App& app, merge_options& options);
 
-int run_merge(const merge_options& options);
+/// What `merge` runs: the paths checked.
+struct merge_run {
+  std::vector<std::string> inputs;
+  std::string output;
+};
+
+/// Checks the paths, before any file is read.
+merge_run resolve(const merge_options& options);
+
+int run_merge(const merge_run& run);
 
 }  // namespace bnorm::cli

@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include "count_text.hpp"
-#include "number_format.hpp"
+#include "number_text.hpp"
 #include "progress.hpp"
 #include "progress_bar.hpp"
 
@@ -25,10 +25,6 @@ std::chrono::duration<double> progress_threshold() {
     if (*end == '\0' && seconds >= 0) return std::chrono::duration<double>(seconds);
   }
   return std::chrono::seconds(1);
-}
-
-std::string number(double value) {
-  return format_number(value, dtype::float64());
 }
 
 // The weight of this step's batch in the running statistics, from update_running_stats
@@ -54,9 +50,13 @@ void add_feedback_options(CLI::App* cmd, feedback_options& o, const std::string&
   cmd->add_flag("-v,--verbose", o.verbose, "Report " + reported + " on stderr");
 }
 
-run_feedback::run_feedback(const feedback_options& o) {
-  verbose_run = o.verbose;
-  if (!o.quiet && ::isatty(STDERR_FILENO)) {
+feedback_run resolve(const feedback_options& o) {
+  return {o.verbose, !o.quiet && ::isatty(STDERR_FILENO)};
+}
+
+run_feedback::run_feedback(const feedback_run& run) {
+  verbose_run = run.verbose;
+  if (run.progress_bar) {
     bar_ = std::make_unique<progress_bar>(STDERR_FILENO, progress_threshold());
     current_bar = bar_.get();
     set_progress_observer(bar_.get());
@@ -99,11 +99,11 @@ void note_momentum(const bn_plan& plan) {
     note("momentum: unused (eval mode leaves the running statistics as they are)");
   } else {
     const double w = new_batch_weight(plan);
-    const std::string given =
-        c.momentum ? "--momentum " + number(*c.momentum) + " under " + std::string(c.conv->name)
-                   : "--momentum none (cumulative average)";
-    note("momentum: weight of the new batch " + number(w) + " (" + given +
-         "): running = " + number(1 - w) + "*old + " + number(w) +
+    const std::string given = c.momentum ? "--momentum " + number_text(*c.momentum) + " under " +
+                                               std::string(c.conv->name)
+                                         : "--momentum none (cumulative average)";
+    note("momentum: weight of the new batch " + number_text(w) + " (" + given +
+         "): running = " + number_text(1 - w) + "*old + " + number_text(w) +
          "*batch; running_var fed: " + std::string(describe(c.conv->fed_variance)) + " variance");
   }
 }
@@ -114,7 +114,7 @@ void note_plan(const bn_plan& plan, bool writes_running_stats) {
   if (!verbose_run) return;
   const bn_config& c = plan.config;
   note("convention " + std::string(c.conv->name) + ", " +
-       (c.mode == bn_mode::train ? "train" : "eval") + " mode, eps " + number(c.eps) +
+       (c.mode == bn_mode::train ? "train" : "eval") + " mode, eps " + number_text(c.eps) +
        (plan.normalize_with_batch_stats ? ", normalized with the batch's statistics"
                                         : ", normalized with the running statistics"));
   if (writes_running_stats) note_momentum(plan);

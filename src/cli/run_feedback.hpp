@@ -21,13 +21,24 @@ struct feedback_options {
 /// `reported` says what --verbose reports for this subcommand, e.g. "the layout and passes".
 void add_feedback_options(CLI::App* cmd, feedback_options& options, const std::string& reported);
 
+/// What a run shows on standard error besides errors and warnings, decided once.
+struct feedback_run {
+  bool verbose = false;
+  bool progress_bar = false;
+};
+
+/// The progress bar's default depends on the terminal: one when standard error is a terminal,
+/// unless --quiet says otherwise.
+feedback_run resolve(const feedback_options& options);
+
 class progress_bar;
 
-/// The feedback of one run, from its flags: installs the progress bar when standard error is
-/// a terminal and --quiet was not given, and removes it at the end of the run.
+/// The feedback of one run: installs the progress bar when asked, and removes it at the end
+/// of the run.
 class run_feedback {
  public:
-  explicit run_feedback(const feedback_options& options);
+  explicit run_feedback(const feedback_run& run);
+  explicit run_feedback(const feedback_options& options) : run_feedback(resolve(options)) {}
   ~run_feedback();
   run_feedback(const run_feedback&) = delete;
   run_feedback& operator=(const run_feedback&) = delete;

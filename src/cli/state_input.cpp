@@ -9,40 +9,68 @@
 #include "tensor_files.hpp"
 
 namespace bnorm::cli {
+namespace {
 
-state_file read_state(const layer_options& o, const bn_config& config) {
+// A state is a document, or a file of named tensors under --state-prefix; a format of one
+// unnamed tensor cannot hold one, and a prefix names tensors, which a document has none of.
+void check_state_format(const codec& format, const std::string& name, bool prefixed) {
+  if (!format.holds_many && !format.holds_documents) {
+    throw usage_error("--state " + name + ": a state is JSON, or an " +
+                      extension_names(", ", " or ", true) + " file of tensors, not " +
+                      std::string(format.a_file) + " of one tensor");
+  }
+  if (prefixed && !format.holds_many) {
+    throw usage_error("--state-prefix applies to an " + extension_names(", ", " or ", true) +
+                      " --state, not " + name);
+  }
+}
+
+}  // namespace
+
+state_input state_input_of(const layer_options& o) {
   if (o.state.empty()) {
     if (!o.state_prefix.empty()) throw usage_error("--state-prefix needs --state");
     return {};
   }
-  const std::string name = input_name(o.state);
-  refuse_directory(o.state);
+  // What the name says is refused now, unless the name is a folder's: that is what is wrong.
+  // A name that says nothing is checked by its bytes when the state is read.
+  if (const codec* format = codec_for_path(o.state)) {
+    try {
+      check_state_format(*format, input_name(o.state), !o.state_prefix.empty());
+    } catch (const usage_error&) {
+      refuse_directory(o.state);
+      throw;
+    }
+  }
+  return {o.state, o.state_prefix};
+}
+
+state_file read_state(const state_input& o, const bn_config& config) {
+  if (o.path.empty()) return {};
+  const std::string name = input_name(o.path);
+  refuse_directory(o.path);
   opened_input input;
   try {
-    input = open_input(o.state);
+    input = open_input(o.path);
   } catch (const usage_error&) {
-    // Neither name nor bytes tell: read as JSON, whose parser says where it is not.
-    input = {std::make_unique<input_file>(o.state), nullptr};
+    // Neither name nor bytes tell: read as a document, whose parser says where it is not one.
+    input = {std::make_unique<input_file>(o.path), nullptr};
   }
-  if (input.format && input.format->holds_many) {
-    return {read_state_tensors(*input.format->open(std::move(input.file)), o.state_prefix), {}};
-  }
-  if (input.format && !input.format->holds_documents) {
-    throw usage_error("--state " + name + ": a state is JSON, or an " +
-                      extension_names(", ", " or ", true) + " file of tensors, not " +
-                      std::string(input.format->a_file) + " of one tensor");
-  }
-  if (!o.state_prefix.empty()) {
+  if (input.format) {
+    check_state_format(*input.format, name, !o.prefix.empty());
+  } else if (!o.prefix.empty()) {
     throw usage_error("--state-prefix applies to an " + extension_names(", ", " or ", true) +
                       " --state, not " + name);
+  }
+  if (input.format && input.format->holds_many) {
+    return {read_state_tensors(*input.format->open(std::move(input.file)), o.prefix), {}};
   }
   const std::string text = input.file->read_all();
   state_file state;
   try {
     state = parse_state(text);
   } catch (const data_error& e) {
-    throw data_error(name + ": " + e.what() +
-                     format_hint(o.state, "a state is " + state_formats()));
+    throw data_error(name + ": " + e.what() + format_hint(o.path, "a state is " + state_formats()));
   }
   if (!state.convention.empty() && state.convention != config.conv->name) {
     std::cerr << "bnorm: warning: " << name << " was written under the "

@@ -2,15 +2,27 @@
 // an .npz or .safetensors state_dict.
 #pragma once
 
+#include <string>
+
 #include "batch_norm.hpp"
 #include "layer_flags.hpp"
 #include "state_file.hpp"
 
 namespace bnorm::cli {
 
+/// --state and --state-prefix as given: empty when not.
+struct state_input {
+  std::string path;
+  std::string prefix;
+};
+
+/// The state flags of `options`, checked by name: usage_error for --state-prefix without
+/// --state or with a JSON state, and for an .npy state (io_error when that name is a folder).
+state_input state_input_of(const layer_options& options);
+
 /// Reads --state, if given: JSON, or an .npz or .safetensors state_dict under --state-prefix.
 /// Names the file in errors and warns when it was written under another convention.  Throws
-/// data_error, io_error, or usage_error for --state-prefix with a JSON state.
-state_file read_state(const layer_options& options, const bn_config& config);
+/// data_error or io_error.
+state_file read_state(const state_input& state, const bn_config& config);
 
 }  // namespace bnorm::cli

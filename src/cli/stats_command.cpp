@@ -13,7 +13,7 @@
 #include "file_io.hpp"
 #include "file_names.hpp"
 #include "json_document.hpp"
-#include "number_format.hpp"
+#include "number_text.hpp"
 #include "output_paths.hpp"
 #include "parse_number.hpp"
 #include "partial_stats.hpp"
@@ -71,12 +71,12 @@ tensor_statistics statistics_of(const tensor_source& source, const std::string& 
 
 // The input normalized as `apply` would (the layer flags and --state), measured on the fly.
 // Reuses the input's source: standard input cannot be read twice, and every source can.
-tensor_statistics normalized_statistics(const stats_options& o, const bn_config& config,
-                                        const tensor_source& source,
+tensor_statistics normalized_statistics(const stats_run& run, const tensor_source& source,
                                         const tensor_statistics& input) {
-  state_file state = read_state(o.layer, config);
+  const bn_config& config = run.config;
+  state_file state = read_state(run.state, config);
   const bn_plan plan = plan_batch_norm(source.info(), config, std::move(state.state), false,
-                                       input.name, input_name(o.layer.state));
+                                       input.name, input_name(run.state.path));
   note_plan(plan, false);
   announce_passes(batch_norm_passes(plan));
   moments_sink sink(plan.layout);
@@ -87,10 +87,6 @@ tensor_statistics normalized_statistics(const stats_options& o, const bn_config&
   s.channels = sink.moments();
   s.all = merge_all(s.channels);
   return s;
-}
-
-std::string number(double value) {
-  return format_number(value, dtype::float64());
 }
 
 // Six significant digits: what a person reads in a table.
@@ -157,9 +153,10 @@ json statistics_json(const tensor_statistics& s, const std::vector<std::size_t>&
 std::string statistics_csv(const tensor_statistics& s, const std::vector<std::size_t>& selected) {
   std::string out = "channel,count,mean,var,var_unbiased,std,min,max,nonfinite\n";
   const auto row = [&](const std::string& label, const channel_moments& m) {
-    out += label + "," + std::to_string(m.count) + "," + number(m.mean) + "," + number(m.var()) +
-           "," + number(m.var_unbiased()) + "," + number(std::sqrt(m.var())) + "," + number(m.min) +
-           "," + number(m.max) + "," + std::to_string(m.nonfinite) + "\n";
+    out += label + "," + std::to_string(m.count) + "," + number_text(m.mean) + "," +
+           number_text(m.var()) + "," + number_text(m.var_unbiased()) + "," +
+           number_text(std::sqrt(m.var())) + "," + number_text(m.min) + "," + number_text(m.max) +
+           "," + std::to_string(m.nonfinite) + "\n";
   };
   for (std::size_t c : selected) row(std::to_string(c), s.channels[c]);
   row("all", s.all);
@@ -229,15 +226,13 @@ CLI::App* add_stats_command(CLI::App& app, stats_options& o) {
   return cmd;
 }
 
-int run_stats(const stats_options& o) {
-  std::string format = o.format;
-  if (format.empty()) format = ::isatty(STDOUT_FILENO) ? "table" : "json";
+stats_run resolve(const stats_options& o) {
   if (o.partial && (!o.channels.empty() || !o.plot.empty())) {
     throw usage_error(
         "--partial describes every channel, for bnorm merge: no --channels or --plot");
   }
-  if (format != "table" && format != "json" && format != "csv") {
-    throw usage_error("--format takes table, json or csv, not '" + format + "'");
+  if (!o.format.empty() && o.format != "table" && o.format != "json" && o.format != "csv") {
+    throw usage_error("--format takes table, json or csv, not '" + o.format + "'");
   }
   if (!o.after.empty() && o.normalize_after) {
     throw usage_error("give either a second input or --after, not both");
@@ -259,7 +254,10 @@ int run_stats(const stats_options& o) {
   if (o.partial && !o.format.empty() && o.format != "json") {
     throw usage_error("--partial writes JSON, not --format " + o.format);
   }
-  const bn_config config = make_config(o.layer);
+  stats_run run;
+  run.config = make_config(o.layer);
+  run.state = state_input_of(o.layer);
+  run.channels = parse_channels(o.channels);
   if (o.after == standard_stream) {
     throw usage_error("the second input, AFTER, is read from a file, not standard input");
   }
@@ -271,24 +269,43 @@ int run_stats(const stats_options& o) {
   if (o.input == standard_stream && o.layer.state == standard_stream) {
     throw usage_error("the input and --state cannot both be standard input");
   }
-  const auto source =
-      open_input_tensor(o.input, input_format(o.input, o.input_format), o.tensor).source;
-  note_layout(source->info(), batch_layout(source->info(), config.axis, input_name(o.input)));
-  announce_passes({"statistics"});
-  const tensor_statistics input = statistics_of(*source, o.input, config);
-  const std::vector<std::size_t> selected = select_channels(o.channels, input.layout.channels);
+  run.input = o.input;
+  run.input_format = input_format(o.input, o.input_format);
+  run.tensor = o.tensor;
+  // The terminal's default comes last, so that it never overrides a flag: --partial decides
+  // (its only --format is json, checked above), then --format.
+  const std::string format = !o.format.empty()         ? o.format
+                             : ::isatty(STDOUT_FILENO) ? "table"
+                                                       : "json";
+  run.report = o.partial           ? stats_report::partial
+               : format == "table" ? stats_report::table
+               : format == "csv"   ? stats_report::csv
+                                   : stats_report::json;
+  run.plot = o.plot;
+  run.after = o.after;
+  run.normalize_after = o.normalize_after;
+  return run;
+}
 
-  if (!o.plot.empty()) {
+int run_stats(const stats_run& run) {
+  const bn_config& config = run.config;
+  const auto source = open_input_tensor(run.input, run.input_format, run.tensor).source;
+  note_layout(source->info(), batch_layout(source->info(), config.axis, input_name(run.input)));
+  announce_passes({"statistics"});
+  const tensor_statistics input = statistics_of(*source, run.input, config);
+  const std::vector<std::size_t> selected = select_channels(run.channels, input.layout.channels);
+
+  if (!run.plot.empty()) {
     std::vector<plot_panel> panels{{input.name, input.channels}};
-    if (o.normalize_after) {
-      const tensor_statistics after = normalized_statistics(o, config, *source, input);
+    if (run.normalize_after) {
+      const tensor_statistics after = normalized_statistics(run, *source, input);
       panels.push_back({"after normalization (" + std::string(config.conv->name) + ", " +
                             (config.mode == bn_mode::train ? "train" : "eval") + " mode)",
                         after.channels});
-    } else if (!o.after.empty()) {
-      const auto after_source = open_input_tensor(o.after, input_format(o.after, "")).source;
-      announce_passes({"statistics of " + input_name(o.after)});
-      const tensor_statistics after = statistics_of(*after_source, o.after, config);
+    } else if (!run.after.empty()) {
+      const auto after_source = open_input_tensor(run.after, input_format(run.after, "")).source;
+      announce_passes({"statistics of " + input_name(run.after)});
+      const tensor_statistics after = statistics_of(*after_source, run.after, config);
       if (after.layout.channels != input.layout.channels) {
         throw data_error(after.name + ": " + count_text(after.layout.channels, "channel") +
                          ", but " + input.name + " has " + std::to_string(input.layout.channels));
@@ -301,7 +318,7 @@ int run_stats(const stats_options& o) {
       panel.channels = std::move(shown);
       panel.indices = selected;
     }
-    output_file svg(o.plot);
+    output_file svg(run.plot);
     svg.write(stats_svg(input.name + ": shape " + shape_to_string(input.info.shape) + ", " +
                             name_of(input.info.type),
                         panels));
@@ -309,7 +326,7 @@ int run_stats(const stats_options& o) {
   }
 
   std::string text;
-  if (o.partial) {
+  if (run.report == stats_report::partial) {
     nlohmann::ordered_json doc;
     doc["file"] = input.name;
     doc["dtype"] = name_of(input.info.type);
@@ -317,10 +334,13 @@ int run_stats(const stats_options& o) {
     doc["axis"] = input.layout.axis;
     doc.update(partial_document(input.channels, false));
     text = format_json_document(doc);
-  } else if (format == "json")
+  } else if (run.report == stats_report::json) {
     text = format_json_document(statistics_json(input, selected));
-  if (format == "csv") text = statistics_csv(input, selected);
-  if (format == "table") text = statistics_table(input, selected);
+  } else if (run.report == stats_report::csv) {
+    text = statistics_csv(input, selected);
+  } else {
+    text = statistics_table(input, selected);
+  }
   output_file out{std::string(standard_stream)};
   out.write(text);
   out.commit();

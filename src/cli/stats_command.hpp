@@ -4,7 +4,11 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "batch_norm.hpp"
+#include "channel_selection.hpp"
 #include "layer_flags.hpp"
+#include "state_input.hpp"
+#include "formats/registry.hpp"
 
 namespace bnorm::cli {
 
@@ -24,6 +28,28 @@ struct stats_options {
 
 CLI::App* add_stats_command(CLI::App& app, stats_options& options);
 
-int run_stats(const stats_options& options);
+/// What stats prints on standard output.
+enum class stats_report { table, json, csv, partial };
+
+/// What `stats` runs: the flags validated, every default resolved.
+struct stats_run {
+  std::string input;
+  const codec* input_format = nullptr;  ///< --input-format; null: told when it is opened
+  std::string tensor;
+  /// --partial decides, then --format, then the terminal: a table on one, else JSON.
+  stats_report report = stats_report::json;
+  channel_spec channels;  ///< its range is checked against the input's channels
+  std::string plot;       ///< empty: no picture
+  std::string after;      ///< a second input, drawn in the plot
+  bool normalize_after = false;
+  bn_config config;
+  state_input state;  ///< for normalize_after
+};
+
+/// Validates the flags, the input's format and the paths, before any tensor is read; a
+/// default that depends on the terminal is decided here, after the flags that override it.
+stats_run resolve(const stats_options& options);
+
+int run_stats(const stats_run& run);
 
 }  // namespace bnorm::cli

@@ -1,0 +1,46 @@
+#include "tensor_pipeline.hpp"
+
+#include "archive_rewrite.hpp"
+#include "tensor_files.hpp"
+
+namespace bnorm::cli {
+
+tensor_route resolve_route(const std::string& input, const std::string& input_format,
+                           const std::string& tensor, const std::string& output,
+                           const std::string& output_format) {
+  tensor_route route{input, tensor, {}, output, {}};
+  route.input_format = cli::input_format(input, input_format);
+  route.output_format = cli::output_format(output, output_format);
+  return route;
+}
+
+void check_route_rewrite(const tensor_route& route, const std::string& output_flag,
+                         const std::string& input_flag) {
+  check_single_tensor_rewrite({output_flag, route.output}, {input_flag, route.input},
+                              route.input_format, route.tensor);
+}
+
+tensor_pipeline::tensor_pipeline(const tensor_route& route)
+    : route_(route) {
+  input_tensor input = open_input_tensor(route.input, route.input_format, route.tensor);
+  source_ = std::move(input.source);
+  input_format_ = input.format;
+}
+
+tensor_info tensor_pipeline::output_info(std::optional<dtype> type) const {
+  tensor_info info = source_->info();
+  info.type = type ? *type : output_type_for(info.type);
+  return info;
+}
+
+tensor_sink& tensor_pipeline::open_output(const tensor_info& info) {
+  output_.emplace(route_.output);
+  sink_ = output_format().make_sink(*output_, info);
+  return *sink_;
+}
+
+void tensor_pipeline::commit(output_file* other) {
+  commit_together({&*output_, other});
+}
+
+}  // namespace bnorm::cli
