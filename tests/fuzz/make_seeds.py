@@ -506,3 +506,25 @@ safetensors_cases = {
     "no-tensors": safetensors({}, b""),
 }
 write("safetensors", safetensors_cases)
+
+# Files under a name that tells no format: the registry tells it by the first bytes, from a
+# regular file and from a pipe.  One valid file of each format, and the heads no format
+# begins or that stop short of what a recognizer needs.
+sniffed_cases = {
+    "npy": good,
+    "npz-stored": npz_of(np.savez, x=small),
+    "npz-deflated": npz_of(np.savez_compressed, x=small, y=small.T),
+    "npz-empty": npz_of(np.savez),
+    "safetensors": safetensors({"x": entry("F32", [2, 3, 4], 0, 96)}, x_bytes),
+    "json-after-space": b"\n\t  " + str(small.tolist()).encode(),
+    "json-document": b'{"running_mean": [0, 1]}',
+    "empty": b"",
+    "text": b"hello, world",
+    "space-short": b" " * 10,
+    "space-past-head": b" " * 80 + b"[1, 2]",
+    "npy-magic-cut": b"\x93NUMP",
+    "zip-central-first": b"PK\x01\x02" + b"\0" * 40,
+    "safetensors-length-high-byte": b"\x10\x00\x00\x00\x00\x00\x00\x01{}",
+    "safetensors-length-only": b"\x02\x00\x00\x00\x00\x00\x00\x00",
+}
+write("sniffed", sniffed_cases)
