@@ -14,8 +14,9 @@ std::optional<std::string_view> advice_for(bnorm::fault f, std::string_view subc
     case bnorm::fault::none:
       return std::nullopt;
     case bnorm::fault::running_statistics_missing:
-      // After "folding uses eval mode".
+      // After "folding uses eval mode"; stats has no --no-track-running-stats to offer.
       if (subcommand == "fold") return ": give running_mean and running_var with --state";
+      if (subcommand == "stats") return ": give them with --state";
       return ": give them with --state (or use --no-track-running-stats for batch statistics)";
     case bnorm::fault::whole_batch_in_eval:
       return "--batch-stats gives batch statistics";

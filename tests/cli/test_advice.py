@@ -53,6 +53,9 @@ class Advice(ScratchTestCase):
                       EVAL_WITHOUT + no_track),
             "backward": (["backward", "samples/batch.npy", "--grad-output", "samples/batch.npy",
                           "-o", "y.npy", "--mode", "eval"], EVAL_WITHOUT + no_track),
+            # stats has no --no-track-running-stats to offer.
+            "stats": (["stats", "samples/batch.npy", "--after", "--plot", "p.svg", "--mode",
+                       "eval"], EVAL_WITHOUT),
             "fold": (["fold", "samples/batch.npy", "-o", "f.npy", "--bias-out", "b.npy", "--axis",
                       "1"], "folding uses eval mode: give running_mean and running_var with --state"),
         }
