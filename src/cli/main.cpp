@@ -5,7 +5,9 @@
 #include <iostream>
 #include <new>
 #include <sstream>
+#include <string_view>
 
+#include "advice.hpp"
 #include "command_line.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
@@ -28,6 +30,15 @@ void on_terminating_signal(int signal_number) {
 int report(const char* what, int status) {
   std::cerr << "bnorm: error: " << what << '\n';
   return status;
+}
+
+// The core's error in the words of the subcommand that ran, whose flags it may name.
+int report(const bnorm::error& e, const bnorm::cli::command_line& cli, int status) {
+  std::string_view subcommand;
+  for (const auto& [command, run] : cli.subcommands) {
+    if (command->parsed()) subcommand = command->get_name();
+  }
+  return report(bnorm::cli::advised_message(e, subcommand).c_str(), status);
 }
 
 }  // namespace
@@ -69,11 +80,11 @@ int main(int argc, char** argv) {
     }
     return exit_usage;
   } catch (const bnorm::usage_error& e) {
-    return report(e.what(), exit_usage);
+    return report(e, cli, exit_usage);
   } catch (const bnorm::data_error& e) {
-    return report(e.what(), exit_data);
+    return report(e, cli, exit_data);
   } catch (const bnorm::io_error& e) {
-    return report(e.what(), exit_io);
+    return report(e, cli, exit_io);
   } catch (const std::bad_alloc&) {
     return report("out of memory", exit_io);
   } catch (const std::exception& e) {

@@ -312,7 +312,8 @@ namespace {
 void use_whole_batch(bn_plan& plan, std::vector<channel_moments> whole_batch,
                      const std::string& name) {
   if (!plan.normalize_with_batch_stats) {
-    throw usage_error("--batch-stats gives batch statistics, which eval mode does not use");
+    throw usage_error(fault::whole_batch_in_eval, "", "whole-batch statistics are given",
+                      ", which eval mode does not use");
   }
   if (whole_batch.size() != plan.layout.channels) {
     throw data_error(name + ": " + count_text(whole_batch.size(), "channel") +
@@ -368,9 +369,9 @@ bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_st
   const bool tracked = config.track_running_stats;
   if (config.mode == bn_mode::eval && tracked &&
       (state.running_mean.empty() || state.running_var.empty())) {
-    throw usage_error(
-        "eval mode normalizes with running_mean and running_var: give them with --state "
-        "(or use --no-track-running-stats for batch statistics)");
+    throw usage_error(fault::running_statistics_missing,
+                      "eval mode normalizes with running_mean and running_var",
+                      ", and the state has none");
   }
   const auto fail = [&](const std::string& what) { throw data_error(input_name + ": " + what); };
   plan.layout = batch_layout(input, config.axis, input_name);

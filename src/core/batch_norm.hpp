@@ -80,15 +80,16 @@ channel_layout batch_layout(const tensor_info& input, long long axis,
                             const std::string& input_name = "input");
 
 /// Checks the input against the configuration and the state, and completes the state.
-/// Throws usage_error (eval mode without running statistics) or data_error prefixed with
-/// `input_name` (rank, no channels, axis, one value per channel, an empty batch whose running
-/// statistics the convention would make NaN) or `state_name` (lengths, running statistics that
-/// are NaN, infinite or a negative variance).
+/// Throws usage_error (eval mode without running statistics, fault::running_statistics_missing)
+/// or data_error prefixed with `input_name` (rank, no channels, axis, one value per channel, an
+/// empty batch whose running statistics the convention would make NaN) or `state_name`
+/// (lengths, running statistics that are NaN, infinite or a negative variance).
 ///
 /// With `whole_batch`, the input is one shard of a batch measured elsewhere (apply
 /// --batch-stats): the plan normalizes with those statistics and updates the running ones
 /// once with them, as SyncBatchNorm does; it is a usage_error in eval mode with running
-/// statistics, and the one-value rule applies to the whole batch's counts.
+/// statistics (fault::whole_batch_in_eval), and the one-value rule applies to the whole
+/// batch's counts.
 bn_plan plan_batch_norm(const tensor_info& input, const bn_config& config, bn_state state,
                         bool want_batch_stats, const std::string& input_name = "input",
                         const std::string& state_name = "state",

@@ -1,15 +1,81 @@
-// The three ways bnorm fails, each with its own exit status (mapped in the CLI's main).
+// The three ways bnorm fails, each with its own exit status (mapped in the CLI's main), and the
+// faults a caller can fix, which a front end may advise on in its own terms.
 #pragma once
 
+#include <cstddef>
+#include <exception>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace bnorm {
+
+/// What a caller can fix, named in the library's terms, so that a front end can give its own
+/// advice (the CLI names the flag) without reading the message.
+enum class fault {
+  none,
+  /// Eval mode, or folding, needs running_mean and running_var, and the state lacks one.
+  running_statistics_missing,
+  /// Whole-batch statistics were given to a run in eval mode, which normalizes without them.
+  whole_batch_in_eval,
+  /// A document given as partial (or merged) statistics is not one.
+  not_partial_statistics,
+  /// An archive holds several tensors, and no name picks one.
+  tensor_not_chosen,
+  /// A tensor was asked for by name in a file that holds only one, unnamed.
+  tensor_named_in_single,
+  /// A path's name tells no format, and none was given.
+  format_unknown,
+};
 
 /// Base of every error bnorm throws; what() is one line, ready for `bnorm: error: ...`.
 class error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  /// An error that names no fault, or wraps one: made while another error is handled and
+  /// holding its message (the wrap adds a file or a place), it keeps that error's fault.
+  explicit error(const std::string& what) : std::runtime_error(what) { keep_wrapped_fault(what); }
+
+  /// `before + words + after`, where `words` state `f` in the library's terms: the part a
+  /// front end may replace with its own advice.  `words` may be empty, a point to insert at.
+  error(bnorm::fault f, const std::string& before, std::string_view words = {},
+        std::string_view after = {})
+      : std::runtime_error(before + std::string(words) + std::string(after)),
+        fault_(f),
+        words_at_(before.size()),
+        words_size_(words.size()) {}
+
+  bnorm::fault fault() const noexcept { return fault_; }
+
+  /// The words of what() that state the fault in the library's terms ("" for none).
+  std::string_view fault_words() const noexcept {
+    return std::string_view(what()).substr(words_at_, words_size_);
+  }
+
+  /// what(), with the fault's words replaced by `advice`: a front end's own terms.
+  std::string reworded(std::string_view advice) const {
+    std::string line = what();
+    return line.replace(words_at_, words_size_, advice);
+  }
+
+ private:
+  void keep_wrapped_fault(const std::string& what) noexcept {
+    const std::exception_ptr handled = std::current_exception();
+    if (!handled) return;
+    try {
+      std::rethrow_exception(handled);
+    } catch (const error& wrapped) {
+      const std::size_t at = what.find(wrapped.what());
+      if (wrapped.fault_ == bnorm::fault::none || at == std::string::npos) return;
+      fault_ = wrapped.fault_;
+      words_at_ = at + wrapped.words_at_;
+      words_size_ = wrapped.words_size_;
+    } catch (...) {
+    }
+  }
+
+  bnorm::fault fault_ = bnorm::fault::none;
+  std::size_t words_at_ = 0;
+  std::size_t words_size_ = 0;
 };
 
 /// A flag, a value or a combination of them is wrong: the user must change the command.

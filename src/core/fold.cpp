@@ -37,7 +37,8 @@ std::vector<double> fold_batch_norm(const tensor_source& weight, long long axis,
                                     bn_state state, tensor_sink& folded_weight,
                                     const std::string& weight_name, const std::string& state_name) {
   if (state.running_mean.empty() || state.running_var.empty()) {
-    throw usage_error("folding uses eval mode: give running_mean and running_var with --state");
+    throw usage_error(fault::running_statistics_missing, "folding uses eval mode",
+                      ", and the state has no running_mean and running_var");
   }
   // The weight is any tensor with the output channels along `axis`, rank 1 included.
   channel_layout layout;

@@ -92,7 +92,8 @@ json partial_document(const std::vector<channel_moments>& channels, bool varianc
 
 std::vector<channel_moments> parse_partial(const json& document) {
   if (!document.is_object() || !document.contains("partial") || document["partial"] != true) {
-    throw data_error("not partial statistics (write them with bnorm stats --partial)");
+    throw data_error(fault::not_partial_statistics, "not partial statistics",
+                     " (no \"partial\": true)");
   }
   const json& count = document.contains("count") ? document["count"] : json();
   if (!count.is_array()) throw data_error("key 'count': expected an array of integers");

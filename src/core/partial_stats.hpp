@@ -27,7 +27,7 @@ nlohmann::ordered_json partial_document(const std::vector<channel_moments>& chan
                                         bool variances);
 
 /// The channels of a partial-statistics document.  Throws data_error naming the key that is
-/// missing or malformed.
+/// missing or malformed, or with fault::not_partial_statistics without "partial": true.
 std::vector<channel_moments> parse_partial(const nlohmann::ordered_json& document);
 
 /// Merges shards' statistics channel by channel, in the order given.  Throws data_error when

@@ -387,8 +387,7 @@ TEST_CASE("eval mode without running statistics is a usage error") {
   bn_config config = bnorm::default_config(conv("torch"));
   config.mode = bn_mode::eval;
   const char* message =
-      "eval mode normalizes with running_mean and running_var: give them with --state "
-      "(or use --no-track-running-stats for batch statistics)";
+      "eval mode normalizes with running_mean and running_var, and the state has none";
   bn_state empty;
   CHECK_THROWS_WITH_AS(bnorm::batch_norm(x, config, empty), message, usage_error);
   bn_state mean_only{{}, {}, {0, 0}, {}, 0};

@@ -74,8 +74,7 @@ TEST_CASE("malformed partial documents are data errors") {
   const auto parse = [](const char* text) {
     return bnorm::parse_partial(bnorm::parse_json_document(text));
   };
-  CHECK_THROWS_WITH_AS(parse(R"({"weight": [1]})"),
-                       "not partial statistics (write them with bnorm stats --partial)",
+  CHECK_THROWS_WITH_AS(parse(R"({"weight": [1]})"), "not partial statistics (no \"partial\": true)",
                        data_error);
   CHECK_THROWS_WITH_AS(parse(R"({"partial": true, "count": [2], "mean": [1, 2]})"),
                        "key 'mean': expected an array of 1 number", data_error);
