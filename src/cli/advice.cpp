@@ -22,15 +22,15 @@ std::optional<std::string_view> advice_for(bnorm::fault f, std::string_view subc
       return "--batch-stats gives batch statistics";
     case bnorm::fault::not_partial_statistics:
       return " (write them with bnorm stats --partial)";
-    case bnorm::fault::tensor_not_chosen:  // after "s.npz holds 2 tensors ('a', 'b')"
+    case bnorm::fault::tensor_not_chosen:  // in place of ": pick one"
       return ": pick one with --tensor NAME";
-    case bnorm::fault::tensor_named_in_single:  // in place of "a name" (picks a tensor of ...)
-      return "--tensor";
-    case bnorm::fault::format_unknown:
-      // compare names no format, stats only its INPUT's.
+    case bnorm::fault::input_format_unknown:  // after "... from its first bytes"
+      // compare has no format flag.  Inputs the flag does not cover are raised without the
+      // fault (tensor_files).
       if (subcommand == "compare") return std::nullopt;
-      if (subcommand == "stats") return "; name it with --input-format";
-      return "; name it with --input-format or --output-format";
+      return "; name it with --input-format";
+    case bnorm::fault::output_format_unknown:  // after "... from its name (.npy, ...)"
+      return "; name it with --output-format";
   }
   return std::nullopt;
 }

@@ -121,7 +121,7 @@ int run_apply(const apply_run& run) {
       whole_batch = parse_partial(parse_json_document(text));
     } catch (const data_error& e) {
       throw data_error(
-          input_name(run.batch_stats) + ": " + e.what() +
+          e, input_name(run.batch_stats) + ": ",
           format_hint(run.batch_stats, "merged statistics are the JSON of bnorm merge"));
     }
   }

@@ -158,8 +158,8 @@ int compare_tensors_command(const compare_run& o) {
     throw usage_error("--ignore-extra-keys applies to statistics/state files, not to tensors (" +
                       o.actual + ", " + o.expected + ")");
   }
-  const auto actual = pick_input_tensor(*actual_file.archive, actual_named ? o.tensor : "");
-  const auto expected = pick_input_tensor(*expected_file.archive, expected_named ? o.tensor : "");
+  const auto actual = pick_tensor(*actual_file.archive, actual_named ? o.tensor : "");
+  const auto expected = pick_tensor(*expected_file.archive, expected_named ? o.tensor : "");
   const tensor_info& a = actual->info();
   const tensor_info& e = expected->info();
   tol.ulp_type = output_type_for(e.type);

@@ -42,7 +42,7 @@ fold_run resolve(const fold_options& o) {
   run.config = make_config(o.layer);
   run.state = state_input_of(o.layer);
   run.files = resolve_route(o.weight, o.input_format, o.tensor, o.output, o.output_format);
-  run.bias_out_format = output_format(o.bias_out, "");
+  run.bias_out_format = output_format(o.bias_out, "", false);
   check_output_paths({{"WEIGHT", o.weight}, {"--bias", o.bias}, {"--state", o.layer.state}},
                      {{"-o", o.output}, {"--bias-out", o.bias_out}},
                      {{"-o", "WEIGHT"}, {"--bias-out", "--bias"}});
@@ -57,7 +57,7 @@ int run_fold(const fold_run& run) {
   tensor_pipeline pipeline(run.files);
   std::vector<double> bias;
   if (!run.bias.empty()) {
-    const auto source = open_input_tensor(run.bias, nullptr).source;
+    const auto source = open_input_tensor(run.bias, nullptr, {}, false).source;
     bias.resize(source->info().element_count());
     source->read_at(0, bias);
   }

@@ -40,7 +40,7 @@ int run_merge(const merge_run& o) {
     try {
       shards.push_back(parse_partial(parse_json_document(text)));
     } catch (const data_error& e) {
-      throw data_error(input_name(path) + ": " + e.what() +
+      throw data_error(e, input_name(path) + ": ",
                        format_hint(path, "partial statistics are the JSON of stats --partial"));
     }
     if (shards.back().size() != shards.front().size()) {

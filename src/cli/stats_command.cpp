@@ -303,7 +303,8 @@ int run_stats(const stats_run& run) {
                             (config.mode == bn_mode::train ? "train" : "eval") + " mode)",
                         after.channels});
     } else if (!run.after.empty()) {
-      const auto after_source = open_input_tensor(run.after, input_format(run.after, "")).source;
+      const auto after_source =
+          open_input_tensor(run.after, input_format(run.after, ""), {}, false).source;
       announce_passes({"statistics of " + input_name(run.after)});
       const tensor_statistics after = statistics_of(*after_source, run.after, config);
       if (after.layout.channels != input.layout.channels) {

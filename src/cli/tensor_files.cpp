@@ -52,14 +52,15 @@ const codec* input_format(const std::string& path, const std::string& flag_value
 }
 
 input_tensor open_input_tensor(const std::string& path, const codec* named,
-                               const std::string& tensor) {
+                               const std::string& tensor, bool format_flag_applies) {
   // Before the name is read for a format: "d: Is a directory", not "cannot tell the format".
   refuse_directory(path);
   opened_input input;
   try {
     input = open_input(path, named);
   } catch (const usage_error& e) {
-    throw usage_error(std::string(e.what()) + "; name it with --input-format");
+    if (format_flag_applies) throw;
+    throw usage_error(e.what());  // without the fault: no flag names this file's format
   }
   const codec* format = input.format;
   const auto archive = format->open(std::move(input.file));
@@ -67,28 +68,17 @@ input_tensor open_input_tensor(const std::string& path, const codec* named,
     throw usage_error("--tensor picks a tensor of an " + extension_names(", ", " or ", true) +
                       " file; " + input_name(path) + " holds only one");
   }
-  return {pick_input_tensor(*archive, tensor), format};
+  return {pick_tensor(*archive, tensor), format};
 }
 
-std::unique_ptr<tensor_source> pick_input_tensor(const tensor_archive& archive,
-                                                 const std::string& tensor) {
-  try {
-    return pick_tensor(archive, tensor);
-  } catch (const usage_error& e) {
-    const std::string what = e.what();
-    if (tensor.empty() && what.ends_with(": pick one")) {
-      throw usage_error(what + " with --tensor NAME");
-    }
-    throw;
-  }
-}
-
-const codec* output_format(const std::string& path, const std::string& flag_value) {
+const codec* output_format(const std::string& path, const std::string& flag_value,
+                           bool format_flag_applies) {
   refuse_directory(path);
   try {
     return codec_for_output(path, named_format(flag_value));
   } catch (const usage_error& e) {
-    throw usage_error(std::string(e.what()) + "; name it with --output-format");
+    if (format_flag_applies) throw;
+    throw usage_error(e.what());  // without the fault: no flag names this file's format
   }
 }
 

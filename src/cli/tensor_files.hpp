@@ -41,20 +41,18 @@ struct input_tensor {
 };
 
 /// Opens the tensor `tensor` of `path` in the format `named` (null: told by its name and
-/// bytes).  Throws io_error for a directory, else what open_input and pick_tensor throw, with
-/// the flag to use.
+/// bytes).  Throws io_error for a directory, usage_error for --tensor given for a file of one
+/// tensor, else what open_input and pick_tensor throw; a format that cannot be told keeps its
+/// fault (advice names --input-format) only when `format_flag_applies` to this file.
 input_tensor open_input_tensor(const std::string& path, const codec* named,
-                               const std::string& tensor = {});
-
-/// pick_tensor, its refusal of a file of several tensors saying to pick one with --tensor.
-std::unique_ptr<tensor_source> pick_input_tensor(const tensor_archive& archive,
-                                                 const std::string& tensor);
+                               const std::string& tensor = {}, bool format_flag_applies = true);
 
 /// The format of the output `path` (--output-format `flag_value`, else its name's), as far as
 /// it is told before the input is read (see codec_for_output): null means the input's.
-/// Throws io_error for a directory, usage_error naming --output-format for a name no format
-/// has.
-const codec* output_format(const std::string& path, const std::string& flag_value);
+/// Throws io_error for a directory, usage_error for a name no format has, which keeps its fault
+/// (advice names --output-format) only when `format_flag_applies` to this file.
+const codec* output_format(const std::string& path, const std::string& flag_value,
+                           bool format_flag_applies = true);
 
 /// The format of named tensors a --stats-out `path` names, or null for a JSON document (any
 /// other name, and standard output).

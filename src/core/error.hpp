@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstddef>
-#include <exception>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -22,18 +21,25 @@ enum class fault {
   not_partial_statistics,
   /// An archive holds several tensors, and no name picks one.
   tensor_not_chosen,
-  /// A tensor was asked for by name in a file that holds only one, unnamed.
-  tensor_named_in_single,
-  /// A path's name tells no format, and none was given.
-  format_unknown,
+  /// Neither an input's name nor its first bytes tell its format, and none was named.
+  input_format_unknown,
+  /// An output's name has an extension no format has, and no format was named.
+  output_format_unknown,
 };
 
 /// Base of every error bnorm throws; what() is one line, ready for `bnorm: error: ...`.
 class error : public std::runtime_error {
  public:
-  /// An error that names no fault, or wraps one: made while another error is handled and
-  /// holding its message (the wrap adds a file or a place), it keeps that error's fault.
-  explicit error(const std::string& what) : std::runtime_error(what) { keep_wrapped_fault(what); }
+  /// An error that names no fault.
+  explicit error(const std::string& what) : std::runtime_error(what) {}
+
+  /// `before + inner.what() + after`, keeping `inner`'s fault and its words: a wrap that adds
+  /// the file, a place or a hint to an error of the layer below.
+  error(const error& inner, const std::string& before, std::string_view after = {})
+      : std::runtime_error(before + inner.what() + std::string(after)),
+        fault_(inner.fault_),
+        words_at_(before.size() + inner.words_at_),
+        words_size_(inner.words_size_) {}
 
   /// `before + words + after`, where `words` state `f` in the library's terms: the part a
   /// front end may replace with its own advice.  `words` may be empty, a point to insert at.
@@ -58,21 +64,6 @@ class error : public std::runtime_error {
   }
 
  private:
-  void keep_wrapped_fault(const std::string& what) noexcept {
-    const std::exception_ptr handled = std::current_exception();
-    if (!handled) return;
-    try {
-      std::rethrow_exception(handled);
-    } catch (const error& wrapped) {
-      const std::size_t at = what.find(wrapped.what());
-      if (wrapped.fault_ == bnorm::fault::none || at == std::string::npos) return;
-      fault_ = wrapped.fault_;
-      words_at_ = at + wrapped.words_at_;
-      words_size_ = wrapped.words_size_;
-    } catch (...) {
-    }
-  }
-
   bnorm::fault fault_ = bnorm::fault::none;
   std::size_t words_at_ = 0;
   std::size_t words_size_ = 0;

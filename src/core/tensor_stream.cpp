@@ -74,8 +74,10 @@ std::unique_ptr<tensor_source> pick_tensor(const tensor_archive& archive,
   if (wanted.empty()) {
     if (names.size() == 1) return archive.open(names.front());
     if (names.empty()) throw data_error(archive.file_name() + ": holds no tensors");
-    throw usage_error(archive.file_name() + " holds " + std::to_string(names.size()) +
-                      " tensors (" + list_names(names) + "): pick one");
+    throw usage_error(fault::tensor_not_chosen,
+                      archive.file_name() + " holds " + std::to_string(names.size()) +
+                          " tensors (" + list_names(names) + ")",
+                      ": pick one");
   }
   if (std::find(names.begin(), names.end(), wanted) == names.end()) {
     throw usage_error(archive.file_name() + " has no tensor " + quoted_name(wanted) + " (it has " +

@@ -69,7 +69,7 @@ std::unique_ptr<tensor_archive> single_tensor_archive(
 
 /// The tensor `wanted` of `archive`, or its only tensor when `wanted` is empty.  Throws
 /// usage_error listing the names when `wanted` is missing, or empty with several tensors
-/// ("...: pick one"), and when `wanted` is given for a file of one unnamed tensor.
+/// (fault::tensor_not_chosen), and when `wanted` is given for a file of one unnamed tensor.
 std::unique_ptr<tensor_source> pick_tensor(const tensor_archive& archive,
                                            const std::string& wanted);
 

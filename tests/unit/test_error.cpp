@@ -11,7 +11,10 @@
 #include "fold.hpp"
 #include "json_document.hpp"
 #include "partial_stats.hpp"
-#include "tensor_io.hpp"
+#include "file_io.hpp"
+#include "formats/registry.hpp"
+#include "tensor_stream.hpp"
+#include "test_support.hpp"
 
 using bnorm::fault;
 
@@ -33,7 +36,7 @@ void wrap_like_merge(const std::string& path, const std::function<void()>& parse
   try {
     parse();
   } catch (const bnorm::data_error& e) {
-    throw bnorm::data_error(path + ": " + e.what() + " (partial statistics are JSON)");
+    throw bnorm::data_error(e, path + ": ", " (partial statistics are JSON)");
   }
 }
 
@@ -48,10 +51,9 @@ TEST_CASE("an error names its fault and the words that state it") {
   CHECK(e.reworded(": pick one with -t") == "s.npz holds 2 tensors ('a', 'b'): pick one with -t");
 
   // Words in the middle, and an empty point to insert at.
-  const bnorm::usage_error middle(fault::tensor_named_in_single, "", "a name",
-                                  " picks; x holds one");
+  const bnorm::usage_error middle(fault::whole_batch_in_eval, "", "a name", " picks; x holds one");
   CHECK(middle.reworded("-t") == "-t picks; x holds one");
-  const bnorm::usage_error at_end(fault::format_unknown, "cannot tell");
+  const bnorm::usage_error at_end(fault::input_format_unknown, "cannot tell");
   CHECK(at_end.fault_words().empty());
   CHECK(at_end.reworded("; say -f") == "cannot tell; say -f");
 
@@ -78,24 +80,24 @@ TEST_CASE("a wrap that adds the file and a hint keeps the fault and its words") 
         throw bnorm::data_error(fault::not_partial_statistics, "not partial", " (no flag)");
       });
     } catch (const bnorm::data_error& inner) {
-      throw bnorm::data_error(std::string("shard 2: ") + inner.what());
+      throw bnorm::data_error(inner, "shard 2: ");
     }
   });
   CHECK(twice.reworded(" (advice)") ==
         "shard 2: p.json: not partial (advice) (partial statistics are JSON)");
 }
 
-TEST_CASE("an error made while another is handled, not wrapping it, has no fault") {
+TEST_CASE("an error made from another's message, not wrapping it, has no fault") {
   const bnorm::error e = thrown_by([] {
     try {
-      throw bnorm::usage_error(fault::format_unknown, "cannot tell the format of 'x'");
-    } catch (const bnorm::usage_error&) {
-      throw bnorm::io_error("x: No such file or directory");
+      throw bnorm::usage_error(fault::input_format_unknown, "cannot tell the format of 'x'");
+    } catch (const bnorm::usage_error& inner) {
+      throw bnorm::usage_error(inner.what());
     }
   });
   CHECK(e.fault() == fault::none);
   CHECK(e.fault_words().empty());
-  CHECK(std::string(e.what()) == "x: No such file or directory");
+  CHECK(std::string(e.what()) == "cannot tell the format of 'x'");
 }
 
 TEST_CASE("the core states each fault in its own terms, naming no flag and no subcommand") {
@@ -106,6 +108,18 @@ TEST_CASE("the core states each fault in its own terms, naming no flag and no su
   const std::vector<bnorm::channel_moments> whole_batch(2);
   auto weight = bnorm::memory_source(batch, {1, 2, 3, 4});
   bnorm::memory_sink sink(4);
+  bnorm_test::temp_dir dir;
+  std::vector<bnorm::named_tensor> tensors;
+  tensors.push_back(bnorm::make_named_tensor({bnorm::dtype::float32(), {1}, false, "a"}, {1}));
+  tensors.push_back(bnorm::make_named_tensor({bnorm::dtype::float32(), {1}, false, "b"}, {2}));
+  {
+    bnorm::output_file out(dir.file("two.npz"));
+    bnorm::codec_named("npz")->write_set(out, std::move(tensors));
+    out.commit();
+  }
+  const auto two_tensors = bnorm::open_tensor_file(dir.file("two.npz"));
+  const std::string no_format = dir.file("notes.txt");
+  bnorm_test::write_bytes(no_format, "hello");
 
   struct site {
     const char* what;
@@ -143,6 +157,17 @@ TEST_CASE("the core states each fault in its own terms, naming no flag and no su
        [] { bnorm::parse_partial(bnorm::parse_json_document("[1, 2]")); },
        fault::not_partial_statistics, "not partial statistics (no \"partial\": true)",
        " (no \"partial\": true)"},
+      {"an archive of several tensors, none chosen",
+       [&] { bnorm::pick_tensor(*two_tensors, ""); }, fault::tensor_not_chosen,
+       two_tensors->file_name() + " holds 2 tensors ('a', 'b'): pick one", ": pick one"},
+      {"an input whose name and bytes tell no format",
+       [&] { bnorm::open_input(no_format); }, fault::input_format_unknown,
+       "cannot tell the format of '" + no_format +
+           "' from its name (.npy, .json, .npz or .safetensors) or from its first bytes",
+       ""},
+      {"an output whose extension no format has",
+       [] { bnorm::codec_for_output("y.bin", nullptr); }, fault::output_format_unknown,
+       "cannot tell the format of 'y.bin' from its name (.npy, .json, .npz or .safetensors)", ""},
   };
   for (const site& s : sites) {
     CAPTURE(s.what);

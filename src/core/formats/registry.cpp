@@ -106,12 +106,13 @@ opened_input open_input(const std::string& path, const codec* named) {
   input.format = by_name ? by_name : by_bytes;
   if (!input.format) {
     const std::string ext = lowercase_extension(path);
-    throw usage_error("cannot tell the format of " +
-                      (path == standard_stream ? input.file->name() : "'" + path + "'") +
-                      (ext.empty() || path == standard_stream
-                           ? ""
-                           : " from its name (" + extension_names(", ", " or ") + ") or") +
-                      " from its first bytes");
+    const std::string named_as =
+        path == standard_stream ? input.file->name() : "'" + path + "'";
+    const std::string from_name = ext.empty() || path == standard_stream
+                                    ? ""
+                                    : " from its name (" + extension_names(", ", " or ") + ") or";
+    throw usage_error(fault::input_format_unknown,
+                      "cannot tell the format of " + named_as + from_name + " from its first bytes");
   }
   return input;
 }
@@ -130,8 +131,9 @@ const codec* codec_for_output(const std::string& path, const codec* named) {
   if (named) return named;
   if (const codec* by_name = codec_for_path(path)) return by_name;
   if (lowercase_extension(path).empty() || is_stream(path)) return nullptr;
-  throw usage_error("cannot tell the format of '" + path + "' from its name (" +
-                    extension_names(", ", " or ") + ")");
+  throw usage_error(fault::output_format_unknown, "cannot tell the format of '" + path +
+                                                      "' from its name (" +
+                                                      extension_names(", ", " or ") + ")");
 }
 
 }  // namespace bnorm

@@ -47,7 +47,7 @@ struct opened_input {
 /// Opens `path` ("-" for standard input) and settles its format: `named` when given (a
 /// command line's word for it); else by the bytes and the extension, which must agree when
 /// both say something (data_error naming both otherwise); else by whichever does.  Throws
-/// io_error, data_error, or format_unknown (a usage_error) when neither tells.
+/// io_error, data_error, or usage_error (fault::input_format_unknown) when neither tells.
 opened_input open_input(const std::string& path, const codec* named = nullptr);
 
 /// open_input, then the file opened as its format says.
@@ -61,7 +61,7 @@ std::unique_ptr<tensor_source> open_tensor(const std::string& path, const codec*
 /// The format an output `path` is written in, as far as it can be told without the input:
 /// `named` when given, else its extension's; null for a path that has nothing to tell ("-", a
 /// device, a FIFO, a name without an extension), which is written in its input's format.
-/// Throws usage_error for an extension no format has.
+/// Throws usage_error (fault::output_format_unknown) for an extension no format has.
 const codec* codec_for_output(const std::string& path, const codec* named);
 
 }  // namespace bnorm
