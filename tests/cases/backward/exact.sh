@@ -1,0 +1,3 @@
+# dx = (4 dy - sum(dy) - x sum(dy x)) / 4 = [0.5, -0.5, 0, 0]; grad_weight -1, grad_bias 1.
+bnorm backward x.json --grad-output dy.json --eps 0 -o - --output-format json --grads-out grads.json &&
+  cat grads.json
