@@ -1,0 +1,1 @@
+bnorm backward x.json --grad-output dy-wide.json -o dx.json

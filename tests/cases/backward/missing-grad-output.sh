@@ -1,0 +1,1 @@
+bnorm backward x.json -o dx.json

@@ -1,0 +1,1 @@
+bnorm compare a.npy same.npy

@@ -1,0 +1,1 @@
+bnorm compare a.npy wide.npy

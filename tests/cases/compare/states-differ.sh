@@ -1,0 +1,1 @@
+bnorm compare samples/state.json other-state.json

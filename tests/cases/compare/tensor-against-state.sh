@@ -1,0 +1,1 @@
+bnorm compare a.npy samples/state.json

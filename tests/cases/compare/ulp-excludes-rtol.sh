@@ -1,0 +1,1 @@
+bnorm compare a.npy one-off.npy --ulp 1 --rtol 1

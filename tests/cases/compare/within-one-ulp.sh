@@ -1,0 +1,1 @@
+bnorm compare a.npy one-ulp.npy --ulp 1

@@ -1,0 +1,1 @@
+bnorm fold weight.json --state three-channels.json -o folded.json --bias-out bias.json

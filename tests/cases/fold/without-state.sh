@@ -1,0 +1,1 @@
+bnorm fold weight.json -o folded.json --bias-out bias.json

@@ -1,0 +1,1 @@
+bnorm stats samples/batches.npz --format csv

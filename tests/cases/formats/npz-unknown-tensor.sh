@@ -1,0 +1,1 @@
+bnorm stats samples/batches.npz --tensor nope --format csv

@@ -1,0 +1,2 @@
+# Eleven names: ten are listed, then how many more.
+bnorm stats samples/model.safetensors --format csv

@@ -1,0 +1,1 @@
+bnorm apply - -o y.npy < samples/batch.npy

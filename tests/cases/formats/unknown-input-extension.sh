@@ -1,0 +1,2 @@
+cp samples/batch.npy batch.txt
+bnorm apply batch.txt -o y.npy

@@ -1,0 +1,1 @@
+bnorm apply - --input-format csv -o y.npy < samples/batch.npy

@@ -1,0 +1,3 @@
+# bnorm --help prints what bnorm help prints.
+bnorm help > help.txt
+bnorm --help | cmp - help.txt

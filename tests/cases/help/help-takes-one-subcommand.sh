@@ -1,0 +1,1 @@
+bnorm help apply stats

@@ -1,0 +1,1 @@
+bnorm compare samples/batch.npy nothing.npy

@@ -1,0 +1,2 @@
+mkdir d.npy
+bnorm apply d.npy -o y.npy

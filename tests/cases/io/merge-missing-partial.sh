@@ -1,0 +1,1 @@
+bnorm merge nothing.json -o merged.json

@@ -1,0 +1,1 @@
+bnorm apply nothing.npy -o y.npy

@@ -1,0 +1,2 @@
+printf "" > x.json
+bnorm apply x.json -o y.npy

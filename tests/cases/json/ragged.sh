@@ -1,0 +1,2 @@
+printf "[[1, 2], [3, 4, 5]]" > x.json
+bnorm apply x.json -o y.npy

@@ -1,0 +1,2 @@
+printf "[[1, 2],\n [\"3\", 4]]" > x.json
+bnorm apply x.json -o y.npy

@@ -1,0 +1,1 @@
+bnorm merge shard1.partial.json three-channels.partial.json -o -

@@ -1,0 +1,1 @@
+bnorm merge shard1.partial.json samples/state.json -o -

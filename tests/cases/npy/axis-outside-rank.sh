@@ -1,0 +1,1 @@
+bnorm apply two-by-three.npy -o y.npy --axis 2

@@ -1,0 +1,1 @@
+bnorm apply complex.npy -o y.npy

@@ -1,0 +1,2 @@
+# An empty file is not a .npy file.
+bnorm apply empty.npy -o y.npy

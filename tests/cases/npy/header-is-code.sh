@@ -1,0 +1,2 @@
+# The header is parsed as a literal, never evaluated.
+bnorm apply header-is-code.npy -o y.npy

@@ -1,0 +1,1 @@
+bnorm apply negative-dimension.npy -o y.npy

@@ -1,0 +1,1 @@
+bnorm apply object.npy -o y.npy

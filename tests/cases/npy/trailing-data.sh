@@ -1,0 +1,2 @@
+# 8 bytes after the data the header describes.
+bnorm apply trailing.npy -o y.npy

@@ -1,0 +1,1 @@
+bnorm stats small.npy --channels ::-2 --format csv

@@ -1,0 +1,2 @@
+# The statistics of standard input name it <stdin>.
+bnorm stats - --input-format npy --format csv < small.npy

@@ -1,0 +1,1 @@
+bnorm stats samples/batch.npy --partial --format csv

@@ -1,0 +1,1 @@
+bnorm apply samples/batch.npy -o y.npy --convention caffe2

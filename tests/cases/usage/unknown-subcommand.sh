@@ -1,0 +1,2 @@
+# A misspelt subcommand is named, with the ones there are.
+bnorm aply samples/batch.npy -o y.npy
