@@ -1,3 +1,6 @@
-# Written as it is today: issue #12 sniffs a name without an extension by its first bytes.
+# A name without an extension is told by its first bytes, and the output named so too takes
+# its input's format.
 cp samples/batch.npy batch
-bnorm apply batch -o y.npy
+bnorm apply batch -o y
+bnorm apply samples/batch.npy -o expected.npy
+cmp y expected.npy && echo same

@@ -1,3 +1,3 @@
-# A .npy file under a .json name: read as JSON, its first byte is not.
+# A .npy file under a .json name: the extension and the first bytes disagree.
 cp samples/batch.npy batch.json
 bnorm apply batch.json -o y.npy

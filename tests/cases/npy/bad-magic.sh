@@ -1,2 +1,2 @@
-# A ZIP archive named .npy: the magic string is checked at byte 0.
+# A ZIP archive named .npy: the name and the first bytes disagree.
 bnorm apply zip-magic.npy -o y.npy

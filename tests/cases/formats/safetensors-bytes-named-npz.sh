@@ -1,0 +1,3 @@
+bnorm convert samples/batch.npy x.safetensors
+mv x.safetensors x.npz
+bnorm convert x.npz y.npy

@@ -1,1 +1,0 @@
-bnorm apply - -o y.npy < samples/batch.npy

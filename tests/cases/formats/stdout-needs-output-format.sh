@@ -1,1 +1,0 @@
-bnorm apply samples/batch.npy -o -

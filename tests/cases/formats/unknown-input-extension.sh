@@ -1,2 +1,0 @@
-cp samples/batch.npy batch.txt
-bnorm apply batch.txt -o y.npy
