@@ -29,7 +29,7 @@ std::optional<std::string_view> advice_for(bnorm::fault f, std::string_view subc
       // fault (tensor_files).
       if (subcommand == "compare") return std::nullopt;
       return "; name it with --input-format";
-    case bnorm::fault::output_format_unknown:  // after "... from its name (.npy, ...)"
+    case bnorm::fault::output_format_unknown:  // after "... from its name (...)"
       return "; name it with --output-format";
   }
   return std::nullopt;

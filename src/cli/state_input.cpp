@@ -17,7 +17,7 @@ void check_state_format(const codec& format, const std::string& name, bool prefi
   if (!format.holds_many && !format.holds_documents) {
     throw usage_error("--state " + name + ": a state is JSON, or an " +
                       extension_names(", ", " or ", true) + " file of tensors, not " +
-                      std::string(format.a_file) + " of one tensor");
+                      "one " + std::string(format.extensions.front()) + " tensor");
   }
   if (prefixed && !format.holds_many) {
     throw usage_error("--state-prefix applies to an " + extension_names(", ", " or ", true) +
