@@ -9,6 +9,7 @@
 #include "exit_status.hpp"
 #include "file_io.hpp"
 #include "file_names.hpp"
+#include "formats/registry.hpp"
 #include "json_document.hpp"
 #include "number_text.hpp"
 #include "output_paths.hpp"
@@ -18,7 +19,6 @@
 #include "state_input.hpp"
 #include "state_lock.hpp"
 #include "state_tensors.hpp"
-#include "formats/registry.hpp"
 #include "tensor_files.hpp"
 
 namespace bnorm::cli {

@@ -56,9 +56,9 @@ int run_backward(const backward_run& run) {
   // On standard input the gradient is in --input-format when it is given; else, as a named
   // file is, told by its bytes.
   const bool on_stdin = run.grad_output == standard_stream;
-  const auto grad = open_input_tensor(run.grad_output, on_stdin ? run.files.input_format : nullptr,
-                                      {}, on_stdin)
-                        .source;
+  const auto grad =
+      open_input_tensor(run.grad_output, on_stdin ? run.files.input_format : nullptr, {}, on_stdin)
+          .source;
   state_file state = read_state(run.state, config);
   const std::string state_name = run.state.path.empty() ? "state" : input_name(run.state.path);
   const bn_plan plan = plan_batch_norm(source.info(), config, std::move(state.state), false,

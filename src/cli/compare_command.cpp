@@ -9,12 +9,12 @@
 #include "exit_status.hpp"
 #include "file_io.hpp"
 #include "file_names.hpp"
+#include "formats/registry.hpp"
+#include "fortran_order.hpp"
 #include "json_document.hpp"
 #include "number_text.hpp"
 #include "output_paths.hpp"
 #include "parse_number.hpp"
-#include "formats/registry.hpp"
-#include "fortran_order.hpp"
 #include "tensor_compare.hpp"
 #include "tensor_files.hpp"
 
@@ -117,8 +117,8 @@ int compare_documents_command(const compare_run& o) {
   const json actual = load(o.actual), expected = load(o.expected);
   if (!o.tensor.empty()) {
     throw usage_error("--tensor picks a tensor of an " + extension_names(", ", " or ", true) +
-                      " file, not of " +
-                      o.actual + " and " + o.expected + ", statistics/state files");
+                      " file, not of " + o.actual + " and " + o.expected +
+                      ", statistics/state files");
   }
   const std::vector<document_difference> differences =
       compare_documents(actual, expected, tol, o.ignore_extra_keys);

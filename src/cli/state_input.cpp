@@ -16,8 +16,8 @@ namespace {
 void check_state_format(const codec& format, const std::string& name, bool prefixed) {
   if (!format.holds_many && !format.holds_documents) {
     throw usage_error("--state " + name + ": a state is JSON, or an " +
-                      extension_names(", ", " or ", true) + " file of tensors, not " +
-                      "one " + std::string(format.extensions.front()) + " tensor");
+                      extension_names(", ", " or ", true) + " file of tensors, not one " +
+                      std::string(format.extensions.front()) + " tensor");
   }
   if (prefixed && !format.holds_many) {
     throw usage_error("--state-prefix applies to an " + extension_names(", ", " or ", true) +

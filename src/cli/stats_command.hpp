@@ -6,9 +6,9 @@
 
 #include "batch_norm.hpp"
 #include "channel_selection.hpp"
+#include "formats/registry.hpp"
 #include "layer_flags.hpp"
 #include "state_input.hpp"
-#include "formats/registry.hpp"
 
 namespace bnorm::cli {
 

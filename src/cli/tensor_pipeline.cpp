@@ -20,8 +20,7 @@ void check_route_rewrite(const tensor_route& route, const std::string& output_fl
                               route.input_format, route.tensor);
 }
 
-tensor_pipeline::tensor_pipeline(const tensor_route& route)
-    : route_(route) {
+tensor_pipeline::tensor_pipeline(const tensor_route& route) : route_(route) {
   input_tensor input = open_input_tensor(route.input, route.input_format, route.tensor);
   source_ = std::move(input.source);
   input_format_ = input.format;

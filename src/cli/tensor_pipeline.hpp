@@ -16,10 +16,10 @@ namespace bnorm::cli {
 
 /// A run's tensor input and output, formats resolved.
 struct tensor_route {
-  std::string input;   ///< "-": standard input
-  std::string tensor;  ///< --tensor: the tensor of a container input, else empty
-  const codec* input_format = nullptr;  ///< --input-format; null: told when it is opened
-  std::string output;  ///< "-": standard output
+  std::string input;                     ///< "-": standard input
+  std::string tensor;                    ///< --tensor: the tensor of a container input, else empty
+  const codec* input_format = nullptr;   ///< --input-format; null: told when it is opened
+  std::string output;                    ///< "-": standard output
   const codec* output_format = nullptr;  ///< null: the input's
 };
 

@@ -8,11 +8,11 @@
 
 #include "batch_norm.hpp"
 #include "error.hpp"
+#include "file_io.hpp"
 #include "fold.hpp"
+#include "formats/registry.hpp"
 #include "json_document.hpp"
 #include "partial_stats.hpp"
-#include "file_io.hpp"
-#include "formats/registry.hpp"
 #include "tensor_stream.hpp"
 #include "test_support.hpp"
 
@@ -157,16 +157,16 @@ TEST_CASE("the core states each fault in its own terms, naming no flag and no su
        [] { bnorm::parse_partial(bnorm::parse_json_document("[1, 2]")); },
        fault::not_partial_statistics, "not partial statistics (no \"partial\": true)",
        " (no \"partial\": true)"},
-      {"an archive of several tensors, none chosen",
-       [&] { bnorm::pick_tensor(*two_tensors, ""); }, fault::tensor_not_chosen,
-       two_tensors->file_name() + " holds 2 tensors ('a', 'b'): pick one", ": pick one"},
-      {"an input whose name and bytes tell no format",
-       [&] { bnorm::open_input(no_format); }, fault::input_format_unknown,
+      {"an archive of several tensors, none chosen", [&] { bnorm::pick_tensor(*two_tensors, ""); },
+       fault::tensor_not_chosen, two_tensors->file_name() + " holds 2 tensors ('a', 'b'): pick one",
+       ": pick one"},
+      {"an input whose name and bytes tell no format", [&] { bnorm::open_input(no_format); },
+       fault::input_format_unknown,
        "cannot tell the format of '" + no_format +
            "' from its name (.npy, .json, .npz or .safetensors) or from its first bytes",
        ""},
-      {"an output whose extension no format has",
-       [] { bnorm::codec_for_output("y.bin", nullptr); }, fault::output_format_unknown,
+      {"an output whose extension no format has", [] { bnorm::codec_for_output("y.bin", nullptr); },
+       fault::output_format_unknown,
        "cannot tell the format of 'y.bin' from its name (.npy, .json, .npz or .safetensors)", ""},
   };
   for (const site& s : sites) {

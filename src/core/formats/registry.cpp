@@ -106,13 +106,12 @@ opened_input open_input(const std::string& path, const codec* named) {
   input.format = by_name ? by_name : by_bytes;
   if (!input.format) {
     const std::string ext = lowercase_extension(path);
-    const std::string named_as =
-        path == standard_stream ? input.file->name() : "'" + path + "'";
+    const std::string named_as = path == standard_stream ? input.file->name() : "'" + path + "'";
     const std::string from_name = ext.empty() || path == standard_stream
-                                    ? ""
-                                    : " from its name (" + extension_names(", ", " or ") + ") or";
-    throw usage_error(fault::input_format_unknown,
-                      "cannot tell the format of " + named_as + from_name + " from its first bytes");
+                                      ? ""
+                                      : " from its name (" + extension_names(", ", " or ") + ") or";
+    throw usage_error(fault::input_format_unknown, "cannot tell the format of " + named_as +
+                                                       from_name + " from its first bytes");
   }
   return input;
 }
