@@ -25,17 +25,34 @@ using json = nlohmann::ordered_json;
 
 constexpr std::size_t compare_chunk = 1 << 16;
 
-// A file in the documents' format holds a tensor when its first non-blank character opens an
-// array, and a statistics or state document when it opens an object.
-bool is_document(const std::string& path) {
-  opened_input input = open_input(path);
-  if (!input.format->holds_documents) return false;
-  char c = ' ';
-  while (input.file->read(&c, 1) == 1) {
-    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return c == '{';
+// One of the two files.  Each is opened once, since a FIFO or /dev/stdin cannot be opened
+// again: where the name says a format of tensors, when its tensor is read; else at once, to
+// tell a document from a tensor by its first bytes.
+struct compared_file {
+  std::string path;
+  const codec* named = nullptr;  // the format its name says, if any
+  opened_input input;            // open when the name did not settle what it holds
+  bool document = false;         // a statistics or state document
+
+  explicit compared_file(const std::string& file) : path(file), named(codec_for_path(file)) {
+    if (named && !named->holds_documents) return;
+    input = open_input(path);
+    // In the documents' format, an object is a document and an array a tensor.
+    const std::string_view head = input.file->peek(sniff_size);
+    const std::size_t first = head.find_first_not_of(" \t\r\n");
+    document = input.format->holds_documents && first != std::string_view::npos &&
+               head[first] == '{';
   }
-  return false;
-}
+
+  /// Whether its tensors have names (a --tensor to pick), as far as the name tells.
+  bool may_name_tensors() const { return !named || named->holds_many; }
+
+  std::unique_ptr<tensor_archive> open_tensors(bool& typed) {
+    if (!input.file) input = open_input(path);
+    typed = input.format->keeps_dtype;
+    return input.format->open(std::move(input.file));
+  }
+};
 
 void write_stdout(const std::string& text) {
   output_file out{std::string(standard_stream)};
@@ -69,18 +86,6 @@ std::vector<double> read_c_order(const tensor_source& source) {
   return fortran_to_c_order(file_order, info.shape);
 }
 
-// One of the two files, opened, and whether its format keeps dtypes.
-struct compared_file {
-  std::unique_ptr<tensor_archive> archive;
-  bool typed = false;
-};
-
-compared_file open_compared(const std::string& path) {
-  opened_input input = open_input(path);
-  const bool typed = input.format->keeps_dtype;
-  return {input.format->open(std::move(input.file)), typed};
-}
-
 tolerance make_tolerance(const compare_options& o) {
   tolerance tol;
   tol.rtol = parse_finite(o.rtol, "--rtol");
@@ -104,20 +109,19 @@ std::string describe_tolerance(const tolerance& tol) {
   return text;
 }
 
-int compare_documents_command(const compare_run& o) {
+int compare_documents_command(const compare_run& o, compared_file& a, compared_file& e) {
   const tolerance& tol = o.tol;
-  const auto load = [](const std::string& path) {
-    const std::string text = read_text_file(path);
+  const auto load = [](compared_file& file) {
+    const std::string text = file.input.file->read_all();
     try {
       return parse_json_document(text);
-    } catch (const data_error& e) {
-      throw data_error(input_name(path) + ": " + e.what());
+    } catch (const data_error& error) {
+      throw data_error(input_name(file.path) + ": " + error.what());
     }
   };
-  const json actual = load(o.actual), expected = load(o.expected);
+  const json actual = load(a), expected = load(e);
   if (!o.tensor.empty()) {
-    throw usage_error("--tensor picks a tensor of an " + extension_names(", ", " or ", true) +
-                      " file, not of " + o.actual + " and " + o.expected +
+    throw usage_error(tensor_flag_scope() + ", not of " + o.actual + " and " + o.expected +
                       ", statistics/state files");
   }
   const std::vector<document_difference> differences =
@@ -143,23 +147,29 @@ int compare_documents_command(const compare_run& o) {
   return differences.empty() ? exit_ok : exit_different;
 }
 
-int compare_tensors_command(const compare_run& o) {
+int compare_tensors_command(const compare_run& o, compared_file& actual_path,
+                            compared_file& expected_path) {
   tolerance tol = o.tol;
-  const compared_file actual_file = open_compared(o.actual);
-  const compared_file expected_file = open_compared(o.expected);
-  const bool actual_named = actual_file.archive->names_tensors();
-  const bool expected_named = expected_file.archive->names_tensors();
   // --tensor names the tensor in whichever of the two files holds several.
-  if (!o.tensor.empty() && !actual_named && !expected_named) {
-    throw usage_error("--tensor picks a tensor of an " + extension_names(", ", " or ", true) +
-                      " file, and neither " + o.actual + " nor " + o.expected + " is one");
+  const auto refuse_tensor_flag = [&] {
+    throw usage_error(tensor_flag_scope() + ", and neither " + o.actual + " nor " + o.expected +
+                      " is one");
+  };
+  if (!o.tensor.empty() && !actual_path.may_name_tensors() && !expected_path.may_name_tensors()) {
+    refuse_tensor_flag();
   }
   if (o.ignore_extra_keys) {
     throw usage_error("--ignore-extra-keys applies to statistics/state files, not to tensors (" +
                       o.actual + ", " + o.expected + ")");
   }
-  const auto actual = pick_tensor(*actual_file.archive, actual_named ? o.tensor : "");
-  const auto expected = pick_tensor(*expected_file.archive, expected_named ? o.tensor : "");
+  bool actual_typed = false, expected_typed = false;
+  const auto actual_file = actual_path.open_tensors(actual_typed);
+  const auto expected_file = expected_path.open_tensors(expected_typed);
+  const bool actual_named = actual_file->names_tensors();
+  const bool expected_named = expected_file->names_tensors();
+  if (!o.tensor.empty() && !actual_named && !expected_named) refuse_tensor_flag();
+  const auto actual = pick_tensor(*actual_file, actual_named ? o.tensor : "");
+  const auto expected = pick_tensor(*expected_file, expected_named ? o.tensor : "");
   const tensor_info& a = actual->info();
   const tensor_info& e = expected->info();
   tol.ulp_type = output_type_for(e.type);
@@ -178,8 +188,6 @@ int compare_tensors_command(const compare_run& o) {
   }
   // A format that keeps dtypes says one; JSON's numbers carry none, so a JSON file never
   // disagrees on one.  Byte order is how a file stores its type, not the type.
-  const bool actual_typed = actual_file.typed;
-  const bool expected_typed = expected_file.typed;
   const bool dtype_differs =
       actual_typed && expected_typed && (a.type.kind != e.type.kind || a.type.size != e.type.size);
   const auto type_text = [](bool typed, const tensor_info& i) {
@@ -349,13 +357,14 @@ compare_run resolve(const compare_options& o) {
 }
 
 int run_compare(const compare_run& run) {
-  const bool actual_document = is_document(run.actual);
-  const bool expected_document = is_document(run.expected);
-  if (actual_document != expected_document) {
+  compared_file actual(run.actual);
+  compared_file expected(run.expected);
+  if (actual.document != expected.document) {
     throw usage_error("cannot compare a tensor with a statistics/state file (" + run.actual + ", " +
                       run.expected + ")");
   }
-  return actual_document ? compare_documents_command(run) : compare_tensors_command(run);
+  return actual.document ? compare_documents_command(run, actual, expected)
+                         : compare_tensors_command(run, actual, expected);
 }
 
 }  // namespace bnorm::cli

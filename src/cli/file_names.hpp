@@ -11,7 +11,4 @@ std::string input_name(const std::string& path);
 /// Throws io_error "PATH: Is a directory" when `path` names a folder, whatever its name says.
 void refuse_directory(const std::string& path);
 
-/// ".npy" for "a/B.NPY"; "" without one.
-std::string lowercase_extension(const std::string& path);
-
 }  // namespace bnorm::cli

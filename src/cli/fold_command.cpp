@@ -28,7 +28,7 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
   add_tensor_option(cmd, o.tensor, "WEIGHT");
   cmd->add_option("--bias", o.bias, "The layer's bias, one value per output channel (else 0)")
       ->type_name("FILE");
-  add_output_option(cmd, "-o,--output", o.output, o.output_format);
+  add_output_option(cmd, "-o,--output", o.output, o.output_format, "WEIGHT");
   cmd->add_option("--bias-out", o.bias_out,
                   "Write the folded bias (" + extension_names(", ", " or ") + ")")
       ->type_name("FILE")
@@ -73,7 +73,8 @@ int run_fold(const fold_run& run) {
 
   output_file bias_file(run.bias_out);
   const tensor_info bias_info{out_info.type, {folded_bias.size()}, false};
-  const codec& bias_format = run.bias_out_format ? *run.bias_out_format : pipeline.output_format();
+  const codec& bias_format = run.bias_out_format ? *run.bias_out_format : pipeline.input_format();
+  refuse_binary_on_terminal(run.bias_out, bias_format);
   const auto bias_sink = bias_format.make_sink(bias_file, bias_info);
   bias_sink->write_at(0, folded_bias);
   bias_sink->finish();

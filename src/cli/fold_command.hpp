@@ -30,7 +30,7 @@ struct fold_run {
   tensor_route files;  ///< the weight in, the folded weight out
   std::string bias;    ///< empty: a bias of zeros
   std::string bias_out;
-  const codec* bias_out_format = nullptr;  ///< null: the folded weight's
+  const codec* bias_out_format = nullptr;  ///< null: WEIGHT's
   state_input state;
 };
 

@@ -1,5 +1,7 @@
 #include "tensor_files.hpp"
 
+#include <unistd.h>
+
 #include "error.hpp"
 #include "file_io.hpp"
 #include "file_names.hpp"
@@ -25,13 +27,13 @@ void add_tensor_option(CLI::App* cmd, std::string& tensor, const std::string& wh
 }
 
 void add_output_option(CLI::App* cmd, const std::string& names, std::string& output,
-                       std::string& output_format) {
+                       std::string& output_format, const std::string& input) {
   cmd->add_option(names, output,
                   "Output tensor, " + extension_names(", ", " or ") + "; - writes standard output")
       ->type_name("FILE")
       ->required();
   cmd->add_option("--output-format", output_format,
-                  "Format of the output (else its name's, or INPUT's for -)")
+                  "Format of the output (else its name's, or " + input + "'s for -)")
       ->type_name(format_choices());
 }
 
@@ -51,35 +53,65 @@ const codec* input_format(const std::string& path, const std::string& flag_value
   return named_format(flag_value);
 }
 
+std::string tensor_flag_scope() {
+  return "--tensor picks a tensor of an " + extension_names(", ", " or ", true) + " file";
+}
+
+void check_tensor_flag(const std::string& path, const codec* named, const std::string& tensor) {
+  const codec* format = named ? named : codec_for_path(path);
+  if (tensor.empty() || !format || format->holds_many) return;
+  throw usage_error(tensor_flag_scope() + "; " + input_name(path) + " holds only one");
+}
+
 input_tensor open_input_tensor(const std::string& path, const codec* named,
-                               const std::string& tensor, bool format_flag_applies) {
+                               const std::string& tensor, bool input_flags_apply) {
   // Before the name is read for a format: "d: Is a directory", not "cannot tell the format".
   refuse_directory(path);
+  check_tensor_flag(path, named, tensor);
   opened_input input;
   try {
     input = open_input(path, named);
   } catch (const usage_error& e) {
-    if (format_flag_applies) throw;
+    if (input_flags_apply) throw;
     throw usage_error(e.what());  // without the fault: no flag names this file's format
   }
   const codec* format = input.format;
   const auto archive = format->open(std::move(input.file));
   if (!tensor.empty() && !archive->names_tensors()) {
-    throw usage_error("--tensor picks a tensor of an " + extension_names(", ", " or ", true) +
-                      " file; " + input_name(path) + " holds only one");
+    throw usage_error(tensor_flag_scope() + "; " + input_name(path) + " holds only one");
   }
-  return {pick_tensor(*archive, tensor), format};
+  try {
+    return {pick_tensor(*archive, tensor), format};
+  } catch (const usage_error& e) {
+    // No --tensor picks from this file: the way out is a file of one tensor.
+    if (input_flags_apply || e.fault() != fault::tensor_not_chosen) throw;
+    throw usage_error(e.reworded(": give a file of one tensor"));
+  }
 }
 
 const codec* output_format(const std::string& path, const std::string& flag_value,
-                           bool format_flag_applies) {
+                           bool output_flag_applies) {
   refuse_directory(path);
   try {
     return codec_for_output(path, named_format(flag_value));
   } catch (const usage_error& e) {
-    if (format_flag_applies) throw;
+    if (output_flag_applies) throw;
     throw usage_error(e.what());  // without the fault: no flag names this file's format
   }
+}
+
+void refuse_binary_on_terminal(const std::string& path, const codec& format) {
+  if (format.text) return;
+  const int fd = path == standard_stream ? STDOUT_FILENO : descriptor_named(path);
+  if (fd < 0 || ::isatty(fd) != 1) return;
+  std::string text_formats;
+  for (const codec* c : all_codecs()) {
+    if (c->text) text_formats += (text_formats.empty() ? "" : "|") + std::string(c->name);
+  }
+  throw usage_error((path == standard_stream ? std::string("standard output") : path) +
+                    " is a terminal, and " + std::string(format.a_file) +
+                    " is not text: redirect it, or name a text format with --output-format " +
+                    text_formats);
 }
 
 const codec* state_output_format(const std::string& path) {

@@ -19,9 +19,10 @@ void add_input_option(CLI::App* cmd, std::string& input, std::string& input_form
 void add_tensor_option(CLI::App* cmd, std::string& tensor, const std::string& what);
 
 /// Adds the tensor output: a positional OUTPUT, or an option when `names` is like
-/// "-o,--output"; with --output-format.
+/// "-o,--output"; with --output-format.  `input` names the input whose format an output with
+/// no name to tell takes.
 void add_output_option(CLI::App* cmd, const std::string& names, std::string& output,
-                       std::string& output_format);
+                       std::string& output_format, const std::string& input = "INPUT");
 
 /// "npy|json|npz|safetensors", the type name of a format flag.
 std::string format_choices();
@@ -40,19 +41,31 @@ struct input_tensor {
   const codec* format = nullptr;
 };
 
+/// "--tensor picks a tensor of an .npz or .safetensors file", for the messages that refuse it.
+std::string tensor_flag_scope();
+
+/// Refuses --tensor `tensor` for `path` when its format (`named`, else its name's) holds one
+/// unnamed tensor; a name that says nothing is checked when the file is read.
+void check_tensor_flag(const std::string& path, const codec* named, const std::string& tensor);
+
 /// Opens the tensor `tensor` of `path` in the format `named` (null: told by its name and
 /// bytes).  Throws io_error for a directory, usage_error for --tensor given for a file of one
-/// tensor, else what open_input and pick_tensor throw; a format that cannot be told keeps its
-/// fault (advice names --input-format) only when `format_flag_applies` to this file.
+/// tensor, else what open_input and pick_tensor throw.  The advice on a format that cannot be
+/// told (--input-format) and on a tensor not chosen (--tensor) is given only when
+/// `input_flags_apply` to this file; else a file of several tensors is told to be one tensor.
 input_tensor open_input_tensor(const std::string& path, const codec* named,
-                               const std::string& tensor = {}, bool format_flag_applies = true);
+                               const std::string& tensor = {}, bool input_flags_apply = true);
 
 /// The format of the output `path` (--output-format `flag_value`, else its name's), as far as
 /// it is told before the input is read (see codec_for_output): null means the input's.
 /// Throws io_error for a directory, usage_error for a name no format has, which keeps its fault
-/// (advice names --output-format) only when `format_flag_applies` to this file.
+/// (advice names --output-format) only when `output_flag_applies` to this file.
 const codec* output_format(const std::string& path, const std::string& flag_value,
-                           bool format_flag_applies = true);
+                           bool output_flag_applies = true);
+
+/// Refuses (usage_error) to write a file of `format` that is not text to `path` when that is
+/// a terminal (standard output, or a descriptor's name, on one): its bytes would be noise.
+void refuse_binary_on_terminal(const std::string& path, const codec& format);
 
 /// The format of named tensors a --stats-out `path` names, or null for a JSON document (any
 /// other name, and standard output).

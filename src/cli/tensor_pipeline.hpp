@@ -41,8 +41,11 @@ class tensor_pipeline {
 
   const tensor_source& source() const { return *source_; }
 
-  /// The format the output is written in: the route's, else the input's.  Another output of
-  /// the run that has no name to tell its format (fold's --bias-out on -) takes it too.
+  /// The format the input was read in.  Another output of the run that has no name to tell
+  /// its format (fold's --bias-out on -) is written in it.
+  const codec& input_format() const { return *input_format_; }
+
+  /// The format the output is written in: the route's, else the input's.
   const codec& output_format() const {
     return route_.output_format ? *route_.output_format : *input_format_;
   }

@@ -121,6 +121,8 @@ std::size_t input_file::read(void* buffer, std::size_t size) {
   const std::size_t held = seekable_ ? 0 : std::min(size, head_.size() - head_read_);
   std::memcpy(buffer, head_.data() + head_read_, held);
   head_read_ += held;
+  // A terminal's end of file is one keypress: asking again would wait for another.
+  if (ended_) return held;
   return held + read_fully(static_cast<char*>(buffer) + held, size - held, name_,
                            [&](char* out, std::size_t want, std::size_t) {
                              return ::read(fd_, out, want);
@@ -137,6 +139,7 @@ std::string_view input_file::peek(std::size_t size) {
                                                      return ::read(fd_, out, want);
                                                    });
     head_.resize(old + got);
+    if (!seekable_ && got < size - old) ended_ = true;
   }
   return std::string_view(head_).substr(0, size);
 }

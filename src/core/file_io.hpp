@@ -51,6 +51,7 @@ class input_file {
   std::string name_;
   std::string head_;           // the bytes peek() has seen
   std::size_t head_read_ = 0;  // of a pipe's, how many read() has returned since
+  bool ended_ = false;         // peek() met the end of a pipe: nothing more to read from it
 };
 
 /// Removes the named temporaries of every output_file not yet committed.  Async-signal-safe: a

@@ -188,5 +188,86 @@ class FormatsToldByBytes(ScratchTestCase):
         np.testing.assert_array_equal(y, reference.astype(np.float32))
 
 
+class ReviewedCorners(ScratchTestCase):
+    """Corners an independent review found: each test failed before its fix."""
+
+    def test_a_safetensors_header_whose_length_begins_like_text_is_safetensors(self):
+        # Lengths whose low byte is '0'..'9', '-', '[' or '{': a header of spaces after '{'.
+        for low in b"0123456789-[{NI":
+            with self.subTest(first_byte=chr(low)):
+                header = b'{"x":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}'
+                length = 256 + low
+                header += b" " * (length - len(header))
+                data = struct.pack("<Q", length) + header + np.arange(4, dtype="<f4").tobytes()
+                for name in ("t.safetensors", "t"):
+                    self.path(name).write_bytes(data)
+                    result = self.bnorm("convert", name, "y.npy")
+                    self.assertEqual(result.status, 0, result)
+                    np.testing.assert_array_equal(np.load(self.path("y.npy")),
+                                                  np.arange(4, dtype=np.float32).reshape(2, 2))
+
+    def test_compare_reads_a_fifo_and_dev_stdin_once(self):
+        self.path("x.npy").write_bytes(encoded("npy"))
+        result = self.bnorm("compare", "/dev/stdin", "x.npy", stdin=encoded("npy"))
+        self.assertEqual(result.status, 0, result)
+        fifo = self.path("f")
+        os.mkfifo(fifo)
+        writer = threading.Thread(target=lambda: fifo.write_bytes(encoded("npy")))
+        writer.start()
+        result = self.bnorm("compare", "f", "x.npy")
+        writer.join()
+        self.assertEqual(result.status, 0, result)
+
+    def test_flags_that_cannot_apply_are_refused_before_a_file_is_read(self):
+        for command in (["apply", "missing.npy", "-o", "y.npy", "--tensor", "x"],
+                        ["stats", "missing.json", "--tensor", "x"],
+                        ["compare", "missing.npy", "other.npy", "--tensor", "x"],
+                        ["compare", "missing.npy", "other.npy", "--ignore-extra-keys"]):
+            with self.subTest(command=command):
+                self.assertFailsWith(self.bnorm(*command), 2)
+
+    def test_an_output_named_only_by_its_extension_is_in_that_format(self):
+        self.path("x.npy").write_bytes(encoded("npy"))
+        result = self.bnorm("convert", "x.npy", ".safetensors")
+        self.assertEqual(result.status, 0, result)
+        np.testing.assert_array_equal(decoded("safetensors", self.path(".safetensors").read_bytes()),
+                                      VALUES)
+
+    def test_fold_bias_out_with_no_name_to_tell_is_in_weight_s_format(self):
+        self.path("w.npy").write_bytes(encoded("npy"))
+        self.path("state.json").write_text(json.dumps({"running_mean": [0, 0, 0, 0],
+                                                       "running_var": [1, 1, 1, 1]}))
+        result = self.bnorm("fold", "w.npy", "--axis", "0", "--state", "state.json", "-o", "w.json",
+                            "--bias-out", "b")
+        self.assertEqual(result.status, 0, result)
+        self.assertEqual(np.load(self.path("b")).shape, (4,))
+
+
+class Terminal(ScratchTestCase):
+    """Standard output on a pseudo-terminal (Python's pty)."""
+
+    def run_on_terminal(self, *args):
+        import pty
+        import subprocess
+        from cli_support import BNORM
+        leader, follower = pty.openpty()
+        completed = subprocess.run([BNORM, *args], cwd=self.dir, stdout=follower,
+                                   stderr=subprocess.PIPE, timeout=60)
+        os.close(follower)
+        os.close(leader)
+        return completed
+
+    def test_binary_output_is_refused_on_a_terminal_and_text_is_not(self):
+        self.path("x.npy").write_bytes(encoded("npy"))
+        for output in ("-", "/dev/stdout"):
+            with self.subTest(output=output):
+                completed = self.run_on_terminal("apply", "x.npy", "-o", output)
+                self.assertEqual(completed.returncode, 2, completed.stderr)
+                self.assertIn(b"is a terminal, and a .npy file is not text", completed.stderr)
+                self.assertIn(b"--output-format json", completed.stderr)
+        completed = self.run_on_terminal("apply", "x.npy", "-o", "-", "--output-format", "json")
+        self.assertEqual(completed.returncode, 0, completed.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -452,3 +452,48 @@ TEST_CASE("file_lock: a waiter whose file was replaced meanwhile locks the new o
   second.reset();
   CHECK_FALSE(locked_by_other());
 }
+
+TEST_CASE("peek gives a pipe's bytes back to read, and a regular file's leave it in place") {
+  bnorm_test::temp_dir dir;
+  const std::string path = dir.file("f");
+  bnorm_test::write_bytes(path, "0123456789");
+  bnorm::input_file file(path);
+  CHECK(file.peek(4) == "0123");
+  CHECK(file.peek(20) == "0123456789");
+  CHECK(file.read_all() == "0123456789");
+
+  const std::string fifo = dir.file("pipe");
+  const bnorm_test::fifo_writer writer(fifo, "abcdefghij");
+  bnorm::input_file pipe(fifo);
+  CHECK(pipe.peek(3) == "abc");
+  CHECK(pipe.peek(5) == "abcde");
+  char two[2];
+  CHECK(pipe.read(two, 2) == 2);
+  CHECK(std::string(two, 2) == "ab");
+  CHECK(pipe.read_all() == "cdefghij");
+}
+
+TEST_CASE("an end of file that peek met on a terminal is not asked for again") {
+  // A terminal's end of file is one Ctrl-D: reading again would wait for the user to press
+  // another.  The test presses a second one after a second, so that a regression fails by
+  // taking that long instead of hanging.
+  const int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+  REQUIRE(master >= 0);
+  REQUIRE(::grantpt(master) == 0);
+  REQUIRE(::unlockpt(master) == 0);
+  const std::string slave = ::ptsname(master);
+  bnorm::input_file terminal(slave);
+  const std::string typed = "[[1, 2]]\n\x04";
+  REQUIRE(::write(master, typed.data(), typed.size()) == static_cast<ssize_t>(typed.size()));
+  std::thread second_ctrl_d([master] {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    (void)!::write(master, "\x04", 1);
+  });
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(terminal.peek(64) == "[[1, 2]]\n");
+  CHECK(terminal.read_all() == "[[1, 2]]\n");
+  const auto waited = std::chrono::steady_clock::now() - start;
+  second_ctrl_d.join();
+  ::close(master);
+  CHECK(waited < std::chrono::milliseconds(900));
+}

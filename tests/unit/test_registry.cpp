@@ -55,7 +55,11 @@ TEST_CASE("codec_for_path reads the last component's extension, in any case") {
   CHECK(bnorm::codec_for_path("a.b.Json") == codec_named("json"));
   CHECK(bnorm::codec_for_path("m.SafeTensors") == codec_named("safetensors"));
   CHECK(bnorm::codec_for_path("a.npz") == codec_named("npz"));
-  for (const char* nothing : {"x.txt", "dir.npy/x", "-", "npy", ".npy", "x.npy.", "x.npyz", ""}) {
+  // A name that is all extension is one: ".npz" names an .npz, as it did before formats had a
+  // registry.
+  CHECK(bnorm::codec_for_path(".npz") == codec_named("npz"));
+  CHECK(bnorm::codec_for_path("dir/.safetensors") == codec_named("safetensors"));
+  for (const char* nothing : {"x.txt", "dir.npy/x", "-", "npy", "x.npy.", "x.npyz", ""}) {
     CAPTURE(nothing);
     CHECK(bnorm::codec_for_path(nothing) == nullptr);
   }
@@ -73,15 +77,21 @@ TEST_CASE("each format's own files are recognized by their first bytes, and by n
   }
 }
 
-TEST_CASE("codec_for_bytes: JSON after white space, and nothing for bytes no format begins") {
+TEST_CASE("codec_for_bytes: JSON is an array or object after white space, and text") {
   const codec* json = codec_named("json");
-  for (const char* text : {"[1, 2]", "  \n\t[[1]]", "{\"a\": 1}", "-1", "7", "NaN", "Infinity"}) {
+  for (const char* text : {"[1, 2]", "  \n\t[[1]]", "{\"a\": 1}", "[NaN]"}) {
     CAPTURE(text);
     CHECK(bnorm::codec_for_bytes(text) == json);
   }
-  // White space that fills the whole head may be followed by anything: it is text.
-  CHECK(bnorm::codec_for_bytes(std::string(bnorm::sniff_size, ' ')) == json);
+  // A number alone, white space alone, and text holding a NUL byte say no format: a name
+  // must (CSV, which also starts with a number, is told apart that way).
+  for (const char* text : {"-1", "7", "NaN", "Infinity", "1,2\n3,4\n"}) {
+    CAPTURE(text);
+    CHECK(bnorm::codec_for_bytes(text) == nullptr);
+  }
+  CHECK(bnorm::codec_for_bytes(std::string(bnorm::sniff_size, ' ')) == nullptr);
   CHECK(bnorm::codec_for_bytes(std::string(10, ' ')) == nullptr);
+  CHECK(bnorm::codec_for_bytes(std::string("[1,\0 2]", 7)) == nullptr);
   using namespace std::string_view_literals;
   for (std::string_view bytes : {""sv, "x"sv, "hello"sv, "\x93NUMP"sv, "PK\x01\x02"sv, "PK"sv,
                                  "\x10\x00\x00\x00\x00\x00\x00\x01{"sv, "\x10\x00\x00"sv}) {
@@ -91,6 +101,21 @@ TEST_CASE("codec_for_bytes: JSON after white space, and nothing for bytes no for
   CHECK(bnorm::codec_for_bytes("PK\x05\x06"sv) == codec_named("npz"));  // np.savez of nothing
   CHECK(bnorm::codec_for_bytes("\x02\x00\x00\x00\x00\x00\x00\x00{}"sv) ==
         codec_named("safetensors"));
+}
+
+TEST_CASE("a safetensors header of any length is safetensors, whatever its first byte") {
+  // The first byte is the low byte of the header's length: it may be '[', '{', '-', a digit,
+  // 'N' or 'I', the bytes a text format begins with.  Every length below 2^16, each with a
+  // header of spaces after its '{', is recognized as safetensors alone.
+  for (std::size_t length = 2; length < (1u << 16); ++length) {
+    std::string head(8, '\0');
+    head[0] = static_cast<char>(length & 0xff);
+    head[1] = static_cast<char>(length >> 8);
+    head += '{';
+    head.append(bnorm::sniff_size - head.size(), ' ');
+    CAPTURE(length);
+    REQUIRE(bnorm::codec_for_bytes(head) == codec_named("safetensors"));
+  }
 }
 
 TEST_CASE("open_input: a name and bytes that disagree are invalid data naming both") {

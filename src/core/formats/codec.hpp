@@ -33,6 +33,8 @@ struct codec {
   bool keeps_dtype;
   /// bnorm's documents (state, statistics, partial statistics) are files of this format.
   bool holds_documents;
+  /// Its files are text, which a terminal can show.
+  bool text;
   /// The type a tensor computed as `type` is written as: the nearest type the format holds
   /// (output_type_for's floating type, bfloat16 as float32 where there is no bfloat16).
   dtype (*written_type)(dtype type);

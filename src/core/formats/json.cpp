@@ -6,6 +6,7 @@
 #include "error.hpp"
 #include "fortran_order.hpp"
 #include "json_tensor.hpp"
+#include "sinks.hpp"
 
 namespace bnorm {
 namespace {
@@ -25,18 +26,13 @@ std::unique_ptr<tensor_archive> open_json(std::unique_ptr<input_file> file) {
                                [info, values] { return memory_source(info, values); });
 }
 
-// JSON's numbers carry no type: each is the shortest text that reads back to the value of the
-// type it was computed as, bfloat16 as float32 (which holds every bfloat16 exactly).
-dtype json_written_type(dtype type) {
-  if (type.kind == scalar_kind::bfloat) return dtype::float32();
-  return output_type_for(type);
-}
-
 class json_sink : public tensor_sink {
  public:
   json_sink(output_file& out, tensor_info info)
       : out_(out), info_(std::move(info)), values_(info_.element_count()) {
-    info_.type = json_written_type(info_.type);
+    // JSON's numbers carry no type: each is the shortest text that reads back to the value
+    // of the type it was computed as.
+    info_.type = written_without_bfloat16(info_.type);
     if (!json_holds_shape(info_.shape)) {
       throw data_error(out_.name() + ": JSON cannot hold the shape " +
                        shape_to_string(info_.shape) +
@@ -70,14 +66,15 @@ std::unique_ptr<tensor_sink> make_json_sink(output_file& out, tensor_info info) 
   return std::make_unique<json_sink>(out, std::move(info));
 }
 
-// JSON text starts, after any white space, with a number, NaN, Infinity, or an array or
-// object; no other format bnorm reads begins with such a byte.  A head of nothing but white
-// space with more to come is text too.
+// A tensor is an array and a document an object: after any white space, '[' or '{'.  Text
+// holds no NUL byte, which tells it from a binary format whose first byte happens to be one
+// of those (a safetensors header length, little-endian, of 0x5b or 0x7b: its high bytes are
+// 0).  A number alone (a rank-0 tensor) is left to the name, so that other text formats
+// (CSV) can be told from it.
 bool recognizes_json(std::string_view head) {
+  if (head.find('\0') != std::string_view::npos) return false;
   const std::size_t first = head.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return head.size() == sniff_size;
-  const char c = head[first];
-  return c == '[' || c == '{' || c == '-' || (c >= '0' && c <= '9') || c == 'N' || c == 'I';
+  return first != std::string_view::npos && (head[first] == '[' || head[first] == '{');
 }
 
 constexpr std::array<std::string_view, 1> json_extensions{".json"};
@@ -95,7 +92,8 @@ extern const codec json_codec{
     .holds_many = false,
     .keeps_dtype = false,
     .holds_documents = true,
-    .written_type = json_written_type,
+    .text = true,
+    .written_type = written_without_bfloat16,
     .open = open_json,
     .make_sink = make_json_sink,
     .write_set = nullptr,

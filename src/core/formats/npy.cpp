@@ -93,14 +93,8 @@ std::unique_ptr<tensor_archive> open_npy(std::unique_ptr<input_file> file) {
   }
 }
 
-dtype npy_written_type(dtype type) {
-  // encode() writes little-endian floats, whatever type was asked for; .npy has no bfloat16.
-  if (type.kind == scalar_kind::bfloat) return dtype::float32();
-  return output_type_for(type);
-}
-
 std::unique_ptr<tensor_sink> make_npy_sink(output_file& out, tensor_info info) {
-  info.type = npy_written_type(info.type);
+  info.type = written_without_bfloat16(info.type);
   return make_headed_sink(out, format_npy_header(info), info.type);
 }
 
@@ -124,7 +118,8 @@ extern const codec npy_codec{
     .holds_many = false,
     .keeps_dtype = true,
     .holds_documents = false,
-    .written_type = npy_written_type,
+    .text = false,
+    .written_type = written_without_bfloat16,
     .open = open_npy,
     .make_sink = make_npy_sink,
     .write_set = nullptr,

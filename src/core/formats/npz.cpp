@@ -184,17 +184,11 @@ std::unique_ptr<tensor_archive> open_npz_file(std::unique_ptr<input_file> file) 
   return open_npz(byte_source::from_file(std::move(file)));
 }
 
-// NumPy has no bfloat16: float32 holds every bfloat16 exactly.
-dtype npz_written_type(dtype type) {
-  if (type.kind == scalar_kind::bfloat) return dtype::float32();
-  return output_type_for(type);
-}
-
 // To a regular file, the member streams like .npy: its CRC-32, which precedes its data, is
 // combined from the ranges' and patched in at the end.  To a stream, where the CRC-32 must be
 // written before the data, the tensor is held in memory until it is whole.
 std::unique_ptr<tensor_sink> make_npz_sink(output_file& out, tensor_info info) {
-  info.type = npz_written_type(info.type);
+  info.type = written_without_bfloat16(info.type);  // NumPy has no bfloat16
   // push_back, not = "x": GCC 12 warns falsely about the latter (-Wrestrict, PR 105651).
   if (info.name.empty()) info.name.push_back('x');
   check_npz_name(out, info.name);
@@ -225,7 +219,8 @@ extern const codec npz_codec{
     .holds_many = true,
     .keeps_dtype = true,
     .holds_documents = false,
-    .written_type = npz_written_type,
+    .text = false,
+    .written_type = written_without_bfloat16,
     .open = open_npz_file,
     .make_sink = make_npz_sink,
     .write_set = write_npz,

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <filesystem>
 #include <vector>
 
 #include "error.hpp"
@@ -55,7 +54,11 @@ std::span<const codec* const> all_codecs() {
 }
 
 std::string lowercase_extension(std::string_view path) {
-  std::string ext = std::filesystem::path(path).extension().string();
+  // From the last dot of the last component, a leading one included: ".npz" names an .npz.
+  const std::size_t slash = path.rfind('/');
+  const std::size_t dot = path.rfind('.');
+  if (dot == std::string_view::npos || (slash != std::string_view::npos && dot < slash)) return "";
+  std::string ext(path.substr(dot));
   for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return ext;
 }

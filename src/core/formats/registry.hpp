@@ -35,7 +35,8 @@ std::string format_names(std::string_view separator = ", ", std::string_view las
 std::string extension_names(std::string_view separator = ", ", std::string_view last = {},
                             bool many_only = false);
 
-/// The extension of `path`'s last component, lowercase, with its dot; "" without one.
+/// The extension of `path`'s last component, lowercase, from its last dot ("x.NPY" and ".npy"
+/// give ".npy"); "" without a dot.
 std::string lowercase_extension(std::string_view path);
 
 /// An input opened, its format settled.

@@ -401,6 +401,7 @@ extern const codec safetensors_codec{
     .holds_many = true,
     .keeps_dtype = true,
     .holds_documents = false,
+    .text = false,
     .written_type = safetensors_written_type,
     .open = open_safetensors_file,
     .make_sink = make_safetensors_sink,

@@ -68,6 +68,11 @@ class held_sink : public tensor_sink {
 
 }  // namespace
 
+dtype written_without_bfloat16(dtype type) {
+  if (type.kind == scalar_kind::bfloat) return dtype::float32();
+  return output_type_for(type);
+}
+
 std::unique_ptr<tensor_sink> make_headed_sink(output_file& out, const std::string& header,
                                               dtype type) {
   return std::make_unique<headed_sink>(out, header, type);

@@ -13,6 +13,10 @@
 
 namespace bnorm {
 
+/// The type a format without bfloat16 writes a tensor computed as `type` in: float32, which
+/// holds every bfloat16 exactly, for bfloat16; else output_type_for's floating type.
+dtype written_without_bfloat16(dtype type);
+
 /// A sink writing `header`, then the values encoded as `type` (a little-endian floating type),
 /// each range at its place after the header: the layout of .npy and .safetensors.  Parallel
 /// to a regular file; in order to a stream.
