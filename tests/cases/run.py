@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Runs the command-line cases: each `*.sh` file under this folder is run by `sh` in a fresh
+"""Runs the command-line cases: each `*.sh` file under this folder is run by `sh -e` in a fresh
 folder holding a copy of samples/ (and what its folder's setup made), with `bnorm` on PATH,
 and its exit status, stdout and stderr are compared with the files beside it:
 
@@ -138,7 +138,7 @@ class Case:
         home.mkdir(parents=True)
         shutil.copytree(prepared, self.folder, symlinks=True)
         try:
-            completed = subprocess.run(["sh", str(self.path)], cwd=self.folder,
+            completed = subprocess.run(["sh", "-e", str(self.path)], cwd=self.folder,
                                        env=environment(bnorm, scratch, home),
                                        stdin=subprocess.DEVNULL, capture_output=True,
                                        timeout=timeout)
