@@ -57,7 +57,8 @@ int run_backward(const backward_run& run) {
   // file is, told by its bytes.
   const bool on_stdin = run.grad_output == standard_stream;
   const auto grad =
-      open_input_tensor(run.grad_output, on_stdin ? run.files.input_format : nullptr, {}, on_stdin)
+      open_input_tensor(run.grad_output, on_stdin ? run.files.input_format : nullptr, {}, on_stdin,
+                        false)
           .source;
   state_file state = read_state(run.state, config);
   const std::string state_name = run.state.path.empty() ? "state" : input_name(run.state.path);

@@ -57,7 +57,7 @@ int run_fold(const fold_run& run) {
   tensor_pipeline pipeline(run.files);
   std::vector<double> bias;
   if (!run.bias.empty()) {
-    const auto source = open_input_tensor(run.bias, nullptr, {}, false).source;
+    const auto source = open_input_tensor(run.bias, nullptr, {}, false, false).source;
     bias.resize(source->info().element_count());
     source->read_at(0, bias);
   }
@@ -74,7 +74,7 @@ int run_fold(const fold_run& run) {
   output_file bias_file(run.bias_out);
   const tensor_info bias_info{out_info.type, {folded_bias.size()}, false};
   const codec& bias_format = run.bias_out_format ? *run.bias_out_format : pipeline.input_format();
-  refuse_binary_on_terminal(run.bias_out, bias_format);
+  refuse_binary_on_terminal(run.bias_out, bias_format, false);
   const auto bias_sink = bias_format.make_sink(bias_file, bias_info);
   bias_sink->write_at(0, folded_bias);
   bias_sink->finish();

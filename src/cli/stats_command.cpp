@@ -304,7 +304,7 @@ int run_stats(const stats_run& run) {
                         after.channels});
     } else if (!run.after.empty()) {
       const auto after_source =
-          open_input_tensor(run.after, input_format(run.after, ""), {}, false).source;
+          open_input_tensor(run.after, input_format(run.after, ""), {}, false, false).source;
       announce_passes({"statistics of " + input_name(run.after)});
       const tensor_statistics after = statistics_of(*after_source, run.after, config);
       if (after.layout.channels != input.layout.channels) {

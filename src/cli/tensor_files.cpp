@@ -64,7 +64,8 @@ void check_tensor_flag(const std::string& path, const codec* named, const std::s
 }
 
 input_tensor open_input_tensor(const std::string& path, const codec* named,
-                               const std::string& tensor, bool input_flags_apply) {
+                               const std::string& tensor, bool format_flag_applies,
+                               bool tensor_flag_applies) {
   // Before the name is read for a format: "d: Is a directory", not "cannot tell the format".
   refuse_directory(path);
   check_tensor_flag(path, named, tensor);
@@ -72,7 +73,7 @@ input_tensor open_input_tensor(const std::string& path, const codec* named,
   try {
     input = open_input(path, named);
   } catch (const usage_error& e) {
-    if (input_flags_apply) throw;
+    if (format_flag_applies) throw;
     throw usage_error(e.what());  // without the fault: no flag names this file's format
   }
   const codec* format = input.format;
@@ -84,7 +85,7 @@ input_tensor open_input_tensor(const std::string& path, const codec* named,
     return {pick_tensor(*archive, tensor), format};
   } catch (const usage_error& e) {
     // No --tensor picks from this file: the way out is a file of one tensor.
-    if (input_flags_apply || e.fault() != fault::tensor_not_chosen) throw;
+    if (tensor_flag_applies || e.fault() != fault::tensor_not_chosen) throw;
     throw usage_error(e.reworded(": give a file of one tensor"));
   }
 }
@@ -100,7 +101,8 @@ const codec* output_format(const std::string& path, const std::string& flag_valu
   }
 }
 
-void refuse_binary_on_terminal(const std::string& path, const codec& format) {
+void refuse_binary_on_terminal(const std::string& path, const codec& format,
+                               bool output_flag_applies) {
   if (format.text) return;
   const int fd = path == standard_stream ? STDOUT_FILENO : descriptor_named(path);
   if (fd < 0 || ::isatty(fd) != 1) return;
@@ -109,9 +111,10 @@ void refuse_binary_on_terminal(const std::string& path, const codec& format) {
     if (c->text) text_formats += (text_formats.empty() ? "" : "|") + std::string(c->name);
   }
   throw usage_error((path == standard_stream ? std::string("standard output") : path) +
-                    " is a terminal, and " + std::string(format.a_file) +
-                    " is not text: redirect it, or name a text format with --output-format " +
-                    text_formats);
+                    " is a terminal, and " + std::string(format.a_file) + " is not text: " +
+                    (output_flag_applies
+                         ? "redirect it, or name a text format with --output-format " + text_formats
+                         : std::string("redirect it")));
 }
 
 const codec* state_output_format(const std::string& path) {

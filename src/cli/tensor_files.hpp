@@ -51,10 +51,12 @@ void check_tensor_flag(const std::string& path, const codec* named, const std::s
 /// Opens the tensor `tensor` of `path` in the format `named` (null: told by its name and
 /// bytes).  Throws io_error for a directory, usage_error for --tensor given for a file of one
 /// tensor, else what open_input and pick_tensor throw.  The advice on a format that cannot be
-/// told (--input-format) and on a tensor not chosen (--tensor) is given only when
-/// `input_flags_apply` to this file; else a file of several tensors is told to be one tensor.
+/// told (--input-format) is given only when `format_flag_applies` to this file, and on a
+/// tensor not chosen (--tensor) only when `tensor_flag_applies`; else a file of several
+/// tensors is told to be one tensor.
 input_tensor open_input_tensor(const std::string& path, const codec* named,
-                               const std::string& tensor = {}, bool input_flags_apply = true);
+                               const std::string& tensor = {}, bool format_flag_applies = true,
+                               bool tensor_flag_applies = true);
 
 /// The format of the output `path` (--output-format `flag_value`, else its name's), as far as
 /// it is told before the input is read (see codec_for_output): null means the input's.
@@ -65,7 +67,9 @@ const codec* output_format(const std::string& path, const std::string& flag_valu
 
 /// Refuses (usage_error) to write a file of `format` that is not text to `path` when that is
 /// a terminal (standard output, or a descriptor's name, on one): its bytes would be noise.
-void refuse_binary_on_terminal(const std::string& path, const codec& format);
+/// The advice names --output-format only when `output_flag_applies` to this output.
+void refuse_binary_on_terminal(const std::string& path, const codec& format,
+                               bool output_flag_applies = true);
 
 /// The format of named tensors a --stats-out `path` names, or null for a JSON document (any
 /// other name, and standard output).

@@ -226,6 +226,17 @@ class ReviewedCorners(ScratchTestCase):
             with self.subTest(command=command):
                 self.assertFailsWith(self.bnorm(*command), 2)
 
+    def test_a_gradient_on_standard_input_is_never_told_to_use_tensor(self):
+        # --tensor picks from INPUT, never from --grad-output, on standard input or not.
+        self.path("x.npy").write_bytes(encoded("npy"))
+        two = io.BytesIO()
+        np.savez(two, a=VALUES, b=VALUES)
+        result = self.bnorm("backward", "x.npy", "--grad-output", "-", "-o", "g.npy",
+                            stdin=two.getvalue())
+        self.assertFailsWith(result, 2)
+        self.assertEqual(result.stderr.strip(), "bnorm: error: <stdin> holds 2 tensors ('a', 'b'): "
+                         "give a file of one tensor")
+
     def test_an_output_named_only_by_its_extension_is_in_that_format(self):
         self.path("x.npy").write_bytes(encoded("npy"))
         result = self.bnorm("convert", "x.npy", ".safetensors")
@@ -267,6 +278,17 @@ class Terminal(ScratchTestCase):
                 self.assertIn(b"--output-format json", completed.stderr)
         completed = self.run_on_terminal("apply", "x.npy", "-o", "-", "--output-format", "json")
         self.assertEqual(completed.returncode, 0, completed.stderr)
+
+    def test_fold_bias_out_on_a_terminal_is_not_told_to_use_output_format(self):
+        # --output-format names -o's format, not --bias-out's: the advice is to redirect.
+        self.path("w.npy").write_bytes(encoded("npy"))
+        self.path("state.json").write_text(json.dumps({"running_mean": [0, 0, 0, 0],
+                                                       "running_var": [1, 1, 1, 1]}))
+        completed = self.run_on_terminal("fold", "w.npy", "--axis", "0", "--state", "state.json",
+                                         "-o", "w.json", "--bias-out", "-")
+        self.assertEqual(completed.returncode, 2, completed.stderr)
+        self.assertTrue(completed.stderr.endswith(b"is not text: redirect it\n"), completed.stderr)
+        self.assertFalse(self.path("w.json").exists())
 
 
 if __name__ == "__main__":
