@@ -49,6 +49,13 @@ struct codec {
   /// Writes a set of named tensors (their types already written_type's); null for a format
   /// of one tensor.  Throws data_error, before writing anything, for names it cannot hold.
   void (*write_set)(output_file& out, std::vector<named_tensor> tensors);
+  /// Writes to `out` the file `original` (of this format, not yet peeked at or peeked at) with
+  /// the tensors of `replaced` in the place of the tensors of their names, and added where it
+  /// has none; every other tensor, and everything else the file holds, keeps its name, type,
+  /// shape and bytes.  Null for a format of one tensor.  Throws data_error, before writing
+  /// anything, for a file it cannot update.
+  void (*update_set)(std::unique_ptr<input_file> original, output_file& out,
+                     std::vector<named_tensor> replaced);
 };
 
 /// How many first bytes of a file the recognizers are given, at most.

@@ -97,6 +97,7 @@ extern const codec json_codec{
     .open = open_json,
     .make_sink = make_json_sink,
     .write_set = nullptr,
+    .update_set = nullptr,
 };
 
 }  // namespace bnorm

@@ -123,6 +123,7 @@ extern const codec npy_codec{
     .open = open_npy,
     .make_sink = make_npy_sink,
     .write_set = nullptr,
+    .update_set = nullptr,
 };
 
 }  // namespace bnorm

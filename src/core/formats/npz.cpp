@@ -224,6 +224,7 @@ extern const codec npz_codec{
     .open = open_npz_file,
     .make_sink = make_npz_sink,
     .write_set = write_npz,
+    .update_set = nullptr,
 };
 
 }  // namespace bnorm

@@ -406,6 +406,7 @@ extern const codec safetensors_codec{
     .open = open_safetensors_file,
     .make_sink = make_safetensors_sink,
     .write_set = write_safetensors,
+    .update_set = nullptr,
 };
 
 }  // namespace bnorm
