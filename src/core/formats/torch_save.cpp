@@ -21,176 +21,23 @@
 #include "pickle.hpp"
 #include "quoted_name.hpp"
 #include "sinks.hpp"
+#include "torch_save_layout.hpp"
 #include "zip_archive.hpp"
 
 namespace bnorm {
+namespace torch_zip {
 namespace {
-
-constexpr std::uint32_t local_signature = 0x04034b50;
-constexpr std::uint32_t descriptor_signature = 0x08074b50;
-constexpr std::uint32_t central_signature = 0x02014b50;
-constexpr std::uint32_t end_signature = 0x06054b50;
-constexpr std::uint32_t zip64_end_signature = 0x06064b50;
-constexpr std::uint32_t zip64_locator_signature = 0x07064b50;
-constexpr std::uint16_t utf8_flag = 0x0800;
-constexpr std::uint16_t descriptor_flag = 0x0008;  // miniz writes none for an empty record
-constexpr std::uint16_t zip64_extra_id = 0x0001;
-constexpr std::uint32_t marker32 = 0xffffffff;
-constexpr std::uint16_t marker16 = 0xffff;
-constexpr std::uint16_t zip64_made_by = 0x031e;  // Unix, 3.0: what miniz puts in its ZIP64 end
-constexpr std::uint16_t zip64_version = 45;
-constexpr std::uint64_t alignment = 64;  // torch's kFieldAlignment
-constexpr std::size_t local_header_size = 30;
-constexpr std::string_view torch_version_record = "3\n";
-
-void put(std::string& out, std::uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) out += static_cast<char>((value >> (8 * i)) & 0xff);
-}
 
 std::uint32_t crc_of(std::uint32_t crc, const void* data, std::size_t size) {
   return static_cast<std::uint32_t>(
       crc32_z(crc, static_cast<const Bytef*>(data), static_cast<z_size_t>(size)));
 }
 
-// The ZIP64 extra field miniz writes for a record past 4 GiB or at an offset past it.
-std::string zip64_extra(std::uint64_t size, std::uint64_t offset) {
-  std::string values;
-  if (size >= marker32) {
-    put(values, size, 8);
-    put(values, size, 8);
-  }
-  if (offset >= marker32) put(values, offset, 8);
-  if (values.empty()) return values;
-  std::string extra;
-  put(extra, zip64_extra_id, 2);
-  put(extra, values.size(), 2);
-  return extra + values;
+}  // namespace
+
+std::uint32_t crc32_of(std::string_view data) {
+  return crc_of(0, data.data(), data.size());
 }
-
-std::uint16_t flags_of(std::uint64_t size) {
-  return size == 0 ? utf8_flag : utf8_flag | descriptor_flag;
-}
-
-// The records' layout: where each one's header, data and descriptor go, and the directory.
-class torch_layout {
- public:
-  explicit torch_layout(std::string folder) : folder_(std::move(folder)) {}
-
-  const std::string& folder() const { return folder_; }
-
-  /// The local header of the next record, of `size` bytes: its data starts at offset() plus
-  /// the header's size, on a 64-byte boundary.
-  std::string local_header(const std::string& name, std::uint64_t size) {
-    current_ = {folder_ + "/" + name, 0, size, offset_};
-    const std::string big = zip64_extra(size, offset_);
-    const std::uint64_t start = offset_ + local_header_size + current_.name.size() + 4 + big.size();
-    const std::uint64_t padding = (alignment - start % alignment) % alignment;
-    std::string header;
-    put(header, local_signature, 4);
-    put(header, 0, 2);  // version needed: miniz writes 0 for stored records
-    put(header, flags_of(size), 2);
-    put(header, 0, 2);  // stored
-    put(header, 0, 4);  // time and date
-    put(header, 0, 4);  // CRC-32, in the descriptor
-    put(header, 0, 8);  // sizes, in the descriptor
-    put(header, current_.name.size(), 2);
-    put(header, big.size() + 4 + padding, 2);
-    header += current_.name;
-    header += big;
-    header += "FB";
-    put(header, padding, 2);
-    header.append(padding, 'Z');
-    offset_ += header.size();
-    return header;
-  }
-
-  /// The data descriptor after the current record's data (none for an empty record).
-  std::string descriptor(std::uint32_t crc) {
-    current_.crc = crc;
-    std::string d;
-    if (current_.size == 0) {
-      records_.push_back(current_);
-      return d;
-    }
-    put(d, descriptor_signature, 4);
-    put(d, crc, 4);
-    if (zip64_extra(current_.size, current_.offset).empty()) {
-      put(d, current_.size, 4);
-      put(d, current_.size, 4);
-    } else {
-      put(d, current_.size, 8);
-      put(d, current_.size, 8);
-    }
-    offset_ += current_.size + d.size();
-    records_.push_back(current_);
-    return d;
-  }
-
-  std::uint64_t offset() const { return offset_; }
-
-  /// The central directory and the end records.
-  std::string directory() const {
-    std::string central;
-    for (const record& r : records_) {
-      const std::string extra = zip64_extra(r.size, r.offset);
-      put(central, central_signature, 4);
-      put(central, 0, 2);  // made by
-      put(central, 0, 2);  // version needed
-      put(central, flags_of(r.size), 2);
-      put(central, 0, 2);
-      put(central, 0, 4);
-      put(central, r.crc, 4);
-      put(central, std::min<std::uint64_t>(r.size, marker32), 4);
-      put(central, std::min<std::uint64_t>(r.size, marker32), 4);
-      put(central, r.name.size(), 2);
-      put(central, extra.size(), 2);
-      put(central, 0, 2);  // comment
-      put(central, 0, 2);  // disk
-      put(central, 0, 2);  // internal attributes
-      put(central, 0, 4);  // external attributes
-      put(central, std::min<std::uint64_t>(r.offset, marker32), 4);
-      central += r.name;
-      central += extra;
-    }
-    const std::uint64_t count = records_.size();
-    std::string end = central;
-    const std::uint64_t zip64_end_offset = offset_ + central.size();
-    put(end, zip64_end_signature, 4);
-    put(end, 44, 8);
-    put(end, zip64_made_by, 2);
-    put(end, zip64_version, 2);
-    put(end, 0, 4);
-    put(end, 0, 4);
-    put(end, count, 8);
-    put(end, count, 8);
-    put(end, central.size(), 8);
-    put(end, offset_, 8);
-    put(end, zip64_locator_signature, 4);
-    put(end, 0, 4);
-    put(end, zip64_end_offset, 8);
-    put(end, 1, 4);
-    put(end, end_signature, 4);
-    put(end, 0, 4);
-    put(end, std::min<std::uint64_t>(count, marker16), 2);
-    put(end, std::min<std::uint64_t>(count, marker16), 2);
-    put(end, std::min<std::uint64_t>(central.size(), marker32), 4);
-    put(end, std::min<std::uint64_t>(offset_, marker32), 4);
-    put(end, 0, 2);
-    return end;
-  }
-
- private:
-  struct record {
-    std::string name;
-    std::uint32_t crc = 0;
-    std::uint64_t size = 0;
-    std::uint64_t offset = 0;
-  };
-  std::string folder_;
-  std::uint64_t offset_ = 0;
-  record current_;
-  std::vector<record> records_;
-};
 
 // The folder torch.save names after the file: its base name less the last extension
 // (PyTorchStreamWriter's basename(), which also splits at '\\'); "archive" for a buffer, and
@@ -207,6 +54,8 @@ std::string folder_for(const output_file& out) {
   }
   return base;
 }
+
+namespace {
 
 std::string storage_type_of(const output_file& out, const tensor_info& info) {
   const dtype t = info.type;
@@ -262,6 +111,8 @@ pickle::value_ptr text_value(std::string text) {
 }
 
 // A tensor of its own storage, keyed `key`.
+}  // namespace
+
 pickle::value_ptr tensor_value(const output_file& out, const tensor_info& info, std::string key) {
   auto data = std::make_shared<pickle::storage>();
   data->storage_type = storage_type_of(out, info);
@@ -274,6 +125,12 @@ pickle::value_ptr tensor_value(const output_file& out, const tensor_info& info, 
   v->tensor.stride = strides_of(info);
   return v;
 }
+
+}  // namespace torch_zip
+
+namespace {
+
+using namespace torch_zip;
 
 // torch writes the storages' records in the order of their keys as strings: "10" before "2".
 std::vector<std::size_t> record_order(std::size_t count) {
