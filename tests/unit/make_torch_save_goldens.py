@@ -83,6 +83,34 @@ def archives(folder):
                 out[name] = f.read()
             # The pickle alone too, which names no folder.
             out[name + "_pkl"] = zipfile.ZipFile(path).read(folder + "/data.pkl")
+    # A checkpoint around a state_dict (with _metadata), saved, then loaded, updated as
+    # update_torch_set is asked to (running_mean as float64, running_var as float32, a tensor
+    # added) and saved again; and one with a view of running_mean elsewhere in it (not at the
+    # root, whose tensors would make it the state_dict).
+    bn = torch.nn.BatchNorm2d(3)
+    bn.running_mean.copy_(tensor((3,), torch.float32))
+    with torch.no_grad():
+        bn.weight.copy_(tensor((3,), torch.float32) * 2)
+    optimizer = torch.optim.SGD(bn.parameters(), lr=0.1, momentum=0.9)
+    bn(torch.arange(24.0).reshape(2, 3, 2, 2)).sum().backward()
+    optimizer.step()
+    checkpoint = {"epoch": 3, "optimizer": optimizer.state_dict(), "note": "kept", "big": 2**40,
+                  "state_dict": bn.state_dict()}
+    with_view = dict(checkpoint, extras={"view": checkpoint["state_dict"]["running_mean"][1:]})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, folder + ".pt")
+        for name, obj in [("checkpoint", checkpoint), ("checkpoint_view", with_view)]:
+            torch.save(obj, path)
+            with open(path, "rb") as f:
+                out[name] = f.read()
+        torch.save(checkpoint, path)
+        updated = torch.load(path)  # the file above, trusted: its floats are refused otherwise
+        updated["state_dict"]["running_mean"] = tensor((3,), torch.float64)
+        updated["state_dict"]["running_var"] = tensor((3,), torch.float32)
+        updated["state_dict"]["extra"] = tensor((2,), torch.float16)
+        torch.save(updated, path)
+        with open(path, "rb") as f:
+            out["checkpoint_updated"] = f.read()
     # Storages shared between tensors, a view at an offset, one tensor twice, parameters.
     a = torch.arange(4.0)
     p = torch.nn.Parameter(torch.ones(2))

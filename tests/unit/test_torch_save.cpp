@@ -10,6 +10,9 @@
 #include <vector>
 
 #include "error.hpp"
+#include "formats/byte_source.hpp"
+#include "formats/pickle.hpp"
+#include "formats/torch_checkpoint.hpp"
 #include "formats/torch_save.hpp"
 #include "test_support.hpp"
 #include "torch_save_goldens.inc"
@@ -150,4 +153,87 @@ TEST_CASE("the records' folder is the file's base name less its extension, as to
   // torch refuses ".pt" and writes "./data.pkl" for "..pt", which ZIP readers take two ways.
   CHECK(folder_of(".pt") == "archive");
   CHECK(folder_of("..pt") == "archive");
+}
+
+namespace {
+
+std::vector<bnorm::named_tensor> replacements(bool add) {
+  std::vector<bnorm::named_tensor> tensors;
+  tensors.push_back(golden_tensor(info_of("running_mean", {3}, bnorm::dtype::float64())));
+  tensors.push_back(golden_tensor(info_of("running_var", {3}, bnorm::dtype::float32())));
+  if (add) tensors.push_back(golden_tensor(info_of("extra", {2}, bnorm::dtype::float16())));
+  return tensors;
+}
+
+std::string updated(const bnorm_test::temp_dir& dir, std::string_view original_hex, bool add) {
+  std::string original;
+  for (std::size_t i = 0; i < original_hex.size(); i += 2)
+    original += static_cast<char>(std::stoi(std::string(original_hex.substr(i, 2)), nullptr, 16));
+  bnorm_test::write_bytes(dir.file("bn.pt"), original);
+  {
+    bnorm::output_file out(dir.file("new.pt"));
+    bnorm::update_torch_set(std::make_unique<bnorm::input_file>(dir.file("bn.pt")), out,
+                            replacements(add));
+    out.commit();
+  }
+  return bnorm_test::read_bytes(dir.file("new.pt"));
+}
+
+}  // namespace
+
+TEST_CASE("update_torch_set writes what torch.save writes for the updated checkpoint") {
+  // Optimizer state, an epoch, a float, a big int and _metadata around the state_dict: all
+  // re-pickled as torch.save pickles them, the kept storages' records copied unchanged.
+  bnorm_test::temp_dir dir;
+  CHECK(bnorm_test::hex(updated(dir, torch_save_goldens::archive_checkpoint, true)) ==
+        torch_save_goldens::archive_checkpoint_updated);
+}
+
+TEST_CASE("update_torch_set keeps a storage another tensor still views, drops one nobody does") {
+  bnorm_test::temp_dir dir;
+  updated(dir, torch_save_goldens::archive_checkpoint_view, false);
+  const bnorm::torch_checkpoint before(bnorm::byte_source::open(dir.file("bn.pt")));
+  const bnorm::torch_checkpoint after(bnorm::byte_source::open(dir.file("new.pt")));
+  CHECK(after.folder() == "bn");  // the original's, not the new file's name
+  // Seven storages: two momentum buffers, weight, bias, running_mean, running_var and the
+  // counter; running_var's is dropped, running_mean's kept for the view, two new ones.
+  const auto records = [](const bnorm::torch_checkpoint& c) {
+    std::size_t n = 0;
+    for (const bnorm::zip_member& m : c.zip().members()) n += m.name.starts_with("bn/data/");
+    return n;
+  };
+  CHECK(records(before) == 7);
+  CHECK(records(after) == 8);
+  const auto entry = [](const bnorm::pickle::value& dict, const std::string& key) {
+    for (const auto& [k, v] : dict.entries)
+      if (k->text == key) return v;
+    FAIL("no entry " << key);
+    return bnorm::pickle::value_ptr();
+  };
+  const auto values = [](const bnorm::torch_checkpoint& c, const bnorm::pickle::tensor& t) {
+    const bnorm::zip_member& m = c.record(*t.data);
+    const bnorm::dtype type = c.element_type(*t.data);
+    std::string bytes = c.zip().bytes()->read_string(m.data_offset, m.uncompressed_size);
+    std::vector<double> v(t.data->numel);
+    bnorm::decode(type, reinterpret_cast<const std::byte*>(bytes.data()), v.size(), v.data());
+    return std::vector<double>(v.begin() + static_cast<std::ptrdiff_t>(t.offset), v.end());
+  };
+  const auto& view = entry(*entry(*after.root(), "extras"), "view")->tensor;
+  CHECK(view.offset == 1);
+  CHECK(values(after, view) ==
+        values(before, entry(*entry(*before.root(), "extras"), "view")->tensor));
+  CHECK(values(after, view).size() == 2);
+  const auto& state = *entry(*after.root(), "state_dict");
+  const auto& mean = entry(state, "running_mean")->tensor;
+  CHECK(after.element_type(*mean.data) == bnorm::dtype::float64());
+  CHECK(values(after, mean) == golden_values(3));
+  CHECK(after.element_type(*entry(state, "running_var")->tensor.data) == bnorm::dtype::float32());
+  // Every other tensor keeps its record's bytes.
+  for (const char* name : {"weight", "bias", "num_batches_tracked"}) {
+    CAPTURE(name);
+    CHECK(values(after, entry(state, name)->tensor) ==
+          values(before, entry(*before.tensors(), name)->tensor));
+  }
+  CHECK(entry(*after.root(), "epoch")->integer == 3);
+  CHECK(entry(*after.root(), "note")->text == "kept");
 }

@@ -382,19 +382,12 @@ class pickler {
     if (!t.data) throw data_error("pickle: a tensor without a storage");
     save_global("torch._utils", "_rebuild_tensor_v2");
     out_ += op_mark;
-    // The persistent id, a new tuple each time, of the storage's one key string.
+    // The persistent id, a new tuple each time, of the storage's one key string: a key names
+    // one storage (its record), however many storage values a reader made of it.
     out_ += op_mark;
     save_shared_text(constants_, storage_tag, storage_tag);
     save_global("torch", t.data->storage_type);
-    const void* key = &*storage_keys_.try_emplace(t.data.get(), 0).first;
-    if (const auto found = memo_.find(key); found != memo_.end()) {
-      get(found->second);
-    } else {
-      out_ += op_binunicode;
-      put(t.data->key.size(), 4);
-      out_ += t.data->key;
-      memoize_key(key);
-    }
+    save_shared_text(storage_keys_, t.data->key, t.data->key);
     save_shared_text(locations_, t.data->location, t.data->location);
     save_uint(t.data->numel);
     out_ += op_tuple;
@@ -433,7 +426,7 @@ class pickler {
   std::unordered_map<std::string, char> globals_;
   std::unordered_map<std::string, char> constants_;
   std::unordered_map<std::string, char> locations_;
-  std::unordered_map<const storage*, char> storage_keys_;
+  std::unordered_map<std::string, char> storage_keys_;
   // Objects made while pickling (a tensor's tuples, its hooks), each memoized once and never
   // asked for again: a deque would keep their addresses, and so does a list.
   std::list<char> fresh_;

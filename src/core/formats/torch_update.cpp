@@ -87,20 +87,13 @@ void update_torch_set(std::unique_ptr<input_file> original, output_file& out,
   // The tree is the checkpoint's own, built for this call: it is changed in place.
   auto& tensors = const_cast<pickle::value&>(*checkpoint.tensors());
 
-  std::set<std::string> used_keys;
-  {
-    std::unordered_set<const pickle::value*> seen;
-    std::vector<std::shared_ptr<const pickle::storage>> storages;
-    std::unordered_set<const pickle::storage*> known;
-    collect_storages(*checkpoint.root(), seen, storages, known);
-    for (const auto& s : storages) used_keys.insert(s->key);
-  }
-
-  std::size_t next_key = 0;
-  std::vector<std::pair<std::shared_ptr<const pickle::storage>, const named_tensor*>> added;
+  // New tensors first get storages without keys; once every replacement is made, they take
+  // the smallest numbers no kept storage has, in order: the keys of the storages they replace,
+  // as torch.save of the updated checkpoint would number them.
+  std::vector<std::pair<std::shared_ptr<pickle::storage>, const named_tensor*>> added;
   for (const named_tensor& t : replaced) {
-    pickle::value_ptr value = torch_zip::tensor_value(out, t.info, fresh_key(used_keys, next_key));
-    added.emplace_back(value->tensor.data, &t);
+    pickle::value_ptr value = torch_zip::tensor_value(out, t.info, "");
+    added.emplace_back(std::const_pointer_cast<pickle::storage>(value->tensor.data), &t);
     auto entry = std::find_if(tensors.entries.begin(), tensors.entries.end(), [&](const auto& e) {
       return e.first && e.first->kind == pickle::kind::text && e.first->text == t.info.name;
     });
@@ -120,6 +113,17 @@ void update_torch_set(std::unique_ptr<input_file> original, output_file& out,
     value->tensor.requires_grad = entry->second->tensor.requires_grad;
     entry->second = std::move(value);
   }
+  {
+    std::unordered_set<const pickle::value*> seen;
+    std::vector<std::shared_ptr<const pickle::storage>> storages;
+    std::unordered_set<const pickle::storage*> known;
+    collect_storages(*checkpoint.root(), seen, storages, known);
+    std::set<std::string> used_keys;
+    for (const auto& s : storages) used_keys.insert(s->key);
+    for (const auto& a : added) used_keys.erase(a.first->key);  // "", not yet given
+    std::size_t next_key = 0;
+    for (const auto& a : added) a.first->key = fresh_key(used_keys, next_key);
+  }
 
   // Every storage the new tree references: the kept ones' records, checked, and the new ones.
   std::unordered_set<const pickle::value*> seen;
@@ -132,7 +136,9 @@ void update_torch_set(std::unique_ptr<input_file> original, output_file& out,
     const named_tensor* fresh = nullptr;
   };
   std::vector<storage_record> records;
+  std::set<std::string> recorded;
   for (const auto& s : storages) {
+    if (!recorded.insert(s->key).second) continue;  // one record per key
     const auto fresh = std::find_if(added.begin(), added.end(),
                                     [&](const auto& a) { return a.first.get() == s.get(); });
     if (fresh != added.end()) {
