@@ -11,6 +11,7 @@
 #include "quoted_name.hpp"
 #include "raw_source.hpp"
 #include "torch_checkpoint.hpp"
+#include "torch_save.hpp"
 
 namespace bnorm {
 namespace {
@@ -263,9 +264,9 @@ extern const codec torch_codec{
     .text = false,
     .written_type = torch_written_type,
     .open = open_torch_file,
-    .make_sink = nullptr,
-    .write_set = nullptr,
-    .update_set = nullptr,
+    .make_sink = make_torch_sink,
+    .write_set = write_torch_set,
+    .update_set = update_torch_set,
 };
 
 }  // namespace bnorm
