@@ -42,12 +42,13 @@ inline void put(std::string& out, std::uint64_t value, int bytes) {
   for (int i = 0; i < bytes; ++i) out += static_cast<char>((value >> (8 * i)) & 0xff);
 }
 
-// The ZIP64 extra field miniz writes for a record past 4 GiB or at an offset past it.
-inline std::string zip64_extra(std::uint64_t size, std::uint64_t offset) {
+/// The ZIP64 extra field miniz writes for a record past 4 GiB or at an offset past it; the
+/// local header's holds a compressed size of 0, as miniz writes it before the data.
+inline std::string zip64_extra(std::uint64_t size, std::uint64_t offset, bool local = false) {
   std::string values;
   if (size >= marker32) {
     put(values, size, 8);
-    put(values, size, 8);
+    put(values, local ? 0 : size, 8);
   }
   if (offset >= marker32) put(values, offset, 8);
   if (values.empty()) return values;
@@ -72,7 +73,7 @@ class torch_layout {
   /// the header's size, on a 64-byte boundary.
   std::string local_header(const std::string& name, std::uint64_t size) {
     current_ = {folder_ + "/" + name, 0, size, offset_};
-    const std::string big = zip64_extra(size, offset_);
+    const std::string big = zip64_extra(size, offset_, true);
     const std::uint64_t start = offset_ + local_header_size + current_.name.size() + 4 + big.size();
     const std::uint64_t padding = (alignment - start % alignment) % alignment;
     std::string header;
