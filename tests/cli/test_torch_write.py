@@ -6,6 +6,7 @@ values of bnorm's .npy output.  Skips itself while the binary has no PyTorch for
 --help lists none), so that it runs once the codec is in."""
 import collections
 import io
+import os
 import re
 import subprocess
 import unittest
@@ -115,6 +116,30 @@ class TorchWriteTest(ScratchTestCase):
                 self.assertEqual(got.dtype, expected.dtype)
                 self.assertEqual(got.shape, expected.shape)
                 self.assertTrue(torch.equal(got, expected))
+
+    def test_convert_writes_the_bytes_torch_save_writes(self):
+        """The same tensor saved by torch.save to a file of the same name: the same bytes.
+        BNORM_LARGE_GRID=1 adds a tensor past 4 GiB (ZIP64 fields; 8.6 GB of disk)."""
+        rng = np.random.default_rng(5)
+        cases = [((3, 4), np.float32), ((2, 2, 2), np.float64), ((5,), np.float16)]
+        for shape, dtype in cases:
+            with self.subTest(shape=shape, dtype=dtype.__name__):
+                x = rng.normal(size=shape).astype(dtype)
+                np.save(self.path("x.npy"), x)
+                os.makedirs(self.path("torch"), exist_ok=True)
+                torch.save(torch.from_numpy(x), self.path("torch/y.pt"))
+                self.run_ok("convert", "x.npy", "y.pt")
+                self.assertEqual(self.path("y.pt").read_bytes(),
+                                 self.path("torch/y.pt").read_bytes())
+        if os.environ.get("BNORM_LARGE_GRID") == "1":
+            n = 2**30 + 16  # float32: a record past 4 GiB, and records after it past 4 GiB
+            np.lib.format.open_memmap(self.path("big.npy"), mode="w+", dtype=np.float32,
+                                      shape=(n,)).flush()
+            os.makedirs(self.path("torch"), exist_ok=True)
+            torch.save(torch.zeros(n), self.path("torch/big.pt"))
+            self.run_ok("convert", "big.npy", "big.pt")
+            result = subprocess.run(["cmp", self.path("big.pt"), self.path("torch/big.pt")])
+            self.assertEqual(result.returncode, 0)
 
 
 if __name__ == "__main__":
