@@ -25,6 +25,13 @@ def values():
 def pickles():
     shared_text = "shared"
     shared_tuple = (shared_text, 7)
+    many = [f"s{i}" for i in range(300)]  # memo indices past 255: LONG_BINPUT, LONG_BINGET
+    inner = []
+    recursive = (inner,)  # a tuple reached again through a list inside it: POP, then BINGET
+    inner.append(recursive)
+    inner4 = []
+    recursive4 = (inner4, 1, 2, 3)  # the same with MARK ... TUPLE: POP_MARK
+    inner4.append(recursive4)
     od = collections.OrderedDict([("a", 1), ("b", None)])
     od._metadata = {"": {"version": 2}}
     return {
@@ -42,6 +49,9 @@ def pickles():
         "ordered_dict_1001": collections.OrderedDict((str(i), i) for i in range(1001)),
         "bytes": [b"ab", b"", b"x" * 300],
         "big_integers": [2**64, -(2**64), 2**2100],
+        "long_memo": many + many,
+        "recursive_tuple": recursive,
+        "recursive_tuple4": recursive4,
     }
 
 

@@ -177,3 +177,27 @@ TEST_CASE("dump writes parameters through _rebuild_parameter, requires_grad outs
   const auto v = mapping(pk::kind::dict, {{text("p"), p}, {text("q"), q}, {text("p2"), p}});
   CHECK(dumped(v) == torch_save_goldens::archive_parameters_pkl);
 }
+
+TEST_CASE("dump uses LONG_BINPUT and LONG_BINGET past memo index 255") {
+  std::vector<pk::value_ptr> many;
+  for (int i = 0; i < 300; ++i) {
+    std::string name = "s";  // not "s" + ...: GCC 12 warns falsely (-Wrestrict, PR 105651)
+    name += std::to_string(i);
+    many.push_back(text(std::move(name)));
+  }
+  std::vector<pk::value_ptr> twice = many;
+  twice.insert(twice.end(), many.begin(), many.end());
+  CHECK(dumped(list(twice)) == torch_save_goldens::pickle_long_memo);
+}
+
+TEST_CASE("dump writes a tuple reached again inside itself as Python does (POP, POP_MARK)") {
+  for (const bool four : {false, true}) {
+    CAPTURE(four);
+    auto inner = list({});
+    auto tuple_value = four ? tuple({inner, integer(1), integer(2), integer(3)}) : tuple({inner});
+    inner->items.push_back(tuple_value);
+    CHECK(dumped(tuple_value) == (four ? torch_save_goldens::pickle_recursive_tuple4
+                                       : torch_save_goldens::pickle_recursive_tuple));
+    inner->items.clear();  // the cycle, broken so that the values are freed
+  }
+}

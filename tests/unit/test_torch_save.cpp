@@ -237,3 +237,18 @@ TEST_CASE("update_torch_set keeps a storage another tensor still views, drops on
   CHECK(entry(*after.root(), "epoch")->integer == 3);
   CHECK(entry(*after.root(), "note")->text == "kept");
 }
+
+TEST_CASE("a type torch has no storage for is refused before anything is written") {
+  bnorm_test::temp_dir dir;
+  bnorm::output_file out(dir.file("bn.pt"));
+  std::vector<bnorm::named_tensor> tensors;
+  tensors.push_back(golden_tensor(info_of("ok", {2}, bnorm::dtype::float32())));
+  bnorm::named_tensor odd;
+  odd.info = info_of("odd", {2}, bnorm::dtype{bnorm::scalar_kind::unsigned_int, 2, false});
+  odd.data.resize(4);
+  tensors.push_back(std::move(odd));
+  CHECK_THROWS_WITH_AS(
+      bnorm::write_torch_set(out, std::move(tensors)),
+      (dir.file("bn.pt") + ": tensor 'odd': torch has no storage for uint16").c_str(),
+      bnorm::data_error);
+}
