@@ -217,8 +217,9 @@ void update_npz(std::unique_ptr<input_file> original, output_file& out,
   if (const auto pair = member_named_as_tensor(
           std::vector<std::string_view>(member_names.begin(), member_names.end()))) {
     throw data_error(out.name() + ": members " + quoted_name(member_names[pair->first]) + " and " +
-                     quoted_name(member_names[pair->second]) + ", and np.load reads the first for " +
-                     quoted_name(member_names[pair->first]) + "; bnorm does not write them");
+                     quoted_name(member_names[pair->second]) +
+                     ", and np.load reads the first for " + quoted_name(member_names[pair->first]) +
+                     "; bnorm does not write them");
   }
   const auto replacement = [&](const std::string& member) -> std::size_t {
     for (std::size_t i = 0; i < replaced.size(); ++i) {

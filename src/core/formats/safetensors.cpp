@@ -426,7 +426,8 @@ void update_safetensors(std::unique_ptr<input_file> original, output_file& out,
   try {
     text = header.dump(-1, ' ', false, json::error_handler_t::strict);
   } catch (const json::type_error&) {
-    throw data_error(out.name() + ": a tensor name is not valid UTF-8, which a safetensors "
+    throw data_error(out.name() +
+                     ": a tensor name is not valid UTF-8, which a safetensors "
                      "header must be");
   }
   text.append((8 - text.size() % 8) % 8, ' ');
