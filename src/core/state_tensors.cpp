@@ -263,7 +263,7 @@ std::vector<named_tensor> state_tensors(const bn_state& state, bool affine,
   bool keras_only = stored != nullptr && !stored->entries.empty();
   if (stored != nullptr) {
     for (const stored_state_entry& e : stored->entries) {
-      if (e.type.kind == scalar_kind::floating) {
+      if (e.type.is_floating()) {
         fallback = e.type;
         break;
       }
@@ -281,9 +281,10 @@ std::vector<named_tensor> state_tensors(const bn_state& state, bool affine,
   std::vector<named_tensor> tensors;
   const auto add = [&](const state_name& n, const std::vector<double>& values) {
     const stored_state_entry* e = entry_of(n.torch);
-    dtype type = e != nullptr && e->type.kind == scalar_kind::floating ? e->type : fallback;
-    if (e != nullptr && e->type.kind != scalar_kind::floating) type = dtype::float64();
+    dtype type = e != nullptr && e->type.is_floating() ? e->type : fallback;
+    if (e != nullptr && !e->type.is_floating()) type = dtype::float64();
     if (style.written_type != nullptr) type = style.written_type(type);
+    type.big_endian = false;  // a named_tensor's bytes are little-endian
     tensor_info info{type, {values.size()}, false, name_for(n, e)};
     tensors.push_back(make_named_tensor(std::move(info), values));
   };
@@ -301,6 +302,7 @@ std::vector<named_tensor> state_tensors(const bn_state& state, bool affine,
     dtype type{scalar_kind::signed_int, 8, false};
     if (in_place && e != nullptr && holds_count(e->type, state.num_batches_tracked)) {
       type = e->type;
+      type.big_endian = false;
     }
     named_tensor counter;
     counter.info = {type, {}, false, name_for(n, e)};

@@ -68,7 +68,7 @@ struct state_tensor_style {
 /// running_mean, running_var and num_batches_tracked (an integer scalar, int64 as PyTorch saves
 /// it unless the file held it in another integer type that holds the count) when
 /// `track_running_stats`.  Statistics stored in a type that is not floating are written as
-/// float64.
+/// float64; every type is written little-endian.
 std::vector<named_tensor> state_tensors(const bn_state& state, bool affine,
                                         bool track_running_stats,
                                         const state_tensor_style& style = {});

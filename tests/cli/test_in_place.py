@@ -223,6 +223,48 @@ class InPlaceTest(ScratchTestCase):
                                     "--stats-out", "j.npz").status, 0)
         self.assertEqual(np.load(self.path("j.npz"))["running_var"].dtype, np.float64)
 
+    def test_bfloat16_and_big_endian_statistics(self):
+        mean = torch.tensor([0.5, -1.25, 2.0], dtype=torch.bfloat16)
+        var = np.array([1.5, 2.0, 0.75], ">f4")
+        raw = {"bn.running_mean": ("BF16", (3,), mean.view(torch.int16).numpy().tobytes()),
+               "bn.running_var": ("F32", (3,), var.astype("<f4").tobytes())}
+        bn = torch.nn.BatchNorm2d(CHANNELS).double()
+        with torch.no_grad():
+            bn.running_mean.copy_(mean.double())
+            bn.running_var.copy_(torch.from_numpy(var.astype(np.float64)))
+            bn.train()(torch.from_numpy(self.x.astype(np.float64)))
+        want_mean = bn.running_mean.to(torch.bfloat16)
+        # bfloat16: kept in .safetensors, in place or not; float32 (which holds it) in .npz.
+        for out, dtype in (("m.safetensors", "BF16"), ("o.safetensors", "BF16"), ("o.npz", None)):
+            with self.subTest(out=out):
+                write_safetensors(self.path("m.safetensors"), raw)
+                result = self.bnorm("apply", "x.npy", "-o", "y.npy", "--state", "m.safetensors",
+                                    "--state-prefix", "bn", "--stats-out", out)
+                self.assertEqual(result.status, 0, result)
+                key = "bn.running_mean" if out == "m.safetensors" else "running_mean"
+                if dtype:
+                    tensors, _, _ = read_safetensors(self.path(out))
+                    self.assertEqual(tensors[key][0], "BF16")
+                    got = torch.frombuffer(bytearray(tensors[key][2]), dtype=torch.bfloat16)
+                    self.assertTrue(torch.equal(got, want_mean), (got, want_mean))
+                else:
+                    got = np.load(self.path(out))[key]
+                    self.assertEqual(got.dtype, np.float32)
+                    # Computed in double and rounded once, to float32, not through bfloat16.
+                    np.testing.assert_allclose(got, bn.running_mean.numpy().astype(np.float32),
+                                               rtol=np.finfo(np.float32).eps, atol=0)
+        # A big-endian float32 in an .npz: float32 again, little-endian (NumPy reads either).
+        np.savez(self.path("be.npz"), **{"bn.running_mean": np.zeros(3, ">f4"),
+                                         "bn.running_var": var, "fc.w": np.ones(2, ">f8")})
+        result = self.bnorm("apply", "x.npy", "-o", "y.npy", "--state", "be.npz",
+                            "--state-prefix", "bn.", "--stats-out", "be.npz")
+        self.assertEqual(result.status, 0, result)
+        with np.load(self.path("be.npz")) as z:
+            self.assertEqual(z["bn.running_var"].dtype.str, "<f4")
+            self.assertEqual(z["fc.w"].dtype.str, ">f8")
+            np.testing.assert_allclose(z["bn.running_var"], bn.running_var.numpy().astype(np.float32),
+                                       rtol=np.finfo(np.float32).eps, atol=0)
+
     def test_two_runs_updating_two_layers_of_one_file_lose_neither(self):
         # An input large enough that each run holds the state for a while: unlocked, the second
         # run would read the state before the first has replaced it.
