@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <set>
+#include <string_view>
 
 #include "error.hpp"
 #include "quoted_name.hpp"
@@ -85,12 +86,13 @@ std::string quoted_list(const std::vector<std::string>& names, std::size_t most)
 // framework's names), for the message when none matched.
 std::string layer_prefixes_text(const std::vector<std::string>& names) {
   constexpr std::size_t shown = 8;
+  // A set: a model of 65,536 tensors has thousands of prefixes, each looked up four times.
+  const std::set<std::string_view> all(names.begin(), names.end());
+  const auto has = [&](const std::string& name) { return all.count(name) > 0; };
   std::vector<std::string> layers;
   for (const std::string& prefix : state_prefixes(names)) {
-    const bool mean =
-        has_name(names, prefix + "running_mean") || has_name(names, prefix + "moving_mean");
-    const bool var =
-        has_name(names, prefix + "running_var") || has_name(names, prefix + "moving_variance");
+    const bool mean = has(prefix + "running_mean") || has(prefix + "moving_mean");
+    const bool var = has(prefix + "running_var") || has(prefix + "moving_variance");
     if (mean && var) layers.push_back(prefix);
   }
   if (layers.empty()) {
