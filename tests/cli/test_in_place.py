@@ -43,6 +43,12 @@ def model_state(wrapper, rng):
     return {wrapper + k: v for k, v in state.items()}
 
 
+def tolerance(dtype):
+    """bnorm's double and torch's, rounded to `dtype`: one ulp apart at most when rounding
+    splits them; in float64 itself, a few ulps of summation order."""
+    return max(np.finfo(dtype).eps, 8 * np.finfo(np.float64).eps)
+
+
 def read_safetensors(path):
     """{name: (dtype name, shape, raw bytes)} and the metadata, from the header by hand."""
     raw = path.read_bytes()
@@ -141,7 +147,7 @@ class InPlaceTest(ScratchTestCase):
                 continue
             rounded = want.astype(got.dtype).astype(np.float64)
             np.testing.assert_allclose(got.astype(np.float64), rounded, atol=0,
-                                       rtol=np.finfo(got.dtype).eps, err_msg=key)
+                                       rtol=tolerance(got.dtype), err_msg=key)
         np.testing.assert_allclose(np.load(self.path("y.npy")), y, rtol=1e-5, atol=1e-6)
 
     def test_the_layer_is_replaced_and_every_other_entry_kept(self):
@@ -215,7 +221,7 @@ class InPlaceTest(ScratchTestCase):
                     np.testing.assert_allclose(
                         value.astype(np.float64),
                         expected[short].astype(value.dtype).astype(np.float64), atol=0,
-                        rtol=np.finfo(value.dtype).eps if short != "num_batches_tracked" else 0)
+                        rtol=tolerance(value.dtype) if short != "num_batches_tracked" else 0)
         # A JSON state has no types: float64, as before.
         self.assertEqual(self.bnorm("apply", "x.npy", "-o", "y.npy", "--stats-out",
                                     "j.json").status, 0)
@@ -290,7 +296,7 @@ class InPlaceTest(ScratchTestCase):
                         np.testing.assert_allclose(
                             got.astype(np.float64),
                             expected["running_mean"].astype(got.dtype).astype(np.float64),
-                            atol=0, rtol=np.finfo(got.dtype).eps)
+                            atol=0, rtol=tolerance(got.dtype))
                         self.assertEqual(int(self.layer_value(name, prefix + "num_batches_tracked")),
                                          int(state[prefix + "num_batches_tracked"]) + 1)
 
