@@ -110,7 +110,7 @@ std::string layer_prefixes_text(const std::vector<std::string>& names) {
 
 // The prefix a user means: `prefix` itself when a state tensor is under it, else the one
 // prefix that is `prefix` under wrappers, else the same for `prefix` + "." when it has no
-// final dot.  Empty when none is found.
+// final dot.  None when none is found.
 std::optional<std::string> resolve_prefix(const tensor_archive& archive,
                                           const std::vector<std::string>& names,
                                           const std::string& prefix) {
@@ -168,7 +168,7 @@ stored_state read_stored_state(const tensor_archive& archive, const std::string&
     const std::string& name = has_torch ? torch : keras;
     const auto source = archive.open(name);
     const tensor_info& info = source->info();
-    stored.entries.push_back({n.torch, name, info.type});
+    stored.entries.push_back({n.torch, name, info.type, info.shape});
     if (std::string(n.torch) == "num_batches_tracked") {
       const auto refuse = [&] {
         throw data_error(archive.file_name() + ": " + quoted_name(name) +
@@ -307,7 +307,9 @@ std::vector<named_tensor> state_tensors(const bn_state& state, bool affine,
       type.big_endian = false;
     }
     named_tensor counter;
-    counter.info = {type, {}, false, name_for(n, e)};
+    // One element, as read_stored_state checked: a scalar, or (1,) in some files.
+    counter.info = {type, in_place && e != nullptr ? e->shape : std::vector<std::size_t>{}, false,
+                    name_for(n, e)};
     counter.data = counter_bytes(state.num_batches_tracked, type);
     tensors.push_back(std::move(counter));
   }

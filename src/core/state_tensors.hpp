@@ -20,6 +20,7 @@ struct stored_state_entry {
   std::string value;  ///< PyTorch's name of the value: "running_var"
   std::string name;   ///< the tensor's name in the file: "module.bn1.moving_variance"
   dtype type;         ///< its type there
+  std::vector<std::size_t> shape;  ///< its shape there
 };
 
 /// A state read from a file of tensors, with where it lies there, so that it can be written
@@ -66,9 +67,9 @@ struct state_tensor_style {
 
 /// The state as tensors, for a codec's write_set or update_set: weight and bias when `affine`,
 /// running_mean, running_var and num_batches_tracked (an integer scalar, int64 as PyTorch saves
-/// it unless the file held it in another integer type that holds the count) when
-/// `track_running_stats`.  Statistics stored in a type that is not floating are written as
-/// float64; every type is written little-endian.
+/// it unless the file held it, in place, in another integer type that holds the count, and in
+/// the shape it had there) when `track_running_stats`.  Statistics stored in a type that is not
+/// floating are written as float64; every type is written little-endian.
 std::vector<named_tensor> state_tensors(const bn_state& state, bool affine,
                                         bool track_running_stats,
                                         const state_tensor_style& style = {});

@@ -271,6 +271,22 @@ class InPlaceTest(ScratchTestCase):
             np.testing.assert_allclose(z["bn.running_var"], bn.running_var.numpy().astype(np.float32),
                                        rtol=np.finfo(np.float32).eps, atol=0)
 
+    def test_the_counter_keeps_its_integer_type_and_shape(self):
+        for dtype, shape, count, kept in ((np.int32, (1,), 41, True), (np.uint8, (), 254, True),
+                                          (np.int8, (), 127, False), (np.float32, (), 5, False)):
+            with self.subTest(dtype=dtype, shape=shape, count=count):
+                np.savez(self.path("c.npz"), **{
+                    "bn.running_mean": np.zeros(CHANNELS), "bn.running_var": np.ones(CHANNELS),
+                    "bn.num_batches_tracked": np.full(shape, count, dtype)})
+                result = self.bnorm("apply", "x.npy", "-o", "y.npy", "--state", "c.npz",
+                                    "--state-prefix", "bn.", "--stats-out", "c.npz")
+                self.assertEqual(result.status, 0, result)
+                got = np.load(self.path("c.npz"))["bn.num_batches_tracked"]
+                # An integer type that holds the new count keeps it; else int64, as torch's.
+                self.assertEqual(got.dtype, np.dtype(dtype) if kept else np.int64)
+                self.assertEqual(got.shape, shape if kept else ())
+                self.assertEqual(int(got.reshape(())), count + 1)
+
     def test_two_runs_updating_two_layers_of_one_file_lose_neither(self):
         # An input large enough that each run holds the state for a while: unlocked, the second
         # run would read the state before the first has replaced it.

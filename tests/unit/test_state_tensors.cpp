@@ -286,9 +286,9 @@ TEST_CASE("state_tensors in place writes the stored names and types, adding what
   const dtype int64{bnorm::scalar_kind::signed_int, 8, false};
   bnorm::stored_state stored;
   stored.prefix = "m.bn.";
-  stored.entries = {{"running_mean", "m.bn.running_mean", dtype::float16()},
-                    {"running_var", "m.bn.running_var", int16},
-                    {"num_batches_tracked", "m.bn.num_batches_tracked", int16}};
+  stored.entries = {{"running_mean", "m.bn.running_mean", dtype::float16(), {1}},
+                    {"running_var", "m.bn.running_var", int16, {1}},
+                    {"num_batches_tracked", "m.bn.num_batches_tracked", int16, {1, 1}}};
   const auto names_and_types = [](const std::vector<bnorm::named_tensor>& tensors) {
     std::vector<std::pair<std::string, dtype>> out;
     for (const auto& t : tensors) out.emplace_back(t.info.name, t.info.type);
@@ -302,6 +302,8 @@ TEST_CASE("state_tensors in place writes the stored names and types, adding what
                                                    {"m.bn.running_mean", dtype::float16()},
                                                    {"m.bn.running_var", dtype::float64()},
                                                    {"m.bn.num_batches_tracked", int16}});
+  CHECK(bnorm::state_tensors(state, true, true, {&stored, true, nullptr}).back().info.shape ==
+        std::vector<std::size_t>{1, 1});
   stored.entries[2].type = int8;  // 300 does not fit
   CHECK(bnorm::state_tensors(state, true, true, {&stored, true, nullptr}).back().info.type ==
         int64);
@@ -314,8 +316,8 @@ TEST_CASE("state_tensors in place writes the stored names and types, adding what
                                                    {"running_var", dtype::float64()},
                                                    {"num_batches_tracked", int64}});
   // A layer in Keras's names gets Keras's names and no counter.
-  stored.entries = {{"running_mean", "m.bn.moving_mean", dtype::float32()},
-                    {"running_var", "m.bn.moving_variance", dtype::float32()}};
+  stored.entries = {{"running_mean", "m.bn.moving_mean", dtype::float32(), {1}},
+                    {"running_var", "m.bn.moving_variance", dtype::float32(), {1}}};
   CHECK(names_and_types(bnorm::state_tensors(state, true, true, {&stored, true, nullptr})) ==
         std::vector<std::pair<std::string, dtype>>{{"m.bn.gamma", dtype::float32()},
                                                    {"m.bn.beta", dtype::float32()},
