@@ -143,7 +143,7 @@ int run_apply(const apply_run& run) {
   if (!run.stats_out.empty()) {
     stats.emplace(run.stats_out);
     const stored_state* stored = read.stored ? &*read.stored : nullptr;
-    if (run.update_in_place && stored) {
+    if (run.update_in_place && stored && read.format->update_set) {
       // Read again under the lock, which is held until the new version is committed.
       read.format->update_set(std::make_unique<input_file>(run.state.path), *stats,
                               state_tensors(result.state, config.affine, config.track_running_stats,

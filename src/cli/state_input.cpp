@@ -68,7 +68,7 @@ read_state_result read_state_with_origin(const state_input& o, const bn_config& 
   }
   if (input.format && input.format->holds_many) {
     stored_state stored = read_stored_state(*input.format->open(std::move(input.file)), o.prefix);
-    state_file state{stored.state, {}};
+    state_file state{std::move(stored.state), {}};
     return {std::move(state), std::move(stored), input.format};
   }
   const std::string text = input.file->read_all();

@@ -31,7 +31,8 @@ state_file read_state(const state_input& state, const bn_config& config);
 /// A state as read_state reads it, and where it came from when a file of tensors held it.
 struct read_state_result {
   state_file state;
-  std::optional<stored_state> stored;  ///< its names, prefix and types in the file
+  /// Its names, prefix and types in the file (their state moved into `state`).
+  std::optional<stored_state> stored;
   const codec* format = nullptr;       ///< the format of that file
 };
 
