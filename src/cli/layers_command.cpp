@@ -1,0 +1,356 @@
+#include "layers_command.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "count_text.hpp"
+#include "error.hpp"
+#include "exit_status.hpp"
+#include "file_io.hpp"
+#include "file_names.hpp"
+#include "json_document.hpp"
+#include "layers_plot.hpp"
+#include "model_layers.hpp"
+#include "number_text.hpp"
+#include "output_paths.hpp"
+#include "parse_number.hpp"
+#include "quoted_name.hpp"
+#include "tensor_files.hpp"
+
+namespace bnorm::cli {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+// The values summarized, in the order every report gives them.
+struct summarized_role {
+  const char* role;
+  std::vector<double> model_layer::*values;
+};
+constexpr summarized_role summarized[] = {{"running_mean", &model_layer::running_mean},
+                                          {"running_var", &model_layer::running_var},
+                                          {"weight", &model_layer::weight},
+                                          {"bias", &model_layer::bias}};
+
+// The flags, with their keys in JSON and CSV and their heads in the table.
+struct flag_column {
+  const char* key;
+  const char* head;
+  std::size_t layer_flags_count::*count;
+};
+constexpr flag_column flag_columns[] = {{"var_zero", "var=0", &layer_flags_count::var_zero},
+                                        {"var_nan", "NaN", &layer_flags_count::var_nan},
+                                        {"var_inf", "Inf", &layer_flags_count::var_inf},
+                                        {"var_negative", "var<0", &layer_flags_count::var_negative},
+                                        {"gamma_small", "small", &layer_flags_count::gamma_small}};
+
+// The layer's dtypes but its counter's, each once, in its tensors' order: "float32".
+std::string value_dtypes(const model_layer& layer) {
+  std::vector<std::string> types;
+  for (const layer_tensor& t : layer.tensors) {
+    if (t.role == "num_batches_tracked") continue;
+    const std::string type = name_of(t.info.type);
+    if (std::find(types.begin(), types.end(), type) == types.end()) types.push_back(type);
+  }
+  std::string text;
+  for (const std::string& type : types) text += (text.empty() ? "" : "/") + type;
+  return text;
+}
+
+std::size_t channel_total(const std::vector<model_layer>& layers) {
+  std::size_t total = 0;
+  for (const model_layer& layer : layers) total += layer.channels;
+  return total;
+}
+
+// Four significant digits: enough to tell a layer's spread, and a table fits a wide terminal.
+std::string short_number(double value) {
+  if (std::isnan(value)) return "nan";
+  if (std::isinf(value)) return value < 0 ? "-inf" : "inf";
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.4g", value);
+  return buffer;
+}
+
+json summary_json(const std::vector<double>& values) {
+  const value_summary s = summarize(values);
+  json j;
+  j["min"] = s.min;
+  j["max"] = s.max;
+  j["mean"] = s.mean;
+  j["median"] = s.median;
+  j["nonfinite"] = s.nonfinite;
+  return j;
+}
+
+json flags_json(const layer_flags_count& f) {
+  json j;
+  for (const flag_column& c : flag_columns) j[c.key] = f.*c.count;
+  return j;
+}
+
+json layers_json(const std::string& file, const std::vector<model_layer>& layers, double threshold,
+                 bool values) {
+  json doc;
+  doc["file"] = file;
+  doc["gamma_threshold"] = threshold;
+  doc["layers"] = json::array();
+  for (const model_layer& layer : layers) {
+    json j;
+    j["prefix"] = layer.prefix;
+    j["channels"] = layer.channels;
+    json tensors = json::object();
+    for (const layer_tensor& t : layer.tensors) {
+      tensors[t.suffix] = {{"dtype", name_of(t.info.type)}, {"shape", t.info.shape}};
+    }
+    j["tensors"] = tensors;
+    j["num_batches_tracked"] =
+        layer.num_batches_tracked ? json(*layer.num_batches_tracked) : json(nullptr);
+    for (const summarized_role& r : summarized) {
+      const std::vector<double>& v = layer.*r.values;
+      j[r.role] = v.empty() ? json(nullptr) : summary_json(v);
+    }
+    j["flags"] = flags_json(layer.flags);
+    j["problem"] = layer.problem.empty() ? json(nullptr) : json(layer.problem);
+    if (values) {
+      json per_channel = json::object();
+      for (const summarized_role& r : summarized) {
+        const std::vector<double>& v = layer.*r.values;
+        per_channel[r.role] = v.empty() ? json(nullptr) : json(v);
+      }
+      j["values"] = per_channel;
+    }
+    doc["layers"].push_back(j);
+  }
+  json total;
+  total["layers"] = layers.size();
+  total["channels"] = channel_total(layers);
+  total.update(flags_json(total_flags(layers)));
+  doc["total"] = total;
+  return doc;
+}
+
+// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string layers_csv(const std::vector<model_layer>& layers) {
+  std::string out = "prefix,channels,dtypes,num_batches_tracked";
+  for (const summarized_role& r : summarized) {
+    for (const char* stat : {"min", "max", "mean", "median", "nonfinite"}) {
+      out += "," + std::string(r.role) + "_" + stat;
+    }
+  }
+  for (const flag_column& c : flag_columns) out += "," + std::string(c.key);
+  out += ",problem\n";
+  for (const model_layer& layer : layers) {
+    out += csv_field(layer.prefix) + "," + std::to_string(layer.channels) + "," +
+           value_dtypes(layer) + "," +
+           (layer.num_batches_tracked ? std::to_string(*layer.num_batches_tracked) : "");
+    for (const summarized_role& r : summarized) {
+      const std::vector<double>& v = layer.*r.values;
+      if (v.empty()) {
+        out += ",,,,,";
+        continue;
+      }
+      const value_summary s = summarize(v);
+      out += "," + number_text(s.min) + "," + number_text(s.max) + "," + number_text(s.mean) + "," +
+             number_text(s.median) + "," + std::to_string(s.nonfinite);
+    }
+    for (const flag_column& c : flag_columns) out += "," + std::to_string(layer.flags.*c.count);
+    out += "," + csv_field(layer.problem) + "\n";
+  }
+  return out;
+}
+
+std::string padded(const std::string& text, std::size_t width, bool left) {
+  if (text.size() >= width) return text;
+  const std::string fill(width - text.size(), ' ');
+  return left ? text + fill : fill + text;
+}
+
+std::string layers_table(const std::string& file, const std::vector<model_layer>& layers,
+                         double threshold, bool per_channel) {
+  const layer_flags_count total = total_flags(layers);
+  std::string out = file + ": " + count_text(layers.size(), "batch-normalization layer") + ", " +
+                    count_text(channel_total(layers), "channel") + "\n";
+  std::size_t name_width = 5;
+  for (const model_layer& layer : layers) name_width = std::max(name_width, layer.prefix.size());
+  const std::vector<std::string> heads = {"channels", "dtype",   "batches",   "var min",
+                                          "var max",  "var med", "gamma min", "gamma max"};
+  const std::vector<std::size_t> widths = {8, 7, 7, 9, 9, 9, 9, 9};
+  std::string line = padded("layer", name_width, true);
+  for (std::size_t i = 0; i < heads.size(); ++i) line += " " + padded(heads[i], widths[i], false);
+  for (const flag_column& c : flag_columns) line += " " + padded(c.head, 5, false);
+  out += line + "\n";
+  const auto summary_cells = [](const std::vector<double>& v, bool median) {
+    if (v.empty()) return std::vector<std::string>(median ? 3 : 2, "-");
+    const value_summary s = summarize(v);
+    std::vector<std::string> cells{short_number(s.min), short_number(s.max)};
+    if (median) cells.push_back(short_number(s.median));
+    return cells;
+  };
+  for (const model_layer& layer : layers) {
+    std::vector<std::string> cells{
+        std::to_string(layer.channels), value_dtypes(layer),
+        layer.num_batches_tracked ? std::to_string(*layer.num_batches_tracked) : "-"};
+    for (const std::string& c : summary_cells(layer.running_var, true)) cells.push_back(c);
+    for (const std::string& c : summary_cells(layer.weight, false)) cells.push_back(c);
+    line = padded(layer.prefix, name_width, true);
+    for (std::size_t i = 0; i < cells.size(); ++i) line += " " + padded(cells[i], widths[i], false);
+    for (const flag_column& c : flag_columns) {
+      line += " " + padded(std::to_string(layer.flags.*c.count), 5, false);
+    }
+    out += line + "\n";
+  }
+  line = padded("all", name_width, true) + " " +
+         padded(std::to_string(channel_total(layers)), widths[0], false);
+  for (std::size_t i = 1; i < widths.size(); ++i) line += " " + std::string(widths[i], ' ');
+  for (const flag_column& c : flag_columns) {
+    line += " " + padded(std::to_string(total.*c.count), 5, false);
+  }
+  // The blanks of the "all" row would trail otherwise.
+  line.erase(line.find_last_not_of(' ') + 1);
+  out += line + "\n";
+  for (const model_layer& layer : layers) {
+    if (!layer.problem.empty()) out += layer.prefix + ": " + layer.problem + "\n";
+  }
+  if (per_channel && layers.size() == 1) {
+    const model_layer& layer = layers.front();
+    out += padded("channel", 7, false);
+    for (const summarized_role& r : summarized) out += " " + padded(r.role, 13, false);
+    out += "\n";
+    std::size_t rows = 0;
+    for (const summarized_role& r : summarized) rows = std::max(rows, (layer.*r.values).size());
+    for (std::size_t c = 0; c < rows; ++c) {
+      out += padded(std::to_string(c), 7, false);
+      for (const summarized_role& r : summarized) {
+        const std::vector<double>& v = layer.*r.values;
+        out += " " + padded(c < v.size() ? short_number(v[c]) : "-", 13, false);
+      }
+      out += "\n";
+    }
+  }
+  out += "var=0: dead channels; NaN, Inf: broken running_var; var<0: invalid; small: |gamma| < " +
+         number_text(threshold) + "\n";
+  return out;
+}
+
+}  // namespace
+
+CLI::App* add_layers_command(CLI::App& app, layers_options& o) {
+  CLI::App* cmd = app.add_subcommand(
+      "layers",
+      "Every batch-norm layer of a model: channels, dtypes, state summarized, dead channels.");
+  cmd->add_option("MODEL", o.model,
+                  "A model's named tensors, " + extension_names(", ", " or ", true) +
+                      "; - reads standard input")
+      ->type_name("FILE")
+      ->required();
+  cmd->add_option("--input-format", o.input_format,
+                  "Format of MODEL (else told by its name and first bytes)")
+      ->type_name(format_choices());
+  cmd->add_option("--format", o.format, "Output format (default: table on a terminal, else json)")
+      ->type_name("table|json|csv");
+  cmd->add_option("--gamma-threshold", o.gamma_threshold,
+                  "Flag channels whose |weight| is below T (default: " +
+                      number_text(default_gamma_threshold) + ")")
+      ->type_name("T");
+  cmd->add_option("--prefix", o.prefix,
+                  "Show only the layer of this prefix, with its values per channel")
+      ->type_name("P");
+  cmd->add_option("--plot", o.plot, "Also draw |weight| and running_var per layer as SVG")
+      ->type_name("FILE.svg");
+  return cmd;
+}
+
+layers_run resolve(const layers_options& o) {
+  if (!o.format.empty() && o.format != "table" && o.format != "json" && o.format != "csv") {
+    throw usage_error("--format takes table, json or csv, not '" + o.format + "'");
+  }
+  layers_run run;
+  if (!o.gamma_threshold.empty()) {
+    run.gamma_threshold = parse_finite(o.gamma_threshold, "--gamma-threshold");
+    if (run.gamma_threshold < 0) {
+      throw usage_error("--gamma-threshold takes a number >= 0, not '" + o.gamma_threshold + "'");
+    }
+  }
+  if (o.plot == standard_stream) {
+    throw usage_error("--plot - would mix the picture with the report on standard output");
+  }
+  check_output_paths({{"MODEL", o.model}},
+                     {{"--plot", o.plot}, {"the report", std::string(standard_stream)}});
+  run.model = o.model;
+  run.model_format = input_format(o.model, o.input_format);
+  // What the name (or the flag) says is refused before the file is read.
+  const codec* told = run.model_format ? run.model_format : codec_for_path(o.model);
+  if (told && !told->holds_many) {
+    throw usage_error(input_name(o.model) + ": a model is an " +
+                      extension_names(", ", " or ", true) + " file of named tensors, not one " +
+                      std::string(told->extensions.front()) + " tensor");
+  }
+  const std::string format = !o.format.empty()         ? o.format
+                             : ::isatty(STDOUT_FILENO) ? "table"
+                                                       : "json";
+  run.report = format == "table" ? layers_report::table
+               : format == "csv" ? layers_report::csv
+                                 : layers_report::json;
+  run.prefix = o.prefix;
+  run.plot = o.plot;
+  return run;
+}
+
+int run_layers(const layers_run& run) {
+  const std::string name = input_name(run.model);
+  refuse_directory(run.model);
+  opened_input input = open_input(run.model, run.model_format);
+  if (!input.format->holds_many) {
+    throw usage_error(name + ": a model is an " + extension_names(", ", " or ", true) +
+                      " file of named tensors, not one " +
+                      std::string(input.format->extensions.front()) + " tensor");
+  }
+  const auto archive = input.format->open(std::move(input.file));
+  std::vector<model_layer> layers = read_layers(*archive, run.gamma_threshold);
+  if (!run.prefix.empty()) {
+    const auto it = std::find_if(layers.begin(), layers.end(),
+                                 [&](const model_layer& l) { return l.prefix == run.prefix; });
+    if (it == layers.end()) {
+      std::string known;
+      for (std::size_t i = 0; i < layers.size() && i < 5; ++i) {
+        known += (i > 0 ? ", " : "") + quoted_name(layers[i].prefix);
+      }
+      if (layers.size() > 5) known += ", ...";
+      throw data_error(name + ": no batch-normalization layer has the prefix " +
+                       quoted_name(run.prefix) + "; its layers: " + known);
+    }
+    layers = {*it};
+  }
+  if (!run.plot.empty()) {
+    output_file svg(run.plot);
+    svg.write(layers_svg(name + ": " + count_text(layers.size(), "batch-normalization layer"),
+                         layers, run.gamma_threshold));
+    svg.commit();
+  }
+  const bool per_channel = !run.prefix.empty();
+  std::string text;
+  if (run.report == layers_report::json) {
+    text = format_json_document(layers_json(name, layers, run.gamma_threshold, per_channel));
+  } else if (run.report == layers_report::csv) {
+    text = layers_csv(layers);
+  } else {
+    text = layers_table(name, layers, run.gamma_threshold, per_channel);
+  }
+  output_file out{std::string(standard_stream)};
+  out.write(text);
+  out.commit();
+  return exit_ok;
+}
+
+}  // namespace bnorm::cli
