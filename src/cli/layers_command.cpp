@@ -181,44 +181,45 @@ std::string layers_table(const std::string& file, const std::vector<model_layer>
   const layer_flags_count total = total_flags(layers);
   std::string out = file + ": " + count_text(layers.size(), "batch-normalization layer") + ", " +
                     count_text(channel_total(layers), "channel") + "\n";
-  std::size_t name_width = 5;
-  for (const model_layer& layer : layers) name_width = std::max(name_width, layer.prefix.size());
-  const std::vector<std::string> heads = {"channels", "dtype",   "batches",   "var min",
-                                          "var max",  "var med", "gamma min", "gamma max"};
-  const std::vector<std::size_t> widths = {8, 7, 7, 9, 9, 9, 9, 9};
-  std::string line = padded("layer", name_width, true);
-  for (std::size_t i = 0; i < heads.size(); ++i) line += " " + padded(heads[i], widths[i], false);
-  for (const flag_column& c : flag_columns) line += " " + padded(c.head, 5, false);
-  out += line + "\n";
-  const auto summary_cells = [](const std::vector<double>& v, bool median) {
-    if (v.empty()) return std::vector<std::string>(median ? 3 : 2, "-");
+  std::vector<std::vector<std::string>> rows{{"layer", "channels", "dtype", "batches", "var min",
+                                              "var max", "var med", "gamma min", "gamma max"}};
+  for (const flag_column& c : flag_columns) rows.front().push_back(c.head);
+  const auto add_summary = [](std::vector<std::string>& row, const std::vector<double>& v,
+                              bool median) {
+    if (v.empty()) {
+      row.insert(row.end(), median ? 3 : 2, "-");
+      return;
+    }
     const value_summary s = summarize(v);
-    std::vector<std::string> cells{short_number(s.min), short_number(s.max)};
-    if (median) cells.push_back(short_number(s.median));
-    return cells;
+    row.push_back(short_number(s.min));
+    row.push_back(short_number(s.max));
+    if (median) row.push_back(short_number(s.median));
   };
   for (const model_layer& layer : layers) {
-    std::vector<std::string> cells{
-        std::to_string(layer.channels), value_dtypes(layer),
+    std::vector<std::string> row{
+        layer.prefix, std::to_string(layer.channels), value_dtypes(layer),
         layer.num_batches_tracked ? std::to_string(*layer.num_batches_tracked) : "-"};
-    for (const std::string& c : summary_cells(layer.running_var, true)) cells.push_back(c);
-    for (const std::string& c : summary_cells(layer.weight, false)) cells.push_back(c);
-    line = padded(layer.prefix, name_width, true);
-    for (std::size_t i = 0; i < cells.size(); ++i) line += " " + padded(cells[i], widths[i], false);
-    for (const flag_column& c : flag_columns) {
-      line += " " + padded(std::to_string(layer.flags.*c.count), 5, false);
-    }
+    add_summary(row, layer.running_var, true);
+    add_summary(row, layer.weight, false);
+    for (const flag_column& c : flag_columns) row.push_back(std::to_string(layer.flags.*c.count));
+    rows.push_back(std::move(row));
+  }
+  std::vector<std::string> all{"all", std::to_string(channel_total(layers))};
+  all.resize(rows.front().size() - std::size(flag_columns));
+  for (const flag_column& c : flag_columns) all.push_back(std::to_string(total.*c.count));
+  rows.push_back(std::move(all));
+  // Each column as wide as its widest cell: names first, left-aligned; numbers right-aligned.
+  std::vector<std::size_t> widths(rows.front().size(), 0);
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line = padded(row[0], widths[0], true);
+    for (std::size_t i = 1; i < row.size(); ++i) line += " " + padded(row[i], widths[i], false);
+    // The blanks of the "all" row would trail otherwise.
+    line.erase(line.find_last_not_of(' ') + 1);
     out += line + "\n";
   }
-  line = padded("all", name_width, true) + " " +
-         padded(std::to_string(channel_total(layers)), widths[0], false);
-  for (std::size_t i = 1; i < widths.size(); ++i) line += " " + std::string(widths[i], ' ');
-  for (const flag_column& c : flag_columns) {
-    line += " " + padded(std::to_string(total.*c.count), 5, false);
-  }
-  // The blanks of the "all" row would trail otherwise.
-  line.erase(line.find_last_not_of(' ') + 1);
-  out += line + "\n";
   for (const model_layer& layer : layers) {
     if (!layer.problem.empty()) out += layer.prefix + ": " + layer.problem + "\n";
   }
@@ -227,9 +228,10 @@ std::string layers_table(const std::string& file, const std::vector<model_layer>
     out += padded("channel", 7, false);
     for (const summarized_role& r : summarized) out += " " + padded(r.role, 13, false);
     out += "\n";
-    std::size_t rows = 0;
-    for (const summarized_role& r : summarized) rows = std::max(rows, (layer.*r.values).size());
-    for (std::size_t c = 0; c < rows; ++c) {
+    std::size_t channel_rows = 0;
+    for (const summarized_role& r : summarized)
+      channel_rows = std::max(channel_rows, (layer.*r.values).size());
+    for (std::size_t c = 0; c < channel_rows; ++c) {
       out += padded(std::to_string(c), 7, false);
       for (const summarized_role& r : summarized) {
         const std::vector<double>& v = layer.*r.values;
