@@ -170,9 +170,16 @@ std::string layers_csv(const std::vector<model_layer>& layers) {
   return out;
 }
 
+// How wide `text` shows: its UTF-8 characters (a prefix may hold any).
+std::size_t text_width(const std::string& text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+  }));
+}
+
 std::string padded(const std::string& text, std::size_t width, bool left) {
-  if (text.size() >= width) return text;
-  const std::string fill(width - text.size(), ' ');
+  if (text_width(text) >= width) return text;
+  const std::string fill(width - text_width(text), ' ');
   return left ? text + fill : fill + text;
 }
 
@@ -197,7 +204,7 @@ std::string layers_table(const std::string& file, const std::vector<model_layer>
   };
   for (const model_layer& layer : layers) {
     std::vector<std::string> row{
-        layer.prefix, std::to_string(layer.channels), value_dtypes(layer),
+        shown_prefix(layer.prefix), std::to_string(layer.channels), value_dtypes(layer),
         layer.num_batches_tracked ? std::to_string(*layer.num_batches_tracked) : "-"};
     add_summary(row, layer.running_var, true);
     add_summary(row, layer.weight, false);
@@ -211,7 +218,9 @@ std::string layers_table(const std::string& file, const std::vector<model_layer>
   // Each column as wide as its widest cell: names first, left-aligned; numbers right-aligned.
   std::vector<std::size_t> widths(rows.front().size(), 0);
   for (const auto& row : rows) {
-    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], text_width(row[i]));
+    }
   }
   for (const auto& row : rows) {
     std::string line = padded(row[0], widths[0], true);
@@ -221,7 +230,7 @@ std::string layers_table(const std::string& file, const std::vector<model_layer>
     out += line + "\n";
   }
   for (const model_layer& layer : layers) {
-    if (!layer.problem.empty()) out += layer.prefix + ": " + layer.problem + "\n";
+    if (!layer.problem.empty()) out += shown_prefix(layer.prefix) + ": " + layer.problem + "\n";
   }
   if (per_channel && layers.size() == 1) {
     const model_layer& layer = layers.front();

@@ -175,6 +175,25 @@ void draw_axis(std::string& svg, const log_axis& axis, double x0, double rows_bo
          "\" class=\"tick\">NaN, Inf</text>\n";
 }
 
+// The most characters of a prefix the label column holds, in its monospace font.
+constexpr std::size_t max_label = 30;
+
+std::size_t characters(const std::string& text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+  }));
+}
+
+// The last `count` characters of UTF-8 `text`, not cutting a character.
+std::string last_characters(const std::string& text, std::size_t count) {
+  std::size_t start = text.size();
+  for (std::size_t seen = 0; start > 0 && seen < count;) {
+    --start;
+    if ((static_cast<unsigned char>(text[start]) & 0xc0) != 0x80) ++seen;
+  }
+  return text.substr(start);
+}
+
 bool flagged(const model_layer& layer) {
   const layer_flags_count& f = layer.flags;
   return f.var_zero + f.var_nan + f.var_inf + f.var_negative + f.gamma_small > 0 ||
@@ -236,8 +255,13 @@ std::string layers_svg(const std::string& title, const std::vector<model_layer>&
     const model_layer& layer = layers[i];
     const double y = top + row_height * (static_cast<double>(i) + 0.5);
     svg += "<g class=\"layer\" data-row=\"" + std::to_string(i) + "\" data-y=\"" + num(y) + "\">\n";
+    // A long prefix keeps its end, which tells layers apart; the whole is its tooltip.
+    const std::string shown = shown_prefix(layer.prefix);
+    const std::string label =
+        characters(shown) > max_label ? "..." + last_characters(shown, max_label - 3) : shown;
     svg += "<text x=\"" + num(label_width - 10) + "\" y=\"" + num(y + 4) + "\" class=\"" +
-           (flagged(layer) ? "name flagged" : "name") + "\">" + escape(layer.prefix) + "</text>\n";
+           (flagged(layer) ? "name flagged" : "name") + "\"><title>" + escape(shown) + "</title>" +
+           escape(label) + "</text>\n";
     svg += "<g class=\"gamma\">";
     draw_row(svg, layer.weight, true, gamma_axis, y, gamma_threshold);
     svg += "</g>\n<g class=\"var\">";

@@ -305,8 +305,10 @@ class Plot(ScratchTestCase):
         self.assertEqual(len(rows), 3)
         ys = [float(g.get("data-y")) for g in rows]
         self.assertEqual(ys, sorted(ys))
-        names = [t.text for g in rows for t in g.iter(NS + "text") if "name" in t.get("class")]
-        self.assertEqual(names, list(LAYERS))
+        labels = [t for g in rows for t in g.iter(NS + "text") if "name" in t.get("class")]
+        self.assertEqual([t.find(NS + "title").tail for t in labels], list(LAYERS))
+        # A layer with a flagged channel has its name marked; all three have one.
+        self.assertEqual([t.get("class") for t in labels], ["name flagged"] * 3)
         pixel = self.render(self.path("layers.svg"), width, height)
 
         def marks(row, panel):
@@ -370,9 +372,38 @@ class Plot(ScratchTestCase):
                                             for p in near), (prefix, panel, kind, near))
         # A healthy row shows no mark's colour at its ends: block.0.'s gamma row has only
         # its zero, and bn2.'s gamma row none.
-        bn2_gamma_marks = marks(rows[1], "gamma")
-        self.assertEqual(bn2_gamma_marks, {})
-        self.assertGreater(len(svg), 1000)
+        self.assertEqual(marks(rows[1], "gamma"), {})
+        ends = [float(l.get("x1")) for l in root.iter(NS + "line") if l.get("class") == "end"]
+        for x in [ends[0] - 11, ends[1] + 11]:
+            near = [pixel(int(x) + dx, int(ys[1]) + dy) for dx in range(-6, 7)
+                    for dy in range(-6, 7)]
+            for kind, want_colour in colour.items():
+                self.assertFalse(any(max(abs(a - b) for a, b in zip(p, want_colour)) < 40
+                                     for p in near), (kind, x))
+
+    def test_names_a_person_can_read(self):
+        """A long prefix keeps its end, a control byte is escaped (XML forbids it), and
+        the same model draws the same bytes."""
+        ones = np.ones(2, np.float32).tobytes()
+        long_prefix = "model.backbone.stages.3.blocks.11.mlp.norm."
+        tensors = {}
+        for prefix in [long_prefix, "odd\u0001\n.", "é."]:
+            tensors[prefix + "running_mean"] = ("F32", (2,), ones)
+            tensors[prefix + "running_var"] = ("F32", (2,), ones)
+        write_safetensors(self.path("m.safetensors"), tensors)
+        result = self.bnorm("layers", "m.safetensors", "--plot", "m.svg", "--format", "table")
+        self.assertEqual(result.status, 0, result)
+        lines = result.stdout.decode().splitlines()
+        self.assertEqual([l.split()[0] for l in lines[2:5]],
+                         [long_prefix, "'odd\\x01\\x0a.'", "é."])
+        # Aligned by characters, not bytes.
+        self.assertEqual(len({l.index(" 2 float32") for l in lines[2:5]}), 1, lines)
+        _, _, root = svg_size(self.path("m.svg").read_text())
+        labels = [t for t in root.iter(NS + "text") if "name" in (t.get("class") or "")]
+        shown = [t.find(NS + "title").tail for t in labels]
+        self.assertEqual(shown[0], "..." + long_prefix[-27:])
+        self.assertEqual(labels[0].find(NS + "title").text, long_prefix)
+        self.assertEqual(shown[1:], ["'odd\\x01\\x0a.'", "é."])
 
 
 if __name__ == "__main__":
