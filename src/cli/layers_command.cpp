@@ -93,10 +93,11 @@ json flags_json(const layer_flags_count& f) {
 }
 
 json layers_json(const std::string& file, const std::vector<model_layer>& layers, double threshold,
-                 bool values) {
+                 std::optional<double> percentile, bool values) {
   json doc;
   doc["file"] = file;
   doc["gamma_threshold"] = threshold;
+  doc["gamma_percentile"] = percentile ? json(*percentile) : json(nullptr);
   doc["layers"] = json::array();
   for (const model_layer& layer : layers) {
     json j;
@@ -184,7 +185,7 @@ std::string padded(const std::string& text, std::size_t width, bool left) {
 }
 
 std::string layers_table(const std::string& file, const std::vector<model_layer>& layers,
-                         double threshold, bool per_channel) {
+                         double threshold, std::optional<double> percentile, bool per_channel) {
   const layer_flags_count total = total_flags(layers);
   std::string out = file + ": " + count_text(layers.size(), "batch-normalization layer") + ", " +
                     count_text(channel_total(layers), "channel") + "\n";
@@ -250,7 +251,10 @@ std::string layers_table(const std::string& file, const std::vector<model_layer>
     }
   }
   out += "var=0: dead channels; NaN, Inf: broken running_var; var<0: invalid; small: |gamma| < " +
-         number_text(threshold) + "\n";
+         number_text(threshold) +
+         (percentile ? " (percentile " + number_text(*percentile) + " of every layer's |gamma|)"
+                     : std::string()) +
+         "\n";
   return out;
 }
 
@@ -274,6 +278,9 @@ CLI::App* add_layers_command(CLI::App& app, layers_options& o) {
                   "Flag channels whose |weight| is below T (default: " +
                       number_text(default_gamma_threshold) + ")")
       ->type_name("T");
+  cmd->add_option("--gamma-percentile", o.gamma_percentile,
+                  "Instead, flag the |weight| below this percentile of every layer's, 0 to 100")
+      ->type_name("P");
   cmd->add_option("--prefix", o.prefix,
                   "Show only the layer of this prefix, with its values per channel")
       ->type_name("P");
@@ -292,6 +299,17 @@ layers_run resolve(const layers_options& o) {
     if (run.gamma_threshold < 0) {
       throw usage_error("--gamma-threshold takes a number >= 0, not '" + o.gamma_threshold + "'");
     }
+  }
+  if (!o.gamma_percentile.empty()) {
+    if (!o.gamma_threshold.empty()) {
+      throw usage_error("give either --gamma-threshold or --gamma-percentile, not both");
+    }
+    const double p = parse_finite(o.gamma_percentile, "--gamma-percentile");
+    if (p < 0 || p > 100) {
+      throw usage_error("--gamma-percentile takes a number from 0 to 100, not '" +
+                        o.gamma_percentile + "'");
+    }
+    run.gamma_percentile = p;
   }
   if (o.plot == standard_stream) {
     throw usage_error("--plot - would mix the picture with the report on standard output");
@@ -329,6 +347,12 @@ int run_layers(const layers_run& run) {
   }
   const auto archive = input.format->open(std::move(input.file));
   std::vector<model_layer> layers = read_layers(*archive, run.gamma_threshold);
+  double threshold = run.gamma_threshold;
+  // Over every layer, as Network Slimming's global threshold, before --prefix picks one.
+  if (run.gamma_percentile) {
+    threshold = gamma_percentile(layers, *run.gamma_percentile, name);
+    for (model_layer& layer : layers) layer.flags = flag_channels(layer, threshold);
+  }
   if (!run.prefix.empty()) {
     const auto it = std::find_if(layers.begin(), layers.end(),
                                  [&](const model_layer& l) { return l.prefix == run.prefix; });
@@ -346,17 +370,18 @@ int run_layers(const layers_run& run) {
   if (!run.plot.empty()) {
     output_file svg(run.plot);
     svg.write(layers_svg(name + ": " + count_text(layers.size(), "batch-normalization layer"),
-                         layers, run.gamma_threshold));
+                         layers, threshold));
     svg.commit();
   }
   const bool per_channel = !run.prefix.empty();
   std::string text;
   if (run.report == layers_report::json) {
-    text = format_json_document(layers_json(name, layers, run.gamma_threshold, per_channel));
+    text = format_json_document(
+        layers_json(name, layers, threshold, run.gamma_percentile, per_channel));
   } else if (run.report == layers_report::csv) {
     text = layers_csv(layers);
   } else {
-    text = layers_table(name, layers, run.gamma_threshold, per_channel);
+    text = layers_table(name, layers, threshold, run.gamma_percentile, per_channel);
   }
   output_file out{std::string(standard_stream)};
   out.write(text);

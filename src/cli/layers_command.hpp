@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 
 #include "formats/registry.hpp"
@@ -15,6 +16,7 @@ struct layers_options {
   std::string input_format;
   std::string format;  ///< table|json|csv; empty: table on a terminal, else json
   std::string gamma_threshold;
+  std::string gamma_percentile;
   std::string prefix;
   std::string plot;
 };
@@ -33,8 +35,9 @@ struct layers_run {
   const codec* model_format = nullptr;  ///< --input-format; null: told when it is opened
   layers_report report = layers_report::json;
   double gamma_threshold = default_gamma_threshold;
-  std::string prefix;  ///< empty: every layer
-  std::string plot;    ///< empty: no picture
+  std::optional<double> gamma_percentile;  ///< when given, the threshold is this percentile
+  std::string prefix;                      ///< empty: every layer
+  std::string plot;                        ///< empty: no picture
 };
 
 layers_run resolve(const layers_options& options);

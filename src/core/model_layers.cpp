@@ -146,6 +146,31 @@ layer_flags_count flag_channels(const model_layer& layer, double gamma_threshold
   return f;
 }
 
+double gamma_percentile(const std::vector<model_layer>& layers, double percentile,
+                        const std::string& file) {
+  std::vector<double> gammas;
+  for (const model_layer& layer : layers) {
+    for (double w : layer.weight) {
+      if (std::isfinite(w)) gammas.push_back(std::fabs(w));
+    }
+  }
+  if (gammas.empty()) {
+    throw data_error(file +
+                     ": no batch-normalization layer has a finite weight to take a "
+                     "percentile of");
+  }
+  std::sort(gammas.begin(), gammas.end());
+  // NumPy's steps, so that the threshold is its number to the last bit: the virtual index
+  // (n - 1) * q, and its lerp, taken from the upper neighbour from halfway on.
+  const double index = static_cast<double>(gammas.size() - 1) * (percentile / 100);
+  const double below = std::floor(index);
+  const double t = index - below;
+  const auto lower = static_cast<std::size_t>(below);
+  const std::size_t upper = std::min(lower + 1, gammas.size() - 1);
+  const double a = gammas[lower], b = gammas[upper], difference = b - a;
+  return t >= 0.5 ? b - difference * (1 - t) : a + difference * t;
+}
+
 layer_flags_count total_flags(const std::vector<model_layer>& layers) {
   layer_flags_count t;
   for (const model_layer& layer : layers) {

@@ -77,6 +77,12 @@ std::vector<model_layer> read_layers(const tensor_archive& archive, double gamma
 /// The flags of a layer's channels.
 layer_flags_count flag_channels(const model_layer& layer, double gamma_threshold);
 
+/// The `percentile` (0 to 100) of |weight| over every finite weight of every layer, as
+/// numpy.percentile computes it (linear between the two nearest ranks): the global threshold
+/// of Network Slimming.  Throws data_error, naming `file`, when no layer has a weight.
+double gamma_percentile(const std::vector<model_layer>& layers, double percentile,
+                        const std::string& file);
+
 /// The flags of every layer added up.
 layer_flags_count total_flags(const std::vector<model_layer>& layers);
 

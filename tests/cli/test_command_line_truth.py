@@ -240,6 +240,7 @@ FLAGS = {
     # No -q/-v: layers reads a few small tensors.
     "layers": {"MODEL": "the model", "--input-format": "format of MODEL",
                "--format": "report format", "--gamma-threshold": "which |gamma| is small",
+               "--gamma-percentile": "a global threshold",
                "--prefix": "one layer", "--plot": "the picture"},
     # No -q/-v: compare makes no pass that a bar or --verbose describes.
     "compare": {"ACTUAL": "", "EXPECTED": "", "--tensor": "tensor of a container file",
@@ -371,7 +372,7 @@ BAD = {"--input-format": "xml", "--output-format": "xml", "--tensor": "nope", "-
        "-o": "no-dir/o.json", "INPUT": "missing.npy", "OUTPUT": "no-dir/o.json",
        "AFTER": "missing.npy", "ACTUAL": "missing.npy", "EXPECTED": "missing.npy",
        "WEIGHT": "missing.npy", "PARTIAL": "missing.json", "MODEL": "missing.npz",
-       "--gamma-threshold": "-1", "--prefix": "nope."}
+       "--gamma-threshold": "-1", "--gamma-percentile": "101", "--prefix": "nope."}
 REMOVE = object()  # in a change to BASE: leave this key out (None is a switch's no value)
 BAD_BASE = {("stats", "AFTER"): {"--after": REMOVE}}
 # Switches, and where each must change the result (status, stdout, stderr or the outputs).

@@ -173,6 +173,24 @@ class Layers(ScratchTestCase):
                 got = self.report("model.npz", "--gamma-threshold", repr(threshold))
                 self.check(got, self.state, "float32", threshold)
 
+    def test_gamma_percentile_is_numpys_over_every_layer(self):
+        """Network Slimming's global threshold: numpy.percentile of every layer's |gamma|,
+        to the last bit, and the channels below it counted; --prefix does not narrow it."""
+        np.savez(self.path("model.npz"), **self.state)
+        gammas = np.concatenate([np.abs(self.state[p + "weight"].astype(np.float64))
+                                 for p in LAYERS])
+        for percentile in [0, 10, 25, 50, 62.5, 90, 100]:
+            threshold = np.percentile(gammas, percentile)
+            with self.subTest(percentile=percentile):
+                got = self.report("model.npz", "--gamma-percentile", str(percentile))
+                self.assertEqual(got["gamma_percentile"], percentile)
+                self.assertEqual(got["gamma_threshold"], threshold)
+                self.check(got, self.state, "float32", threshold)
+                self.assertEqual(got["total"]["gamma_small"], int((gammas < threshold).sum()))
+                one = self.report("model.npz", "--gamma-percentile", str(percentile),
+                                  "--prefix", "bn2.")
+                self.assertEqual(one["gamma_threshold"], threshold)
+
     def test_csv_and_table_say_what_json_says(self):
         np.savez(self.path("model.npz"), **self.state)
         got = self.report("model.npz")
