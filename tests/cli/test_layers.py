@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+import os
 import shutil
 import subprocess
 import unittest
@@ -21,6 +22,7 @@ import torch
 from cli_support import ScratchTestCase, write_safetensors
 from test_inspect import png_pixels
 
+LARGE = os.environ.get("BNORM_LARGE_GRID") == "1"
 ROLES = ["running_mean", "running_var", "weight", "bias"]
 SAFETENSORS_DTYPES = {np.dtype(np.float32): "F32", np.dtype(np.float16): "F16",
                       np.dtype(np.float64): "F64", np.dtype(np.int64): "I64"}
@@ -165,6 +167,63 @@ class Layers(ScratchTestCase):
                             ("BF16", "bfloat16")]:
             save_safetensors(self.path("model.safetensors"), self.state, cast)
             self.check(self.report("model.safetensors"), as_read(self.state, cast), dtype)
+
+    def test_random_models_grid(self):
+        """Models of 1 to 6 layers of 1 to 40 channels, each value of running_var and weight
+        drawn from the kinds a trained model holds and the broken ones (0, -0, NaN, +-Inf,
+        negative, subnormal, tiny gamma), in float16, float32, float64 and bfloat16, as .npz
+        and .safetensors: every summary and flag against NumPy.  BNORM_LARGE_GRID=1 runs 200
+        models instead of 12."""
+        rng = np.random.default_rng(1313)
+        kinds = [lambda: rng.uniform(0.5, 2), lambda: 0.0, lambda: -0.0, lambda: math.nan,
+                 lambda: math.inf, lambda: -math.inf, lambda: -rng.uniform(0, 1),
+                 lambda: 1e-40, lambda: rng.uniform(-0.02, 0.02)]
+        casts = [(None, "float32", "npz"), (np.float16, "float16", "npz"),
+                 (np.float64, "float64", "safetensors"), ("BF16", "bfloat16", "safetensors"),
+                 (None, "float32", "safetensors")]
+        for model in range(200 if LARGE else 12):
+            cast, dtype, fmt = casts[model % len(casts)]
+            state, sizes = {}, {}
+            for layer in range(int(rng.integers(1, 7))):
+                prefix = f"features.{layer}.bn."
+                c = int(rng.integers(1, 41))
+                sizes[prefix] = c
+                weights = [1.0, 0.5, 0.5, 0.02, 0.02, 0.02, 0.2, 0.1, 0.6]
+                draw = lambda: np.array([kinds[rng.choice(len(kinds), p=np.array(weights) /
+                                                          sum(weights))]() for _ in range(c)],
+                                        np.float32)
+                state[prefix + "weight"] = draw()
+                state[prefix + "bias"] = rng.normal(size=c).astype(np.float32)
+                state[prefix + "running_mean"] = rng.normal(size=c).astype(np.float32)
+                state[prefix + "running_var"] = draw()
+                state[prefix + "num_batches_tracked"] = np.array(rng.integers(0, 2**62), np.int64)
+            if fmt == "npz":
+                arrays = {k: (v.astype(cast) if cast is not None and v.dtype.kind == "f" else v)
+                          for k, v in state.items()}
+                np.savez(self.path("m.npz"), **arrays)
+            else:
+                save_safetensors(self.path("m.safetensors"), state, cast)
+            read = as_read(state, cast)
+            threshold = float(rng.choice([0.0, 1e-2, 0.015, 1.0]))
+            with self.subTest(model=model, dtype=dtype, fmt=fmt):
+                got = self.report(f"m.{fmt}", "--gamma-threshold", repr(threshold))
+                self.assertEqual([l["prefix"] for l in got["layers"]], list(sizes))
+                for layer in got["layers"]:
+                    prefix = layer["prefix"]
+                    self.assertEqual(layer["channels"], sizes[prefix])
+                    self.assertEqual(layer["num_batches_tracked"],
+                                     int(state[prefix + "num_batches_tracked"]))
+                    self.assertEqual(layer["flags"], flags(read, prefix, threshold))
+                    for role in ROLES:
+                        values = np.asarray(read[prefix + role], np.float64)
+                        if not np.isfinite(values).any():
+                            self.assertTrue(math.isnan(layer[role]["median"]))
+                            continue
+                        want = summary(values)
+                        for key in ["min", "max", "median", "nonfinite"]:
+                            self.assertEqual(layer[role][key], want[key], (prefix, role, key))
+                        self.assertAlmostEqual(layer[role]["mean"], want["mean"],
+                                               delta=abs(want["mean"]) * 1e-13 + 1e-300)
 
     def test_gamma_threshold(self):
         np.savez(self.path("model.npz"), **self.state)
