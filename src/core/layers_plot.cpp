@@ -13,6 +13,8 @@ constexpr double label_width = 230, panel_width = 360, gap = 24, margin_right = 
 constexpr double top = 64, row_height = 22, bottom_margin = 76;
 // The slots at each end of a panel for what a log axis cannot place.
 constexpr double end_slot = 22;
+// Up to this many channels in a row, each is its own dot.
+constexpr std::size_t dots_per_channel_up_to = 64;
 
 std::string escape(const std::string& text) {
   std::string out;
@@ -108,7 +110,8 @@ void draw_row(std::string& svg, const std::vector<double>& values, bool gamma, c
               double y, double threshold) {
   unplaced u;
   double lo = HUGE_VAL, hi = -HUGE_VAL;
-  std::string dots;
+  // Each placed channel's x, and whether its |γ| is under the threshold.
+  std::vector<std::pair<double, bool>> placed;
   for (double raw : values) {
     const double v = gamma ? std::fabs(raw) : raw;
     if (std::isnan(v)) {
@@ -122,10 +125,21 @@ void draw_row(std::string& svg, const std::vector<double>& values, bool gamma, c
     } else {
       lo = std::min(lo, v);
       hi = std::max(hi, v);
-      const bool small = gamma && v < threshold;
-      dots += "<circle cx=\"" + num(axis.x_of(v)) + "\" cy=\"" + num(y) + "\" r=\"2.5\" class=\"" +
-              (small ? "dot small" : "dot") + "\"/>";
+      placed.emplace_back(axis.x_of(v), gamma && v < threshold);
     }
+  }
+  // A layer of thousands of channels draws a dot per pixel it covers, not per channel: the
+  // picture looks the same and stays small.  Small gammas are drawn over the others.
+  if (placed.size() > dots_per_channel_up_to) {
+    for (auto& [x, small] : placed) x = std::round(x);
+    std::sort(placed.begin(), placed.end());
+    placed.erase(std::unique(placed.begin(), placed.end()), placed.end());
+  }
+  std::stable_partition(placed.begin(), placed.end(), [](const auto& p) { return !p.second; });
+  std::string dots;
+  for (const auto& [x, small] : placed) {
+    dots += "<circle cx=\"" + num(x) + "\" cy=\"" + num(y) + "\" r=\"2.5\" class=\"" +
+            (small ? "dot small" : "dot") + "\"/>";
   }
   if (lo < hi) {
     svg += "<line x1=\"" + num(axis.x_of(lo)) + "\" x2=\"" + num(axis.x_of(hi)) + "\" y1=\"" +
