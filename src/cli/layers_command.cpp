@@ -258,6 +258,14 @@ std::string layers_table(const std::string& file, const std::vector<model_layer>
   return out;
 }
 
+// A model is a file of named tensors; the formats that hold them are the registry's.
+void refuse_one_tensor(const std::string& path, const codec& format) {
+  if (format.holds_many) return;
+  throw usage_error(input_name(path) + ": a model is an " + extension_names(", ", " or ", true) +
+                    " file of named tensors, not one " + std::string(format.extensions.front()) +
+                    " tensor");
+}
+
 }  // namespace
 
 CLI::App* add_layers_command(CLI::App& app, layers_options& o) {
@@ -286,6 +294,7 @@ CLI::App* add_layers_command(CLI::App& app, layers_options& o) {
       ->type_name("P");
   cmd->add_option("--plot", o.plot, "Also draw |weight| and running_var per layer as SVG")
       ->type_name("FILE.svg");
+  o.command = cmd;
   return cmd;
 }
 
@@ -320,18 +329,15 @@ layers_run resolve(const layers_options& o) {
   run.model_format = input_format(o.model, o.input_format);
   // What the name (or the flag) says is refused before the file is read.
   const codec* told = run.model_format ? run.model_format : codec_for_path(o.model);
-  if (told && !told->holds_many) {
-    throw usage_error(input_name(o.model) + ": a model is an " +
-                      extension_names(", ", " or ", true) + " file of named tensors, not one " +
-                      std::string(told->extensions.front()) + " tensor");
-  }
+  if (told) refuse_one_tensor(o.model, *told);
   const std::string format = !o.format.empty()         ? o.format
                              : ::isatty(STDOUT_FILENO) ? "table"
                                                        : "json";
   run.report = format == "table" ? layers_report::table
                : format == "csv" ? layers_report::csv
                                  : layers_report::json;
-  run.prefix = o.prefix;
+  // Given, even empty: the layer of a state_dict saved from a lone BatchNorm has no prefix.
+  if (o.command && o.command->count("--prefix") > 0) run.prefix = o.prefix;
   run.plot = o.plot;
   return run;
 }
@@ -340,11 +346,7 @@ int run_layers(const layers_run& run) {
   const std::string name = input_name(run.model);
   refuse_directory(run.model);
   opened_input input = open_input(run.model, run.model_format);
-  if (!input.format->holds_many) {
-    throw usage_error(name + ": a model is an " + extension_names(", ", " or ", true) +
-                      " file of named tensors, not one " +
-                      std::string(input.format->extensions.front()) + " tensor");
-  }
+  refuse_one_tensor(run.model, *input.format);
   const auto archive = input.format->open(std::move(input.file));
   std::vector<model_layer> layers = read_layers(*archive, run.gamma_threshold);
   double threshold = run.gamma_threshold;
@@ -353,9 +355,9 @@ int run_layers(const layers_run& run) {
     threshold = gamma_percentile(layers, *run.gamma_percentile, name);
     for (model_layer& layer : layers) layer.flags = flag_channels(layer, threshold);
   }
-  if (!run.prefix.empty()) {
+  if (run.prefix) {
     const auto it = std::find_if(layers.begin(), layers.end(),
-                                 [&](const model_layer& l) { return l.prefix == run.prefix; });
+                                 [&](const model_layer& l) { return l.prefix == *run.prefix; });
     if (it == layers.end()) {
       std::string known;
       for (std::size_t i = 0; i < layers.size() && i < 5; ++i) {
@@ -363,7 +365,7 @@ int run_layers(const layers_run& run) {
       }
       if (layers.size() > 5) known += ", ...";
       throw data_error(name + ": no batch-normalization layer has the prefix " +
-                       quoted_name(run.prefix) + "; its layers: " + known);
+                       quoted_name(*run.prefix) + "; its layers: " + known);
     }
     layers = {*it};
   }
@@ -373,7 +375,7 @@ int run_layers(const layers_run& run) {
                          layers, threshold));
     svg.commit();
   }
-  const bool per_channel = !run.prefix.empty();
+  const bool per_channel = run.prefix.has_value();
   std::string text;
   if (run.report == layers_report::json) {
     text = format_json_document(

@@ -19,6 +19,7 @@ struct layers_options {
   std::string gamma_percentile;
   std::string prefix;
   std::string plot;
+  const CLI::App* command = nullptr;  ///< the parsed subcommand: which flags were given
 };
 
 CLI::App* add_layers_command(CLI::App& app, layers_options& options);
@@ -36,7 +37,7 @@ struct layers_run {
   layers_report report = layers_report::json;
   double gamma_threshold = default_gamma_threshold;
   std::optional<double> gamma_percentile;  ///< when given, the threshold is this percentile
-  std::string prefix;                      ///< empty: every layer
+  std::optional<std::string> prefix;       ///< none: every layer
   std::string plot;                        ///< empty: no picture
 };
 

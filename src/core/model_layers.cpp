@@ -78,6 +78,7 @@ std::vector<layer_names> find_layer_names(const std::vector<std::string>& names)
 }
 
 std::string shown_prefix(const std::string& prefix) {
+  if (prefix.empty()) return "''";
   for (std::size_t i = 0; i < prefix.size();) {
     const auto c = static_cast<unsigned char>(prefix[i]);
     if (c < 0x20 || c == 0x7f) return quoted_name(prefix);

@@ -32,9 +32,9 @@ struct layer_names {
 /// filled in; the infos come from read_layers.
 std::vector<layer_names> find_layer_names(const std::vector<std::string>& names);
 
-/// `prefix` as a table or a picture shows it: itself when it is printable UTF-8, else in
-/// quoted_name's escapes, so that a name holding a line break or a control byte (which XML
-/// forbids) breaks neither.
+/// `prefix` as a table or a picture shows it: itself when it is printable UTF-8, else (and
+/// when empty, as a lone layer's state_dict has it) in quoted_name's quotes and escapes, so that a
+/// name holding a line break or a control byte (which XML forbids) breaks neither.
 std::string shown_prefix(const std::string& prefix);
 
 /// A statistic of a layer summarized over its finite values.

@@ -1,7 +1,7 @@
 """A model's state_dict with values exact in binary, so that every summary can be checked by
 hand: bn1. (4 channels, a dead one and a small gamma), bn2. (2 channels, running_var NaN and
 -0.5, float16), a convolution between them; a layer whose lengths disagree; a Keras layer;
-and an archive of no tensor."""
+an archive of no tensor; and a lone layer, whose names have no prefix."""
 import numpy as np
 
 f32 = np.float32
@@ -31,3 +31,7 @@ np.savez("keras.npz", **{
     "batch_normalization/moving_variance": np.array([np.inf, 1], f32),
 })
 np.savez("empty.npz")
+# The state_dict of a lone BatchNorm1d(2): its names have no prefix.
+np.savez("lone.npz", weight=np.array([1, 0.5], f32), bias=np.zeros(2, f32),
+         running_mean=np.array([0.25, -4], f32), running_var=np.array([2, 0.125], f32),
+         num_batches_tracked=np.array(7, np.int64))
