@@ -29,6 +29,10 @@ command_line::command_line(std::string_view only)
     subcommands.emplace_back(add_stats_command(app, stats_),
                              [this] { return run_stats(resolve(stats_)); });
   }
+  if (wanted("layers")) {
+    subcommands.emplace_back(add_layers_command(app, layers_),
+                             [this] { return run_layers(resolve(layers_)); });
+  }
   if (wanted("compare")) {
     subcommands.emplace_back(add_compare_command(app, compare_),
                              [this] { return run_compare(resolve(compare_)); });

@@ -15,6 +15,7 @@
 #include "compare_command.hpp"
 #include "convert_command.hpp"
 #include "fold_command.hpp"
+#include "layers_command.hpp"
 #include "merge_command.hpp"
 #include "run_feedback.hpp"
 #include "stats_command.hpp"
@@ -22,8 +23,8 @@
 namespace bnorm::cli {
 
 /// The subcommands that do work, in --help's order.
-inline constexpr std::string_view subcommand_names[] = {"apply", "stats",    "compare", "convert",
-                                                        "merge", "backward", "fold"};
+inline constexpr std::string_view subcommand_names[] = {"apply",   "stats", "layers",   "compare",
+                                                        "convert", "merge", "backward", "fold"};
 
 /// Writes `text` to standard output.  Throws io_error when it cannot be written (a full
 /// device, a closed pipe), so that help and reports fail as loudly as any output.
@@ -60,6 +61,7 @@ class command_line {
  private:
   apply_options apply_;
   stats_options stats_;
+  layers_options layers_;
   compare_options compare_;
   convert_options convert_;
   merge_options merge_;

@@ -237,6 +237,11 @@ FLAGS = {
               "AFTER": "drawn in --plot", "--format": "report format",
               "--channels": "which channels", "--plot": "the picture",
               "--partial": "mergeable statistics", "--after": "normalized INPUT in --plot"},
+    # No -q/-v: layers reads a few small tensors.
+    "layers": {"MODEL": "the model", "--input-format": "format of MODEL",
+               "--format": "report format", "--gamma-threshold": "which |gamma| is small",
+               "--gamma-percentile": "a global threshold",
+               "--prefix": "one layer", "--plot": "the picture"},
     # No -q/-v: compare makes no pass that a bar or --verbose describes.
     "compare": {"ACTUAL": "", "EXPECTED": "", "--tensor": "tensor of a container file",
                 "--rtol": "isclose", "--atol": "isclose", "--ulp": "instead of rtol/atol",
@@ -347,6 +352,7 @@ class Flags(ScratchTestCase):
 BASE = {
     "apply": {"INPUT": "x.npy", "-o": "out.json", "--state": "wr.json"},
     "stats": {"INPUT": "x.npy", "--after": None, "--plot": "out.svg"},
+    "layers": {"MODEL": "samples/model.safetensors", "--plot": "out.svg"},
     "compare": {"ACTUAL": "x.npy", "EXPECTED": "x.npy"},
     "convert": {"INPUT": "x.npy", "OUTPUT": "out.json"},
     "merge": {"PARTIAL": "p.json", "-o": "out.json"},
@@ -365,7 +371,8 @@ BAD = {"--input-format": "xml", "--output-format": "xml", "--tensor": "nope", "-
        "--grads-out": "no-dir/g.json", "--bias": "missing.npy", "--bias-out": "no-dir/b.json",
        "-o": "no-dir/o.json", "INPUT": "missing.npy", "OUTPUT": "no-dir/o.json",
        "AFTER": "missing.npy", "ACTUAL": "missing.npy", "EXPECTED": "missing.npy",
-       "WEIGHT": "missing.npy", "PARTIAL": "missing.json"}
+       "WEIGHT": "missing.npy", "PARTIAL": "missing.json", "MODEL": "missing.npz",
+       "--gamma-threshold": "-1", "--gamma-percentile": "101", "--prefix": "nope."}
 REMOVE = object()  # in a change to BASE: leave this key out (None is a switch's no value)
 BAD_BASE = {("stats", "AFTER"): {"--after": REMOVE}}
 # Switches, and where each must change the result (status, stdout, stderr or the outputs).
@@ -459,6 +466,7 @@ class Positionals(ScratchTestCase):
         cases = [
             ["apply", "x.npy", "extra.npy", "-o", "y.npy"],
             ["stats", "x.npy", "x.npy", "extra.npy", "--plot", "p.svg"],
+            ["layers", "samples/model.safetensors", "extra.npy"],
             ["compare", "x.npy", "x.npy", "extra.npy"],
             ["convert", "x.npy", "y.npy", "extra.npy"],
             ["backward", "x.npy", "extra.npy", "--grad-output", "x.npy", "-o", "y.npy"],
@@ -642,6 +650,8 @@ class FullDevice(ScratchTestCase):
         runs += [
             ["stats", "x.npy"], ["stats", "x.npy", "--format", "csv"],
             ["stats", "x.npy", "--format", "table"], ["stats", "x.npy", "--partial"],
+            ["layers", "samples/model.safetensors"],
+            ["layers", "samples/model.safetensors", "--format", "csv"],
             ["compare", "x.npy", "z.npy"], ["compare", "x.npy", "x.npy", "--format", "json"],
             ["compare", "s.json", "s.json"],
             ["merge", "partial.json", "-o", "-"],

@@ -22,7 +22,8 @@ BUILD_DIR = pathlib.Path(os.environ.get("BNORM_BUILD_DIR", pathlib.Path(BNORM).r
 BASH_COMPLETION = BUILD_DIR / "docs" / "bnorm.bash"
 ZSH_COMPLETION = BUILD_DIR / "docs" / "_bnorm"
 CONVENTIONS = ["caffe", "flax", "keras", "onnx", "tf-fused", "torch"]
-SUBCOMMANDS = ["apply", "backward", "compare", "convert", "fold", "help", "merge", "stats"]
+SUBCOMMANDS = ["apply", "backward", "compare", "convert", "fold", "help", "layers", "merge",
+               "stats"]
 
 
 def flags_in_help(*subcommand):

@@ -79,7 +79,7 @@ class ManPage(unittest.TestCase):
     def test_every_flag_of_every_subcommand_is_in_its_section(self):
         text = rendered()
         names = subcommands()
-        self.assertEqual(names[:3], ["apply", "stats", "compare"])
+        self.assertEqual(names[:4], ["apply", "stats", "layers", "compare"])
         options = text.split("\nOPTIONS\n", 1)[1].split("\nCONVENTIONS\n", 1)[0]
         # The sections "   bnorm SUBCOMMAND" of OPTIONS, by name.
         parts = re.split(r"^   bnorm ?(\w*)\n", options, flags=re.M)
@@ -185,7 +185,7 @@ class HelpAndVersion(unittest.TestCase):
         self.assertEqual(result.stdout, b"")
         self.assertEqual(result.stderr.splitlines(),
                          ["bnorm: error: help: no subcommand 'aply': there are apply, stats, "
-                          "compare, convert, merge, backward, fold"])
+                          "layers, compare, convert, merge, backward, fold"])
 
     def test_version_names_bnorm_and_its_libraries(self):
         result = run(["--version"])

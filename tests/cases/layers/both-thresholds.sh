@@ -1,0 +1,1 @@
+bnorm layers model.npz --gamma-percentile 50 --gamma-threshold 0.1

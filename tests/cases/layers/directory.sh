@@ -1,0 +1,2 @@
+mkdir folder.npz
+bnorm layers folder.npz

@@ -1,0 +1,1 @@
+bnorm layers model.npz --gamma-percentile 50 --format table

@@ -1,0 +1,1 @@
+bnorm layers keras.npz --format table

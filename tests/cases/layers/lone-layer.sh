@@ -1,0 +1,2 @@
+bnorm layers lone.npz --prefix '' --format table
+bnorm layers lone.npz --format csv

@@ -1,0 +1,1 @@
+bnorm layers mismatch.npz --format table

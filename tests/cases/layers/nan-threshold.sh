@@ -1,0 +1,1 @@
+bnorm layers model.npz --gamma-threshold nan

@@ -1,0 +1,2 @@
+cp samples/batch.npy model
+bnorm layers model

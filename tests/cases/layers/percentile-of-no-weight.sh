@@ -1,0 +1,1 @@
+bnorm layers mismatch.npz --gamma-percentile 50

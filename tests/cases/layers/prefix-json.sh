@@ -1,0 +1,1 @@
+bnorm layers model.npz --prefix bn2. --format json

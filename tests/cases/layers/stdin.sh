@@ -1,0 +1,1 @@
+bnorm layers - --format csv < samples/model.safetensors
