@@ -172,6 +172,29 @@ class EvalEqualsTheModule(CheckpointTestCase):
         self.assertFailsWith(result, 3, "bn9.", "bn1.", "layer1.0.bn2.", "bn3d.", "bn_fc.")
         self.assertNoStrayFiles("x.npy", *[p.name for p in self.paths.values()])
 
+    def test_input_from_a_pt(self):
+        """--tensor NAME reads the input from a .pt of saved activations; one tensor saved alone
+        is read without it; a non-contiguous activation gives torch's values."""
+        prefix = "bn1."
+        x = layer_input(prefix, 11)
+        # (C, N, H, W) in memory, (N, C, H, W) as a view: strides (C-major) torch keeps.
+        transposed = x.transpose(0, 1).contiguous().transpose(0, 1)
+        self.assertFalse(transposed.is_contiguous())
+        torch.save({"features": x, "transposed": transposed, "logits": torch.randn(4, 5)},
+                   self.path("acts.pt"))
+        torch.save(x, self.path("one.pt"))
+        module = goldens.layer(prefix, self.tensors("state_dict"))
+        with torch.no_grad():
+            expected = module.eval()(x).numpy()
+        for source in (["acts.pt", "--tensor", "features"], ["acts.pt", "--tensor", "transposed"],
+                       ["one.pt"]):
+            with self.subTest(source=source):
+                result = self.bnorm("apply", *source, "--state", "state_dict.pt",
+                                    "--state-prefix", prefix, "--mode", "eval", "-o", "y.npy")
+                self.assertEqual(result.status, 0, result)
+                np.testing.assert_allclose(np.load(self.path("y.npy")), expected, rtol=Y_RTOL,
+                                           atol=Y_ATOL)
+
     def test_the_sample(self):
         x = layer_input("layer1.0.bn1.", 5)
         module = goldens.layer("layer1.0.bn1.", torch.load(self.path("samples/resnet_tiny.pt")))

@@ -140,6 +140,11 @@ def checkpoints():
     return {
         "state_dict": (sd, 2),
         "state_dict_protocol4": (sd, 4),
+        "state_dict_protocol5": (sd, 5),
+        # As torch.save(dict(model.named_parameters()) | buffers) writes it: _rebuild_parameter.
+        "parameters": (collections.OrderedDict(
+            (k, nn.Parameter(v.clone(), requires_grad=v.is_floating_point()))
+            for k, v in sd.items()), 2),
         "wrapped_state_dict": ({"state_dict": sd, **extras}, 2),
         "wrapped_model": ({"model": sd, **extras}, 2),
         "wrapped_model_state_dict": ({"model_state_dict": sd, **extras}, 2),
@@ -156,6 +161,8 @@ def checkpoints():
 WRAPPERS = {
     "state_dict": (None, ""),
     "state_dict_protocol4": (None, ""),
+    "state_dict_protocol5": (None, ""),
+    "parameters": (None, ""),
     "wrapped_state_dict": ("state_dict", ""),
     "wrapped_model": ("model", ""),
     "wrapped_model_state_dict": ("model_state_dict", ""),
