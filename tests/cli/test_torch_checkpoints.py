@@ -195,16 +195,26 @@ class EvalEqualsTheModule(CheckpointTestCase):
                 np.testing.assert_allclose(np.load(self.path("y.npy")), expected, rtol=Y_RTOL,
                                            atol=Y_ATOL)
 
-    def test_the_sample(self):
-        x = layer_input("layer1.0.bn1.", 5)
-        module = goldens.layer("layer1.0.bn1.", torch.load(self.path("samples/resnet_tiny.pt")))
-        with torch.no_grad():
-            expected = module.eval()(x).numpy()
-        result = self.apply(x, None, "layer1.0.bn1.", "--mode", "eval",
-                            state="samples/resnet_tiny.pt")
-        self.assertEqual(result.status, 0, result)
-        np.testing.assert_allclose(np.load(self.path("y.npy")), expected, rtol=Y_RTOL,
-                                   atol=Y_ATOL)
+    def test_the_samples(self):
+        """The README's examples: samples/batch.npy through bn0. (BatchNorm2d(3)) and
+        samples/features.json through bn_fc. (BatchNorm1d(3)) of samples/resnet_tiny.pt."""
+        state = torch.load(self.path("samples/resnet_tiny.pt"))
+        batch = torch.from_numpy(np.load(self.path("samples/batch.npy")))
+        features = torch.tensor(json.loads(self.path("samples/features.json").read_text()),
+                                dtype=torch.float64)
+        for source, prefix, x, out in (("samples/batch.npy", "bn0.", batch, "y.npy"),
+                                       ("samples/features.json", "bn_fc.", features, "y.json")):
+            with self.subTest(prefix=prefix):
+                module = goldens.layer(prefix, state).to(x.dtype)
+                with torch.no_grad():
+                    expected = module.eval()(x).numpy()
+                result = self.bnorm("apply", source, "--state", "samples/resnet_tiny.pt",
+                                    "--state-prefix", prefix, "--mode", "eval", "-o", out)
+                self.assertEqual(result.status, 0, result)
+                got = np.load(self.path(out)) if out.endswith(".npy") else \
+                    np.array(json.loads(self.path(out).read_text()))
+                rtol, atol = (Y_RTOL, Y_ATOL) if x.dtype == torch.float32 else (1e-12, 1e-12)
+                np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
 
 
 class TrainWritesWhatTorchReads(CheckpointTestCase):

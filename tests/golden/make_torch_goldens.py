@@ -2,7 +2,7 @@
 """PyTorch checkpoints as users have them, written by torch.save itself (Debian's python3-torch,
 1.13), for the tests of bnorm's .pt reader: nothing here is typed by hand or made by bnorm.
 
-A small ResNet-like net (a stem Conv2d + BatchNorm2d, one basic block, a Conv3d + BatchNorm3d
+A small ResNet-like net (a BatchNorm2d on the input images, a stem Conv2d + BatchNorm2d, one basic block, a Conv3d + BatchNorm3d
 branch, a Linear + BatchNorm1d head) is trained for three SGD steps in train mode, so that its
 running statistics, weights and num_batches_tracked (3) are not the defaults, then saved in
 every shape a checkpoint comes in (see VARIANTS).  Deterministic: torch.manual_seed, and
@@ -26,11 +26,12 @@ TRAIN_STEPS = 3
 
 # The batch-norm layers of TinyResNet: prefix -> (class, channels, input rank).
 LAYERS = {
+    "bn0.": (nn.BatchNorm2d, 3, 4),
     "bn1.": (nn.BatchNorm2d, 6, 4),
     "layer1.0.bn1.": (nn.BatchNorm2d, 6, 4),
     "layer1.0.bn2.": (nn.BatchNorm2d, 6, 4),
     "bn3d.": (nn.BatchNorm3d, 2, 5),
-    "bn_fc.": (nn.BatchNorm1d, 5, 2),
+    "bn_fc.": (nn.BatchNorm1d, 3, 2),
 }
 
 
@@ -50,15 +51,17 @@ class BasicBlock(nn.Module):
 class TinyResNet(nn.Module):
     def __init__(self):
         super().__init__()
+        self.bn0 = nn.BatchNorm2d(3)  # normalizes the input images
         self.conv1 = nn.Conv2d(3, 6, 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(6)
         self.layer1 = nn.Sequential(BasicBlock(6))
         self.conv3d = nn.Conv3d(1, 2, 3, padding=1)
         self.bn3d = nn.BatchNorm3d(2)
-        self.fc = nn.Linear(6 + 2, 5)
-        self.bn_fc = nn.BatchNorm1d(5)
+        self.fc = nn.Linear(6 + 2, 3)
+        self.bn_fc = nn.BatchNorm1d(3)
 
     def forward(self, x):
+        x = self.bn0(x)
         a = self.layer1(torch.relu(self.bn1(self.conv1(x))))
         v = torch.relu(self.bn3d(self.conv3d(x.unsqueeze(1))))
         features = torch.cat([a.mean((2, 3)), v.mean((2, 3, 4))], 1)
@@ -75,7 +78,7 @@ def trained_model():
     model.train()
     for _ in range(TRAIN_STEPS):
         x = torch.randn(8, 3, 6, 6) * 2 + 0.5
-        target = torch.randn(8, 5)
+        target = torch.randn(8, 3)
         optimizer.zero_grad()
         loss = nn.functional.mse_loss(model(x), target)
         loss.backward()
@@ -191,7 +194,8 @@ def write_checkpoints(folder):
 
 
 def write_sample():
-    """samples/resnet_tiny.pt, the README's example: the trained net's bare state_dict."""
+    """samples/resnet_tiny.pt, the README's example: the trained net's bare state_dict.  Its
+    bn0. (BatchNorm2d(3)) fits samples/batch.npy, its bn_fc. (BatchNorm1d(3)) features.json."""
     model, _, _ = trained_model()
     torch.save(model.state_dict(), SAMPLES / "resnet_tiny.pt")
 
