@@ -51,9 +51,8 @@ void add_layer_options(CLI::App* cmd, layer_options& o, layer_flags which) {
                   "State to start from (weight, bias, running_*, ...): JSON, or " +
                       extension_names("/", "/", true) + " with PyTorch or Keras names")
       ->type_name("FILE");
-  cmd->add_option(
-         "--state-prefix", o.state_prefix,
-         "In an " + extension_names("/", "/", true) + " --state, the layer's names start with this")
+  cmd->add_option("--state-prefix", o.state_prefix,
+                  "In " + named_formats("/", "/") + " --state, the layer's names start with this")
       ->type_name("PREFIX");
 }
 

@@ -91,15 +91,19 @@ constexpr std::string_view see_also =
 
 // The prose names formats through these words, filled in from the registry, so that the
 // manual lists what the registry holds: {formats} "**.npy**, ... and **.safetensors**",
-// {extensions} the same with "or", {named} "an **.npz** or **.safetensors**", and
+// {extensions} the same with "or", {named} "a **.pt**, **.npz** or **.safetensors**", and
 // {format-paragraphs} each format's own paragraph.
 std::string with_formats(std::string_view text) {
   std::string paragraphs;
   std::vector<std::string> all, many;
+  std::string_view article = "a";  // the first of `many`'s, from its a_file
   for (const codec* format : all_codecs()) {
     std::string bold = "**";  // appended, not +: GCC 12 warns falsely (-Wrestrict, PR 105651)
     bold.append(format->extensions.front()).append("**");
     all.push_back(bold);
+    if (format->holds_many && many.empty()) {
+      article = format->a_file.substr(0, format->a_file.find(' '));
+    }
     if (format->holds_many) many.push_back(bold);
     if (!paragraphs.empty()) paragraphs += ' ';
     paragraphs.append(format->manual);
@@ -114,7 +118,7 @@ std::string with_formats(std::string_view text) {
   const std::pair<std::string_view, std::string> words[] = {
       {"{formats}", join(all, " and ")},
       {"{extensions}", join(all, " or ")},
-      {"{named}", "an " + join(many, " or ")},
+      {"{named}", std::string(article) + " " + join(many, " or ")},
       {"{format-paragraphs}", paragraphs},
   };
   std::string out(text);

@@ -15,12 +15,12 @@ namespace {
 // unnamed tensor cannot hold one, and a prefix names tensors, which a document has none of.
 void check_state_format(const codec& format, const std::string& name, bool prefixed) {
   if (!format.holds_many && !format.holds_documents) {
-    throw usage_error("--state " + name + ": a state is JSON, or an " +
-                      extension_names(", ", " or ", true) + " file of tensors, not one " +
-                      std::string(format.extensions.front()) + " tensor");
+    throw usage_error("--state " + name + ": a state is JSON, or " + named_formats(", ", " or ") +
+                      " file of tensors, not one " + std::string(format.extensions.front()) +
+                      " tensor");
   }
   if (prefixed && !format.holds_many) {
-    throw usage_error("--state-prefix applies to an " + extension_names(", ", " or ", true) +
+    throw usage_error("--state-prefix applies to " + named_formats(", ", " or ") +
                       " --state, not " + name);
   }
 }
@@ -59,7 +59,7 @@ state_file read_state(const state_input& o, const bn_config& config) {
   if (input.format) {
     check_state_format(*input.format, name, !o.prefix.empty());
   } else if (!o.prefix.empty()) {
-    throw usage_error("--state-prefix applies to an " + extension_names(", ", " or ", true) +
+    throw usage_error("--state-prefix applies to " + named_formats(", ", " or ") +
                       " --state, not " + name);
   }
   if (input.format && input.format->holds_many) {

@@ -22,7 +22,7 @@ void add_input_option(CLI::App* cmd, std::string& input, std::string& input_form
 
 void add_tensor_option(CLI::App* cmd, std::string& tensor, const std::string& what) {
   cmd->add_option("--tensor", tensor,
-                  "The tensor to read from an " + extension_names("/", "/", true) + " " + what)
+                  "The tensor to read from " + named_formats("/", "/") + " " + what)
       ->type_name("NAME");
 }
 
@@ -54,7 +54,7 @@ const codec* input_format(const std::string& path, const std::string& flag_value
 }
 
 std::string tensor_flag_scope() {
-  return "--tensor picks a tensor of an " + extension_names(", ", " or ", true) + " file";
+  return "--tensor picks a tensor of " + named_formats(", ", " or ") + " file";
 }
 
 void check_tensor_flag(const std::string& path, const codec* named, const std::string& tensor) {

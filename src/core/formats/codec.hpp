@@ -58,7 +58,9 @@ struct codec {
                      std::vector<named_tensor> replaced);
 };
 
-/// How many first bytes of a file the recognizers are given, at most.
-inline constexpr std::size_t sniff_size = 64;
+/// How many first bytes of a file the recognizers are given, at most: enough for a ZIP's
+/// first local header and its name (torch.save's "<folder>/data.pkl", the folder being the
+/// file's base name).
+inline constexpr std::size_t sniff_size = 512;
 
 }  // namespace bnorm

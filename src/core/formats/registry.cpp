@@ -16,12 +16,13 @@ extern const codec npy_codec;
 extern const codec json_codec;
 extern const codec npz_codec;
 extern const codec safetensors_codec;
+extern const codec torch_codec;
 
 namespace {
 
 // In the order users see them, and the order bytes are tried in: a recognizer that looks
 // deeper into a container it shares with another (a ZIP) must come before the other's.
-constexpr std::array<const codec*, 4> codecs{&npy_codec, &json_codec, &npz_codec,
+constexpr std::array<const codec*, 5> codecs{&npy_codec, &json_codec, &torch_codec, &npz_codec,
                                              &safetensors_codec};
 
 template <typename Word>
@@ -95,6 +96,15 @@ std::string format_names(std::string_view separator, std::string_view last) {
 std::string extension_names(std::string_view separator, std::string_view last, bool many_only) {
   return joined([](const codec& c) { return std::string(c.extensions.front()); }, separator, last,
                 many_only);
+}
+
+std::string named_formats(std::string_view separator, std::string_view last) {
+  for (const codec* c : codecs) {
+    if (!c->holds_many) continue;
+    const std::string_view article = c->a_file.substr(0, c->a_file.find(' '));
+    return std::string(article) + " " + extension_names(separator, last, true);
+  }
+  return "";
 }
 
 opened_input open_input(const std::string& path, const codec* named) {

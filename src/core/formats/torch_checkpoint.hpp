@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "byte_source.hpp"
 #include "dtype.hpp"
@@ -40,6 +41,7 @@ class torch_checkpoint {
   pickle::value_ptr root_;
   const pickle::value* tensors_ = nullptr;
   bool big_endian_ = false;
+  std::unordered_map<std::string, std::size_t> records_by_key_;  ///< "0" -> its member's index
 };
 
 }  // namespace bnorm

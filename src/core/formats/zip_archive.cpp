@@ -21,6 +21,7 @@ constexpr std::uint32_t central_signature = 0x02014b50;
 constexpr std::uint32_t end_signature = 0x06054b50;
 constexpr std::uint32_t zip64_end_signature = 0x06064b50;
 constexpr std::uint32_t zip64_locator_signature = 0x07064b50;
+constexpr std::uint32_t descriptor_signature = 0x08074b50;
 constexpr std::size_t local_header_size = 30;
 constexpr std::size_t central_header_size = 46;
 constexpr std::size_t end_record_size = 22;
@@ -120,6 +121,18 @@ std::string apply_extra(std::string_view extra, const zip64_fields& fields, std:
     return "a size or offset says it is in a ZIP64 extra field, which is missing";
   }
   return "";
+}
+
+// True when an extra field holds a ZIP64 record (its data descriptor then has 8-byte sizes).
+bool has_zip64_extra(std::string_view extra) {
+  while (extra.size() >= 4) {
+    const std::uint16_t id = le16(extra.data());
+    const std::uint16_t size = le16(extra.data() + 2);
+    if (id == zip64_extra_id) return true;
+    if (extra.size() - 4 < size) return false;
+    extra.remove_prefix(4 + std::size_t{size});
+  }
+  return false;
 }
 
 bool is_ascii(std::string_view text) {
@@ -436,12 +449,7 @@ void zip_archive::read_central_directory(const zip_name_check& check_name) {
     if ((flags & (flag_encrypted | flag_strong_encryption | flag_masked_directory)) != 0) {
       fail(what + " is encrypted, which bnorm does not read");
     }
-    if ((flags & flag_data_descriptor) != 0) {
-      fail(what +
-           " has its sizes in a data descriptor (written to a stream), which bnorm does not "
-           "read");
-    }
-    if ((flags & ~flags_understood) != 0) {
+    if ((flags & ~(flags_understood | flag_data_descriptor)) != 0) {
       fail(what + " sets general-purpose flags " + hex16(flags & ~flags_understood) +
            ", which bnorm does not read");
     }
@@ -501,7 +509,7 @@ void zip_archive::read_central_directory(const zip_name_check& check_name) {
            " to no member (" + (before == nullptr ? "before the first, " : "") + "member " +
            quoted_name(m->name) + " starts" + at_byte(m->header_offset) + ")");
     }
-    covered = m->data_offset + m->compressed_size;
+    covered = m->data_offset + m->compressed_size + m->descriptor_size;
     before = m;
   }
   if (covered != directory_offset) {
@@ -534,18 +542,25 @@ void zip_archive::check_local_header(zip_member& m, std::uint16_t flags,
   if (le16(h.data() + 6) != flags || le16(h.data() + 8) != m.method) {
     fail(what + ": flags or method differ from the central directory's");
   }
-  if (le32(h.data() + 14) != m.crc32) fail(what + ": CRC-32 differs from the central directory's");
+  // With a data descriptor (torch.save, a stream), the local header may hold zeros where the
+  // CRC-32 and sizes were not yet known; the descriptor after the data must then agree.
+  const bool descriptor = (flags & flag_data_descriptor) != 0;
+  const std::uint32_t local_crc = le32(h.data() + 14);
+  if (local_crc != m.crc32 && !(descriptor && local_crc == 0)) {
+    fail(what + ": CRC-32 differs from the central directory's");
+  }
   std::uint64_t compressed = le32(h.data() + 18);
   std::uint64_t uncompressed = le32(h.data() + 22);
   zip64_fields fields;
   if (uncompressed == marker32) fields.uncompressed = &uncompressed;
   if (compressed == marker32) fields.compressed = &compressed;
-  if (const std::string problem = apply_extra(std::string_view(name_and_extra).substr(name_size),
-                                              fields, m.name, zip64_surplus::ignored);
+  const std::string_view local_extra = std::string_view(name_and_extra).substr(name_size);
+  if (const std::string problem = apply_extra(local_extra, fields, m.name, zip64_surplus::ignored);
       !problem.empty()) {
     fail(what + ": " + problem);
   }
-  if (compressed != m.compressed_size || uncompressed != m.uncompressed_size) {
+  const bool deferred = descriptor && compressed == 0 && uncompressed == 0;
+  if (!deferred && (compressed != m.compressed_size || uncompressed != m.uncompressed_size)) {
     fail(what + ": sizes " + std::to_string(compressed) + "/" + std::to_string(uncompressed) +
          " differ from the central directory's " + std::to_string(m.compressed_size) + "/" +
          std::to_string(m.uncompressed_size));
@@ -557,6 +572,40 @@ void zip_archive::check_local_header(zip_member& m, std::uint16_t flags,
          " run past the members' area, which ends at byte " + std::to_string(central_start));
   }
   m.data_offset = data_offset;
+  if (descriptor) {
+    const bool zip64 = has_zip64_extra(local_extra) || m.compressed_size >= marker32 ||
+                       m.uncompressed_size >= marker32;
+    m.descriptor_size = check_descriptor(m, data_end, central_start, zip64);
+  }
+}
+
+// The data descriptor after a member's data: an optional signature, the CRC-32 and both sizes
+// (8 bytes each for a ZIP64 member), which must agree with the central directory.  Exactly one
+// of the two layouts must: where both would, a reader could take either length.
+std::uint64_t zip_archive::check_descriptor(const zip_member& m, std::uint64_t at,
+                                            std::uint64_t central_start, bool zip64) const {
+  const std::size_t size_bytes = zip64 ? 8 : 4;
+  const std::size_t plain = 4 + 2 * size_bytes;
+  const std::uint64_t room = central_start - at;
+  const std::string d =
+      bytes_->read_string(at, static_cast<std::size_t>(std::min<std::uint64_t>(room, plain + 4)));
+  const auto matches = [&](std::size_t skip) {
+    if (d.size() < skip + plain) return false;
+    const char* p = d.data() + skip;
+    return le32(p) == m.crc32 && le(p + 4, static_cast<int>(size_bytes)) == m.compressed_size &&
+           le(p + 4 + size_bytes, static_cast<int>(size_bytes)) == m.uncompressed_size;
+  };
+  const bool with_signature = d.size() >= 4 && le32(d.data()) == descriptor_signature && matches(4);
+  const bool without = matches(0);
+  const std::string what = "member " + quoted_name(m.name) + ": data descriptor" + at_byte(at);
+  if (with_signature && without) {
+    fail(what + " reads both with and without its signature, which readers take two ways");
+  }
+  if (!with_signature && !without) {
+    fail(what + " is missing or disagrees with the central directory's CRC-32 and sizes (" +
+         std::to_string(size_bytes) + "-byte sizes)");
+  }
+  return with_signature ? plain + 4 : plain;
 }
 
 void zip_archive::verify_stored(const zip_member& m) const {

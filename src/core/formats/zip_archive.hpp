@@ -26,6 +26,8 @@ struct zip_member {
   std::uint64_t uncompressed_size = 0;
   std::uint64_t header_offset = 0;  ///< the local header
   std::uint64_t data_offset = 0;    ///< the first byte after the local header
+  /// The data descriptor after the data (flag 0x08), which belongs to the member; or 0.
+  std::uint64_t descriptor_size = 0;
 
   bool stored() const { return method == 0; }
 };
@@ -65,9 +67,11 @@ using zip_name_check = std::function<std::string(const std::string& name)>;
 /// local header agreeing with it (name, method, flags, CRC-32, sizes), members tiling the file
 /// from its first byte to the central directory (no prefix, gap or overlap), names that
 /// zip_name_problem accepts and no duplicates, no Unicode Path extra field naming another
-/// name, no ZIP64 extra values beyond those deferred to, regular files only, no encryption, no
-/// data descriptors, no flags or version beyond what Python's zipfile reads, no method but
-/// stored and deflated.  Throws data_error ("<file>: <what> at byte N").
+/// name, no ZIP64 extra values beyond those deferred to, regular files only, no encryption, a
+/// data descriptor (flag 0x08, as torch.save and a stream write) only where the central
+/// directory's CRC-32 and sizes agree with it, read one way only, no flags or version beyond
+/// what Python's zipfile reads, no method but stored and deflated.  Throws data_error ("<file>:
+/// <what> at byte N").
 class zip_archive {
  public:
   /// `check_name`, when given, is applied to every member as it is read, so a wrong member
@@ -90,6 +94,8 @@ class zip_archive {
   [[noreturn]] void fail(const std::string& what) const;
   void read_central_directory(const zip_name_check& check_name);
   void check_local_header(zip_member& member, std::uint16_t flags, std::uint64_t central_end);
+  std::uint64_t check_descriptor(const zip_member& member, std::uint64_t at,
+                                 std::uint64_t central_end, bool zip64) const;
 
   std::shared_ptr<const byte_source> bytes_;
   std::vector<zip_member> members_;
