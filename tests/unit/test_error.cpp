@@ -163,11 +163,12 @@ TEST_CASE("the core states each fault in its own terms, naming no flag and no su
       {"an input whose name and bytes tell no format", [&] { bnorm::open_input(no_format); },
        fault::input_format_unknown,
        "cannot tell the format of '" + no_format +
-           "' from its name (.npy, .json, .npz or .safetensors) or from its first bytes",
+           "' from its name (.npy, .json, .pt, .npz or .safetensors) or from its first bytes",
        ""},
       {"an output whose extension no format has", [] { bnorm::codec_for_output("y.bin", nullptr); },
        fault::output_format_unknown,
-       "cannot tell the format of 'y.bin' from its name (.npy, .json, .npz or .safetensors)", ""},
+       "cannot tell the format of 'y.bin' from its name (.npy, .json, .pt, .npz or .safetensors)",
+       ""},
   };
   for (const site& s : sites) {
     CAPTURE(s.what);

@@ -32,10 +32,10 @@ std::string written_by(const codec& format, const std::string& path) {
 }  // namespace
 
 TEST_CASE("every format is listed once, under its name and its extensions") {
-  CHECK(bnorm::format_names() == "npy, json, npz, safetensors");
-  CHECK(bnorm::format_names("|") == "npy|json|npz|safetensors");
-  CHECK(bnorm::extension_names(", ", " or ") == ".npy, .json, .npz or .safetensors");
-  CHECK(bnorm::extension_names(", ", " or ", true) == ".npz or .safetensors");
+  CHECK(bnorm::format_names() == "npy, json, pt, npz, safetensors");
+  CHECK(bnorm::format_names("|") == "npy|json|pt|npz|safetensors");
+  CHECK(bnorm::extension_names(", ", " or ") == ".npy, .json, .pt, .npz or .safetensors");
+  CHECK(bnorm::extension_names(", ", " or ", true) == ".pt, .npz or .safetensors");
   for (const codec* format : bnorm::all_codecs()) {
     CAPTURE(format->name);
     CHECK(codec_named(format->name) == format);
@@ -158,12 +158,13 @@ TEST_CASE("open_input tells a format by bytes where the name says nothing, and r
   }
   const std::string unknown = dir.file("notes.txt");
   bnorm_test::write_bytes(unknown, "hello");
-  CHECK_THROWS_WITH_AS(bnorm::open_input(unknown),
-                       ("cannot tell the format of '" + unknown +
-                        "' from its name (.npy, .json, .npz or .safetensors) or from its first "
-                        "bytes")
-                           .c_str(),
-                       bnorm::usage_error);
+  CHECK_THROWS_WITH_AS(
+      bnorm::open_input(unknown),
+      ("cannot tell the format of '" + unknown +
+       "' from its name (.npy, .json, .pt, .npz or .safetensors) or from its first "
+       "bytes")
+          .c_str(),
+      bnorm::usage_error);
 }
 
 TEST_CASE("codec_for_output: the flag, else the extension, else the input's for a stream") {
@@ -176,7 +177,7 @@ TEST_CASE("codec_for_output: the flag, else the extension, else the input's for 
   CHECK(bnorm::codec_for_output(dir.file("plain"), nullptr) == nullptr);
   CHECK_THROWS_WITH_AS(
       bnorm::codec_for_output("y.bin", nullptr),
-      "cannot tell the format of 'y.bin' from its name (.npy, .json, .npz or .safetensors)",
+      "cannot tell the format of 'y.bin' from its name (.npy, .json, .pt, .npz or .safetensors)",
       bnorm::usage_error);
   // A FIFO with any name is written in order, in its input's format.
   const std::string fifo = dir.file("out.bin");

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "count_text.hpp"
 #include "error.hpp"
 #include "quoted_name.hpp"
 
@@ -38,6 +39,9 @@ struct slot {
 // batches 1,000 items per APPENDS/SETITEMS), and the longest integer it accepts.
 constexpr std::size_t max_stack_size = max_stack_depth * 16;
 constexpr std::size_t max_long_bytes = 4096;
+// Some 200 bytes each: at most a few hundred MiB for the tree.  A state_dict of 10,000 tensors
+// makes about 100,000.
+constexpr std::size_t max_values = std::size_t{1} << 21;
 
 constexpr std::string_view storage_types[] = {
     "FloatStorage", "DoubleStorage", "HalfStorage", "BFloat16Storage", "LongStorage",
@@ -258,6 +262,14 @@ class loader {
     return text;
   }
 
+  // Every value made, counted: a pickle of 64 MiB could otherwise make tens of millions.
+  value_ptr fresh(kind k) {
+    if (++values_ > max_values) {
+      fail("the pickle makes more than " + std::to_string(max_values) + " values (bnorm's limit)");
+    }
+    return make(k);
+  }
+
   // --- the stack ---
   void push(slot s) {
     if (stack_.size() >= max_stack_size) {
@@ -305,11 +317,18 @@ class loader {
 
   // A container placed into another is complete: changing it afterwards is refused, which
   // keeps the tree free of cycles (a list appended into itself, or into its own child).
-  void seal(const value_ptr& child, const value& parent) {
-    if (child.get() == &parent) fail(describe_value(parent) + " would hold itself");
-    if (is_container(*child)) sealed_.insert(child.get());
+  // The tables below are keyed by address: what enters them is kept alive until the end, so
+  // that no later value takes a freed one's address and its entries.
+  void pin(const value_ptr& v) { pinned_.try_emplace(v.get(), v); }
+  void seal(const value_ptr& child, const value_ptr& parent) {
+    if (child == parent) fail(describe_value(*parent) + " would hold itself");
+    if (is_container(*child)) {
+      pin(child);
+      sealed_.insert(child.get());
+    }
     const std::size_t depth = depth_of(*child) + 1;
-    std::size_t& parent_depth = depth_[&parent];
+    pin(parent);
+    std::size_t& parent_depth = depth_[parent.get()];
     if (depth > parent_depth) parent_depth = depth;
     if (parent_depth > max_stack_depth) {
       fail("containers nest more than " + std::to_string(max_stack_depth) +
@@ -362,18 +381,18 @@ class loader {
         fail(describe_value(k) + " cannot be a dict key (it is not hashable)");
     }
   }
-  void set_item(value& dict, const value_ptr& key, const value_ptr& item) {
+  void set_item(const value_ptr& dict, const value_ptr& key, const value_ptr& item) {
     seal(key, dict);
     seal(item, dict);
-    auto& index = keys_[&dict];
-    const auto [found, added] = index.try_emplace(key_of(*key), dict.entries.size());
+    auto& index = keys_[dict.get()];
+    const auto [found, added] = index.try_emplace(key_of(*key), dict->entries.size());
     if (added) {
-      dict.entries.emplace_back(key, item);
+      dict->entries.emplace_back(key, item);
     } else {
-      dict.entries[found->second].second = item;
+      dict->entries[found->second].second = item;
     }
   }
-  value& dict_target(const char* opcode) {
+  value_ptr dict_target(const char* opcode) {
     slot& target = top();
     if (target.kind != slot_kind::value ||
         (target.v->kind != kind::dict && target.v->kind != kind::ordered_dict)) {
@@ -381,23 +400,23 @@ class loader {
            ": only a dict or an OrderedDict takes items");
     }
     check_open(*target.v, opcode);
-    return *target.v;
+    return target.v;
   }
-  value& list_target(const char* opcode) {
+  value_ptr list_target(const char* opcode) {
     slot& target = top();
     if (target.kind != slot_kind::value || target.v->kind != kind::list) {
       fail(std::string(opcode) + " into " + describe(target) + ": only a list takes items");
     }
     check_open(*target.v, opcode);
-    return *target.v;
+    return target.v;
   }
 
   void make_tuple(std::vector<slot> items) {
     const bool values_only = std::all_of(items.begin(), items.end(),
                                          [](const slot& s) { return s.kind == slot_kind::value; });
     if (values_only) {
-      auto t = make(kind::tuple);
-      for (const slot& s : items) seal(s.v, *t);
+      auto t = fresh(kind::tuple);
+      for (const slot& s : items) seal(s.v, t);
       for (slot& s : items) t->items.push_back(std::move(s.v));
       push(std::move(t));
       return;
@@ -406,13 +425,16 @@ class loader {
     s.kind = slot_kind::arguments;
     s.items = std::make_shared<std::vector<slot>>(std::move(items));
     for (const slot& item : *s.items) {
-      if (item.kind == slot_kind::value && is_container(*item.v)) sealed_.insert(item.v.get());
+      if (item.kind == slot_kind::value && is_container(*item.v)) {
+        pin(item.v);
+        sealed_.insert(item.v.get());
+      }
     }
     push(std::move(s));
   }
 
   void integer_from_le(std::string_view bytes) {
-    auto v = make(kind::integer);
+    auto v = fresh(kind::integer);
     // The shortest two's complement: trailing bytes that only repeat the sign go.
     std::size_t n = bytes.size();
     while (n > 1 &&
@@ -438,12 +460,12 @@ class loader {
   void text(std::uint64_t size) {
     const std::string_view bytes = take(size, "a str");
     if (!is_pickle_utf8(bytes)) fail("a str is not valid UTF-8");
-    auto v = make(kind::text);
+    auto v = fresh(kind::text);
     v->text.assign(bytes);
     push(std::move(v));
   }
   void bytes(std::uint64_t size) {
-    auto v = make(kind::bytes);
+    auto v = fresh(kind::bytes);
     v->text.assign(take(size, "a bytes"));
     push(std::move(v));
   }
@@ -554,7 +576,7 @@ class loader {
     };
     switch (callee.kind) {
       case slot_kind::ordered_dict_type: {
-        auto d = make(kind::ordered_dict);
+        auto d = fresh(kind::ordered_dict);
         if (list.size() > 1) wrong("it takes () or one list of pairs");
         if (list.size() == 1) {
           if (!is(list[0], kind::list) && !is(list[0], kind::tuple))
@@ -564,7 +586,7 @@ class loader {
                 pair->items.size() != 2) {
               wrong("an item of its argument is not a pair");
             }
-            set_item(*d, pair->items[0], pair->items[1]);
+            set_item(d, pair->items[0], pair->items[1]);
           }
         }
         push(std::move(d));
@@ -576,7 +598,7 @@ class loader {
           wrong("its first is " + describe(list[0]) + ", not a storage");
         if (!is(list[1], kind::integer) || list[1].v->integer < 0)
           wrong("its storage offset is not a non-negative int");
-        auto t = make(kind::tensor);
+        auto t = fresh(kind::tensor);
         t->tensor.data = list[0].stored;
         t->tensor.offset = static_cast<std::uint64_t>(list[1].v->integer);
         t->tensor.size = sizes(list[2], "size");
@@ -604,7 +626,7 @@ class loader {
         if (!is(list[2], kind::ordered_dict) || !list[2].v->entries.empty()) {
           wrong("its backward_hooks is " + describe(list[2]) + ", not an empty OrderedDict");
         }
-        auto t = make(kind::tensor);
+        auto t = fresh(kind::tensor);
         t->tensor = list[0].v->tensor;
         t->tensor.requires_grad = list[1].v->boolean;
         t->tensor.parameter = true;
@@ -655,7 +677,7 @@ class loader {
         fail("BUILD of an OrderedDict with " + describe(state) +
              ": its state is a dict of attributes");
       }
-      seal(v, *target.v);
+      seal(v, target.v);
       target.v->state = v;
       return;
     }
@@ -701,24 +723,24 @@ class loader {
         return;
       }
       case 'N':
-        push(make(kind::none));
+        push(fresh(kind::none));
         return;
       case 0x88:
       case 0x89: {
-        auto v = make(kind::boolean);
+        auto v = fresh(kind::boolean);
         v->boolean = op == 0x88;
         push(std::move(v));
         return;
       }
       case 'J': {
-        auto v = make(kind::integer);
+        auto v = fresh(kind::integer);
         v->integer = static_cast<std::int32_t>(static_cast<std::uint32_t>(unsigned_le(4)));
         push(std::move(v));
         return;
       }
       case 'K':
       case 'M': {
-        auto v = make(kind::integer);
+        auto v = fresh(kind::integer);
         v->integer = static_cast<std::int64_t>(unsigned_le(op == 'K' ? 1 : 2));
         push(std::move(v));
         return;
@@ -738,7 +760,7 @@ class loader {
         const std::uint64_t bits = unsigned_le(8);
         std::uint64_t swapped = 0;
         for (int i = 0; i < 8; ++i) swapped = swapped << 8 | ((bits >> (8 * i)) & 0xff);
-        auto v = make(kind::floating);
+        auto v = fresh(kind::floating);
         v->floating = std::bit_cast<double>(swapped);
         push(std::move(v));
         return;
@@ -762,28 +784,28 @@ class loader {
         bytes(unsigned_le(8));
         return;
       case ']':
-        push(make(kind::list));
+        push(fresh(kind::list));
         return;
       case 'a': {
         slot item = pop();
         const value_ptr v = as_value(item, "to append to a list");
-        value& list = list_target("APPEND");
+        const value_ptr list = list_target("APPEND");
         seal(v, list);
-        list.items.push_back(v);
+        list->items.push_back(v);
         return;
       }
       case 'e': {
         std::vector<slot> items = pop_to_mark();
-        value& list = list_target("APPENDS");
+        const value_ptr list = list_target("APPENDS");
         for (const slot& s : items) {
           const value_ptr v = as_value(s, "to append to a list");
           seal(v, list);
-          list.items.push_back(v);
+          list->items.push_back(v);
         }
         return;
       }
       case ')':
-        push(make(kind::tuple));
+        push(fresh(kind::tuple));
         return;
       case 't':
         make_tuple(pop_to_mark());
@@ -801,7 +823,7 @@ class loader {
         return;
       }
       case '}':
-        push(make(kind::dict));
+        push(fresh(kind::dict));
         return;
       case 's': {
         const slot item = pop();
@@ -814,7 +836,7 @@ class loader {
       case 'u': {
         std::vector<slot> items = pop_to_mark();
         if (items.size() % 2 != 0) fail("SETITEMS with an odd number of items");
-        value& dict = dict_target("SETITEMS");
+        const value_ptr dict = dict_target("SETITEMS");
         for (std::size_t i = 0; i < items.size(); i += 2) {
           set_item(dict, as_value(items[i], "for a dict key"),
                    as_value(items[i + 1], "to put in a dict"));
@@ -875,7 +897,8 @@ class loader {
 
   value_ptr stop() {
     if (pos_ != in_.size()) {
-      fail(std::to_string(in_.size() - pos_) + " bytes follow the pickle's STOP", pos_);
+      fail("STOP is followed by " + count_text(in_.size() - pos_, "byte") +
+           " (a pickle ends at its STOP)");
     }
     if (!marks_.empty()) fail("STOP with a MARK still open");
     if (stack_.size() != 1) {
@@ -890,6 +913,8 @@ class loader {
   std::vector<slot> stack_;
   std::vector<std::size_t> marks_;
   std::unordered_map<std::uint64_t, slot> memo_;
+  std::size_t values_ = 0;
+  std::unordered_map<const value*, value_ptr> pinned_;
   std::unordered_set<const value*> sealed_;
   std::unordered_map<const value*, std::size_t> depth_;
   std::unordered_map<const value*, std::unordered_map<std::string, std::size_t>> keys_;
