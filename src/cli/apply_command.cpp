@@ -86,7 +86,9 @@ apply_run resolve(const apply_options& o) {
       {{"-o", o.output}, {"--stats-out", o.stats_out}},
       {{"-o", "INPUT"}, {"--stats-out", "--state"}});
   check_route_rewrite(run.files, "-o", "INPUT");
-  if (!o.stats_out.empty()) {
+  run.update_in_place = !o.stats_out.empty() &&
+                        updates_in_place({"--stats-out", o.stats_out}, {"--state", o.layer.state});
+  if (!o.stats_out.empty() && !run.update_in_place) {
     // The state is written without --state-prefix, and JSON holds no tensors.
     const bool as_tensors = state_output_format(o.stats_out) && o.layer.state_prefix.empty();
     check_archive_rewrite(
@@ -111,7 +113,8 @@ int run_apply(const apply_run& run) {
   const tensor_source& source = pipeline.source();
   const auto state_lock = lock_state_update(run.state.path, run.stats_out);
 
-  state_file state = read_state(run.state, config);
+  read_state_result read = read_state_with_origin(run.state, config);
+  state_file& state = read.state;
   const std::string state_name = run.state.path.empty() ? "state" : input_name(run.state.path);
 
   std::vector<channel_moments> whole_batch;
@@ -139,9 +142,16 @@ int run_apply(const apply_run& run) {
   std::optional<output_file> stats;
   if (!run.stats_out.empty()) {
     stats.emplace(run.stats_out);
-    if (const codec* tensors = state_output_format(run.stats_out)) {
+    const stored_state* stored = read.stored ? &*read.stored : nullptr;
+    if (run.update_in_place && stored) {
+      // Read again under the lock, which is held until the new version is committed.
+      read.format->update_set(std::make_unique<input_file>(run.state.path), *stats,
+                              state_tensors(result.state, config.affine, config.track_running_stats,
+                                            {stored, true, nullptr}));
+    } else if (const codec* tensors = state_output_format(run.stats_out)) {
       tensors->write_set(*stats,
-                         state_tensors(result.state, config.affine, config.track_running_stats));
+                         state_tensors(result.state, config.affine, config.track_running_stats,
+                                       {stored, false, tensors->written_type}));
     } else {
       stats->write(format_json_document(stats_document(plan, result)));
     }

@@ -33,6 +33,8 @@ struct apply_run {
   tensor_route files;
   state_input state;
   std::string stats_out;    ///< empty: none
+  /// --stats-out names the --state file of tensors: only the layer's tensors are replaced.
+  bool update_in_place = false;
   std::string batch_stats;  ///< empty: the input's own statistics
 };
 

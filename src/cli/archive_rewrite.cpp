@@ -60,6 +60,16 @@ void check_archive_rewrite(const file_role& output, const file_role& input, cons
   if (!dropped.empty()) refuse_dropping(output, input, dropped);
 }
 
+bool updates_in_place(const file_role& output, const file_role& input) {
+  if (!same_regular_file(output, input)) return false;
+  try {
+    const opened_input file = open_input(input.path);
+    return file.format->holds_many && file.format->update_set != nullptr;
+  } catch (const usage_error&) {
+    return false;  // no format to tell: the run says so when it reads the input
+  }
+}
+
 void check_single_tensor_rewrite(const file_role& output, const file_role& input,
                                  const codec* named, const std::string& tensor) {
   if (!same_regular_file(output, input)) return;

@@ -16,6 +16,10 @@ namespace bnorm::cli {
 void check_archive_rewrite(const file_role& output, const file_role& input, const codec* named,
                            const std::vector<std::string>& rewritten);
 
+/// True when `output` names the same existing file as `input`, a file of named tensors whose
+/// format can replace some of its tensors and keep the others (a codec's update_set).
+bool updates_in_place(const file_role& output, const file_role& input);
+
 /// The same for an output that rewrites the tensor `tensor` of its input: refuses a file that
 /// holds more than one.
 void check_single_tensor_rewrite(const file_role& output, const file_role& input,

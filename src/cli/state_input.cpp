@@ -46,6 +46,10 @@ state_input state_input_of(const layer_options& o) {
 }
 
 state_file read_state(const state_input& o, const bn_config& config) {
+  return read_state_with_origin(o, config).state;
+}
+
+read_state_result read_state_with_origin(const state_input& o, const bn_config& config) {
   if (o.path.empty()) return {};
   const std::string name = input_name(o.path);
   refuse_directory(o.path);
@@ -63,7 +67,9 @@ state_file read_state(const state_input& o, const bn_config& config) {
                       " --state, not " + name);
   }
   if (input.format && input.format->holds_many) {
-    return {read_state_tensors(*input.format->open(std::move(input.file)), o.prefix), {}};
+    stored_state stored = read_stored_state(*input.format->open(std::move(input.file)), o.prefix);
+    state_file state{stored.state, {}};
+    return {std::move(state), std::move(stored), input.format};
   }
   const std::string text = input.file->read_all();
   state_file state;
@@ -77,7 +83,7 @@ state_file read_state(const state_input& o, const bn_config& config) {
               << nlohmann::json(state.convention).dump() << " convention; this run uses "
               << config.conv->name << '\n';
   }
-  return state;
+  return {std::move(state), std::nullopt, input.format};
 }
 
 }  // namespace bnorm::cli

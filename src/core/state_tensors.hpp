@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "batch_norm.hpp"
+#include "dtype.hpp"
 #include "tensor_stream.hpp"
 
 namespace bnorm {
@@ -14,20 +15,65 @@ namespace bnorm {
 /// The most channels a state tensor may hold (4,194,304; 32 MiB as doubles).
 inline constexpr std::size_t max_state_channels = std::size_t{1} << 22;
 
+/// One value of a state as a file holds it.
+struct stored_state_entry {
+  std::string value;  ///< PyTorch's name of the value: "running_var"
+  std::string name;   ///< the tensor's name in the file: "module.bn1.moving_variance"
+  dtype type;         ///< its type there
+};
+
+/// A state read from a file of tensors, with where it lies there, so that it can be written
+/// back in its own names and types.
+struct stored_state {
+  bn_state state;
+  /// The prefix the layer's names were found under (the one asked for, or that one under
+  /// DataParallel's "module." and Lightning's "model." wrappers).
+  std::string prefix;
+  /// The values the file holds, in the order weight, bias, running_mean, running_var,
+  /// num_batches_tracked.
+  std::vector<stored_state_entry> entries;
+};
+
 /// Reads `prefix` + weight, bias, running_mean, running_var (1-D) and num_batches_tracked (one
 /// non-negative integral value), each optional, or Keras's gamma, beta, moving_mean and
 /// moving_variance; other tensors are ignored, as a model's state file holds many layers.
-/// Throws data_error when no tensor of the state is found under the prefix (naming prefixes
-/// that do hold a running mean), when one value is named both ways, or on a bad value.
+/// When no tensor of a state is under `prefix`, the layer is looked for under wrappers of it
+/// ("module.", "model.", stacked: "module.model."), then, for a prefix without its final dot,
+/// under `prefix` + "." the same way; a prefix found under two wrappers is refused naming both.
+/// Throws data_error when no state is found (naming the prefixes that hold a batch-norm
+/// layer), when one value is named both ways, or on a bad value.
+stored_state read_stored_state(const tensor_archive& archive, const std::string& prefix);
+
+/// read_stored_state's state alone.
 bn_state read_state_tensors(const tensor_archive& archive, const std::string& prefix);
 
-/// The state as tensors with PyTorch's names, for a codec's write_set: weight and bias when
-/// `affine`, running_mean, running_var (float64, so that the numbers read back exactly) and
-/// num_batches_tracked (an int64 scalar, as PyTorch saves it) when `track_running_stats`.
-std::vector<named_tensor> state_tensors(const bn_state& state, bool affine,
-                                        bool track_running_stats);
+/// How a state is written as tensors: with PyTorch's names and no prefix (a state file of its
+/// own), or over the layer it was read from (`in_place`).
+struct state_tensor_style {
+  /// The state as the file held it, or null: running_mean and running_var in float64, so that
+  /// the numbers read back exactly.
+  const stored_state* stored = nullptr;
+  /// Under the stored names and prefix, every value in its stored type; values the layer did
+  /// not hold are added under PyTorch's names (Keras's where every stored name is Keras's,
+  /// and then no num_batches_tracked, which Keras has not) in the type of the layer's first
+  /// floating value.  Otherwise PyTorch's names without a prefix, and the floating values in
+  /// the stored type of each (the first floating one's for a value not stored) as
+  /// `written_type` maps it.
+  bool in_place = false;
+  /// The type a floating type is written as (a codec's written_type); null keeps it.
+  dtype (*written_type)(dtype) = nullptr;
+};
 
-/// The names state_tensors gives the tensors.
+/// The state as tensors, for a codec's write_set or update_set: weight and bias when `affine`,
+/// running_mean, running_var and num_batches_tracked (an integer scalar, int64 as PyTorch saves
+/// it unless the file held it in another integer type that holds the count) when
+/// `track_running_stats`.  Statistics stored in a type that is not floating are written as
+/// float64; every type is written little-endian.
+std::vector<named_tensor> state_tensors(const bn_state& state, bool affine,
+                                        bool track_running_stats,
+                                        const state_tensor_style& style = {});
+
+/// The names state_tensors gives the tensors without a stored state.
 std::vector<std::string> state_tensor_names(bool affine, bool track_running_stats);
 
 }  // namespace bnorm

@@ -269,7 +269,8 @@ class Safetensors(ScratchTestCase):
         result = self.bnorm("apply", "x.npy", "-o", "y2.npy", "--state", "model.safetensors",
                             "--state-prefix", "layer2.")
         self.assertFailsWith(result, 3, "model.safetensors: no state tensor", "under the prefix 'layer2.'",
-                             "prefixes with a running mean: 'layer1.0.bn1.', 'layer1.0.bn2.'")
+                             "prefixes of a batch-norm layer (running_mean and running_var): "
+                             "'layer1.0.bn1.', 'layer1.0.bn2.'")
         self.assertFalse(self.path("y2.npy").exists())
 
     def test_keras_names_in_npz_and_duplicates_across_conventions(self):

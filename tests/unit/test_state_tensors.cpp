@@ -56,8 +56,8 @@ TEST_CASE("read_state_tensors takes PyTorch names under a prefix and ignores oth
   CHECK_THROWS_WITH_AS(bnorm::read_state_tensors(*archive, "layer2."),
                        "m.safetensors: no state tensor (weight, bias, running_mean, running_var, "
                        "num_batches_tracked, or Keras's gamma, beta, moving_mean, "
-                       "moving_variance) under the prefix 'layer2.'; prefixes with a running "
-                       "mean: 'layer1.0.bn1.', 'layer1.0.bn2.'",
+                       "moving_variance) under the prefix 'layer2.'; prefixes of a batch-norm "
+                       "layer (running_mean and running_var): 'layer1.0.bn1.'",
                        data_error);
 }
 
@@ -190,4 +190,137 @@ TEST_CASE("state_tensors writes PyTorch names that read back exactly") {
     CHECK(counter->info().type == dtype{bnorm::scalar_kind::signed_int, 8, false});
     CHECK(counter->info().shape.empty());
   }
+}
+
+namespace {
+
+bnorm::named_tensor typed(const std::string& name, dtype type, std::vector<double> values) {
+  return bnorm::make_named_tensor({type, {values.size()}, false, name}, values);
+}
+
+std::vector<bnorm::named_tensor> layer_under(const std::string& prefix, double mean) {
+  std::vector<bnorm::named_tensor> tensors;
+  tensors.push_back(vector_of(prefix + "running_mean", {mean}));
+  tensors.push_back(vector_of(prefix + "running_var", {1}));
+  return tensors;
+}
+
+}  // namespace
+
+TEST_CASE("a prefix is found under module. and model. wrappers, and without its final dot") {
+  for (const std::string wrapper : {"module.", "model.", "module.model.", "model.module."}) {
+    auto tensors = layer_under(wrapper + "bn1.", 2);
+    tensors.push_back(vector_of("xmodule.bn1.running_mean", {9}));  // no wrapper: never found
+    const auto archive = archive_of(std::move(tensors));
+    for (const std::string asked : {"bn1.", "bn1"}) {
+      const bnorm::stored_state stored = bnorm::read_stored_state(*archive, asked);
+      CHECK(stored.prefix == wrapper + "bn1.");
+      CHECK(stored.state.running_mean == std::vector<double>{2});
+    }
+  }
+  // The prefix as asked comes first, then under wrappers, then with a dot.
+  auto both = layer_under("bn1.", 1);
+  for (auto& t : layer_under("module.bn1.", 2)) both.push_back(std::move(t));
+  for (auto& t : layer_under("bn1", 3)) both.push_back(std::move(t));
+  const auto archive = archive_of(std::move(both));
+  CHECK(bnorm::read_stored_state(*archive, "bn1.").prefix == "bn1.");
+  CHECK(bnorm::read_stored_state(*archive, "bn1").prefix == "bn1");
+  CHECK(bnorm::read_stored_state(*archive, "module.bn1.").prefix == "module.bn1.");
+}
+
+TEST_CASE("a prefix under two wrappers is refused naming both") {
+  auto tensors = layer_under("module.bn1.", 1);
+  for (auto& t : layer_under("model.bn1.", 2)) tensors.push_back(std::move(t));
+  const auto archive = archive_of(std::move(tensors));  // sorted by name: model. first
+  CHECK_THROWS_WITH_AS(bnorm::read_stored_state(*archive, "bn1"),
+                       "m.safetensors: no state tensor is under the prefix 'bn1.', and 2 layers "
+                       "are under it in wrappers: 'model.bn1.', 'module.bn1.'; the prefix must "
+                       "name one",
+                       data_error);
+}
+
+TEST_CASE("a wrong prefix lists the first 8 prefixes of a batch-norm layer and their count") {
+  std::vector<bnorm::named_tensor> tensors;
+  for (int i = 0; i < 10; ++i) {
+    // Appended, not "l" + ...: GCC 12 warns falsely about the latter (-Wrestrict, PR 105651).
+    std::string prefix(1, 'l');
+    prefix.append(std::to_string(i)).push_back('.');
+    for (auto& t : layer_under(prefix, i)) tensors.push_back(std::move(t));
+  }
+  tensors.push_back(vector_of("keras.moving_mean", {1}));
+  tensors.push_back(vector_of("keras.moving_variance", {1}));
+  tensors.push_back(vector_of("half.running_mean", {1}));  // no running_var: not a layer
+  const auto archive = archive_of(std::move(tensors));
+  CHECK_THROWS_WITH_AS(
+      bnorm::read_stored_state(*archive, "x."),
+      doctest::Contains("under the prefix 'x.'; prefixes of a batch-norm layer (running_mean and "
+                        "running_var), 8 of 11: "),
+      data_error);
+}
+
+TEST_CASE("read_stored_state gives each value's name and type in the file") {
+  std::vector<bnorm::named_tensor> tensors;
+  tensors.push_back(typed("module.bn.gamma", dtype::float16(), {2}));
+  tensors.push_back(typed("module.bn.running_mean", dtype::float32(), {1}));
+  tensors.push_back(typed("module.bn.moving_variance", dtype::float64(), {3}));
+  const auto archive = archive_of(std::move(tensors));
+  const bnorm::stored_state stored = bnorm::read_stored_state(*archive, "bn.");
+  REQUIRE(stored.entries.size() == 3);
+  CHECK(stored.entries[0].value == "weight");
+  CHECK(stored.entries[0].name == "module.bn.gamma");
+  CHECK(stored.entries[0].type == dtype::float16());
+  CHECK(stored.entries[1].name == "module.bn.running_mean");
+  CHECK(stored.entries[2].value == "running_var");
+  CHECK(stored.entries[2].type == dtype::float64());
+}
+
+TEST_CASE("state_tensors in place writes the stored names and types, adding what is missing") {
+  bnorm::bn_state state;
+  state.weight = {1.5};
+  state.bias = {0.25};
+  state.running_mean = {0.5};
+  state.running_var = {2};
+  state.num_batches_tracked = 300;
+  const dtype int8{bnorm::scalar_kind::signed_int, 1, false};
+  const dtype int16{bnorm::scalar_kind::signed_int, 2, false};
+  const dtype int64{bnorm::scalar_kind::signed_int, 8, false};
+  bnorm::stored_state stored;
+  stored.prefix = "m.bn.";
+  stored.entries = {{"running_mean", "m.bn.running_mean", dtype::float16()},
+                    {"running_var", "m.bn.running_var", int16},
+                    {"num_batches_tracked", "m.bn.num_batches_tracked", int16}};
+  const auto names_and_types = [](const std::vector<bnorm::named_tensor>& tensors) {
+    std::vector<std::pair<std::string, dtype>> out;
+    for (const auto& t : tensors) out.emplace_back(t.info.name, t.info.type);
+    return out;
+  };
+  // Missing weight and bias in the first floating type; an integer statistic as float64; the
+  // counter in its own integer type while that holds it.
+  CHECK(names_and_types(bnorm::state_tensors(state, true, true, {&stored, true, nullptr})) ==
+        std::vector<std::pair<std::string, dtype>>{{"m.bn.weight", dtype::float16()},
+                                                   {"m.bn.bias", dtype::float16()},
+                                                   {"m.bn.running_mean", dtype::float16()},
+                                                   {"m.bn.running_var", dtype::float64()},
+                                                   {"m.bn.num_batches_tracked", int16}});
+  stored.entries[2].type = int8;  // 300 does not fit
+  CHECK(bnorm::state_tensors(state, true, true, {&stored, true, nullptr}).back().info.type ==
+        int64);
+  // Another file: PyTorch's names without the prefix, the stored types as the format holds them.
+  const auto no_bfloat16 = [](dtype t) { return t == dtype::bfloat16() ? dtype::float32() : t; };
+  stored.entries[0].type = dtype::bfloat16();
+  stored.entries[1].type = {bnorm::scalar_kind::floating, 8, true};  // ">f8": written "<f8"
+  CHECK(names_and_types(bnorm::state_tensors(state, false, true, {&stored, false, no_bfloat16})) ==
+        std::vector<std::pair<std::string, dtype>>{{"running_mean", dtype::float32()},
+                                                   {"running_var", dtype::float64()},
+                                                   {"num_batches_tracked", int64}});
+  // A layer in Keras's names gets Keras's names and no counter.
+  stored.entries = {{"running_mean", "m.bn.moving_mean", dtype::float32()},
+                    {"running_var", "m.bn.moving_variance", dtype::float32()}};
+  CHECK(names_and_types(bnorm::state_tensors(state, true, true, {&stored, true, nullptr})) ==
+        std::vector<std::pair<std::string, dtype>>{{"m.bn.gamma", dtype::float32()},
+                                                   {"m.bn.beta", dtype::float32()},
+                                                   {"m.bn.moving_mean", dtype::float32()},
+                                                   {"m.bn.moving_variance", dtype::float32()}});
+  const auto counter = bnorm::state_tensors(state, false, true, {&stored, false, nullptr}).back();
+  CHECK(counter.data == std::string("\x2c\x01\0\0\0\0\0\0", 8));
 }

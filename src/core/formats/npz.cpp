@@ -17,6 +17,7 @@
 #include "raw_source.hpp"
 #include "sinks.hpp"
 #include "zip_archive.hpp"
+#include "zip_copy.hpp"
 
 namespace bnorm {
 namespace {
@@ -68,6 +69,7 @@ class npz_archive : public tensor_archive {
   }
 
   const std::string& file_name() const override { return zip_.bytes()->name(); }
+  const zip_archive& zip() const { return zip_; }
 
   std::vector<std::string> names() const override {
     std::vector<std::string> names;
@@ -196,6 +198,52 @@ std::unique_ptr<tensor_sink> make_npz_sink(output_file& out, tensor_info info) {
   return std::make_unique<npz_sink>(out, std::move(info));
 }
 
+// The members of the original are copied as they lie, deflated ones deflated; the replaced
+// tensors are new stored members in their place, the added ones after them.
+void update_npz(std::unique_ptr<input_file> original, output_file& out,
+                std::vector<named_tensor> replaced) {
+  const npz_archive archive(byte_source::from_file(std::move(original)));
+  for (const named_tensor& t : replaced) check_npz_name(out, t.info.name);
+  std::vector<std::string> member_names;
+  for (const zip_member& m : archive.zip().members()) member_names.push_back(m.name);
+  std::vector<bool> in_place(replaced.size(), false);
+  std::vector<std::string> headers;
+  for (std::size_t i = 0; i < replaced.size(); ++i) {
+    headers.push_back(format_npy_header(replaced[i].info));
+    const std::string member = replaced[i].info.name + std::string(npy_suffix);
+    in_place[i] = std::find(member_names.begin(), member_names.end(), member) != member_names.end();
+    if (!in_place[i]) member_names.push_back(member);
+  }
+  if (const auto pair = member_named_as_tensor(
+          std::vector<std::string_view>(member_names.begin(), member_names.end()))) {
+    throw data_error(out.name() + ": members " + quoted_name(member_names[pair->first]) + " and " +
+                     quoted_name(member_names[pair->second]) +
+                     ", and np.load reads the first for " + quoted_name(member_names[pair->first]) +
+                     "; bnorm does not write them");
+  }
+  const auto replacement = [&](const std::string& member) -> std::size_t {
+    for (std::size_t i = 0; i < replaced.size(); ++i) {
+      if (replaced[i].info.name + std::string(npy_suffix) == member) return i;
+    }
+    return replaced.size();
+  };
+  zip_copy_writer writer(out);
+  for (const zip_member& m : archive.zip().members()) {
+    const std::size_t i = replacement(m.name);
+    if (i == replaced.size()) {
+      writer.copy(archive.zip(), m);
+    } else {
+      writer.add(m.name, headers[i], replaced[i].data);
+    }
+  }
+  for (std::size_t i = 0; i < replaced.size(); ++i) {
+    if (!in_place[i]) {
+      writer.add(replaced[i].info.name + std::string(npy_suffix), headers[i], replaced[i].data);
+    }
+  }
+  writer.finish();
+}
+
 // np.savez's archives begin with a member's local header; an archive of no member (np.savez
 // with no arrays) with the end of its central directory.
 bool recognizes_zip(std::string_view head) {
@@ -213,7 +261,8 @@ extern const codec npz_codec{
         "**.npz**: stored or deflated members, as **numpy.savez** and "
         "**numpy.savez_compressed** write them; a stored member of a regular file is read where "
         "it lies, a deflated one inflated into memory; written stored, streamed to a regular "
-        "file and held in memory for a stream.",
+        "file and held in memory for a stream.  Updated in place, the other members are copied "
+        "as they lie, deflated ones deflated.",
     .extensions = npz_extensions,
     .recognizes = recognizes_zip,
     .holds_many = true,
@@ -224,7 +273,7 @@ extern const codec npz_codec{
     .open = open_npz_file,
     .make_sink = make_npz_sink,
     .write_set = write_npz,
-    .update_set = nullptr,
+    .update_set = update_npz,
 };
 
 }  // namespace bnorm

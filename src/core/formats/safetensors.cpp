@@ -148,6 +148,11 @@ class safetensors_archive : public tensor_archive {
     return names;
   }
 
+  const std::shared_ptr<const byte_source>& bytes() const { return bytes_; }
+  std::size_t data_offset() const { return data_offset_; }
+  /// The tensors in the order of their data.
+  const std::vector<safetensors_entry>& entries() const { return entries_; }
+
   std::unique_ptr<tensor_source> open(const std::string& name) const override {
     for (const safetensors_entry& e : entries_) {
       if (e.info.name == name) return raw_source(bytes_, data_offset_ + e.begin, e.info);
@@ -354,6 +359,100 @@ std::unique_ptr<tensor_archive> open_safetensors_file(std::unique_ptr<input_file
   return open_safetensors(byte_source::from_file(std::move(file)));
 }
 
+// One tensor's bytes in the new file: copied from the original, or a replacement's.
+struct data_piece {
+  std::size_t original_offset = 0;
+  std::size_t size = 0;
+  const named_tensor* replacement = nullptr;
+};
+
+constexpr std::size_t copy_chunk = std::size_t{1} << 20;
+
+// The header keeps the original's keys in their order, __metadata__ as it was, and each kept
+// tensor's dtype and shape; the data keeps its order, replaced tensors in their place and added
+// ones after it, so that only the offsets from the first replaced tensor on move.
+void update_safetensors(std::unique_ptr<input_file> original, output_file& out,
+                        std::vector<named_tensor> replaced) {
+  const safetensors_archive archive(byte_source::from_file(std::move(original)));
+  const byte_source& bytes = *archive.bytes();
+  for (named_tensor& t : replaced) {
+    if (t.info.fortran_order && t.info.shape.size() > 1) {
+      t.data = fortran_to_c_order(t.data, t.info.type.size, t.info.shape);
+    }
+    t.info.fortran_order = false;
+    if (t.info.name == "__metadata__") {
+      throw data_error(out.name() + ": a safetensors tensor cannot be named __metadata__");
+    }
+  }
+  const auto replacement = [&](const std::string& name) -> const named_tensor* {
+    for (const named_tensor& t : replaced) {
+      if (t.info.name == name) return &t;
+    }
+    return nullptr;
+  };
+  json header =
+      parse_json_document(bytes.read_string(length_size, archive.data_offset() - length_size));
+  std::vector<data_piece> pieces;
+  std::size_t offset = 0;
+  const auto place = [&](json& entry, std::size_t size) {
+    entry["data_offsets"] = {offset, offset + size};
+    offset += size;
+  };
+  try {
+    for (const safetensors_entry& e : archive.entries()) {
+      json& entry = header[e.info.name];
+      if (const named_tensor* t = replacement(e.info.name)) {
+        entry["dtype"] = safetensors_dtype_name(t->info.type);
+        entry["shape"] = t->info.shape;
+        place(entry, t->data.size());
+        pieces.push_back({0, t->data.size(), t});
+      } else {
+        place(entry, e.end - e.begin);
+        pieces.push_back({archive.data_offset() + e.begin, e.end - e.begin, nullptr});
+      }
+    }
+    for (const named_tensor& t : replaced) {
+      if (header.contains(t.info.name)) continue;
+      json& entry = header[t.info.name];
+      entry["dtype"] = safetensors_dtype_name(t.info.type);
+      entry["shape"] = t.info.shape;
+      place(entry, t.data.size());
+      pieces.push_back({0, t.data.size(), &t});
+    }
+  } catch (const data_error& e) {
+    throw data_error(out.name() + ": " + e.what());
+  }
+  std::string text;
+  try {
+    text = header.dump(-1, ' ', false, json::error_handler_t::strict);
+  } catch (const json::type_error&) {
+    throw data_error(out.name() +
+                     ": a tensor name is not valid UTF-8, which a safetensors "
+                     "header must be");
+  }
+  text.append((8 - text.size() % 8) % 8, ' ');
+  std::string length;
+  for (std::size_t i = 0; i < length_size; ++i) {
+    length += static_cast<char>((text.size() >> (8 * i)) & 0xff);
+  }
+  out.write(length);
+  out.write(text);
+  std::string chunk;
+  for (const data_piece& piece : pieces) {
+    if (piece.replacement != nullptr) {
+      out.write(piece.replacement->data);
+      continue;
+    }
+    for (std::size_t done = 0; done < piece.size;) {
+      const std::size_t want = std::min(copy_chunk, piece.size - done);
+      chunk.resize(want);
+      bytes.read_exact(piece.original_offset + done, chunk.data(), want);
+      out.write(chunk);
+      done += want;
+    }
+  }
+}
+
 // Every floating type, bfloat16 included, little-endian.
 dtype safetensors_written_type(dtype type) {
   return output_type_for(type);
@@ -406,7 +505,7 @@ extern const codec safetensors_codec{
     .open = open_safetensors_file,
     .make_sink = make_safetensors_sink,
     .write_set = write_safetensors,
-    .update_set = nullptr,
+    .update_set = update_safetensors,
 };
 
 }  // namespace bnorm

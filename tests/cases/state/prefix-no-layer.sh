@@ -1,0 +1,1 @@
+bnorm apply x.npy -o y.npy --mode eval --state no-layer.npz --state-prefix bn1.

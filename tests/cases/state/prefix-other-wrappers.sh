@@ -1,0 +1,1 @@
+bnorm apply x.npy -o y.npy --mode eval --state two-wrappers.npz --state-prefix conv.

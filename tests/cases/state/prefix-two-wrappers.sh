@@ -1,0 +1,1 @@
+bnorm apply x.npy -o y.npy --state two-wrappers.npz --state-prefix bn1. --stats-out two-wrappers.npz
