@@ -419,6 +419,42 @@ class RefusesHostileCheckpoints(ScratchTestCase):
         self.check_never_runs("subprocess", "Popen",
                               lambda c: b"]" + MARK + op_unicode("touch") + op_unicode(c) + b"e")
 
+    def test_every_opcode_that_calls(self):
+        """The other ways a pickle calls a function: STACK_GLOBAL (protocol 4's GLOBAL), INST,
+        OBJ, and NEWOBJ and NEWOBJ_EX on a class (which call only its __new__, so that those
+        two are not live; the others are, under Python's unpickler)."""
+        canary = self.path("canary")
+        touch = op_unicode(f"touch '{canary}'")
+        argv = b"]" + MARK + op_unicode("touch") + op_unicode(str(canary)) + b"e"
+        payloads = {
+            "stack_global": (b"\x80\x04" + op_unicode("os") + op_unicode("system") + b"\x93" +
+                             touch + b"\x85" + REDUCE + STOP, "system", True),
+            "inst": (PROTO + MARK + touch + b"ios\nsystem\n" + STOP, ("system", "inst"), True),
+            "obj": (PROTO + MARK + op_global("os", "system") + touch + b"o" + STOP,
+                    ("system", "obj"), True),
+            "newobj": (PROTO + op_global("subprocess", "Popen") + argv + b"\x85" + b"\x81" +
+                       STOP, ("popen", "newobj"), False),
+            "newobj_ex": (b"\x80\x04" + op_global("subprocess", "Popen") + argv + b"\x85" +
+                          b"}" + b"\x92" + STOP, ("popen", "newobj_ex"), False),
+        }
+        for name, (payload, words, live) in payloads.items():
+            with self.subTest(opcode=name):
+                if not live:
+                    self.hostile(f"{name}.pt", payload, words)
+                    continue
+                subprocess.run([sys.executable, "-c", "import pickle, sys\ntry:\n "
+                                "pickle.loads(sys.stdin.buffer.read())\nexcept Exception: pass"],
+                               input=payload, check=True)
+                for _ in range(100):
+                    if canary.exists():
+                        break
+                    subprocess.run(["sleep", "0.02"])
+                self.assertTrue(canary.exists(), "the payload is not live")
+                canary.unlink()
+                self.hostile(f"{name}.pt", payload, words)
+                subprocess.run(["sleep", "0.1"])
+                self.assertFalse(canary.exists())
+
     def test_global_in_a_tensor(self):
         # A disallowed global where a tensor's storage type goes.
         self.hostile("evil.pt", state_pickle(("w", op_tensor("0", 5, 0, (5,), (1,),
