@@ -120,6 +120,60 @@ class ReadsWhatTorchLoads(CheckpointTestCase):
         self.assertEqual(views["shared_b"].storage_offset(), 4)
         self.check_variant("views")
 
+    def test_every_storage_type_and_view(self):
+        """Each typed storage torch writes (Double ... Bool) under each kind of view (a step,
+        a transpose, an offset, a broadcast with stride 0, a 0-d element), with its extreme
+        values: floats to the bit (NaN, ±inf, -0.0, subnormals), integers exactly."""
+        generator = torch.Generator().manual_seed(3)
+        finite = torch.randn(6, 10, generator=generator, dtype=torch.float64) * 100
+        extremes = {
+            torch.float64: [float("nan"), float("inf"), -float("inf"), -0.0, 5e-324, 1.7e308],
+            torch.float32: [float("nan"), float("inf"), -0.0, 1e-45, 3.4e38],
+            torch.float16: [float("nan"), -float("inf"), -0.0, 6e-8, 65504.0],
+            torch.bfloat16: [float("nan"), float("inf"), -0.0, 1e-40, 3.38e38],
+            torch.int64: [-2**53, 2**53, -1],
+            torch.int32: [-2**31, 2**31 - 1],
+            torch.int16: [-2**15, 2**15 - 1],
+            torch.int8: [-128, 127],
+            torch.uint8: [0, 255],
+            torch.bool: [True, False],
+        }
+        saved = {}
+        for dtype, special in extremes.items():
+            if dtype == torch.bool:
+                base = finite > 0
+            elif dtype.is_floating_point:
+                base = finite.to(dtype)
+            else:
+                info = torch.iinfo(dtype)
+                base = finite.clamp(info.min, info.max).to(dtype)
+            base.view(-1)[:len(special)] = torch.tensor(special, dtype=dtype)
+            name = str(dtype).split(".")[1]
+            saved[f"{name}.whole"] = base
+            saved[f"{name}.step"] = base[:, 1::3]
+            saved[f"{name}.transposed"] = base.t()
+            saved[f"{name}.offset"] = base[2:, 4:]
+            saved[f"{name}.broadcast"] = base[1].expand(3, 10)
+            saved[f"{name}.element"] = base[0, 1]
+        torch.save(saved, self.path("grid.pt"))
+        self.assertEqual(saved["float32.broadcast"].stride(), (0, 1))
+        for name, expected in torch.load(self.path("grid.pt")).items():
+            with self.subTest(tensor=name):
+                if expected.is_floating_point():
+                    result = self.bnorm("convert", "grid.pt", "--tensor", name, "t.safetensors")
+                    self.assertEqual(result.status, 0, result)
+                    (got,) = read_safetensors(self.path("t.safetensors")).values()
+                    self.assertEqual(got.dtype, expected.dtype)
+                    self.assertEqual(tuple(got.shape), tuple(expected.shape))
+                    self.assertEqual(bits(got), bits(expected))
+                else:
+                    result = self.bnorm("convert", "grid.pt", "--tensor", name, "--dtype",
+                                        "float64", "t.npy")
+                    self.assertEqual(result.status, 0, result)
+                    got = np.load(self.path("t.npy"))
+                    self.assertEqual(got.shape, tuple(expected.shape))
+                    np.testing.assert_array_equal(got, expected.double().numpy())
+
     def test_the_sample(self):
         expected = torch.load(self.path("samples/resnet_tiny.pt"))
         for name in ("bn1.running_var", "layer1.0.bn2.weight", "bn3d.running_mean"):
