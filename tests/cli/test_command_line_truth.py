@@ -582,9 +582,9 @@ class InputFiles(ScratchTestCase):
             with self.subTest(args=args):
                 self.assertFailsWith(self.bnorm(*args, "--state", "x.npy"), 2,
                                      "x.npy", "JSON", ".npz", ".safetensors")
-        self.path("state.pt").write_bytes(b"\x80\x02PK")
-        self.assertFailsWith(self.bnorm("apply", "x.npy", "-o", "y.npy", "--state", "state.pt"),
-                             3, "state.pt", "JSON", ".npz", ".safetensors")
+        self.path("state.pkl").write_bytes(b"\x80\x02PK")
+        self.assertFailsWith(self.bnorm("apply", "x.npy", "-o", "y.npy", "--state", "state.pkl"),
+                             3, "state.pkl", "JSON", ".npz", ".safetensors")
         # Merged and partial statistics are JSON only, and say so.
         self.assertFailsWith(self.bnorm("apply", "x.npy", "-o", "y.npy", "--batch-stats", "x.npy"),
                              3, "x.npy", "JSON of bnorm merge")

@@ -74,12 +74,12 @@ class ContradictionsFirst(ScratchTestCase):
         self.path("folder_state.npy").mkdir()
         cells = {
             ("--state", "state.json", "--state-prefix", "bn1."):
-                "--state-prefix applies to an .npz or .safetensors --state, not state.json",
+                "--state-prefix applies to a .pt, .npz or .safetensors --state, not state.json",
             ("--state", "tensor_state.npy"):
-                "--state tensor_state.npy: a state is JSON, or an .npz or .safetensors file of "
+                "--state tensor_state.npy: a state is JSON, or a .pt, .npz or .safetensors file of "
                 "tensors, not one .npy tensor",
             ("--state", "absent_state.NPY"):
-                "--state absent_state.NPY: a state is JSON, or an .npz or .safetensors file of "
+                "--state absent_state.NPY: a state is JSON, or a .pt, .npz or .safetensors file of "
                 "tensors, not one .npy tensor",
         }
         for fault, name in self.input_faults().items():
