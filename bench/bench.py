@@ -91,10 +91,25 @@ def make_inputs(folder):
     return big, big64, small, big_json, state
 
 
+def selected(title):
+    return not ARGS.only or any(word in title for word in ARGS.only)
+
+
+def make_checkpoint(folder):
+    """A 1 GiB float32 torch.save checkpoint (peers/make_big_checkpoint.py) and a small input
+    for its last BatchNorm2d(512), the layer whose records sit at the end of the file."""
+    big = folder / "big_checkpoint.pt"
+    if not big.exists():
+        subprocess.run([PYTHON, HERE / "peers/make_big_checkpoint.py", big], check=True)
+    x = folder / "checkpoint_x.npy"
+    np.save(x, np.random.default_rng(1).normal(size=(8, 512, 4, 4)).astype(np.float32))
+    return big, x
+
+
 def scenario(title, commands, runs, note=""):
     """Runs each command `runs` times, alternating between them, plus once under GNU time for
     its peak memory; returns a Markdown table (nothing when --only leaves it out)."""
-    if ARGS.only and not any(word in title for word in ARGS.only):
+    if not selected(title):
         return ""
     if ARGS.compare and commands[0][1][0] == ARGS.bnorm:
         name, argv = commands[0]
@@ -200,10 +215,36 @@ def main():
     size = big_json.stat().st_size / 1e6
     report.append(scenario(f"{size:.1f} MB JSON tensor (8192, 64), train mode", text, ARGS.runs))
 
+    title = "1 GiB float32 torch.save checkpoint, one BatchNorm2d(512) layer's eval state"
+    if have_torch() and selected(title):
+        checkpoint, x = make_checkpoint(folder)
+        prefix = "layers.113.bn."
+        apply = [("bnorm apply --state big.pt (eval)",
+                  [bnorm, "apply", x, "--state", checkpoint, "--state-prefix", prefix, "--mode",
+                   "eval", "-o", out("yc.npy")]),
+                 ("torch.load + F.batch_norm",
+                  [PYTHON, HERE / "peers/torch_checkpoint_bn.py", checkpoint, prefix, x,
+                   out("tc.npy")])]
+        if ARGS.torch_only:
+            apply = apply[1:]
+        size = checkpoint.stat().st_size / 2**30
+        note = (f"{size:.2f} GiB file (114 x Conv2d(512, 512, 3) + BatchNorm2d(512)), input "
+                f"(8, 512, 4, 4) float32, the last layer ({prefix}), whose records are at the "
+                "end of the file.")
+        table = scenario(title, apply, ARGS.runs, note)
+        if not ARGS.torch_only:
+            y, t = np.load(out("yc.npy")), np.load(out("tc.npy"))
+            agree = np.allclose(y, t, rtol=1e-5, atol=1e-5)
+            table += (f"\nbnorm's output {'equals' if agree else 'DIFFERS FROM'} torch's "
+                      f"(rtol 1e-5, atol 1e-5; max |difference| {np.max(np.abs(y - t)):.3g}).\n")
+            print(table.splitlines()[-1])
+        report.append(table)
+
     if ARGS.out:
         pathlib.Path(ARGS.out).write_text("\n".join(report))
     if not ARGS.keep:
-        for name in ["y.npy", "s.json", "cp.npy", "np.npy", "t.npy", "y.json", "pj.json", "warm.npy"]:
+        for name in ["y.npy", "s.json", "cp.npy", "np.npy", "t.npy", "y.json", "pj.json", "warm.npy",
+                     "yc.npy", "tc.npy"]:
             (folder / name).unlink(missing_ok=True)
 
 
@@ -221,6 +262,8 @@ if __name__ == "__main__":
                         help="how the report names the --compare binary (default: its path)")
     parser.add_argument("--only", action="append", metavar="WORD",
                         help="run only the scenarios whose title contains WORD (repeatable)")
+    parser.add_argument("--torch-only", action="store_true",
+                        help="in the checkpoint scenario, run only the PyTorch side")
     ARGS = parser.parse_args()
     ARGS.bnorm = str(pathlib.Path(ARGS.bnorm).resolve())
     if ARGS.compare:
