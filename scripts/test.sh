@@ -41,7 +41,7 @@ fi
 rm -f "$dev_log"
 
 echo "== fuzzers, ${BNORM_FUZZ_SECONDS:-60} s each"
-for target in npy json_tensor state npz safetensors sniffed; do
+for target in npy json_tensor state npz safetensors sniffed pickle torch; do
   if tests/fuzz/run_fuzzers.sh "${BNORM_FUZZ_SECONDS:-60}" "$target"; then
     passed=$((passed + 1))
   else

@@ -97,7 +97,9 @@ class TorchValues(ScratchTestCase):
         state = bn.state_dict()
         wrapped = {
             "bare": state,
-            "state_dict": {"epoch": 7, "lr": 0.1, "state_dict": state, "hparams": {"a": [1, 2]}},
+            # bytes pickle at protocol 2 as _codecs.encode(str, 'latin1').
+            "state_dict": {"epoch": 7, "lr": 0.1, "state_dict": state, "hparams": {"a": [1, 2]},
+                           "blob": bytes(range(256)), "seed": 2**70, "none": None},
             "model": {"model": state, "optimizer": {"state": {}, "param_groups": [{"lr": 0.1}]}},
             "model_state_dict": {"model_state_dict": state, "loss": 0.25, "note": "x" * 300},
         }

@@ -528,3 +528,149 @@ sniffed_cases = {
     "safetensors-length-only": b"\x02\x00\x00\x00\x00\x00\x00\x00",
 }
 write("sniffed", sniffed_cases)
+
+
+# --- torch.save's checkpoints and their pickles (issue #13); torch is Debian's python3-torch.
+import os  # noqa: E402
+import pickle  # noqa: E402
+import struct  # noqa: E402
+import subprocess  # noqa: E402
+import zipfile  # noqa: E402
+
+import torch  # noqa: E402
+
+
+def torch_bytes(obj, **options):
+    buffer = io.BytesIO()
+    torch.save(obj, buffer, **options)
+    return buffer.getvalue()
+
+
+def records_of(data):
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+def zip_of(records):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as z:
+        for name, content in records.items():
+            z.writestr(name, content)
+    return buffer.getvalue()
+
+
+class Call:
+    """Pickles as function(*args), as a malicious checkpoint does."""
+
+    def __init__(self, function, *args):
+        self.function, self.args = function, args
+
+    def __reduce__(self):
+        return self.function, self.args
+
+
+torch.manual_seed(13)
+bn = torch.nn.BatchNorm2d(3)
+bn.running_mean.normal_()
+state = bn.state_dict()
+base = torch.arange(24, dtype=torch.float32).reshape(2, 3, 4)
+view_dict = {"t": base.transpose(0, 2), "s": base[:, ::2, 1:], "e": torch.ones(3, 1).expand(3, 4),
+             "o": base.reshape(-1)[5:9], "h": base.half(), "b": base.bfloat16(),
+             "i": base.to(torch.int8), "q": torch.tensor(2**62), "z": base > 7}
+checkpoint = {"epoch": 3, "lr": 0.1, "state_dict": state, "note": "x", "ids": [1, 2, (3, 4)],
+              "none": None, "blob": b"\x00\x01"}
+valid_pt = {
+    "valid-bn": torch_bytes(state),
+    "valid-views": torch_bytes(view_dict),
+    "valid-checkpoint": torch_bytes(checkpoint),
+    "valid-model": torch_bytes({"model": state, "optimizer": {"state": {}}}),
+    "valid-one-tensor": torch_bytes(base),
+    "valid-parameter": torch_bytes({"w": torch.nn.Parameter(torch.randn(3))}),
+}
+for protocol in (3, 4, 5):
+    valid_pt[f"valid-protocol-{protocol}"] = torch_bytes(view_dict, pickle_protocol=protocol)
+
+pkl_of = lambda data: next(v for k, v in records_of(data).items() if k.endswith("/data.pkl"))
+storage = (b"ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storage"
+           b"ctorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x03tQ")
+hooks = b"ccollections\nOrderedDict\n)R"
+hostile_pickles = {
+    "os-system": pickle.dumps(Call(os.system, "touch /tmp/pwned"), protocol=2),
+    "builtins-eval": pickle.dumps(Call(eval, "1"), protocol=3),
+    "subprocess-popen": pickle.dumps({"w": Call(subprocess.Popen, ["true"])}, protocol=4),
+    "module": pkl_of(torch_bytes(torch.nn.BatchNorm1d(2))),
+    "memo-out-of-range": b"\x80\x02h\x07.",
+    "long-binget-out-of-range": b"\x80\x02j\xff\xff\xff\xff.",
+    "stack-underflow": b"\x80\x020.",
+    "deep-marks": b"\x80\x02" + b"(" * 5000 + b".",
+    "deep-lists": b"\x80\x02" + b"]" * 4200 + b"a" * 4199 + b".",
+    "reduce-wrong-count": b"\x80\x02" + storage + b"K\x00(K\x03t(K\x01t\x89tR.",
+    "reduce-wrong-offset": b"\x80\x02" + storage + b"X\x01\x00\x00\x00a(K\x03t(K\x01t\x89" + hooks + b"tR.",
+    "reduce-ordered-dict-int": b"\x80\x02ccollections\nOrderedDict\nK\x01\x85R.",
+    "build-into-list": b"\x80\x02](K\x01tb.",
+    "setitem-into-list": b"\x80\x02]X\x01\x00\x00\x00kK\x01s.",
+    "setitems-into-tuple": b"\x80\x02)(K\x01K\x02u.",
+    "self-append": b"\x80\x02]q\x00h\x00a.",
+    "append-after-placed": b"\x80\x02]q\x00]h\x00aa.",
+    "trailing-bytes": b"\x80\x02N.x",
+    "no-stop": b"\x80\x02N",
+    "two-results": b"\x80\x02NN.",
+    "protocol-1": b"\x80\x01N.",
+    "protocol-0": b"N.",
+    "newobj": b"\x80\x02ccollections\nOrderedDict\n)\x81.",
+    "str-past-end": b"\x80\x02X\xff\xff\xff\x7f.",
+    "bytes8-past-end": b"\x80\x02\x8e" + b"\xff" * 8 + b".",
+    "long4-huge": b"\x80\x02\x8b\x00\x00\x01\x00.",
+    "bad-utf8": b"\x80\x02X\x01\x00\x00\x00\xff.",
+    "rank-33": b"\x80\x02" + storage + b"K\x00(" + b"K\x01" * 33 + b"t(" + b"K\x01" * 33 + b"t\x89" + hooks + b"tR.",
+    "storage-type-reduce": b"\x80\x02ctorch\nFloatStorage\n)R.",
+    "persid-not-storage": b"\x80\x02(X\x07\x00\x00\x00storageK\x01tQ.",
+    "legacy-magic": b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.",
+    "dict-key-list": b"\x80\x02}]]s.",
+}
+pickle_cases = {name: pkl_of(data) for name, data in valid_pt.items()}
+pickle_cases.update(hostile_pickles)
+write("pickle", pickle_cases)
+
+
+def with_pickle(data, pkl):
+    records = records_of(data)
+    name = next(k for k in records if k.endswith("/data.pkl"))
+    records[name] = pkl
+    return zip_of(records)
+
+
+def mutated(data, mutate):
+    return zip_of(mutate(records_of(data)))
+
+
+small_pt = torch_bytes({"t": torch.randn(4)})
+torch_cases = dict(valid_pt)
+torch_cases.update({f"pickle-{name}": with_pickle(small_pt, pkl) for name, pkl in hostile_pickles.items()})
+offset_pkl = pkl_of(small_pt)
+at = offset_pkl.index(b"QK\x00") + 1
+torch_cases.update({
+    "legacy": torch_bytes(state, _use_new_zipfile_serialization=False),
+    "module": torch_bytes(torch.nn.BatchNorm1d(2)),
+    "two-folders": mutated(small_pt, lambda r: {**r, "other/data.pkl": r["archive/data.pkl"]}),
+    "no-data-pkl": mutated(small_pt, lambda r: {k: v for k, v in r.items() if not k.endswith("data.pkl")}),
+    "no-folder": zip_of({"data.pkl": pkl_of(small_pt)}),
+    "constants-pkl": mutated(small_pt, lambda r: {**r, "archive/constants.pkl": b"\x80\x02N."}),
+    "version-9": mutated(small_pt, lambda r: {**r, "archive/version": b"9\n"}),
+    "byteorder-big": mutated(small_pt, lambda r: {**r, "archive/byteorder": b"big"}),
+    "byteorder-bad": mutated(small_pt, lambda r: {**r, "archive/byteorder": b"middle"}),
+    "record-short": mutated(small_pt, lambda r: {**r, "archive/data/0": r["archive/data/0"][:12]}),
+    "record-long": mutated(small_pt, lambda r: {**r, "archive/data/0": r["archive/data/0"] + b"\0" * 4}),
+    "record-missing": mutated(small_pt, lambda r: {k: v for k, v in r.items() if "/data/" not in k}),
+    "offset-past-record": with_pickle(small_pt, offset_pkl[:at] + b"K\x03" + offset_pkl[at + 2:]),
+    "unknown-record": mutated(small_pt, lambda r: {**r, "archive/extra": b""}),
+})
+broken = bytearray(small_pt)
+first = broken.index(b"PK\x07\x08")
+broken[first + 4] ^= 0xFF
+torch_cases["descriptor-crc-wrong"] = bytes(broken)
+broken = bytearray(small_pt)
+broken[first:first + 4] = b"PK\x07\x09"
+torch_cases["descriptor-signature-wrong"] = bytes(broken)
+torch_cases["descriptor-cut"] = small_pt[:first + 8]
+write("torch", torch_cases)

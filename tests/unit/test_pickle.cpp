@@ -146,6 +146,24 @@ TEST_CASE("pickle::load reads scalars and containers of every opcode it knows") 
   CHECK(list->items[11] == list->items[10]);  // the memo hands out the same object
 }
 
+TEST_CASE("pickle::load reads bytes as protocol 2 writes them, _codecs.encode(str, 'latin1')") {
+  const std::string bytes = pk().global("_codecs", "encode")
+                                .str("a\xc3\xbf\xc2\x80")
+                                .str("latin1")
+                                .op('\x86')
+                                .op('R')
+                                .stop();
+  const pickle::value_ptr v = pickle::load(bytes);
+  CHECK(v->kind == pickle::kind::bytes);
+  CHECK(v->text == "a\xff\x80");
+  CHECK(
+      refusal(
+          pk().global("_codecs", "encode").str("\xc4\x80").str("latin1").op('\x86').op('R').stop())
+          .find("its str holds a character past U+00FF") != std::string::npos);
+  CHECK(refusal(pk().global("_codecs", "encode").str("a").str("rot13").op('\x86').op('R').stop())
+            .find("it is read only as (str, 'latin1')") != std::string::npos);
+}
+
 TEST_CASE("pickle::load refuses every global but a checkpoint's, by name, running nothing") {
   struct refused {
     std::string bytes;

@@ -18,6 +18,7 @@ namespace {
 // persistent id, a tuple of such things as an argument list).
 enum class slot_kind : std::uint8_t {
   value,
+  codecs_encode,
   ordered_dict_type,
   rebuild_tensor,
   rebuild_parameter,
@@ -146,6 +147,8 @@ std::string describe(const slot& s) {
   switch (s.kind) {
     case slot_kind::ordered_dict_type:
       return "collections.OrderedDict";
+    case slot_kind::codecs_encode:
+      return "_codecs.encode";
     case slot_kind::rebuild_tensor:
       return "torch._utils._rebuild_tensor_v2";
     case slot_kind::rebuild_parameter:
@@ -192,6 +195,23 @@ bool is_pickle_utf8(std::string_view text) {
       if (next < (k == 1 ? low : 0x80) || next > (k == 1 ? high : 0xbf)) return false;
     }
     i += length;
+  }
+  return true;
+}
+
+// The bytes of a str whose characters are all below U+0100, as Python's latin-1 codec gives
+// them; false for any other.
+bool latin1(std::string_view utf8, std::string& out) {
+  out.clear();
+  for (std::size_t i = 0; i < utf8.size(); ++i) {
+    const auto c = static_cast<unsigned char>(utf8[i]);
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+    } else if ((c == 0xc2 || c == 0xc3) && i + 1 < utf8.size()) {
+      out += static_cast<char>(((c & 0x03) << 6) | (static_cast<unsigned char>(utf8[++i]) & 0x3f));
+    } else {
+      return false;
+    }
   }
   return true;
 }
@@ -515,6 +535,10 @@ class loader {
     slot s;
     if (module == "collections" && name == "OrderedDict") {
       s.kind = slot_kind::ordered_dict_type;
+    } else if (module == "_codecs" && name == "encode") {
+      // How protocol 2 writes a bytes object: _codecs.encode(its bytes as a latin-1 str,
+      // 'latin1'), only ever called here with those arguments.
+      s.kind = slot_kind::codecs_encode;
     } else if (module == "torch._utils" && name == "_rebuild_tensor_v2") {
       s.kind = slot_kind::rebuild_tensor;
     } else if (module == "torch._utils" && name == "_rebuild_parameter") {
@@ -590,6 +614,16 @@ class loader {
           }
         }
         push(std::move(d));
+        return;
+      }
+      case slot_kind::codecs_encode: {
+        if (list.size() != 2 || !is(list[0], kind::text) || !is(list[1], kind::text) ||
+            (list[1].v->text != "latin1" && list[1].v->text != "latin-1")) {
+          wrong("it is read only as (str, 'latin1'), as protocol 2 writes bytes");
+        }
+        auto b = fresh(kind::bytes);
+        if (!latin1(list[0].v->text, b->text)) wrong("its str holds a character past U+00FF");
+        push(std::move(b));
         return;
       }
       case slot_kind::rebuild_tensor: {

@@ -1,5 +1,7 @@
 // PyTorch checkpoints (torch.save, torch >= 1.6) read without Python and without running their
 // pickle: torch_checkpoint validates the archive, this file turns its tensors into sources.
+#include "torch.hpp"
+
 #include <algorithm>
 #include <array>
 #include <mutex>
@@ -21,8 +23,10 @@ namespace {
 constexpr std::string_view legacy_magic{"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19",
                                         14};
 
-// torch.save's first record is "<folder>/data.pkl", whose local header (and name) the head
-// shows whole: an .npz's members end in ".npy", so no .npz begins this way.
+// torch.save's records lie under a folder ("<folder>/data.pkl" first), and so do those of a
+// TorchScript archive, which is then refused by name (as is a data.pkl under no folder); an
+// .npz's members end in ".npy".  The head (sniff_size) shows the first local header and its
+// name whole.
 bool recognizes_torch(std::string_view head) {
   if (head.starts_with(legacy_magic)) return true;
   if (!head.starts_with("PK\x03\x04") || head.size() < 30) return false;
@@ -31,7 +35,8 @@ bool recognizes_torch(std::string_view head) {
   if (head.size() - 30 < name_size) return false;
   const std::string_view name = head.substr(30, name_size);
   const std::size_t slash = name.find('/');
-  return slash != std::string_view::npos && slash > 0 && name.substr(slash) == "/data.pkl";
+  return !name.ends_with(".npy") &&
+         ((slash != std::string_view::npos && slash > 0) || name == "data.pkl");
 }
 
 bool c_contiguous(const pickle::tensor& t) {
@@ -229,13 +234,7 @@ class torch_archive : public tensor_archive {
 };
 
 std::unique_ptr<tensor_archive> open_torch_file(std::unique_ptr<input_file> file) {
-  if (file->peek(legacy_magic.size()).starts_with(legacy_magic)) {
-    throw data_error(file->name() +
-                     ": a checkpoint in torch's legacy format (torch.save before 1.6); bnorm "
-                     "reads the zip format: load it with torch and save it again with torch "
-                     ">= 1.6");
-  }
-  return std::make_unique<torch_archive>(byte_source::from_file(std::move(file)));
+  return open_torch(byte_source::from_file(std::move(file)));
 }
 
 // Every type torch holds, bfloat16 included.
@@ -246,6 +245,17 @@ dtype torch_written_type(dtype type) {
 constexpr std::array<std::string_view, 3> torch_extensions{".pt", ".pth", ".ckpt"};
 
 }  // namespace
+
+std::unique_ptr<tensor_archive> open_torch(std::shared_ptr<const byte_source> bytes) {
+  if (bytes->size() >= legacy_magic.size() &&
+      bytes->read_string(0, legacy_magic.size()) == legacy_magic) {
+    throw data_error(bytes->name() +
+                     ": a checkpoint in torch's legacy format (torch.save before 1.6); bnorm "
+                     "reads the zip format: load it with torch and save it again with torch "
+                     ">= 1.6");
+  }
+  return std::make_unique<torch_archive>(std::move(bytes));
+}
 
 extern const codec torch_codec{
     .name = "pt",
