@@ -261,7 +261,7 @@ std::string layers_table(const std::string& file, const std::vector<model_layer>
 // A model is a file of named tensors; the formats that hold them are the registry's.
 void refuse_one_tensor(const std::string& path, const codec& format) {
   if (format.holds_many) return;
-  throw usage_error(input_name(path) + ": a model is an " + extension_names(", ", " or ", true) +
+  throw usage_error(input_name(path) + ": a model is " + named_formats() +
                     " file of named tensors, not one " + std::string(format.extensions.front()) +
                     " tensor");
 }

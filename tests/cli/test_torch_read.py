@@ -124,6 +124,20 @@ class TorchValues(ScratchTestCase):
         torch.save({"w": parameter}, path)
         np.testing.assert_array_equal(self.read(path, "w"), as_float64(parameter.detach()))
 
+    def test_a_folder_name_longer_than_the_head_shows(self):
+        # torch names the records' folder after the file; the first 64 bytes then show only
+        # part of "<folder>/data.pkl", with or without its slash.
+        tensor = torch.randn(5)
+        for stem in ("a" * 33, "b" * 34, "c" * 40, "long_" * 30, "d" * 200):
+            with self.subTest(length=len(stem)):
+                path = self.path(stem + ".pt")
+                torch.save({"t": tensor}, path)
+                np.testing.assert_array_equal(self.read(path, "t"), as_float64(tensor))
+                # Told by its bytes alone too, under a name that says nothing.
+                bare = self.path(stem[:20])
+                bare.write_bytes(path.read_bytes())
+                np.testing.assert_array_equal(self.read(bare, "t"), as_float64(tensor))
+
     def test_read_from_a_pipe(self):
         path = self.path("bn.pt")
         tensor = torch.randn(6)

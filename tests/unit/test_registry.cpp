@@ -71,8 +71,18 @@ TEST_CASE("each format's own files are recognized by their first bytes, and by n
     CAPTURE(format->name);
     const std::string bytes = written_by(*format, dir.file("x"));
     CHECK(bnorm::codec_for_bytes(std::string_view(bytes).substr(0, bnorm::sniff_size)) == format);
+    // A format inside another's container (a .pt is a ZIP, as an .npz is) is recognized by a
+    // deeper look, tried first: the container's own recognizer, later in the list, may claim
+    // its bytes too, and only then.
+    bool later = false;
     for (const codec* other : bnorm::all_codecs()) {
-      if (other != format) CHECK_FALSE(other->recognizes(bytes.substr(0, bnorm::sniff_size)));
+      if (other == format) {
+        later = true;
+        continue;
+      }
+      const bool same_container =
+          later && written_by(*other, dir.file("other")).substr(0, 4) == bytes.substr(0, 4);
+      if (!same_container) CHECK_FALSE(other->recognizes(bytes.substr(0, bnorm::sniff_size)));
     }
   }
 }
