@@ -9,6 +9,7 @@
 #include "count_text.hpp"
 #include "error.hpp"
 #include "quoted_name.hpp"
+#include "utf8.hpp"
 
 namespace bnorm::pickle {
 namespace {
@@ -163,40 +164,6 @@ std::string describe(const slot& s) {
       break;
   }
   return describe_value(*s.v);
-}
-
-// UTF-8 as Python's pickle writes str (surrogatepass: lone surrogates allowed), no overlong
-// forms, nothing past U+10FFFF.
-bool is_pickle_utf8(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    std::size_t length = 0;
-    unsigned low = 0x80;
-    unsigned high = 0xbf;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-      length = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      length = 3;
-      if (c == 0xe0) low = 0xa0;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      length = 4;
-      if (c == 0xf0) low = 0x90;
-      if (c == 0xf4) high = 0x8f;
-    } else {
-      return false;
-    }
-    if (text.size() - i < length) return false;
-    for (std::size_t k = 1; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if (next < (k == 1 ? low : 0x80) || next > (k == 1 ? high : 0xbf)) return false;
-    }
-    i += length;
-  }
-  return true;
 }
 
 // The bytes of a str whose characters are all below U+0100, as Python's latin-1 codec gives
@@ -479,7 +446,7 @@ class loader {
 
   void text(std::uint64_t size) {
     const std::string_view bytes = take(size, "a str");
-    if (!is_pickle_utf8(bytes)) fail("a str is not valid UTF-8");
+    if (!is_valid_utf8(bytes, surrogates::allowed)) fail("a str is not valid UTF-8");
     auto v = fresh(kind::text);
     v->text.assign(bytes);
     push(std::move(v));

@@ -12,6 +12,7 @@
 #include "count_text.hpp"
 #include "error.hpp"
 #include "quoted_name.hpp"
+#include "utf8.hpp"
 
 namespace bnorm {
 namespace {
@@ -138,41 +139,6 @@ bool has_zip64_extra(std::string_view extra) {
 bool is_ascii(std::string_view text) {
   return std::all_of(text.begin(), text.end(),
                      [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
-
-// UTF-8 as Python's strict decoder takes it: no overlong forms, no surrogates, nothing past
-// U+10FFFF.
-bool is_valid_utf8(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    std::size_t length = 0;
-    unsigned low = 0x80;  // the range of the second byte
-    unsigned high = 0xbf;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-      length = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      length = 3;
-      if (c == 0xe0) low = 0xa0;
-      if (c == 0xed) high = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      length = 4;
-      if (c == 0xf0) low = 0x90;
-      if (c == 0xf4) high = 0x8f;
-    } else {
-      return false;
-    }
-    if (text.size() - i < length) return false;
-    for (std::size_t k = 1; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if (next < (k == 1 ? low : 0x80) || next > (k == 1 ? high : 0xbf)) return false;
-    }
-    i += length;
-  }
-  return true;
 }
 
 std::string hex16(std::uint16_t value) {

@@ -1,0 +1,19 @@
+// Whether bytes are UTF-8 as Python decodes it, for the names and strings the readers take
+// from files.
+#pragma once
+
+#include <string_view>
+
+namespace bnorm {
+
+/// What a decoder lets through besides Unicode scalar values.
+enum class surrogates : bool {
+  refused,  ///< Python's strict "utf-8" (ZIP names, JSON keys)
+  allowed,  ///< "surrogatepass", as pickle encodes a str holding a lone surrogate
+};
+
+/// True when `text` is valid UTF-8: no overlong forms, nothing past U+10FFFF, and the encoded
+/// surrogates U+D800..U+DFFF only where `allow` lets them through.
+bool is_valid_utf8(std::string_view text, surrogates allow = surrogates::refused);
+
+}  // namespace bnorm
