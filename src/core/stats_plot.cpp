@@ -5,41 +5,13 @@
 #include <cstdio>
 
 #include "number_format.hpp"
+#include "svg_text.hpp"
 
 namespace bnorm {
 namespace {
 
 constexpr double panel_width = 560, panel_height = 380;
 constexpr double margin_left = 64, margin_right = 16, margin_top = 56, margin_bottom = 52;
-
-std::string escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-std::string num(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.1f", value);
-  return buffer;
-}
 
 // A tick step of 1, 2 or 5 times a power of ten giving about five ticks over [lo, hi].
 double tick_step(double lo, double hi) {
@@ -98,18 +70,19 @@ void draw_panel(std::string& svg, const plot_panel& panel, double x0) {
   const auto x_of = [&](std::size_t c) { return left + (static_cast<double>(c) + 0.5) * slot; };
 
   svg += "<g class=\"panel\">\n";
-  svg += "<text x=\"" + num((left + right) / 2) + "\" y=\"40\" class=\"label\">" +
-         escape(panel.label) + "</text>\n";
+  svg += "<text x=\"" + svg_number((left + right) / 2) + "\" y=\"40\" class=\"label\">" +
+         svg_escape(panel.label) + "</text>\n";
   for (int k = 0; k <= ticks; ++k) {
     const double v = (first_tick + k) * step;
-    const std::string y = num(y_of(v));
-    svg += "<line x1=\"" + num(left) + "\" x2=\"" + num(right) + "\" y1=\"" + y + "\" y2=\"" + y +
-           "\" class=\"" + (std::fabs(v) < step / 2 ? "zero" : "grid") + "\"/>\n";
-    svg += "<text x=\"" + num(left - 6) + "\" y=\"" + num(y_of(v) + 4) + "\" class=\"tick y\">" +
-           tick_label(v, step) + "</text>\n";
+    const std::string y = svg_number(y_of(v));
+    svg += "<line x1=\"" + svg_number(left) + "\" x2=\"" + svg_number(right) + "\" y1=\"" + y +
+           "\" y2=\"" + y + "\" class=\"" + (std::fabs(v) < step / 2 ? "zero" : "grid") + "\"/>\n";
+    svg += "<text x=\"" + svg_number(left - 6) + "\" y=\"" + svg_number(y_of(v) + 4) +
+           "\" class=\"tick y\">" + tick_label(v, step) + "</text>\n";
   }
-  svg += "<rect x=\"" + num(left) + "\" y=\"" + num(top) + "\" width=\"" + num(right - left) +
-         "\" height=\"" + num(bottom - top) + "\" class=\"frame\"/>\n";
+  svg += "<rect x=\"" + svg_number(left) + "\" y=\"" + svg_number(top) + "\" width=\"" +
+         svg_number(right - left) + "\" height=\"" + svg_number(bottom - top) +
+         "\" class=\"frame\"/>\n";
   // Label every channel when they fit, else about ten of them.
   const std::size_t label_every = std::max<std::size_t>(1, (n + 9) / 10);
   const auto channel_number = [&](std::size_t c) {
@@ -117,38 +90,39 @@ void draw_panel(std::string& svg, const plot_panel& panel, double x0) {
   };
   for (std::size_t c = 0; c < n; ++c) {
     if (c % label_every == 0) {
-      svg += "<text x=\"" + num(x_of(c)) + "\" y=\"" + num(bottom + 16) + "\" class=\"tick x\">" +
-             std::to_string(channel_number(c)) + "</text>\n";
+      svg += "<text x=\"" + svg_number(x_of(c)) + "\" y=\"" + svg_number(bottom + 16) +
+             "\" class=\"tick x\">" + std::to_string(channel_number(c)) + "</text>\n";
     }
     const channel_moments& m = panel.channels[c];
     const double std_dev = std::sqrt(m.var());
     if (!std::isfinite(m.mean) || !std::isfinite(std_dev)) continue;
-    const std::string x = num(x_of(c));
+    const std::string x = svg_number(x_of(c));
     svg += "<g class=\"channel\"><title>channel " + std::to_string(channel_number(c)) + ": mean " +
            format_number(m.mean, dtype::float64()) + ", std " +
            format_number(std_dev, dtype::float64()) + ", min " +
            format_number(m.min, dtype::float64()) + ", max " +
            format_number(m.max, dtype::float64()) + "</title>\n";
     if (std::isfinite(m.min) && std::isfinite(m.max)) {
-      svg += "<line x1=\"" + x + "\" x2=\"" + x + "\" y1=\"" + num(y_of(m.min)) + "\" y2=\"" +
-             num(y_of(m.max)) + "\" class=\"range\"/>\n";
+      svg += "<line x1=\"" + x + "\" x2=\"" + x + "\" y1=\"" + svg_number(y_of(m.min)) +
+             "\" y2=\"" + svg_number(y_of(m.max)) + "\" class=\"range\"/>\n";
     }
-    const std::string y_low = num(y_of(m.mean - std_dev)), y_high = num(y_of(m.mean + std_dev));
+    const std::string y_low = svg_number(y_of(m.mean - std_dev)),
+                      y_high = svg_number(y_of(m.mean + std_dev));
     svg += "<line x1=\"" + x + "\" x2=\"" + x + "\" y1=\"" + y_low + "\" y2=\"" + y_high +
            "\" class=\"std\"/>\n";
     const double cap = std::min(6.0, slot / 3);  // half the width of the error bar's caps
     for (const std::string& y : {y_low, y_high}) {
-      svg += "<line x1=\"" + num(x_of(c) - cap) + "\" x2=\"" + num(x_of(c) + cap) + "\" y1=\"" + y +
-             "\" y2=\"" + y + "\" class=\"std\"/>\n";
+      svg += "<line x1=\"" + svg_number(x_of(c) - cap) + "\" x2=\"" + svg_number(x_of(c) + cap) +
+             "\" y1=\"" + y + "\" y2=\"" + y + "\" class=\"std\"/>\n";
     }
-    svg += "<circle cx=\"" + x + "\" cy=\"" + num(y_of(m.mean)) + "\" r=\"" +
-           num(std::clamp(slot / 4, 1.5, 4.0)) + "\" class=\"mean\"/></g>\n";
+    svg += "<circle cx=\"" + x + "\" cy=\"" + svg_number(y_of(m.mean)) + "\" r=\"" +
+           svg_number(std::clamp(slot / 4, 1.5, 4.0)) + "\" class=\"mean\"/></g>\n";
   }
   std::string caption = "channel";
   if (skipped > 0)
     caption += " (" + std::to_string(skipped) + " with NaN/Inf statistics not shown)";
-  svg += "<text x=\"" + num((left + right) / 2) + "\" y=\"" + num(bottom + 38) +
-         "\" class=\"axis\">" + escape(caption) + "</text>\n</g>\n";
+  svg += "<text x=\"" + svg_number((left + right) / 2) + "\" y=\"" + svg_number(bottom + 38) +
+         "\" class=\"axis\">" + svg_escape(caption) + "</text>\n</g>\n";
 }
 
 }  // namespace
@@ -156,8 +130,9 @@ void draw_panel(std::string& svg, const plot_panel& panel, double x0) {
 std::string stats_svg(const std::string& title, const std::vector<plot_panel>& panels) {
   const double width = panel_width * static_cast<double>(std::max<std::size_t>(panels.size(), 1));
   std::string svg =
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(width) + "\" height=\"" +
-      num(panel_height + 24) + "\" viewBox=\"0 0 " + num(width) + " " + num(panel_height + 24) +
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + svg_number(width) + "\" height=\"" +
+      svg_number(panel_height + 24) + "\" viewBox=\"0 0 " + svg_number(width) + " " +
+      svg_number(panel_height + 24) +
       "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n"
       "<style>\n"
       ".title{font-size:15px;font-weight:bold;text-anchor:middle}\n"
@@ -172,7 +147,7 @@ std::string stats_svg(const std::string& title, const std::vector<plot_panel>& p
       "</style>\n"
       "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
       "<text x=\"" +
-      num(width / 2) + "\" y=\"20\" class=\"title\">" + escape(title) + "</text>\n";
+      svg_number(width / 2) + "\" y=\"20\" class=\"title\">" + svg_escape(title) + "</text>\n";
   for (std::size_t i = 0; i < panels.size(); ++i) {
     draw_panel(svg, panels[i], panel_width * static_cast<double>(i));
   }
@@ -181,23 +156,24 @@ std::string stats_svg(const std::string& title, const std::vector<plot_panel>& p
   svg +=
       "<g class=\"legend\" font-size=\"11\">"
       "<circle cx=\"" +
-      num(x) + "\" cy=\"" + num(y - 4) +
+      svg_number(x) + "\" cy=\"" + svg_number(y - 4) +
       "\" r=\"4\" class=\"mean\"/>"
       "<text x=\"" +
-      num(x + 8) + "\" y=\"" + num(y) +
+      svg_number(x + 8) + "\" y=\"" + svg_number(y) +
       "\">mean</text>"
       "<line x1=\"" +
-      num(x + 60) + "\" x2=\"" + num(x + 60) + "\" y1=\"" + num(y - 10) + "\" y2=\"" + num(y + 2) +
+      svg_number(x + 60) + "\" x2=\"" + svg_number(x + 60) + "\" y1=\"" + svg_number(y - 10) +
+      "\" y2=\"" + svg_number(y + 2) +
       "\" class=\"std\"/>"
       "<text x=\"" +
-      num(x + 66) + "\" y=\"" + num(y) +
+      svg_number(x + 66) + "\" y=\"" + svg_number(y) +
       "\">mean ± std (biased)</text>"
       "<line x1=\"" +
-      num(x + 200) + "\" x2=\"" + num(x + 200) + "\" y1=\"" + num(y - 10) + "\" y2=\"" +
-      num(y + 2) +
+      svg_number(x + 200) + "\" x2=\"" + svg_number(x + 200) + "\" y1=\"" + svg_number(y - 10) +
+      "\" y2=\"" + svg_number(y + 2) +
       "\" class=\"range\"/>"
       "<text x=\"" +
-      num(x + 206) + "\" y=\"" + num(y) + "\">min to max</text></g>\n";
+      svg_number(x + 206) + "\" y=\"" + svg_number(y) + "\">min to max</text></g>\n";
   svg += "</svg>\n";
   return svg;
 }

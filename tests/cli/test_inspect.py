@@ -188,6 +188,16 @@ class Plot(ScratchTestCase):
         self.render(self.path("plot.svg"))
 
 
+    def test_a_file_name_with_control_bytes_gives_well_formed_xml(self):
+        import shutil
+        import xml.etree.ElementTree as ElementTree
+        for name in ("a\x01b.npy", "tab\there.npy", "bell\x07&<x>.npy"):
+            with self.subTest(name=name):
+                shutil.copy(self.path("samples/batch.npy"), self.path(name))
+                result = self.bnorm("stats", name, "--plot", "plot.svg", "--format", "json")
+                self.assertEqual(result.status, 0, result)
+                ElementTree.fromstring(self.path("plot.svg").read_bytes())
+
 class Compare(ScratchTestCase):
     def setUp(self):
         super().setUp()
