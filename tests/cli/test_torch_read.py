@@ -243,7 +243,7 @@ class Hostile(ScratchTestCase):
             (storage + b"X\x01\x00\x00\x00a(K\x03t(K\x01t\x89" + hooks + b"tR", record,
              "its storage offset is not a non-negative int"),
             (b"ccollections\nOrderedDict\nK\x01\x85R", None,
-             "REDUCE of collections.OrderedDict with 1 arguments"),
+             "REDUCE of collections.OrderedDict with 1 argument"),
             # BUILD into a non-dict, SETITEM into a non-dict (CVE-2026-24747).
             (b"](K\x01tb", None, "BUILD into a list: only an OrderedDict or a tensor"),
             (b"]X\x01\x00\x00\x00kK\x01s", None, "SETITEM into a list"),
@@ -320,6 +320,71 @@ class Hostile(ScratchTestCase):
         torch.save({"a": torch.zeros(2)}, self.path("x.pt"))
         pt.write_bytes(self.path("x.pt").read_bytes())
         self.refused(pt, "named as an .npz file, but its first bytes are those of a .pt file")
+
+
+def npz_with_descriptors(arrays, signature=True, zip64=False, junk=b"", local_sizes=(0, 0)):
+    """An .npz whose members have data descriptors (flag 0x08), laid out by hand: with or without
+    the descriptor's signature, 4- or 8-byte sizes (a ZIP64 local extra field), `junk` after
+    the first member's descriptor, and the local header's sizes as given (0 as a stream
+    writes them)."""
+    body, directory = b"", b""
+    for index, (name, array) in enumerate(arrays.items()):
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, array)
+        data = buffer.getvalue()
+        crc = zlib.crc32(data)
+        member = (name + ".npy").encode()
+        extra = struct.pack("<HHQQ", 1, 16, 0, 0) if zip64 else b""
+        local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 45 if zip64 else 20, 0x08, 0, 0, 0x21, 0,
+                            local_sizes[0], local_sizes[1], len(member), len(extra))
+        sizes = struct.pack("<QQ" if zip64 else "<II", len(data), len(data))
+        descriptor = (b"PK\x07\x08" if signature else b"") + struct.pack("<I", crc) + sizes
+        offset = len(body)
+        body += local + member + extra + data + descriptor + (junk if index == 0 else b"")
+        directory += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 0x031E, 45 if zip64 else 20,
+                                 0x08, 0, 0, 0x21, crc, len(data), len(data), len(member), 0, 0,
+                                 0, 0, 0o600 << 16, offset) + member
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(arrays), len(arrays), len(directory),
+                      len(body), 0)
+    return body + directory + end
+
+
+class DataDescriptors(ScratchTestCase):
+    """Data descriptors as streams write them are read from the central directory, checked
+    against it, and their bytes belong to their member; anything else is refused."""
+
+    arrays = {"a": np.arange(6.0).reshape(2, 3), "b": np.array([7, 8], np.int16)}
+
+    def convert(self, data):
+        path = self.path("d.npz")
+        path.write_bytes(data)
+        return self.bnorm("convert", path, "--tensor", "a", self.path("a.npy"))
+
+    def test_every_layout_a_writer_uses_reads(self):
+        for signature in (True, False):
+            for zip64 in (False, True):
+                with self.subTest(signature=signature, zip64=zip64):
+                    data = npz_with_descriptors(self.arrays, signature, zip64)
+                    with zipfile.ZipFile(io.BytesIO(data)) as z:  # Python reads it too
+                        self.assertIsNone(z.testzip())
+                    result = self.convert(data)
+                    self.assertEqual(result.status, 0, result)
+                    np.testing.assert_array_equal(np.load(self.path("a.npy")), self.arrays["a"])
+
+    def test_a_descriptor_that_does_not_fit_is_refused(self):
+        cases = [
+            (dict(junk=b"\0\0\0\0"), "4 bytes at byte", "belong to no member"),
+            (dict(local_sizes=(5, 5)), "sizes 5/5 differ from the central directory's"),
+        ]
+        for options, *phrases in cases:
+            with self.subTest(options=options):
+                self.assertFailsWith(self.convert(npz_with_descriptors(self.arrays, **options)), 3,
+                                     *phrases)
+        data = bytearray(npz_with_descriptors(self.arrays))
+        first = data.index(b"PK\x07\x08")
+        data[first + 8] ^= 1  # the descriptor's compressed size
+        self.assertFailsWith(self.convert(bytes(data)), 3, "data descriptor at byte",
+                             "disagrees with the central directory's CRC-32 and sizes")
 
 
 if __name__ == "__main__":

@@ -205,8 +205,12 @@ class torch_archive : public tensor_archive {
     info.name = name;
     for (const std::uint64_t n : t.size) info.shape.push_back(static_cast<std::size_t>(n));
     const auto& bytes = checkpoint_.zip().bytes();
-    if (info.element_count() == 0 || c_contiguous(t) || f_contiguous(t)) {
-      info.fortran_order = info.element_count() > 0 && !c_contiguous(t);
+    if (info.element_count() == 0) {
+      // No element is read, so an offset past the record (which torch allows) goes unused.
+      return raw_source(bytes, static_cast<std::size_t>(record.data_offset), std::move(info));
+    }
+    if (c_contiguous(t) || f_contiguous(t)) {
+      info.fortran_order = !c_contiguous(t);
       return raw_source(bytes,
                         static_cast<std::size_t>(record.data_offset + t.offset * info.type.size),
                         std::move(info));
