@@ -12,6 +12,7 @@
 #include "formats/npz.hpp"
 #include "formats/registry.hpp"
 #include "formats/zip_archive.hpp"
+#include "formats/zip_writer.hpp"
 #include "quoted_name.hpp"
 #include "test_support.hpp"
 

@@ -9,6 +9,7 @@
 #include "formats/registry.hpp"
 #include "formats/torch_checkpoint.hpp"
 #include "formats/zip_archive.hpp"
+#include "formats/zip_writer.hpp"
 #include "test_support.hpp"
 
 namespace {

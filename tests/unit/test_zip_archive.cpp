@@ -12,6 +12,7 @@
 #include "file_io.hpp"
 #include "formats/byte_source.hpp"
 #include "formats/zip_archive.hpp"
+#include "formats/zip_writer.hpp"
 #include "quoted_name.hpp"
 #include "test_support.hpp"
 

@@ -17,7 +17,7 @@
 #include "raw_source.hpp"
 #include "sinks.hpp"
 #include "zip_archive.hpp"
-#include "zip_copy.hpp"
+#include "zip_writer.hpp"
 
 namespace bnorm {
 namespace {
@@ -227,7 +227,7 @@ void update_npz(std::unique_ptr<input_file> original, output_file& out,
     }
     return replaced.size();
   };
-  zip_copy_writer writer(out);
+  zip_writer writer(out);
   for (const zip_member& m : archive.zip().members()) {
     const std::size_t i = replacement(m.name);
     if (i == replaced.size()) {

@@ -23,6 +23,7 @@
 #include "sinks.hpp"
 #include "torch_save_layout.hpp"
 #include "zip_archive.hpp"
+#include "zip_writer.hpp"
 
 namespace bnorm {
 namespace torch_zip {

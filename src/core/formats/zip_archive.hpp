@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -99,57 +98,6 @@ class zip_archive {
 
   std::shared_ptr<const byte_source> bytes_;
   std::vector<zip_member> members_;
-};
-
-/// A member to write: its name and its content, in two pieces written one after the other
-/// (an .npy header and the tensor's bytes, which are then not copied to be joined).
-struct zip_entry {
-  std::string name;
-  std::string_view header;
-  std::string_view content;
-};
-
-/// The longest member name a ZIP header holds (a 16-bit length).
-inline constexpr std::size_t zip_max_name_size = 0xffff;
-
-/// Writes a ZIP archive of stored members to `out` as Python's zipfile writes NumPy's
-/// np.savez: a ZIP64 extra field with both sizes in every local header (force_zip64), ZIP64
-/// central-directory fields and end records only where a value needs them; times are fixed
-/// (1980-01-01) so that equal tensors give equal files.  Throws data_error, before writing
-/// anything, for a name longer than zip_max_name_size or refused by zip_name_problem; io_error.
-void write_zip(output_file& out, const std::vector<zip_entry>& entries);
-
-/// One stored member written in place to a regular file (not direct()), the archive's only
-/// member, laid out as write_zip lays it out: the local header and `header` (the .npy header)
-/// first, then the data's ranges written to their place in any order, from several threads
-/// at once, each range's CRC-32 kept; finish() combines them in file order (crc32_combine),
-/// patches the local header's CRC-32 and writes the central directory and end records.  The
-/// data is never held in memory.  Throws data_error from the constructor for a name longer
-/// than zip_max_name_size or refused by zip_name_problem; io_error.
-class zip_member_writer {
- public:
-  zip_member_writer(output_file& out, std::string name, std::string header,
-                    std::uint64_t data_size);
-
-  /// Writes bytes [first, first + size) of the data (after the header).
-  void write_at(std::uint64_t first, const void* data, std::size_t size);
-
-  /// Called once, after every byte of the data has been written exactly once.
-  void finish();
-
- private:
-  struct range {
-    std::uint64_t first;
-    std::uint64_t size;
-    std::uint32_t crc;
-  };
-  output_file& out_;
-  std::string name_;
-  std::string header_;
-  std::uint64_t data_size_;
-  std::uint64_t data_offset_ = 0;
-  std::mutex mutex_;
-  std::vector<range> ranges_;
 };
 
 }  // namespace bnorm
