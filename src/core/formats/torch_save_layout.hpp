@@ -17,25 +17,17 @@
 #include "file_io.hpp"
 #include "pickle.hpp"
 #include "tensor_info.hpp"
+#include "zip_format.hpp"
 
 namespace bnorm::torch_zip {
 
-inline constexpr std::uint32_t local_signature = 0x04034b50;
-inline constexpr std::uint32_t descriptor_signature = 0x08074b50;
-inline constexpr std::uint32_t central_signature = 0x02014b50;
-inline constexpr std::uint32_t end_signature = 0x06054b50;
-inline constexpr std::uint32_t zip64_end_signature = 0x06064b50;
-inline constexpr std::uint32_t zip64_locator_signature = 0x07064b50;
+using namespace zip_format;
+
 inline constexpr std::uint16_t utf8_flag = 0x0800;
 inline constexpr std::uint16_t descriptor_flag = 0x0008;  // miniz writes none for an empty record
-inline constexpr std::uint16_t zip64_extra_id = 0x0001;
-inline constexpr std::uint32_t marker32 = 0xffffffff;
-inline constexpr std::uint16_t marker16 = 0xffff;
 inline constexpr std::uint16_t zip64_made_by =
-    0x031e;  // Unix, 3.0: what miniz puts in its ZIP64 end
-inline constexpr std::uint16_t zip64_version = 45;
+    0x031e;                                     // Unix, 3.0: what miniz puts in its ZIP64 end
 inline constexpr std::uint64_t alignment = 64;  // torch's kFieldAlignment
-inline constexpr std::size_t local_header_size = 30;
 inline constexpr std::string_view torch_version_record = "3\n";
 
 inline void put(std::string& out, std::uint64_t value, int bytes) {

@@ -13,30 +13,17 @@
 #include "error.hpp"
 #include "quoted_name.hpp"
 #include "utf8.hpp"
+#include "zip_format.hpp"
 
 namespace bnorm {
 namespace {
 
-constexpr std::uint32_t local_signature = 0x04034b50;
-constexpr std::uint32_t central_signature = 0x02014b50;
-constexpr std::uint32_t end_signature = 0x06054b50;
-constexpr std::uint32_t zip64_end_signature = 0x06064b50;
-constexpr std::uint32_t zip64_locator_signature = 0x07064b50;
-constexpr std::uint32_t descriptor_signature = 0x08074b50;
-constexpr std::size_t local_header_size = 30;
-constexpr std::size_t central_header_size = 46;
-constexpr std::size_t end_record_size = 22;
-constexpr std::size_t zip64_end_size = 56;
-constexpr std::size_t zip64_locator_size = 20;
-constexpr std::uint16_t zip64_extra_id = 0x0001;
+using namespace zip_format;
+
 constexpr std::uint16_t unicode_path_extra_id = 0x7075;
-constexpr std::uint32_t marker32 = 0xffffffff;  // "the value is in the ZIP64 extra field"
-constexpr std::uint16_t marker16 = 0xffff;
 constexpr std::uint16_t flag_encrypted = 0x0001;
-constexpr std::uint16_t flag_data_descriptor = 0x0008;
 constexpr std::uint16_t flag_strong_encryption = 0x0040;
 constexpr std::uint16_t flag_masked_directory = 0x2000;
-constexpr std::uint16_t flag_utf8_name = 0x0800;
 // Bits 1 and 2 say how hard deflate worked, and change nothing in how a member is read.
 constexpr std::uint16_t flags_understood = 0x0002 | 0x0004 | flag_utf8_name;
 constexpr unsigned max_version_needed = 63;  // 6.3, as Python's zipfile

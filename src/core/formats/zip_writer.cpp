@@ -7,21 +7,14 @@
 
 #include "error.hpp"
 #include "quoted_name.hpp"
+#include "zip_format.hpp"
 
 namespace bnorm {
 namespace {
 
-constexpr std::uint32_t local_signature = 0x04034b50;
-constexpr std::uint32_t central_signature = 0x02014b50;
-constexpr std::uint32_t end_signature = 0x06054b50;
-constexpr std::uint32_t zip64_end_signature = 0x06064b50;
-constexpr std::uint32_t zip64_locator_signature = 0x07064b50;
-constexpr std::size_t zip64_end_size = 56;
-constexpr std::uint16_t zip64_extra_id = 0x0001;
-constexpr std::uint32_t marker32 = 0xffffffff;  // "the value is in the ZIP64 extra field"
-constexpr std::uint16_t marker16 = 0xffff;
-constexpr std::uint16_t zip64_version = 45;  // what Python's zipfile writes with ZIP64 fields
-constexpr std::uint16_t dos_date = 0x21;     // 1980-01-01, the earliest a DOS date holds
+using namespace zip_format;
+
+constexpr std::uint16_t dos_date = 0x21;  // 1980-01-01, the earliest a DOS date holds
 constexpr std::uint16_t made_by_unix = 3 << 8;
 constexpr std::uint32_t mode_rw = 0600u << 16;  // external attributes: -rw------- as NumPy's
 constexpr std::size_t local_crc_offset = 14;
