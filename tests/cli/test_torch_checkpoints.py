@@ -361,6 +361,50 @@ class TrainWritesWhatTorchReads(CheckpointTestCase):
                                                    rtol=rtol, atol=atol, err_msg=key)
 
 
+class TensorsBesideTheStateDict(CheckpointTestCase):
+    """A checkpoint whose top level holds tensors of its own beside the state_dict it wraps:
+    pytorch/examples' ImageNet script saves best_acc1 as a tensor next to 'state_dict'.  The
+    layers are the wrapped state_dict's, read, listed and updated in place as torch sees them."""
+
+    EXTRAS = {"best_acc1": lambda: torch.tensor(71.25),
+              "ema_decay": lambda: torch.tensor([0.999], dtype=torch.float64)}
+
+    def checkpoint(self, wrapper, extra):
+        state = goldens.tensors_of(torch.load(self.paths["state_dict"]), "state_dict")
+        saved = {"epoch": 3, wrapper: state, extra: self.EXTRAS[extra](), "arch": "tiny"}
+        name = f"{wrapper}_{extra}.pth"
+        torch.save(saved, self.path(name))
+        return name, state
+
+    def test_the_wrapped_state_dict_is_read_listed_and_updated(self):
+        prefix = "layer1.0.bn2."
+        for wrapper in ("state_dict", "model_state_dict", "model"):
+            for extra in self.EXTRAS:
+                with self.subTest(wrapper=wrapper, extra=extra):
+                    name, state = self.checkpoint(wrapper, extra)
+                    layers = self.bnorm("layers", name, "--format", "json")
+                    self.assertEqual(layers.status, 0, layers)
+                    found = [layer["prefix"] for layer in json.loads(layers.stdout)["layers"]]
+                    self.assertEqual(found, list(goldens.LAYERS))
+                    x = layer_input(prefix, 21)
+                    module = goldens.layer(prefix, state)
+                    with torch.no_grad():
+                        expected = module.eval()(x).numpy()
+                    result = self.apply(x, "state_dict", prefix, "--mode", "eval", state=name)
+                    self.assertEqual(result.status, 0, result)
+                    np.testing.assert_allclose(np.load(self.path("y.npy")), expected,
+                                               rtol=Y_RTOL, atol=Y_ATOL)
+                    before = torch.load(self.path(name))
+                    result = self.apply(x, "state_dict", prefix, "--stats-out", name, state=name)
+                    self.assertEqual(result.status, 0, result)
+                    after = torch.load(self.path(name))
+                    self.assertEqual(list(after), list(before))
+                    self.assertEqual(bits(after[extra]), bits(before[extra]))
+                    self.assertEqual(after[extra].dtype, before[extra].dtype)
+                    self.assertEqual(int(after[wrapper][prefix + "num_batches_tracked"]),
+                                     int(before[wrapper][prefix + "num_batches_tracked"]) + 1)
+
+
 # ---------------------------------------------------------------------------------------------
 # Pickles assembled by hand (protocol 2 opcodes, as pickletools documents them).
 
