@@ -8,6 +8,7 @@ assembled here, opcode by opcode, put into archives that torch's own writer make
 
 Needs Debian's python3-torch (/usr/bin/python3).  BNORM_LARGE_GRID=1 also runs every layer
 with several input shapes and batch sizes."""
+import collections
 import json
 import os
 import pathlib
@@ -403,6 +404,37 @@ class TensorsBesideTheStateDict(CheckpointTestCase):
                     self.assertEqual(after[extra].dtype, before[extra].dtype)
                     self.assertEqual(int(after[wrapper][prefix + "num_batches_tracked"]),
                                      int(before[wrapper][prefix + "num_batches_tracked"]) + 1)
+
+
+class InPlaceKeepsTheDevice(ScratchTestCase):
+    """A checkpoint saved from a GPU names each storage's device ('cuda:0'), which torch.load
+    restores: the layer's replaced storages keep theirs, as every other storage does."""
+
+    def locations(self, path):
+        seen = []
+        torch.load(path, map_location=lambda storage, location: seen.append(location) or storage)
+        return seen
+
+    def test_replaced_storages_keep_their_location(self):
+        import torch.serialization as serialization
+        for location in ("cuda:0", "cuda:1", "cpu"):
+            with self.subTest(location=location):
+                bn = torch.nn.BatchNorm1d(3)
+                state = collections.OrderedDict(("bn." + k, v) for k, v in bn.state_dict().items())
+                state["fc.weight"] = torch.randn(2, 3)
+                tag = serialization.location_tag
+                serialization.location_tag = lambda storage: location
+                try:
+                    torch.save({"state_dict": state}, self.path("gpu.pt"))
+                finally:
+                    serialization.location_tag = tag
+                before = self.locations(self.path("gpu.pt"))
+                self.assertEqual(before, [location] * 6)
+                np.save(self.path("x.npy"), np.random.default_rng(3).normal(size=(4, 3)))
+                result = self.bnorm("apply", "x.npy", "-o", "y.npy", "--state", "gpu.pt",
+                                    "--state-prefix", "bn", "--stats-out", "gpu.pt")
+                self.assertEqual(result.status, 0, result)
+                self.assertEqual(self.locations(self.path("gpu.pt")), before)
 
 
 # ---------------------------------------------------------------------------------------------
