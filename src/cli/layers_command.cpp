@@ -352,6 +352,11 @@ int run_layers(const layers_run& run) {
   opened_input input = open_input(run.model, run.model_format);
   refuse_one_tensor(run.model, *input.format);
   const auto archive = input.format->open(std::move(input.file));
+  // A format of named tensors may hold one tensor alone (torch.save(tensor)).
+  if (!archive->names_tensors()) {
+    throw usage_error(name + ": a model is " + named_formats() +
+                      " file of named tensors, not one tensor");
+  }
   std::vector<model_layer> layers = read_layers(*archive, run.gamma_threshold);
   double threshold = run.gamma_threshold;
   // Over every layer, as Network Slimming's global threshold, before --prefix picks one.
