@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "count_text.hpp"
 #include "error.hpp"
@@ -18,6 +21,7 @@
 #include "output_paths.hpp"
 #include "parse_number.hpp"
 #include "quoted_name.hpp"
+#include "state_tensors.hpp"
 #include "tensor_files.hpp"
 
 namespace bnorm::cli {
@@ -348,6 +352,11 @@ int run_layers(const layers_run& run) {
   opened_input input = open_input(run.model, run.model_format);
   refuse_one_tensor(run.model, *input.format);
   const auto archive = input.format->open(std::move(input.file));
+  // A format of named tensors may hold one tensor alone (torch.save(tensor)).
+  if (!archive->names_tensors()) {
+    throw usage_error(name + ": a model is " + named_formats() +
+                      " file of named tensors, not one tensor");
+  }
   std::vector<model_layer> layers = read_layers(*archive, run.gamma_threshold);
   double threshold = run.gamma_threshold;
   // Over every layer, as Network Slimming's global threshold, before --prefix picks one.
@@ -356,8 +365,13 @@ int run_layers(const layers_run& run) {
     for (model_layer& layer : layers) layer.flags = flag_channels(layer, threshold);
   }
   if (run.prefix) {
+    // As --state-prefix finds a layer: under DataParallel's and Lightning's wrappers, and
+    // without its final dot.
+    std::vector<std::string> prefixes;
+    for (const model_layer& l : layers) prefixes.push_back(l.prefix);
+    const std::optional<std::string> found = resolve_prefix(name, prefixes, *run.prefix);
     const auto it = std::find_if(layers.begin(), layers.end(),
-                                 [&](const model_layer& l) { return l.prefix == *run.prefix; });
+                                 [&](const model_layer& l) { return found && l.prefix == *found; });
     if (it == layers.end()) {
       std::string known;
       for (std::size_t i = 0; i < layers.size() && i < 5; ++i) {

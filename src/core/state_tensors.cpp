@@ -108,13 +108,11 @@ std::string layer_prefixes_text(const std::vector<std::string>& names) {
   return text;
 }
 
-// The prefix a user means: `prefix` itself when a state tensor is under it, else the one
-// prefix that is `prefix` under wrappers, else the same for `prefix` + "." when it has no
-// final dot.  None when none is found.
-std::optional<std::string> resolve_prefix(const tensor_archive& archive,
-                                          const std::vector<std::string>& names,
+}  // namespace
+
+std::optional<std::string> resolve_prefix(const std::string& file,
+                                          const std::vector<std::string>& prefixes,
                                           const std::string& prefix) {
-  const std::vector<std::string> prefixes = state_prefixes(names);
   std::vector<std::string> tries{prefix};
   if (!prefix.empty() && !prefix.ends_with('.')) tries.push_back(prefix + ".");
   for (const std::string& wanted : tries) {
@@ -128,8 +126,8 @@ std::optional<std::string> resolve_prefix(const tensor_archive& archive,
     }
     if (wrapped.size() == 1) return wrapped.front();
     if (wrapped.size() > 1) {
-      throw data_error(archive.file_name() + ": no state tensor is under the prefix " +
-                       quoted_name(wanted) + ", and " + std::to_string(wrapped.size()) +
+      throw data_error(file + ": no state tensor is under the prefix " + quoted_name(wanted) +
+                       ", and " + std::to_string(wrapped.size()) +
                        " layers are under it in wrappers: " + quoted_list(wrapped, 8) +
                        (wrapped.size() > 8 ? ", ..." : "") + "; the prefix must name one");
     }
@@ -137,11 +135,10 @@ std::optional<std::string> resolve_prefix(const tensor_archive& archive,
   return std::nullopt;
 }
 
-}  // namespace
-
 stored_state read_stored_state(const tensor_archive& archive, const std::string& asked) {
   const std::vector<std::string> names = archive.names();
-  const std::optional<std::string> found_prefix = resolve_prefix(archive, names, asked);
+  const std::optional<std::string> found_prefix =
+      resolve_prefix(archive.file_name(), state_prefixes(names), asked);
   if (!found_prefix) {
     throw data_error(archive.file_name() +
                      ": no state tensor (weight, bias, running_mean, "

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,9 +18,9 @@ inline constexpr std::size_t max_state_channels = std::size_t{1} << 22;
 
 /// One value of a state as a file holds it.
 struct stored_state_entry {
-  std::string value;  ///< PyTorch's name of the value: "running_var"
-  std::string name;   ///< the tensor's name in the file: "module.bn1.moving_variance"
-  dtype type;         ///< its type there
+  std::string value;               ///< PyTorch's name of the value: "running_var"
+  std::string name;                ///< the tensor's name in the file: "module.bn1.moving_variance"
+  dtype type;                      ///< its type there
   std::vector<std::size_t> shape;  ///< its shape there
 };
 
@@ -44,6 +45,14 @@ struct stored_state {
 /// Throws data_error when no state is found (naming the prefixes that hold a batch-norm
 /// layer), when one value is named both ways, or on a bad value.
 stored_state read_stored_state(const tensor_archive& archive, const std::string& prefix);
+
+/// The prefix among `prefixes` that `prefix` means: itself, else the one that is `prefix`
+/// under wrappers, else the same for `prefix` + "." when it has no final dot (as
+/// read_stored_state looks for a layer); none when none is.  Throws data_error naming `file`
+/// when two wrapped prefixes match.
+std::optional<std::string> resolve_prefix(const std::string& file,
+                                          const std::vector<std::string>& prefixes,
+                                          const std::string& prefix);
 
 /// read_stored_state's state alone.
 bn_state read_state_tensors(const tensor_archive& archive, const std::string& prefix);

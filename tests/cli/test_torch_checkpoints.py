@@ -8,6 +8,7 @@ assembled here, opcode by opcode, put into archives that torch's own writer make
 
 Needs Debian's python3-torch (/usr/bin/python3).  BNORM_LARGE_GRID=1 also runs every layer
 with several input shapes and batch sizes."""
+import collections
 import json
 import os
 import pathlib
@@ -359,6 +360,81 @@ class TrainWritesWhatTorchReads(CheckpointTestCase):
                         rtol, atol = STATE_TOL[got.dtype]
                         np.testing.assert_allclose(got.double().numpy(), want.double().numpy(),
                                                    rtol=rtol, atol=atol, err_msg=key)
+
+
+class TensorsBesideTheStateDict(CheckpointTestCase):
+    """A checkpoint whose top level holds tensors of its own beside the state_dict it wraps:
+    pytorch/examples' ImageNet script saves best_acc1 as a tensor next to 'state_dict'.  The
+    layers are the wrapped state_dict's, read, listed and updated in place as torch sees them."""
+
+    EXTRAS = {"best_acc1": lambda: torch.tensor(71.25),
+              "ema_decay": lambda: torch.tensor([0.999], dtype=torch.float64)}
+
+    def checkpoint(self, wrapper, extra):
+        state = goldens.tensors_of(torch.load(self.paths["state_dict"]), "state_dict")
+        saved = {"epoch": 3, wrapper: state, extra: self.EXTRAS[extra](), "arch": "tiny"}
+        name = f"{wrapper}_{extra}.pth"
+        torch.save(saved, self.path(name))
+        return name, state
+
+    def test_the_wrapped_state_dict_is_read_listed_and_updated(self):
+        prefix = "layer1.0.bn2."
+        for wrapper in ("state_dict", "model_state_dict", "model"):
+            for extra in self.EXTRAS:
+                with self.subTest(wrapper=wrapper, extra=extra):
+                    name, state = self.checkpoint(wrapper, extra)
+                    layers = self.bnorm("layers", name, "--format", "json")
+                    self.assertEqual(layers.status, 0, layers)
+                    found = [layer["prefix"] for layer in json.loads(layers.stdout)["layers"]]
+                    self.assertEqual(found, list(goldens.LAYERS))
+                    x = layer_input(prefix, 21)
+                    module = goldens.layer(prefix, state)
+                    with torch.no_grad():
+                        expected = module.eval()(x).numpy()
+                    result = self.apply(x, "state_dict", prefix, "--mode", "eval", state=name)
+                    self.assertEqual(result.status, 0, result)
+                    np.testing.assert_allclose(np.load(self.path("y.npy")), expected,
+                                               rtol=Y_RTOL, atol=Y_ATOL)
+                    before = torch.load(self.path(name))
+                    result = self.apply(x, "state_dict", prefix, "--stats-out", name, state=name)
+                    self.assertEqual(result.status, 0, result)
+                    after = torch.load(self.path(name))
+                    self.assertEqual(list(after), list(before))
+                    self.assertEqual(bits(after[extra]), bits(before[extra]))
+                    self.assertEqual(after[extra].dtype, before[extra].dtype)
+                    self.assertEqual(int(after[wrapper][prefix + "num_batches_tracked"]),
+                                     int(before[wrapper][prefix + "num_batches_tracked"]) + 1)
+
+
+class InPlaceKeepsTheDevice(ScratchTestCase):
+    """A checkpoint saved from a GPU names each storage's device ('cuda:0'), which torch.load
+    restores: the layer's replaced storages keep theirs, as every other storage does."""
+
+    def locations(self, path):
+        seen = []
+        torch.load(path, map_location=lambda storage, location: seen.append(location) or storage)
+        return seen
+
+    def test_replaced_storages_keep_their_location(self):
+        import torch.serialization as serialization
+        for location in ("cuda:0", "cuda:1", "cpu"):
+            with self.subTest(location=location):
+                bn = torch.nn.BatchNorm1d(3)
+                state = collections.OrderedDict(("bn." + k, v) for k, v in bn.state_dict().items())
+                state["fc.weight"] = torch.randn(2, 3)
+                tag = serialization.location_tag
+                serialization.location_tag = lambda storage: location
+                try:
+                    torch.save({"state_dict": state}, self.path("gpu.pt"))
+                finally:
+                    serialization.location_tag = tag
+                before = self.locations(self.path("gpu.pt"))
+                self.assertEqual(before, [location] * 6)
+                np.save(self.path("x.npy"), np.random.default_rng(3).normal(size=(4, 3)))
+                result = self.bnorm("apply", "x.npy", "-o", "y.npy", "--state", "gpu.pt",
+                                    "--state-prefix", "bn", "--stats-out", "gpu.pt")
+                self.assertEqual(result.status, 0, result)
+                self.assertEqual(self.locations(self.path("gpu.pt")), before)
 
 
 # ---------------------------------------------------------------------------------------------

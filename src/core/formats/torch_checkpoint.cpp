@@ -195,8 +195,9 @@ torch_checkpoint::torch_checkpoint(std::shared_ptr<const byte_source> bytes)
   if (!is_dict(*root_)) {
     fail("data.pkl holds neither a tensor nor a dict of tensors");
   }
+  // A wrapped state_dict wins over tensors of the checkpoint's own beside it (pytorch/examples'
+  // ImageNet script saves best_acc1 as a tensor next to 'state_dict').
   tensors_ = root_.get();
-  if (holds_tensor(*root_)) return;
   for (const std::string_view wrapper : {"state_dict", "model_state_dict", "model"}) {
     for (const auto& [key, item] : root_->entries) {
       if (key->kind == pickle::kind::text && key->text == wrapper && is_dict(*item) &&

@@ -27,7 +27,8 @@ class torch_checkpoint {
   const pickle::value_ptr& root() const { return root_; }
   /// The dict whose tensors are the file's named tensors: the root itself, or its
   /// 'state_dict', 'model_state_dict' or 'model' entry (in that order of preference) when the
-  /// root is a checkpoint around one; null when the root is one tensor.
+  /// root is a checkpoint around one, even one with tensors of its own; null when the root is
+  /// one tensor.
   const pickle::value* tensors() const { return tensors_; }
   /// The record "data/<key>" of a storage, checked against its numel and type.
   const zip_member& record(const pickle::storage& storage) const;

@@ -111,6 +111,9 @@ void update_torch_set(std::unique_ptr<input_file> original, output_file& out,
     // A parameter stays one, with its requires_grad.
     value->tensor.parameter = entry->second->tensor.parameter;
     value->tensor.requires_grad = entry->second->tensor.requires_grad;
+    // And stays on its device: torch.load puts a storage saved from a GPU back on it.
+    if (entry->second->tensor.data)
+      added.back().first->location = entry->second->tensor.data->location;
     entry->second = std::move(value);
   }
   {

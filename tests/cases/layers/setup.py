@@ -1,7 +1,8 @@
 """A model's state_dict with values exact in binary, so that every summary can be checked by
 hand: bn1. (4 channels, a dead one and a small gamma), bn2. (2 channels, running_var NaN and
 -0.5, float16), a convolution between them; a layer whose lengths disagree; a Keras layer;
-an archive of no tensor; and a lone layer, whose names have no prefix."""
+an archive of no tensor; a lone layer, whose names have no prefix; and the model under
+DataParallel's "module."."""
 import numpy as np
 
 f32 = np.float32
@@ -35,3 +36,6 @@ np.savez("empty.npz")
 np.savez("lone.npz", weight=np.array([1, 0.5], f32), bias=np.zeros(2, f32),
          running_mean=np.array([0.25, -4], f32), running_var=np.array([2, 0.125], f32),
          num_batches_tracked=np.array(7, np.int64))
+# The model saved from DataParallel: every name under "module.".
+with np.load("model.npz") as model:
+    np.savez("data-parallel.npz", **{"module." + k: model[k] for k in model.files})

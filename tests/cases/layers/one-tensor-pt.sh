@@ -1,0 +1,2 @@
+bnorm convert samples/batch.npy one.pt
+bnorm layers one.pt

@@ -1,0 +1,2 @@
+bnorm layers data-parallel.npz --prefix bn1. --format csv
+bnorm layers data-parallel.npz --prefix bn2 --format csv

@@ -1,0 +1,1 @@
+bnorm layers model.npz --prefix bn1 --format table
