@@ -31,13 +31,6 @@ std::vector<double> read_values(const tensor_source& source) {
   return values;
 }
 
-const char* keras_name_of(std::string_view value) {
-  for (const state_name& n : state_names) {
-    if (value == n.torch) return n.keras ? n.keras : "";
-  }
-  return "";
-}
-
 bool has_name(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
@@ -259,7 +252,6 @@ std::vector<named_tensor> state_tensors(const bn_state& state, bool affine,
   };
   // The type of a value the layer did not hold: that of its first floating one.
   dtype fallback = dtype::float64();
-  bool keras_only = stored != nullptr && !stored->entries.empty();
   if (stored != nullptr) {
     for (const stored_state_entry& e : stored->entries) {
       if (e.type.is_floating()) {
@@ -267,24 +259,19 @@ std::vector<named_tensor> state_tensors(const bn_state& state, bool affine,
         break;
       }
     }
-    for (const stored_state_entry& e : stored->entries) {
-      if (e.name != stored->prefix + keras_name_of(e.value)) keras_only = false;
-    }
   }
+  // In place, the layer keeps the keys it had (a model's load_state_dict(strict=True) checks
+  // them): only the values it holds are written, under their names.
   const bool in_place = stored != nullptr && style.in_place;
-  const auto name_for = [&](const state_name& n, const stored_state_entry* e) {
-    if (!in_place) return std::string(n.torch);
-    if (e != nullptr) return e->name;
-    return stored->prefix + (keras_only && n.keras ? n.keras : n.torch);
-  };
   std::vector<named_tensor> tensors;
   const auto add = [&](const state_name& n, const std::vector<double>& values) {
     const stored_state_entry* e = entry_of(n.torch);
+    if (in_place && e == nullptr) return;
     dtype type = e != nullptr && e->type.is_floating() ? e->type : fallback;
     if (e != nullptr && !e->type.is_floating()) type = dtype::float64();
     if (style.written_type != nullptr) type = style.written_type(type);
     type.big_endian = false;  // a named_tensor's bytes are little-endian
-    tensor_info info{type, {values.size()}, false, name_for(n, e)};
+    tensor_info info{type, {values.size()}, false, in_place ? e->name : std::string(n.torch)};
     tensors.push_back(make_named_tensor(std::move(info), values));
   };
   if (affine) {
@@ -296,17 +283,17 @@ std::vector<named_tensor> state_tensors(const bn_state& state, bool affine,
     add(state_names[3], state.running_var);
     const state_name& n = state_names[4];
     const stored_state_entry* e = entry_of(n.torch);
-    if (in_place && e == nullptr && keras_only) return tensors;  // Keras counts no batches
+    if (in_place && e == nullptr) return tensors;
     // The counter's bytes directly, not through a double, which rounds past 2^53.
     dtype type{scalar_kind::signed_int, 8, false};
-    if (in_place && e != nullptr && holds_count(e->type, state.num_batches_tracked)) {
+    if (in_place && holds_count(e->type, state.num_batches_tracked)) {
       type = e->type;
       type.big_endian = false;
     }
     named_tensor counter;
     // One element, as read_stored_state checked: a scalar, or (1,) in some files.
-    counter.info = {type, in_place && e != nullptr ? e->shape : std::vector<std::size_t>{}, false,
-                    name_for(n, e)};
+    counter.info = {type, in_place ? e->shape : std::vector<std::size_t>{}, false,
+                    in_place ? e->name : std::string(n.torch)};
     counter.data = counter_bytes(state.num_batches_tracked, type);
     tensors.push_back(std::move(counter));
   }

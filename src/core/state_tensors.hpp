@@ -63,12 +63,10 @@ struct state_tensor_style {
   /// The state as the file held it, or null: running_mean and running_var in float64, so that
   /// the numbers read back exactly.
   const stored_state* stored = nullptr;
-  /// Under the stored names and prefix, every value in its stored type; values the layer did
-  /// not hold are added under PyTorch's names (Keras's where every stored name is Keras's,
-  /// and then no num_batches_tracked, which Keras has not) in the type of the layer's first
-  /// floating value.  Otherwise PyTorch's names without a prefix, and the floating values in
-  /// the stored type of each (the first floating one's for a value not stored) as
-  /// `written_type` maps it.
+  /// Under the stored names and prefix, every value in its stored type, and only the values
+  /// the layer holds (a model keeps its keys, which load_state_dict(strict=True) checks).
+  /// Otherwise PyTorch's names without a prefix, and the floating values in the stored type
+  /// of each (the first floating one's for a value not stored) as `written_type` maps it.
   bool in_place = false;
   /// The type a floating type is written as (a codec's written_type); null keeps it.
   dtype (*written_type)(dtype) = nullptr;

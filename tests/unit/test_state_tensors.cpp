@@ -274,7 +274,7 @@ TEST_CASE("read_stored_state gives each value's name and type in the file") {
   CHECK(stored.entries[2].type == dtype::float64());
 }
 
-TEST_CASE("state_tensors in place writes the stored names and types, adding what is missing") {
+TEST_CASE("state_tensors in place writes the stored names and types, and only what is stored") {
   bnorm::bn_state state;
   state.weight = {1.5};
   state.bias = {0.25};
@@ -294,12 +294,10 @@ TEST_CASE("state_tensors in place writes the stored names and types, adding what
     for (const auto& t : tensors) out.emplace_back(t.info.name, t.info.type);
     return out;
   };
-  // Missing weight and bias in the first floating type; an integer statistic as float64; the
-  // counter in its own integer type while that holds it.
+  // No weight and bias, which the layer lacks (an affine=False module's keys stay its keys);
+  // an integer statistic as float64; the counter in its own integer type while that holds it.
   CHECK(names_and_types(bnorm::state_tensors(state, true, true, {&stored, true, nullptr})) ==
-        std::vector<std::pair<std::string, dtype>>{{"m.bn.weight", dtype::float16()},
-                                                   {"m.bn.bias", dtype::float16()},
-                                                   {"m.bn.running_mean", dtype::float16()},
+        std::vector<std::pair<std::string, dtype>>{{"m.bn.running_mean", dtype::float16()},
                                                    {"m.bn.running_var", dtype::float64()},
                                                    {"m.bn.num_batches_tracked", int16}});
   CHECK(bnorm::state_tensors(state, true, true, {&stored, true, nullptr}).back().info.shape ==
@@ -315,13 +313,11 @@ TEST_CASE("state_tensors in place writes the stored names and types, adding what
         std::vector<std::pair<std::string, dtype>>{{"running_mean", dtype::float32()},
                                                    {"running_var", dtype::float64()},
                                                    {"num_batches_tracked", int64}});
-  // A layer in Keras's names gets Keras's names and no counter.
+  // A layer in Keras's names keeps them, and gets no counter.
   stored.entries = {{"running_mean", "m.bn.moving_mean", dtype::float32(), {1}},
                     {"running_var", "m.bn.moving_variance", dtype::float32(), {1}}};
   CHECK(names_and_types(bnorm::state_tensors(state, true, true, {&stored, true, nullptr})) ==
-        std::vector<std::pair<std::string, dtype>>{{"m.bn.gamma", dtype::float32()},
-                                                   {"m.bn.beta", dtype::float32()},
-                                                   {"m.bn.moving_mean", dtype::float32()},
+        std::vector<std::pair<std::string, dtype>>{{"m.bn.moving_mean", dtype::float32()},
                                                    {"m.bn.moving_variance", dtype::float32()}});
   const auto counter = bnorm::state_tensors(state, false, true, {&stored, false, nullptr}).back();
   CHECK(counter.data == std::string("\x2c\x01\0\0\0\0\0\0", 8));
