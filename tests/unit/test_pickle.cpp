@@ -328,3 +328,17 @@ TEST_CASE("pickle::load's work grows with the pickle's bytes, not faster") {
   }
   CHECK(refusal(arguments.stop()).find("places more than 4194304 items") != std::string::npos);
 }
+
+TEST_CASE("pickle::load bounds the nesting of tuples that hold a global, as of values") {
+  // (((OrderedDict,),),...) a million deep was freed by a recursion that overflowed the stack.
+  pk nested;
+  nested.global("collections", "OrderedDict").raw(std::string(1000000, '\x85'));
+  CHECK(refusal(nested.stop()).find("containers nest more than 4096 deep") != std::string::npos);
+  // At the bound, one may still hold the other: a tuple of depth 4096 loads (as a refusal of
+  // the global's use, not of nesting).
+  pk at_bound;
+  at_bound.global("collections", "OrderedDict").raw(std::string(pickle::max_stack_depth, '\x85'));
+  const std::string message = refusal(at_bound.stop());
+  CHECK(message.find("nest more than") == std::string::npos);
+  CHECK(message.find("is not a value for the pickle's result") != std::string::npos);
+}

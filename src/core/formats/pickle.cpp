@@ -34,6 +34,7 @@ struct slot {
   std::shared_ptr<const pickle::storage> stored;  // storage
   std::shared_ptr<std::vector<slot>> items;       // arguments (a tuple holding non-values)
   std::size_t offset = 0;                         // where it was made, for messages
+  std::size_t depth = 0;                          // arguments: how deep tuples nest in it
 };
 
 // Bounds of this reader beyond the contract's: the stack a checkpoint needs (the pickler
@@ -470,8 +471,20 @@ class loader {
       return;
     }
     count_placed(items.size());
+    // Argument lists nest only as deep as values do: the tree is freed by recursion.
+    std::size_t depth = 0;
+    for (const slot& item : items) {
+      depth = std::max(depth, item.kind == slot_kind::arguments ? item.depth
+                              : item.kind == slot_kind::value   ? depth_of(*item.v)
+                                                                : 0);
+    }
+    if (++depth > max_stack_depth) {
+      fail("containers nest more than " + std::to_string(max_stack_depth) +
+           " deep (bnorm's limit)");
+    }
     slot s;
     s.kind = slot_kind::arguments;
+    s.depth = depth;
     s.items = std::make_shared<std::vector<slot>>(std::move(items));
     for (const slot& item : *s.items) {
       if (item.kind == slot_kind::value && is_container(*item.v)) {
