@@ -6,6 +6,7 @@
 #include <array>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "codec.hpp"
@@ -179,6 +180,8 @@ class torch_archive : public tensor_archive {
     } else {
       tensors_.emplace_back("", &checkpoint_.root()->tensor);
     }
+    // Looked up by name: a listing opens every tensor of a model of 100,000.
+    for (std::size_t i = 0; i < tensors_.size(); ++i) index_.emplace(tensors_[i].first, i);
   }
 
   const std::string& file_name() const override { return checkpoint_.zip().bytes()->name(); }
@@ -192,12 +195,11 @@ class torch_archive : public tensor_archive {
   bool names_tensors() const override { return checkpoint_.tensors() != nullptr; }
 
   std::unique_ptr<tensor_source> open(const std::string& name) const override {
-    const auto found = std::find_if(tensors_.begin(), tensors_.end(),
-                                    [&](const auto& entry) { return entry.first == name; });
-    if (found == tensors_.end()) {
+    const auto found = index_.find(name);
+    if (found == index_.end()) {
       throw data_error(file_name() + ": no tensor " + quoted_name(name));
     }
-    const pickle::tensor& t = *found->second;
+    const pickle::tensor& t = *tensors_[found->second].second;
     const zip_member& record = checkpoint_.record(*t.data);
     verify_once(record);
     tensor_info info;
@@ -229,6 +231,7 @@ class torch_archive : public tensor_archive {
 
   torch_checkpoint checkpoint_;
   std::vector<std::pair<std::string, const pickle::tensor*>> tensors_;
+  std::unordered_map<std::string, std::size_t> index_;
   mutable std::mutex mutex_;
   mutable std::unordered_set<const zip_member*> verified_;
 };
