@@ -627,6 +627,9 @@ hostile_pickles = {
     "persid-not-storage": b"\x80\x02(X\x07\x00\x00\x00storageK\x01tQ.",
     "legacy-magic": b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.",
     "dict-key-list": b"\x80\x02}]]s.",
+    "tuple-key-nested-64": b"\x80\x02}" + (b")" + b"\x85" * 64 + b"K\x01s") * 2 + b".",
+    "argument-tuples-nested": b"\x80\x02ccollections\nOrderedDict\n" + b"\x85" * 5000 + b".",
+    "str-key-reused": b"\x80\x02}X\x00\x00\x01\x00" + b"k" * 65536 + b"\x940" + b"h\x00K\x01s" * 4096 + b".",
 }
 pickle_cases = {name: pkl_of(data) for name, data in valid_pt.items()}
 pickle_cases.update(hostile_pickles)
