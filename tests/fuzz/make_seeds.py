@@ -676,4 +676,9 @@ broken = bytearray(small_pt)
 broken[first:first + 4] = b"PK\x07\x09"
 torch_cases["descriptor-signature-wrong"] = bytes(broken)
 torch_cases["descriptor-cut"] = small_pt[:first + 8]
+deflated = io.BytesIO()
+with zipfile.ZipFile(deflated, "w") as z:
+    for name, content in records_of(small_pt).items():
+        z.writestr(name, content, compress_type=zipfile.ZIP_DEFLATED if name.endswith(".pkl") else 0)
+torch_cases["data-pkl-deflated"] = deflated.getvalue()
 write("torch", torch_cases)
