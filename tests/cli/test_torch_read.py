@@ -324,6 +324,19 @@ class Hostile(ScratchTestCase):
         self.assertEqual(len(torch.load(path)["w"]), 2_000_000)
         self.refused(path, "record 'archive/data.pkl' is compressed; torch.save stores it")
 
+    def test_a_tensor_name_with_a_lone_surrogate_is_refused(self):
+        # torch.load reads it; the JSON of `layers` failed with nlohmann's message (exit 4).
+        path = self.path("surrogate.pt")
+        torch.save({"\ud800bn." + k: v for k, v in torch.nn.BatchNorm1d(2).state_dict().items()},
+                   path)
+        self.assertIn("\ud800bn.running_var", torch.load(path))
+        for command in (["layers", path, "--format", "json"],
+                        ["convert", path, self.path("out.npy"),
+                         "--tensor", "\udced\udca0\udc80bn.weight"]):
+            with self.subTest(command=command[0]):
+                self.assertFailsWith(self.bnorm(*command), 3, "surrogate.pt: the tensor name "
+                                     "'\\xed\\xa0\\x80bn.weight' holds a lone surrogate")
+
     def test_a_pt_name_with_npz_bytes_and_the_other_way(self):
         npz = self.path("real.pt")
         np.savez(npz.with_suffix(".npz"), a=np.zeros(2))

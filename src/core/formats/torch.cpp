@@ -40,6 +40,19 @@ bool recognizes_torch(std::string_view head) {
          ((slash != std::string_view::npos && slash > 0) || name == "data.pkl");
 }
 
+// Python's pickle carries a lone surrogate in a str (U+D800 to U+DFFF, 0xED 0xA0.. in the
+// bytes it writes); UTF-8 does not, so no output (JSON, a ZIP member, a safetensors header)
+// could name such a tensor.
+bool holds_surrogate(std::string_view text) {
+  for (std::size_t i = 0; i + 1 < text.size(); ++i) {
+    if (static_cast<unsigned char>(text[i]) == 0xed &&
+        static_cast<unsigned char>(text[i + 1]) >= 0xa0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool c_contiguous(const pickle::tensor& t) {
   std::uint64_t expected = 1;
   for (std::size_t d = t.size.size(); d-- > 0;) {
@@ -174,6 +187,10 @@ class torch_archive : public tensor_archive {
     if (const pickle::value* dict = checkpoint_.tensors()) {
       for (const auto& [key, item] : dict->entries) {
         if (key->kind == pickle::kind::text && item->kind == pickle::kind::tensor) {
+          if (holds_surrogate(key->text)) {
+            throw data_error(file_name() + ": the tensor name " + quoted_name(key->text) +
+                             " holds a lone surrogate (U+D800 to U+DFFF), which UTF-8 cannot");
+          }
           tensors_.emplace_back(key->text, &item->tensor);
         }
       }
