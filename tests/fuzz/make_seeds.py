@@ -681,4 +681,5 @@ with zipfile.ZipFile(deflated, "w") as z:
     for name, content in records_of(small_pt).items():
         z.writestr(name, content, compress_type=zipfile.ZIP_DEFLATED if name.endswith(".pkl") else 0)
 torch_cases["data-pkl-deflated"] = deflated.getvalue()
+torch_cases["name-lone-surrogate"] = torch_bytes({"\ud800t": torch.randn(4)})
 write("torch", torch_cases)
