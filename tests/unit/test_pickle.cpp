@@ -342,3 +342,20 @@ TEST_CASE("pickle::load bounds the nesting of tuples that hold a global, as of v
   CHECK(message.find("nest more than") == std::string::npos);
   CHECK(message.find("is not a value for the pickle's result") != std::string::npos);
 }
+
+TEST_CASE("pickle::load makes no more bytes through _codecs.encode than the pickle holds") {
+  // _codecs.encode(s, 'latin1') of one 1 MiB str 300 times through the memo, kept in a list:
+  // 300 MiB from a pickle of 1 MiB (a file of 1.1 MB ran out of memory at 20,000 calls).
+  pk encoded;
+  encoded.global("_codecs", "encode").put(0).op('0');
+  encoded.str(std::string(std::size_t{1} << 20, 'a')).str("latin1").op('\x86').put(1).op('0');
+  encoded.op(']');
+  for (int i = 0; i < 300; ++i) encoded.get(0).get(1).op('R').op('a');
+  CHECK(refusal(encoded.stop()).find("the bytes it makes pass the pickle's") != std::string::npos);
+  // Once, as protocol 2 writes a bytes object, it is read.
+  pk once;
+  once.global("_codecs", "encode").str(std::string(std::size_t{1} << 20, 'a')).str("latin1");
+  const pickle::value_ptr v = pickle::load(once.op('\x86').op('R').stop());
+  CHECK(v->kind == pickle::kind::bytes);
+  CHECK(v->text.size() == std::size_t{1} << 20);
+}

@@ -663,6 +663,13 @@ class loader {
             (list[1].v->text != "latin1" && list[1].v->text != "latin-1")) {
           wrong("it is read only as (str, 'latin1'), as protocol 2 writes bytes");
         }
+        // Each call copies its str, which the memo can hand it again and again: the pickler
+        // encodes each bytes object once, so all of them together are no longer than the pickle.
+        encoded_ += list[0].v->text.size();
+        if (encoded_ > in_.size()) {
+          wrong("the bytes it makes pass the pickle's " + std::to_string(in_.size()) +
+                " bytes (a str encoded again and again through the memo)");
+        }
         auto b = fresh(kind::bytes);
         if (!latin1(list[0].v->text, b->text)) wrong("its str holds a character past U+00FF");
         push(std::move(b));
@@ -994,6 +1001,7 @@ class loader {
   std::unordered_set<const value*> sealed_;
   std::unordered_map<const value*, std::size_t> depth_;
   std::size_t placed_ = 0;
+  std::size_t encoded_ = 0;
   std::unordered_map<const value*, std::pair<value_ptr, std::uint64_t>> key_ids_;
   std::unordered_map<std::string, std::uint64_t> key_numbers_;
   std::unordered_map<const value*, std::unordered_map<std::uint64_t, std::size_t>> keys_;
