@@ -629,6 +629,8 @@ hostile_pickles = {
     "dict-key-list": b"\x80\x02}]]s.",
     "tuple-key-nested-64": b"\x80\x02}" + (b")" + b"\x85" * 64 + b"K\x01s") * 2 + b".",
     "argument-tuples-nested": b"\x80\x02ccollections\nOrderedDict\n" + b"\x85" * 5000 + b".",
+    "encode-reused": (b"\x80\x02c_codecs\nencode\n\x940X\x00\x10\x00\x00" + b"a" * 4096
+                      + b"X\x06\x00\x00\x00latin1\x86\x940]" + b"h\x00h\x01Ra" * 10 + b"."),
     "str-key-reused": b"\x80\x02}X\x00\x00\x01\x00" + b"k" * 65536 + b"\x940" + b"h\x00K\x01s" * 4096 + b".",
 }
 pickle_cases = {name: pkl_of(data) for name, data in valid_pt.items()}
