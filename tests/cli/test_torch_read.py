@@ -243,7 +243,7 @@ class Hostile(ScratchTestCase):
             (storage + b"X\x01\x00\x00\x00a(K\x03t(K\x01t\x89" + hooks + b"tR", record,
              "its storage offset is not a non-negative int"),
             (b"ccollections\nOrderedDict\nK\x01\x85R", None,
-             "REDUCE of collections.OrderedDict with 1 arguments"),
+             "REDUCE of collections.OrderedDict with 1 argument"),
             # BUILD into a non-dict, SETITEM into a non-dict (CVE-2026-24747).
             (b"](K\x01tb", None, "BUILD into a list: only an OrderedDict or a tensor"),
             (b"]X\x01\x00\x00\x00kK\x01s", None, "SETITEM into a list"),

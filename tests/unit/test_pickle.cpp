@@ -198,7 +198,7 @@ TEST_CASE(
     "OrderedDict or tensor, and SETITEM on non-dicts") {
   const std::pair<std::string, std::string> cases[] = {
       {pk().global("collections", "OrderedDict").int1(1).op('\x85').op('R').stop(),
-       "REDUCE of collections.OrderedDict with 1 arguments: its argument is not a list of pairs"},
+       "REDUCE of collections.OrderedDict with 1 argument: its argument is not a list of pairs"},
       {pk().global("torch._utils", "_rebuild_tensor_v2").op(')').op('R').stop(),
        "REDUCE of torch._utils._rebuild_tensor_v2 with 0 arguments: it takes 6 or 7"},
       {pk().global("torch._utils", "_rebuild_tensor_v2")

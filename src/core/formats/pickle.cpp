@@ -638,7 +638,7 @@ class loader {
     }
     const std::string name = describe(callee);
     const auto wrong = [&](const std::string& why) {
-      fail("REDUCE of " + name + " with " + std::to_string(list.size()) + " arguments: " + why);
+      fail("REDUCE of " + name + " with " + count_text(list.size(), "argument") + ": " + why);
     };
     switch (callee.kind) {
       case slot_kind::ordered_dict_type: {
