@@ -311,6 +311,32 @@ class Hostile(ScratchTestCase):
                      "a whole pickled module (torch.save(model)); bnorm reads tensors, not "
                      "modules: save model.state_dict() with torch.save instead")
 
+    def test_a_deflated_data_pkl_is_refused(self):
+        # 2 MB of pickle (a list of 2 million None) deflated into a file of 6 KB: torch.load reads
+        # it; bnorm built half a GB of values from it.
+        body = b"}X\x01\x00\x00\x00w]" + (b"(" + b"N" * 1000 + b"e") * 2000 + b"s"
+        path = self.path("deflated.pt")
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("archive/data.pkl", b"\x80\x02" + body + b".",
+                       compress_type=zipfile.ZIP_DEFLATED)
+            z.writestr("archive/version", b"3\n")
+        self.assertLess(path.stat().st_size, 10_000)
+        self.assertEqual(len(torch.load(path)["w"]), 2_000_000)
+        self.refused(path, "record 'archive/data.pkl' is compressed; torch.save stores it")
+
+    def test_a_tensor_name_with_a_lone_surrogate_is_refused(self):
+        # torch.load reads it; the JSON of `layers` failed with nlohmann's message (exit 4).
+        path = self.path("surrogate.pt")
+        torch.save({"\ud800bn." + k: v for k, v in torch.nn.BatchNorm1d(2).state_dict().items()},
+                   path)
+        self.assertIn("\ud800bn.running_var", torch.load(path))
+        for command in (["layers", path, "--format", "json"],
+                        ["convert", path, self.path("out.npy"),
+                         "--tensor", "\udced\udca0\udc80bn.weight"]):
+            with self.subTest(command=command[0]):
+                self.assertFailsWith(self.bnorm(*command), 3, "surrogate.pt: the tensor name "
+                                     "'\\xed\\xa0\\x80bn.weight' holds a lone surrogate")
+
     def test_a_pt_name_with_npz_bytes_and_the_other_way(self):
         npz = self.path("real.pt")
         np.savez(npz.with_suffix(".npz"), a=np.zeros(2))

@@ -627,6 +627,11 @@ hostile_pickles = {
     "persid-not-storage": b"\x80\x02(X\x07\x00\x00\x00storageK\x01tQ.",
     "legacy-magic": b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.",
     "dict-key-list": b"\x80\x02}]]s.",
+    "tuple-key-nested-64": b"\x80\x02}" + (b")" + b"\x85" * 64 + b"K\x01s") * 2 + b".",
+    "argument-tuples-nested": b"\x80\x02ccollections\nOrderedDict\n" + b"\x85" * 5000 + b".",
+    "encode-reused": (b"\x80\x02c_codecs\nencode\n\x940X\x00\x10\x00\x00" + b"a" * 4096
+                      + b"X\x06\x00\x00\x00latin1\x86\x940]" + b"h\x00h\x01Ra" * 10 + b"."),
+    "str-key-reused": b"\x80\x02}X\x00\x00\x01\x00" + b"k" * 65536 + b"\x940" + b"h\x00K\x01s" * 4096 + b".",
 }
 pickle_cases = {name: pkl_of(data) for name, data in valid_pt.items()}
 pickle_cases.update(hostile_pickles)
@@ -673,4 +678,10 @@ broken = bytearray(small_pt)
 broken[first:first + 4] = b"PK\x07\x09"
 torch_cases["descriptor-signature-wrong"] = bytes(broken)
 torch_cases["descriptor-cut"] = small_pt[:first + 8]
+deflated = io.BytesIO()
+with zipfile.ZipFile(deflated, "w") as z:
+    for name, content in records_of(small_pt).items():
+        z.writestr(name, content, compress_type=zipfile.ZIP_DEFLATED if name.endswith(".pkl") else 0)
+torch_cases["data-pkl-deflated"] = deflated.getvalue()
+torch_cases["name-lone-surrogate"] = torch_bytes({"\ud800t": torch.randn(4)})
 write("torch", torch_cases)

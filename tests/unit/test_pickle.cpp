@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <string>
 
 #include "error.hpp"
@@ -278,4 +279,83 @@ TEST_CASE("pickle::load bounds the memo, the stack, nesting and every length") {
   // A tensor's storage type outside the list.
   CHECK(refusal(pk().tensor("ComplexFloatStorage", "0", 1, 0, {}, {}).stop())
             .find("GLOBAL 'torch.ComplexFloatStorage'") != std::string::npos);
+}
+
+TEST_CASE("pickle::load's work grows with the pickle's bytes, not faster") {
+  using clock = std::chrono::steady_clock;
+  // Two equal tuples nested 64 deep as one dict's key: one entry (a key's text was made from
+  // its items' text twice over, 2^64 steps).
+  pk nested;
+  nested.op('}');
+  for (int copy = 0; copy < 2; ++copy) {
+    nested.op(')');
+    for (int i = 0; i < 64; ++i) nested.op('\x85');
+    nested.int1(copy + 1).op('s');
+  }
+  auto start = clock::now();
+  pickle::value_ptr v = pickle::load(nested.stop());
+  REQUIRE(v->entries.size() == 1);
+  CHECK(v->entries[0].second->integer == 2);
+  // A str of 1 MiB set as a key 20,000 times through the memo: one entry, no copy of it each.
+  pk reused;
+  reused.op('}').str(std::string(std::size_t{1} << 20, 'k')).put(0).op('0');
+  for (int i = 0; i < 20000; ++i) reused.get(0).int1(i % 200).op('s');
+  v = pickle::load(reused.stop());
+  REQUIRE(v->entries.size() == 1);
+  CHECK(v->entries[0].second->integer == 19999 % 200);
+  CHECK(clock::now() - start < std::chrono::seconds(3));
+  // OrderedDict(L) of a list of 2^20 pairs, REDUCEd again and again: refused once the items
+  // placed pass the bound, where each REDUCE re-placed them all.
+  pk reduced;
+  reduced.global("collections", "OrderedDict").put(0).op('0');
+  reduced.int1(1).int1(2).op('\x86').put(1).op('0').op(']');
+  for (int batch = 0; batch < 1024; ++batch) {
+    reduced.op('(');
+    for (int i = 0; i < 1024; ++i) reduced.get(1);
+    reduced.op('e');
+  }
+  reduced.op('\x85').put(2).op('0');
+  for (int i = 0; i < 64; ++i) reduced.get(0).get(2).op('R').op('0');
+  CHECK(refusal(reduced.op('N').stop()).find("places more than 4194304 items") !=
+        std::string::npos);
+  // Tuples holding a global (argument lists) count too: each holds what it was given.
+  pk arguments;
+  arguments.global("collections", "OrderedDict").put(0);
+  for (int t = 0; t < 80; ++t) {
+    arguments.op('(').get(0);
+    for (int i = 0; i < 60000; ++i) arguments.op('2');
+    arguments.op('t');
+  }
+  CHECK(refusal(arguments.stop()).find("places more than 4194304 items") != std::string::npos);
+}
+
+TEST_CASE("pickle::load bounds the nesting of tuples that hold a global, as of values") {
+  // (((OrderedDict,),),...) a million deep was freed by a recursion that overflowed the stack.
+  pk nested;
+  nested.global("collections", "OrderedDict").raw(std::string(1000000, '\x85'));
+  CHECK(refusal(nested.stop()).find("containers nest more than 4096 deep") != std::string::npos);
+  // At the bound, one may still hold the other: a tuple of depth 4096 loads (as a refusal of
+  // the global's use, not of nesting).
+  pk at_bound;
+  at_bound.global("collections", "OrderedDict").raw(std::string(pickle::max_stack_depth, '\x85'));
+  const std::string message = refusal(at_bound.stop());
+  CHECK(message.find("nest more than") == std::string::npos);
+  CHECK(message.find("is not a value for the pickle's result") != std::string::npos);
+}
+
+TEST_CASE("pickle::load makes no more bytes through _codecs.encode than the pickle holds") {
+  // _codecs.encode(s, 'latin1') of one 1 MiB str 300 times through the memo, kept in a list:
+  // 300 MiB from a pickle of 1 MiB (a file of 1.1 MB ran out of memory at 20,000 calls).
+  pk encoded;
+  encoded.global("_codecs", "encode").put(0).op('0');
+  encoded.str(std::string(std::size_t{1} << 20, 'a')).str("latin1").op('\x86').put(1).op('0');
+  encoded.op(']');
+  for (int i = 0; i < 300; ++i) encoded.get(0).get(1).op('R').op('a');
+  CHECK(refusal(encoded.stop()).find("the bytes it makes pass the pickle's") != std::string::npos);
+  // Once, as protocol 2 writes a bytes object, it is read.
+  pk once;
+  once.global("_codecs", "encode").str(std::string(std::size_t{1} << 20, 'a')).str("latin1");
+  const pickle::value_ptr v = pickle::load(once.op('\x86').op('R').stop());
+  CHECK(v->kind == pickle::kind::bytes);
+  CHECK(v->text.size() == std::size_t{1} << 20);
 }

@@ -35,6 +35,7 @@ struct slot {
   std::shared_ptr<const pickle::storage> stored;  // storage
   std::shared_ptr<std::vector<slot>> items;       // arguments (a tuple holding non-values)
   std::size_t offset = 0;                         // where it was made, for messages
+  std::size_t depth = 0;                          // arguments: how deep tuples nest in it
 };
 
 // Bounds of this reader beyond the contract's: the stack a checkpoint needs (the pickler
@@ -44,6 +45,10 @@ constexpr std::size_t max_long_bytes = 4096;
 // Some 200 bytes each: at most a few hundred MiB for the tree.  A state_dict of 10,000 tensors
 // makes about 100,000.
 constexpr std::size_t max_values = std::size_t{1} << 21;
+// Items placed into containers and argument tuples: a value reached through the memo is placed
+// again without being made again, so this bounds the work (OrderedDict(list) of a long list
+// REDUCEd over and over) and the tree's size apart from max_values.
+constexpr std::size_t max_placed = 2 * max_values;
 
 constexpr std::string_view storage_types[] = {
     "FloatStorage", "DoubleStorage", "HalfStorage", "BFloat16Storage", "LongStorage",
@@ -307,7 +312,15 @@ class loader {
   // The tables below are keyed by address: what enters them is kept alive until the end, so
   // that no later value takes a freed one's address and its entries.
   void pin(const value_ptr& v) { pinned_.try_emplace(v.get(), v); }
+  void count_placed(std::size_t n) {
+    placed_ += n;
+    if (placed_ > max_placed) {
+      fail("the pickle places more than " + std::to_string(max_placed) +
+           " items into containers (bnorm's limit)");
+    }
+  }
   void seal(const value_ptr& child, const value_ptr& parent) {
+    count_placed(1);
     if (child == parent) fail(describe_value(*parent) + " would hold itself");
     if (is_container(*child)) {
       pin(child);
@@ -334,45 +347,61 @@ class loader {
   }
 
   // --- dicts: Python's equality of keys, so that a key set twice keeps one entry ---
-  std::string key_of(const value& k) const {
-    switch (k.kind) {
+  // Each key value is numbered once, equal keys alike: a tuple by its items' numbers, not
+  // their text, so a long str set as a key many times through the memo, or tuples nested in
+  // tuples, cost no more than the bytes that made them.
+  std::uint64_t key_id(const value_ptr& k) {
+    if (const auto found = key_ids_.find(k.get()); found != key_ids_.end()) {
+      return found->second.second;
+    }
+    std::string canonical;
+    switch (k->kind) {
       case kind::none:
-        return "n";
+        canonical = "n";
+        break;
       case kind::boolean:
-        return k.boolean ? "i1" : "i0";
+        canonical = k->boolean ? "i1" : "i0";
+        break;
       case kind::integer:
-        return "i" + std::to_string(k.integer);
+        canonical = "i" + std::to_string(k->integer);
+        break;
       case kind::big_integer:
-        return "I" + k.text;
+        canonical = "I" + k->text;
+        break;
       case kind::floating: {
-        const double d = k.floating;
+        const double d = k->floating;
         if (d == d && d >= -9.2e18 && d <= 9.2e18 &&
             static_cast<double>(static_cast<std::int64_t>(d)) == d) {
-          return "i" + std::to_string(static_cast<std::int64_t>(d));
+          canonical = "i" + std::to_string(static_cast<std::int64_t>(d));
+          break;
         }
         if (d != d) fail("a dict key is NaN, which no lookup finds");
-        std::uint64_t bits = std::bit_cast<std::uint64_t>(d);
-        return "f" + std::to_string(bits);
+        canonical = "f" + std::to_string(std::bit_cast<std::uint64_t>(d));
+        break;
       }
       case kind::text:
-        return "s" + k.text;
+        canonical = "s" + k->text;
+        break;
       case kind::bytes:
-        return "b" + k.text;
-      case kind::tuple: {
-        std::string key = "t(";
-        for (const value_ptr& item : k.items)
-          key += std::to_string(key_of(*item).size()) + ":" + key_of(*item);
-        return key + ")";
-      }
+        canonical = "b" + k->text;
+        break;
+      case kind::tuple:
+        canonical = "t";
+        for (const value_ptr& item : k->items) canonical += std::to_string(key_id(item)) + ",";
+        break;
       default:
-        fail(describe_value(k) + " cannot be a dict key (it is not hashable)");
+        fail(describe_value(*k) + " cannot be a dict key (it is not hashable)");
     }
+    const auto [interned, added] =
+        key_numbers_.try_emplace(std::move(canonical), key_numbers_.size());
+    key_ids_.try_emplace(k.get(), k, interned->second);
+    return interned->second;
   }
   void set_item(const value_ptr& dict, const value_ptr& key, const value_ptr& item) {
     seal(key, dict);
     seal(item, dict);
     auto& index = keys_[dict.get()];
-    const auto [found, added] = index.try_emplace(key_of(*key), dict->entries.size());
+    const auto [found, added] = index.try_emplace(key_id(key), dict->entries.size());
     if (added) {
       dict->entries.emplace_back(key, item);
     } else {
@@ -408,8 +437,21 @@ class loader {
       push(std::move(t));
       return;
     }
+    count_placed(items.size());
+    // Argument lists nest only as deep as values do: the tree is freed by recursion.
+    std::size_t depth = 0;
+    for (const slot& item : items) {
+      depth = std::max(depth, item.kind == slot_kind::arguments ? item.depth
+                              : item.kind == slot_kind::value   ? depth_of(*item.v)
+                                                                : 0);
+    }
+    if (++depth > max_stack_depth) {
+      fail("containers nest more than " + std::to_string(max_stack_depth) +
+           " deep (bnorm's limit)");
+    }
     slot s;
     s.kind = slot_kind::arguments;
+    s.depth = depth;
     s.items = std::make_shared<std::vector<slot>>(std::move(items));
     for (const slot& item : *s.items) {
       if (item.kind == slot_kind::value && is_container(*item.v)) {
@@ -587,6 +629,13 @@ class loader {
         if (list.size() != 2 || !is(list[0], kind::text) || !is(list[1], kind::text) ||
             (list[1].v->text != "latin1" && list[1].v->text != "latin-1")) {
           wrong("it is read only as (str, 'latin1'), as protocol 2 writes bytes");
+        }
+        // Each call copies its str, which the memo can hand it again and again: the pickler
+        // encodes each bytes object once, so all of them together are no longer than the pickle.
+        encoded_ += list[0].v->text.size();
+        if (encoded_ > in_.size()) {
+          wrong("the bytes it makes pass the pickle's " + std::to_string(in_.size()) +
+                " bytes (a str encoded again and again through the memo)");
         }
         auto b = fresh(kind::bytes);
         if (!latin1(list[0].v->text, b->text)) wrong("its str holds a character past U+00FF");
@@ -918,7 +967,11 @@ class loader {
   std::unordered_map<const value*, value_ptr> pinned_;
   std::unordered_set<const value*> sealed_;
   std::unordered_map<const value*, std::size_t> depth_;
-  std::unordered_map<const value*, std::unordered_map<std::string, std::size_t>> keys_;
+  std::size_t placed_ = 0;
+  std::size_t encoded_ = 0;
+  std::unordered_map<const value*, std::pair<value_ptr, std::uint64_t>> key_ids_;
+  std::unordered_map<std::string, std::uint64_t> key_numbers_;
+  std::unordered_map<const value*, std::unordered_map<std::uint64_t, std::size_t>> keys_;
 };
 
 }  // namespace

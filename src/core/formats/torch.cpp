@@ -6,6 +6,7 @@
 #include <array>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "codec.hpp"
@@ -37,6 +38,19 @@ bool recognizes_torch(std::string_view head) {
   const std::size_t slash = name.find('/');
   return !name.ends_with(".npy") &&
          ((slash != std::string_view::npos && slash > 0) || name == "data.pkl");
+}
+
+// Python's pickle carries a lone surrogate in a str (U+D800 to U+DFFF, 0xED 0xA0.. in the
+// bytes it writes); UTF-8 does not, so no output (JSON, a ZIP member, a safetensors header)
+// could name such a tensor.
+bool holds_surrogate(std::string_view text) {
+  for (std::size_t i = 0; i + 1 < text.size(); ++i) {
+    if (static_cast<unsigned char>(text[i]) == 0xed &&
+        static_cast<unsigned char>(text[i + 1]) >= 0xa0) {
+      return true;
+    }
+  }
+  return false;
 }
 
 bool c_contiguous(const pickle::tensor& t) {
@@ -173,12 +187,18 @@ class torch_archive : public tensor_archive {
     if (const pickle::value* dict = checkpoint_.tensors()) {
       for (const auto& [key, item] : dict->entries) {
         if (key->kind == pickle::kind::text && item->kind == pickle::kind::tensor) {
+          if (holds_surrogate(key->text)) {
+            throw data_error(file_name() + ": the tensor name " + quoted_name(key->text) +
+                             " holds a lone surrogate (U+D800 to U+DFFF), which UTF-8 cannot");
+          }
           tensors_.emplace_back(key->text, &item->tensor);
         }
       }
     } else {
       tensors_.emplace_back("", &checkpoint_.root()->tensor);
     }
+    // Looked up by name: a listing opens every tensor of a model of 100,000.
+    for (std::size_t i = 0; i < tensors_.size(); ++i) index_.emplace(tensors_[i].first, i);
   }
 
   const std::string& file_name() const override { return checkpoint_.zip().bytes()->name(); }
@@ -192,12 +212,11 @@ class torch_archive : public tensor_archive {
   bool names_tensors() const override { return checkpoint_.tensors() != nullptr; }
 
   std::unique_ptr<tensor_source> open(const std::string& name) const override {
-    const auto found = std::find_if(tensors_.begin(), tensors_.end(),
-                                    [&](const auto& entry) { return entry.first == name; });
-    if (found == tensors_.end()) {
+    const auto found = index_.find(name);
+    if (found == index_.end()) {
       throw data_error(file_name() + ": no tensor " + quoted_name(name));
     }
-    const pickle::tensor& t = *found->second;
+    const pickle::tensor& t = *tensors_[found->second].second;
     const zip_member& record = checkpoint_.record(*t.data);
     verify_once(record);
     tensor_info info;
@@ -233,6 +252,7 @@ class torch_archive : public tensor_archive {
 
   torch_checkpoint checkpoint_;
   std::vector<std::pair<std::string, const pickle::tensor*>> tensors_;
+  std::unordered_map<std::string, std::size_t> index_;
   mutable std::mutex mutex_;
   mutable std::unordered_set<const zip_member*> verified_;
 };

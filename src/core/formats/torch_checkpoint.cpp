@@ -140,6 +140,12 @@ torch_checkpoint::torch_checkpoint(std::shared_ptr<const byte_source> bytes)
            ", not \"little\" or \"big\"");
     }
   }
+  // Stored, the pickle's tree is bounded by the file's size; inflated, a few KiB could make
+  // hundreds of MiB of values.
+  if (!pickle_record->stored()) {
+    fail("record " + quoted_name(pickle_record->name) +
+         " is compressed; torch.save stores it, and bnorm reads it only so");
+  }
   if (pickle_record->uncompressed_size > pickle::max_pickle_size) {
     fail("data.pkl: the pickle of " + std::to_string(pickle_record->uncompressed_size) +
          " bytes is larger than " + std::to_string(pickle::max_pickle_size) + " (bnorm's limit)");
