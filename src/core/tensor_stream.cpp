@@ -71,9 +71,9 @@ std::unique_ptr<tensor_source> pick_tensor(const tensor_archive& archive,
     return archive.open(wanted);
   }
   const std::vector<std::string> names = archive.names();
+  if (names.empty()) throw data_error(archive.file_name() + ": holds no tensors");
   if (wanted.empty()) {
     if (names.size() == 1) return archive.open(names.front());
-    if (names.empty()) throw data_error(archive.file_name() + ": holds no tensors");
     throw usage_error(fault::tensor_not_chosen,
                       archive.file_name() + " holds " + std::to_string(names.size()) +
                           " tensors (" + list_names(names) + ")",

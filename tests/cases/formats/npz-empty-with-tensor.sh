@@ -1,0 +1,3 @@
+# np.savez with no arrays: an end record alone
+printf 'PK\005\006\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000' > empty.npz
+bnorm stats empty.npz --tensor w --format csv
