@@ -198,6 +198,26 @@ class Plot(ScratchTestCase):
                 self.assertEqual(result.status, 0, result)
                 ElementTree.fromstring(self.path("plot.svg").read_bytes())
 
+    def test_a_file_name_not_xml_text_gives_well_formed_xml(self):
+        """Bytes that are not UTF-8, an encoded surrogate and the noncharacters U+FFFE/U+FFFF
+        are no XML characters either: the picture shows U+FFFD for each, and a valid name is
+        kept as it is."""
+        import shutil
+        import xml.etree.ElementTree as ElementTree
+        names = [b"bad\xff.npy", b"cut\xc3.npy", b"sur\xed\xa0\x80.npy",
+                 "nc\ufffe\uffff.npy".encode(), "ok\u00e9\U0001f600.npy".encode()]
+        for raw in names:
+            # Python's decoder with errors="replace" says where each U+FFFD goes.
+            shown = raw.decode("utf-8", "replace").translate({0xFFFE: 0xFFFD, 0xFFFF: 0xFFFD})
+            with self.subTest(name=raw):
+                name = os.fsdecode(raw)
+                shutil.copy(self.path("samples/batch.npy"), self.path(name))
+                result = self.bnorm("stats", name, "--plot", "plot.svg", "--format", "table")
+                self.assertEqual(result.status, 0, result)
+                root = ElementTree.fromstring(self.path("plot.svg").read_bytes())
+                texts = "".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
+                self.assertIn(shown, texts)
+
 class Compare(ScratchTestCase):
     def setUp(self):
         super().setUp()

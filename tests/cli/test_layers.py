@@ -483,6 +483,23 @@ class Plot(ScratchTestCase):
             small = [c for c in group.iter(NS + "circle") if c.get("class") == "dot small"]
             self.assertEqual(len(small) > 0, panel == "gamma")
 
+    def test_a_pt_key_not_xml_text_gives_well_formed_xml(self):
+        """pickle keeps a lone surrogate (surrogatepass) and U+FFFE is a str like any other;
+        neither is an XML character, so the picture must not hold them as they are."""
+        for odd in ["\ud800", "\udfff", "\ufffe", "\uffff"]:
+            with self.subTest(odd=ascii(odd)):
+                prefix = "bn" + odd + "."
+                bn = torch.nn.BatchNorm1d(3)
+                torch.save({prefix + k: v for k, v in bn.state_dict().items()},
+                           self.path("odd.pt"))
+                result = self.bnorm("layers", "odd.pt", "--plot", "odd.svg", "--format", "table")
+                self.assertEqual(result.status, 0, result)
+                root = ET.fromstring(self.path("odd.svg").read_bytes())
+                titles = [t.text for t in root.iter(NS + "title")]
+                shown = prefix.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+                shown = shown.translate({0xFFFE: 0xFFFD, 0xFFFF: 0xFFFD})
+                self.assertIn(shown, titles)
+
     def test_names_a_person_can_read(self):
         """A long prefix keeps its end, a control byte is escaped (XML forbids it), and
         the same model draws the same bytes."""
