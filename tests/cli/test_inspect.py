@@ -217,6 +217,11 @@ class Plot(ScratchTestCase):
                 root = ElementTree.fromstring(self.path("plot.svg").read_bytes())
                 texts = "".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
                 self.assertIn(shown, texts)
+                # The JSON document names the file the same way, and is JSON.
+                result = self.bnorm("stats", name, "--format", "json")
+                self.assertEqual(result.status, 0, result)
+                self.assertIn(raw.decode("utf-8", "replace"), json.dumps(
+                    json.loads(result.stdout.decode("utf-8")), ensure_ascii=False))
 
 class Compare(ScratchTestCase):
     def setUp(self):

@@ -499,6 +499,11 @@ class Plot(ScratchTestCase):
                 shown = prefix.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
                 shown = shown.translate({0xFFFE: 0xFFFD, 0xFFFF: 0xFFFD})
                 self.assertIn(shown, titles)
+                result = self.bnorm("layers", "odd.pt", "--format", "json")
+                self.assertEqual(result.status, 0, result)
+                document = json.loads(result.stdout.decode("utf-8"))
+                self.assertIn(prefix.encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
+                              json.dumps(document, ensure_ascii=False))
 
     def test_names_a_person_can_read(self):
         """A long prefix keeps its end, a control byte is escaped (XML forbids it), and
