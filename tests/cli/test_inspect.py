@@ -206,9 +206,20 @@ class Plot(ScratchTestCase):
         import xml.etree.ElementTree as ElementTree
         names = [b"bad\xff.npy", b"cut\xc3.npy", b"sur\xed\xa0\x80.npy",
                  "nc\ufffe\uffff.npy".encode(), "ok\u00e9\U0001f600.npy".encode()]
+        # A grid of names from the bytes where decoders differ: lead bytes at the edges of
+        # their ranges, continuation bytes at theirs, and a byte XML forbids.
+        import random
+        pieces = [b"\x80", b"\xbf", b"\xc1", b"\xc2", b"\xdf", b"\xe0", b"\xa0", b"\xed",
+                  b"\x9f", b"\xef", b"\xf0", b"\x90", b"\xf4", b"\x8f", b"\xf5", b"\xff",
+                  b"\x01", b"&", b"a", "\ufffe".encode(), "\U0010ffff".encode()]
+        rng = random.Random(13)
+        count = 2000 if os.environ.get("BNORM_LARGE_GRID") == "1" else 40
+        names += [b"".join(rng.choice(pieces) for _ in range(rng.randint(1, 4))) + b".npy"
+                  for _ in range(count)]
         for raw in names:
             # Python's decoder with errors="replace" says where each U+FFFD goes.
-            shown = raw.decode("utf-8", "replace").translate({0xFFFE: 0xFFFD, 0xFFFF: 0xFFFD})
+            shown = raw.decode("utf-8", "replace").translate(
+                {c: 0xFFFD for c in [0xFFFE, 0xFFFF] + [c for c in range(0x20) if c not in b"\t\n\r"]})
             with self.subTest(name=raw):
                 name = os.fsdecode(raw)
                 shutil.copy(self.path("samples/batch.npy"), self.path(name))
@@ -220,7 +231,7 @@ class Plot(ScratchTestCase):
                 # The JSON document names the file the same way, and is JSON.
                 result = self.bnorm("stats", name, "--format", "json")
                 self.assertEqual(result.status, 0, result)
-                self.assertIn(raw.decode("utf-8", "replace"), json.dumps(
+                self.assertIn(raw.decode("utf-8", "replace").replace("\x01", "\\u0001"), json.dumps(
                     json.loads(result.stdout.decode("utf-8")), ensure_ascii=False))
 
 class Compare(ScratchTestCase):
