@@ -218,8 +218,8 @@ class Plot(ScratchTestCase):
                   for _ in range(count)]
         for raw in names:
             # Python's decoder with errors="replace" says where each U+FFFD goes.
-            shown = raw.decode("utf-8", "replace").translate(
-                {c: 0xFFFD for c in [0xFFFE, 0xFFFF] + [c for c in range(0x20) if c not in b"\t\n\r"]})
+            not_xml = [0xFFFE, 0xFFFF] + [c for c in range(0x20) if c not in b"\t\n\r"]
+            shown = raw.decode("utf-8", "replace").translate({c: 0xFFFD for c in not_xml})
             with self.subTest(name=raw):
                 name = os.fsdecode(raw)
                 shutil.copy(self.path("samples/batch.npy"), self.path(name))
