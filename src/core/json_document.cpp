@@ -257,6 +257,12 @@ class document_parser {
   std::size_t pos_ = 0;
 };
 
+// A name taken from a file (a file name, a tensor's key) need not be UTF-8, which JSON text
+// must be: its bytes that are not become U+FFFD, as Python's errors="replace" places them.
+std::string dump_text(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 bool is_flat_number_array(const json& value) {
   if (!value.is_array()) return false;
   for (const json& item : value) {
@@ -285,7 +291,7 @@ void append_value(std::string& out, const json& value, int indent) {
         if (!first) out += ",\n";
         first = false;
         out.append(indent + 2, ' ');
-        out += json(key).dump();
+        out += dump_text(key);
         out += ": ";
         append_value(out, item, indent + 2);
       }
@@ -316,7 +322,7 @@ void append_value(std::string& out, const json& value, int indent) {
       return;
     }
     default:
-      out += value.dump();  // strings, integers, booleans, null: nlohmann's text is exact
+      out += dump_text(value);  // strings, integers, booleans, null: nlohmann's text is exact
       return;
   }
 }

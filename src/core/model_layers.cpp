@@ -9,6 +9,7 @@
 #include "error.hpp"
 #include "quoted_name.hpp"
 #include "state_tensors.hpp"
+#include "utf8.hpp"
 
 namespace bnorm {
 namespace {
@@ -78,21 +79,10 @@ std::vector<layer_names> find_layer_names(const std::vector<std::string>& names)
 }
 
 std::string shown_prefix(const std::string& prefix) {
-  if (prefix.empty()) return "''";
-  for (std::size_t i = 0; i < prefix.size();) {
-    const auto c = static_cast<unsigned char>(prefix[i]);
+  if (prefix.empty() || !is_valid_utf8(prefix)) return quoted_name(prefix);
+  for (const char ch : prefix) {
+    const auto c = static_cast<unsigned char>(ch);
     if (c < 0x20 || c == 0x7f) return quoted_name(prefix);
-    // A sequence's length from its lead byte, then that many continuation bytes.
-    const std::size_t length = c < 0x80                ? 1
-                               : c >= 0xc2 && c < 0xe0 ? 2
-                               : c >= 0xe0 && c < 0xf0 ? 3
-                               : c >= 0xf0 && c < 0xf5 ? 4
-                                                       : 0;
-    if (length == 0 || i + length > prefix.size()) return quoted_name(prefix);
-    for (std::size_t k = 1; k < length; ++k) {
-      if ((static_cast<unsigned char>(prefix[i + k]) & 0xc0) != 0x80) return quoted_name(prefix);
-    }
-    i += length;
   }
   return prefix;
 }

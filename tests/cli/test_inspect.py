@@ -198,6 +198,42 @@ class Plot(ScratchTestCase):
                 self.assertEqual(result.status, 0, result)
                 ElementTree.fromstring(self.path("plot.svg").read_bytes())
 
+    def test_a_file_name_not_xml_text_gives_well_formed_xml(self):
+        """Bytes that are not UTF-8, an encoded surrogate and the noncharacters U+FFFE/U+FFFF
+        are no XML characters either: the picture shows U+FFFD for each, and a valid name is
+        kept as it is."""
+        import shutil
+        import xml.etree.ElementTree as ElementTree
+        names = [b"bad\xff.npy", b"cut\xc3.npy", b"sur\xed\xa0\x80.npy",
+                 "nc\ufffe\uffff.npy".encode(), "ok\u00e9\U0001f600.npy".encode()]
+        # A grid of names from the bytes where decoders differ: lead bytes at the edges of
+        # their ranges, continuation bytes at theirs, and a byte XML forbids.
+        import random
+        pieces = [b"\x80", b"\xbf", b"\xc1", b"\xc2", b"\xdf", b"\xe0", b"\xa0", b"\xed",
+                  b"\x9f", b"\xef", b"\xf0", b"\x90", b"\xf4", b"\x8f", b"\xf5", b"\xff",
+                  b"\x01", b"&", b"a", "\ufffe".encode(), "\U0010ffff".encode()]
+        rng = random.Random(13)
+        count = 2000 if os.environ.get("BNORM_LARGE_GRID") == "1" else 40
+        names += [b"".join(rng.choice(pieces) for _ in range(rng.randint(1, 4))) + b".npy"
+                  for _ in range(count)]
+        for raw in names:
+            # Python's decoder with errors="replace" says where each U+FFFD goes.
+            not_xml = [0xFFFE, 0xFFFF] + [c for c in range(0x20) if c not in b"\t\n\r"]
+            shown = raw.decode("utf-8", "replace").translate({c: 0xFFFD for c in not_xml})
+            with self.subTest(name=raw):
+                name = os.fsdecode(raw)
+                shutil.copy(self.path("samples/batch.npy"), self.path(name))
+                result = self.bnorm("stats", name, "--plot", "plot.svg", "--format", "table")
+                self.assertEqual(result.status, 0, result)
+                root = ElementTree.fromstring(self.path("plot.svg").read_bytes())
+                texts = "".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
+                self.assertIn(shown, texts)
+                # The JSON document names the file the same way, and is JSON.
+                result = self.bnorm("stats", name, "--format", "json")
+                self.assertEqual(result.status, 0, result)
+                self.assertIn(raw.decode("utf-8", "replace").replace("\x01", "\\u0001"), json.dumps(
+                    json.loads(result.stdout.decode("utf-8")), ensure_ascii=False))
+
 class Compare(ScratchTestCase):
     def setUp(self):
         super().setUp()

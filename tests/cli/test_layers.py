@@ -28,6 +28,14 @@ SAFETENSORS_DTYPES = {np.dtype(np.float32): "F32", np.dtype(np.float16): "F16",
                       np.dtype(np.float64): "F64", np.dtype(np.int64): "I64"}
 
 
+def is_utf8(data):
+    try:
+        data.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
 class Net(torch.nn.Module):
     def __init__(self):
         super().__init__()
@@ -482,6 +490,38 @@ class Plot(ScratchTestCase):
             self.assertTrue(all(x == round(x) for x in xs))
             small = [c for c in group.iter(NS + "circle") if c.get("class") == "dot small"]
             self.assertEqual(len(small) > 0, panel == "gamma")
+
+    def test_a_pt_key_not_xml_text_gives_well_formed_xml(self):
+        """pickle keeps a lone surrogate (surrogatepass) and U+FFFE is a str like any other;
+        neither is an XML character, so the picture must not hold them as they are."""
+        for odd in ["\ud800", "\udfff", "\ufffe", "\uffff"]:
+            with self.subTest(odd=ascii(odd)):
+                prefix = "bn" + odd + "."
+                bn = torch.nn.BatchNorm1d(3)
+                torch.save({prefix + k: v for k, v in bn.state_dict().items()},
+                           self.path("odd.pt"))
+                result = self.bnorm("layers", "odd.pt", "--plot", "odd.svg", "--format", "table")
+                self.assertEqual(result.status, 0, result)
+                root = ET.fromstring(self.path("odd.svg").read_bytes())
+                titles = [t.text for t in root.iter(NS + "title")]
+                encoded = prefix.encode("utf-8", "surrogatepass")
+                if is_utf8(encoded):
+                    shown = prefix.translate({0xFFFE: 0xFFFD, 0xFFFF: 0xFFFD})
+                    self.assertIn(shown, titles)
+                    continue
+                # Not UTF-8 (a surrogate): the table and the picture show its bytes escaped,
+                # as an error message quotes a name, and never the raw bytes.
+                quoted = "'" + "".join(chr(b) if 0x20 <= b < 0x7f and b not in b"'\\"
+                                       else "\\x%02x" % b for b in encoded) + "'"
+                self.assertIn(quoted, titles)
+                table = self.bnorm("layers", "odd.pt", "--format", "table")
+                self.assertEqual(table.status, 0, table)
+                self.assertEqual(table.stdout.decode("utf-8").splitlines()[2].split()[0], quoted)
+                result = self.bnorm("layers", "odd.pt", "--format", "json")
+                self.assertEqual(result.status, 0, result)
+                document = json.loads(result.stdout.decode("utf-8"))
+                self.assertIn(prefix.encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
+                              json.dumps(document, ensure_ascii=False))
 
     def test_names_a_person_can_read(self):
         """A long prefix keeps its end, a control byte is escaped (XML forbids it), and
