@@ -1,5 +1,6 @@
 #include "apply_command.hpp"
 
+#include <algorithm>
 #include <iostream>
 #include <optional>
 
@@ -144,6 +145,16 @@ int run_apply(const apply_run& run) {
     stats.emplace(run.stats_out);
     const stored_state* stored = read.stored ? &*read.stored : nullptr;
     if (run.update_in_place && stored && read.format->update_set) {
+      if (!config.momentum && config.track_running_stats && config.mode == bn_mode::train &&
+          std::none_of(
+              stored->entries.begin(), stored->entries.end(),
+              [](const stored_state_entry& e) { return e.value == "num_batches_tracked"; })) {
+        std::cerr
+            << "bnorm: warning: " << state_name
+            << ": the layer has no num_batches_tracked, and an update in place adds none: the "
+               "next run's cumulative average (--momentum none) starts again from its first "
+               "batch\n";
+      }
       // Read again under the lock, which is held until the new version is committed.
       read.format->update_set(std::make_unique<input_file>(run.state.path), *stats,
                               state_tensors(result.state, config.affine, config.track_running_stats,

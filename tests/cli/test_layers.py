@@ -501,27 +501,21 @@ class Plot(ScratchTestCase):
                 torch.save({prefix + k: v for k, v in bn.state_dict().items()},
                            self.path("odd.pt"))
                 result = self.bnorm("layers", "odd.pt", "--plot", "odd.svg", "--format", "table")
+                encoded = prefix.encode("utf-8", "surrogatepass")
+                if not is_utf8(encoded):
+                    # A lone surrogate, which pickle carries and UTF-8 cannot: the .pt reader
+                    # refuses the name (exit 3), and no picture is written.
+                    self.assertFailsWith(result, 3, "holds a lone surrogate")
+                    self.assertFalse(self.path("odd.svg").exists())
+                    continue
                 self.assertEqual(result.status, 0, result)
                 root = ET.fromstring(self.path("odd.svg").read_bytes())
                 titles = [t.text for t in root.iter(NS + "title")]
-                encoded = prefix.encode("utf-8", "surrogatepass")
-                if is_utf8(encoded):
-                    shown = prefix.translate({0xFFFE: 0xFFFD, 0xFFFF: 0xFFFD})
-                    self.assertIn(shown, titles)
-                    continue
-                # Not UTF-8 (a surrogate): the table and the picture show its bytes escaped,
-                # as an error message quotes a name, and never the raw bytes.
-                quoted = "'" + "".join(chr(b) if 0x20 <= b < 0x7f and b not in b"'\\"
-                                       else "\\x%02x" % b for b in encoded) + "'"
-                self.assertIn(quoted, titles)
-                table = self.bnorm("layers", "odd.pt", "--format", "table")
-                self.assertEqual(table.status, 0, table)
-                self.assertEqual(table.stdout.decode("utf-8").splitlines()[2].split()[0], quoted)
+                shown = prefix.translate({0xFFFE: 0xFFFD, 0xFFFF: 0xFFFD})
+                self.assertIn(shown, titles)
                 result = self.bnorm("layers", "odd.pt", "--format", "json")
                 self.assertEqual(result.status, 0, result)
-                document = json.loads(result.stdout.decode("utf-8"))
-                self.assertIn(prefix.encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
-                              json.dumps(document, ensure_ascii=False))
+                self.assertIn(prefix, json.loads(result.stdout.decode("utf-8"))["layers"][0]["prefix"])
 
     def test_names_a_person_can_read(self):
         """A long prefix keeps its end, a control byte is escaped (XML forbids it), and

@@ -44,3 +44,7 @@ many["head.running_mean"] = np.zeros(2, np.float32)
 np.savez("many.npz", **many)
 np.savez("no-layer.npz", **{"fc.kernel": np.ones((2, 2), np.float32), "head.running_mean":
                             np.zeros(2, np.float32)})
+# A layer in Keras's names, which count no batches.
+np.savez("keras.npz", **{"bn.gamma": np.ones(2, np.float32), "bn.beta": np.zeros(2, np.float32),
+                         "bn.moving_mean": np.zeros(2, np.float32),
+                         "bn.moving_variance": np.ones(2, np.float32)})
