@@ -32,7 +32,7 @@ struct apply_run {
   bn_config config;  ///< --virtual-batch-size included
   tensor_route files;
   state_input state;
-  std::string stats_out;    ///< empty: none
+  std::string stats_out;  ///< empty: none
   /// --stats-out names the --state file of tensors: only the layer's tensors are replaced.
   bool update_in_place = false;
   std::string batch_stats;  ///< empty: the input's own statistics

@@ -33,7 +33,7 @@ struct read_state_result {
   state_file state;
   /// Its names, prefix and types in the file (their state moved into `state`).
   std::optional<stored_state> stored;
-  const codec* format = nullptr;       ///< the format of that file
+  const codec* format = nullptr;  ///< the format of that file
 };
 
 /// read_state, keeping where a file of tensors held the state.

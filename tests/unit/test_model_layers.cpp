@@ -30,10 +30,10 @@ TEST_CASE("a layer is a prefix with a running mean and a running variance") {
        "half.running_mean", "other.running_var", "running_mean", "running_var"});
   // In the order of the running means; a mean without its variance is no layer.
   CHECK(prefixes(layers) == std::vector<std::string>{"bn.", ""});
-  CHECK(suffixes(layers[0]) ==
-        std::vector<std::string>{"weight=weight", "running_mean=running_mean",
-                                 "running_var=running_var",
-                                 "num_batches_tracked=num_batches_tracked"});
+  CHECK(suffixes(layers[0]) == std::vector<std::string>{"weight=weight",
+                                                        "running_mean=running_mean",
+                                                        "running_var=running_var",
+                                                        "num_batches_tracked=num_batches_tracked"});
   CHECK(layers[0].tensors[0].name == "bn.weight");
   CHECK(suffixes(layers[1]) ==
         std::vector<std::string>{"running_mean=running_mean", "running_var=running_var"});

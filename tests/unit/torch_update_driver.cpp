@@ -43,8 +43,7 @@ int main(int argc, char** argv) {
       replaced.push_back(bnorm::make_named_tensor(info, values));
     }
     bnorm::output_file out(argv[2]);
-    bnorm::update_torch_set(std::make_unique<bnorm::input_file>(argv[1]), out,
-                            std::move(replaced));
+    bnorm::update_torch_set(std::make_unique<bnorm::input_file>(argv[1]), out, std::move(replaced));
     out.commit();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "torch_update_driver: %s\n", e.what());
