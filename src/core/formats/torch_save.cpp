@@ -5,18 +5,16 @@
 // the central directory, a ZIP64 end record and its locator, and the end record.
 #include "torch_save.hpp"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "crc32.hpp"
 #include "error.hpp"
 #include "pickle.hpp"
 #include "quoted_name.hpp"
@@ -27,19 +25,6 @@
 
 namespace bnorm {
 namespace torch_zip {
-namespace {
-
-std::uint32_t crc_of(std::uint32_t crc, const void* data, std::size_t size) {
-  return static_cast<std::uint32_t>(
-      crc32_z(crc, static_cast<const Bytef*>(data), static_cast<z_size_t>(size)));
-}
-
-}  // namespace
-
-std::uint32_t crc32_of(std::string_view data) {
-  return crc_of(0, data.data(), data.size());
-}
-
 // The folder torch.save names after the file: its base name less the last extension
 // (PyTorchStreamWriter's basename(), which also splits at '\\'); "archive" for a buffer, and
 // here for standard output and for a name that would give no folder a ZIP reader takes.
@@ -160,7 +145,7 @@ void write_archive(output_file& out, const std::string& folder, const pickle::va
   auto write_record = [&](const std::string& name, std::string_view data) {
     out.write(layout.local_header(name, data.size()));
     out.write(data);
-    out.write(layout.descriptor(crc_of(0, data.data(), data.size())));
+    out.write(layout.descriptor(crc32_of(0, data.data(), data.size())));
   };
   write_record("data.pkl", pkl);
   for (std::size_t i : record_order(tensors.size()))
@@ -208,7 +193,7 @@ class torch_sink : public tensor_sink {
     const std::string pkl = pickle::dump(*root_of_one(out_, info_));
     head += layout_.local_header("data.pkl", pkl.size());
     head += pkl;
-    head += layout_.descriptor(crc_of(0, pkl.data(), pkl.size()));
+    head += layout_.descriptor(crc32_of(0, pkl.data(), pkl.size()));
     head += layout_.local_header("data/0", info_.size_in_bytes());
     data_offset_ = layout_.offset();
     out_.write_at(0, head.data(), head.size());
@@ -220,45 +205,29 @@ class torch_sink : public tensor_sink {
     thread_local std::vector<std::byte> encoded;
     encoded.resize(values.size() * info_.type.size);
     encode(info_.type, values.data(), values.size(), encoded.data());
-    const std::uint32_t crc = crc_of(0, encoded.data(), encoded.size());
     out_.write_at(static_cast<std::size_t>(data_offset_ + first * info_.type.size), encoded.data(),
                   encoded.size());
-    const std::lock_guard<std::mutex> lock(mutex_);
-    ranges_.push_back({first * info_.type.size, encoded.size(), crc});
+    crcs_.add(first * info_.type.size, encoded.data(), encoded.size());
   }
 
   void finish() override {
-    std::sort(ranges_.begin(), ranges_.end(),
-              [](const range& a, const range& b) { return a.first < b.first; });
-    std::uint32_t crc = 0;
-    std::uint64_t covered = 0;
-    for (const range& r : ranges_) {
-      if (r.first != covered) throw std::logic_error("torch_sink: ranges leave a gap");
-      crc = static_cast<std::uint32_t>(crc32_combine(crc, r.crc, static_cast<z_off_t>(r.size)));
-      covered += r.size;
-    }
-    if (covered != info_.size_in_bytes()) throw std::logic_error("torch_sink: data incomplete");
+    const std::uint32_t crc = crcs_.combined(0, info_.size_in_bytes(), "torch_sink");
     std::string tail = layout_.descriptor(crc);
     tail += layout_.local_header("version", torch_version_record.size());
     tail += torch_version_record;
-    tail += layout_.descriptor(crc_of(0, torch_version_record.data(), torch_version_record.size()));
+    tail +=
+        layout_.descriptor(crc32_of(0, torch_version_record.data(), torch_version_record.size()));
     tail += layout_.directory();
     const std::uint64_t at = data_offset_ + info_.size_in_bytes();
     out_.write_at(static_cast<std::size_t>(at), tail.data(), tail.size());
   }
 
  private:
-  struct range {
-    std::uint64_t first;
-    std::uint64_t size;
-    std::uint32_t crc;
-  };
   output_file& out_;
   tensor_info info_;
   torch_layout layout_;
   std::uint64_t data_offset_ = 0;
-  std::mutex mutex_;
-  std::vector<range> ranges_;
+  crc32_ranges crcs_;
 };
 
 }  // namespace

@@ -175,9 +175,6 @@ class torch_layout {
   std::vector<record> records_;
 };
 
-/// The CRC-32 of a record's bytes.
-std::uint32_t crc32_of(std::string_view data);
-
 /// The folder torch.save names the records of `out` under.
 std::string folder_for(const output_file& out);
 

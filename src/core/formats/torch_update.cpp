@@ -2,14 +2,13 @@
 // The pickle is written again from the tree the reader built, so every other value (optimizer
 // state, epoch, _metadata...) keeps its place and type; every storage still referenced keeps
 // its key and its record's bytes, copied in chunks; new tensors get storages of fresh keys.
-#include <zlib.h>
-
 #include <algorithm>
 #include <set>
 #include <string>
 #include <unordered_set>
 #include <utility>
 
+#include "crc32.hpp"
 #include "error.hpp"
 #include "pickle.hpp"
 #include "quoted_name.hpp"
@@ -52,8 +51,7 @@ void copy_record(const zip_archive& zip, const zip_member& member, output_file& 
     chunk.resize(want);
     zip.bytes()->read_exact(static_cast<std::size_t>(member.data_offset + done), chunk.data(),
                             want);
-    crc = static_cast<std::uint32_t>(
-        crc32_z(crc, reinterpret_cast<const Bytef*>(chunk.data()), static_cast<z_size_t>(want)));
+    crc = crc32_of(crc, chunk.data(), want);
     out.write(chunk);
     done += want;
   }
@@ -175,7 +173,7 @@ void update_torch_set(std::unique_ptr<input_file> original, output_file& out,
   const auto write_data = [&](const std::string& name, std::string_view data) {
     out.write(layout.local_header(name, data.size()));
     out.write(data);
-    out.write(layout.descriptor(torch_zip::crc32_of(data)));
+    out.write(layout.descriptor(crc32_of(data)));
   };
   write_data("data.pkl", pkl);
   const auto other = [&](const zip_member& m) {

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "count_text.hpp"
+#include "crc32.hpp"
 #include "error.hpp"
 #include "quoted_name.hpp"
 #include "utf8.hpp"
@@ -150,11 +151,6 @@ struct inflater {
   inflater(const inflater&) = delete;
   inflater& operator=(const inflater&) = delete;
 };
-
-std::uint32_t crc_of(std::uint32_t crc, const void* data, std::size_t size) {
-  return static_cast<std::uint32_t>(
-      crc32_z(crc, static_cast<const Bytef*>(data), static_cast<z_size_t>(size)));
-}
 
 }  // namespace
 
@@ -569,7 +565,7 @@ void zip_archive::verify_stored(const zip_member& m) const {
         static_cast<std::size_t>(std::min<std::uint64_t>(io_chunk, m.compressed_size - done));
     chunk.resize(want);
     bytes_->read_exact(m.data_offset + done, chunk.data(), want);
-    crc = crc_of(crc, chunk.data(), want);
+    crc = crc32_of(crc, chunk.data(), want);
     done += want;
   }
   if (crc != m.crc32)
@@ -641,7 +637,7 @@ std::string zip_archive::extract(const zip_member& m) const {
          std::to_string(m.uncompressed_size));
   }
   out.resize(produced);
-  if (crc_of(0, out.data(), out.size()) != m.crc32) {
+  if (crc32_of(0, out.data(), out.size()) != m.crc32) {
     fail(what + ": CRC-32 mismatch (the data is corrupt)");
   }
   return out;

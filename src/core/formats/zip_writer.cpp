@@ -1,10 +1,8 @@
 #include "zip_writer.hpp"
 
-#include <zlib.h>
-
 #include <algorithm>
-#include <stdexcept>
 
+#include "crc32.hpp"
 #include "error.hpp"
 #include "quoted_name.hpp"
 #include "zip_format.hpp"
@@ -22,11 +20,6 @@ constexpr std::size_t copy_chunk = std::size_t{1} << 20;
 
 void put(std::string& out, std::uint64_t value, int bytes) {
   for (int i = 0; i < bytes; ++i) out += static_cast<char>((value >> (8 * i)) & 0xff);
-}
-
-std::uint32_t crc_of(std::uint32_t crc, const void* data, std::size_t size) {
-  return static_cast<std::uint32_t>(
-      crc32_z(crc, static_cast<const Bytef*>(data), static_cast<z_size_t>(size)));
 }
 
 std::uint16_t name_flags(std::string_view name) {
@@ -170,24 +163,12 @@ zip_member_writer::zip_member_writer(output_file& out, std::string name, std::st
 }
 
 void zip_member_writer::write_at(std::uint64_t first, const void* data, std::size_t size) {
-  const std::uint32_t crc = crc_of(0, data, size);
   out_.write_at(static_cast<std::size_t>(data_offset_ + first), data, size);
-  const std::lock_guard<std::mutex> lock(mutex_);
-  ranges_.push_back({first, size, crc});
+  crcs_.add(first, data, size);
 }
 
 void zip_member_writer::finish() {
-  // The ranges' CRC-32s combined in file order, which is what one pass over the data gives.
-  std::sort(ranges_.begin(), ranges_.end(),
-            [](const range& a, const range& b) { return a.first < b.first; });
-  std::uint32_t crc = crc_of(0, header_.data(), header_.size());
-  std::uint64_t covered = 0;
-  for (const range& r : ranges_) {
-    if (r.first != covered) throw std::logic_error("zip_member_writer: ranges leave a gap");
-    crc = static_cast<std::uint32_t>(crc32_combine(crc, r.crc, static_cast<z_off_t>(r.size)));
-    covered += r.size;
-  }
-  if (covered != data_size_) throw std::logic_error("zip_member_writer: data incomplete");
+  const std::uint32_t crc = crcs_.combined(crc32_of(header_), data_size_, "zip_member_writer");
   std::string crc_bytes;
   put(crc_bytes, crc, 4);
   out_.write_at(local_crc_offset, crc_bytes.data(), crc_bytes.size());
@@ -207,7 +188,7 @@ void zip_writer::write_local_header(const written& m) {
 void zip_writer::add(const std::string& name, std::string_view header, std::string_view content) {
   check_member_name(out_, name);
   const std::uint32_t crc =
-      crc_of(crc_of(0, header.data(), header.size()), content.data(), content.size());
+      crc32_of(crc32_of(0, header.data(), header.size()), content.data(), content.size());
   const std::uint64_t size = header.size() + content.size();
   members_.push_back({name, 0, crc, size, size, offset_});
   write_local_header(members_.back());
@@ -227,7 +208,7 @@ void zip_writer::copy(const zip_archive& from, const zip_member& member) {
         std::min<std::uint64_t>(copy_chunk, member.compressed_size - done));
     chunk.resize(want);
     from.bytes()->read_exact(member.data_offset + done, chunk.data(), want);
-    if (member.stored()) crc = crc_of(crc, chunk.data(), want);
+    if (member.stored()) crc = crc32_of(crc, chunk.data(), want);
     out_.write(chunk);
     done += want;
   }

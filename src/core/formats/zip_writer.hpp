@@ -7,11 +7,11 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "crc32.hpp"
 #include "file_io.hpp"
 #include "zip_archive.hpp"
 
@@ -54,18 +54,12 @@ class zip_member_writer {
   void finish();
 
  private:
-  struct range {
-    std::uint64_t first;
-    std::uint64_t size;
-    std::uint32_t crc;
-  };
   output_file& out_;
   std::string name_;
   std::string header_;
   std::uint64_t data_size_;
   std::uint64_t data_offset_ = 0;
-  std::mutex mutex_;
-  std::vector<range> ranges_;
+  crc32_ranges crcs_;
 };
 
 /// Writes to `out` as write_zip lays members out (a ZIP64 extra field with both sizes in every
