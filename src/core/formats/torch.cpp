@@ -104,7 +104,6 @@ class strided_source : public tensor_source {
 
   void read_at(std::size_t first, std::span<double> out) const override {
     const std::size_t rank = view_.size.size();
-    const std::size_t item = info_.type.size;
     if (rank == 0) {
       read_elements(view_.offset, 0, 1, out.data());
       return;
@@ -132,7 +131,6 @@ class strided_source : public tensor_source {
         ++index[d - 1];
       }
     }
-    (void)item;
   }
 
   std::optional<std::int64_t> read_int64_at(std::size_t position) const override {
