@@ -13,12 +13,16 @@ build_dir=${BNORM_BUILD_DIR:-$root/build}
 # and man-db render the generated man page in a test; dpkg-dev (dpkg-shlibdeps) computes the
 # .deb's Depends for `cpack -G DEB`, which a test builds, and `file` checks it is stripped.
 # zsh (19 MB with its function library) runs the zsh completion in a test, as bash runs
-# bash's.  python3-torch (PyTorch 1.13) is the reference of the grid tests, which compare
-# bnorm with torch.nn.functional.batch_norm live over layouts, dtypes and special values; the
-# committed golden files are regenerated with it too.
+# bash's.  libonnx-dev gives ONNX's schema (onnx.proto), which protoc (protobuf-compiler)
+# compiles and libprotobuf-dev's static library runs; python3-onnx builds the test models and
+# checks folded ones, and libonnx-testdata's batch-norm cases are golden cases.
+# python3-torch (PyTorch 1.13) is the reference of the grid tests, which compare bnorm with
+# torch.nn.functional.batch_norm live over layouts, dtypes and special values; the committed
+# golden files are regenerated with it too.
 packages=(cmake make g++ pkg-config
           libcli11-dev nlohmann-json3-dev xtensor-dev xtl-dev libxsimd-dev
           libfast-float-dev zlib1g-dev doctest-dev python3 python3-numpy python3-torch
+          libonnx-dev libprotobuf-dev protobuf-compiler python3-onnx libonnx-testdata
           clang libclang-rt-14-dev chromium parallel
           groff-base man-db dpkg-dev file zsh)
 

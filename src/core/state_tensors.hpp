@@ -34,6 +34,9 @@ struct stored_state {
   /// The values the file holds, in the order weight, bias, running_mean, running_var,
   /// num_batches_tracked.
   std::vector<stored_state_entry> entries;
+  /// What the file says of the layer besides its tensors (an ONNX node's epsilon and
+  /// momentum): the archive's settings_of(prefix).
+  std::optional<layer_settings> settings;
 };
 
 /// Reads `prefix` + weight, bias, running_mean, running_var (1-D) and num_batches_tracked (one

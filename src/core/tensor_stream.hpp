@@ -48,6 +48,16 @@ class tensor_sink {
   virtual void finish() = 0;
 };
 
+/// What a model file says of a batch-normalization layer besides its tensors, as an ONNX
+/// node's attributes do; a state_dict says nothing.
+struct layer_settings {
+  std::optional<double> epsilon;
+  /// The momentum in the meaning of `convention` (ONNX's: running = running·momentum +
+  /// batch·(1 − momentum)).
+  std::optional<double> momentum;
+  std::string convention;  ///< the name of a convention (convention.hpp): "onnx"
+};
+
 /// A validated file of tensors.  A file of one unnamed tensor (.npy, JSON) is an archive of
 /// one tensor named "".
 class tensor_archive {
@@ -61,6 +71,11 @@ class tensor_archive {
   virtual std::unique_ptr<tensor_source> open(const std::string& name) const = 0;
   /// False for a file of one unnamed tensor (.npy, JSON), whose names() is {""}.
   virtual bool names_tensors() const { return true; }
+  /// What the file says of the layer whose tensors' names start with `prefix` (as
+  /// find_layer_names gives it: "bn1."), besides its tensors; std::nullopt when nothing.
+  virtual std::optional<layer_settings> settings_of(const std::string& /*prefix*/) const {
+    return std::nullopt;
+  }
 };
 
 /// An archive of the one unnamed tensor of the file `file_name`, which `open_source` opens.

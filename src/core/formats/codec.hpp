@@ -10,6 +10,7 @@
 
 #include "dtype.hpp"
 #include "file_io.hpp"
+#include "model_fold.hpp"
 #include "tensor_info.hpp"
 #include "tensor_stream.hpp"
 
@@ -56,6 +57,11 @@ struct codec {
   /// anything, for a file it cannot update.
   void (*update_set)(std::unique_ptr<input_file> original, output_file& out,
                      std::vector<named_tensor> replaced);
+  /// Folds every batch normalization of the model `original` into the layer before it where
+  /// that layer can absorb it, exactly (in double, rounded once), writes the folded model to
+  /// `out` when it is not null, and reports what was folded and why the rest was not.  Null
+  /// for a format that holds no graph.  Throws data_error for a model it cannot read.
+  model_fold_report (*fold_model)(std::unique_ptr<input_file> original, output_file* out);
 };
 
 /// How many first bytes of a file the recognizers are given, at most: enough for a ZIP's

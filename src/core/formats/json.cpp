@@ -98,6 +98,7 @@ extern const codec json_codec{
     .make_sink = make_json_sink,
     .write_set = nullptr,
     .update_set = nullptr,
+    .fold_model = nullptr,
 };
 
 }  // namespace bnorm

@@ -124,6 +124,7 @@ extern const codec npy_codec{
     .make_sink = make_npy_sink,
     .write_set = nullptr,
     .update_set = nullptr,
+    .fold_model = nullptr,
 };
 
 }  // namespace bnorm

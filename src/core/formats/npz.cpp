@@ -274,6 +274,7 @@ extern const codec npz_codec{
     .make_sink = make_npz_sink,
     .write_set = write_npz,
     .update_set = update_npz,
+    .fold_model = nullptr,
 };
 
 }  // namespace bnorm

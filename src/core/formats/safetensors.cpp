@@ -506,6 +506,7 @@ extern const codec safetensors_codec{
     .make_sink = make_safetensors_sink,
     .write_set = write_safetensors,
     .update_set = update_safetensors,
+    .fold_model = nullptr,
 };
 
 }  // namespace bnorm

@@ -299,6 +299,7 @@ extern const codec torch_codec{
     .make_sink = make_torch_sink,
     .write_set = write_torch_set,
     .update_set = update_torch_set,
+    .fold_model = nullptr,
 };
 
 }  // namespace bnorm
