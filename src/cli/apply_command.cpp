@@ -106,15 +106,15 @@ apply_run resolve(const apply_options& o) {
 }
 
 int run_apply(const apply_run& run) {
-  const bn_config& config = run.config;
-  warn_about_momentum(config);
+  warn_about_momentum(run.config);
   // Only now the input is open (standard input and pipes read whole): a run feeding this
   // one through a pipe may hold the lock until it has written all of its output.
   tensor_pipeline pipeline(run.files);
   const tensor_source& source = pipeline.source();
   const auto state_lock = lock_state_update(run.state.path, run.stats_out);
 
-  read_state_result read = read_state_with_origin(run.state, config);
+  read_state_result read = read_state(run.state, run.config, true);
+  const bn_config& config = read.config;
   state_file& state = read.state;
   const std::string state_name = run.state.path.empty() ? "state" : input_name(run.state.path);
 

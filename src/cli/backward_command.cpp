@@ -50,7 +50,6 @@ backward_run resolve(const backward_options& o) {
 }
 
 int run_backward(const backward_run& run) {
-  const bn_config& config = run.config;
   tensor_pipeline pipeline(run.files);
   const tensor_source& source = pipeline.source();
   // On standard input the gradient is in --input-format when it is given; else, as a named
@@ -60,7 +59,9 @@ int run_backward(const backward_run& run) {
       open_input_tensor(run.grad_output, on_stdin ? run.files.input_format : nullptr, {}, on_stdin,
                         false)
           .source;
-  state_file state = read_state(run.state, config);
+  read_state_result read = read_state(run.state, run.config);
+  const bn_config& config = read.config;
+  state_file& state = read.state;
   const std::string state_name = run.state.path.empty() ? "state" : input_name(run.state.path);
   const bn_plan plan = plan_batch_norm(source.info(), config, std::move(state.state), false,
                                        input_name(run.files.input), state_name);

@@ -53,7 +53,6 @@ fold_run resolve(const fold_options& o) {
 }
 
 int run_fold(const fold_run& run) {
-  const bn_config& config = run.config;
   tensor_pipeline pipeline(run.files);
   std::vector<double> bias;
   if (!run.bias.empty()) {
@@ -61,7 +60,9 @@ int run_fold(const fold_run& run) {
     bias.resize(source->info().element_count());
     source->read_at(0, bias);
   }
-  state_file state = read_state(run.state, config);
+  read_state_result read = read_state(run.state, run.config);
+  const bn_config& config = read.config;
+  state_file& state = read.state;
 
   announce_passes({"fold"});
 

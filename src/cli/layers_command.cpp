@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "convention.hpp"
 #include "count_text.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
@@ -64,6 +65,24 @@ std::string value_dtypes(const model_layer& layer) {
   return text;
 }
 
+// Whether the file says of some layer what its tensors do not (an ONNX node's epsilon and
+// momentum): only then do the reports show them, so that a state_dict's stay as they were.
+bool any_settings(const std::vector<model_layer>& layers) {
+  return std::any_of(layers.begin(), layers.end(),
+                     [](const model_layer& layer) { return layer.settings.has_value(); });
+}
+
+// A setting of `layer`, when the file gives it.
+std::optional<double> setting(const model_layer& layer,
+                              std::optional<double> layer_settings::*which) {
+  if (!layer.settings) return std::nullopt;
+  return (*layer.settings).*which;
+}
+
+json setting_json(std::optional<double> value) {
+  return value ? json(*value) : json(nullptr);
+}
+
 std::size_t channel_total(const std::vector<model_layer>& layers) {
   std::size_t total = 0;
   for (const model_layer& layer : layers) total += layer.channels;
@@ -114,6 +133,11 @@ json layers_json(const std::string& file, const std::vector<model_layer>& layers
     j["tensors"] = tensors;
     j["num_batches_tracked"] =
         layer.num_batches_tracked ? json(*layer.num_batches_tracked) : json(nullptr);
+    if (layer.settings) {
+      j["epsilon"] = setting_json(layer.settings->epsilon);
+      j["momentum"] = setting_json(layer.settings->momentum);
+      j["momentum_convention"] = layer.settings->convention;
+    }
     for (const summarized_role& r : summarized) {
       const std::vector<double>& v = layer.*r.values;
       j[r.role] = v.empty() ? json(nullptr) : summary_json(v);
@@ -147,7 +171,9 @@ std::string csv_field(const std::string& text) {
 }
 
 std::string layers_csv(const std::vector<model_layer>& layers) {
+  const bool settings = any_settings(layers);
   std::string out = "prefix,channels,dtypes,num_batches_tracked";
+  if (settings) out += ",epsilon,momentum,momentum_convention";
   for (const summarized_role& r : summarized) {
     for (const char* stat : {"min", "max", "mean", "median", "nonfinite"}) {
       out += "," + std::string(r.role) + "_" + stat;
@@ -159,6 +185,13 @@ std::string layers_csv(const std::vector<model_layer>& layers) {
     out += csv_field(layer.prefix) + "," + std::to_string(layer.channels) + "," +
            value_dtypes(layer) + "," +
            (layer.num_batches_tracked ? std::to_string(*layer.num_batches_tracked) : "");
+    if (settings) {
+      for (const auto which : {&layer_settings::epsilon, &layer_settings::momentum}) {
+        const std::optional<double> value = setting(layer, which);
+        out += "," + (value ? number_text(*value) : std::string());
+      }
+      out += "," + (layer.settings ? csv_field(layer.settings->convention) : std::string());
+    }
     for (const summarized_role& r : summarized) {
       const std::vector<double>& v = layer.*r.values;
       if (v.empty()) {
@@ -188,13 +221,33 @@ std::string padded(const std::string& text, std::size_t width, bool left) {
   return left ? text + fill : fill + text;
 }
 
+// What the table's momentum means, in each convention its layers give one in.
+std::string momentum_legend(const std::vector<model_layer>& layers) {
+  std::vector<std::string> names;
+  for (const model_layer& layer : layers) {
+    if (!layer.settings || !layer.settings->momentum) continue;
+    if (std::find(names.begin(), names.end(), layer.settings->convention) == names.end()) {
+      names.push_back(layer.settings->convention);
+    }
+  }
+  std::string text = "eps, momentum: as the file gives each layer";
+  for (const std::string& name : names) {
+    text += "; momentum under " + name + ": the " +
+            std::string(describe(find_convention(name).meaning));
+  }
+  return text + "\n";
+}
+
 std::string layers_table(const std::string& file, const std::vector<model_layer>& layers,
                          double threshold, std::optional<double> percentile, bool per_channel) {
   const layer_flags_count total = total_flags(layers);
   std::string out = file + ": " + count_text(layers.size(), "batch-normalization layer") + ", " +
                     count_text(channel_total(layers), "channel") + "\n";
-  std::vector<std::vector<std::string>> rows{{"layer", "channels", "dtype", "batches", "var min",
-                                              "var max", "var med", "gamma min", "gamma max"}};
+  const bool settings = any_settings(layers);
+  std::vector<std::vector<std::string>> rows{{"layer", "channels", "dtype", "batches"}};
+  if (settings) rows.front().insert(rows.front().end(), {"eps", "momentum"});
+  rows.front().insert(rows.front().end(),
+                      {"var min", "var max", "var med", "gamma min", "gamma max"});
   for (const flag_column& c : flag_columns) rows.front().push_back(c.head);
   const auto add_summary = [](std::vector<std::string>& row, const std::vector<double>& v,
                               bool median) {
@@ -211,6 +264,12 @@ std::string layers_table(const std::string& file, const std::vector<model_layer>
     std::vector<std::string> row{
         shown_prefix(layer.prefix), std::to_string(layer.channels), value_dtypes(layer),
         layer.num_batches_tracked ? std::to_string(*layer.num_batches_tracked) : "-"};
+    if (settings) {
+      for (const auto which : {&layer_settings::epsilon, &layer_settings::momentum}) {
+        const std::optional<double> value = setting(layer, which);
+        row.push_back(value ? number_text(*value) : "-");
+      }
+    }
     add_summary(row, layer.running_var, true);
     add_summary(row, layer.weight, false);
     for (const flag_column& c : flag_columns) row.push_back(std::to_string(layer.flags.*c.count));
@@ -254,6 +313,7 @@ std::string layers_table(const std::string& file, const std::vector<model_layer>
       out += "\n";
     }
   }
+  if (settings) out += momentum_legend(layers);
   out += "var=0: dead channels; NaN, Inf: broken running_var; var<0: invalid; small: |gamma| < " +
          number_text(threshold) +
          (percentile ? " (percentile " + number_text(*percentile) + " of every layer's |gamma|)"

@@ -5,6 +5,9 @@
 #include "error.hpp"
 #include "file_io.hpp"
 #include "file_names.hpp"
+#include "number_text.hpp"
+#include "quoted_name.hpp"
+#include "run_feedback.hpp"
 #include "state_tensors.hpp"
 #include "tensor_files.hpp"
 
@@ -25,6 +28,57 @@ void check_state_format(const codec& format, const std::string& name, bool prefi
   }
 }
 
+// The momentum of `config`, as --momentum spells it.
+std::string momentum_text(const bn_config& config) {
+  return config.momentum ? number_text(*config.momentum) : "none";
+}
+
+// What the file says of its layer (an ONNX node's epsilon and momentum) is the run's, unless a
+// flag says otherwise: then the flag wins, and the run differs from the model's own layer.
+bn_config with_layer_settings(bn_config config, const state_input& o, const stored_state& stored,
+                              const std::string& name, bool updates_running_stats) {
+  if (!stored.settings) return config;
+  const layer_settings& settings = *stored.settings;
+  std::string layer = stored.prefix;
+  if (layer.ends_with('.')) layer.pop_back();
+  const std::string whose = name + "'s layer " + quoted_name(layer);
+  if (settings.epsilon) {
+    if (!o.eps_given) {
+      config.eps = *settings.epsilon;
+      note("eps " + number_text(config.eps) + ": the epsilon of " + whose);
+    } else if (config.eps != *settings.epsilon) {
+      std::cerr << "bnorm: warning: --eps " << number_text(config.eps) << " overrides " << whose
+                << ", whose epsilon is " << number_text(*settings.epsilon) << '\n';
+    }
+  }
+  const bool momentum_used =
+      updates_running_stats && config.mode == bn_mode::train && config.track_running_stats;
+  if (settings.momentum) {
+    const convention& from = find_convention(settings.convention);
+    const std::optional<double> momentum = convert_momentum(*settings.momentum, from, *config.conv);
+    std::string stated =
+        "momentum " + number_text(*settings.momentum) + " under " + std::string(from.name);
+    if (momentum && from.name != config.conv->name) {
+      stated += " (" + number_text(*momentum) + " under " + std::string(config.conv->name) + ")";
+    }
+    if (o.momentum_given) {
+      if (momentum_used && config.momentum != momentum) {
+        std::cerr << "bnorm: warning: --momentum " << momentum_text(config) << " overrides "
+                  << whose << ", whose " << stated << '\n';
+      }
+    } else if (momentum) {
+      config.momentum = momentum;
+      if (momentum_used)
+        note("momentum " + number_text(*momentum) + ": the " + stated + " of " + whose);
+    } else if (momentum_used) {
+      std::cerr << "bnorm: warning: " << whose << " has " << stated << ", which has no equal under "
+                << config.conv->name << "; its momentum " << momentum_text(config)
+                << " is used instead\n";
+    }
+  }
+  return config;
+}
+
 }  // namespace
 
 state_input state_input_of(const layer_options& o) {
@@ -42,15 +96,12 @@ state_input state_input_of(const layer_options& o) {
       throw;
     }
   }
-  return {o.state, o.state_prefix};
+  return {o.state, o.state_prefix, !o.eps.empty(), !o.momentum.empty()};
 }
 
-state_file read_state(const state_input& o, const bn_config& config) {
-  return read_state_with_origin(o, config).state;
-}
-
-read_state_result read_state_with_origin(const state_input& o, const bn_config& config) {
-  if (o.path.empty()) return {};
+read_state_result read_state(const state_input& o, const bn_config& config,
+                             bool updates_running_stats) {
+  if (o.path.empty()) return {{}, std::nullopt, nullptr, config};
   const std::string name = input_name(o.path);
   refuse_directory(o.path);
   opened_input input;
@@ -69,7 +120,8 @@ read_state_result read_state_with_origin(const state_input& o, const bn_config& 
   if (input.format && input.format->holds_many) {
     stored_state stored = read_stored_state(*input.format->open(std::move(input.file)), o.prefix);
     state_file state{std::move(stored.state), {}};
-    return {std::move(state), std::move(stored), input.format};
+    bn_config taken = with_layer_settings(config, o, stored, name, updates_running_stats);
+    return {std::move(state), std::move(stored), input.format, taken};
   }
   const std::string text = input.file->read_all();
   state_file state;
@@ -83,7 +135,7 @@ read_state_result read_state_with_origin(const state_input& o, const bn_config& 
               << nlohmann::json(state.convention).dump() << " convention; this run uses "
               << config.conv->name << '\n';
   }
-  return {std::move(state), std::nullopt, input.format};
+  return {std::move(state), std::nullopt, input.format, config};
 }
 
 }  // namespace bnorm::cli

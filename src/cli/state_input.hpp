@@ -17,16 +17,15 @@ namespace bnorm::cli {
 struct state_input {
   std::string path;
   std::string prefix;
+  /// Whether --eps and --momentum were given: only a number not given is taken from what the
+  /// file says of its layer (an ONNX node's epsilon and momentum).
+  bool eps_given = false;
+  bool momentum_given = false;
 };
 
 /// The state flags of `options`, checked by name: usage_error for --state-prefix without
 /// --state or with a JSON state, and for an .npy state (io_error when that name is a folder).
 state_input state_input_of(const layer_options& options);
-
-/// Reads --state, if given: JSON, or an .npz or .safetensors state_dict under --state-prefix.
-/// Names the file in errors and warns when it was written under another convention.  Throws
-/// data_error or io_error.
-state_file read_state(const state_input& state, const bn_config& config);
 
 /// A state as read_state reads it, and where it came from when a file of tensors held it.
 struct read_state_result {
@@ -34,9 +33,17 @@ struct read_state_result {
   /// Its names, prefix and types in the file (their state moved into `state`).
   std::optional<stored_state> stored;
   const codec* format = nullptr;  ///< the format of that file
+  /// The run's configuration with what the file says of its layer taken in: the eps, and the
+  /// momentum in the run's convention, that no flag gave.
+  bn_config config;
 };
 
-/// read_state, keeping where a file of tensors held the state.
-read_state_result read_state_with_origin(const state_input& state, const bn_config& config);
+/// Reads --state, if given: JSON, or a state_dict of named tensors under --state-prefix, and
+/// takes the layer's epsilon and momentum into `config` where the file gives them and no flag
+/// did.  Warns where a flag gives another value, and, for the momentum, only when
+/// `updates_running_stats` (apply: it is used in train mode).  Names the file in errors and
+/// warns when it was written under another convention.  Throws data_error or io_error.
+read_state_result read_state(const state_input& state, const bn_config& config,
+                             bool updates_running_stats = false);
 
 }  // namespace bnorm::cli

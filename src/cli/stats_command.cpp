@@ -73,8 +73,9 @@ tensor_statistics statistics_of(const tensor_source& source, const std::string& 
 // Reuses the input's source: standard input cannot be read twice, and every source can.
 tensor_statistics normalized_statistics(const stats_run& run, const tensor_source& source,
                                         const tensor_statistics& input) {
-  const bn_config& config = run.config;
-  state_file state = read_state(run.state, config);
+  read_state_result read = read_state(run.state, run.config);
+  const bn_config& config = read.config;
+  state_file& state = read.state;
   const bn_plan plan = plan_batch_norm(source.info(), config, std::move(state.state), false,
                                        input.name, input_name(run.state.path));
   note_plan(plan, false);

@@ -85,6 +85,17 @@ const convention& find_convention(std::string_view name) {
   throw usage_error("unknown convention '" + std::string(name) + "' (known: " + known + ")");
 }
 
+std::optional<double> convert_momentum(double momentum, const convention& from,
+                                       const convention& to) {
+  if (from.meaning == to.meaning) return momentum;
+  if (from.meaning == momentum_meaning::caffe_fraction ||
+      to.meaning == momentum_meaning::caffe_fraction) {
+    return std::nullopt;
+  }
+  // The two remaining meanings weigh the new batch m and 1 - m.
+  return 1 - momentum;
+}
+
 std::string_view describe(momentum_meaning meaning) {
   switch (meaning) {
     case momentum_meaning::new_batch_weight:

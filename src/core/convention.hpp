@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -53,6 +54,12 @@ std::span<const convention> conventions();
 
 /// The convention called `name`; throws usage_error listing the known names.
 const convention& find_convention(std::string_view name);
+
+/// `momentum` in the meaning of `from`, in the meaning of `to`: the number that gives the new
+/// batch the same weight (ONNX's 0.9 is PyTorch's 0.1).  std::nullopt when either meaning is
+/// Caffe's fraction, whose weight of the new batch changes from batch to batch.
+std::optional<double> convert_momentum(double momentum, const convention& from,
+                                       const convention& to);
 
 /// "weight of the new batch" or "weight of the old value".
 std::string_view describe(momentum_meaning meaning);

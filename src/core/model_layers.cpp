@@ -187,6 +187,7 @@ std::vector<model_layer> read_layers(const tensor_archive& archive, double gamma
   for (const layer_names& f : found) {
     model_layer layer;
     layer.prefix = f.prefix;
+    layer.settings = archive.settings_of(f.prefix);
     for (layer_tensor t : f.tensors) {
       const auto source = archive.open(t.name);
       t.info = source->info();

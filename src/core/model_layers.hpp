@@ -64,6 +64,9 @@ struct model_layer {
   /// Per channel, as read; empty when the layer has no such tensor (or it is not 1-D).
   std::vector<double> running_mean, running_var, weight, bias;
   layer_flags_count flags;
+  /// What the file says of the layer besides its tensors (an ONNX node's epsilon and
+  /// momentum); std::nullopt for a state_dict.
+  std::optional<layer_settings> settings;
   /// What does not fit a layer (lengths that differ, a tensor that is not 1-D, a counter
   /// that is not one integer); empty when nothing.
   std::string problem;

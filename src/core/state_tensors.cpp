@@ -143,6 +143,7 @@ stored_state read_stored_state(const tensor_archive& archive, const std::string&
   const auto has = [&](const std::string& name) { return has_name(names, name); };
   stored_state stored;
   stored.prefix = prefix;
+  stored.settings = archive.settings_of(prefix);
   bn_state& state = stored.state;
   for (const state_name& n : state_names) {
     const std::string torch = prefix + n.torch;

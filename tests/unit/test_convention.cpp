@@ -116,3 +116,21 @@ TEST_CASE("describe names momentum meanings and variances in words") {
   CHECK(bnorm::describe(running_variance::unbiased) == "unbiased");
   CHECK(bnorm::describe(running_variance::biased) == "biased");
 }
+
+TEST_CASE("convert_momentum gives the new batch the same weight in the other meaning") {
+  const convention& torch = bnorm::find_convention("torch");
+  const convention& onnx = bnorm::find_convention("onnx");
+  const convention& keras = bnorm::find_convention("keras");
+  const convention& caffe = bnorm::find_convention("caffe");
+  // ONNX's momentum attribute is a float32: 0.9f weighs the new batch 1 - 0.9f, exactly.
+  const double onnx_default = static_cast<float>(0.9);
+  CHECK(bnorm::convert_momentum(onnx_default, onnx, torch) == 1 - onnx_default);
+  CHECK(bnorm::convert_momentum(0.1, torch, onnx) == 1 - 0.1);
+  // The same meaning keeps the number, whichever convention speaks it.
+  CHECK(bnorm::convert_momentum(onnx_default, onnx, keras) == onnx_default);
+  CHECK(bnorm::convert_momentum(0.25, torch, torch) == 0.25);
+  // Caffe's weight of the new batch changes from batch to batch: no constant equals it.
+  CHECK_FALSE(bnorm::convert_momentum(0.9, onnx, caffe).has_value());
+  CHECK_FALSE(bnorm::convert_momentum(0.999, caffe, torch).has_value());
+  CHECK(bnorm::convert_momentum(0.999, caffe, caffe) == 0.999);
+}

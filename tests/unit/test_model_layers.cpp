@@ -6,7 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "file_io.hpp"
+#include "formats/byte_source.hpp"
+#include "formats/safetensors.hpp"
 #include "model_layers.hpp"
+#include "settings_archive.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -82,4 +87,30 @@ TEST_CASE("each broken channel is counted once") {
   CHECK(f.var_negative == 1);
   CHECK(f.gamma_small == 2);  // -0.001 and 0; 0.01 is not below 0.01, NaN is no number
   CHECK(bnorm::flag_channels(layer, 0).gamma_small == 0);
+}
+
+TEST_CASE("read_layers takes what the file says of each layer, and nothing for the others") {
+  bnorm_test::temp_dir dir;
+  {
+    bnorm::output_file out(dir.file("m.safetensors"));
+    std::vector<bnorm::named_tensor> tensors;
+    for (const char* name :
+         {"a.running_mean", "a.running_var", "b.running_mean", "b.running_var"}) {
+      tensors.push_back(
+          bnorm::make_named_tensor({bnorm::dtype::float32(), {2}, false, name}, {1, 2}));
+    }
+    bnorm::write_safetensors(out, std::move(tensors));
+    out.commit();
+  }
+  const bnorm_test::settings_archive archive(
+      bnorm::open_safetensors(bnorm::byte_source::from_memory(
+          "m.safetensors", bnorm_test::read_bytes(dir.file("m.safetensors")))),
+      {{"b.", {1e-3, std::nullopt, "onnx"}}});
+  const auto layers = bnorm::read_layers(archive, 0);
+  REQUIRE(layers.size() == 2);
+  CHECK(archive.asked == std::vector<std::string>{"a.", "b."});
+  CHECK_FALSE(layers[0].settings.has_value());
+  REQUIRE(layers[1].settings.has_value());
+  CHECK(layers[1].settings->epsilon == 1e-3);
+  CHECK_FALSE(layers[1].settings->momentum.has_value());
 }

@@ -11,6 +11,7 @@
 #include "formats/byte_source.hpp"
 #include "formats/registry.hpp"
 #include "formats/safetensors.hpp"
+#include "settings_archive.hpp"
 #include "state_tensors.hpp"
 #include "test_support.hpp"
 
@@ -321,4 +322,25 @@ TEST_CASE("state_tensors in place writes the stored names and types, and only wh
                                                    {"m.bn.moving_variance", dtype::float32()}});
   const auto counter = bnorm::state_tensors(state, false, true, {&stored, false, nullptr}).back();
   CHECK(counter.data == std::string("\x2c\x01\0\0\0\0\0\0", 8));
+}
+
+TEST_CASE("read_stored_state takes what the file says of the layer it found, under wrappers") {
+  std::vector<bnorm::named_tensor> tensors;
+  tensors.push_back(vector_of("module.bn1.running_mean", {1, 2}));
+  tensors.push_back(vector_of("module.bn1.running_var", {3, 4}));
+  tensors.push_back(vector_of("bn2.running_mean", {5}));
+  tensors.push_back(vector_of("bn2.running_var", {6}));
+  const bnorm::layer_settings node{0.009999999776482582, 0.8999999761581421, "onnx"};
+  const bnorm_test::settings_archive archive(archive_of(std::move(tensors)),
+                                             {{"module.bn1.", node}});
+  // Asked without the wrapper and without the final dot: the settings of the layer found.
+  const bnorm::stored_state stored = bnorm::read_stored_state(archive, "bn1");
+  CHECK(stored.prefix == "module.bn1.");
+  CHECK(archive.asked == std::vector<std::string>{"module.bn1."});
+  REQUIRE(stored.settings.has_value());
+  CHECK(stored.settings->epsilon == 0.009999999776482582);
+  CHECK(stored.settings->momentum == 0.8999999761581421);
+  CHECK(stored.settings->convention == "onnx");
+  // A layer the file says nothing of has no settings.
+  CHECK_FALSE(bnorm::read_stored_state(archive, "bn2.").settings.has_value());
 }
