@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """bnorm's benchmark harness: generates the inputs, runs bnorm and its peers alternately in
-the same run (cp as the floor, the NumPy script, PyTorch when installed), and prints the
-median wall time and peak memory of each with ratios, as Markdown with the method beside it.
+the same run (cp as the floor, the NumPy script, PyTorch when installed, onnx + NumPy for the
+ONNX fold), and prints the median wall time and peak memory of each with ratios, as Markdown
+with the method beside it.
 
     /usr/bin/python3 bench/bench.py --bnorm build/bnorm [--runs 5] [--out bench/results/DATE.md]
 
@@ -104,6 +105,38 @@ def make_checkpoint(folder):
     x = folder / "checkpoint_x.npy"
     np.save(x, np.random.default_rng(1).normal(size=(8, 512, 4, 4)).astype(np.float32))
     return big, x
+
+
+def make_onnx_model(folder):
+    """The 113 MiB model of 50 Conv + BatchNormalization pairs (peers/make_big_onnx.py)."""
+    model = folder / "big_conv_bn.onnx"
+    if not model.exists():
+        subprocess.run([PYTHON, HERE / "peers/make_big_onnx.py", model], check=True)
+    return model
+
+
+def folded_difference(ours, theirs):
+    """How two folds of the same model differ: the largest |difference| between the weights
+    and biases of their Conv nodes, in graph order (a created bias may be named otherwise), and
+    whether every BatchNormalization is gone from both."""
+    script = """
+import sys
+import numpy as np
+import onnx
+from onnx import numpy_helper
+def convs(path):
+    graph = onnx.load(path).graph
+    values = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    left = sum(n.op_type == "BatchNormalization" for n in graph.node)
+    return [[values[name] for name in n.input[1:]] for n in graph.node if n.op_type == "Conv"], left
+(a, left_a), (b, left_b) = convs(sys.argv[1]), convs(sys.argv[2])
+assert len(a) == len(b) and all(len(x) == len(y) for x, y in zip(a, b))
+worst = max(float(np.max(np.abs(x.astype(np.float64) - y))) for p, q in zip(a, b) for x, y in zip(p, q))
+print(worst, left_a, left_b)
+"""
+    out = subprocess.run([PYTHON, "-c", script, ours, theirs], check=True, capture_output=True,
+                         text=True).stdout.split()
+    return float(out[0]), int(out[1]), int(out[2])
 
 
 def scenario(title, commands, runs, note=""):
@@ -240,11 +273,32 @@ def main():
             print(table.splitlines()[-1])
         report.append(table)
 
+    title = "113 MiB .onnx model, 50 Conv + BatchNormalization pairs: fold every BN"
+    if selected(title):
+        model = make_onnx_model(folder)
+        fold = [("bnorm fold model.onnx -o out.onnx",
+                 [bnorm, "fold", model, "-o", out("bnorm_folded.onnx")]),
+                ("onnx.load + NumPy fold + onnx.save",
+                 [PYTHON, HERE / "peers/onnx_fold.py", model, out("python_folded.onnx")])]
+        size = model.stat().st_size / 2**20
+        note = (f"{size:.1f} MiB file (50 x Conv(256, 256, 3x3), every other one without a bias, "
+                "each followed by BatchNormalization and Relu; bench/peers/make_big_onnx.py); "
+                "the Python side is bench/peers/onnx_fold.py (the fold in float64, rounded once "
+                "to float32, as bnorm computes it).")
+        table = scenario(title, fold, ARGS.runs, note)
+        worst, left_ours, left_theirs = folded_difference(out("bnorm_folded.onnx"),
+                                                          out("python_folded.onnx"))
+        table += (f"\nBatchNormalization nodes left: bnorm {left_ours}, Python {left_theirs}; "
+                  f"max |difference| between the two folds' Conv weights and biases: {worst:.3g}"
+                  f"{' (bit for bit the same)' if worst == 0 else ''}.\n")
+        print(table.splitlines()[-1])
+        report.append(table)
+
     if ARGS.out:
         pathlib.Path(ARGS.out).write_text("\n".join(report))
     if not ARGS.keep:
         for name in ["y.npy", "s.json", "cp.npy", "np.npy", "t.npy", "y.json", "pj.json", "warm.npy",
-                     "yc.npy", "tc.npy"]:
+                     "yc.npy", "tc.npy", "bnorm_folded.onnx", "python_folded.onnx"]:
             (folder / name).unlink(missing_ok=True)
 
 
