@@ -72,7 +72,7 @@ bn_config with_layer_settings(bn_config config, const state_input& o, const stor
         note("momentum " + number_text(*momentum) + ": the " + stated + " of " + whose);
     } else if (momentum_used) {
       std::cerr << "bnorm: warning: " << whose << " has " << stated << ", which has no equal under "
-                << config.conv->name << "; its momentum " << momentum_text(config)
+                << config.conv->name << "; its default " << momentum_text(config)
                 << " is used instead\n";
     }
   }
