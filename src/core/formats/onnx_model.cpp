@@ -753,13 +753,22 @@ const onnx::AttributeProto* constant_value_attribute(const onnx::NodeProto& node
 }  // namespace
 
 model read_model(std::unique_ptr<input_file> file) {
-  silence_protobuf();
-  model m;
-  m.file_name = file->name();
-  m.folder = folder_of(*file);
+  std::string file_name = file->name();
+  std::filesystem::path folder = folder_of(*file);
   const std::string bytes = read_bytes(*file);
   file.reset();
+  return parse_model(bytes, std::move(file_name), std::move(folder));
+}
 
+model parse_model(std::string_view bytes, std::string file_name, std::filesystem::path folder) {
+  silence_protobuf();
+  model m;
+  m.file_name = std::move(file_name);
+  m.folder = std::move(folder);
+  if (bytes.size() > max_model_bytes) {
+    throw data_error(m.file_name + ": the model is over " + std::to_string(max_model_bytes) +
+                     " bytes, the most a protobuf holds");
+  }
   google::protobuf::io::ArrayInputStream array(bytes.data(), static_cast<int>(bytes.size()));
   google::protobuf::io::CodedInputStream coded(&array);
   coded.SetTotalBytesLimit(static_cast<int>(max_model_bytes));
