@@ -251,7 +251,7 @@ std::string wire_fault(wire_reader& r, std::size_t end, kind k, int depth) {
 
 std::string parse_fault(std::string_view bytes) {
   wire_reader r{bytes};
-  std::string fault = wire_fault(r, bytes.size(), kind::model, 1);
+  std::string fault = wire_fault(r, bytes.size(), kind::model, 0);
   if (fault.empty()) fault = "a field holds a value of the wrong wire type for the ONNX schema";
   return "not an ONNX model: " + fault;
 }
