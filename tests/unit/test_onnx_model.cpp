@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "error.hpp"
+#include "formats/codec.hpp"
 #include "formats/onnx_model.hpp"
+#include "formats/registry.hpp"
 #include "half.hpp"
 #include "test_support.hpp"
 
@@ -318,7 +320,7 @@ TEST_CASE("decode_tensor refuses a type bnorm does not read") {
   TensorProto t;
   t.set_data_type(TensorProto::STRING);
   t.add_dims(1);
-  t.add_string_data("a");
+  t.add_string_data()->push_back('a');  // not ("a"): GCC 12 warns falsely (-Wrestrict)
   CHECK(decode_error(m, t) == "m.onnx: initializer 't': its type STRING is not one bnorm reads");
   t.set_data_type(TensorProto::COMPLEX64);
   t.clear_string_data();
@@ -667,4 +669,46 @@ TEST_CASE("batch_norm_nodes: a layer is named by its node, else by its output") 
       onnx::AttributeProto::INT);
   CHECK_THROWS_WITH_AS(om::batch_norm_nodes(short_model), "node 'bn1': its epsilon is not a float",
                        data_error);
+}
+
+TEST_CASE("every model of libonnx-testdata is told by its bytes and read; no other file is") {
+  const std::filesystem::path testdata = "/usr/share/libonnx-testdata/data";
+  const bnorm::codec* onnx_codec = bnorm::codec_named("onnx");
+  REQUIRE(onnx_codec != nullptr);
+  const auto head_of = [](const std::filesystem::path& path) {
+    std::string bytes = bnorm_test::read_bytes(path.string());
+    return bytes.substr(0, bnorm::sniff_size);
+  };
+  std::size_t models = 0;
+  std::size_t others = 0;
+  if (std::filesystem::is_directory(testdata)) {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(testdata)) {
+      if (!entry.is_regular_file()) continue;
+      const auto& path = entry.path();
+      CAPTURE(path.string());
+      if (path.extension() == ".onnx") {
+        ++models;
+        CHECK(bnorm::codec_for_bytes(head_of(path)) == onnx_codec);
+        const om::model m = om::read_model(std::make_unique<bnorm::input_file>(path.string()));
+        CHECK_NOTHROW(om::batch_norm_nodes(*m.proto));
+      } else if (path.extension() == ".pb") {
+        // A TensorProto begins with dims (field 1) as a model begins with ir_version.
+        ++others;
+        CHECK(bnorm::codec_for_bytes(head_of(path)) != onnx_codec);
+      }
+    }
+    CHECK(models > 1000);
+    CHECK(others > 1000);
+  }
+  // bnorm's samples and the other formats' fuzz seeds, malformed ones included.
+  const std::filesystem::path source = BNORM_SOURCE_DIR;
+  for (const auto& folder : {source / "samples", source / "tests" / "fuzz" / "corpus"}) {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(folder)) {
+      if (!entry.is_regular_file() || entry.path().parent_path().filename() == "onnx") continue;
+      CAPTURE(entry.path().string());
+      ++others;
+      CHECK(bnorm::codec_for_bytes(head_of(entry.path())) != onnx_codec);
+    }
+  }
+  CHECK(others > 100);
 }
