@@ -30,7 +30,7 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
       ->type_name("FILE");
   add_output_option(cmd, "-o,--output", o.output, o.output_format, "WEIGHT");
   cmd->add_option("--bias-out", o.bias_out,
-                  "Write the folded bias (" + extension_names(", ", " or ") + ")")
+                  "Write the folded bias (" + written_extension_names(", ", " or ") + ")")
       ->type_name("FILE")
       ->required();
   add_layer_options(cmd, o.layer, layer_flags::fold);
@@ -54,6 +54,8 @@ fold_run resolve(const fold_options& o) {
 
 int run_fold(const fold_run& run) {
   tensor_pipeline pipeline(run.files);
+  const codec& bias_format = run.bias_out_format ? *run.bias_out_format : pipeline.input_format();
+  refuse_unwritable(run.bias_out, bias_format);
   std::vector<double> bias;
   if (!run.bias.empty()) {
     const auto source = open_input_tensor(run.bias, nullptr, {}, false, false).source;
@@ -74,7 +76,6 @@ int run_fold(const fold_run& run) {
 
   output_file bias_file(run.bias_out);
   const tensor_info bias_info{out_info.type, {folded_bias.size()}, false};
-  const codec& bias_format = run.bias_out_format ? *run.bias_out_format : pipeline.input_format();
   refuse_binary_on_terminal(run.bias_out, bias_format, false);
   const auto bias_sink = bias_format.make_sink(bias_file, bias_info);
   bias_sink->write_at(0, folded_bias);
