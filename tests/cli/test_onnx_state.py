@@ -21,6 +21,10 @@ from cli_support import ScratchTestCase
 
 LARGE = os.environ.get("BNORM_LARGE_GRID") == "1"
 F32 = lambda v: float(np.float32(v))  # an ONNX float attribute, widened exactly
+# An attribute not given takes the schema's default, a float32 too (1e-5f, 0.9f).
+SCHEMA = onnx.defs.get_schema("BatchNormalization").attributes
+DEFAULT_EPSILON = SCHEMA["epsilon"].default_value.f
+DEFAULT_MOMENTUM = SCHEMA["momentum"].default_value.f
 
 
 def make_model(path, layers, dtype=np.float32):
@@ -36,8 +40,8 @@ def make_model(path, layers, dtype=np.float32):
                                       **attributes))
         previous = f"{name}_y"
     elem = TensorProto.FLOAT if dtype == np.float32 else TensorProto.DOUBLE
-    graph = helper.make_graph(nodes, "bns", [helper.make_tensor_value_info("x", elem, None)],
-                              [helper.make_tensor_value_info(previous, elem, None)], initializers)
+    graph = helper.make_graph(nodes, "bns", [helper.make_tensor_value_info("x", elem, ["N", "C", "H", "W"])],
+                              [helper.make_tensor_value_info(previous, elem, ["N", "C", "H", "W"])], initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
@@ -58,7 +62,7 @@ class OnnxState(ScratchTestCase):
         rng = np.random.default_rng(14)
         self.bn1 = parameters(rng, 3)
         self.bn2 = parameters(rng, 3)
-        # bn1 says epsilon 1e-3 and momentum 0.8; bn2 says nothing: ONNX's 1e-5 and 0.9.
+        # bn1 says epsilon 1e-3 and momentum 0.8; bn2 says nothing: the schema's defaults.
         make_model(self.path("m.onnx"), [("bn1", self.bn1, {"epsilon": 1e-3, "momentum": 0.8}),
                                           ("bn2", self.bn2, {})])
         self.x = rng.normal(1, 3, (4, 3, 5, 2))
@@ -86,11 +90,14 @@ class OnnxState(ScratchTestCase):
                 np.testing.assert_allclose(y, want, rtol=1e-13, atol=1e-13)
                 # The convention's own eps would give another output.
                 self.assertGreater(np.max(np.abs(y - self.torch_eval(self.bn1, 1e-5))), 1e-6)
-        # A node without the attribute has ONNX's default, 1e-5 (a float32 too).
+        # A node without the attribute has the schema's default.
         self.assertEqual(self.apply("--state-prefix", "bn2", "--mode", "eval",
                                     "--convention", "keras", "--axis", "1").status, 0)
         np.testing.assert_allclose(np.load(self.path("y.npy")),
-                                   self.torch_eval(self.bn2, F32(1e-5)), rtol=1e-13, atol=1e-13)
+                                   self.torch_eval(self.bn2, DEFAULT_EPSILON), rtol=1e-13,
+                                   atol=1e-13)
+        _, doc = self.stats("--state-prefix", "bn2", "--convention", "onnx")
+        self.assertEqual((doc["eps"], doc["momentum"]), (DEFAULT_EPSILON, DEFAULT_MOMENTUM))
 
     def test_a_given_eps_wins_with_one_warning_naming_both(self):
         result = self.apply("--state-prefix", "bn1", "--mode", "eval", "--eps", "0.01")
@@ -211,12 +218,13 @@ class OnnxState(ScratchTestCase):
         layers = json.loads(result.stdout)["layers"]
         self.assertEqual([l["prefix"] for l in layers], ["bn1.", "bn2."])
         self.assertEqual([(l["epsilon"], l["momentum"], l["momentum_convention"]) for l in layers],
-                         [(F32(1e-3), F32(0.8), "onnx"), (F32(1e-5), F32(0.9), "onnx")])
+                         [(F32(1e-3), F32(0.8), "onnx"),
+                          (DEFAULT_EPSILON, DEFAULT_MOMENTUM, "onnx")])
         result = self.bnorm("layers", "m.onnx", "--format", "csv")
         rows = list(csv.DictReader(io.StringIO(result.stdout.decode())))
         self.assertEqual([(r["epsilon"], r["momentum"], r["momentum_convention"]) for r in rows],
                          [(repr(F32(1e-3)), repr(F32(0.8)), "onnx"),
-                          (repr(F32(1e-5)), repr(F32(0.9)), "onnx")])
+                          (repr(DEFAULT_EPSILON), repr(DEFAULT_MOMENTUM), "onnx")])
         result = self.bnorm("layers", "m.onnx", "--format", "table")
         lines = result.stdout.decode().splitlines()
         self.assertEqual(lines[1].split()[:6], ["layer", "channels", "dtype", "batches", "eps",
