@@ -49,8 +49,8 @@ CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
   add_output_option(cmd, "-o,--output", o.output, o.output_format);
   add_layer_options(cmd, o.layer, layer_flags::apply);
   cmd->add_option("--stats-out", o.stats_out,
-                  "Write statistics and updated state as JSON (" + extension_names("/", "/", true) +
-                      ": the state only)")
+                  "Write statistics and updated state as JSON (" +
+                      written_extension_names("/", "/", true) + ": the state only)")
       ->type_name("FILE");
   cmd->add_option("--virtual-batch-size", o.virtual_batch_size,
                   "Ghost batch norm: normalize each group of K samples with its own statistics")

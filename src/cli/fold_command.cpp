@@ -36,9 +36,13 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
   cmd->add_option("--bias", o.bias, "The layer's bias, one value per output channel (else 0)")
       ->type_name("FILE");
   add_output_option(cmd, "-o,--output", o.output, o.output_format, "WEIGHT");
-  cmd->add_option(
-         "--bias-out", o.bias_out,
-         "Write the folded bias (" + extension_names(", ", " or ") + "); required for a weight")
+  cmd->get_option("-o")->required(false)->description(
+      "The folded weight, " + written_extension_names(", ", " or ") +
+      "; or the folded model, in its own format (without -o a model is not written: its report "
+      "alone is printed); - writes standard output");
+  cmd->add_option("--bias-out", o.bias_out,
+                  "Write the folded bias (" + written_extension_names(", ", " or ") +
+                      "); required for a weight")
       ->type_name("FILE");
   cmd->add_option("--format", o.format,
                   "A model's report: text (default) or json; on standard output, or on standard "
@@ -56,6 +60,8 @@ bool given(const fold_options& o, const std::string& flag, bool by_value) {
 }
 
 fold_run resolve_weight(const fold_options& o) {
+  // As the parser says it of a flag it requires; a model needs neither.
+  if (o.output.empty()) throw usage_error("--output is required");
   if (o.bias_out.empty()) throw usage_error("--bias-out is required");
   if (given(o, "--format", !o.format.empty())) {
     throw usage_error("--format is the report of a model's fold; " + input_name(o.weight) +
@@ -101,7 +107,7 @@ fold_model_run resolve_model(const fold_options& o, const codec& format) {
   }
   fold_model_run run{o.weight, &format, o.output, json_report(o)};
   if (!o.output.empty()) {
-    const codec* written = output_format(o.output, o.output_format);
+    const codec* written = codec_for_output(o.output, named_format(o.output_format));
     if (written && written != &format) {
       throw usage_error("-o " + o.output + ": the folded model is " + std::string(format.a_file) +
                         ", not " + std::string(written->a_file));
@@ -118,6 +124,8 @@ int run_weight(const fold_run& run, std::optional<opened_input> opened) {
   const bn_config& config = run.config;
   tensor_pipeline pipeline =
       opened ? tensor_pipeline(run.files, std::move(*opened)) : tensor_pipeline(run.files);
+  const codec& bias_format = run.bias_out_format ? *run.bias_out_format : pipeline.input_format();
+  refuse_unwritable(run.bias_out, bias_format);
   std::vector<double> bias;
   if (!run.bias.empty()) {
     const auto source = open_input_tensor(run.bias, nullptr, {}, false, false).source;
@@ -136,7 +144,6 @@ int run_weight(const fold_run& run, std::optional<opened_input> opened) {
 
   output_file bias_file(run.bias_out);
   const tensor_info bias_info{out_info.type, {folded_bias.size()}, false};
-  const codec& bias_format = run.bias_out_format ? *run.bias_out_format : pipeline.input_format();
   refuse_binary_on_terminal(run.bias_out, bias_format, false);
   const auto bias_sink = bias_format.make_sink(bias_file, bias_info);
   bias_sink->write_at(0, folded_bias);

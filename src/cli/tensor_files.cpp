@@ -28,8 +28,9 @@ void add_tensor_option(CLI::App* cmd, std::string& tensor, const std::string& wh
 
 void add_output_option(CLI::App* cmd, const std::string& names, std::string& output,
                        std::string& output_format, const std::string& input) {
-  cmd->add_option(names, output,
-                  "Output tensor, " + extension_names(", ", " or ") + "; - writes standard output")
+  cmd->add_option(
+         names, output,
+         "Output tensor, " + written_extension_names(", ", " or ") + "; - writes standard output")
       ->type_name("FILE")
       ->required();
   cmd->add_option("--output-format", output_format,
@@ -98,12 +99,21 @@ input_tensor open_input_tensor(opened_input input, const std::string& path,
 const codec* output_format(const std::string& path, const std::string& flag_value,
                            bool output_flag_applies) {
   refuse_directory(path);
+  const codec* format = nullptr;
   try {
-    return codec_for_output(path, named_format(flag_value));
+    format = codec_for_output(path, named_format(flag_value));
   } catch (const usage_error& e) {
     if (output_flag_applies) throw;
     throw usage_error(e.what());  // without the fault: no flag names this file's format
   }
+  if (format) refuse_unwritable(path, *format);
+  return format;
+}
+
+void refuse_unwritable(const std::string& path, const codec& format) {
+  if (format.make_sink) return;
+  throw usage_error((path == standard_stream ? std::string("standard output") : path) +
+                    ": bnorm writes no tensor as " + std::string(format.a_file));
 }
 
 void refuse_binary_on_terminal(const std::string& path, const codec& format,
@@ -124,7 +134,9 @@ void refuse_binary_on_terminal(const std::string& path, const codec& format,
 
 const codec* state_output_format(const std::string& path) {
   const codec* format = codec_for_path(path);
-  return format && format->holds_many ? format : nullptr;
+  if (!format || !format->holds_many) return nullptr;
+  if (!format->write_set) refuse_unwritable(path, *format);
+  return format;
 }
 
 std::string format_hint(const std::string& path, const std::string& formats) {

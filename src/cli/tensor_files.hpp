@@ -76,8 +76,12 @@ const codec* output_format(const std::string& path, const std::string& flag_valu
 void refuse_binary_on_terminal(const std::string& path, const codec& format,
                                bool output_flag_applies = true);
 
+/// Refuses (usage_error) to write a tensor to `path` as `format` when the format is one bnorm
+/// only reads (a model, which it rewrites only whole), before anything is written.
+void refuse_unwritable(const std::string& path, const codec& format);
+
 /// The format of named tensors a --stats-out `path` names, or null for a JSON document (any
-/// other name, and standard output).
+/// other name, and standard output).  Throws usage_error for a format bnorm only reads.
 const codec* state_output_format(const std::string& path);
 
 /// For the message of a JSON file that does not parse: "" when `path` is named as a document

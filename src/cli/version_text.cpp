@@ -70,7 +70,12 @@ std::string version_text() {
          std::string(zlibVersion()) +
          ")\n"
          // fast_float's headers carry no version macro, so its version cannot be known here.
-         "fast_float: (no version macro in its headers)";
+         "fast_float: (no version macro in its headers)\n"
+         // Models are parsed by the protobuf library linked in, with the schema of the ONNX
+         // release whose onnx.proto the build compiled.
+         "protobuf: " BNORM_PROTOBUF_VERSION
+         " (linked in)\n"
+         "ONNX schema: " BNORM_ONNX_VERSION " (onnx.proto, compiled by protoc)";
 }
 
 }  // namespace bnorm::cli

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """The seams of docs/ARCHITECTURE.md, checked on the sources: the layers' includes point one
 way, no two files include each other through any path, and the command line spells no tensor
-format (npy, npz, safetensors, in any case), whose words all come from the registry.  Prints
-each breach and exits 1 if any."""
+format (npy, npz, safetensors, .onnx, in any case), whose words all come from the registry.
+Prints each breach and exits 1 if any."""
 import pathlib
 import re
 import sys
@@ -99,7 +99,9 @@ def main():
     # take the words from the registry.  Any spelling counts ("NPY", ".Npz", "npz|safetensors");
     # comments and the manual's EXAMPLES, which name files, do not.  JSON is also the language
     # of every document bnorm writes (state, statistics, reports), which the CLI names as such.
-    spelled = re.compile(r"(?<![A-Za-z0-9_])(npy|npz|safetensors)(?![A-Za-z0-9_])", re.I)
+    # ONNX is also a framework and a convention (--convention onnx): only its extension counts.
+    spelled = re.compile(
+        r"(?<![A-Za-z0-9_])(npy|npz|safetensors)(?![A-Za-z0-9_])|\.onnx(?![A-Za-z0-9_])", re.I)
     for path in sorted((SRC / "cli").rglob("*.[ch]pp")):
         text = path.read_text()
         if path.name == "manual.cpp":

@@ -12,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dtype.hpp"
@@ -45,6 +46,10 @@ struct model {
 /// max_tensor_elements without overflow) and data size agree.  Throws data_error
 /// ("<file>: <what>") for anything else, io_error when reading fails.
 model read_model(std::unique_ptr<input_file> file);
+
+/// read_model's parse and checks of a model's bytes already in memory, named `file_name`,
+/// whose external data is read from `folder` (empty: none is read).
+model parse_model(std::string_view bytes, std::string file_name, std::filesystem::path folder);
 
 /// Serializes `proto` into `out`.  Throws data_error when it is over max_model_bytes (a model
 /// that must keep tensors in side files), io_error when writing fails.

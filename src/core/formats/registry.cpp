@@ -17,19 +17,22 @@ extern const codec json_codec;
 extern const codec npz_codec;
 extern const codec safetensors_codec;
 extern const codec torch_codec;
+extern const codec onnx_codec;
 
 namespace {
 
 // In the order users see them, and the order bytes are tried in: a recognizer that looks
-// deeper into a container it shares with another (a ZIP) must come before the other's.
-constexpr std::array<const codec*, 5> codecs{&npy_codec, &json_codec, &torch_codec, &npz_codec,
-                                             &safetensors_codec};
+// deeper into a container it shares with another (a ZIP) must come before the other's; ONNX's,
+// which reads a protobuf's first fields and no magic, is tried last.
+constexpr std::array<const codec*, 6> codecs{&npy_codec, &json_codec,        &torch_codec,
+                                             &npz_codec, &safetensors_codec, &onnx_codec};
 
 template <typename Word>
 std::string joined(Word word, std::string_view separator, std::string_view last,
-                   bool many_only = false) {
+                   bool many_only = false, bool written_only = false) {
   std::vector<std::string> words;
   for (const codec* c : codecs) {
+    if (written_only && !c->make_sink) continue;
     if (!many_only || c->holds_many) words.push_back(word(*c));
   }
   std::string text;
@@ -96,6 +99,12 @@ std::string format_names(std::string_view separator, std::string_view last) {
 std::string extension_names(std::string_view separator, std::string_view last, bool many_only) {
   return joined([](const codec& c) { return std::string(c.extensions.front()); }, separator, last,
                 many_only);
+}
+
+std::string written_extension_names(std::string_view separator, std::string_view last,
+                                    bool many_only) {
+  return joined([](const codec& c) { return std::string(c.extensions.front()); }, separator, last,
+                many_only, true);
 }
 
 std::string named_formats(std::string_view separator, std::string_view last) {

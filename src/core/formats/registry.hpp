@@ -35,6 +35,10 @@ std::string format_names(std::string_view separator = ", ", std::string_view las
 std::string extension_names(std::string_view separator = ", ", std::string_view last = {},
                             bool many_only = false);
 
+/// extension_names of the formats bnorm writes tensors as (not those it only reads).
+std::string written_extension_names(std::string_view separator = ", ", std::string_view last = {},
+                                    bool many_only = false);
+
 /// The extensions of the formats that hold named tensors after the article the first takes:
 /// "a .pt, .npz or .safetensors" (the article from its a_file).
 std::string named_formats(std::string_view separator = ", ", std::string_view last = " or ");
