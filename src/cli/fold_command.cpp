@@ -45,8 +45,8 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
                       "); required for a weight")
       ->type_name("FILE");
   cmd->add_option("--format", o.format,
-                  "A model's report: text (default) or json; on standard output, or on standard "
-                  "error when -o is -.  Without -o, a model is not written: the report alone")
+                  "A model's report: text (default) or json, on standard output (standard error "
+                  "when -o is -)")
       ->type_name("text|json");
   add_layer_options(cmd, o.layer, layer_flags::fold);
   o.command = cmd;

@@ -374,6 +374,21 @@ def unnamed_nodes():
                                       "not_folded": {}}
 
 
+@register
+def conv_bn_sample():
+    """samples/conv_bn.onnx, the README's example: two Conv+BN pairs that fold, the second
+    without a bias, and a BN after a Relu that cannot."""
+    g = Graph(2024)
+    x = g.input("image", [1, 3, 8, 8])
+    y = g.node("Relu", [g.batch_norm(g.conv(x, "conv1", 3, 4), "bn1", 4)], ["relu1_out"], "relu1")
+    y = g.node("Relu", [g.batch_norm(g.conv(y, "conv2", 4, 4, bias=False), "bn2", 4)],
+               ["relu2_out"], "relu2")
+    g.output(g.batch_norm(y, "bn3", 4))
+    return g.model("conv_bn_sample"), {
+        "folded": {"bn1": folded("conv1"), "bn2": folded("conv2", bias_created=True)},
+        "not_folded": {"bn3": "after_activation"}}
+
+
 def many_layers(count, channels=8, seed=24, spatial=4):
     """`count` Conv+BN pairs with a Relu after each BN: a deep network's shape."""
     g = Graph(seed)

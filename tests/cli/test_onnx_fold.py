@@ -24,7 +24,7 @@ from onnx import numpy_helper
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import onnx_models  # noqa: E402
-from cli_support import ScratchTestCase, run  # noqa: E402
+from cli_support import SAMPLES, SOURCE_DIR, ScratchTestCase, run  # noqa: E402
 
 LARGE = os.environ.get("BNORM_LARGE_GRID") == "1"
 FOLDABLE = {"Conv", "ConvTranspose", "Gemm"}
@@ -504,6 +504,12 @@ class OnnxFold(ScratchTestCase):
         # Rounded once, every value is the nearest float32 to the exact one: float32 steps are
         # never nearer.
         self.assertGreater(differ, 0)
+
+    def test_the_sample_is_the_builders(self):
+        sys.path.insert(0, str(SOURCE_DIR / "tests" / "golden"))
+        import make_onnx_samples
+        written = make_onnx_samples.write_sample(self.dir / "conv_bn.onnx")
+        self.assertEqual(written.read_bytes(), (SAMPLES / "conv_bn.onnx").read_bytes())
 
     def test_fold_time_of_a_deep_model(self):
         count = 500 if LARGE else 100
