@@ -1,10 +1,16 @@
 #include "fold_command.hpp"
 
+#include <unistd.h>
+
+#include <optional>
+
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "file_io.hpp"
 #include "file_names.hpp"
 #include "fold.hpp"
+#include "fold_report.hpp"
+#include "json_document.hpp"
 #include "output_paths.hpp"
 #include "run_feedback.hpp"
 #include "state_input.hpp"
@@ -19,7 +25,8 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
       "or convolution layer before it.");
   cmd->add_option("WEIGHT", o.weight,
                   "The layer's weight, output channels along --axis (default 0, PyTorch's "
-                  "(out, in, ...)); - reads standard input")
+                  "(out, in, ...)); or a model whose every foldable batch normalization is "
+                  "folded, with its own parameters; - reads standard input")
       ->type_name("FILE")
       ->required();
   cmd->add_option("--input-format", o.input_format,
@@ -29,16 +36,39 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
   cmd->add_option("--bias", o.bias, "The layer's bias, one value per output channel (else 0)")
       ->type_name("FILE");
   add_output_option(cmd, "-o,--output", o.output, o.output_format, "WEIGHT");
+  cmd->get_option("-o")->required(false)->description(
+      "The folded weight, " + written_extension_names(", ", " or ") +
+      "; or the folded model, in its own format (without -o a model is not written: its report "
+      "alone is printed); - writes standard output");
   cmd->add_option("--bias-out", o.bias_out,
-                  "Write the folded bias (" + written_extension_names(", ", " or ") + ")")
-      ->type_name("FILE")
-      ->required();
+                  "Write the folded bias (" + written_extension_names(", ", " or ") +
+                      "); required for a weight")
+      ->type_name("FILE");
+  cmd->add_option("--format", o.format,
+                  "A model's report: text (default) or json, on standard output (standard error "
+                  "when -o is -)")
+      ->type_name("text|json");
   add_layer_options(cmd, o.layer, layer_flags::fold);
+  o.command = cmd;
   return cmd;
 }
 
-fold_run resolve(const fold_options& o) {
+namespace {
+
+bool given(const fold_options& o, const std::string& flag, bool by_value) {
+  return o.command ? o.command->count(flag) > 0 : by_value;
+}
+
+fold_run resolve_weight(const fold_options& o) {
+  // As the parser says it of a flag it requires; a model needs neither.
+  if (o.output.empty()) throw usage_error("--output is required");
+  if (o.bias_out.empty()) throw usage_error("--bias-out is required");
+  if (given(o, "--format", !o.format.empty())) {
+    throw usage_error("--format is the report of a model's fold; " + input_name(o.weight) +
+                      " is read as a weight tensor");
+  }
   fold_run run;
+  run.what = fold_run::kind::weight;
   run.config = make_config(o.layer);
   run.state = state_input_of(o.layer);
   run.files = resolve_route(o.weight, o.input_format, o.tensor, o.output, o.output_format);
@@ -52,8 +82,47 @@ fold_run resolve(const fold_options& o) {
   return run;
 }
 
-int run_fold(const fold_run& run) {
-  tensor_pipeline pipeline(run.files);
+bool json_report(const fold_options& o) {
+  if (o.format.empty() || o.format == "text") return false;
+  if (o.format == "json") return true;
+  throw usage_error("--format takes text or json, not '" + o.format + "'");
+}
+
+fold_model_run resolve_model(const fold_options& o, const codec& format) {
+  const std::pair<const char*, bool> weight_flags[] = {
+      {"--bias", !o.bias.empty()},
+      {"--bias-out", !o.bias_out.empty()},
+      {"--tensor", !o.tensor.empty()},
+      {"--state", !o.layer.state.empty()},
+      {"--state-prefix", !o.layer.state_prefix.empty()},
+      {"--eps", !o.layer.eps.empty()},
+      {"--axis", o.layer.axis != "0"},
+      {"--convention", o.layer.convention != "torch"}};
+  for (const auto& [flag, by_value] : weight_flags) {
+    if (given(o, flag, by_value)) {
+      throw usage_error(std::string(flag) + " is for a weight tensor; " + input_name(o.weight) +
+                        " is a model, whose batch normalizations are folded with their own "
+                        "parameters");
+    }
+  }
+  fold_model_run run{o.weight, &format, o.output, json_report(o)};
+  if (!o.output.empty()) {
+    const codec* written = codec_for_output(o.output, named_format(o.output_format));
+    if (written && written != &format) {
+      throw usage_error("-o " + o.output + ": the folded model is " + std::string(format.a_file) +
+                        ", not " + std::string(written->a_file));
+    }
+    refuse_binary_on_terminal(o.output, format);
+    check_output_paths({{"WEIGHT", o.weight}}, {{"-o", o.output}}, {{"-o", "WEIGHT"}});
+  } else if (given(o, "--output-format", !o.output_format.empty())) {
+    throw usage_error("--output-format is the format of -o, which is not given");
+  }
+  return run;
+}
+
+int run_weight(const fold_run& run, std::optional<opened_input> opened) {
+  tensor_pipeline pipeline =
+      opened ? tensor_pipeline(run.files, std::move(*opened)) : tensor_pipeline(run.files);
   const codec& bias_format = run.bias_out_format ? *run.bias_out_format : pipeline.input_format();
   refuse_unwritable(run.bias_out, bias_format);
   std::vector<double> bias;
@@ -82,6 +151,58 @@ int run_fold(const fold_run& run) {
   bias_sink->finish();
   pipeline.commit(&bias_file);
   return exit_ok;
+}
+
+int run_model(const fold_model_run& run, opened_input input) {
+  std::optional<output_file> out;
+  if (!run.output.empty()) out.emplace(run.output);
+  const model_fold_report report =
+      run.format->fold_model(std::move(input.file), out ? &*out : nullptr);
+  if (out) out->commit();
+  const std::string text =
+      run.json ? format_json_document(fold_report_json(report, input_name(run.model)))
+               : fold_report_text(report);
+  // The model on standard output leaves the report standard error.
+  const bool model_on_stdout =
+      run.output == standard_stream || descriptor_named(run.output) == STDOUT_FILENO;
+  output_file report_file(model_on_stdout ? "/dev/stderr" : std::string(standard_stream));
+  report_file.write(text);
+  report_file.commit();
+  return exit_ok;
+}
+
+}  // namespace
+
+fold_run resolve(const fold_options& o) {
+  const codec* named = input_format(o.weight, o.input_format);
+  const codec* told = named ? named : codec_for_path(o.weight);
+  fold_run run;
+  if (!told) {
+    json_report(o);
+    run.what = fold_run::kind::told_by_bytes;
+    run.options = o;
+    return run;
+  }
+  if (!told->fold_model) return resolve_weight(o);
+  run.what = fold_run::kind::model;
+  run.model = resolve_model(o, *told);
+  return run;
+}
+
+int run_fold(const fold_run& run) {
+  switch (run.what) {
+    case fold_run::kind::weight:
+      return run_weight(run, std::nullopt);
+    case fold_run::kind::model:
+      return run_model(run.model, open_input(run.model.model, run.model.format));
+    case fold_run::kind::told_by_bytes:
+      break;
+  }
+  opened_input input = open_input(run.options.weight);
+  if (input.format->fold_model) {
+    return run_model(resolve_model(run.options, *input.format), std::move(input));
+  }
+  return run_weight(resolve_weight(run.options), std::move(input));
 }
 
 }  // namespace bnorm::cli

@@ -77,6 +77,11 @@ input_tensor open_input_tensor(const std::string& path, const codec* named,
     if (format_flag_applies) throw;
     throw usage_error(e.what());  // without the fault: no flag names this file's format
   }
+  return open_input_tensor(std::move(input), path, tensor, tensor_flag_applies);
+}
+
+input_tensor open_input_tensor(opened_input input, const std::string& path,
+                               const std::string& tensor, bool tensor_flag_applies) {
   const codec* format = input.format;
   const auto archive = format->open(std::move(input.file));
   if (!tensor.empty() && !archive->names_tensors()) {

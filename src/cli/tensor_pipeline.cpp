@@ -26,6 +26,12 @@ tensor_pipeline::tensor_pipeline(const tensor_route& route) : route_(route) {
   input_format_ = input.format;
 }
 
+tensor_pipeline::tensor_pipeline(const tensor_route& route, opened_input opened) : route_(route) {
+  input_tensor input = open_input_tensor(std::move(opened), route.input, route.tensor);
+  source_ = std::move(input.source);
+  input_format_ = input.format;
+}
+
 tensor_info tensor_pipeline::output_info(std::optional<dtype> type) const {
   tensor_info info = source_->info();
   info.type = type ? *type : output_type_for(info.type);

@@ -38,6 +38,8 @@ void check_route_rewrite(const tensor_route& route, const std::string& output_fl
 class tensor_pipeline {
  public:
   explicit tensor_pipeline(const tensor_route& route);
+  /// The same, with the input already opened (its first bytes read to tell its format).
+  tensor_pipeline(const tensor_route& route, opened_input input);
 
   const tensor_source& source() const { return *source_; }
 

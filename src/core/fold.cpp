@@ -4,6 +4,7 @@
 
 #include "count_text.hpp"
 #include "error.hpp"
+#include "fold_formula.hpp"
 #include "layout.hpp"
 #include "number_format.hpp"
 #include "passes.hpp"
@@ -11,20 +12,11 @@
 namespace bnorm {
 namespace {
 
-// `value` once rounded to `type`, as the output will hold it: a float16 weight of 7e4 is inf.
-double rounded_to(dtype type, double value) {
-  std::byte bytes[sizeof(double)];
-  encode(type, &value, 1, bytes);
-  double back;
-  decode(type, bytes, 1, &back);
-  return back;
-}
-
 // Refuses a folded value that its output type cannot hold: like an infinite scale, an
 // infinite weight or bias would carry into every later use, unannounced.
-void check_holds(dtype type, double value, const std::string& state_name, std::size_t channel,
-                 const char* what) {
-  if (std::isfinite(rounded_to(type, value))) return;
+void check_holds(dtype type, double unfolded, double value, const std::string& state_name,
+                 std::size_t channel, const char* what) {
+  if (stays_finite(type, unfolded, value)) return;
   throw data_error(state_name + ": channel " + std::to_string(channel) + ": the folded " + what +
                    " (" + format_number(value, dtype::float64()) + ") is not finite as " +
                    name_of(type));
@@ -66,7 +58,7 @@ std::vector<double> fold_batch_norm(const tensor_source& weight, long long axis,
   constexpr double every_type_holds = 65504;
   std::vector<double> scale(channels), folded_bias(channels);
   for (std::size_t c = 0; c < channels; ++c) {
-    scale[c] = plan.state.weight[c] / std::sqrt(plan.state.running_var[c] + plan.config.eps);
+    scale[c] = fold_scale(plan.state.weight[c], plan.state.running_var[c], plan.config.eps);
     // Eval mode with running_var + eps = 0 gives NaN or ±∞ outputs (as PyTorch does); a folded
     // weight of ±∞ or NaN would carry that into every later use, unannounced: refuse it.
     if (!std::isfinite(scale[c])) {
@@ -78,18 +70,19 @@ std::vector<double> fold_batch_norm(const tensor_source& weight, long long axis,
                        ", so the folded weight would not be finite");
     }
     const double b = bias.empty() ? 0.0 : bias[c];
-    folded_bias[c] = (b - plan.state.running_mean[c]) * scale[c] + plan.state.bias[c];
-    if (std::isfinite(b)) check_holds(output, folded_bias[c], state_name, c, "bias");
+    folded_bias[c] =
+        bnorm::folded_bias(b, plan.state.running_mean[c], scale[c], plan.state.bias[c]);
+    check_holds(output, b, folded_bias[c], state_name, c, "bias");
   }
   stream_groups(weight, folded_weight.parallel(),
                 [&](std::size_t, std::size_t p, double* w, std::size_t n) {
                   for (std::size_t i = 0; i < n; ++i) {
                     const std::size_t c = layout.channel_at(p + i);
                     const double unfolded = w[i];
-                    w[i] *= scale[c];
+                    w[i] = bnorm::folded_weight(unfolded, scale[c]);
                     // A NaN or ±Inf weight stays what it was; a finite one must stay finite.
-                    if (std::isfinite(unfolded) && !(std::fabs(w[i]) <= every_type_holds)) {
-                      check_holds(output, w[i], state_name, c, "weight");
+                    if (!(std::fabs(w[i]) <= every_type_holds)) {
+                      check_holds(output, unfolded, w[i], state_name, c, "weight");
                     }
                   }
                   folded_weight.write_at(p, std::span<const double>(w, n));

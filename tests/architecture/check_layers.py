@@ -18,7 +18,8 @@ LAYERS = {
     "kernels": {"channel_stats", "layout", "convention", "batch_norm", "passes", "backward",
                 "fold", "in_memory", "tensor_compare"},
     "documents": {"state_file", "state_tensors", "partial_stats",
-                  "document_compare", "stats_plot", "model_layers", "layers_plot"},
+                  "document_compare", "stats_plot", "model_layers", "layers_plot",
+                  "fold_report"},
 }
 ORDER = ["foundation", "streams", "kernels", "documents"]
 # Formats sit on the streams beside the kernels: neither knows the other, and the documents

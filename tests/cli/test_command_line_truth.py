@@ -257,7 +257,8 @@ FLAGS = {
     # No --mode: folding is eval mode.  No --momentum: nothing is updated.
     "fold": {"WEIGHT": "the weight", "--input-format": "format of WEIGHT",
              "--tensor": "tensor of a container WEIGHT", **OUTPUT, **LAYER, **FEEDBACK,
-             "--bias": "the layer's bias", "--bias-out": "the folded bias"},
+             "--bias": "the layer's bias", "--bias-out": "the folded bias",
+             "--format": "a model's report"},
 }
 
 

@@ -685,3 +685,74 @@ with zipfile.ZipFile(deflated, "w") as z:
 torch_cases["data-pkl-deflated"] = deflated.getvalue()
 torch_cases["name-lone-surrogate"] = torch_bytes({"\ud800t": torch.randn(4)})
 write("torch", torch_cases)
+
+# fuzz_onnx_fold: the models of tests/cli/onnx_models.py, and graphs that stress the fold's own
+# walk: a BN reading its own output, a layer of a weight that is not of its op's rank, a
+# ConvTranspose whose group does not divide its channels or is 0, parameters of the wrong
+# length, a Gemm with a matrix C, a folded layer whose weight is a Constant of value_floats.
+import sys  # noqa: E402
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "cli"))
+import onnx  # noqa: E402
+import onnx_models  # noqa: E402
+from onnx import helper, numpy_helper  # noqa: E402
+
+
+def onnx_fold_seeds():
+    cases = {}
+    for name in ("conv_bn", "conv_without_bias", "conv_transpose_grouped", "gemm",
+                 "gemm_trans_b_alpha_beta", "gemm_scalar_c", "float16", "constant_nodes",
+                 "conv_bn_bn", "subgraph_reads_conv_output", "refusals", "ir_version_3",
+                 "unnamed_nodes"):
+        model, _ = onnx_models.MODELS[name]()
+        cases["valid-" + name.replace("_", "-")] = model.SerializeToString()
+
+    def edited(name, edit):
+        model, _ = onnx_models.MODELS[name]()
+        edit(model.graph)
+        return model.SerializeToString()
+
+    def node(graph, name):
+        return next(n for n in graph.node if n.name == name)
+
+    def replace(graph, name, array):
+        index = next(i for i, t in enumerate(graph.initializer) if t.name == name)
+        graph.initializer[index].CopyFrom(numpy_helper.from_array(array, name))
+
+    cases["bn-reads-itself"] = edited("conv_bn", lambda g: node(g, "bn1").input.__setitem__(
+        0, "bn1_out"))
+    cases["conv-weight-rank-1"] = edited("conv_bn", lambda g: replace(
+        g, "conv1.weight", np.ones(4, np.float32)))
+    cases["conv-weight-zero-channels"] = edited("conv_bn", lambda g: replace(
+        g, "conv1.weight", np.ones((0, 3, 3, 3), np.float32)))
+    cases["conv-weight-int64"] = edited("conv_bn", lambda g: replace(
+        g, "conv1.weight", np.ones((4, 3, 3, 3), np.int64)))
+    cases["conv-transpose-group-3"] = edited("conv_transpose_grouped", lambda g: node(
+        g, "up").attribute[0].__setattr__("i", 3))
+    cases["conv-transpose-group-0"] = edited("conv_transpose_grouped", lambda g: node(
+        g, "up").attribute[0].__setattr__("i", 0))
+    cases["bn-scale-too-short"] = edited("conv_bn", lambda g: replace(
+        g, "bn1.scale", np.ones(3, np.float32)))
+    cases["bn-scale-matrix"] = edited("conv_bn", lambda g: replace(
+        g, "bn1.scale", np.ones((2, 2), np.float32)))
+    cases["gemm-matrix-c"] = onnx_models.MODELS["gemm_matrix_c"]()[0].SerializeToString()
+    cases["bn-var-minus-eps"] = edited("conv_bn", lambda g: replace(
+        g, "bn1.var", np.full(4, -np.float32(1e-3), np.float32)))
+
+    def value_floats_weight(g):
+        conv = node(g, "fc")
+        g.node.insert(0, helper.make_node("Constant", [], ["w_floats"], value_floats=[1.0] * 20))
+        conv.input[1] = "w_floats"
+    cases["gemm-weight-value-floats"] = edited("gemm", value_floats_weight)
+
+    def external_location(g):
+        tensor = next(t for t in g.initializer if t.name == "conv1.weight")
+        tensor.ClearField("raw_data")
+        tensor.data_location = onnx.TensorProto.EXTERNAL
+        tensor.external_data.add(key="location", value="model.onnx")
+        tensor.external_data.add(key="length", value=str(4 * 4 * 3 * 3 * 3))
+    cases["weight-external-in-itself"] = edited("conv_bn", external_location)
+    return cases
+
+
+write("onnx_fold", onnx_fold_seeds())

@@ -8,6 +8,7 @@
 
 #include "codec.hpp"
 #include "error.hpp"
+#include "onnx_fold.hpp"
 #include "onnx_model.hpp"
 #include "quoted_name.hpp"
 
@@ -161,7 +162,7 @@ extern const codec onnx_codec{
     .name = "onnx",
     .a_file = "an .onnx file",
     .manual =
-        "**.onnx** models (read only): each BatchNormalization node of the main graph whose "
+        "**.onnx** models (read, and rewritten whole by fold): each BatchNormalization node of the main graph whose "
         "scale, B, input_mean and input_var are constants (initializers or Constant nodes) "
         "reads as the layer named after the node (or its output Y, when the node has no name "
         "or shares it), with the tensors LAYER.weight, LAYER.bias, LAYER.running_mean and "
@@ -182,7 +183,7 @@ extern const codec onnx_codec{
     .make_sink = nullptr,
     .write_set = nullptr,
     .update_set = nullptr,
-    .fold_model = nullptr,
+    .fold_model = fold_onnx_model,
 };
 
 }  // namespace bnorm

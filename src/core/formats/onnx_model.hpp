@@ -113,7 +113,8 @@ struct batch_norm_node {
   /// The name bnorm gives the layer: the node's name, or, when it has none or shares it with
   /// another node, the name of its output Y (unique in a valid graph).
   std::string layer_name;
-  double epsilon = 1e-5;  ///< the attribute (a float32, widened exactly), else the default
+  /// The attribute (a float32, widened exactly), else the schema's default, the float32 1e-5f
+  double epsilon = static_cast<double>(1e-5f);
   double momentum = 0.9;  ///< ONNX's meaning: running = running·momentum + batch·(1 − momentum)
   bool training_mode = false;  ///< training_mode = 1 (opset 14+), or statistics outputs used
 };

@@ -1,0 +1,19 @@
+#include "fold_formula.hpp"
+
+#include <cstddef>
+
+namespace bnorm {
+
+double rounded_to(dtype type, double value) {
+  std::byte bytes[sizeof(double)];
+  encode(type, &value, 1, bytes);
+  double back;
+  decode(type, bytes, 1, &back);
+  return back;
+}
+
+bool stays_finite(dtype type, double unfolded, double folded) {
+  return !std::isfinite(unfolded) || std::isfinite(rounded_to(type, folded));
+}
+
+}  // namespace bnorm

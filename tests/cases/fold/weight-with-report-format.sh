@@ -1,0 +1,1 @@
+bnorm fold weight.json --state state.json -o folded.json --bias-out bias.json --format json
