@@ -115,7 +115,9 @@ struct batch_norm_node {
   std::string layer_name;
   /// The attribute (a float32, widened exactly), else the schema's default, the float32 1e-5f
   double epsilon = static_cast<double>(1e-5f);
-  double momentum = 0.9;  ///< ONNX's meaning: running = running·momentum + batch·(1 − momentum)
+  /// ONNX's meaning: running = running·momentum + batch·(1 − momentum); the attribute, else the
+  /// schema's default, the float32 0.9f
+  double momentum = static_cast<double>(0.9f);
   bool training_mode = false;  ///< training_mode = 1 (opset 14+), or statistics outputs used
 };
 
