@@ -144,6 +144,44 @@ class OnnxState(ScratchTestCase):
             doc["running_var"], m * var.numpy() + (1 - m) * self.x.var(axis=(0, 2, 3)),
             rtol=1e-13)
 
+    def test_grid_of_attributes_conventions_and_dtypes(self):
+        """Train mode: the eps, the momentum as the run's convention means it, and the running
+        statistics by that convention's update, for each node attribute pair and initializer
+        dtype (BNORM_LARGE_GRID=1: every combination)."""
+        rng = np.random.default_rng(21)
+        grid = [(eps, momentum, dtype, convention)
+                for eps in [1e-3, 0.1, 1e-7] for momentum in [0.8, 0.99, 0.1]
+                for dtype in [np.float32, np.float64]
+                for convention in ["torch", "onnx", "keras", "flax"]]
+        if not LARGE:
+            grid = grid[::7]
+        old_weight = {"torch": False, "onnx": True, "keras": True, "flax": True}
+        for eps, momentum, dtype, convention in grid:
+            with self.subTest(eps=eps, momentum=momentum, dtype=dtype.__name__,
+                              convention=convention):
+                params = parameters(rng, 3)
+                make_model(self.path("g.onnx"), [("bn", params, {"epsilon": eps,
+                                                                 "momentum": momentum})], dtype)
+                result = self.bnorm("apply", "x.npy", "-o", "y.npy", "--state", "g.onnx",
+                                    "--state-prefix", "bn", "--convention", convention,
+                                    "--axis", "1", "--stats-out", "s.json")
+                self.assertEqual((result.status, result.stderr), (0, ""), result)
+                doc = json.loads(self.path("s.json").read_text())
+                m = F32(momentum)  # the attribute, in ONNX's meaning: the old value's weight
+                self.assertEqual(doc["eps"], F32(eps))
+                self.assertEqual(doc["momentum"], m if old_weight[convention] else 1 - m)
+                scale, shift, mean, var = (np.asarray(p, dtype).astype(np.float64) for p in params)
+                batch_var = self.x.var(axis=(0, 2, 3), ddof=0 if old_weight[convention] else 1)
+                np.testing.assert_allclose(
+                    doc["running_mean"], m * mean + (1 - m) * self.x.mean(axis=(0, 2, 3)),
+                    rtol=1e-13, atol=1e-15)
+                np.testing.assert_allclose(doc["running_var"], m * var + (1 - m) * batch_var,
+                                           rtol=1e-13)
+                want = F.batch_norm(as_torch(self.x), None, None, as_torch(scale),
+                                    as_torch(shift), True, 0.0, F32(eps)).numpy()
+                np.testing.assert_allclose(np.load(self.path("y.npy")), want, rtol=1e-11,
+                                           atol=1e-11)
+
     def test_a_given_momentum_wins_with_one_warning(self):
         result, doc = self.stats("--state-prefix", "bn1", "--momentum", "0.2")
         self.assertEqual(result.stderr, "bnorm: warning: --momentum 0.2 overrides m.onnx's layer "
