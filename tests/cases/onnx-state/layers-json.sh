@@ -1,0 +1,1 @@
+bnorm layers m.onnx --format json --prefix plain

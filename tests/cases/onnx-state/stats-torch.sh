@@ -1,0 +1,2 @@
+bnorm apply x.npy --state m.onnx --state-prefix bn -o y.json --stats-out s.json
+cat y.json s.json
