@@ -202,6 +202,17 @@ def channel_view(layer, w, s):
     return s[None, :]
 
 
+def bfloat16_bits(value):
+    """The bits of the bfloat16 nearest to `value` (a float64), ties to even."""
+    value = float(value)
+    base = int(np.float32(value).view(np.uint32)) & 0xFFFF0000
+    candidates = [c for c in (base - 0x10000, base, base + 0x10000)
+                  if 0 <= c <= 0xFFFF0000 and (c ^ base) >> 31 == 0]
+    as_double = lambda c: float(np.uint32(c).view(np.float32))
+    best = min(candidates, key=lambda c: (abs(as_double(c) - value), (c >> 16) & 1))
+    return best >> 16
+
+
 def bn_names(model):
     return [n.name or n.output[0] for n in model.graph.node if n.op_type == "BatchNormalization"]
 
@@ -504,6 +515,47 @@ class OnnxFold(ScratchTestCase):
         # Rounded once, every value is the nearest float32 to the exact one: float32 steps are
         # never nearer.
         self.assertGreater(differ, 0)
+
+    def test_a_weight_of_another_type_is_not_folded(self):
+        def int_weight():
+            model, _ = onnx_models.conv_bn()
+            tensor = next(t for t in model.graph.initializer if t.name == "conv1.weight")
+            tensor.CopyFrom(numpy_helper.from_array(np.ones((4, 3, 3, 3), np.int64), tensor.name))
+            return model, {"folded": {}, "not_folded": {"bn1": "unsupported_type"}}
+        path, _, _ = self.build("int_weight", int_weight)
+        result = run(["fold", str(path), "--format", "json"], cwd=self.dir)
+        self.assertEqual(result.status, 0, result)
+        [refused] = json.loads(result.stdout)["not_folded"]
+        self.assertEqual(refused["reason_code"], "unsupported_type")
+        self.assertIn("int64", refused["reason"])
+
+    def test_bfloat16(self):
+        """bfloat16 weights (raw bits, which NumPy has no type for): each folded value the
+        nearest bfloat16 to the float64 formula, ties to even."""
+        model, _ = onnx_models.conv_without_bias()
+        for tensor in model.graph.initializer:
+            values = numpy_helper.to_array(tensor).astype(np.float64)
+            bits = np.array([bfloat16_bits(v) for v in values.ravel()], np.uint16)
+            tensor.CopyFrom(onnx.helper.make_tensor(tensor.name, onnx.TensorProto.BFLOAT16,
+                                                    values.shape, bits.tobytes(), raw=True))
+        path = self.dir / "bf16.onnx"
+        onnx_models.save(model, path)
+        out = self.dir / "folded.onnx"
+        self.assertEqual(run(["fold", str(path), "-o", str(out)], cwd=self.dir).status, 0)
+        folded = onnx.load(str(out))
+        onnx.checker.check_model(folded)
+        values = constants(model.graph)  # bfloat16 read as float32, exactly
+        gamma, beta, mean, var = (values["bn1." + n].astype(np.float64)
+                                  for n in ("scale", "B", "mean", "var"))
+        s = gamma / np.sqrt(var + epsilon_of(model.graph.node[1]))
+        weight = values["conv1.weight"].astype(np.float64) * s[:, None, None, None]
+        bias = (0.0 - mean) * s + beta
+        tensors = {t.name: t for t in folded.graph.initializer}
+        self.assertEqual(tensors["conv1.weight"].data_type, onnx.TensorProto.BFLOAT16)
+        self.assertEqual(np.frombuffer(tensors["conv1.weight"].raw_data, np.uint16).tolist(),
+                         [bfloat16_bits(v) for v in weight.ravel()])
+        self.assertEqual(np.frombuffer(tensors["conv1.bias"].raw_data, np.uint16).tolist(),
+                         [bfloat16_bits(v) for v in bias])
 
     def test_the_sample_is_the_builders(self):
         sys.path.insert(0, str(SOURCE_DIR / "tests" / "golden"))
