@@ -486,12 +486,17 @@ class OnnxFold(ScratchTestCase):
 
     def test_float32_arithmetic_against_double_rounded_once(self):
         """What onnxoptimizer's fuse_bn_into_conv computes (every step in float32) against the
-        fold in double rounded once, on the deep model: printed for the record."""
-        path, original, expected = self.build("many_layers", lambda: onnx_models.many_layers(12))
+        fold in double rounded once, on a deep model: each of bnorm's values is the float32
+        nearest the exact one, so never farther from it than the float32 steps' value; and the
+        two folded graphs' outputs against the original's, all run in float64."""
+        path, original, expected = self.build(
+            "many_layers", lambda: onnx_models.many_layers(12, scale=math.sqrt(2 / (9 * 8))))
         out = path.parent / "folded.onnx"
         self.assertEqual(run(["fold", str(path), "-o", str(out)], cwd=self.dir).status, 0)
         folded = onnx.load(str(out))
+        float32_steps = onnx.load(str(out))
         values, after = constants(original.graph), constants(folded.graph)
+        replaced = {t.name: t for t in float32_steps.graph.initializer}
         layers = {n.name: n for n in folded.graph.node}
         worst_w = worst_b = 0.0
         differ = total = 0
@@ -504,17 +509,29 @@ class OnnxFold(ScratchTestCase):
             s32 = gamma / np.sqrt(var + eps)
             w32 = values[conv.input[1]] * s32[:, None, None, None]
             b32 = (values[conv.input[2]] - mean) * s32 + beta
-            ours_w = after[layers[conv.name].input[1]]
-            ours_b = after[layers[conv.name].input[2]]
+            s64 = gamma.astype(np.float64) / np.sqrt(var.astype(np.float64) + float(eps))
+            exact_w = values[conv.input[1]].astype(np.float64) * s64[:, None, None, None]
+            exact_b = (values[conv.input[2]].astype(np.float64) - mean) * s64 + beta
+            names = layers[conv.name].input[1:3]
+            ours_w, ours_b = after[names[0]], after[names[1]]
+            self.assertTrue(np.all(np.abs(ours_w - exact_w) <= np.abs(w32 - exact_w)))
+            self.assertTrue(np.all(np.abs(ours_b - exact_b) <= np.abs(b32 - exact_b)))
             worst_w = max(worst_w, float(np.max(np.abs(w32.astype(np.float64) - ours_w))))
             worst_b = max(worst_b, float(np.max(np.abs(b32.astype(np.float64) - ours_b))))
             differ += int(np.sum(w32 != ours_w)) + int(np.sum(b32 != ours_b))
             total += w32.size + b32.size
-        print(f"\nfloat32 steps vs double rounded once: max |dW| {worst_w:.3g}, "
-              f"max |db| {worst_b:.3g}, {differ} of {total} values differ", file=sys.stderr)
-        # Rounded once, every value is the nearest float32 to the exact one: float32 steps are
-        # never nearer.
+            for name, array in zip(names, (w32, b32)):
+                replaced[name].CopyFrom(numpy_helper.from_array(array, name))
         self.assertGreater(differ, 0)
+        feeds = random_feeds(original, 0)
+        [exact] = evaluate(original, feeds, torch.float64)
+        [ours] = evaluate(folded, feeds, torch.float64)
+        [steps] = evaluate(float32_steps, feeds, torch.float64)
+        print(f"\nfloat32 steps vs double rounded once: max |dW| {worst_w:.3g}, "
+              f"max |db| {worst_b:.3g}, {differ} of {total} values differ; outputs' max abs "
+              f"error against the unfolded graph in float64, over its largest "
+              f"{np.max(np.abs(exact)):.3g}: float32 steps {np.max(np.abs(steps - exact)):.3g}, "
+              f"bnorm {np.max(np.abs(ours - exact)):.3g}", file=sys.stderr)
 
     def test_a_weight_of_another_type_is_not_folded(self):
         def int_weight():
