@@ -196,8 +196,8 @@ struct layer_work {
   dtype weight_type;
   std::vector<std::size_t> weight_shape;
   std::vector<double> weight;
-  // The output channel of weight i (C order): (i / inner) % period, mapped through a
-  // ConvTranspose's groups when `per_group_in` is not 0.
+  // The weights lie in runs of `inner` (C order), a run's channel given by its place
+  // among `period` runs, mapped through a ConvTranspose's groups when `per_group_in` is not 0.
   std::size_t inner = 1, period = 1, per_group_in = 0, per_group_out = 0;
   std::optional<onnx_model::constant_ref> bias_ref;  // none: the bias is created
   dtype bias_type;
@@ -205,11 +205,10 @@ struct layer_work {
   std::vector<double> bias;  // one per output channel
   bool reset_beta = false;   // a Gemm whose beta now lies in its bias
 
-  std::size_t channel_of(std::size_t i) const {
-    const std::size_t c = (i / inner) % period;
-    if (per_group_in == 0) return c;
-    // ConvTranspose: c = in_channel·(M/group) + j; W[in, j] feeds (in / (C/group))·(M/group) + j.
-    return (c / per_group_out / per_group_in) * per_group_out + c % per_group_out;
+  std::size_t channel_of_run(std::size_t run) const {
+    if (per_group_in == 0) return run;
+    // ConvTranspose: run = in·(M/group) + j, and W[in, j] feeds (in / (C/group))·(M/group) + j.
+    return (run / per_group_out / per_group_in) * per_group_out + run % per_group_out;
   }
 };
 
@@ -341,12 +340,16 @@ class graph_fold {
         refuse(fold_refusal::not_finite, not_finite_reason(c, "bias", bias[c], work.bias_type));
       }
     }
-    for (std::size_t i = 0; i < weight.size(); ++i) {
-      const std::size_t c = work.channel_of(i);
-      weight[i] = bnorm::folded_weight(work.weight[i], scale[c]);
-      if (!stays_finite(work.weight_type, work.weight[i], weight[i])) {
-        refuse(fold_refusal::not_finite,
-               not_finite_reason(c, "weight", weight[i], work.weight_type));
+    std::size_t run = 0;
+    for (std::size_t start = 0; start < weight.size(); start += work.inner) {
+      const std::size_t c = work.channel_of_run(run);
+      if (++run == work.period) run = 0;
+      for (std::size_t i = start; i < start + work.inner; ++i) {
+        weight[i] = bnorm::folded_weight(work.weight[i], scale[c]);
+        if (!stays_finite(work.weight_type, work.weight[i], weight[i])) {
+          refuse(fold_refusal::not_finite,
+                 not_finite_reason(c, "weight", weight[i], work.weight_type));
+        }
       }
     }
     work.bias = std::move(bias);
