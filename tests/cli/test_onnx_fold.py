@@ -574,6 +574,30 @@ class OnnxFold(ScratchTestCase):
         self.assertEqual(np.frombuffer(tensors["conv1.bias"].raw_data, np.uint16).tolist(),
                          [bfloat16_bits(v) for v in bias])
 
+    def test_a_fold_out_of_float16_range_is_refused(self):
+        def too_large():
+            model, _ = onnx_models.float16()
+            for tensor in model.graph.initializer:
+                if tensor.name == "bn1.scale":
+                    tensor.CopyFrom(numpy_helper.from_array(np.full(4, 3e4, np.float16),
+                                                            tensor.name))
+            return model, {"folded": {"bn2": onnx_models.folded("conv2", bias_created=True)},
+                           "not_folded": {"bn1": "not_finite"}}
+        _, _, report = self.check_model("float16_too_large", too_large)
+        path = self.dir / "float16_too_large" / "model.onnx"
+        [refused] = json.loads(run(["fold", str(path), "--format", "json"],
+                                   cwd=self.dir).stdout)["not_folded"]
+        self.assertIn("is not finite as float16", refused["reason"])
+
+    def test_unknown_fields_are_kept(self):
+        """A field of a newer schema, which this one does not know, is written back as read."""
+        path, _, _ = self.build("conv_bn")
+        unknown = b"\xa2\x06\x05later"  # field 100, length-delimited: "later"
+        path.write_bytes(path.read_bytes() + unknown)
+        out = self.dir / "folded.onnx"
+        self.assertEqual(run(["fold", str(path), "-o", str(out)], cwd=self.dir).status, 0)
+        self.assertIn(unknown, out.read_bytes())
+
     def test_the_sample_is_the_builders(self):
         sys.path.insert(0, str(SOURCE_DIR / "tests" / "golden"))
         import make_onnx_samples
