@@ -769,6 +769,8 @@ model parse_model(std::string_view bytes, std::string file_name, std::filesystem
     throw data_error(m.file_name + ": the model is over " + std::to_string(max_model_bytes) +
                      " bytes, the most a protobuf holds");
   }
+  // Protobuf reads no bytes as an empty message: say what the file is instead.
+  if (bytes.empty()) throw data_error(m.file_name + ": not an ONNX model: the file is empty");
   google::protobuf::io::ArrayInputStream array(bytes.data(), static_cast<int>(bytes.size()));
   google::protobuf::io::CodedInputStream coded(&array);
   coded.SetTotalBytesLimit(static_cast<int>(max_model_bytes));
