@@ -538,6 +538,10 @@ TEST_CASE("external data: every way out of the model's folder is refused") {
   CHECK(decode_error(m, tensor({{"location", "missing.bin"}})) ==
         at + "its side file 'missing.bin' is not in the model's folder");
   CHECK(decode_error(m, tensor({{"location", "."}})) == at + "its side file '.' names no file");
+  // A FIFO in the folder would block the reader: it is refused, not waited on.
+  REQUIRE(::mkfifo(dir.file("pipe.bin").c_str(), 0600) == 0);
+  CHECK(decode_error(m, tensor({{"location", "pipe.bin"}})) ==
+        at + "its side file 'pipe.bin' is not a regular file");
   CHECK(decode_error(m, tensor({{"location", ""}})) ==
         at + "its data lies in a side file, and it names none (no location)");
   CHECK(decode_error(m, tensor({{"offset", "0"}})) ==
