@@ -35,7 +35,7 @@ void add_output_option(CLI::App* cmd, const std::string& names, std::string& out
       ->required();
   cmd->add_option("--output-format", output_format,
                   "Format of the output (else its name's, or " + input + "'s for -)")
-      ->type_name(format_choices());
+      ->type_name(written_format_names("|"));
 }
 
 std::string format_choices() {

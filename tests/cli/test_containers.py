@@ -130,7 +130,7 @@ class Npz(ScratchTestCase):
         self.assertFailsWith(self.bnorm("stats", "s.npz", "--tensor", "q"), 2,
                              "s.npz has no tensor 'q' (it has 'a', 'b')")
         self.assertFailsWith(self.bnorm("apply", "a.npy", "--tensor", "a", "-o", "y.npy"), 2,
-                             "--tensor picks a tensor of a .pt, .npz or .safetensors file")
+                             "--tensor picks a tensor of a .pt, .npz, .safetensors or .onnx file")
         self.assertNoStrayFiles("a.npy", "s.npz")
 
     def test_stats_and_compare_take_tensor(self):

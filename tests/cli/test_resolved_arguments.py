@@ -74,13 +74,14 @@ class ContradictionsFirst(ScratchTestCase):
         self.path("folder_state.npy").mkdir()
         cells = {
             ("--state", "state.json", "--state-prefix", "bn1."):
-                "--state-prefix applies to a .pt, .npz or .safetensors --state, not state.json",
+                "--state-prefix applies to a .pt, .npz, .safetensors or .onnx --state, not "
+                "state.json",
             ("--state", "tensor_state.npy"):
-                "--state tensor_state.npy: a state is JSON, or a .pt, .npz or .safetensors file of "
-                "tensors, not one .npy tensor",
+                "--state tensor_state.npy: a state is JSON, or a .pt, .npz, .safetensors or .onnx file "
+                "of tensors, not one .npy tensor",
             ("--state", "absent_state.NPY"):
-                "--state absent_state.NPY: a state is JSON, or a .pt, .npz or .safetensors file of "
-                "tensors, not one .npy tensor",
+                "--state absent_state.NPY: a state is JSON, or a .pt, .npz, .safetensors or .onnx file "
+                "of tensors, not one .npy tensor",
         }
         for fault, name in self.input_faults().items():
             for flags, message in cells.items():

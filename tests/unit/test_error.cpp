@@ -163,7 +163,8 @@ TEST_CASE("the core states each fault in its own terms, naming no flag and no su
       {"an input whose name and bytes tell no format", [&] { bnorm::open_input(no_format); },
        fault::input_format_unknown,
        "cannot tell the format of '" + no_format +
-           "' from its name (.npy, .json, .pt, .npz or .safetensors) or from its first bytes",
+           "' from its name (.npy, .json, .pt, .npz, .safetensors or .onnx) or from its first "
+           "bytes",
        ""},
       {"an output whose extension no format has", [] { bnorm::codec_for_output("y.bin", nullptr); },
        fault::output_format_unknown,

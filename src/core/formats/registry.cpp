@@ -96,6 +96,10 @@ std::string format_names(std::string_view separator, std::string_view last) {
   return joined([](const codec& c) { return std::string(c.name); }, separator, last);
 }
 
+std::string written_format_names(std::string_view separator, std::string_view last) {
+  return joined([](const codec& c) { return std::string(c.name); }, separator, last, false, true);
+}
+
 std::string extension_names(std::string_view separator, std::string_view last, bool many_only) {
   return joined([](const codec& c) { return std::string(c.extensions.front()); }, separator, last,
                 many_only);
@@ -154,7 +158,7 @@ const codec* codec_for_output(const std::string& path, const codec* named) {
   if (lowercase_extension(path).empty() || is_stream(path)) return nullptr;
   throw usage_error(fault::output_format_unknown, "cannot tell the format of '" + path +
                                                       "' from its name (" +
-                                                      extension_names(", ", " or ") + ")");
+                                                      written_extension_names(", ", " or ") + ")");
 }
 
 }  // namespace bnorm

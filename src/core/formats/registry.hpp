@@ -30,6 +30,9 @@ const codec* codec_named(std::string_view name);
 /// "npy, json, npz or safetensors".
 std::string format_names(std::string_view separator = ", ", std::string_view last = {});
 
+/// format_names of the formats bnorm writes tensors as (not those it only reads).
+std::string written_format_names(std::string_view separator = ", ", std::string_view last = {});
+
 /// The formats' first extensions joined as format_names joins names: ".npy, .json, ...";
 /// only those of formats that hold named tensors when `many_only`.
 std::string extension_names(std::string_view separator = ", ", std::string_view last = {},
