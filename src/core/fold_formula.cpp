@@ -12,8 +12,4 @@ double rounded_to(dtype type, double value) {
   return back;
 }
 
-bool stays_finite(dtype type, double unfolded, double folded) {
-  return !std::isfinite(unfolded) || std::isfinite(rounded_to(type, folded));
-}
-
 }  // namespace bnorm

@@ -33,6 +33,10 @@ double rounded_to(dtype type, double value);
 /// True when a folded value stays what its unfolded value was in kind: a NaN or ±∞ before may
 /// stay so, but a finite value must be finite once rounded to `type`, since a folded ±∞ or NaN
 /// would carry into every later use of the layer, unannounced.
-bool stays_finite(dtype type, double unfolded, double folded);
+inline bool stays_finite(dtype type, double unfolded, double folded) {
+  // Magnitudes up to float16's largest value are finite in every floating type.
+  if (std::fabs(folded) <= 65504) return true;
+  return !std::isfinite(unfolded) || std::isfinite(rounded_to(type, folded));
+}
 
 }  // namespace bnorm

@@ -54,8 +54,8 @@ class Graph:
         self.nodes.append(helper.make_node(op, inputs, outputs, name=name, **attributes))
         return outputs[0]
 
-    def conv(self, x, name, c_in, c_out, kernel=3, group=1, bias=True, **attributes):
-        w = self.random(name + ".weight", (c_out, c_in // group, kernel, kernel), 0.5)
+    def conv(self, x, name, c_in, c_out, kernel=3, group=1, bias=True, scale=0.5, **attributes):
+        w = self.random(name + ".weight", (c_out, c_in // group, kernel, kernel), scale)
         inputs = [x, w] + ([self.random(name + ".bias", (c_out,), 0.5)] if bias else [])
         pads = [kernel // 2] * 4
         return self.node("Conv", inputs, [name + "_out"], name, group=group, pads=pads,
@@ -389,13 +389,15 @@ def conv_bn_sample():
         "not_folded": {"bn3": "after_activation"}}
 
 
-def many_layers(count, channels=8, seed=24, spatial=4):
-    """`count` Conv+BN pairs with a Relu after each BN: a deep network's shape."""
+def many_layers(count, channels=8, seed=24, spatial=4, scale=0.5):
+    """`count` Conv+BN pairs with a Relu after each BN: a deep network's shape.  `scale`, the
+    weights' deviation (He's √(2/fan_in) keeps activations near 1)."""
     g = Graph(seed)
     y = g.input("x", [1, channels, spatial, spatial])
     expected = {}
     for i in range(count):
-        y = g.batch_norm(g.conv(y, f"conv{i}", channels, channels), f"bn{i}", channels)
+        y = g.batch_norm(g.conv(y, f"conv{i}", channels, channels, scale=scale), f"bn{i}",
+                         channels)
         y = g.node("Relu", [y], [f"relu{i}_out"], f"relu{i}")
         expected[f"bn{i}"] = folded(f"conv{i}")
     g.output(y)

@@ -202,6 +202,17 @@ def channel_view(layer, w, s):
     return s[None, :]
 
 
+def bfloat16_bits(value):
+    """The bits of the bfloat16 nearest to `value` (a float64), ties to even."""
+    value = float(value)
+    base = int(np.float32(value).view(np.uint32)) & 0xFFFF0000
+    candidates = [c for c in (base - 0x10000, base, base + 0x10000)
+                  if 0 <= c <= 0xFFFF0000 and (c ^ base) >> 31 == 0]
+    as_double = lambda c: float(np.uint32(c).view(np.float32))
+    best = min(candidates, key=lambda c: (abs(as_double(c) - value), (c >> 16) & 1))
+    return best >> 16
+
+
 def bn_names(model):
     return [n.name or n.output[0] for n in model.graph.node if n.op_type == "BatchNormalization"]
 
@@ -475,12 +486,17 @@ class OnnxFold(ScratchTestCase):
 
     def test_float32_arithmetic_against_double_rounded_once(self):
         """What onnxoptimizer's fuse_bn_into_conv computes (every step in float32) against the
-        fold in double rounded once, on the deep model: printed for the record."""
-        path, original, expected = self.build("many_layers", lambda: onnx_models.many_layers(12))
+        fold in double rounded once, on a deep model: each of bnorm's values is the float32
+        nearest the exact one, so never farther from it than the float32 steps' value; and the
+        two folded graphs' outputs against the original's, all run in float64."""
+        path, original, expected = self.build(
+            "many_layers", lambda: onnx_models.many_layers(12, scale=math.sqrt(2 / (9 * 8))))
         out = path.parent / "folded.onnx"
         self.assertEqual(run(["fold", str(path), "-o", str(out)], cwd=self.dir).status, 0)
         folded = onnx.load(str(out))
+        float32_steps = onnx.load(str(out))
         values, after = constants(original.graph), constants(folded.graph)
+        replaced = {t.name: t for t in float32_steps.graph.initializer}
         layers = {n.name: n for n in folded.graph.node}
         worst_w = worst_b = 0.0
         differ = total = 0
@@ -493,17 +509,94 @@ class OnnxFold(ScratchTestCase):
             s32 = gamma / np.sqrt(var + eps)
             w32 = values[conv.input[1]] * s32[:, None, None, None]
             b32 = (values[conv.input[2]] - mean) * s32 + beta
-            ours_w = after[layers[conv.name].input[1]]
-            ours_b = after[layers[conv.name].input[2]]
+            s64 = gamma.astype(np.float64) / np.sqrt(var.astype(np.float64) + float(eps))
+            exact_w = values[conv.input[1]].astype(np.float64) * s64[:, None, None, None]
+            exact_b = (values[conv.input[2]].astype(np.float64) - mean) * s64 + beta
+            names = layers[conv.name].input[1:3]
+            ours_w, ours_b = after[names[0]], after[names[1]]
+            self.assertTrue(np.all(np.abs(ours_w - exact_w) <= np.abs(w32 - exact_w)))
+            self.assertTrue(np.all(np.abs(ours_b - exact_b) <= np.abs(b32 - exact_b)))
             worst_w = max(worst_w, float(np.max(np.abs(w32.astype(np.float64) - ours_w))))
             worst_b = max(worst_b, float(np.max(np.abs(b32.astype(np.float64) - ours_b))))
             differ += int(np.sum(w32 != ours_w)) + int(np.sum(b32 != ours_b))
             total += w32.size + b32.size
-        print(f"\nfloat32 steps vs double rounded once: max |dW| {worst_w:.3g}, "
-              f"max |db| {worst_b:.3g}, {differ} of {total} values differ", file=sys.stderr)
-        # Rounded once, every value is the nearest float32 to the exact one: float32 steps are
-        # never nearer.
+            for name, array in zip(names, (w32, b32)):
+                replaced[name].CopyFrom(numpy_helper.from_array(array, name))
         self.assertGreater(differ, 0)
+        feeds = random_feeds(original, 0)
+        [exact] = evaluate(original, feeds, torch.float64)
+        [ours] = evaluate(folded, feeds, torch.float64)
+        [steps] = evaluate(float32_steps, feeds, torch.float64)
+        print(f"\nfloat32 steps vs double rounded once: max |dW| {worst_w:.3g}, "
+              f"max |db| {worst_b:.3g}, {differ} of {total} values differ; outputs' max abs "
+              f"error against the unfolded graph in float64, over its largest "
+              f"{np.max(np.abs(exact)):.3g}: float32 steps {np.max(np.abs(steps - exact)):.3g}, "
+              f"bnorm {np.max(np.abs(ours - exact)):.3g}", file=sys.stderr)
+
+    def test_a_weight_of_another_type_is_not_folded(self):
+        def int_weight():
+            model, _ = onnx_models.conv_bn()
+            tensor = next(t for t in model.graph.initializer if t.name == "conv1.weight")
+            tensor.CopyFrom(numpy_helper.from_array(np.ones((4, 3, 3, 3), np.int64), tensor.name))
+            return model, {"folded": {}, "not_folded": {"bn1": "unsupported_type"}}
+        path, _, _ = self.build("int_weight", int_weight)
+        result = run(["fold", str(path), "--format", "json"], cwd=self.dir)
+        self.assertEqual(result.status, 0, result)
+        [refused] = json.loads(result.stdout)["not_folded"]
+        self.assertEqual(refused["reason_code"], "unsupported_type")
+        self.assertIn("int64", refused["reason"])
+
+    def test_bfloat16(self):
+        """bfloat16 weights (raw bits, which NumPy has no type for): each folded value the
+        nearest bfloat16 to the float64 formula, ties to even."""
+        model, _ = onnx_models.conv_without_bias()
+        for tensor in model.graph.initializer:
+            values = numpy_helper.to_array(tensor).astype(np.float64)
+            bits = np.array([bfloat16_bits(v) for v in values.ravel()], np.uint16)
+            tensor.CopyFrom(onnx.helper.make_tensor(tensor.name, onnx.TensorProto.BFLOAT16,
+                                                    values.shape, bits.tobytes(), raw=True))
+        path = self.dir / "bf16.onnx"
+        onnx_models.save(model, path)
+        out = self.dir / "folded.onnx"
+        self.assertEqual(run(["fold", str(path), "-o", str(out)], cwd=self.dir).status, 0)
+        folded = onnx.load(str(out))
+        onnx.checker.check_model(folded)
+        values = constants(model.graph)  # bfloat16 read as float32, exactly
+        gamma, beta, mean, var = (values["bn1." + n].astype(np.float64)
+                                  for n in ("scale", "B", "mean", "var"))
+        s = gamma / np.sqrt(var + epsilon_of(model.graph.node[1]))
+        weight = values["conv1.weight"].astype(np.float64) * s[:, None, None, None]
+        bias = (0.0 - mean) * s + beta
+        tensors = {t.name: t for t in folded.graph.initializer}
+        self.assertEqual(tensors["conv1.weight"].data_type, onnx.TensorProto.BFLOAT16)
+        self.assertEqual(np.frombuffer(tensors["conv1.weight"].raw_data, np.uint16).tolist(),
+                         [bfloat16_bits(v) for v in weight.ravel()])
+        self.assertEqual(np.frombuffer(tensors["conv1.bias"].raw_data, np.uint16).tolist(),
+                         [bfloat16_bits(v) for v in bias])
+
+    def test_a_fold_out_of_float16_range_is_refused(self):
+        def too_large():
+            model, _ = onnx_models.float16()
+            for tensor in model.graph.initializer:
+                if tensor.name == "bn1.scale":
+                    tensor.CopyFrom(numpy_helper.from_array(np.full(4, 3e4, np.float16),
+                                                            tensor.name))
+            return model, {"folded": {"bn2": onnx_models.folded("conv2", bias_created=True)},
+                           "not_folded": {"bn1": "not_finite"}}
+        _, _, report = self.check_model("float16_too_large", too_large)
+        path = self.dir / "float16_too_large" / "model.onnx"
+        [refused] = json.loads(run(["fold", str(path), "--format", "json"],
+                                   cwd=self.dir).stdout)["not_folded"]
+        self.assertIn("is not finite as float16", refused["reason"])
+
+    def test_unknown_fields_are_kept(self):
+        """A field of a newer schema, which this one does not know, is written back as read."""
+        path, _, _ = self.build("conv_bn")
+        unknown = b"\xa2\x06\x05later"  # field 100, length-delimited: "later"
+        path.write_bytes(path.read_bytes() + unknown)
+        out = self.dir / "folded.onnx"
+        self.assertEqual(run(["fold", str(path), "-o", str(out)], cwd=self.dir).status, 0)
+        self.assertIn(unknown, out.read_bytes())
 
     def test_the_sample_is_the_builders(self):
         sys.path.insert(0, str(SOURCE_DIR / "tests" / "golden"))

@@ -686,6 +686,151 @@ torch_cases["data-pkl-deflated"] = deflated.getvalue()
 torch_cases["name-lone-surrogate"] = torch_bytes({"\ud800t": torch.randn(4)})
 write("torch", torch_cases)
 
+# --- ONNX models (fuzz_onnx): valid Conv+BN graphs, then the malformed cases of issue #14 ---
+import onnx  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+
+def conv_bn_model(kind="initializer", dtype=np.float32, raw=True, name="bn"):
+    """x -> Conv(W) -> BatchNormalization -> y, its parameters as initializers or Constants."""
+    rng = np.random.default_rng(14)
+    c = 3
+    params = {"scale": rng.random(c) + 0.5, "B": rng.normal(size=c), "mean": rng.normal(size=c),
+              "var": rng.random(c) + 0.1}
+    elem = (TensorProto.BFLOAT16 if dtype == "bfloat16"
+            else onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(dtype)])
+
+    def tensor(key, values):
+        if dtype == "bfloat16" or not raw:  # typed fields (int32_data holds 16-bit floats' bits)
+            return helper.make_tensor(key, elem, values.shape, values.tolist())
+        return numpy_helper.from_array(values.astype(dtype), key)
+    w = numpy_helper.from_array(rng.normal(size=(c, 2, 1, 1)).astype(np.float32), "W")
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"], name="conv")]
+    inits = [w]
+    for key, values in params.items():
+        if kind == "initializer":
+            inits.append(tensor(key, values))
+        elif kind == "value_floats":
+            nodes.append(helper.make_node("Constant", [], [key],
+                                          value_floats=values.astype(np.float32).tolist()))
+        else:
+            nodes.append(helper.make_node("Constant", [], [key], value=tensor(key + "_t", values)))
+    nodes.append(helper.make_node("BatchNormalization", ["c", "scale", "B", "mean", "var"], ["y"],
+                                  name=name, epsilon=1e-3, momentum=0.8))
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, c, 4, 4])], inits)
+    return helper.make_model(graph, producer_name="bnorm-seeds",
+                             opset_imports=[helper.make_opsetid("", 15)])
+
+
+def model_bytes(model):
+    return model.SerializeToString()
+
+
+def varint(n):
+    out = b""
+    while True:
+        out += bytes([(n & 0x7F) | (0x80 if n > 0x7F else 0)])
+        n >>= 7
+        if not n:
+            return out
+
+
+def field(number, payload):
+    """A length-delimited field, laid out by hand."""
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def with_initializer(change):
+    model = conv_bn_model()
+    change(model.graph.initializer[1])  # the BN's scale
+    return model_bytes(model)
+
+
+def nested(levels):
+    """graph -> If node -> then_branch graph -> ...: three messages a level, laid out by hand
+    (the library would copy each level)."""
+    graph = b""
+    for _ in range(levels):
+        attribute = field(1, b"then_branch") + b"\x20\x05" + field(6, graph)  # type GRAPH
+        node = field(4, b"If") + field(5, attribute)
+        graph = field(1, node)
+    return b"\x08\x08" + field(7, graph)
+
+
+def external(location, offset=None):
+    model = conv_bn_model()
+    t = model.graph.initializer[1]
+    raw = t.raw_data
+    t.ClearField("raw_data")
+    t.data_location = TensorProto.EXTERNAL
+    for key, value in [("location", location), ("offset", offset), ("length", str(len(raw)))]:
+        if value is not None:
+            entry = t.external_data.add()
+            entry.key, entry.value = key, value
+    return model_bytes(model)
+
+
+def typed_count_mismatch():
+    model = conv_bn_model(raw=False)
+    model.graph.initializer[1].float_data.append(1.0)
+    return model_bytes(model)
+
+
+def bn_four_inputs():
+    model = conv_bn_model()
+    del model.graph.node[-1].input[-1]
+    return model_bytes(model)
+
+
+good_onnx = model_bytes(conv_bn_model())
+graph_at = good_onnx.index(b"\x3a")  # field 7, the graph
+unnamed = conv_bn_model(name="")
+unnamed.graph.node.append(helper.make_node("BatchNormalization", ["y", "scale", "B", "mean", "var"],
+                                           ["y2"], name="conv"))
+onnx_cases = {
+    "valid-conv-bn": good_onnx,
+    "valid-typed-fields": model_bytes(conv_bn_model(raw=False)),
+    "valid-float16": model_bytes(conv_bn_model(dtype=np.float16)),
+    "valid-float16-typed": model_bytes(conv_bn_model(dtype=np.float16, raw=False)),
+    "valid-bfloat16": model_bytes(conv_bn_model(dtype="bfloat16")),
+    "valid-float64": model_bytes(conv_bn_model(dtype=np.float64)),
+    "valid-constant-value": model_bytes(conv_bn_model(kind="value")),
+    "valid-constant-value-floats": model_bytes(conv_bn_model(kind="value_floats")),
+    "valid-unnamed-and-duplicate": model_bytes(unnamed),
+    "nested-21-no-layer": nested(21),  # parses: only the missing layer is refused
+    "empty": b"",
+    "truncated-half": good_onnx[:len(good_onnx) // 2],
+    "truncated-last-byte": good_onnx[:-1],
+    "truncated-ir-version": b"\x08",
+    "wire-type-7": good_onnx[:graph_at] + b"\x3f" + good_onnx[graph_at + 1:],
+    "wire-type-group-end": good_onnx[:graph_at] + b"\x3c" + good_onnx[graph_at + 1:],
+    "field-zero": good_onnx[:graph_at] + b"\x00" + good_onnx[graph_at + 1:],
+    "huge-length-graph": good_onnx[:graph_at] + b"\x3a\xff\xff\xff\xff\x07" + good_onnx[graph_at + 2:],
+    "huge-length-64-bit": good_onnx[:graph_at] + b"\x3a\xff\xff\xff\xff\xff\xff\xff\xff\x7f",
+    "huge-length-raw-data": b"\x08\x08" + field(7, field(5, b"\x08\x03\x10\x01\x4a\xff\xff\xff\x7fabc")),
+    "dims-overflow": with_initializer(lambda t: (t.ClearField("dims"),
+                                                 t.dims.extend([1 << 62, 1 << 62, 4]))),
+    "dims-over-2-40": with_initializer(lambda t: (t.ClearField("dims"), t.dims.extend([1 << 20, 1 << 21]))),
+    "dims-negative": with_initializer(lambda t: (t.ClearField("dims"), t.dims.extend([-3]))),
+    "raw-data-short": with_initializer(lambda t: setattr(t, "raw_data", t.raw_data[:-1])),
+    "raw-data-long": with_initializer(lambda t: setattr(t, "raw_data", t.raw_data + b"\0\0\0\0")),
+    "raw-data-and-typed": with_initializer(lambda t: t.float_data.extend([1, 2, 3])),
+    "typed-count-mismatch": typed_count_mismatch(),
+    "data-type-undefined": with_initializer(lambda t: setattr(t, "data_type", 0)),
+    "data-type-unknown": with_initializer(lambda t: setattr(t, "data_type", 99)),
+    "external-data": external("weights.bin"),
+    "external-absolute": external("/etc/passwd"),
+    "external-dotdot": external("../../weights.bin"),
+    "external-offset-huge": external("weights.bin", "18446744073709551615"),
+    "nested-30": nested(30),
+    "nested-1000": nested(1000),
+    "no-graph": b"\x08\x08\x12\x05bnorm",
+    "bn-four-inputs": bn_four_inputs(),
+}
+write("onnx", onnx_cases)
+
 # fuzz_onnx_fold: the models of tests/cli/onnx_models.py, and graphs that stress the fold's own
 # walk: a BN reading its own output, a layer of a weight that is not of its op's rank, a
 # ConvTranspose whose group does not divide its channels or is 0, parameters of the wrong

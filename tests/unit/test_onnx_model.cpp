@@ -538,6 +538,10 @@ TEST_CASE("external data: every way out of the model's folder is refused") {
   CHECK(decode_error(m, tensor({{"location", "missing.bin"}})) ==
         at + "its side file 'missing.bin' is not in the model's folder");
   CHECK(decode_error(m, tensor({{"location", "."}})) == at + "its side file '.' names no file");
+  // A FIFO in the folder would block the reader: it is refused, not waited on.
+  REQUIRE(::mkfifo(dir.file("pipe.bin").c_str(), 0600) == 0);
+  CHECK(decode_error(m, tensor({{"location", "pipe.bin"}})) ==
+        at + "its side file 'pipe.bin' is not a regular file");
   CHECK(decode_error(m, tensor({{"location", ""}})) ==
         at + "its data lies in a side file, and it names none (no location)");
   CHECK(decode_error(m, tensor({{"offset", "0"}})) ==
@@ -700,13 +704,13 @@ TEST_CASE("every model of libonnx-testdata is told by its bytes and read; no oth
     CHECK(models > 1000);
     CHECK(others > 1000);
   }
-  // bnorm's samples and the other formats' fuzz seeds, malformed ones included.
+  // bnorm's samples and the other formats' fuzz seeds, malformed ones included (the models
+  // among them, samples/*.onnx and the onnx and onnx_fold seeds, aside).
   const std::filesystem::path source = BNORM_SOURCE_DIR;
   for (const auto& folder : {source / "samples", source / "tests" / "fuzz" / "corpus"}) {
     for (const auto& entry : std::filesystem::recursive_directory_iterator(folder)) {
-      // ONNX's own seeds (onnx, onnx_fold) and samples (.onnx) are models.
-      const auto folder_name = entry.path().parent_path().filename();
-      if (!entry.is_regular_file() || folder_name == "onnx" || folder_name == "onnx_fold" ||
+      const auto seeds = entry.path().parent_path().filename();
+      if (!entry.is_regular_file() || seeds == "onnx" || seeds == "onnx_fold" ||
           entry.path().extension() == ".onnx") {
         continue;
       }

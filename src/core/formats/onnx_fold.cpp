@@ -196,12 +196,20 @@ struct layer_work {
   dtype weight_type;
   std::vector<std::size_t> weight_shape;
   std::vector<double> weight;
-  std::vector<std::size_t> channel_of_weight;        // each weight's output channel
+  // The weights lie in runs of `inner` (C order), a run's channel given by its place
+  // among `period` runs, mapped through a ConvTranspose's groups when `per_group_in` is not 0.
+  std::size_t inner = 1, period = 1, per_group_in = 0, per_group_out = 0;
   std::optional<onnx_model::constant_ref> bias_ref;  // none: the bias is created
   dtype bias_type;
   std::vector<std::size_t> bias_shape;
   std::vector<double> bias;  // one per output channel
   bool reset_beta = false;   // a Gemm whose beta now lies in its bias
+
+  std::size_t channel_of_run(std::size_t run) const {
+    if (per_group_in == 0) return run;
+    // ConvTranspose: run = in·(M/group) + j, and W[in, j] feeds (in / (C/group))·(M/group) + j.
+    return (run / per_group_out / per_group_in) * per_group_out + run % per_group_out;
+  }
 };
 
 class graph_fold {
@@ -212,6 +220,11 @@ class graph_fold {
     for (int i = 0; i < graph_.node_size(); ++i) {
       for (const auto& output : graph_.node(i).output()) {
         if (!output.empty()) producer_[output] = i;
+      }
+    }
+    for (const auto& node : graph_.node()) {
+      if (node.op_type() == "BatchNormalization" && node.input_size() > 0) {
+        read_by_batch_norm_.insert(node.input(0));
       }
     }
     for (const auto& input : graph_.input()) graph_inputs_.insert(input.name());
@@ -226,7 +239,7 @@ class graph_fold {
         report_.not_folded.push_back({bn.layer_name, r.refusal, r.reason});
       }
     }
-    write_layers();
+    for (auto& [layer, work] : works_) write_layer(work);
     remove_unused();
     return report_;
   }
@@ -286,7 +299,10 @@ class graph_fold {
                                           : " is also used by another node"));
     }
 
-    layer_work work = works_.count(layer) ? works_.at(layer) : start_work(layer);
+    // A layer already folded into (Conv→BN→BN) keeps its values in double.
+    std::optional<layer_work> started;
+    if (!works_.count(layer)) started = start_work(layer);
+    layer_work& work = started ? *started : works_.at(layer);
     const std::size_t channels = work.bias.size();
 
     static constexpr const char* roles[] = {"scale", "B", "input_mean", "input_var"};
@@ -316,21 +332,28 @@ class graph_fold {
                    ", so the folded weight would not be finite");
       }
     }
+    // Computed aside, so that a refusal leaves the layer as it was.
+    std::vector<double> bias(channels), weight(work.weight.size());
     for (std::size_t c = 0; c < channels; ++c) {
-      const double b = bnorm::folded_bias(work.bias[c], mean[c], scale[c], beta[c]);
-      if (!stays_finite(work.bias_type, work.bias[c], b)) {
-        refuse(fold_refusal::not_finite, not_finite_reason(c, "bias", b, work.bias_type));
+      bias[c] = bnorm::folded_bias(work.bias[c], mean[c], scale[c], beta[c]);
+      if (!stays_finite(work.bias_type, work.bias[c], bias[c])) {
+        refuse(fold_refusal::not_finite, not_finite_reason(c, "bias", bias[c], work.bias_type));
       }
-      work.bias[c] = b;
     }
-    for (std::size_t i = 0; i < work.weight.size(); ++i) {
-      const std::size_t c = work.channel_of_weight[i];
-      const double w = bnorm::folded_weight(work.weight[i], scale[c]);
-      if (!stays_finite(work.weight_type, work.weight[i], w)) {
-        refuse(fold_refusal::not_finite, not_finite_reason(c, "weight", w, work.weight_type));
+    std::size_t run = 0;
+    for (std::size_t start = 0; start < weight.size(); start += work.inner) {
+      const std::size_t c = work.channel_of_run(run);
+      if (++run == work.period) run = 0;
+      for (std::size_t i = start; i < start + work.inner; ++i) {
+        weight[i] = bnorm::folded_weight(work.weight[i], scale[c]);
+        if (!stays_finite(work.weight_type, work.weight[i], weight[i])) {
+          refuse(fold_refusal::not_finite,
+                 not_finite_reason(c, "weight", weight[i], work.weight_type));
+        }
       }
-      work.weight[i] = w;
     }
+    work.bias = std::move(bias);
+    work.weight = std::move(weight);
 
     // Folded: the layer now writes the BN's output, and the BN is gone.
     const std::string& y = node.output(0);
@@ -343,8 +366,12 @@ class graph_fold {
     graph_.mutable_node(layer)->set_output(0, y);
     removed_[static_cast<std::size_t>(bn.node)] = true;
     report_.folded.push_back({bn.layer_name, work.label, op, !work.bias_ref.has_value()});
-    if (!works_.count(layer)) order_.push_back(layer);
-    works_.insert_or_assign(layer, std::move(work));
+    if (started) works_.emplace(layer, std::move(*started));
+    // Written now, unless another BN may fold into it: the doubles of one layer at a time.
+    if (!read_by_batch_norm_.count(y)) {
+      write_layer(works_.at(layer));
+      works_.erase(layer);
+    }
   }
 
   static std::string not_finite_reason(std::size_t channel, const char* what, double value,
@@ -379,16 +406,14 @@ class graph_fold {
     const auto& shape = weight.shape;
     const std::string shaped = weight_what + " has shape " + shape_to_string(shape);
     std::size_t channels = 0;
-    work.channel_of_weight.resize(weight.values.size());
+    if (weight.values.empty()) refuse(fold_refusal::shape_mismatch, weight_what + " is empty");
     if (op == "Conv") {
       if (shape.size() < 3 || shape[0] == 0) {
         refuse(fold_refusal::shape_mismatch, shaped + ", not (M, C/group, k...)");
       }
       channels = shape[0];
-      const std::size_t inner = weight.values.size() / channels;
-      for (std::size_t i = 0; i < weight.values.size(); ++i) {
-        work.channel_of_weight[i] = i / inner;
-      }
+      work.inner = weight.values.size() / channels;
+      work.period = channels;
     } else if (op == "ConvTranspose") {
       // (C, M/group, k...): the weight [c, j, ...] feeds output channel
       // (c / (C/group))·(M/group) + j.
@@ -400,24 +425,19 @@ class graph_fold {
                    std::to_string(group));
       }
       const auto groups = static_cast<std::size_t>(group);
-      const std::size_t per_group_out = shape[1];
-      const std::size_t per_group_in = shape[0] / groups;
-      channels = groups * per_group_out;
-      const std::size_t inner = weight.values.size() / (shape[0] * shape[1]);
-      for (std::size_t i = 0; i < weight.values.size(); ++i) {
-        const std::size_t c = i / (per_group_out * inner);
-        const std::size_t j = (i / inner) % per_group_out;
-        work.channel_of_weight[i] = (c / per_group_in) * per_group_out + j;
-      }
+      channels = groups * shape[1];
+      work.inner = weight.values.size() / (shape[0] * shape[1]);
+      work.period = shape[0] * shape[1];
+      work.per_group_in = shape[0] / groups;
+      work.per_group_out = shape[1];
     } else {  // Gemm: Y = alpha·A'·B' + beta·C, B' = B (K, N) or, with transB, Bᵀ of (N, K)
       if (shape.size() != 2 || shape[0] == 0 || shape[1] == 0) {
         refuse(fold_refusal::shape_mismatch, shaped + ", not a matrix");
       }
       const bool trans_b = int_attribute(node, "transB", 0) != 0;
       channels = trans_b ? shape[0] : shape[1];
-      for (std::size_t i = 0; i < weight.values.size(); ++i) {
-        work.channel_of_weight[i] = trans_b ? i / shape[1] : i % shape[1];
-      }
+      work.inner = trans_b ? shape[1] : 1;
+      work.period = channels;
     }
     work.weight_ref = weight_ref;
     work.weight_type = weight.type;
@@ -461,43 +481,43 @@ class graph_fold {
     return work;
   }
 
-  // The folded weights and biases, each rounded once to its type.
-  void write_layers() {
-    if (order_.empty()) return;
-    std::unordered_set<std::string> names;
-    collect_names(graph_, names);
-    for (const int layer : order_) {
-      layer_work& work = works_.at(layer);
-      onnx::NodeProto& node = *graph_.mutable_node(layer);
-      onnx_model::encode_tensor(writable_tensor(graph_, work.weight_ref), work.weight_type,
-                                work.weight_shape, work.weight);
-      if (work.bias_ref) {
-        onnx_model::encode_tensor(writable_tensor(graph_, *work.bias_ref), work.bias_type,
-                                  work.bias_shape, work.bias);
-      } else {
-        const std::string name = unique_bias_name(node.input(1), names);
-        onnx::TensorProto& bias = *graph_.add_initializer();
-        bias.set_name(name);
-        bias.set_data_type(onnx_type_of(work.bias_type));
-        onnx_model::encode_tensor(bias, work.bias_type, work.bias_shape, work.bias);
-        while (node.input_size() < 3) node.add_input();
-        node.set_input(2, name);
-        if (m_.proto->ir_version() < 4) {
-          // Before IR version 4 every initializer is also declared as a graph input.
-          onnx::ValueInfoProto& input = *graph_.add_input();
-          input.set_name(name);
-          auto& tensor_type = *input.mutable_type()->mutable_tensor_type();
-          tensor_type.set_elem_type(onnx_type_of(work.bias_type));
-          tensor_type.mutable_shape()->add_dim()->set_dim_value(
-              static_cast<std::int64_t>(work.bias.size()));
-        }
-      }
-      if (work.reset_beta) {
-        for (auto& a : *node.mutable_attribute()) {
-          if (a.name() == "beta" && a.f() != 1.0f) a.set_f(1.0f);
-        }
+  // The layer's folded weight and bias, each rounded once to its type.
+  void write_layer(layer_work& work) {
+    if (!names_collected_) {
+      collect_names(graph_, names_);
+      names_collected_ = true;
+    }
+    onnx::NodeProto& node = *graph_.mutable_node(work.node);
+    onnx_model::encode_tensor(writable_tensor(graph_, work.weight_ref), work.weight_type,
+                              work.weight_shape, work.weight);
+    if (work.bias_ref) {
+      onnx_model::encode_tensor(writable_tensor(graph_, *work.bias_ref), work.bias_type,
+                                work.bias_shape, work.bias);
+    } else {
+      const std::string name = unique_bias_name(node.input(1), names_);
+      onnx::TensorProto& bias = *graph_.add_initializer();
+      bias.set_name(name);
+      bias.set_data_type(onnx_type_of(work.bias_type));
+      onnx_model::encode_tensor(bias, work.bias_type, work.bias_shape, work.bias);
+      while (node.input_size() < 3) node.add_input();
+      node.set_input(2, name);
+      if (m_.proto->ir_version() < 4) {
+        // Before IR version 4 every initializer is also declared as a graph input.
+        onnx::ValueInfoProto& input = *graph_.add_input();
+        input.set_name(name);
+        auto& tensor_type = *input.mutable_type()->mutable_tensor_type();
+        tensor_type.set_elem_type(onnx_type_of(work.bias_type));
+        tensor_type.mutable_shape()->add_dim()->set_dim_value(
+            static_cast<std::int64_t>(work.bias.size()));
       }
     }
+    if (work.reset_beta) {
+      for (auto& a : *node.mutable_attribute()) {
+        if (a.name() == "beta" && a.f() != 1.0f) a.set_f(1.0f);
+      }
+    }
+    work.weight = {};
+    work.bias = {};
   }
 
   static std::string unique_bias_name(const std::string& weight,
@@ -532,6 +552,7 @@ class graph_fold {
       } else {
         dropped_initializers_.insert(name);
       }
+      vanished_.insert(name);
     }
     keep_if(*graph_.mutable_node(),
             [&](const onnx::NodeProto&, int i) { return !removed_[static_cast<std::size_t>(i)]; });
@@ -567,7 +588,9 @@ class graph_fold {
   std::unordered_map<std::string, int> producer_;
   std::unordered_set<std::string> graph_inputs_, graph_outputs_;
   std::map<int, layer_work> works_;
-  std::vector<int> order_;  // the layers folded into, in the order of their first fold
+  std::unordered_set<std::string> read_by_batch_norm_;  // the X of every BatchNormalization
+  std::unordered_set<std::string> names_;               // every name of the graph, once needed
+  bool names_collected_ = false;
   std::set<std::string> parameter_names_;
   std::unordered_set<std::string> vanished_;
   std::unordered_set<std::string> dropped_initializers_;

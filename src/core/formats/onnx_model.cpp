@@ -87,9 +87,10 @@ std::string read_bytes(input_file& file) {
 
 // --- The wire format, walked again only to say why protobuf refused a file ---------------
 
-// The message types that hold other messages, and which of their fields do.
+// The message types that hold other messages; `leaf` is any message holding none that
+// matters here (OperatorSetIdProto, StringStringEntryProto, TensorAnnotation).
 enum class kind {
-  other,
+  leaf,
   model,
   graph,
   node,
@@ -102,20 +103,22 @@ enum class kind {
   training_info
 };
 
-kind field_kind(kind parent, std::uint32_t field) {
+// The kind of message field `field` of a `parent` holds, or nullopt for a field that holds
+// none (a number, a string, bytes).
+std::optional<kind> message_field(kind parent, std::uint32_t field) {
   switch (parent) {
     case kind::model:
       if (field == 7) return kind::graph;
       if (field == 20) return kind::training_info;
       if (field == 25) return kind::function;
-      if (field == 8 || field == 14) return kind::other;
+      if (field == 8 || field == 14) return kind::leaf;
       break;
     case kind::graph:
       if (field == 1) return kind::node;
       if (field == 5) return kind::tensor;
       if (field == 15) return kind::sparse_tensor;
       if (field == 11 || field == 12 || field == 13) return kind::value_info;
-      if (field == 14) return kind::other;
+      if (field == 14) return kind::leaf;
       break;
     case kind::node:
       if (field == 5) return kind::attribute;
@@ -127,7 +130,7 @@ kind field_kind(kind parent, std::uint32_t field) {
       if (field == 14 || field == 15) return kind::type;
       break;
     case kind::tensor:
-      if (field == 12 || field == 13) return kind::other;
+      if (field == 12 || field == 13) return kind::leaf;
       break;
     case kind::sparse_tensor:
       if (field == 1 || field == 2) return kind::tensor;
@@ -142,46 +145,16 @@ kind field_kind(kind parent, std::uint32_t field) {
     case kind::function:
       if (field == 7) return kind::node;
       if (field == 11) return kind::attribute;
-      if (field == 9) return kind::other;
+      if (field == 9) return kind::leaf;
       break;
     case kind::training_info:
       if (field == 1 || field == 3) return kind::graph;
-      if (field == 2 || field == 4) return kind::other;
+      if (field == 2 || field == 4) return kind::leaf;
       break;
-    case kind::other:
+    case kind::leaf:
       break;
   }
-  return kind::other;
-}
-
-bool holds_messages(kind k, std::uint32_t field) {
-  switch (k) {
-    case kind::model:
-      return field == 7 || field == 8 || field == 14 || field == 20 || field == 25;
-    case kind::graph:
-      return field == 1 || field == 5 || field == 11 || field == 12 || field == 13 || field == 14 ||
-             field == 15;
-    case kind::node:
-      return field == 5;
-    case kind::attribute:
-      return field == 5 || field == 6 || field == 10 || field == 11 || field == 14 || field == 15 ||
-             field == 22 || field == 23;
-    case kind::tensor:
-      return field == 12 || field == 13;
-    case kind::sparse_tensor:
-      return field == 1 || field == 2;
-    case kind::value_info:
-      return field == 2;
-    case kind::type:
-      return field == 1 || field == 4 || field == 5 || field == 8 || field == 9;
-    case kind::function:
-      return field == 7 || field == 9 || field == 11;
-    case kind::training_info:
-      return field >= 1 && field <= 4;
-    case kind::other:
-      return false;
-  }
-  return false;
+  return std::nullopt;
 }
 
 struct wire_reader {
@@ -234,8 +207,8 @@ std::string wire_fault(wire_reader& r, std::size_t end, kind k, int depth) {
                  std::to_string(end - r.at) + " left";
         }
         const std::size_t inner_end = r.at + static_cast<std::size_t>(*length);
-        if (holds_messages(k, field)) {
-          std::string inner = wire_fault(r, inner_end, field_kind(k, field), depth + 1);
+        if (const auto inner_kind = message_field(k, field)) {
+          std::string inner = wire_fault(r, inner_end, *inner_kind, depth + 1);
           if (!inner.empty()) return inner;
         }
         r.at = inner_end;
@@ -582,7 +555,8 @@ int open_confined(const std::filesystem::path& folder, const std::string& locati
   std::unique_ptr<descriptor> next;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const bool last = i + 1 == parts.size();
-    const int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (last ? 0 : O_DIRECTORY);
+    // O_NONBLOCK: a FIFO or a device in the folder is refused by fstat, not waited on.
+    const int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (last ? O_NONBLOCK : O_DIRECTORY);
     const int fd = ::openat(next ? next->get() : current.get(), parts[i].c_str(), flags);
     if (fd < 0) {
       const int err = errno;
@@ -596,7 +570,7 @@ int open_confined(const std::filesystem::path& folder, const std::string& locati
         }
       }
       if (err == ENOENT) throw data_error(refused + " is not in the model's folder");
-      throw io_error(refused.substr(0) + ": " + system_reason(err));
+      throw io_error(refused + ": " + system_reason(err));
     }
     if (last) {
       next.reset();
@@ -769,6 +743,8 @@ model parse_model(std::string_view bytes, std::string file_name, std::filesystem
     throw data_error(m.file_name + ": the model is over " + std::to_string(max_model_bytes) +
                      " bytes, the most a protobuf holds");
   }
+  // Protobuf reads no bytes as an empty message: say what the file is instead.
+  if (bytes.empty()) throw data_error(m.file_name + ": not an ONNX model: the file is empty");
   google::protobuf::io::ArrayInputStream array(bytes.data(), static_cast<int>(bytes.size()));
   google::protobuf::io::CodedInputStream coded(&array);
   coded.SetTotalBytesLimit(static_cast<int>(max_model_bytes));
