@@ -129,6 +129,22 @@ TEST_CASE("read_model reads a file, and names its folder for external data") {
   CHECK(m.proto->graph().node_size() == 1);
 }
 
+TEST_CASE("read_model refuses a file over protobuf's limit before reading it") {
+  bnorm_test::temp_dir dir;
+  const std::string path = dir.file("huge.onnx");
+  bnorm_test::write_bytes(path, bytes_of(bn_model()));
+  // Sparse: 2 GiB of size and no data, which reading would take seconds to go through.
+  REQUIRE(::truncate(path.c_str(), off_t{1} << 31) == 0);
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_THROWS_WITH_AS(
+      om::read_model(std::make_unique<bnorm::input_file>(path)),
+      (path + ": the model is over 2147483647 bytes, the most a protobuf holds; larger "
+              "models keep their tensors in side files (external data)")
+          .c_str(),
+      data_error);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(200));
+}
+
 TEST_CASE("a graph input overrides an initializer of its name, except under IR version 3") {
   onnx::ModelProto model = bn_model();
   model.mutable_graph()->add_input()->set_name("m");
