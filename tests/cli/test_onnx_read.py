@@ -8,6 +8,7 @@ wrong wire types, huge declared lengths, dims that overflow, raw_data of the wro
 nesting past the limit, external data leading out of the model's folder, external data from a
 stream) are refused with exit 3 and one line, fast, in 256 MiB of address space, reading
 nothing outside the folder; a tensor is never written as .onnx (exit 2)."""
+import itertools
 import json
 import os
 import pathlib
@@ -25,6 +26,7 @@ from cli_support import BNORM, SOURCE_DIR, Result, ScratchTestCase
 
 CORPUS = SOURCE_DIR / "tests" / "fuzz" / "corpus" / "onnx"
 MEMORY_LIMIT = 256 << 20
+LARGE = os.environ.get("BNORM_LARGE_GRID") == "1"  # more channel counts
 ROLES = {"weight": 1, "bias": 2, "running_mean": 3, "running_var": 4}  # BN input indices
 ELEMENT = {np.float32: TensorProto.FLOAT, np.float16: TensorProto.FLOAT16,
            np.float64: TensorProto.DOUBLE, "bfloat16": TensorProto.BFLOAT16}
@@ -123,20 +125,21 @@ class OnnxRead(ScratchTestCase):
 
     def test_initializers_of_every_type_in_typed_fields_and_raw_data(self):
         rng = np.random.default_rng(1)
-        for dtype in (np.float32, np.float16, "bfloat16", np.float64):
-            for raw in (True, False):
-                if dtype == "bfloat16" and raw:
-                    continue  # onnx.helper writes bfloat16 in int32_data only: built below
-                with self.subTest(dtype=str(dtype), raw=raw):
-                    params = random_params(rng, "p", 5, dtype, raw)
-                    name = self.save(bn_graph([("bn", params, 1e-3)]))
-                    report = self.layers(name)
-                    self.assertEqual([l["prefix"] for l in report["layers"]], ["bn."])
-                    want_type = {np.float32: "float32", np.float16: "float16",
-                                 np.float64: "float64", "bfloat16": "bfloat16"}[dtype]
-                    self.assertEqual({t["dtype"] for t in report["layers"][0]["tensors"].values()},
-                                     {want_type})
-                    self.assertReadsAsLibrary(name, "bn", params)
+        for dtype, raw, channels in itertools.product(
+                (np.float32, np.float16, "bfloat16", np.float64), (True, False),
+                (1, 2, 7, 64, 4099) if LARGE else (5,)):
+            if dtype == "bfloat16" and raw:
+                continue  # onnx.helper writes bfloat16 in int32_data only: built below
+            with self.subTest(dtype=str(dtype), raw=raw, channels=channels):
+                params = random_params(rng, "p", channels, dtype, raw)
+                name = self.save(bn_graph([("bn", params, 1e-3)]))
+                report = self.layers(name)
+                self.assertEqual([l["prefix"] for l in report["layers"]], ["bn."])
+                want_type = {np.float32: "float32", np.float16: "float16",
+                             np.float64: "float64", "bfloat16": "bfloat16"}[dtype]
+                self.assertEqual({t["dtype"] for t in report["layers"][0]["tensors"].values()},
+                                 {want_type})
+                self.assertReadsAsLibrary(name, "bn", params)
         # bfloat16 in raw_data: the bits of the int32_data model, little-endian.
         params = random_params(rng, "p", 4, "bfloat16", raw=False)
         for proto in params.values():

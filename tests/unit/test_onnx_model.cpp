@@ -129,6 +129,22 @@ TEST_CASE("read_model reads a file, and names its folder for external data") {
   CHECK(m.proto->graph().node_size() == 1);
 }
 
+TEST_CASE("read_model refuses a file over protobuf's limit before reading it") {
+  bnorm_test::temp_dir dir;
+  const std::string path = dir.file("huge.onnx");
+  bnorm_test::write_bytes(path, bytes_of(bn_model()));
+  // Sparse: 2 GiB of size and no data, which reading would take seconds to go through.
+  REQUIRE(::truncate(path.c_str(), off_t{1} << 31) == 0);
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_THROWS_WITH_AS(
+      om::read_model(std::make_unique<bnorm::input_file>(path)),
+      (path + ": the model is over 2147483647 bytes, the most a protobuf holds; larger "
+              "models keep their tensors in side files (external data)")
+          .c_str(),
+      data_error);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(200));
+}
+
 TEST_CASE("a graph input overrides an initializer of its name, except under IR version 3") {
   onnx::ModelProto model = bn_model();
   model.mutable_graph()->add_input()->set_name("m");
@@ -720,4 +736,41 @@ TEST_CASE("every model of libonnx-testdata is told by its bytes and read; no oth
     }
   }
   CHECK(others > 100);
+}
+
+TEST_CASE("the codec's archive: each BN's parameters by layer name, its settings beside them") {
+  bnorm_test::temp_dir dir;
+  onnx::ModelProto model = bn_model();
+  onnx::AttributeProto& momentum = *model.mutable_graph()->mutable_node(0)->add_attribute();
+  momentum.set_name("momentum");
+  momentum.set_type(onnx::AttributeProto::FLOAT);
+  momentum.set_f(0.75f);
+  // A second BN whose mean is a graph input: no state to read, so not in the archive.
+  onnx::NodeProto& second = *model.mutable_graph()->add_node();
+  second.set_op_type("BatchNormalization");
+  second.set_name("bn2");
+  for (const char* in : {"y", "s", "b", "x", "v"}) second.add_input(in);
+  second.add_output("z");
+  const std::string path = dir.file("m.onnx");
+  bnorm_test::write_bytes(path, bytes_of(model));
+  const auto archive = bnorm::codec_named("onnx")->open(std::make_unique<bnorm::input_file>(path));
+  CHECK(archive->file_name() == path);
+  CHECK(archive->names() ==
+        std::vector<std::string>{"bn1.weight", "bn1.bias", "bn1.running_mean", "bn1.running_var"});
+  const auto var = archive->open("bn1.running_var");
+  CHECK(var->info().name == "bn1.running_var");
+  CHECK(var->info().type == dtype::float32());
+  CHECK(var->info().shape == std::vector<std::size_t>{2});
+  std::vector<double> values(2);
+  var->read_at(0, values);
+  CHECK(values == std::vector<double>{4.0, 9.0});
+  const auto settings = archive->settings_of("bn1.");
+  REQUIRE(settings);
+  CHECK(settings->epsilon == static_cast<double>(1e-3f));
+  CHECK(settings->momentum == 0.75);
+  CHECK(settings->convention == "onnx");
+  CHECK_FALSE(archive->settings_of("bn2."));
+  CHECK_FALSE(archive->settings_of("bn1"));
+  CHECK_THROWS_WITH_AS(archive->open("bn2.weight"), (path + ": no tensor 'bn2.weight'").c_str(),
+                       data_error);
 }

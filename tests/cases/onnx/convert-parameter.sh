@@ -1,0 +1,1 @@
+bnorm convert m.onnx --tensor y2.running_var - --output-format json

@@ -1,0 +1,1 @@
+bnorm layers escape/dotdot.onnx

@@ -1,0 +1,1 @@
+bnorm layers - < ext/m.onnx

@@ -1,0 +1,1 @@
+bnorm convert samples/batch.npy y.onnx
