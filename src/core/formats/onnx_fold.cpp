@@ -253,9 +253,11 @@ class graph_fold {
   // one.
   std::pair<tensor_values, onnx_model::constant_ref> constant(const std::string& name,
                                                               const std::string& what,
-                                                              fold_refusal refusal) {
+                                                              fold_refusal refusal,
+                                                              std::vector<double> storage = {}) {
     const auto ref = onnx_model::find_constant(*m_.proto, graph_, name);
-    auto values = ref ? onnx_model::constant_values(m_, name, what) : std::nullopt;
+    auto values =
+        ref ? onnx_model::constant_values(m_, name, what, std::move(storage)) : std::nullopt;
     if (!ref || !values) {
       refuse(refusal, what + " is not a constant (an initializer or a Constant node)");
     }
@@ -332,28 +334,26 @@ class graph_fold {
                    ", so the folded weight would not be finite");
       }
     }
-    // Computed aside, so that a refusal leaves the layer as it was.
-    std::vector<double> bias(channels), weight(work.weight.size());
+    // Every folded value is checked before any is kept, so that a refusal leaves the layer as
+    // it was; the weights are then folded in place (a second copy of a layer's weights would
+    // be as many fresh pages).
+    std::vector<double> bias(channels);
     for (std::size_t c = 0; c < channels; ++c) {
       bias[c] = bnorm::folded_bias(work.bias[c], mean[c], scale[c], beta[c]);
       if (!stays_finite(work.bias_type, work.bias[c], bias[c])) {
         refuse(fold_refusal::not_finite, not_finite_reason(c, "bias", bias[c], work.bias_type));
       }
     }
-    std::size_t run = 0;
-    for (std::size_t start = 0; start < weight.size(); start += work.inner) {
-      const std::size_t c = work.channel_of_run(run);
-      if (++run == work.period) run = 0;
-      for (std::size_t i = start; i < start + work.inner; ++i) {
-        weight[i] = bnorm::folded_weight(work.weight[i], scale[c]);
-        if (!stays_finite(work.weight_type, work.weight[i], weight[i])) {
-          refuse(fold_refusal::not_finite,
-                 not_finite_reason(c, "weight", weight[i], work.weight_type));
-        }
+    for_each_weight(work, [&](std::size_t i, std::size_t c) {
+      const double folded = bnorm::folded_weight(work.weight[i], scale[c]);
+      if (!stays_finite(work.weight_type, work.weight[i], folded)) {
+        refuse(fold_refusal::not_finite, not_finite_reason(c, "weight", folded, work.weight_type));
       }
-    }
+    });
+    for_each_weight(work, [&](std::size_t i, std::size_t c) {
+      work.weight[i] = bnorm::folded_weight(work.weight[i], scale[c]);
+    });
     work.bias = std::move(bias);
-    work.weight = std::move(weight);
 
     // Folded: the layer now writes the BN's output, and the BN is gone.
     const std::string& y = node.output(0);
@@ -371,6 +371,17 @@ class graph_fold {
     if (!read_by_batch_norm_.count(y)) {
       write_layer(works_.at(layer));
       works_.erase(layer);
+    }
+  }
+
+  // Calls visit(i, c) for every weight i of the layer, c its output channel.
+  template <typename Visit>
+  static void for_each_weight(const layer_work& work, Visit visit) {
+    std::size_t run = 0;
+    for (std::size_t start = 0; start < work.weight.size(); start += work.inner) {
+      const std::size_t c = work.channel_of_run(run);
+      if (++run == work.period) run = 0;
+      for (std::size_t i = start; i < start + work.inner; ++i) visit(i, c);
     }
   }
 
@@ -393,8 +404,9 @@ class graph_fold {
     }
     const std::string& weight_name = node.input(1);
     const std::string weight_what = "the weight " + quoted_name(weight_name) + " of " + label;
+    // Decoded into the buffer of the layer written before: one layer's doubles, reused.
     auto [weight, weight_ref] =
-        constant(weight_name, weight_what, fold_refusal::weight_not_constant);
+        constant(weight_name, weight_what, fold_refusal::weight_not_constant, std::move(spare_));
     if (uses_[weight_name] != 1) {
       refuse(fold_refusal::weight_shared, weight_what + " is also used by another node");
     }
@@ -516,7 +528,7 @@ class graph_fold {
         if (a.name() == "beta" && a.f() != 1.0f) a.set_f(1.0f);
       }
     }
-    work.weight = {};
+    spare_ = std::move(work.weight);
     work.bias = {};
   }
 
@@ -588,6 +600,7 @@ class graph_fold {
   std::unordered_map<std::string, int> producer_;
   std::unordered_set<std::string> graph_inputs_, graph_outputs_;
   std::map<int, layer_work> works_;
+  std::vector<double> spare_;  // the last written layer's weights, decoded into again
   std::unordered_set<std::string> read_by_batch_norm_;  // the X of every BatchNormalization
   std::unordered_set<std::string> names_;               // every name of the graph, once needed
   bool names_collected_ = false;

@@ -9,6 +9,7 @@
 #include <google/protobuf/stubs/logging.h>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <limits>
 #include <mutex>
 #include <set>
@@ -724,34 +725,34 @@ const onnx::AttributeProto* constant_value_attribute(const onnx::NodeProto& node
   return nullptr;
 }
 
-}  // namespace
-
-model read_model(std::unique_ptr<input_file> file) {
-  std::string file_name = file->name();
-  std::filesystem::path folder = folder_of(*file);
-  const std::string bytes = read_bytes(*file);
-  file.reset();
-  return parse_model(bytes, std::move(file_name), std::move(folder));
+// Refuses what no parse can take: over protobuf's limit, or empty (which protobuf would read
+// as an empty message).
+void check_model_size(std::size_t size, const std::string& file_name) {
+  if (size > max_model_bytes) {
+    throw data_error(file_name + ": the model is over " + std::to_string(max_model_bytes) +
+                     " bytes, the most a protobuf holds; larger models keep their tensors in "
+                     "side files (external data)");
+  }
+  if (size == 0) throw data_error(file_name + ": not an ONNX model: the file is empty");
 }
 
-model parse_model(std::string_view bytes, std::string file_name, std::filesystem::path folder) {
+// Parses the `size` bytes of `input` under explicit limits and checks the model; `fault` says
+// why protobuf refused them.
+template <typename Fault>
+model parse_stream(google::protobuf::io::ZeroCopyInputStream& input, std::size_t size,
+                   std::string file_name, std::filesystem::path folder, Fault fault) {
   silence_protobuf();
   model m;
   m.file_name = std::move(file_name);
   m.folder = std::move(folder);
-  if (bytes.size() > max_model_bytes) {
-    throw data_error(m.file_name + ": the model is over " + std::to_string(max_model_bytes) +
-                     " bytes, the most a protobuf holds");
-  }
-  // Protobuf reads no bytes as an empty message: say what the file is instead.
-  if (bytes.empty()) throw data_error(m.file_name + ": not an ONNX model: the file is empty");
-  google::protobuf::io::ArrayInputStream array(bytes.data(), static_cast<int>(bytes.size()));
-  google::protobuf::io::CodedInputStream coded(&array);
-  coded.SetTotalBytesLimit(static_cast<int>(max_model_bytes));
+  google::protobuf::io::CodedInputStream coded(&input);
+  // No declared length can reach past the model's own bytes.
+  coded.SetTotalBytesLimit(static_cast<int>(size));
   coded.SetRecursionLimit(max_nesting);
   m.proto = std::make_unique<onnx::ModelProto>();
-  if (!m.proto->ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
-    throw data_error(m.file_name + ": " + parse_fault(bytes));
+  if (!m.proto->ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage() ||
+      coded.CurrentPosition() != static_cast<int>(size)) {
+    throw data_error(m.file_name + ": " + fault());
   }
   try {
     check_model(*m.proto);
@@ -759,6 +760,85 @@ model parse_model(std::string_view bytes, std::string file_name, std::filesystem
     throw data_error(e, m.file_name + ": ");
   }
   return m;
+}
+
+// protobuf's source over a regular file, read by position.  An io_error is kept and thrown
+// again once protobuf has returned, as model_output does.
+class model_input : public google::protobuf::io::CopyingInputStream {
+ public:
+  explicit model_input(const input_file& file) : file_(file) {}
+  int Read(void* buffer, int size) override {
+    try {
+      const std::size_t got = file_.read_at(offset_, buffer, static_cast<std::size_t>(size));
+      offset_ += got;
+      return static_cast<int>(got);
+    } catch (...) {
+      failure_ = std::current_exception();
+      return -1;
+    }
+  }
+  void rethrow() const {
+    if (failure_) std::rethrow_exception(failure_);
+  }
+
+ private:
+  const input_file& file_;
+  std::size_t offset_ = 0;
+  std::exception_ptr failure_;
+};
+
+// protobuf's sink over an output_file.  An io_error (a full disk, a closed pipe) cannot pass
+// through protobuf's frames: it is kept, protobuf is told the write failed, and the error is
+// thrown again once protobuf has returned.
+class model_output : public google::protobuf::io::CopyingOutputStream {
+ public:
+  explicit model_output(output_file& out) : out_(out) {}
+  bool Write(const void* buffer, int size) override {
+    try {
+      out_.write(buffer, static_cast<std::size_t>(size));
+      return true;
+    } catch (...) {
+      failure_ = std::current_exception();
+      return false;
+    }
+  }
+  void rethrow() const {
+    if (failure_) std::rethrow_exception(failure_);
+  }
+
+ private:
+  output_file& out_;
+  std::exception_ptr failure_;
+};
+
+}  // namespace
+
+model read_model(std::unique_ptr<input_file> file) {
+  std::string file_name = file->name();
+  std::filesystem::path folder = folder_of(*file);
+  if (!file->seekable()) {
+    const std::string bytes = read_bytes(*file);
+    file.reset();
+    return parse_model(bytes, std::move(file_name), std::move(folder));
+  }
+  // A regular file is parsed from where it lies, in blocks: never held whole beside what
+  // protobuf builds of it (a model's size less to hold and fault in).
+  const std::size_t size = file->size();
+  check_model_size(size, file_name);
+  model_input source(*file);
+  google::protobuf::io::CopyingInputStreamAdaptor blocks(&source, 1 << 20);
+  model m = parse_stream(blocks, size, std::move(file_name), std::move(folder), [&] {
+    source.rethrow();
+    return parse_fault(read_bytes(*file));  // read again only to say what is wrong
+  });
+  return m;
+}
+
+model parse_model(std::string_view bytes, std::string file_name, std::filesystem::path folder) {
+  check_model_size(bytes.size(), file_name);
+  google::protobuf::io::ArrayInputStream array(bytes.data(), static_cast<int>(bytes.size()));
+  return parse_stream(array, bytes.size(), std::move(file_name), std::move(folder),
+                      [&] { return parse_fault(bytes); });
 }
 
 void write_model(const onnx::ModelProto& proto, output_file& out) {
@@ -769,11 +849,13 @@ void write_model(const onnx::ModelProto& proto, output_file& out) {
                      ", over the " + std::to_string(max_model_bytes) +
                      " a protobuf holds; it must keep its tensors in side files (external data)");
   }
-  std::string bytes;
-  if (!proto.SerializeToString(&bytes)) {
-    throw data_error(out.name() + ": the model could not be serialized");
-  }
-  out.write(bytes);
+  // Streamed into the output in blocks, not built whole in memory first: a model's size
+  // less to hold and fault in.
+  model_output stream(out);
+  google::protobuf::io::CopyingOutputStreamAdaptor adaptor(&stream, 1 << 20);
+  const bool serialized = proto.SerializeToZeroCopyStream(&adaptor) && adaptor.Flush();
+  stream.rethrow();
+  if (!serialized) throw data_error(out.name() + ": the model could not be serialized");
 }
 
 std::optional<dtype> dtype_of(std::int32_t data_type) {
@@ -809,7 +891,8 @@ std::optional<dtype> dtype_of(std::int32_t data_type) {
   }
 }
 
-tensor_values decode_tensor(const model& m, const TensorProto& tensor, const std::string& what) {
+tensor_values decode_tensor(const model& m, const TensorProto& tensor, const std::string& what,
+                            std::vector<double> storage) {
   try {
     const std::uint64_t count = check_tensor(tensor, what);
     const auto type = dtype_of(tensor.data_type());
@@ -818,6 +901,8 @@ tensor_values decode_tensor(const model& m, const TensorProto& tensor, const std
                        " is not one bnorm reads");
     }
     tensor_values out;
+    out.values = std::move(storage);
+    out.values.clear();
     out.type = *type;
     for (const std::int64_t d : tensor.dims()) out.shape.push_back(static_cast<std::size_t>(d));
     if (is_external(tensor)) {
@@ -886,9 +971,11 @@ void encode_tensor(TensorProto& tensor, dtype type, const std::vector<std::size_
   tensor.clear_uint64_data();
   tensor.clear_external_data();
   tensor.set_data_location(TensorProto::DEFAULT);
-  std::string raw(count * type.size, '\0');
+  // Over the old bytes where there are as many (a folded weight): a model's worth of fresh
+  // strings would be a page fault per 4 KiB of it.
+  std::string& raw = *tensor.mutable_raw_data();
+  raw.resize(count * type.size);
   encode(type, values.data(), count, reinterpret_cast<std::byte*>(raw.data()));
-  tensor.set_raw_data(std::move(raw));
 }
 
 std::optional<constant_ref> find_constant(const onnx::ModelProto& proto,
@@ -915,11 +1002,11 @@ std::optional<constant_ref> find_constant(const onnx::ModelProto& proto,
 }
 
 std::optional<tensor_values> constant_values(const model& m, const std::string& name,
-                                             const std::string& what) {
+                                             const std::string& what, std::vector<double> storage) {
   const onnx::GraphProto& graph = m.proto->graph();
   const auto ref = find_constant(*m.proto, graph, name);
   if (!ref) return std::nullopt;
-  if (ref->tensor != nullptr) return decode_tensor(m, *ref->tensor, what);
+  if (ref->tensor != nullptr) return decode_tensor(m, *ref->tensor, what, std::move(storage));
   const onnx::AttributeProto& a = *constant_value_attribute(graph.node(ref->constant_node));
   tensor_values out;
   if (a.name() == "value") {

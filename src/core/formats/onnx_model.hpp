@@ -73,9 +73,11 @@ struct tensor_values {
 /// raw_data (little-endian), or external data read from `m.folder` only: a location that is
 /// absolute, holds "..", or leads outside the folder through a symbolic link is refused, as are
 /// an offset or length past the side file's end.  `what` names the tensor in messages ("node
-/// 'bn1' input 'scale'").  Throws data_error ("<file>: <what>: ...").
+/// 'bn1' input 'scale'").  The values are decoded into `storage`, whose capacity is reused (a
+/// fold decodes one layer after another into one buffer).  Throws data_error ("<file>: <what>:
+/// ...").
 tensor_values decode_tensor(const model& m, const onnx::TensorProto& tensor,
-                            const std::string& what);
+                            const std::string& what, std::vector<double> storage = {});
 
 /// Replaces `tensor`'s data by `values` (C order) rounded once to `type` (float16, bfloat16,
 /// float32 or float64), as little-endian raw_data, with `shape` as its dims; its typed fields
@@ -104,7 +106,8 @@ std::optional<constant_ref> find_constant(const onnx::ModelProto& proto,
 /// The values of the constant `name` of the top-level graph, decoded (see find_constant and
 /// decode_tensor); std::nullopt when it is not constant.  Throws data_error as decode_tensor.
 std::optional<tensor_values> constant_values(const model& m, const std::string& name,
-                                             const std::string& what);
+                                             const std::string& what,
+                                             std::vector<double> storage = {});
 
 /// A BatchNormalization node of the top-level graph.
 struct batch_norm_node {
