@@ -362,6 +362,23 @@ def ir_version_3():
 
 
 @register
+def opset_6_is_test():
+    """Before opset 7 a BatchNormalization runs in training mode unless is_test is nonzero, and
+    is_test's default is 0: only the node with is_test = 1 is in eval mode."""
+    g = Graph(25)
+    x = g.input("x", [2, 3, 5, 5])
+    g.output(g.batch_norm(g.conv(x, "conv1", 3, 4), "bn_test", 4, is_test=1), [2, 4, 5, 5])
+    g.output(g.batch_norm(g.conv(x, "conv2", 3, 4), "bn_train", 4, is_test=0), [2, 4, 5, 5])
+    g.output(g.batch_norm(g.conv(x, "conv3", 3, 4), "bn_default", 4), [2, 4, 5, 5])
+    model = g.model("opset_6_is_test", ir_version=3, opset=6)
+    for tensor in model.graph.initializer:
+        model.graph.input.append(helper.make_tensor_value_info(
+            tensor.name, tensor.data_type, list(tensor.dims)))
+    return model, {"folded": {"bn_test": folded("conv1")},
+                   "not_folded": {"bn_train": "training_mode", "bn_default": "training_mode"}}
+
+
+@register
 def unnamed_nodes():
     """Nodes without names: the report names them by their outputs."""
     g = Graph(23)

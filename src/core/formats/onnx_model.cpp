@@ -945,8 +945,23 @@ std::optional<tensor_values> constant_values(const model& m, const std::string& 
   return out;
 }
 
+namespace {
+
+// The version of the default domain the model imports; 0 when it names none.
+std::int64_t default_opset(const onnx::ModelProto& proto) {
+  for (const auto& import : proto.opset_import()) {
+    if (is_default_domain(import.domain())) return import.version();
+  }
+  return 0;
+}
+
+}  // namespace
+
 std::vector<batch_norm_node> batch_norm_nodes(const onnx::ModelProto& proto) {
   const onnx::GraphProto& graph = proto.graph();
+  // Before opset 7 a node is in test (eval) mode only when is_test is nonzero; its default is 0.
+  const std::int64_t opset = default_opset(proto);
+  const bool is_test_decides = opset > 0 && opset < 7;
   std::unordered_map<std::string, int> name_uses;
   for (const auto& node : graph.node()) {
     if (!node.name().empty()) ++name_uses[node.name()];
@@ -986,6 +1001,10 @@ std::vector<batch_norm_node> batch_norm_nodes(const onnx::ModelProto& proto) {
       bn.momentum = static_cast<double>(a->f());
     }
     if (const auto* a = attribute_named(node, "training_mode")) bn.training_mode = a->i() != 0;
+    if (is_test_decides) {
+      const auto* a = attribute_named(node, "is_test");
+      if (a == nullptr || a->i() == 0) bn.training_mode = true;
+    }
     for (int k = 1; k < node.output_size(); ++k) {
       if (!node.output(k).empty()) bn.training_mode = true;
     }

@@ -118,7 +118,9 @@ struct batch_norm_node {
   /// ONNX's meaning: running = running·momentum + batch·(1 − momentum); the attribute, else the
   /// schema's default, the float32 0.9f
   double momentum = static_cast<double>(0.9f);
-  bool training_mode = false;  ///< training_mode = 1 (opset 14+), or statistics outputs used
+  /// training_mode = 1 (opset 14+), is_test = 0 or absent (before opset 7), or statistics
+  /// outputs used
+  bool training_mode = false;
 };
 
 /// Every BatchNormalization node (domain "" or "ai.onnx") of the model's top-level graph, in
