@@ -173,6 +173,7 @@ MODELS = {
     "gemm_trans_b_alpha_beta": lambda: gemm(8, "gemm_trans_b_alpha_beta", True, (1, 4), 0.5, 2.0),
     "gemm_scalar_c": lambda: gemm(9, "gemm_scalar_c", True, (), 1.0, 0.25),
     "gemm_without_c": lambda: gemm(10, "gemm_without_c", False, None, 2.0, 3.0),
+    "gemm_one_by_one_c": lambda: gemm(26, "gemm_one_by_one_c", False, (1, 1), 1.0, 0.5),
     "gemm_matrix_c": lambda: gemm(11, "gemm_matrix_c", False, (3, 4), expected={
         "folded": {}, "not_folded": {"bn1": "shape_mismatch"}}),
 }

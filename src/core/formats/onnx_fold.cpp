@@ -463,7 +463,7 @@ class graph_fold {
       const auto& b = bias.shape;
       const bool per_channel = b.size() == 1 && b[0] == channels;
       const bool row = b.size() == 2 && b[0] == 1 && b[1] == channels;
-      const bool one = element_count(b) == 1 && b.size() <= 1;
+      const bool one = element_count(b) == 1 && b.size() <= 2;  // (), (1) or (1, 1)
       if (op != "Gemm" ? !per_channel : !(per_channel || row || one)) {
         refuse(fold_refusal::shape_mismatch, bias_what + " has shape " + shape_to_string(b) +
                                                  ", not one value per output channel (" +
