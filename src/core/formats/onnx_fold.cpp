@@ -159,7 +159,7 @@ onnx::TensorProto& writable_tensor(onnx::GraphProto& graph, const onnx_model::co
       return *a.mutable_t();
     }
   }
-  // find_constant found a Constant node with a value, so this is not reached.
+  // constants_of holds only Constant nodes with a value, so this is not reached.
   return *node.add_attribute()->mutable_t();
 }
 
@@ -214,7 +214,10 @@ struct layer_work {
 
 class graph_fold {
  public:
-  explicit graph_fold(onnx_model::model& m) : m_(m), graph_(*m.proto->mutable_graph()) {
+  explicit graph_fold(onnx_model::model& m)
+      : m_(m),
+        graph_(*m.proto->mutable_graph()),
+        constants_(onnx_model::constants_of(*m.proto, graph_)) {
     removed_.assign(static_cast<std::size_t>(graph_.node_size()), false);
     count_graph_uses(graph_, uses_, nullptr);
     for (int i = 0; i < graph_.node_size(); ++i) {
@@ -254,12 +257,11 @@ class graph_fold {
   std::pair<tensor_values, onnx_model::constant_ref> constant(const std::string& name,
                                                               const std::string& what,
                                                               fold_refusal refusal) {
-    const auto ref = onnx_model::find_constant(*m_.proto, graph_, name);
-    auto values = ref ? onnx_model::constant_values(m_, name, what) : std::nullopt;
-    if (!ref || !values) {
+    const auto found = constants_.find(name);
+    if (found == constants_.end()) {
       refuse(refusal, what + " is not a constant (an initializer or a Constant node)");
     }
-    return {std::move(*values), *ref};
+    return {onnx_model::constant_values(m_, found->second, what), found->second};
   }
 
   void fold(const onnx_model::batch_norm_node& bn) {
@@ -544,10 +546,10 @@ class graph_fold {
       if (!uses.count(name) || uses.at(name) == 0) unused.insert(name);
     }
     for (const auto& name : unused) {
-      const auto ref = onnx_model::find_constant(*m_.proto, graph_, name);
-      if (!ref) continue;
-      if (ref->constant_node >= 0) {
-        removed_[static_cast<std::size_t>(ref->constant_node)] = true;
+      const auto ref = constants_.find(name);
+      if (ref == constants_.end()) continue;
+      if (ref->second.constant_node >= 0) {
+        removed_[static_cast<std::size_t>(ref->second.constant_node)] = true;
         ++report_.removed_constant_nodes;
       } else {
         dropped_initializers_.insert(name);
@@ -583,6 +585,9 @@ class graph_fold {
 
   onnx_model::model& m_;
   onnx::GraphProto& graph_;
+  // Every constant by name, found once: the nodes and initializers keep their places until the
+  // end, and the tensors their addresses.
+  std::unordered_map<std::string, onnx_model::constant_ref> constants_;
   std::vector<bool> removed_;
   std::unordered_map<std::string, int> uses_;
   std::unordered_map<std::string, int> producer_;

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "dtype.hpp"
@@ -100,6 +101,14 @@ struct constant_ref {
 /// std::nullopt when `name` is not constant.
 std::optional<constant_ref> find_constant(const onnx::ModelProto& proto,
                                           const onnx::GraphProto& graph, const std::string& name);
+
+/// Every constant of `graph` by name, as find_constant finds each: for a model with many, in
+/// one pass rather than one per name.
+std::unordered_map<std::string, constant_ref> constants_of(const onnx::ModelProto& proto,
+                                                           const onnx::GraphProto& graph);
+
+/// The values of the constant `ref` of the top-level graph, decoded (see decode_tensor).
+tensor_values constant_values(const model& m, const constant_ref& ref, const std::string& what);
 
 /// The values of the constant `name` of the top-level graph, decoded (see find_constant and
 /// decode_tensor); std::nullopt when it is not constant.  Throws data_error as decode_tensor.
