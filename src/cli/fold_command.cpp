@@ -107,7 +107,9 @@ fold_model_run resolve_model(const fold_options& o, const codec& format) {
   }
   fold_model_run run{o.weight, &format, o.output, json_report(o)};
   if (!o.output.empty()) {
-    const codec* written = codec_for_output(o.output, named_format(o.output_format));
+    const codec* named = named_format(o.output_format);
+    // A model is written in its own format: a name whose extension no format has tells nothing.
+    const codec* written = named ? named : codec_for_path(o.output);
     if (written && written != &format) {
       throw usage_error("-o " + o.output + ": the folded model is " + std::string(format.a_file) +
                         ", not " + std::string(written->a_file));

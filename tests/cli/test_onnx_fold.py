@@ -423,6 +423,23 @@ class OnnxFold(ScratchTestCase):
         self.assertEqual(json.loads(result.stdout)["folded_count"], 1)
         self.assertEqual(result.stderr, "")
 
+    def test_a_model_is_written_in_its_own_format_whatever_the_name(self):
+        """-o's name tells nothing a model needs: folded.bin, folded and folded.onnx get the
+        same bytes; only another format's name (or --output-format) is refused."""
+        path, _, _ = self.build("conv_bn")
+        want = path.parent / "folded.onnx"
+        self.assertEqual(run(["fold", str(path), "-o", str(want)], cwd=self.dir).status, 0)
+        for name in ("folded.bin", "folded", "folded.ONNX.tmp"):
+            for source, stdin in ((str(path), None), ("-", path.read_bytes())):
+                with self.subTest(name=name, source=source):
+                    out = self.dir / name
+                    result = run(["fold", source, "-o", name], cwd=self.dir, stdin=stdin)
+                    self.assertEqual(result.status, 0, result)
+                    self.assertEqual(out.read_bytes(), want.read_bytes())
+                    out.unlink()
+        self.assertFailsWith(run(["fold", str(path), "-o", "folded.bin", "--output-format", "npy"],
+                                 cwd=self.dir), 2, "folded.bin", ".npy")
+
     def test_weight_flags_are_refused_for_a_model(self):
         path, _, _ = self.build("conv_bn")
         (self.dir / "state.json").write_text('{"running_mean": [0], "running_var": [1]}')
