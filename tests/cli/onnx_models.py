@@ -429,3 +429,23 @@ def save(model, path, external=False):
                         all_tensors_to_one_file=True, location="weights.bin", size_threshold=0)
     else:
         onnx.save_model(model, str(path))
+
+
+def chains(count, channels, second_refused, seed=27):
+    """`count` Conv→BN→BN chains, each Conv's weight (channels, channels, 3, 3); with
+    `second_refused`, each first BN's output is a graph output too, so its second BN stays."""
+    g = Graph(seed)
+    y = g.input("x", [1, channels, 4, 4])
+    expected = {"folded": {}, "not_folded": {}}
+    for i in range(count):
+        z = g.batch_norm(g.conv(y, f"conv{i}", channels, channels, scale=0.05), f"bn{i}a",
+                         channels)
+        y = g.batch_norm(z, f"bn{i}b", channels)
+        expected["folded"][f"bn{i}a"] = folded(f"conv{i}")
+        if second_refused:
+            g.output(z, [1, channels, 4, 4])
+            expected["not_folded"][f"bn{i}b"] = "input_shared"
+        else:
+            expected["folded"][f"bn{i}b"] = folded(f"conv{i}")
+    g.output(y, [1, channels, 4, 4])
+    return g.model("chains"), expected

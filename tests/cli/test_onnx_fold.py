@@ -12,6 +12,7 @@ import math
 import os
 import pathlib
 import shutil
+import subprocess
 import sys
 import time
 import unittest
@@ -24,9 +25,17 @@ from onnx import numpy_helper
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import onnx_models  # noqa: E402
-from cli_support import SAMPLES, SOURCE_DIR, ScratchTestCase, run  # noqa: E402
+from cli_support import BNORM, SAMPLES, SOURCE_DIR, ScratchTestCase, run  # noqa: E402
 
 LARGE = os.environ.get("BNORM_LARGE_GRID") == "1"
+# Runs argv[1:] and prints its peak resident memory in KiB and its exit status.
+PEAK_MEMORY = """import os, sys
+pid = os.fork()
+if pid == 0:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(usage.ru_maxrss, os.waitstatus_to_exitcode(status))"""
 FOLDABLE = {"Conv", "ConvTranspose", "Gemm"}
 # How close the folded graph's output must be to the original's, by the weights' type: the
 # fold rounds each weight once, and the two graphs add their products in different orders.
@@ -637,6 +646,27 @@ class OnnxFold(ScratchTestCase):
                 self.assertEqual(result.status, 0, result)
             elapsed[count] = best
         self.assertLess(elapsed[4000], 10 * elapsed[1000], elapsed)
+
+    def test_a_layer_no_later_batch_norm_folds_into_is_written_at_once(self):
+        """Conv→BN→BN keeps the Conv's values in double until the second BN is seen; when that
+        one stays (its input is also a graph output), the layer is written then, not kept to
+        the end beside every other: the peak memory is that of the chains that all fold."""
+        peak = {}
+        for refused in (False, True):
+            path, _, expected = self.build(f"chains_{refused}", lambda: onnx_models.chains(
+                10, 256, refused))
+            out = path.parent / "folded.onnx"
+            # Started from a small process, whose size its child's peak begins at.
+            result = subprocess.run([sys.executable, "-c", PEAK_MEMORY, BNORM, "fold", str(path),
+                                     "-o", str(out)], capture_output=True, check=True)
+            kib, status = map(int, result.stdout.split())
+            self.assertEqual(status, 0)
+            self.assertEqual(len(onnx.load(str(out)).graph.node),
+                             10 + len(expected["not_folded"]))
+            peak[refused] = kib
+        # Ten layers of 2.25 MiB float32 weights, 4.5 MiB each in double: kept to the end, they
+        # would add 45 MiB.
+        self.assertLess(peak[True], peak[False] + 15 * 1024, peak)
 
     def test_fold_time_of_a_deep_model(self):
         count = 500 if LARGE else 100

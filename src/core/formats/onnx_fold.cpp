@@ -240,6 +240,7 @@ class graph_fold {
         fold(bn);
       } catch (const refused& r) {
         report_.not_folded.push_back({bn.layer_name, r.refusal, r.reason});
+        release_layer_before(bn);
       }
     }
     for (auto& [layer, work] : works_) write_layer(work);
@@ -374,6 +375,17 @@ class graph_fold {
       write_layer(works_.at(layer));
       works_.erase(layer);
     }
+  }
+
+  // A layer kept in double for the BN after it, which stays: no other BN reads its output
+  // alone, so none will fold into it, and it is written now rather than kept to the end.
+  void release_layer_before(const onnx_model::batch_norm_node& bn) {
+    const auto found = producer_.find(graph_.node(bn.node).input(0));
+    if (found == producer_.end()) return;
+    const auto work = works_.find(found->second);
+    if (work == works_.end()) return;
+    write_layer(work->second);
+    works_.erase(work);
   }
 
   static std::string not_finite_reason(std::size_t channel, const char* what, double value,
