@@ -6,6 +6,8 @@ Each entry of MODELS builds (model, expected), where `expected` says what a fold
 {"folded": {bn: (into, op, bias_created)}, "not_folded": {bn: reason_code}}, and optionally
 "external": the model is saved with its tensors in a side file.  `save` writes a model as the
 tests read it.  Nothing here runs bnorm."""
+import math
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -160,6 +162,24 @@ def gemm(seed, name, trans_b, c_shape, alpha=1.0, beta=1.0, expected=None):
     if expected is None:
         expected = {"folded": {"bn1": folded("fc", "Gemm", c_shape is None)}, "not_folded": {}}
     return g.model(name), expected
+
+
+def gemm_case(seed, mkn, trans_a, trans_b, alpha, beta, c_shape):
+    """Gemm (M, K)·(K, N) + C, then a BN: A and B transposed or not, C of `c_shape` (None: no
+    C).  It folds when C is one value per output channel: absent, of one element, (N) or
+    (1, N)."""
+    m, k, n = mkn
+    g = Graph(seed)
+    a = g.input("a", [k, m] if trans_a else [m, k])
+    b = g.random("fc.weight", (n, k) if trans_b else (k, n), 0.5)
+    inputs = [a, b] + ([g.random("fc.bias", c_shape, 0.5)] if c_shape is not None else [])
+    y = g.node("Gemm", inputs, ["fc_out"], "fc", transA=trans_a, transB=trans_b, alpha=alpha,
+               beta=beta)
+    g.output(g.batch_norm(y, "bn1", n), [m, n])
+    folds = c_shape is None or math.prod(c_shape) == 1 or c_shape in ((n,), (1, n))
+    return g.model("gemm_case"), {
+        "folded": {"bn1": folded("fc", "Gemm", c_shape is None)} if folds else {},
+        "not_folded": {} if folds else {"bn1": "shape_mismatch"}}
 
 
 MODELS = {

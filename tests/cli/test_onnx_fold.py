@@ -7,6 +7,7 @@ inputs); the report names every BatchNormalization with the right reason; and ev
 fold has no business with is kept as it was.
 
 BNORM_LARGE_GRID=1 adds a deeper model (and more inputs) to the grid."""
+import itertools
 import json
 import math
 import os
@@ -173,7 +174,8 @@ def expected_folds(model, expected):
             if len(layer.input) > 2 and layer.input[2]:
                 c = values[layer.input[2]].astype(np.float64)
                 bias = a.get("beta", 1.0) * np.broadcast_to(c.reshape(-1), (channels_of(layer, w),))
-                bias_shape = values[layer.input[2]].shape if c.shape == (1, c.size) and c.size > 1 \
+                # A row (1, N) stays one; any other C becomes one value per channel.
+                bias_shape = c.shape if c.shape == (1, channels_of(layer, w)) \
                     else (channels_of(layer, w),)
             else:
                 bias = np.zeros(channels_of(layer, w))
@@ -366,6 +368,21 @@ class OnnxFold(ScratchTestCase):
         for name in onnx_models.MODELS:
             with self.subTest(model=name):
                 self.check_model(name)
+
+    def test_gemm_grid(self):
+        """Gemm+BN over transA, transB, alpha, beta (0 too) and every shape of C: the ones of
+        one value per channel fold, the others stay (shape_mismatch).  CI runs every 7th case;
+        BNORM_LARGE_GRID=1 all 1024."""
+        grid = list(itertools.product([(3, 5, 4), (1, 3, 4), (3, 4, 1), (1, 1, 1)], [0, 1],
+                                      [0, 1], [1.0, 0.5], [1.0, 0.25, 0.0, 2.0],
+                                      [None, (), (1,), "N", "1N", "MN", "M1", (1, 1)]))
+        for i, case in enumerate(grid if LARGE else grid[::7]):
+            mkn, trans_a, trans_b, alpha, beta, c = case
+            m, _, n = mkn
+            c_shape = {"N": (n,), "1N": (1, n), "MN": (m, n), "M1": (m, 1)}.get(c, c)
+            with self.subTest(case=case):
+                self.check_model(f"gemm_{i}", lambda: onnx_models.gemm_case(
+                    100 + i, mkn, trans_a, trans_b, alpha, beta, c_shape))
 
     def test_a_deep_model(self):
         count = 200 if LARGE else 12
