@@ -40,6 +40,9 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
       "The folded weight, " + written_extension_names(", ", " or ") +
       "; or the folded model, in its own format (without -o a model is not written: its report "
       "alone is printed); - writes standard output");
+  cmd->get_option("--output-format")
+      ->type_name(format_choices())
+      ->description("Format of -o (else its name's, or WEIGHT's for -); a model's is its own");
   cmd->add_option("--bias-out", o.bias_out,
                   "Write the folded bias (" + written_extension_names(", ", " or ") +
                       "); required for a weight")

@@ -465,6 +465,12 @@ class OnnxFold(ScratchTestCase):
                     out.unlink()
         self.assertFailsWith(run(["fold", str(path), "-o", "folded.bin", "--output-format", "npy"],
                                  cwd=self.dir), 2, "folded.bin", ".npy")
+        # --output-format onnx is taken, and --help says so.
+        self.assertEqual(run(["fold", str(path), "-o", "folded.bin", "--output-format", "onnx"],
+                             cwd=self.dir).status, 0)
+        self.assertEqual((self.dir / "folded.bin").read_bytes(), want.read_bytes())
+        help_text = run(["fold", "--help"]).stdout.decode()
+        self.assertIn("--output-format npy|json|pt|npz|safetensors|onnx", help_text)
 
     def test_weight_flags_are_refused_for_a_model(self):
         path, _, _ = self.build("conv_bn")
