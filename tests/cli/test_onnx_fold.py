@@ -582,6 +582,23 @@ class OnnxFold(ScratchTestCase):
               f"{np.max(np.abs(exact)):.3g}: float32 steps {np.max(np.abs(steps - exact)):.3g}, "
               f"bnorm {np.max(np.abs(ours - exact)):.3g}", file=sys.stderr)
 
+    def test_a_layer_of_more_outputs_than_its_op_has_is_not_folded(self):
+        """A (malformed) Conv of two outputs whose second feeds the BN: folding would rename
+        its first output, which another node reads; it stays, and the model is written as read."""
+        model, _ = onnx_models.conv_bn()
+        conv = model.graph.node[0]
+        conv.output[:] = ["conv1_first", "conv1_out"]
+        model.graph.node.append(onnx.helper.make_node("Relu", ["conv1_first"], ["r"], name="r"))
+        path = self.dir / "two_outputs.onnx"
+        onnx_models.save(model, path)
+        out = self.dir / "folded.onnx"
+        result = run(["fold", str(path), "-o", str(out), "--format", "json"], cwd=self.dir)
+        self.assertEqual(result.status, 0, result)
+        [refused] = json.loads(result.stdout)["not_folded"]
+        self.assertEqual(refused["reason_code"], "unsupported_op")
+        self.assertIn("'conv1_out'", refused["reason"])
+        self.assertEqual(onnx.load(str(out)).graph.node, model.graph.node)
+
     def test_a_weight_of_another_type_is_not_folded(self):
         def int_weight():
             model, _ = onnx_models.conv_bn()

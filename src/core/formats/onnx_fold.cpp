@@ -295,6 +295,10 @@ class graph_fold {
              "it follows " + node_label(before) +
                  ", which cannot absorb it (Conv, ConvTranspose and Gemm can)");
     }
+    if (before.output(0) != x) {  // these ops have one output: a malformed node
+      refuse(fold_refusal::unsupported_op,
+             "its input " + quoted_name(x) + " is not the first output of " + node_label(before));
+    }
     if (uses_[x] != 1) {
       refuse(fold_refusal::input_shared,
              "the output " + quoted_name(x) + " of " + node_label(before) +
