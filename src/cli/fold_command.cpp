@@ -40,6 +40,9 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
       "The folded weight, " + written_extension_names(", ", " or ") +
       "; or the folded model, in its own format (without -o a model is not written: its report "
       "alone is printed); - writes standard output");
+  cmd->get_option("--output-format")
+      ->type_name(format_choices())
+      ->description("Format of -o (else its name's, or WEIGHT's for -); a model's is its own");
   cmd->add_option("--bias-out", o.bias_out,
                   "Write the folded bias (" + written_extension_names(", ", " or ") +
                       "); required for a weight")
@@ -107,7 +110,9 @@ fold_model_run resolve_model(const fold_options& o, const codec& format) {
   }
   fold_model_run run{o.weight, &format, o.output, json_report(o)};
   if (!o.output.empty()) {
-    const codec* written = codec_for_output(o.output, named_format(o.output_format));
+    const codec* named = named_format(o.output_format);
+    // A model is written in its own format: a name whose extension no format has tells nothing.
+    const codec* written = named ? named : codec_for_path(o.output);
     if (written && written != &format) {
       throw usage_error("-o " + o.output + ": the folded model is " + std::string(format.a_file) +
                         ", not " + std::string(written->a_file));

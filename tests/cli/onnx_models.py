@@ -6,6 +6,8 @@ Each entry of MODELS builds (model, expected), where `expected` says what a fold
 {"folded": {bn: (into, op, bias_created)}, "not_folded": {bn: reason_code}}, and optionally
 "external": the model is saved with its tensors in a side file.  `save` writes a model as the
 tests read it.  Nothing here runs bnorm."""
+import math
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -162,6 +164,24 @@ def gemm(seed, name, trans_b, c_shape, alpha=1.0, beta=1.0, expected=None):
     return g.model(name), expected
 
 
+def gemm_case(seed, mkn, trans_a, trans_b, alpha, beta, c_shape):
+    """Gemm (M, K)·(K, N) + C, then a BN: A and B transposed or not, C of `c_shape` (None: no
+    C).  It folds when C is one value per output channel: absent, of one element, (N) or
+    (1, N)."""
+    m, k, n = mkn
+    g = Graph(seed)
+    a = g.input("a", [k, m] if trans_a else [m, k])
+    b = g.random("fc.weight", (n, k) if trans_b else (k, n), 0.5)
+    inputs = [a, b] + ([g.random("fc.bias", c_shape, 0.5)] if c_shape is not None else [])
+    y = g.node("Gemm", inputs, ["fc_out"], "fc", transA=trans_a, transB=trans_b, alpha=alpha,
+               beta=beta)
+    g.output(g.batch_norm(y, "bn1", n), [m, n])
+    folds = c_shape is None or math.prod(c_shape) == 1 or c_shape in ((n,), (1, n))
+    return g.model("gemm_case"), {
+        "folded": {"bn1": folded("fc", "Gemm", c_shape is None)} if folds else {},
+        "not_folded": {} if folds else {"bn1": "shape_mismatch"}}
+
+
 MODELS = {
     "conv_bn": conv_bn,
     "conv_without_bias": conv_without_bias,
@@ -173,6 +193,7 @@ MODELS = {
     "gemm_trans_b_alpha_beta": lambda: gemm(8, "gemm_trans_b_alpha_beta", True, (1, 4), 0.5, 2.0),
     "gemm_scalar_c": lambda: gemm(9, "gemm_scalar_c", True, (), 1.0, 0.25),
     "gemm_without_c": lambda: gemm(10, "gemm_without_c", False, None, 2.0, 3.0),
+    "gemm_one_by_one_c": lambda: gemm(26, "gemm_one_by_one_c", False, (1, 1), 1.0, 0.5),
     "gemm_matrix_c": lambda: gemm(11, "gemm_matrix_c", False, (3, 4), expected={
         "folded": {}, "not_folded": {"bn1": "shape_mismatch"}}),
 }
@@ -362,6 +383,23 @@ def ir_version_3():
 
 
 @register
+def opset_6_is_test():
+    """Before opset 7 a BatchNormalization runs in training mode unless is_test is nonzero, and
+    is_test's default is 0: only the node with is_test = 1 is in eval mode."""
+    g = Graph(25)
+    x = g.input("x", [2, 3, 5, 5])
+    g.output(g.batch_norm(g.conv(x, "conv1", 3, 4), "bn_test", 4, is_test=1), [2, 4, 5, 5])
+    g.output(g.batch_norm(g.conv(x, "conv2", 3, 4), "bn_train", 4, is_test=0), [2, 4, 5, 5])
+    g.output(g.batch_norm(g.conv(x, "conv3", 3, 4), "bn_default", 4), [2, 4, 5, 5])
+    model = g.model("opset_6_is_test", ir_version=3, opset=6)
+    for tensor in model.graph.initializer:
+        model.graph.input.append(helper.make_tensor_value_info(
+            tensor.name, tensor.data_type, list(tensor.dims)))
+    return model, {"folded": {"bn_test": folded("conv1")},
+                   "not_folded": {"bn_train": "training_mode", "bn_default": "training_mode"}}
+
+
+@register
 def unnamed_nodes():
     """Nodes without names: the report names them by their outputs."""
     g = Graph(23)
@@ -411,3 +449,23 @@ def save(model, path, external=False):
                         all_tensors_to_one_file=True, location="weights.bin", size_threshold=0)
     else:
         onnx.save_model(model, str(path))
+
+
+def chains(count, channels, second_refused, seed=27):
+    """`count` Conv→BN→BN chains, each Conv's weight (channels, channels, 3, 3); with
+    `second_refused`, each first BN's output is a graph output too, so its second BN stays."""
+    g = Graph(seed)
+    y = g.input("x", [1, channels, 4, 4])
+    expected = {"folded": {}, "not_folded": {}}
+    for i in range(count):
+        z = g.batch_norm(g.conv(y, f"conv{i}", channels, channels, scale=0.05), f"bn{i}a",
+                         channels)
+        y = g.batch_norm(z, f"bn{i}b", channels)
+        expected["folded"][f"bn{i}a"] = folded(f"conv{i}")
+        if second_refused:
+            g.output(z, [1, channels, 4, 4])
+            expected["not_folded"][f"bn{i}b"] = "input_shared"
+        else:
+            expected["folded"][f"bn{i}b"] = folded(f"conv{i}")
+    g.output(y, [1, channels, 4, 4])
+    return g.model("chains"), expected

@@ -7,11 +7,13 @@ inputs); the report names every BatchNormalization with the right reason; and ev
 fold has no business with is kept as it was.
 
 BNORM_LARGE_GRID=1 adds a deeper model (and more inputs) to the grid."""
+import itertools
 import json
 import math
 import os
 import pathlib
 import shutil
+import subprocess
 import sys
 import time
 import unittest
@@ -24,9 +26,17 @@ from onnx import numpy_helper
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import onnx_models  # noqa: E402
-from cli_support import SAMPLES, SOURCE_DIR, ScratchTestCase, run  # noqa: E402
+from cli_support import BNORM, SAMPLES, SOURCE_DIR, ScratchTestCase, run  # noqa: E402
 
 LARGE = os.environ.get("BNORM_LARGE_GRID") == "1"
+# Runs argv[1:] and prints its peak resident memory in KiB and its exit status.
+PEAK_MEMORY = """import os, sys
+pid = os.fork()
+if pid == 0:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(usage.ru_maxrss, os.waitstatus_to_exitcode(status))"""
 FOLDABLE = {"Conv", "ConvTranspose", "Gemm"}
 # How close the folded graph's output must be to the original's, by the weights' type: the
 # fold rounds each weight once, and the two graphs add their products in different orders.
@@ -164,7 +174,8 @@ def expected_folds(model, expected):
             if len(layer.input) > 2 and layer.input[2]:
                 c = values[layer.input[2]].astype(np.float64)
                 bias = a.get("beta", 1.0) * np.broadcast_to(c.reshape(-1), (channels_of(layer, w),))
-                bias_shape = values[layer.input[2]].shape if c.shape == (1, c.size) and c.size > 1 \
+                # A row (1, N) stays one; any other C becomes one value per channel.
+                bias_shape = c.shape if c.shape == (1, channels_of(layer, w)) \
                     else (channels_of(layer, w),)
             else:
                 bias = np.zeros(channels_of(layer, w))
@@ -358,6 +369,21 @@ class OnnxFold(ScratchTestCase):
             with self.subTest(model=name):
                 self.check_model(name)
 
+    def test_gemm_grid(self):
+        """Gemm+BN over transA, transB, alpha, beta (0 too) and every shape of C: the ones of
+        one value per channel fold, the others stay (shape_mismatch).  CI runs every 7th case;
+        BNORM_LARGE_GRID=1 all 1024."""
+        grid = list(itertools.product([(3, 5, 4), (1, 3, 4), (3, 4, 1), (1, 1, 1)], [0, 1],
+                                      [0, 1], [1.0, 0.5], [1.0, 0.25, 0.0, 2.0],
+                                      [None, (), (1,), "N", "1N", "MN", "M1", (1, 1)]))
+        for i, case in enumerate(grid if LARGE else grid[::7]):
+            mkn, trans_a, trans_b, alpha, beta, c = case
+            m, _, n = mkn
+            c_shape = {"N": (n,), "1N": (1, n), "MN": (m, n), "M1": (m, 1)}.get(c, c)
+            with self.subTest(case=case):
+                self.check_model(f"gemm_{i}", lambda: onnx_models.gemm_case(
+                    100 + i, mkn, trans_a, trans_b, alpha, beta, c_shape))
+
     def test_a_deep_model(self):
         count = 200 if LARGE else 12
         self.check_model("many_layers", lambda: onnx_models.many_layers(count))
@@ -422,6 +448,29 @@ class OnnxFold(ScratchTestCase):
         self.assertEqual(result.status, 0, result)
         self.assertEqual(json.loads(result.stdout)["folded_count"], 1)
         self.assertEqual(result.stderr, "")
+
+    def test_a_model_is_written_in_its_own_format_whatever_the_name(self):
+        """-o's name tells nothing a model needs: folded.bin, folded and folded.onnx get the
+        same bytes; only another format's name (or --output-format) is refused."""
+        path, _, _ = self.build("conv_bn")
+        want = path.parent / "folded.onnx"
+        self.assertEqual(run(["fold", str(path), "-o", str(want)], cwd=self.dir).status, 0)
+        for name in ("folded.bin", "folded", "folded.ONNX.tmp"):
+            for source, stdin in ((str(path), None), ("-", path.read_bytes())):
+                with self.subTest(name=name, source=source):
+                    out = self.dir / name
+                    result = run(["fold", source, "-o", name], cwd=self.dir, stdin=stdin)
+                    self.assertEqual(result.status, 0, result)
+                    self.assertEqual(out.read_bytes(), want.read_bytes())
+                    out.unlink()
+        self.assertFailsWith(run(["fold", str(path), "-o", "folded.bin", "--output-format", "npy"],
+                                 cwd=self.dir), 2, "folded.bin", ".npy")
+        # --output-format onnx is taken, and --help says so.
+        self.assertEqual(run(["fold", str(path), "-o", "folded.bin", "--output-format", "onnx"],
+                             cwd=self.dir).status, 0)
+        self.assertEqual((self.dir / "folded.bin").read_bytes(), want.read_bytes())
+        help_text = run(["fold", "--help"]).stdout.decode()
+        self.assertIn("--output-format npy|json|pt|npz|safetensors|onnx", help_text)
 
     def test_weight_flags_are_refused_for_a_model(self):
         path, _, _ = self.build("conv_bn")
@@ -533,6 +582,23 @@ class OnnxFold(ScratchTestCase):
               f"{np.max(np.abs(exact)):.3g}: float32 steps {np.max(np.abs(steps - exact)):.3g}, "
               f"bnorm {np.max(np.abs(ours - exact)):.3g}", file=sys.stderr)
 
+    def test_a_layer_of_more_outputs_than_its_op_has_is_not_folded(self):
+        """A (malformed) Conv of two outputs whose second feeds the BN: folding would rename
+        its first output, which another node reads; it stays, and the model is written as read."""
+        model, _ = onnx_models.conv_bn()
+        conv = model.graph.node[0]
+        conv.output[:] = ["conv1_first", "conv1_out"]
+        model.graph.node.append(onnx.helper.make_node("Relu", ["conv1_first"], ["r"], name="r"))
+        path = self.dir / "two_outputs.onnx"
+        onnx_models.save(model, path)
+        out = self.dir / "folded.onnx"
+        result = run(["fold", str(path), "-o", str(out), "--format", "json"], cwd=self.dir)
+        self.assertEqual(result.status, 0, result)
+        [refused] = json.loads(result.stdout)["not_folded"]
+        self.assertEqual(refused["reason_code"], "unsupported_op")
+        self.assertIn("'conv1_out'", refused["reason"])
+        self.assertEqual(onnx.load(str(out)).graph.node, model.graph.node)
+
     def test_a_weight_of_another_type_is_not_folded(self):
         def int_weight():
             model, _ = onnx_models.conv_bn()
@@ -603,6 +669,44 @@ class OnnxFold(ScratchTestCase):
         import make_onnx_samples
         written = make_onnx_samples.write_sample(self.dir / "conv_bn.onnx")
         self.assertEqual(written.read_bytes(), (SAMPLES / "conv_bn.onnx").read_bytes())
+
+    def test_fold_time_grows_with_the_model_not_its_square(self):
+        """Each constant is looked up by name, not found by a scan of the graph: four times the
+        layers take about four times as long (a scan per lookup took 24 times as long)."""
+        elapsed = {}
+        for count in (1000, 4000):
+            path, _, _ = self.build(f"many_layers_{count}", lambda: onnx_models.many_layers(
+                count, channels=4, spatial=2))
+            best = math.inf
+            for _ in range(2):
+                start = time.perf_counter()
+                result = run(["fold", str(path), "-o", str(path.parent / "folded.onnx")],
+                             cwd=self.dir)
+                best = min(best, time.perf_counter() - start)
+                self.assertEqual(result.status, 0, result)
+            elapsed[count] = best
+        self.assertLess(elapsed[4000], 10 * elapsed[1000], elapsed)
+
+    def test_a_layer_no_later_batch_norm_folds_into_is_written_at_once(self):
+        """Conv→BN→BN keeps the Conv's values in double until the second BN is seen; when that
+        one stays (its input is also a graph output), the layer is written then, not kept to
+        the end beside every other: the peak memory is that of the chains that all fold."""
+        peak = {}
+        for refused in (False, True):
+            path, _, expected = self.build(f"chains_{refused}", lambda: onnx_models.chains(
+                10, 256, refused))
+            out = path.parent / "folded.onnx"
+            # Started from a small process, whose size its child's peak begins at.
+            result = subprocess.run([sys.executable, "-c", PEAK_MEMORY, BNORM, "fold", str(path),
+                                     "-o", str(out)], capture_output=True, check=True)
+            kib, status = map(int, result.stdout.split())
+            self.assertEqual(status, 0)
+            self.assertEqual(len(onnx.load(str(out)).graph.node),
+                             10 + len(expected["not_folded"]))
+            peak[refused] = kib
+        # Ten layers of 2.25 MiB float32 weights, 4.5 MiB each in double: kept to the end, they
+        # would add 45 MiB.
+        self.assertLess(peak[True], peak[False] + 15 * 1024, peak)
 
     def test_fold_time_of_a_deep_model(self):
         count = 500 if LARGE else 100

@@ -159,7 +159,7 @@ onnx::TensorProto& writable_tensor(onnx::GraphProto& graph, const onnx_model::co
       return *a.mutable_t();
     }
   }
-  // find_constant found a Constant node with a value, so this is not reached.
+  // constants_of holds only Constant nodes with a value, so this is not reached.
   return *node.add_attribute()->mutable_t();
 }
 
@@ -214,7 +214,10 @@ struct layer_work {
 
 class graph_fold {
  public:
-  explicit graph_fold(onnx_model::model& m) : m_(m), graph_(*m.proto->mutable_graph()) {
+  explicit graph_fold(onnx_model::model& m)
+      : m_(m),
+        graph_(*m.proto->mutable_graph()),
+        constants_(onnx_model::constants_of(*m.proto, graph_)) {
     removed_.assign(static_cast<std::size_t>(graph_.node_size()), false);
     count_graph_uses(graph_, uses_, nullptr);
     for (int i = 0; i < graph_.node_size(); ++i) {
@@ -237,6 +240,7 @@ class graph_fold {
         fold(bn);
       } catch (const refused& r) {
         report_.not_folded.push_back({bn.layer_name, r.refusal, r.reason});
+        release_layer_before(bn);
       }
     }
     for (auto& [layer, work] : works_) write_layer(work);
@@ -255,13 +259,12 @@ class graph_fold {
                                                               const std::string& what,
                                                               fold_refusal refusal,
                                                               std::vector<double> storage = {}) {
-    const auto ref = onnx_model::find_constant(*m_.proto, graph_, name);
-    auto values =
-        ref ? onnx_model::constant_values(m_, name, what, std::move(storage)) : std::nullopt;
-    if (!ref || !values) {
+    const auto found = constants_.find(name);
+    if (found == constants_.end()) {
       refuse(refusal, what + " is not a constant (an initializer or a Constant node)");
     }
-    return {std::move(*values), *ref};
+    return {onnx_model::constant_values(m_, found->second, what, std::move(storage)),
+            found->second};
   }
 
   void fold(const onnx_model::batch_norm_node& bn) {
@@ -293,6 +296,10 @@ class graph_fold {
       refuse(fold_refusal::unsupported_op,
              "it follows " + node_label(before) +
                  ", which cannot absorb it (Conv, ConvTranspose and Gemm can)");
+    }
+    if (before.output(0) != x) {  // these ops have one output: a malformed node
+      refuse(fold_refusal::unsupported_op,
+             "its input " + quoted_name(x) + " is not the first output of " + node_label(before));
     }
     if (uses_[x] != 1) {
       refuse(fold_refusal::input_shared,
@@ -385,6 +392,17 @@ class graph_fold {
     }
   }
 
+  // A layer kept in double for the BN after it, which stays: no other BN reads its output
+  // alone, so none will fold into it, and it is written now rather than kept to the end.
+  void release_layer_before(const onnx_model::batch_norm_node& bn) {
+    const auto found = producer_.find(graph_.node(bn.node).input(0));
+    if (found == producer_.end()) return;
+    const auto work = works_.find(found->second);
+    if (work == works_.end()) return;
+    write_layer(work->second);
+    works_.erase(work);
+  }
+
   static std::string not_finite_reason(std::size_t channel, const char* what, double value,
                                        dtype type) {
     return "channel " + std::to_string(channel) + ": the folded " + what + " (" +
@@ -475,7 +493,7 @@ class graph_fold {
       const auto& b = bias.shape;
       const bool per_channel = b.size() == 1 && b[0] == channels;
       const bool row = b.size() == 2 && b[0] == 1 && b[1] == channels;
-      const bool one = element_count(b) == 1 && b.size() <= 1;
+      const bool one = element_count(b) == 1 && b.size() <= 2;  // (), (1) or (1, 1)
       if (op != "Gemm" ? !per_channel : !(per_channel || row || one)) {
         refuse(fold_refusal::shape_mismatch, bias_what + " has shape " + shape_to_string(b) +
                                                  ", not one value per output channel (" +
@@ -556,10 +574,10 @@ class graph_fold {
       if (!uses.count(name) || uses.at(name) == 0) unused.insert(name);
     }
     for (const auto& name : unused) {
-      const auto ref = onnx_model::find_constant(*m_.proto, graph_, name);
-      if (!ref) continue;
-      if (ref->constant_node >= 0) {
-        removed_[static_cast<std::size_t>(ref->constant_node)] = true;
+      const auto ref = constants_.find(name);
+      if (ref == constants_.end()) continue;
+      if (ref->second.constant_node >= 0) {
+        removed_[static_cast<std::size_t>(ref->second.constant_node)] = true;
         ++report_.removed_constant_nodes;
       } else {
         dropped_initializers_.insert(name);
@@ -595,6 +613,9 @@ class graph_fold {
 
   onnx_model::model& m_;
   onnx::GraphProto& graph_;
+  // Every constant by name, found once: the nodes and initializers keep their places until the
+  // end, and the tensors their addresses.
+  std::unordered_map<std::string, onnx_model::constant_ref> constants_;
   std::vector<bool> removed_;
   std::unordered_map<std::string, int> uses_;
   std::unordered_map<std::string, int> producer_;

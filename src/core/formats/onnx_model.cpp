@@ -1001,13 +1001,47 @@ std::optional<constant_ref> find_constant(const onnx::ModelProto& proto,
   return std::nullopt;
 }
 
+std::unordered_map<std::string, constant_ref> constants_of(const onnx::ModelProto& proto,
+                                                           const onnx::GraphProto& graph) {
+  std::unordered_set<std::string> overridden;
+  if (proto.ir_version() >= 4) {
+    for (const auto& input : graph.input()) overridden.insert(input.name());
+  }
+  std::unordered_map<std::string, constant_ref> found;
+  for (int i = 0; i < graph.initializer_size(); ++i) {
+    const std::string& name = graph.initializer(i).name();
+    if (name.empty() || overridden.count(name)) continue;
+    found.emplace(name, constant_ref{&graph.initializer(i), -1, i});  // the first of a name
+  }
+  // As find_constant: an initializer before a Constant node, and the first Constant node of a
+  // name decides, even when it holds no dense number.
+  std::unordered_set<std::string> seen;
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto& node = graph.node(i);
+    if (node.op_type() != "Constant" || !is_default_domain(node.domain())) continue;
+    if (node.output_size() < 1 || node.output(0).empty()) continue;
+    const std::string& name = node.output(0);
+    if (overridden.count(name) || !seen.insert(name).second) continue;
+    const onnx::AttributeProto* a = constant_value_attribute(node);
+    if (a == nullptr) continue;
+    found.emplace(name,
+                  constant_ref{a->name() == "value" && a->has_t() ? &a->t() : nullptr, i, -1});
+  }
+  return found;
+}
+
 std::optional<tensor_values> constant_values(const model& m, const std::string& name,
                                              const std::string& what, std::vector<double> storage) {
-  const onnx::GraphProto& graph = m.proto->graph();
-  const auto ref = find_constant(*m.proto, graph, name);
+  const auto ref = find_constant(*m.proto, m.proto->graph(), name);
   if (!ref) return std::nullopt;
-  if (ref->tensor != nullptr) return decode_tensor(m, *ref->tensor, what, std::move(storage));
-  const onnx::AttributeProto& a = *constant_value_attribute(graph.node(ref->constant_node));
+  return constant_values(m, *ref, what, std::move(storage));
+}
+
+tensor_values constant_values(const model& m, const constant_ref& ref, const std::string& what,
+                              std::vector<double> storage) {
+  if (ref.tensor != nullptr) return decode_tensor(m, *ref.tensor, what, std::move(storage));
+  const onnx::GraphProto& graph = m.proto->graph();
+  const onnx::AttributeProto& a = *constant_value_attribute(graph.node(ref.constant_node));
   tensor_values out;
   if (a.name() == "value") {
     throw data_error(m.file_name + ": " + what + ": its Constant node's value holds no tensor");
@@ -1032,8 +1066,23 @@ std::optional<tensor_values> constant_values(const model& m, const std::string& 
   return out;
 }
 
+namespace {
+
+// The version of the default domain the model imports; 0 when it names none.
+std::int64_t default_opset(const onnx::ModelProto& proto) {
+  for (const auto& import : proto.opset_import()) {
+    if (is_default_domain(import.domain())) return import.version();
+  }
+  return 0;
+}
+
+}  // namespace
+
 std::vector<batch_norm_node> batch_norm_nodes(const onnx::ModelProto& proto) {
   const onnx::GraphProto& graph = proto.graph();
+  // Before opset 7 a node is in test (eval) mode only when is_test is nonzero; its default is 0.
+  const std::int64_t opset = default_opset(proto);
+  const bool is_test_decides = opset > 0 && opset < 7;
   std::unordered_map<std::string, int> name_uses;
   for (const auto& node : graph.node()) {
     if (!node.name().empty()) ++name_uses[node.name()];
@@ -1073,6 +1122,10 @@ std::vector<batch_norm_node> batch_norm_nodes(const onnx::ModelProto& proto) {
       bn.momentum = static_cast<double>(a->f());
     }
     if (const auto* a = attribute_named(node, "training_mode")) bn.training_mode = a->i() != 0;
+    if (is_test_decides) {
+      const auto* a = attribute_named(node, "is_test");
+      if (a == nullptr || a->i() == 0) bn.training_mode = true;
+    }
     for (int k = 1; k < node.output_size(); ++k) {
       if (!node.output(k).empty()) bn.training_mode = true;
     }

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "dtype.hpp"
@@ -103,6 +104,16 @@ struct constant_ref {
 std::optional<constant_ref> find_constant(const onnx::ModelProto& proto,
                                           const onnx::GraphProto& graph, const std::string& name);
 
+/// Every constant of `graph` by name, as find_constant finds each: for a model with many, in
+/// one pass rather than one per name.
+std::unordered_map<std::string, constant_ref> constants_of(const onnx::ModelProto& proto,
+                                                           const onnx::GraphProto& graph);
+
+/// The values of the constant `ref` of the top-level graph, decoded (see decode_tensor, whose
+/// `storage` it takes).
+tensor_values constant_values(const model& m, const constant_ref& ref, const std::string& what,
+                              std::vector<double> storage = {});
+
 /// The values of the constant `name` of the top-level graph, decoded (see find_constant and
 /// decode_tensor); std::nullopt when it is not constant.  Throws data_error as decode_tensor.
 std::optional<tensor_values> constant_values(const model& m, const std::string& name,
@@ -121,7 +132,9 @@ struct batch_norm_node {
   /// ONNX's meaning: running = running·momentum + batch·(1 − momentum); the attribute, else the
   /// schema's default, the float32 0.9f
   double momentum = static_cast<double>(0.9f);
-  bool training_mode = false;  ///< training_mode = 1 (opset 14+), or statistics outputs used
+  /// training_mode = 1 (opset 14+), is_test = 0 or absent (before opset 7), or statistics
+  /// outputs used
+  bool training_mode = false;
 };
 
 /// Every BatchNormalization node (domain "" or "ai.onnx") of the model's top-level graph, in
