@@ -5,6 +5,7 @@
 // as .onnx: a model is rewritten only whole, by folding (fold_model).
 #include <array>
 #include <string_view>
+#include <unordered_map>
 
 #include "codec.hpp"
 #include "error.hpp"
@@ -41,20 +42,30 @@ class onnx_archive : public tensor_archive {
     }
     m.file_name = file_name_;
     const onnx::GraphProto& graph = m.proto->graph();
+    const onnx_model::constant_index constants(*m.proto, graph);
+    // Each constant decoded once, however many nodes share it: a small model whose thousand
+    // BNs name one large initializer must not cost a thousand copies of it.
+    std::unordered_map<std::string, archive_tensor> decoded;
     for (const onnx_model::batch_norm_node& bn : nodes) {
       const onnx::NodeProto& node = graph.node(bn.node);
       std::vector<archive_tensor> tensors;
       for (std::size_t k = 0; k < parameter_names.size(); ++k) {
         const std::string& input = node.input(static_cast<int>(k + 1));
-        const std::string what = "node " + quoted_name(bn.layer_name) + " input " +
-                                 std::string(input_names[k]) + " (" + quoted_name(input) + ")";
-        auto values = onnx_model::constant_values(m, input, what);
-        if (!values) break;  // a graph input or a computed value: not a state to read
-        archive_tensor t;
-        t.info.type = values->type;
-        t.info.shape = values->shape;
+        auto known = decoded.find(input);
+        if (known == decoded.end()) {
+          const auto ref = constants.find(input);
+          if (!ref) break;  // a graph input or a computed value: not a state to read
+          const std::string what = "node " + quoted_name(bn.layer_name) + " input " +
+                                   std::string(input_names[k]) + " (" + quoted_name(input) + ")";
+          onnx_model::tensor_values values = onnx_model::constant_values(m, *ref, what);
+          archive_tensor t;
+          t.info.type = values.type;
+          t.info.shape = values.shape;
+          t.values = std::make_shared<const std::vector<double>>(std::move(values.values));
+          known = decoded.emplace(input, std::move(t)).first;
+        }
+        archive_tensor t = known->second;
         t.info.name = bn.layer_name + "." + std::string(parameter_names[k]);
-        t.values = std::make_shared<const std::vector<double>>(std::move(values->values));
         tensors.push_back(std::move(t));
       }
       if (tensors.size() != parameter_names.size()) continue;
@@ -162,7 +173,8 @@ extern const codec onnx_codec{
     .name = "onnx",
     .a_file = "an .onnx file",
     .manual =
-        "**.onnx** models (read, and rewritten whole by fold): each BatchNormalization node of the main graph whose "
+        "**.onnx** models (read, and rewritten whole by fold): each BatchNormalization node of the "
+        "main graph whose "
         "scale, B, input_mean and input_var are constants (initializers or Constant nodes) "
         "reads as the layer named after the node (or its output Y, when the node has no name "
         "or shares it), with the tensors LAYER.weight, LAYER.bias, LAYER.running_mean and "

@@ -916,11 +916,15 @@ std::optional<constant_ref> find_constant(const onnx::ModelProto& proto,
 
 std::optional<tensor_values> constant_values(const model& m, const std::string& name,
                                              const std::string& what) {
-  const onnx::GraphProto& graph = m.proto->graph();
-  const auto ref = find_constant(*m.proto, graph, name);
+  const auto ref = find_constant(*m.proto, m.proto->graph(), name);
   if (!ref) return std::nullopt;
-  if (ref->tensor != nullptr) return decode_tensor(m, *ref->tensor, what);
-  const onnx::AttributeProto& a = *constant_value_attribute(graph.node(ref->constant_node));
+  return constant_values(m, *ref, what);
+}
+
+tensor_values constant_values(const model& m, const constant_ref& ref, const std::string& what) {
+  if (ref.tensor != nullptr) return decode_tensor(m, *ref.tensor, what);
+  const onnx::AttributeProto& a =
+      *constant_value_attribute(m.proto->graph().node(ref.constant_node));
   tensor_values out;
   if (a.name() == "value") {
     throw data_error(m.file_name + ": " + what + ": its Constant node's value holds no tensor");
@@ -943,6 +947,34 @@ std::optional<tensor_values> constant_values(const model& m, const std::string& 
     for (const std::int64_t i : out.integers) out.values.push_back(static_cast<double>(i));
   }
   return out;
+}
+
+constant_index::constant_index(const onnx::ModelProto& proto, const onnx::GraphProto& graph) {
+  // In find_constant's order: an initializer before a Constant node, the first of each.
+  for (int i = 0; i < graph.initializer_size(); ++i) {
+    const std::string& name = graph.initializer(i).name();
+    if (!name.empty()) constants_.emplace(name, constant_ref{&graph.initializer(i), -1, i});
+  }
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto& node = graph.node(i);
+    if (node.op_type() != "Constant" || !is_default_domain(node.domain())) continue;
+    if (node.output_size() < 1 || node.output(0).empty()) continue;
+    if (constants_.count(node.output(0))) continue;
+    const onnx::AttributeProto* a = constant_value_attribute(node);
+    std::optional<constant_ref> ref;
+    if (a != nullptr)
+      ref = constant_ref{a->name() == "value" && a->has_t() ? &a->t() : nullptr, i, -1};
+    constants_.emplace(node.output(0), ref);
+  }
+  if (proto.ir_version() >= 4) {
+    for (const auto& input : graph.input()) constants_.erase(input.name());
+  }
+}
+
+std::optional<constant_ref> constant_index::find(const std::string& name) const {
+  const auto it = constants_.find(name);
+  if (it == constants_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::vector<batch_norm_node> batch_norm_nodes(const onnx::ModelProto& proto) {

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "dtype.hpp"
@@ -105,6 +106,25 @@ std::optional<constant_ref> find_constant(const onnx::ModelProto& proto,
 /// decode_tensor); std::nullopt when it is not constant.  Throws data_error as decode_tensor.
 std::optional<tensor_values> constant_values(const model& m, const std::string& name,
                                              const std::string& what);
+
+/// find_constant for many names of one graph: its constants indexed once, so that looking up
+/// every node's inputs takes time in proportion to the graph, not to its square.  The graph
+/// must not change while the index is used.
+class constant_index {
+ public:
+  constant_index(const onnx::ModelProto& proto, const onnx::GraphProto& graph);
+  /// What find_constant(proto, graph, name) gives.
+  std::optional<constant_ref> find(const std::string& name) const;
+
+ private:
+  // A name whose first Constant node holds no dense number maps to std::nullopt, as it hides
+  // any later Constant node of that name from find_constant.
+  std::unordered_map<std::string, std::optional<constant_ref>> constants_;
+};
+
+/// The values of the constant `ref` of the top-level graph, found by find_constant or a
+/// constant_index, decoded.  Throws data_error as decode_tensor.
+tensor_values constant_values(const model& m, const constant_ref& ref, const std::string& what);
 
 /// A BatchNormalization node of the top-level graph.
 struct batch_norm_node {

@@ -1,0 +1,107 @@
+#!/usr/bin/python3
+"""Small ONNX models built to cost a reader far more than their size: many BatchNormalization
+nodes naming one large constant (each must be decoded once, not once per node), and many nodes
+whose inputs are looked up among many nodes (each lookup must not scan the graph).  Values are
+compared with onnx's numpy_helper; memory is held to 256 MiB of address space and time to a few
+seconds, where the reader as it was needed gigabytes or minutes."""
+import os
+import resource
+import subprocess
+import time
+import unittest
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from cli_support import BNORM, Result, ScratchTestCase
+
+MEMORY_LIMIT = 256 << 20
+LARGE = os.environ.get("BNORM_LARGE_GRID") == "1"
+
+
+def limit_memory():
+    if os.environ.get("BNORM_SANITIZED") != "1":
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def bn_model(count, inputs, constants, nodes_before=()):
+    """`count` BatchNormalization nodes bn0, bn1, ... on x, each with the parameter names
+    `inputs(i)`, after `nodes_before` (Constant nodes), with the initializers `constants`."""
+    nodes = list(nodes_before)
+    nodes += [helper.make_node("BatchNormalization", ["x", *inputs(i)], [f"y{i}"], name=f"bn{i}")
+              for i in range(count)]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                         ["N", "C"])],
+                              [helper.make_tensor_value_info("y0", TensorProto.FLOAT, ["N", "C"])],
+                              constants)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
+
+
+class OnnxHostile(ScratchTestCase):
+    def run_limited(self, *args):
+        start = time.monotonic()
+        completed = subprocess.run([BNORM, *map(str, args)], cwd=self.dir, capture_output=True,
+                                   timeout=120, preexec_fn=limit_memory)
+        return Result(completed), time.monotonic() - start
+
+    def test_a_constant_shared_by_many_nodes_is_decoded_once(self):
+        # 2000 nodes x 4 inputs x 65536 doubles would be 4 GiB if each input were decoded anew.
+        channels, count = 65536, 2000
+        rng = np.random.default_rng(14)
+        values = rng.random(channels).astype(np.float32) + 0.5
+        forms = {
+            "raw_data": lambda: ([numpy_helper.from_array(values, "p")], []),
+            "float_data": lambda: ([helper.make_tensor("p", TensorProto.FLOAT, [channels],
+                                                       values.tolist())], []),
+            "float16 int32_data": lambda: ([helper.make_tensor(
+                "p", TensorProto.FLOAT16, [channels], values.astype(np.float16).tolist())], []),
+            "Constant value": lambda: ([], [helper.make_node(
+                "Constant", [], ["p"], value=numpy_helper.from_array(values, "t"))]),
+            "Constant value_floats": lambda: ([], [helper.make_node(
+                "Constant", [], ["p"], value_floats=values.tolist())]),
+        }
+        for form, make in forms.items():
+            for sharing in ("every input", "one role"):
+                with self.subTest(form=form, sharing=sharing):
+                    constants, before = make()
+                    if sharing == "every input":
+                        inputs = lambda i: ["p"] * 4
+                    else:
+                        # Each node's own scale, B and mean, all sharing one input_var.
+                        small = [numpy_helper.from_array(np.ones(channels, np.float32) * k,
+                                                         f"own{k}") for k in range(3)]
+                        constants = constants + small
+                        inputs = lambda i: ["own0", "own1", "own2", "p"]
+                    model = bn_model(count, inputs, constants, before)
+                    self.path("m.onnx").write_bytes(model.SerializeToString())
+                    want = (numpy_helper.to_array(constants[0]) if constants and
+                            constants[0].name == "p" else values)
+                    for layer in ("bn0", f"bn{count - 1}"):
+                        result, _ = self.run_limited("convert", "m.onnx", "--tensor",
+                                                     f"{layer}.running_var", "v.npy")
+                        self.assertEqual(result.status, 0, result)
+                        got = np.load(self.path("v.npy"))
+                        self.assertEqual(got.dtype, want.dtype)
+                        np.testing.assert_array_equal(got, want)
+
+    def test_many_nodes_are_looked_up_in_linear_time(self):
+        # Each BN's scale is missing (a computed value): 60000 nodes, each looked up among all
+        # of them, took about 20 s; the last BN's parameters are constants and form the layer.
+        count = 120000 if LARGE else 60000
+        params = [numpy_helper.from_array(np.array([1, 2, 3], np.float32) + k, n)
+                  for k, n in enumerate("sbmv")]
+
+        def inputs(i):
+            return list("sbmv") if i == count - 1 else [f"missing{i}", "b", "m", "v"]
+
+        self.path("m.onnx").write_bytes(bn_model(count, inputs, params).SerializeToString())
+        result, seconds = self.run_limited("convert", "m.onnx", "--tensor",
+                                           f"bn{count - 1}.running_var", "v.npy")
+        self.assertEqual(result.status, 0, result)
+        np.testing.assert_array_equal(np.load(self.path("v.npy")), numpy_helper.to_array(params[3]))
+        self.assertLess(seconds, 5)
+
+
+if __name__ == "__main__":
+    unittest.main()
