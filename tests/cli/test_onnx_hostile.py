@@ -102,6 +102,40 @@ class OnnxHostile(ScratchTestCase):
         np.testing.assert_array_equal(np.load(self.path("v.npy")), numpy_helper.to_array(params[3]))
         self.assertLess(seconds, 5)
 
+    def test_folding_many_layers_takes_linear_time(self):
+        # Every Conv + BN pair folds, each with its own initializers: 10000 pairs, each
+        # parameter looked up by scanning the whole graph, took about 10 s.
+        count = 30000 if LARGE else 10000
+        rng = np.random.default_rng(141)
+        nodes, inits, params = [], [], {}
+        for i in range(count):
+            nodes.append(helper.make_node("Conv", ["x", f"w{i}"], [f"c{i}"], name=f"conv{i}"))
+            nodes.append(helper.make_node("BatchNormalization",
+                                          [f"c{i}", f"s{i}", f"b{i}", f"m{i}", f"v{i}"], [f"y{i}"],
+                                          name=f"bn{i}"))
+            values = {"w": rng.normal(size=(1, 1, 1, 1)), "s": rng.random(1) + 0.5,
+                      "b": rng.normal(size=1), "m": rng.normal(size=1), "v": rng.random(1) + 0.1}
+            params[i] = {k: v.astype(np.float32) for k, v in values.items()}
+            inits += [numpy_helper.from_array(v, f"{k}{i}") for k, v in params[i].items()]
+        graph = helper.make_graph(
+            nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 1, 1])],
+            [helper.make_tensor_value_info(f"y{i}", TensorProto.FLOAT, None)
+             for i in range(count)], inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
+        self.path("m.onnx").write_bytes(model.SerializeToString())
+        result, seconds = self.run_limited("fold", "m.onnx", "-o", "f.onnx")
+        self.assertEqual(result.status, 0, result)
+        self.assertIn(f"{count} of {count} batch normalizations folded", result.stdout.decode())
+        self.assertLess(seconds, 5)
+        folded = {t.name: numpy_helper.to_array(t)
+                  for t in onnx.load(str(self.path("f.onnx"))).graph.initializer}
+        eps = float(np.float32(1e-5))
+        for i in (0, count // 2, count - 1):
+            p = {k: v.astype(np.float64) for k, v in params[i].items()}
+            scale = p["s"] / np.sqrt(p["v"] + eps)
+            np.testing.assert_array_equal(folded[f"w{i}"],
+                                          (p["w"] * scale[:, None, None, None]).astype(np.float32))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -214,7 +214,8 @@ struct layer_work {
 
 class graph_fold {
  public:
-  explicit graph_fold(onnx_model::model& m) : m_(m), graph_(*m.proto->mutable_graph()) {
+  explicit graph_fold(onnx_model::model& m)
+      : m_(m), graph_(*m.proto->mutable_graph()), constants_(*m.proto, graph_) {
     removed_.assign(static_cast<std::size_t>(graph_.node_size()), false);
     count_graph_uses(graph_, uses_, nullptr);
     for (int i = 0; i < graph_.node_size(); ++i) {
@@ -254,12 +255,9 @@ class graph_fold {
   std::pair<tensor_values, onnx_model::constant_ref> constant(const std::string& name,
                                                               const std::string& what,
                                                               fold_refusal refusal) {
-    const auto ref = onnx_model::find_constant(*m_.proto, graph_, name);
-    auto values = ref ? onnx_model::constant_values(m_, name, what) : std::nullopt;
-    if (!ref || !values) {
-      refuse(refusal, what + " is not a constant (an initializer or a Constant node)");
-    }
-    return {std::move(*values), *ref};
+    const auto ref = constants_.find(name);
+    if (!ref) refuse(refusal, what + " is not a constant (an initializer or a Constant node)");
+    return {onnx_model::constant_values(m_, *ref, what), *ref};
   }
 
   void fold(const onnx_model::batch_norm_node& bn) {
@@ -544,7 +542,7 @@ class graph_fold {
       if (!uses.count(name) || uses.at(name) == 0) unused.insert(name);
     }
     for (const auto& name : unused) {
-      const auto ref = onnx_model::find_constant(*m_.proto, graph_, name);
+      const auto ref = constants_.find(name);
       if (!ref) continue;
       if (ref->constant_node >= 0) {
         removed_[static_cast<std::size_t>(ref->constant_node)] = true;
@@ -583,6 +581,9 @@ class graph_fold {
 
   onnx_model::model& m_;
   onnx::GraphProto& graph_;
+  // Built before anything changes; the layers' writes keep every constant's index, and the
+  // biases they create have fresh names.
+  const onnx_model::constant_index constants_;
   std::vector<bool> removed_;
   std::unordered_map<std::string, int> uses_;
   std::unordered_map<std::string, int> producer_;
