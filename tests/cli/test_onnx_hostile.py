@@ -136,6 +136,35 @@ class OnnxHostile(ScratchTestCase):
             np.testing.assert_array_equal(folded[f"w{i}"],
                                           (p["w"] * scale[:, None, None, None]).astype(np.float32))
 
+    def test_a_zero_dimension_lets_no_other_dimension_past_the_limit(self):
+        # The dims' product leaving out the 0s is held to 2^40 wherever the 0 stands, as NumPy
+        # checks its own limit; a 0 first let (0, 2^62) through into a .npy NumPy cannot load.
+        limit = 1 << 40
+        others = [[1 << 62], [1 << 41], [1 << 21, 1 << 20], [1 << 40], [1 << 20, 1 << 20], [3]]
+        params = [numpy_helper.from_array(np.ones(3, np.float32), n) for n in "sbm"]
+        for dims in others:
+            for at in range(len(dims) + 1):
+                for dtype, data in ((TensorProto.FLOAT, "raw_data"),
+                                    (TensorProto.FLOAT16, "int32_data")):
+                    shape = dims[:at] + [0] + dims[at:]
+                    with self.subTest(shape=shape, dtype=dtype, data=data):
+                        v = onnx.TensorProto(name="v", data_type=dtype, dims=shape)
+                        if data == "raw_data":
+                            v.raw_data = b""
+                        model = bn_model(1, lambda i: list("sbmv"), params + [v])
+                        self.path("m.onnx").write_bytes(model.SerializeToString())
+                        self.path("v.npy").unlink(missing_ok=True)
+                        result, _ = self.run_limited("convert", "m.onnx", "--tensor",
+                                                     "bn0.running_var", "v.npy")
+                        if int(np.prod(dims, dtype=object)) > limit:
+                            self.assertEqual(result.status, 3, result)
+                            self.assertIn("its dims declare dimensions whose product is over "
+                                          f"{limit} elements", result.stderr)
+                            self.assertFalse(self.path("v.npy").exists())
+                        else:
+                            self.assertEqual(result.status, 0, result)
+                            self.assertEqual(np.load(self.path("v.npy")).shape, tuple(shape))
+
 
 if __name__ == "__main__":
     unittest.main()

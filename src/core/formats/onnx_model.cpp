@@ -233,26 +233,28 @@ std::string parse_fault(std::string_view bytes) {
 
 // The number of elements dims declare, or a message saying why they are not usable.
 std::optional<std::uint64_t> element_count(const TensorProto& tensor, std::string* why) {
-  std::uint64_t count = 1;
+  // The other dimensions are checked beside a 0 too, in any order, as NumPy checks them: a
+  // 0 first must not let a later dimension of 2^62 through into the files bnorm writes.
+  std::uint64_t product = 1;
+  bool empty = false;
   for (const std::int64_t d : tensor.dims()) {
     if (d < 0) {
       *why = "a negative dimension (" + std::to_string(d) + ")";
       return std::nullopt;
     }
     const auto u = static_cast<std::uint64_t>(d);
-    if (u != 0 && count > max_tensor_elements / u) {
+    if (u == 0) {
+      empty = true;
+      continue;
+    }
+    if (product > max_tensor_elements / u) {
       *why =
           "dimensions whose product is over " + std::to_string(max_tensor_elements) + " elements";
       return std::nullopt;
     }
-    count *= u;
+    product *= u;
   }
-  // A zero dimension after a huge product: the product is 0, but the dims are still checked.
-  if (count > max_tensor_elements) {
-    *why = "over " + std::to_string(max_tensor_elements) + " elements";
-    return std::nullopt;
-  }
-  return count;
+  return empty ? 0 : product;
 }
 
 // Elements each typed field value stands for, and which field a type's values go in.
