@@ -4,6 +4,7 @@ nodes naming one large constant (each must be decoded once, not once per node), 
 whose inputs are looked up among many nodes (each lookup must not scan the graph).  Values are
 compared with onnx's numpy_helper; memory is held to 256 MiB of address space and time to a few
 seconds, where the reader as it was needed gigabytes or minutes."""
+import json
 import os
 import resource
 import subprocess
@@ -164,6 +165,37 @@ class OnnxHostile(ScratchTestCase):
                         else:
                             self.assertEqual(result.status, 0, result)
                             self.assertEqual(np.load(self.path("v.npy")).shape, tuple(shape))
+
+    def test_a_side_file_larger_than_memory_is_not_read_to_list_layers(self):
+        # A model of a few hundred bytes declares one parameter of 2^30 elements in a sparse
+        # side file: layers reports the layer (too many values for one), and another tensor
+        # is read, without the side file's gigabytes being decoded (which ran out of memory).
+        elements = 1 << 30
+        small = np.array([0.5, 1.5, 2.5], np.float32)
+        for role, index in (("weight", 0), ("bias", 1), ("running_mean", 2), ("running_var", 3)):
+            for dtype, size in ((TensorProto.FLOAT, 4), (TensorProto.FLOAT16, 2),
+                                (TensorProto.DOUBLE, 8)):
+                with self.subTest(role=role, dtype=dtype):
+                    with open(self.path("big.bin"), "wb") as side:
+                        side.truncate(elements * size)
+                    big = onnx.TensorProto(name="big", data_type=dtype, dims=[elements],
+                                           data_location=TensorProto.EXTERNAL)
+                    big.external_data.add(key="location", value="big.bin")
+                    names = ["p", "p", "p", "p"]
+                    names[index] = "big"
+                    model = bn_model(1, lambda i: names,
+                                     [numpy_helper.from_array(small, "p"), big])
+                    self.path("m.onnx").write_bytes(model.SerializeToString())
+                    result, _ = self.run_limited("layers", "m.onnx", "--format", "json")
+                    self.assertEqual(result.status, 0, result)
+                    layer = json.loads(result.stdout)["layers"][0]
+                    self.assertIn(f"{role} has {elements} values, more than a layer has "
+                                  "channels", layer["problem"])
+                    other = "bias" if role == "weight" else "weight"
+                    result, _ = self.run_limited("convert", "m.onnx", "--tensor",
+                                                 f"bn0.{other}", "v.npy")
+                    self.assertEqual(result.status, 0, result)
+                    np.testing.assert_array_equal(np.load(self.path("v.npy")), small)
 
 
 if __name__ == "__main__":
