@@ -197,6 +197,54 @@ class OnnxHostile(ScratchTestCase):
                     self.assertEqual(result.status, 0, result)
                     np.testing.assert_array_equal(np.load(self.path("v.npy")), small)
 
+    def test_groups_are_walked_to_say_why_a_model_does_not_parse(self):
+        # Groups (wire types 3 and 4) are unknown fields protobuf reads, nesting as messages
+        # do: too deep, never ended or ended without a start, the line said "wire type 3, which
+        # protobuf does not read here" or named the wrong field.  protobuf refuses each (its
+        # Python parser stops at an end-group tag of the top-level message, unrefused).
+        def varint(n):
+            out = b""
+            while n >= 0x80:
+                out += bytes([n & 0x7f | 0x80])
+                n >>= 7
+            return out + bytes([n])
+
+        def start(field):
+            return varint(field << 3 | 3)
+
+        def stop(field):
+            return varint(field << 3 | 4)
+
+        model = bn_model(1, lambda i: list("sbmv"),
+                         [numpy_helper.from_array(np.ones(2, np.float32), n) for n in "sbmv"])
+        good = model.SerializeToString()
+        cases = {
+            "200 deep": (good + start(100) * 200 + stop(100) * 200,
+                         "messages nest more than 64 deep"),
+            "never ended": (good + start(100) + start(101) + stop(101),
+                            "a group of field 100 is never ended"),
+            "ended unstarted": (good + stop(100), f"field 100 at byte {len(good)} ends a group "
+                                "that was not started"),
+            "ended by another field": (good + start(100) + stop(101),
+                                       f"field 101 at byte {len(good) + 2} ends a group that "
+                                       "was not started"),
+        }
+        for case, (content, phrase) in cases.items():
+            with self.subTest(case=case):
+                if case != "ended unstarted":
+                    with self.assertRaises(Exception):
+                        onnx.ModelProto().ParseFromString(content)
+                self.path("m.onnx").write_bytes(content)
+                result, _ = self.run_limited("layers", "m.onnx")
+                self.assertFailsWith(result, 3, f"bnorm: error: m.onnx: not an ONNX model: {phrase}")
+        # A shallow group is read as protobuf reads it: the layer is there.
+        content = good + start(100) * 10 + stop(100) * 10
+        onnx.ModelProto().ParseFromString(content)
+        self.path("m.onnx").write_bytes(content)
+        result, _ = self.run_limited("layers", "m.onnx", "--format", "json")
+        self.assertEqual(result.status, 0, result)
+        self.assertEqual([l["prefix"] for l in json.loads(result.stdout)["layers"]], ["bn0."])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -174,8 +174,11 @@ struct wire_reader {
 };
 
 // Why the message of `k` in bytes [at, end) does not parse, at `depth` messages deep; empty
-// when its wire structure is sound (and what is wrong is elsewhere).
-std::string wire_fault(wire_reader& r, std::size_t end, kind k, int depth) {
+// when its wire structure is sound (and what is wrong is elsewhere).  Inside a group (wire
+// types 3 and 4, which protobuf keeps as unknown fields, nesting as messages do), `group` is
+// its field number, and its end-group tag ends the walk.
+std::string wire_fault(wire_reader& r, std::size_t end, kind k, int depth,
+                       std::uint32_t group = 0) {
   if (depth > max_nesting) {
     return "messages nest more than " + std::to_string(max_nesting) + " deep";
   }
@@ -214,11 +217,20 @@ std::string wire_fault(wire_reader& r, std::size_t end, kind k, int depth) {
         r.at = inner_end;
         break;
       }
+      case 3: {
+        std::string inner = wire_fault(r, end, kind::leaf, depth + 1, field);
+        if (!inner.empty()) return inner;
+        break;
+      }
+      case 4:
+        if (field == group) return "";
+        return where + " ends a group that was not started";
       default:
         return where + " has wire type " + std::to_string(wire) + ", which protobuf does not " +
                "read here";
     }
   }
+  if (group != 0) return "a group of field " + std::to_string(group) + " is never ended";
   return "";
 }
 
