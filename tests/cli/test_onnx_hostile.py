@@ -101,7 +101,7 @@ class OnnxHostile(ScratchTestCase):
                                            f"bn{count - 1}.running_var", "v.npy")
         self.assertEqual(result.status, 0, result)
         np.testing.assert_array_equal(np.load(self.path("v.npy")), numpy_helper.to_array(params[3]))
-        self.assertLess(seconds, 5)
+        self.assertLess(seconds, 10)
 
     def test_folding_many_layers_takes_linear_time(self):
         # Every Conv + BN pair folds, each with its own initializers: 10000 pairs, each
@@ -127,7 +127,7 @@ class OnnxHostile(ScratchTestCase):
         result, seconds = self.run_limited("fold", "m.onnx", "-o", "f.onnx")
         self.assertEqual(result.status, 0, result)
         self.assertIn(f"{count} of {count} batch normalizations folded", result.stdout.decode())
-        self.assertLess(seconds, 5)
+        self.assertLess(seconds, 10)
         folded = {t.name: numpy_helper.to_array(t)
                   for t in onnx.load(str(self.path("f.onnx"))).graph.initializer}
         eps = float(np.float32(1e-5))
