@@ -4,7 +4,9 @@
 // (input_var), and its epsilon and momentum as the layer's settings.  bnorm writes no tensor
 // as .onnx: a model is rewritten only whole, by folding (fold_model).
 #include <array>
+#include <mutex>
 #include <string_view>
+#include <unordered_map>
 
 #include "codec.hpp"
 #include "error.hpp"
@@ -22,7 +24,9 @@ constexpr std::array<std::string_view, 4> input_names{"scale", "B", "input_mean"
 
 struct archive_tensor {
   tensor_info info;
-  std::shared_ptr<const std::vector<double>> values;
+  std::string constant;  // the name the node's input gives it, shared by the nodes naming it
+  onnx_model::constant_ref ref;
+  std::string what;  // for messages
 };
 
 struct archive_layer {
@@ -30,40 +34,90 @@ struct archive_layer {
   layer_settings settings;
 };
 
+// The model and the values decoded from it, shared by the archive and the sources it opens.
+// A tensor's values are decoded when they are first read, and once however many nodes name
+// it: its dims are what a reader checks first (a layer's channel count), and a model of a few
+// bytes may declare a side file of terabytes or a thousand nodes naming one large initializer.
+struct decoded_model {
+  explicit decoded_model(onnx_model::model m) : model(std::move(m)) {}
+
+  onnx_model::model model;
+  std::mutex decoding;
+  std::unordered_map<std::string, std::shared_ptr<const std::vector<double>>> values;
+
+  std::shared_ptr<const std::vector<double>> values_of(const archive_tensor& t) {
+    const std::lock_guard<std::mutex> lock(decoding);
+    auto& known = values[t.constant];
+    if (!known) {
+      known = std::make_shared<const std::vector<double>>(
+          onnx_model::constant_values(model, t.ref, t.what).values);
+    }
+    return known;
+  }
+};
+
+class lazy_source : public tensor_source {
+ public:
+  lazy_source(std::shared_ptr<decoded_model> model, const archive_tensor& tensor)
+      : model_(std::move(model)), tensor_(tensor) {}
+
+  const tensor_info& info() const override { return tensor_.info; }
+
+  void read_at(std::size_t first, std::span<double> out) const override {
+    // Not std::call_once: libstdc++'s aborts when the call throws (GCC bug 66146).
+    std::shared_ptr<const std::vector<double>> values;
+    {
+      const std::lock_guard<std::mutex> lock(reading_);
+      if (!values_) values_ = model_->values_of(tensor_);
+      values = values_;
+    }
+    std::copy_n(values->begin() + static_cast<std::ptrdiff_t>(first), out.size(), out.begin());
+  }
+
+ private:
+  std::shared_ptr<decoded_model> model_;
+  archive_tensor tensor_;
+  mutable std::mutex reading_;
+  mutable std::shared_ptr<const std::vector<double>> values_;
+};
+
 class onnx_archive : public tensor_archive {
  public:
-  explicit onnx_archive(onnx_model::model m) : file_name_(std::move(m.file_name)) {
+  explicit onnx_archive(onnx_model::model m)
+      : shared_(std::make_shared<decoded_model>(std::move(m))), model_(shared_->model) {
     std::vector<onnx_model::batch_norm_node> nodes;
     try {
-      nodes = onnx_model::batch_norm_nodes(*m.proto);
+      nodes = onnx_model::batch_norm_nodes(*model_.proto);
     } catch (const data_error& e) {
-      throw data_error(e, file_name_ + ": ");
+      throw data_error(e, model_.file_name + ": ");
     }
-    m.file_name = file_name_;
-    const onnx::GraphProto& graph = m.proto->graph();
+    const onnx::GraphProto& graph = model_.proto->graph();
+    const onnx_model::constant_index constants(*model_.proto, graph);
     for (const onnx_model::batch_norm_node& bn : nodes) {
       const onnx::NodeProto& node = graph.node(bn.node);
       std::vector<archive_tensor> tensors;
       for (std::size_t k = 0; k < parameter_names.size(); ++k) {
-        const std::string& input = node.input(static_cast<int>(k + 1));
-        const std::string what = "node " + quoted_name(bn.layer_name) + " input " +
-                                 std::string(input_names[k]) + " (" + quoted_name(input) + ")";
-        auto values = onnx_model::constant_values(m, input, what);
-        if (!values) break;  // a graph input or a computed value: not a state to read
         archive_tensor t;
-        t.info.type = values->type;
-        t.info.shape = values->shape;
+        t.constant = node.input(static_cast<int>(k + 1));
+        const auto ref = constants.find(t.constant);
+        if (!ref) break;  // a graph input or a computed value: not a state to read
+        t.ref = *ref;
+        t.what = "node " + quoted_name(bn.layer_name) + " input " + std::string(input_names[k]) +
+                 " (" + quoted_name(t.constant) + ")";
+        t.info = declared(t);
         t.info.name = bn.layer_name + "." + std::string(parameter_names[k]);
-        t.values = std::make_shared<const std::vector<double>>(std::move(values->values));
         tensors.push_back(std::move(t));
       }
       if (tensors.size() != parameter_names.size()) continue;
-      for (archive_tensor& t : tensors) tensors_.push_back(std::move(t));
-      layers_.push_back({bn.layer_name + ".", {bn.epsilon, bn.momentum, "onnx"}});
+      for (archive_tensor& t : tensors) {
+        by_name_.emplace(t.info.name, tensors_.size());
+        tensors_.push_back(std::move(t));
+      }
+      layers_.emplace(bn.layer_name + ".", layer_settings{bn.epsilon, bn.momentum, "onnx"});
     }
   }
 
-  const std::string& file_name() const override { return file_name_; }
+  const std::string& file_name() const override { return model_.file_name; }
 
   std::vector<std::string> names() const override {
     std::vector<std::string> names;
@@ -72,23 +126,48 @@ class onnx_archive : public tensor_archive {
   }
 
   std::unique_ptr<tensor_source> open(const std::string& name) const override {
-    for (const archive_tensor& t : tensors_) {
-      if (t.info.name == name) return memory_source(t.info, t.values);
+    const auto it = by_name_.find(name);
+    if (it == by_name_.end()) {
+      throw data_error(model_.file_name + ": no tensor " + quoted_name(name));
     }
-    throw data_error(file_name_ + ": no tensor " + quoted_name(name));
+    return std::make_unique<lazy_source>(shared_, tensors_[it->second]);
   }
 
   std::optional<layer_settings> settings_of(const std::string& prefix) const override {
-    for (const archive_layer& layer : layers_) {
-      if (layer.prefix == prefix) return layer.settings;
-    }
-    return std::nullopt;
+    const auto it = layers_.find(prefix);
+    if (it == layers_.end()) return std::nullopt;
+    return it->second;
   }
 
  private:
-  std::string file_name_;
+  // The type and shape of `t` from its dims, without its values; a Constant node's attribute
+  // (at most as large as the file) and a type bnorm does not read (refused as decoding
+  // refuses it) are decoded here.
+  tensor_info declared(const archive_tensor& t) {
+    if (t.ref.tensor != nullptr) {
+      if (const auto type = onnx_model::dtype_of(t.ref.tensor->data_type())) {
+        tensor_info info;
+        info.type = *type;
+        for (const std::int64_t d : t.ref.tensor->dims()) {
+          info.shape.push_back(static_cast<std::size_t>(d));  // checked when parsed
+        }
+        return info;
+      }
+    }
+    onnx_model::tensor_values values = onnx_model::constant_values(model_, t.ref, t.what);
+    tensor_info info;
+    info.type = values.type;
+    info.shape = values.shape;
+    shared_->values.emplace(t.constant,
+                            std::make_shared<const std::vector<double>>(std::move(values.values)));
+    return info;
+  }
+
+  std::shared_ptr<decoded_model> shared_;
+  const onnx_model::model& model_;
   std::vector<archive_tensor> tensors_;
-  std::vector<archive_layer> layers_;
+  std::unordered_map<std::string, std::size_t> by_name_;
+  std::unordered_map<std::string, layer_settings> layers_;
 };
 
 std::unique_ptr<tensor_archive> open_onnx(std::unique_ptr<input_file> file) {
@@ -162,7 +241,8 @@ extern const codec onnx_codec{
     .name = "onnx",
     .a_file = "an .onnx file",
     .manual =
-        "**.onnx** models (read, and rewritten whole by fold): each BatchNormalization node of the main graph whose "
+        "**.onnx** models (read, and rewritten whole by fold): each BatchNormalization node of the "
+        "main graph whose "
         "scale, B, input_mean and input_var are constants (initializers or Constant nodes) "
         "reads as the layer named after the node (or its output Y, when the node has no name "
         "or shares it), with the tensors LAYER.weight, LAYER.bias, LAYER.running_mean and "

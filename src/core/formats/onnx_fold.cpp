@@ -159,7 +159,7 @@ onnx::TensorProto& writable_tensor(onnx::GraphProto& graph, const onnx_model::co
       return *a.mutable_t();
     }
   }
-  // constants_of holds only Constant nodes with a value, so this is not reached.
+  // The constant index holds only Constant nodes with a value, so this is not reached.
   return *node.add_attribute()->mutable_t();
 }
 
@@ -215,9 +215,7 @@ struct layer_work {
 class graph_fold {
  public:
   explicit graph_fold(onnx_model::model& m)
-      : m_(m),
-        graph_(*m.proto->mutable_graph()),
-        constants_(onnx_model::constants_of(*m.proto, graph_)) {
+      : m_(m), graph_(*m.proto->mutable_graph()), constants_(*m.proto, graph_) {
     removed_.assign(static_cast<std::size_t>(graph_.node_size()), false);
     count_graph_uses(graph_, uses_, nullptr);
     for (int i = 0; i < graph_.node_size(); ++i) {
@@ -259,12 +257,9 @@ class graph_fold {
                                                               const std::string& what,
                                                               fold_refusal refusal,
                                                               std::vector<double> storage = {}) {
-    const auto found = constants_.find(name);
-    if (found == constants_.end()) {
-      refuse(refusal, what + " is not a constant (an initializer or a Constant node)");
-    }
-    return {onnx_model::constant_values(m_, found->second, what, std::move(storage)),
-            found->second};
+    const auto ref = constants_.find(name);
+    if (!ref) refuse(refusal, what + " is not a constant (an initializer or a Constant node)");
+    return {onnx_model::constant_values(m_, *ref, what, std::move(storage)), *ref};
   }
 
   void fold(const onnx_model::batch_norm_node& bn) {
@@ -575,9 +570,9 @@ class graph_fold {
     }
     for (const auto& name : unused) {
       const auto ref = constants_.find(name);
-      if (ref == constants_.end()) continue;
-      if (ref->second.constant_node >= 0) {
-        removed_[static_cast<std::size_t>(ref->second.constant_node)] = true;
+      if (!ref) continue;
+      if (ref->constant_node >= 0) {
+        removed_[static_cast<std::size_t>(ref->constant_node)] = true;
         ++report_.removed_constant_nodes;
       } else {
         dropped_initializers_.insert(name);
@@ -613,9 +608,9 @@ class graph_fold {
 
   onnx_model::model& m_;
   onnx::GraphProto& graph_;
-  // Every constant by name, found once: the nodes and initializers keep their places until the
-  // end, and the tensors their addresses.
-  std::unordered_map<std::string, onnx_model::constant_ref> constants_;
+  // Built before anything changes; the layers' writes keep every constant's index, and the
+  // biases they create have fresh names.
+  const onnx_model::constant_index constants_;
   std::vector<bool> removed_;
   std::unordered_map<std::string, int> uses_;
   std::unordered_map<std::string, int> producer_;

@@ -175,8 +175,11 @@ struct wire_reader {
 };
 
 // Why the message of `k` in bytes [at, end) does not parse, at `depth` messages deep; empty
-// when its wire structure is sound (and what is wrong is elsewhere).
-std::string wire_fault(wire_reader& r, std::size_t end, kind k, int depth) {
+// when its wire structure is sound (and what is wrong is elsewhere).  Inside a group (wire
+// types 3 and 4, which protobuf keeps as unknown fields, nesting as messages do), `group` is
+// its field number, and its end-group tag ends the walk.
+std::string wire_fault(wire_reader& r, std::size_t end, kind k, int depth,
+                       std::uint32_t group = 0) {
   if (depth > max_nesting) {
     return "messages nest more than " + std::to_string(max_nesting) + " deep";
   }
@@ -215,11 +218,20 @@ std::string wire_fault(wire_reader& r, std::size_t end, kind k, int depth) {
         r.at = inner_end;
         break;
       }
+      case 3: {
+        std::string inner = wire_fault(r, end, kind::leaf, depth + 1, field);
+        if (!inner.empty()) return inner;
+        break;
+      }
+      case 4:
+        if (field == group) return "";
+        return where + " ends a group that was not started";
       default:
         return where + " has wire type " + std::to_string(wire) + ", which protobuf does not " +
                "read here";
     }
   }
+  if (group != 0) return "a group of field " + std::to_string(group) + " is never ended";
   return "";
 }
 
@@ -234,26 +246,28 @@ std::string parse_fault(std::string_view bytes) {
 
 // The number of elements dims declare, or a message saying why they are not usable.
 std::optional<std::uint64_t> element_count(const TensorProto& tensor, std::string* why) {
-  std::uint64_t count = 1;
+  // The other dimensions are checked beside a 0 too, in any order, as NumPy checks them: a
+  // 0 first must not let a later dimension of 2^62 through into the files bnorm writes.
+  std::uint64_t product = 1;
+  bool empty = false;
   for (const std::int64_t d : tensor.dims()) {
     if (d < 0) {
       *why = "a negative dimension (" + std::to_string(d) + ")";
       return std::nullopt;
     }
     const auto u = static_cast<std::uint64_t>(d);
-    if (u != 0 && count > max_tensor_elements / u) {
+    if (u == 0) {
+      empty = true;
+      continue;
+    }
+    if (product > max_tensor_elements / u) {
       *why =
           "dimensions whose product is over " + std::to_string(max_tensor_elements) + " elements";
       return std::nullopt;
     }
-    count *= u;
+    product *= u;
   }
-  // A zero dimension after a huge product: the product is 0, but the dims are still checked.
-  if (count > max_tensor_elements) {
-    *why = "over " + std::to_string(max_tensor_elements) + " elements";
-    return std::nullopt;
-  }
-  return count;
+  return empty ? 0 : product;
 }
 
 // Elements each typed field value stands for, and which field a type's values go in.
@@ -1001,35 +1015,6 @@ std::optional<constant_ref> find_constant(const onnx::ModelProto& proto,
   return std::nullopt;
 }
 
-std::unordered_map<std::string, constant_ref> constants_of(const onnx::ModelProto& proto,
-                                                           const onnx::GraphProto& graph) {
-  std::unordered_set<std::string> overridden;
-  if (proto.ir_version() >= 4) {
-    for (const auto& input : graph.input()) overridden.insert(input.name());
-  }
-  std::unordered_map<std::string, constant_ref> found;
-  for (int i = 0; i < graph.initializer_size(); ++i) {
-    const std::string& name = graph.initializer(i).name();
-    if (name.empty() || overridden.count(name)) continue;
-    found.emplace(name, constant_ref{&graph.initializer(i), -1, i});  // the first of a name
-  }
-  // As find_constant: an initializer before a Constant node, and the first Constant node of a
-  // name decides, even when it holds no dense number.
-  std::unordered_set<std::string> seen;
-  for (int i = 0; i < graph.node_size(); ++i) {
-    const onnx::NodeProto& node = graph.node(i);
-    if (node.op_type() != "Constant" || !is_default_domain(node.domain())) continue;
-    if (node.output_size() < 1 || node.output(0).empty()) continue;
-    const std::string& name = node.output(0);
-    if (overridden.count(name) || !seen.insert(name).second) continue;
-    const onnx::AttributeProto* a = constant_value_attribute(node);
-    if (a == nullptr) continue;
-    found.emplace(name,
-                  constant_ref{a->name() == "value" && a->has_t() ? &a->t() : nullptr, i, -1});
-  }
-  return found;
-}
-
 std::optional<tensor_values> constant_values(const model& m, const std::string& name,
                                              const std::string& what, std::vector<double> storage) {
   const auto ref = find_constant(*m.proto, m.proto->graph(), name);
@@ -1077,6 +1062,34 @@ std::int64_t default_opset(const onnx::ModelProto& proto) {
 }
 
 }  // namespace
+
+constant_index::constant_index(const onnx::ModelProto& proto, const onnx::GraphProto& graph) {
+  // In find_constant's order: an initializer before a Constant node, the first of each.
+  for (int i = 0; i < graph.initializer_size(); ++i) {
+    const std::string& name = graph.initializer(i).name();
+    if (!name.empty()) constants_.emplace(name, constant_ref{&graph.initializer(i), -1, i});
+  }
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto& node = graph.node(i);
+    if (node.op_type() != "Constant" || !is_default_domain(node.domain())) continue;
+    if (node.output_size() < 1 || node.output(0).empty()) continue;
+    if (constants_.count(node.output(0))) continue;
+    const onnx::AttributeProto* a = constant_value_attribute(node);
+    std::optional<constant_ref> ref;
+    if (a != nullptr)
+      ref = constant_ref{a->name() == "value" && a->has_t() ? &a->t() : nullptr, i, -1};
+    constants_.emplace(node.output(0), ref);
+  }
+  if (proto.ir_version() >= 4) {
+    for (const auto& input : graph.input()) constants_.erase(input.name());
+  }
+}
+
+std::optional<constant_ref> constant_index::find(const std::string& name) const {
+  const auto it = constants_.find(name);
+  if (it == constants_.end()) return std::nullopt;
+  return it->second;
+}
 
 std::vector<batch_norm_node> batch_norm_nodes(const onnx::ModelProto& proto) {
   const onnx::GraphProto& graph = proto.graph();

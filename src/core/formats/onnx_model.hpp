@@ -104,13 +104,9 @@ struct constant_ref {
 std::optional<constant_ref> find_constant(const onnx::ModelProto& proto,
                                           const onnx::GraphProto& graph, const std::string& name);
 
-/// Every constant of `graph` by name, as find_constant finds each: for a model with many, in
-/// one pass rather than one per name.
-std::unordered_map<std::string, constant_ref> constants_of(const onnx::ModelProto& proto,
-                                                           const onnx::GraphProto& graph);
-
-/// The values of the constant `ref` of the top-level graph, decoded (see decode_tensor, whose
-/// `storage` it takes).
+/// The values of the constant `ref` of the top-level graph, found by find_constant or a
+/// constant_index, decoded (see decode_tensor, whose `storage` it takes).  Throws data_error
+/// as decode_tensor.
 tensor_values constant_values(const model& m, const constant_ref& ref, const std::string& what,
                               std::vector<double> storage = {});
 
@@ -119,6 +115,21 @@ tensor_values constant_values(const model& m, const constant_ref& ref, const std
 std::optional<tensor_values> constant_values(const model& m, const std::string& name,
                                              const std::string& what,
                                              std::vector<double> storage = {});
+
+/// find_constant for many names of one graph: its constants indexed once, so that looking up
+/// every node's inputs takes time in proportion to the graph, not to its square.  The graph
+/// must not change while the index is used.
+class constant_index {
+ public:
+  constant_index(const onnx::ModelProto& proto, const onnx::GraphProto& graph);
+  /// What find_constant(proto, graph, name) gives.
+  std::optional<constant_ref> find(const std::string& name) const;
+
+ private:
+  // A name whose first Constant node holds no dense number maps to std::nullopt, as it hides
+  // any later Constant node of that name from find_constant.
+  std::unordered_map<std::string, std::optional<constant_ref>> constants_;
+};
 
 /// A BatchNormalization node of the top-level graph.
 struct batch_norm_node {
