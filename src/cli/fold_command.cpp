@@ -22,7 +22,8 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
   CLI::App* cmd = app.add_subcommand(
       "fold",
       "Fold an eval-mode batch normalization (--state) into the weight and bias of the linear "
-      "or convolution layer before it.");
+      "or convolution layer before it; or every one of a model's that it can, each into its "
+      "layer, with a report.");
   cmd->add_option("WEIGHT", o.weight,
                   "The layer's weight, output channels along --axis (default 0, PyTorch's "
                   "(out, in, ...)); or a model whose every foldable batch normalization is "
@@ -40,6 +41,8 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
       "The folded weight, " + written_extension_names(", ", " or ") +
       "; or the folded model, in its own format (without -o a model is not written: its report "
       "alone is printed); - writes standard output");
+  // A model's own format is a fold's output too, though no tensor is written in it.
+  cmd->get_option("--output-format")->type_name(format_choices());
   cmd->add_option("--bias-out", o.bias_out,
                   "Write the folded bias (" + written_extension_names(", ", " or ") +
                       "); required for a weight")
