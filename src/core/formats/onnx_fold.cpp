@@ -23,6 +23,8 @@
 namespace bnorm {
 namespace {
 
+using onnx_model::attribute_named;
+using onnx_model::is_default_domain;
 using onnx_model::tensor_values;
 
 // Ops that come between a layer and its normalization in real models and do not commute with
@@ -32,33 +34,22 @@ const std::set<std::string> activations = {
     "Elu",  "Selu",      "Celu",  "Softplus",       "Softsign",    "Clip",
     "Gelu", "HardSwish", "Mish",  "ThresholdedRelu"};
 
-bool is_standard_domain(const std::string& domain) {
-  return domain.empty() || domain == "ai.onnx";
-}
-
 std::string node_label(const onnx::NodeProto& node) {
   std::string op = node.op_type();
-  if (!is_standard_domain(node.domain())) op += " of domain " + quoted_name(node.domain());
+  if (!is_default_domain(node.domain())) op += " of domain " + quoted_name(node.domain());
   if (!node.name().empty()) return "node " + quoted_name(node.name()) + " (" + op + ")";
   if (node.output_size() > 0) return "the " + op + " node of output " + quoted_name(node.output(0));
   return "a " + op + " node";
 }
 
-const onnx::AttributeProto* attribute(const onnx::NodeProto& node, const std::string& name) {
-  for (const auto& a : node.attribute()) {
-    if (a.name() == name) return &a;
-  }
-  return nullptr;
-}
-
 std::int64_t int_attribute(const onnx::NodeProto& node, const std::string& name,
                            std::int64_t fallback) {
-  const auto* a = attribute(node, name);
+  const auto* a = attribute_named(node, name);
   return a && a->has_i() ? a->i() : fallback;
 }
 
 double float_attribute(const onnx::NodeProto& node, const std::string& name, double fallback) {
-  const auto* a = attribute(node, name);
+  const auto* a = attribute_named(node, name);
   return a && a->has_f() ? static_cast<double>(a->f()) : fallback;
 }
 
@@ -282,7 +273,7 @@ class graph_fold {
     const int layer = found->second;
     const onnx::NodeProto& before = graph_.node(layer);
     const std::string& op = before.op_type();
-    const bool standard = is_standard_domain(before.domain());
+    const bool standard = is_default_domain(before.domain());
     if (standard && activations.count(op)) {
       refuse(fold_refusal::after_activation, "it follows an activation, " + node_label(before) +
                                                  ", which it does not commute with");

@@ -106,6 +106,12 @@ std::optional<constant_ref> find_constant(const onnx::ModelProto& proto,
 std::optional<tensor_values> constant_values(const model& m, const std::string& name,
                                              const std::string& what);
 
+/// The attribute `name` of `node`, or null.
+const onnx::AttributeProto* attribute_named(const onnx::NodeProto& node, std::string_view name);
+
+/// Whether `domain` names ONNX's default operator set: "" or "ai.onnx".
+bool is_default_domain(const std::string& domain);
+
 /// A BatchNormalization node of the top-level graph.
 struct batch_norm_node {
   /// The node's index in graph.node().
