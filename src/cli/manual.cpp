@@ -84,7 +84,12 @@ Statistics of a batch too large for one machine, sharded (see **--partial** and 
   bnorm stats shard1.npy --partial > p1.json
   bnorm stats shard2.npy --partial > p2.json
   bnorm merge p1.json p2.json -o batch.json
-  bnorm apply shard1.npy -o y1.npy --batch-stats batch.json)";
+  bnorm apply shard1.npy -o y1.npy --batch-stats batch.json
+
+A model's batch-normalization layers, then each one folded into the layer before it, with a report of what was folded and why the rest was not:
+
+  bnorm layers model.onnx --format table
+  bnorm fold model.onnx -o folded.onnx)";
 
 constexpr std::string_view see_also =
     R"(**python3**(1), **jq**(1), **parallel**(1). PyTorch's torch.nn.BatchNorm2d, Keras's BatchNormalization and ONNX's BatchNormalization operator, whose documented formulas bnorm follows. The README in bnorm's sources holds the benchmarks and the design.)";

@@ -141,6 +141,7 @@ class ManPageExamples(ScratchTestCase):
             shutil.copy(self.path("samples/batch.npy"), self.path(name))
         shutil.copy(self.path("samples/state.json"), self.path("state.json"))
         shutil.copy(self.path("samples/features.json"), self.path("features.json"))
+        shutil.copy(self.path("samples/conv_bn.onnx"), self.path("model.onnx"))
         self.assertEqual(run(["apply", "batch.npy", "-o", "y.npy"], cwd=self.dir).status, 0)
         shutil.copy(self.path("y.npy"), self.path("golden_y.npy"))
         env = dict(os.environ, PATH=f"{pathlib.Path(BNORM).resolve().parent}:{os.environ['PATH']}")
