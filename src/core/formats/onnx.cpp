@@ -30,6 +30,21 @@ struct archive_layer {
   layer_settings settings;
 };
 
+// Why a model whose every BatchNormalization was left out holds no layer.
+std::string none_constant(const std::vector<std::string>& nodes) {
+  constexpr std::size_t shown = 8;
+  std::string names;
+  for (std::size_t i = 0; i < nodes.size() && i < shown; ++i) {
+    names += (i > 0 ? ", " : "") + quoted_name(nodes[i]);
+  }
+  if (nodes.size() > shown) names += ", ...";
+  return "no batch-normalization layer: " +
+         (nodes.size() == 1 ? std::string("its BatchNormalization node ") + names + " has"
+                            : "its " + std::to_string(nodes.size()) +
+                                  " BatchNormalization nodes (" + names + ") have") +
+         " parameters that are not constants (graph inputs, or computed by other nodes)";
+}
+
 class onnx_archive : public tensor_archive {
  public:
   explicit onnx_archive(onnx_model::model m) : file_name_(std::move(m.file_name)) {
@@ -41,6 +56,7 @@ class onnx_archive : public tensor_archive {
     }
     m.file_name = file_name_;
     const onnx::GraphProto& graph = m.proto->graph();
+    std::vector<std::string> left_out;
     for (const onnx_model::batch_norm_node& bn : nodes) {
       const onnx::NodeProto& node = graph.node(bn.node);
       std::vector<archive_tensor> tensors;
@@ -57,10 +73,16 @@ class onnx_archive : public tensor_archive {
         t.values = std::make_shared<const std::vector<double>>(std::move(values->values));
         tensors.push_back(std::move(t));
       }
-      if (tensors.size() != parameter_names.size()) continue;
+      if (tensors.size() != parameter_names.size()) {
+        left_out.push_back(bn.layer_name);
+        continue;
+      }
       for (archive_tensor& t : tensors) tensors_.push_back(std::move(t));
       layers_.push_back({bn.layer_name + ".", {bn.epsilon, bn.momentum, "onnx"}});
     }
+    // Said here, where it is known: else the file would seem to hold no batch normalization.
+    if (layers_.empty() && !left_out.empty())
+      throw data_error(file_name_ + ": " + none_constant(left_out));
   }
 
   const std::string& file_name() const override { return file_name_; }
@@ -162,7 +184,8 @@ extern const codec onnx_codec{
     .name = "onnx",
     .a_file = "an .onnx file",
     .manual =
-        "**.onnx** models (read, and rewritten whole by fold): each BatchNormalization node of the main graph whose "
+        "**.onnx** models (read, and rewritten whole by fold): each BatchNormalization node of the "
+        "main graph whose "
         "scale, B, input_mean and input_var are constants (initializers or Constant nodes) "
         "reads as the layer named after the node (or its output Y, when the node has no name "
         "or shares it), with the tensors LAYER.weight, LAYER.bias, LAYER.running_mean and "

@@ -40,3 +40,17 @@ graph = helper.make_graph(nodes, "g", [value("x", [2, 2, 1, 1])],
 model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
 onnx.checker.check_model(model)
 onnx.save(model, "names.onnx")
+
+# inputs.onnx: BatchNormalization nodes whose parameters are all graph inputs, so that none
+# reads as a layer; one.onnx the same with a single node.
+for file, names in (("inputs.onnx", ["bn_a", "bn_b"]), ("one.onnx", ["bn_a"])):
+    parts = ["s", "b", "m", "v"]
+    ins = [value("x", [2, 2])] + [value(f"{n}_{p}", [2]) for n in names for p in parts]
+    bns = [helper.make_node("BatchNormalization", ["x" if i == 0 else f"{names[i - 1]}_y"] +
+                            [f"{n}_{p}" for p in parts], [f"{n}_y"], name=n)
+           for i, n in enumerate(names)]
+    m = helper.make_model(helper.make_graph(bns, "g", ins, [value(f"{names[-1]}_y", [2, 2])]),
+                          opset_imports=[helper.make_opsetid("", 15)])
+    onnx.checker.check_model(m)
+    onnx.save(m, file)
+np.save("x.npy", np.zeros((2, 2), f32))
