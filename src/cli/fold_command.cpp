@@ -10,6 +10,7 @@
 #include "file_names.hpp"
 #include "fold.hpp"
 #include "fold_report.hpp"
+#include "formats/registry.hpp"
 #include "json_document.hpp"
 #include "output_paths.hpp"
 #include "run_feedback.hpp"
@@ -17,6 +18,22 @@
 #include "tensor_files.hpp"
 
 namespace bnorm::cli {
+
+namespace {
+
+// The formats of named tensors a weight is picked from: "a .pt/.npz/.safetensors".  A model's
+// (fold_model) is no weight's: every layer of it is folded.
+std::string weight_archives() {
+  std::string article, extensions;
+  for (const codec* format : all_codecs()) {
+    if (!format->holds_many || format->fold_model) continue;
+    if (article.empty()) article = format->a_file.substr(0, format->a_file.find(' '));
+    extensions += (extensions.empty() ? "" : "/") + std::string(format->extensions.front());
+  }
+  return article + " " + extensions;
+}
+
+}  // namespace
 
 CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
   CLI::App* cmd = app.add_subcommand(
@@ -34,6 +51,8 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
                   "Format of WEIGHT (else told by its name and first bytes)")
       ->type_name(format_choices());
   add_tensor_option(cmd, o.tensor, "WEIGHT");
+  cmd->get_option("--tensor")
+      ->description("The tensor to read from " + weight_archives() + " WEIGHT");
   cmd->add_option("--bias", o.bias, "The layer's bias, one value per output channel (else 0)")
       ->type_name("FILE");
   add_output_option(cmd, "-o,--output", o.output, o.output_format, "WEIGHT");

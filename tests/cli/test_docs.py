@@ -249,6 +249,22 @@ class FormatsTheDocsSayAreWritten(ScratchTestCase):
                                         "--output-format", name)
                 self.assertEqual(weight or model, name in choices, (weight, model, choices))
 
+    def test_fold_tensor_is_read_from_every_format_its_help_names(self):
+        line = [l for l in help_text("fold").splitlines() if l.strip().startswith("--tensor")][0]
+        extensions = re.findall(r"\.\w+", line.split("from", 1)[1])
+        samples = {".pt": "resnet_tiny.pt", ".npz": "batches.npz",
+                   ".safetensors": "model.safetensors", ".onnx": "conv_bn.onnx"}
+        self.assertGreaterEqual(len(extensions), 3, line)
+        for extension in extensions:
+            with self.subTest(extension=extension):
+                result = self.bnorm("fold", f"samples/{samples[extension]}", "--tensor", "t",
+                                    "--state", "samples/state.json", "-o", "w.npy",
+                                    "--bias-out", "b.npy")
+                # Read as a weight: the tensor 't' is looked for (and not found).
+                self.assertEqual(result.status, 2, result)
+                self.assertIn("'t'", result.stderr)
+                self.assertNotIn("is a model", result.stderr)
+
     def test_fold_summary_names_the_model_fold(self):
         line = [l for l in help_text().splitlines() if l.strip().startswith("fold ")][0]
         self.assertIn("model", line)
