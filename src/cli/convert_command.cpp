@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "exit_status.hpp"
+#include "formats/registry.hpp"
 #include "output_paths.hpp"
 #include "passes.hpp"
 #include "run_feedback.hpp"
@@ -9,10 +10,24 @@
 
 namespace bnorm::cli {
 
+namespace {
+
+// The formats bnorm reads but writes no tensor as, for the summary: ", and out of onnx".
+std::string read_only_formats() {
+  std::string names;
+  for (const codec* format : all_codecs()) {
+    if (format->make_sink) continue;
+    names += (names.empty() ? std::string() : std::string(", ")) + std::string(format->name);
+  }
+  return names.empty() ? names : ", and out of " + names;
+}
+
+}  // namespace
+
 CLI::App* add_convert_command(CLI::App& app, convert_options& o) {
-  CLI::App* cmd = app.add_subcommand("convert", "Convert a tensor between formats (" +
-                                                    format_names(", ", " and ") +
-                                                    ") and between floating types.");
+  CLI::App* cmd = app.add_subcommand(
+      "convert", "Convert a tensor between formats (" + written_format_names(", ", " and ") +
+                     read_only_formats() + ") and between floating types.");
   add_input_option(cmd, o.input, o.input_format, o.tensor);
   add_output_option(cmd, "OUTPUT", o.output, o.output_format);
   cmd->add_option("--dtype", o.dtype,

@@ -10,6 +10,7 @@
 #include "file_names.hpp"
 #include "fold.hpp"
 #include "fold_report.hpp"
+#include "formats/registry.hpp"
 #include "json_document.hpp"
 #include "output_paths.hpp"
 #include "run_feedback.hpp"
@@ -18,11 +19,28 @@
 
 namespace bnorm::cli {
 
+namespace {
+
+// The formats of named tensors a weight is picked from: "a .pt/.npz/.safetensors".  A model's
+// (fold_model) is no weight's: every layer of it is folded.
+std::string weight_archives() {
+  std::string article, extensions;
+  for (const codec* format : all_codecs()) {
+    if (!format->holds_many || format->fold_model) continue;
+    if (article.empty()) article = format->a_file.substr(0, format->a_file.find(' '));
+    extensions += (extensions.empty() ? "" : "/") + std::string(format->extensions.front());
+  }
+  return article + " " + extensions;
+}
+
+}  // namespace
+
 CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
   CLI::App* cmd = app.add_subcommand(
       "fold",
       "Fold an eval-mode batch normalization (--state) into the weight and bias of the linear "
-      "or convolution layer before it.");
+      "or convolution layer before it; or every one of a model's that it can, each into its "
+      "layer, with a report.");
   cmd->add_option("WEIGHT", o.weight,
                   "The layer's weight, output channels along --axis (default 0, PyTorch's "
                   "(out, in, ...)); or a model whose every foldable batch normalization is "
@@ -33,6 +51,8 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
                   "Format of WEIGHT (else told by its name and first bytes)")
       ->type_name(format_choices());
   add_tensor_option(cmd, o.tensor, "WEIGHT");
+  cmd->get_option("--tensor")
+      ->description("The tensor to read from " + weight_archives() + " WEIGHT");
   cmd->add_option("--bias", o.bias, "The layer's bias, one value per output channel (else 0)")
       ->type_name("FILE");
   add_output_option(cmd, "-o,--output", o.output, o.output_format, "WEIGHT");
@@ -40,6 +60,7 @@ CLI::App* add_fold_command(CLI::App& app, fold_options& o) {
       "The folded weight, " + written_extension_names(", ", " or ") +
       "; or the folded model, in its own format (without -o a model is not written: its report "
       "alone is printed); - writes standard output");
+  // A model's own format is a fold's output too, though no tensor is written in it.
   cmd->get_option("--output-format")
       ->type_name(format_choices())
       ->description("Format of -o (else its name's, or WEIGHT's for -); a model's is its own");

@@ -18,7 +18,7 @@ const std::string_view manual_exit_status_line =
 namespace {
 
 constexpr std::string_view description =
-    R"(**bnorm** applies batch normalization to tensor files ({formats}), exactly as PyTorch, Keras 3 and ONNX compute it, and says which convention every number follows. **bnorm apply** normalizes a batch in train mode (batch statistics; the running statistics are updated with the momentum) or eval mode (running statistics), and writes the batch's statistics and the updated running state as JSON: the state file of the next batch. **bnorm stats** shows a tensor's per-channel statistics; **bnorm compare** checks tensors or statistics against golden files within a tolerance; **bnorm convert** converts between formats and floating types; **bnorm merge** combines the statistics of shards; **bnorm backward** computes the gradients of a step; **bnorm fold** folds an eval-mode layer into the layer before it.
+    R"(**bnorm** applies batch normalization to tensor files ({formats}), exactly as PyTorch, Keras 3 and ONNX compute it, and says which convention every number follows. **bnorm apply** normalizes a batch in train mode (batch statistics; the running statistics are updated with the momentum) or eval mode (running statistics), and writes the batch's statistics and the updated running state as JSON: the state file of the next batch. **bnorm stats** shows a tensor's per-channel statistics; **bnorm compare** checks tensors or statistics against golden files within a tolerance; **bnorm convert** converts between formats and floating types; **bnorm merge** combines the statistics of shards; **bnorm backward** computes the gradients of a step; **bnorm fold** folds an eval-mode layer into the layer before it, or every one of a model's that it can into its own.
 
 A file name of **-** is standard input or output. A file's format is named by **--input-format** or **--output-format**, else by its extension ({extensions}), else told by its first bytes; an output with no name to tell (**-**, a device, a FIFO, a name without an extension) is written in its input's format, and a file whose extension and first bytes name two formats is invalid data. **--tensor NAME** picks the tensor of a file that holds several. Tensors that lie in a regular file are read in cache-sized chunks on every core, in one or two passes, and never held whole; standard input and a pipe are read into memory (see Tensor files under FILES). Outputs to regular files are written to a temporary file in the same folder and renamed over the target only when the whole run succeeded, so a failed run leaves no output; SIGINT, SIGTERM and SIGHUP remove the temporaries.
 
@@ -31,10 +31,10 @@ bnorm reads no configuration file: every default is on the command line and in t
 
 constexpr std::string_view files =
     R"(@ State file (apply --state, stats --state, backward --state, fold --state)
-A JSON object, or {named} file of tensors (a PyTorch state_dict saved as such, with **--state-prefix** naming the layer, e.g. **layer1.0.bn1.**; Keras's **gamma**, **beta**, **moving_mean** and **moving_variance** are read as weight, bias, running_mean and running_var), with any of these keys; a missing key takes PyTorch's initial value. **weight**: the scale (gamma), one number per channel, initially 1. **bias**: the shift (beta), initially 0. **running_mean**: initially 0. **running_var**: must not be negative, initially 1. **num_batches_tracked**: an integer, initially 0. Any other key is refused, so that a typo cannot fall back to a default silently, except the keys of a statistics file, which are ignored: a statistics file is a state file.
+A JSON object, or {named} file of tensors (a PyTorch state_dict saved as such, with **--state-prefix** naming the layer, e.g. **layer1.0.bn1.**; Keras's **gamma**, **beta**, **moving_mean** and **moving_variance** are read as weight, bias, running_mean and running_var), with any of these keys; a missing key takes PyTorch's initial value. **weight**: the scale (gamma), one number per channel, initially 1. **bias**: the shift (beta), initially 0. **running_mean**: initially 0. **running_var**: must not be negative, initially 1. **num_batches_tracked**: an integer, initially 0. Any other key is refused, so that a typo cannot fall back to a default silently, except the keys of a statistics file, which are ignored: a statistics file is a state file. A layer whose file states its epsilon and momentum (a model's node, by its attributes) brings them too: they are the run's **--eps** and momentum, converted to the run's convention, unless those flags are given, with a warning where a given one differs.
 
 @ Statistics file (apply --stats-out)
-A JSON object holding, in this order: **convention**, **mode**, **eps**: how the step ran; **momentum** and **momentum_meaning**: the momentum in the convention's meaning and that meaning (null and "cumulative average" for **--momentum none**); **running_var_fed**: which batch variance updated running_var, "unbiased" or "biased"; **axis**, **shape**, **dtype**, **affine**, **track_running_stats**: the input and the layer; **num_features**, **count**: channels, and values per channel (n); **mean**; **var**: the biased variance, sum((x-mean)^2)/n, which train mode divides by; **var_unbiased**: sum((x-mean)^2)/(n-1); **min**, **max** (NaN skipped) and **nonfinite** (the count of NaN and infinite values); **weight** and **bias** when affine; **running_mean**, **running_var** and **num_batches_tracked**, the state after the step, when tracked. Per-channel values are arrays with one number per channel. In eval mode the batch statistics are reported for inspection and the running state is passed through unchanged. With {named} name, **--stats-out** writes the state alone instead, as tensors with PyTorch's names (float64; **num_batches_tracked** an int64 scalar), readable by **--state**.
+A JSON object holding, in this order: **convention**, **mode**, **eps**: how the step ran; **momentum** and **momentum_meaning**: the momentum in the convention's meaning and that meaning (null and "cumulative average" for **--momentum none**); **running_var_fed**: which batch variance updated running_var, "unbiased" or "biased"; **axis**, **shape**, **dtype**, **affine**, **track_running_stats**: the input and the layer; **num_features**, **count**: channels, and values per channel (n); **mean**; **var**: the biased variance, sum((x-mean)^2)/n, which train mode divides by; **var_unbiased**: sum((x-mean)^2)/(n-1); **min**, **max** (NaN skipped) and **nonfinite** (the count of NaN and infinite values); **weight** and **bias** when affine; **running_mean**, **running_var** and **num_batches_tracked**, the state after the step, when tracked. Per-channel values are arrays with one number per channel. In eval mode the batch statistics are reported for inspection and the running state is passed through unchanged. With {written-named} name, **--stats-out** writes the state alone instead, as tensors with PyTorch's names (float64; **num_batches_tracked** an int64 scalar), readable by **--state**.
 
 @ Partial statistics (stats --partial, merge)
 A JSON object with **count**, **mean** and **m2** (the sum of squared deviations) per channel, which **bnorm merge** combines exactly, in any order and grouping, into the statistics of the whole batch for **apply --batch-stats**.
@@ -84,19 +84,26 @@ Statistics of a batch too large for one machine, sharded (see **--partial** and 
   bnorm stats shard1.npy --partial > p1.json
   bnorm stats shard2.npy --partial > p2.json
   bnorm merge p1.json p2.json -o batch.json
-  bnorm apply shard1.npy -o y1.npy --batch-stats batch.json)";
+  bnorm apply shard1.npy -o y1.npy --batch-stats batch.json
+
+A model's batch-normalization layers, then each one folded into the layer before it, with a report of what was folded and why the rest was not:
+
+  bnorm layers model.onnx --format table
+  bnorm fold model.onnx -o folded.onnx)";
 
 constexpr std::string_view see_also =
     R"(**python3**(1), **jq**(1), **parallel**(1). PyTorch's torch.nn.BatchNorm2d, Keras's BatchNormalization and ONNX's BatchNormalization operator, whose documented formulas bnorm follows. The README in bnorm's sources holds the benchmarks and the design.)";
 
 // The prose names formats through these words, filled in from the registry, so that the
 // manual lists what the registry holds: {formats} "**.npy**, ... and **.safetensors**",
-// {extensions} the same with "or", {named} "a **.pt**, **.npz** or **.safetensors**", and
-// {format-paragraphs} each format's own paragraph.
+// {extensions} the same with "or", {named} "a **.pt**, **.npz** or **.safetensors**",
+// {written-named} the same of those bnorm also writes, and {format-paragraphs} each format's own
+// paragraph.
 std::string with_formats(std::string_view text) {
   std::string paragraphs;
-  std::vector<std::string> all, many;
-  std::string_view article = "a";  // the first of `many`'s, from its a_file
+  std::vector<std::string> all, many, written_many;
+  std::string_view article = "a";          // the first of `many`'s, from its a_file
+  std::string_view written_article = "a";  // the first of `written_many`'s
   for (const codec* format : all_codecs()) {
     std::string bold = "**";  // appended, not +: GCC 12 warns falsely (-Wrestrict, PR 105651)
     bold.append(format->extensions.front()).append("**");
@@ -105,6 +112,11 @@ std::string with_formats(std::string_view text) {
       article = format->a_file.substr(0, format->a_file.find(' '));
     }
     if (format->holds_many) many.push_back(bold);
+    if (format->holds_many && format->write_set) {
+      if (written_many.empty())
+        written_article = format->a_file.substr(0, format->a_file.find(' '));
+      written_many.push_back(bold);
+    }
     if (!paragraphs.empty()) paragraphs += ' ';
     paragraphs.append(format->manual);
   }
@@ -119,6 +131,7 @@ std::string with_formats(std::string_view text) {
       {"{formats}", join(all, " and ")},
       {"{extensions}", join(all, " or ")},
       {"{named}", std::string(article) + " " + join(many, " or ")},
+      {"{written-named}", std::string(written_article) + " " + join(written_many, " or ")},
       {"{format-paragraphs}", paragraphs},
   };
   std::string out(text);

@@ -58,7 +58,9 @@ bn_config with_layer_settings(bn_config config, const state_input& o, const stor
     const std::optional<double> momentum = convert_momentum(*settings.momentum, from, *config.conv);
     std::string stated =
         "momentum " + number_text(*settings.momentum) + " under " + std::string(from.name);
-    if (momentum && from.name != config.conv->name) {
+    // The number under the run's convention, where it is another (not under Keras's meaning,
+    // which is ONNX's).
+    if (momentum && *momentum != *settings.momentum) {
       stated += " (" + number_text(*momentum) + " under " + std::string(config.conv->name) + ")";
     }
     if (o.momentum_given) {

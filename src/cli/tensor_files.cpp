@@ -110,10 +110,12 @@ const codec* output_format(const std::string& path, const std::string& flag_valu
   return format;
 }
 
-void refuse_unwritable(const std::string& path, const codec& format) {
+void refuse_unwritable(const std::string& path, const codec& format, bool input_format) {
   if (format.make_sink) return;
-  throw usage_error((path == standard_stream ? std::string("standard output") : path) +
-                    ": bnorm writes no tensor as " + std::string(format.a_file));
+  throw usage_error(
+      (path == standard_stream ? std::string("standard output") : path) +
+      ": bnorm writes no tensor as " + std::string(format.a_file) +
+      (input_format ? ", its input's format (name another with --output-format)" : ""));
 }
 
 void refuse_binary_on_terminal(const std::string& path, const codec& format,

@@ -78,7 +78,9 @@ void refuse_binary_on_terminal(const std::string& path, const codec& format,
 
 /// Refuses (usage_error) to write a tensor to `path` as `format` when the format is one bnorm
 /// only reads (a model, which it rewrites only whole), before anything is written.
-void refuse_unwritable(const std::string& path, const codec& format);
+/// `input_format`: the format was not asked for but taken from the input (`path` has no name
+/// to tell one), which the message says, with the flag that names another.
+void refuse_unwritable(const std::string& path, const codec& format, bool input_format = false);
 
 /// The format of named tensors a --stats-out `path` names, or null for a JSON document (any
 /// other name, and standard output).  Throws usage_error for a format bnorm only reads.

@@ -39,7 +39,7 @@ tensor_info tensor_pipeline::output_info(std::optional<dtype> type) const {
 }
 
 tensor_sink& tensor_pipeline::open_output(const tensor_info& info) {
-  refuse_unwritable(route_.output, output_format());
+  refuse_unwritable(route_.output, output_format(), !route_.output_format);
   refuse_binary_on_terminal(route_.output, output_format());
   output_.emplace(route_.output);
   sink_ = output_format().make_sink(*output_, info);

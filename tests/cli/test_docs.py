@@ -141,6 +141,7 @@ class ManPageExamples(ScratchTestCase):
             shutil.copy(self.path("samples/batch.npy"), self.path(name))
         shutil.copy(self.path("samples/state.json"), self.path("state.json"))
         shutil.copy(self.path("samples/features.json"), self.path("features.json"))
+        shutil.copy(self.path("samples/conv_bn.onnx"), self.path("model.onnx"))
         self.assertEqual(run(["apply", "batch.npy", "-o", "y.npy"], cwd=self.dir).status, 0)
         shutil.copy(self.path("y.npy"), self.path("golden_y.npy"))
         env = dict(os.environ, PATH=f"{pathlib.Path(BNORM).resolve().parent}:{os.environ['PATH']}")
@@ -203,6 +204,71 @@ class HelpAndVersion(unittest.TestCase):
         cli11 = pathlib.Path("/usr/include/CLI/Version.hpp")
         if cli11.exists():
             self.assertIn(f'"{fields["CLI11"]}"', cli11.read_text())
+
+class FormatsTheDocsSayAreWritten(ScratchTestCase):
+    """Where the help or the man page says bnorm writes a format, it does: each format named is
+    tried (a read-only one, a model, is refused with exit 2, which these docs once hid)."""
+
+    def written_by(self, *args):
+        return self.bnorm(*args).status == 0
+
+    @unittest.skipUnless(shutil.which("groff"), "groff is not installed (groff-base)")
+    def test_stats_out_formats_of_the_man_page(self):
+        words = " ".join(rendered().split())
+        match = re.search(r"With an? ((?:\.\w+(?:, | or )?)+) name, --stats-out writes the state",
+                          words)
+        self.assertIsNotNone(match, "the --stats-out sentence of FILES")
+        extensions = re.findall(r"\.\w+", match.group(1))
+        self.assertGreaterEqual(len(extensions), 3, extensions)
+        for extension in extensions:
+            with self.subTest(extension=extension):
+                out = f"s{extension}"
+                self.assertTrue(self.written_by("apply", "samples/batch.npy", "-o", "y.npy",
+                                                "--stats-out", out), out)
+
+    def test_convert_summary_names_what_it_writes(self):
+        line = [l for l in help_text().splitlines() if l.strip().startswith("convert ")][0]
+        between = re.search(r"between formats \(([^)]*)\)", line).group(1)
+        written = re.split(r", and out of ", between)[0]
+        names = re.split(r", | and ", written)
+        self.assertIn("npy", names)
+        for name in names:
+            with self.subTest(format=name):
+                self.assertTrue(self.written_by("convert", "samples/batch.npy", "out",
+                                                "--output-format", name), name)
+
+    def test_fold_output_formats_are_every_one_it_writes(self):
+        help_output = help_text("fold")
+        choices = re.search(r"--output-format (\S+)", help_output).group(1).split("|")
+        for name in re.search(r"--input-format (\S+)", help_output).group(1).split("|"):
+            with self.subTest(format=name):
+                weight = self.written_by("fold", "samples/batch.npy", "--state",
+                                         "samples/state.json", "--axis", "1", "-o", "w",
+                                         "--bias-out", "b.npy", "--output-format", name)
+                model = self.written_by("fold", "samples/conv_bn.onnx", "-o", "m",
+                                        "--output-format", name)
+                self.assertEqual(weight or model, name in choices, (weight, model, choices))
+
+    def test_fold_tensor_is_read_from_every_format_its_help_names(self):
+        line = [l for l in help_text("fold").splitlines() if l.strip().startswith("--tensor")][0]
+        extensions = re.findall(r"\.\w+", line.split("from", 1)[1])
+        samples = {".pt": "resnet_tiny.pt", ".npz": "batches.npz",
+                   ".safetensors": "model.safetensors", ".onnx": "conv_bn.onnx"}
+        self.assertGreaterEqual(len(extensions), 3, line)
+        for extension in extensions:
+            with self.subTest(extension=extension):
+                result = self.bnorm("fold", f"samples/{samples[extension]}", "--tensor", "t",
+                                    "--state", "samples/state.json", "-o", "w.npy",
+                                    "--bias-out", "b.npy")
+                # Read as a weight: the tensor 't' is looked for (and not found).
+                self.assertEqual(result.status, 2, result)
+                self.assertIn("'t'", result.stderr)
+                self.assertNotIn("is a model", result.stderr)
+
+    def test_fold_summary_names_the_model_fold(self):
+        line = [l for l in help_text().splitlines() if l.strip().startswith("fold ")][0]
+        self.assertIn("model", line)
+        self.assertIn("model", " ".join(help_text("fold").split("\n\n")[0].split()))
 
 
 if __name__ == "__main__":

@@ -81,6 +81,21 @@ class lazy_source : public tensor_source {
   mutable std::shared_ptr<const std::vector<double>> values_;
 };
 
+// Why a model whose every BatchNormalization was left out holds no layer.
+std::string none_constant(const std::vector<std::string>& nodes) {
+  constexpr std::size_t shown = 8;
+  std::string names;
+  for (std::size_t i = 0; i < nodes.size() && i < shown; ++i) {
+    names += (i > 0 ? ", " : "") + quoted_name(nodes[i]);
+  }
+  if (nodes.size() > shown) names += ", ...";
+  return "no batch-normalization layer: " +
+         (nodes.size() == 1 ? std::string("its BatchNormalization node ") + names + " has"
+                            : "its " + std::to_string(nodes.size()) +
+                                  " BatchNormalization nodes (" + names + ") have") +
+         " parameters that are not constants (graph inputs, or computed by other nodes)";
+}
+
 class onnx_archive : public tensor_archive {
  public:
   explicit onnx_archive(onnx_model::model m)
@@ -93,6 +108,7 @@ class onnx_archive : public tensor_archive {
     }
     const onnx::GraphProto& graph = model_.proto->graph();
     const onnx_model::constant_index constants(*model_.proto, graph);
+    std::vector<std::string> left_out;
     for (const onnx_model::batch_norm_node& bn : nodes) {
       const onnx::NodeProto& node = graph.node(bn.node);
       std::vector<archive_tensor> tensors;
@@ -108,13 +124,19 @@ class onnx_archive : public tensor_archive {
         t.info.name = bn.layer_name + "." + std::string(parameter_names[k]);
         tensors.push_back(std::move(t));
       }
-      if (tensors.size() != parameter_names.size()) continue;
+      if (tensors.size() != parameter_names.size()) {
+        left_out.push_back(bn.layer_name);
+        continue;
+      }
       for (archive_tensor& t : tensors) {
         by_name_.emplace(t.info.name, tensors_.size());
         tensors_.push_back(std::move(t));
       }
       layers_.emplace(bn.layer_name + ".", layer_settings{bn.epsilon, bn.momentum, "onnx"});
     }
+    // Said here, where it is known: else the file would seem to hold no batch normalization.
+    if (layers_.empty() && !left_out.empty())
+      throw data_error(model_.file_name + ": " + none_constant(left_out));
   }
 
   const std::string& file_name() const override { return model_.file_name; }

@@ -23,6 +23,8 @@
 namespace bnorm {
 namespace {
 
+using onnx_model::attribute_named;
+using onnx_model::is_default_domain;
 using onnx_model::tensor_values;
 
 // Ops that come between a layer and its normalization in real models and do not commute with
@@ -32,33 +34,24 @@ const std::set<std::string> activations = {
     "Elu",  "Selu",      "Celu",  "Softplus",       "Softsign",    "Clip",
     "Gelu", "HardSwish", "Mish",  "ThresholdedRelu"};
 
-bool is_standard_domain(const std::string& domain) {
-  return domain.empty() || domain == "ai.onnx";
-}
-
-std::string node_label(const onnx::NodeProto& node) {
+// How the report calls `node`: by its name when no other node has it (`named_uniquely`), else,
+// as a BatchNormalization's layer is named, by its output, which a valid graph keeps unique.
+std::string node_label(const onnx::NodeProto& node, bool named_uniquely) {
   std::string op = node.op_type();
-  if (!is_standard_domain(node.domain())) op += " of domain " + quoted_name(node.domain());
-  if (!node.name().empty()) return "node " + quoted_name(node.name()) + " (" + op + ")";
+  if (!is_default_domain(node.domain())) op += " of domain " + quoted_name(node.domain());
+  if (named_uniquely) return "node " + quoted_name(node.name()) + " (" + op + ")";
   if (node.output_size() > 0) return "the " + op + " node of output " + quoted_name(node.output(0));
   return "a " + op + " node";
 }
 
-const onnx::AttributeProto* attribute(const onnx::NodeProto& node, const std::string& name) {
-  for (const auto& a : node.attribute()) {
-    if (a.name() == name) return &a;
-  }
-  return nullptr;
-}
-
 std::int64_t int_attribute(const onnx::NodeProto& node, const std::string& name,
                            std::int64_t fallback) {
-  const auto* a = attribute(node, name);
+  const auto* a = attribute_named(node, name);
   return a && a->has_i() ? a->i() : fallback;
 }
 
 double float_attribute(const onnx::NodeProto& node, const std::string& name, double fallback) {
-  const auto* a = attribute(node, name);
+  const auto* a = attribute_named(node, name);
   return a && a->has_f() ? static_cast<double>(a->f()) : fallback;
 }
 
@@ -228,6 +221,9 @@ class graph_fold {
         read_by_batch_norm_.insert(node.input(0));
       }
     }
+    for (const auto& node : graph_.node()) {
+      if (!node.name().empty()) ++name_uses_[node.name()];
+    }
     for (const auto& input : graph_.input()) graph_inputs_.insert(input.name());
     for (const auto& output : graph_.output()) graph_outputs_.insert(output.name());
   }
@@ -247,6 +243,14 @@ class graph_fold {
   }
 
  private:
+  bool named_uniquely(const onnx::NodeProto& node) const {
+    return !node.name().empty() && name_uses_.at(node.name()) == 1;
+  }
+
+  std::string label(const onnx::NodeProto& node) const {
+    return node_label(node, named_uniquely(node));
+  }
+
   [[noreturn]] static void refuse(fold_refusal refusal, std::string reason) {
     throw refused{refusal, std::move(reason)};
   }
@@ -282,23 +286,23 @@ class graph_fold {
     const int layer = found->second;
     const onnx::NodeProto& before = graph_.node(layer);
     const std::string& op = before.op_type();
-    const bool standard = is_standard_domain(before.domain());
+    const bool standard = is_default_domain(before.domain());
     if (standard && activations.count(op)) {
-      refuse(fold_refusal::after_activation, "it follows an activation, " + node_label(before) +
-                                                 ", which it does not commute with");
+      refuse(fold_refusal::after_activation,
+             "it follows an activation, " + label(before) + ", which it does not commute with");
     }
     if (!standard || (op != "Conv" && op != "ConvTranspose" && op != "Gemm")) {
       refuse(fold_refusal::unsupported_op,
-             "it follows " + node_label(before) +
+             "it follows " + label(before) +
                  ", which cannot absorb it (Conv, ConvTranspose and Gemm can)");
     }
     if (before.output(0) != x) {  // these ops have one output: a malformed node
       refuse(fold_refusal::unsupported_op,
-             "its input " + quoted_name(x) + " is not the first output of " + node_label(before));
+             "its input " + quoted_name(x) + " is not the first output of " + label(before));
     }
     if (uses_[x] != 1) {
       refuse(fold_refusal::input_shared,
-             "the output " + quoted_name(x) + " of " + node_label(before) +
+             "the output " + quoted_name(x) + " of " + label(before) +
                  (graph_outputs_.count(x) ? " is also a graph output"
                                           : " is also used by another node"));
     }
@@ -317,7 +321,7 @@ class graph_fold {
       auto [values, ref] = constant(name, what, fold_refusal::parameters_not_constant);
       if (values.shape.size() != 1 || values.shape[0] != channels) {
         refuse(fold_refusal::shape_mismatch, what + " has shape " + shape_to_string(values.shape) +
-                                                 ", but " + node_label(before) + " has " +
+                                                 ", but " + label(before) + " has " +
                                                  count_text(channels, "output channel"));
       }
       parameters[i] = std::move(values.values);
@@ -410,8 +414,8 @@ class graph_fold {
     const std::string& op = node.op_type();
     layer_work work;
     work.node = layer;
-    work.label = node.name().empty() ? node.output(0) : node.name();
-    const std::string label = node_label(node);
+    work.label = named_uniquely(node) ? node.name() : node.output(0);
+    const std::string label = this->label(node);
     if (node.input_size() < 2 || node.input(1).empty()) {
       refuse(fold_refusal::weight_not_constant, label + " has no weight");
     }
@@ -614,6 +618,7 @@ class graph_fold {
   std::vector<bool> removed_;
   std::unordered_map<std::string, int> uses_;
   std::unordered_map<std::string, int> producer_;
+  std::unordered_map<std::string, int> name_uses_;  // how many nodes have each name
   std::unordered_set<std::string> graph_inputs_, graph_outputs_;
   std::map<int, layer_work> works_;
   std::vector<double> spare_;  // the last written layer's weights, decoded into again

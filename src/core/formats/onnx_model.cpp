@@ -716,6 +716,8 @@ void decode_raw(std::string_view bytes, tensor_values& out) {
   }
 }
 
+}  // namespace
+
 const onnx::AttributeProto* attribute_named(const onnx::NodeProto& node, std::string_view name) {
   for (const auto& a : node.attribute()) {
     if (a.name() == name) return &a;
@@ -726,6 +728,8 @@ const onnx::AttributeProto* attribute_named(const onnx::NodeProto& node, std::st
 bool is_default_domain(const std::string& domain) {
   return domain.empty() || domain == "ai.onnx";
 }
+
+namespace {
 
 // The attribute of a Constant node that holds its value, when it is numeric and dense.
 const onnx::AttributeProto* constant_value_attribute(const onnx::NodeProto& node) {

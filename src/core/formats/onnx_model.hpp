@@ -131,6 +131,12 @@ class constant_index {
   std::unordered_map<std::string, std::optional<constant_ref>> constants_;
 };
 
+/// The attribute `name` of `node`, or null.
+const onnx::AttributeProto* attribute_named(const onnx::NodeProto& node, std::string_view name);
+
+/// Whether `domain` names ONNX's default operator set: "" or "ai.onnx".
+bool is_default_domain(const std::string& domain);
+
 /// A BatchNormalization node of the top-level graph.
 struct batch_norm_node {
   /// The node's index in graph.node().

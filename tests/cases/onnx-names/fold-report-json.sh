@@ -1,0 +1,1 @@
+bnorm fold names.onnx --format json

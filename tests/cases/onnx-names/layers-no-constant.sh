@@ -1,0 +1,1 @@
+bnorm layers inputs.onnx

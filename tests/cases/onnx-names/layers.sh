@@ -1,0 +1,1 @@
+bnorm layers names.onnx --format csv | cut -d, -f1-3

@@ -1,0 +1,1 @@
+bnorm apply x.npy --state one.onnx --state-prefix bn_a --mode eval -o y.npy

@@ -1,0 +1,1 @@
+bnorm convert m.onnx weight --tensor bn1.weight

@@ -1,0 +1,1 @@
+bnorm convert m.onnx - --tensor bn1.weight
