@@ -245,6 +245,63 @@ class OnnxHostile(ScratchTestCase):
         self.assertEqual(result.status, 0, result)
         self.assertEqual([l["prefix"] for l in json.loads(result.stdout)["layers"]], ["bn0."])
 
+    def test_a_model_of_empty_messages_is_refused_before_it_is_built(self):
+        # Protobuf builds an object of a few hundred bytes for each empty message of 2 bytes,
+        # and a string object for each empty string: 8 MiB of them would take over a GiB.
+        # (Unknown fields cost no more than their bytes: the lite runtime keeps them as bytes.)
+        # Each is refused by the walk before the parse, fast and in little memory, while a
+        # model holding its weights in packed typed fields (8 bytes held per byte of an int64
+        # of one byte) is read.
+        def varint(value):
+            out = bytearray()
+            while True:
+                low, value = value & 0x7F, value >> 7
+                out.append(low | (0x80 if value else 0))
+                if not value:
+                    return bytes(out)
+
+        def field(number, payload):
+            return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+        model = bn_model(1, lambda i: [f"p{k}" for k in range(4)],
+                         [numpy_helper.from_array(np.ones(4, np.float32), f"p{k}")
+                          for k in range(4)])
+        bn = model.graph.node[0].SerializeToString()
+        rest = onnx.GraphProto()
+        rest.CopyFrom(model.graph)
+        del rest.node[:]
+        count = 4 << 20
+        floods = {
+            "empty attributes": field(1, bn + b"\x2a\x00" * count),  # NodeProto.attribute
+            "empty inputs": field(1, bn + b"\x0a\x00" * count),  # NodeProto.input, strings
+            "empty initializers": b"\x2a\x00" * count,  # GraphProto.initializer
+            # A graph input of type tensor(shape(dim, dim, ...)).
+            "empty dims": field(11, field(1, b"x") + field(2, field(1, field(2, b"\x0a\x00" * count)))),
+        }
+        head = onnx.ModelProto()
+        head.CopyFrom(model)
+        head.ClearField("graph")
+        for what, flood in floods.items():
+            with self.subTest(what):
+                graph = flood + rest.SerializeToString()
+                if what != "empty attributes" and what != "empty inputs":
+                    graph = field(1, bn) + graph
+                path = self.dir / "flood.onnx"
+                path.write_bytes(head.SerializeToString() + field(7, graph))
+                result, seconds = self.run_limited("layers", path)
+                self.assertEqual(result.status, 3, result.stderr)
+                self.assertIn("would hold once parsed", result.stderr)
+                self.assertLess(seconds, 10)
+
+        # Weights in packed int64_data of one byte each: 8 bytes held per byte, read.
+        channels = 1 << 20
+        weights = helper.make_tensor("p0", TensorProto.INT64, [channels], [1] * channels)
+        model = bn_model(1, lambda i: ["p0", "p1", "p2", "p3"],
+                         [weights] + [numpy_helper.from_array(np.ones(channels, np.float32),
+                                                              f"p{k}") for k in (1, 2, 3)])
+        onnx.save(model, self.dir / "packed.onnx")
+        result, _ = self.run_limited("layers", "packed.onnx", "--format", "json")
+        self.assertEqual(result.status, 0, result.stderr)
 
 if __name__ == "__main__":
     unittest.main()

@@ -7,6 +7,9 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/stubs/logging.h>
+#include <google/protobuf/wire_format_lite.h>
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -754,6 +757,208 @@ void check_model_size(std::size_t size, const std::string& file_name) {
   if (size == 0) throw data_error(file_name + ": not an ONNX model: the file is empty");
 }
 
+// onnx.proto's messages, as far as a walk of the wire format needs them: the fields that hold
+// messages, and those of numbers that may come packed.  (The schema is compiled for protobuf's
+// lite runtime, which has no descriptors to ask.)
+enum class message_type : std::uint8_t {
+  model,
+  graph,
+  node,
+  attribute,
+  tensor,
+  segment,
+  sparse_tensor,
+  value_info,
+  type,
+  type_tensor,
+  type_sequence,
+  type_map,
+  type_optional,
+  type_sparse_tensor,
+  shape,
+  dimension,
+  string_entry,
+  opset,
+  training_info,
+  function,
+  annotation,
+  unknown_group
+};
+
+struct field_schema {
+  std::uint32_t number;
+  bool holds_message;  // else: numbers that may come packed
+  message_type message = message_type::unknown_group;
+  // Packed numbers: the bytes protobuf holds for each byte of them (a float's 4 for its 4; an
+  // int64's 8 for a varint of 1 byte).
+  std::size_t held_per_byte = 0;
+};
+
+struct message_schema {
+  std::size_t size;  // of the object protobuf builds
+  std::vector<field_schema> fields;
+
+  const field_schema* field(std::uint32_t number) const {
+    for (const field_schema& f : fields) {
+      if (f.number == number) return &f;
+    }
+    return nullptr;
+  }
+};
+
+const message_schema& schema_of(message_type type) {
+  using t = message_type;
+  auto m = [](std::uint32_t number, t message) { return field_schema{number, true, message}; };
+  auto packed = [](std::uint32_t number, std::size_t held_per_byte) {
+    return field_schema{number, false, message_type::unknown_group, held_per_byte};
+  };
+  // In message_type's order, one for each.
+  static const std::array<message_schema, static_cast<std::size_t>(t::unknown_group) + 1> schemas =
+      {{
+          {sizeof(onnx::ModelProto),
+           {m(7, t::graph), m(8, t::opset), m(14, t::string_entry), m(20, t::training_info),
+            m(25, t::function)}},
+          {sizeof(onnx::GraphProto),
+           {m(1, t::node), m(5, t::tensor), m(15, t::sparse_tensor), m(11, t::value_info),
+            m(12, t::value_info), m(13, t::value_info), m(14, t::annotation)}},
+          {sizeof(onnx::NodeProto), {m(5, t::attribute)}},
+          {sizeof(onnx::AttributeProto),
+           {m(5, t::tensor), m(6, t::graph), m(22, t::sparse_tensor), m(14, t::type),
+            m(10, t::tensor), m(11, t::graph), m(23, t::sparse_tensor), m(15, t::type),
+            packed(7, 1), packed(8, 8)}},
+          {sizeof(onnx::TensorProto),
+           {m(3, t::segment), m(13, t::string_entry), packed(1, 8), packed(4, 1), packed(5, 4),
+            packed(7, 8), packed(10, 1), packed(11, 8)}},
+          {sizeof(onnx::TensorProto_Segment), {}},
+          {sizeof(onnx::SparseTensorProto), {m(1, t::tensor), m(2, t::tensor), packed(3, 8)}},
+          {sizeof(onnx::ValueInfoProto), {m(2, t::type)}},
+          {sizeof(onnx::TypeProto),
+           {m(1, t::type_tensor), m(4, t::type_sequence), m(5, t::type_map), m(9, t::type_optional),
+            m(8, t::type_sparse_tensor)}},
+          {sizeof(onnx::TypeProto_Tensor), {m(2, t::shape)}},
+          {sizeof(onnx::TypeProto_Sequence), {m(1, t::type)}},
+          {sizeof(onnx::TypeProto_Map), {m(2, t::type)}},
+          {sizeof(onnx::TypeProto_Optional), {m(1, t::type)}},
+          {sizeof(onnx::TypeProto_SparseTensor), {m(2, t::shape)}},
+          {sizeof(onnx::TensorShapeProto), {m(1, t::dimension)}},
+          {sizeof(onnx::TensorShapeProto_Dimension), {}},
+          {sizeof(onnx::StringStringEntryProto), {}},
+          {sizeof(onnx::OperatorSetIdProto), {}},
+          {sizeof(onnx::TrainingInfoProto),
+           {m(1, t::graph), m(2, t::graph), m(3, t::string_entry), m(4, t::string_entry)}},
+          {sizeof(onnx::FunctionProto), {m(7, t::node), m(9, t::opset)}},
+          {sizeof(onnx::TensorAnnotation), {m(2, t::string_entry)}},
+          {0, {}},  // an unknown group: its fields are unknown fields
+      }};
+  return schemas[static_cast<std::size_t>(type)];
+}
+
+// What protobuf will build of a model's bytes, estimated before it builds any: a walk of the
+// wire format that follows onnx.proto's message fields and skips every payload.  Protobuf
+// builds an object of 50 to 400 bytes for a message of 2 bytes on the wire, and a string
+// object for an empty string, so a file of empty messages would take a hundred times its
+// size; the estimate is held to a budget before the parse.
+class memory_estimate {
+ public:
+  explicit memory_estimate(std::size_t budget) : budget_(budget) {}
+
+  /// Walks the fields of one message of `type` to the end of `in`'s limit (or, for an unknown
+  /// group, to its end tag `group`); false where the bytes are malformed (the parse that
+  /// follows says how) or the estimate passed the budget.
+  bool walk(google::protobuf::io::CodedInputStream& in, message_type type, int depth,
+            std::uint32_t group = 0) {
+    using wire = google::protobuf::internal::WireFormatLite;
+    const message_schema& schema = schema_of(type);
+    while (used_ <= budget_) {
+      const std::uint32_t tag = in.ReadTag();
+      if (tag == 0) return group == 0;
+      const std::uint32_t number = tag >> 3;
+      const field_schema* field =
+          type == message_type::unknown_group ? nullptr : schema.field(number);
+      // A number is a slot of a repeated field or part of its message; an unknown field is
+      // kept as its bytes.
+      const std::size_t element = field != nullptr ? repeated_slot : unknown_field;
+      switch (wire::GetTagWireType(tag)) {
+        case wire::WIRETYPE_VARINT: {
+          std::uint64_t ignored = 0;
+          if (!in.ReadVarint64(&ignored)) return false;
+          used_ += element;
+          break;
+        }
+        case wire::WIRETYPE_FIXED64:
+          if (!in.Skip(8)) return false;
+          used_ += element;
+          break;
+        case wire::WIRETYPE_FIXED32:
+          if (!in.Skip(4)) return false;
+          used_ += element;
+          break;
+        case wire::WIRETYPE_LENGTH_DELIMITED: {
+          std::uint32_t length = 0;
+          if (!in.ReadVarint32(&length) || length > std::numeric_limits<int>::max()) {
+            return false;
+          }
+          if (field != nullptr && field->holds_message) {
+            used_ += schema_of(field->message).size + repeated_slot;
+            if (depth >= max_nesting) return false;
+            const auto limit = in.PushLimit(static_cast<int>(length));
+            if (!walk(in, field->message, depth + 1) || in.BytesUntilLimit() != 0) return false;
+            in.PopLimit(limit);
+          } else {
+            // Packed numbers, or a string (its object and its bytes): the table names only the
+            // fields of messages and numbers, so any other is taken for a string, the dearest.
+            if (field != nullptr && field->held_per_byte != 0) {
+              used_ += field->held_per_byte * length;
+            } else {
+              used_ += string_object + repeated_slot + length;
+            }
+            if (!in.Skip(static_cast<int>(length))) return false;
+          }
+          break;
+        }
+        case wire::WIRETYPE_START_GROUP:
+          used_ += unknown_field;
+          if (depth >= max_nesting || !walk(in, message_type::unknown_group, depth + 1, number)) {
+            return false;
+          }
+          break;
+        case wire::WIRETYPE_END_GROUP:
+          return group == number;
+        default:
+          return false;
+      }
+    }
+    return false;
+  }
+
+  bool over_budget() const { return used_ > budget_; }
+
+ private:
+  // A repeated field's pointer, twice over: its array grows by doubling.
+  static constexpr std::size_t repeated_slot = 2 * sizeof(void*);
+  static constexpr std::size_t string_object = sizeof(std::string) + 16;  // and its heap block
+  // The lite runtime keeps an unknown field as its bytes.
+  static constexpr std::size_t unknown_field = 4;
+
+  std::size_t budget_;
+  std::size_t used_ = 0;
+};
+
+// Refuses a model whose parse would build far more than its bytes (see memory_estimate).
+void check_memory(google::protobuf::io::ZeroCopyInputStream& input, std::size_t size,
+                  const std::string& file_name) {
+  const std::size_t budget = max_parse_memory + 8 * size;
+  memory_estimate estimate(budget);
+  google::protobuf::io::CodedInputStream coded(&input);
+  coded.SetTotalBytesLimit(static_cast<int>(size));
+  estimate.walk(coded, message_type::model, 0);
+  if (estimate.over_budget()) {
+    throw data_error(file_name + ": the model's " + count_text(size, "byte") +
+                     " declare more messages and strings than " + std::to_string(budget >> 20) +
+                     " MiB would hold once parsed; no model of real layers is built so");
+  }
+}
+
 // Parses the `size` bytes of `input` under explicit limits and checks the model; `fault` says
 // why protobuf refused them.
 template <typename Fault>
@@ -794,6 +999,13 @@ class model_input : public google::protobuf::io::CopyingInputStream {
       failure_ = std::current_exception();
       return -1;
     }
+  }
+  // Skipped bytes are not read (a model's walk before its parse skips every payload).
+  int Skip(int count) override {
+    const std::size_t left = offset_ < file_.size() ? file_.size() - offset_ : 0;
+    const std::size_t skipped = std::min(left, static_cast<std::size_t>(count));
+    offset_ += skipped;
+    return static_cast<int>(skipped);
   }
   void rethrow() const {
     if (failure_) std::rethrow_exception(failure_);
@@ -843,6 +1055,12 @@ model read_model(std::unique_ptr<input_file> file) {
   // protobuf builds of it (a model's size less to hold and fault in).
   const std::size_t size = file->size();
   check_model_size(size, file_name);
+  {
+    model_input walked(*file);
+    google::protobuf::io::CopyingInputStreamAdaptor blocks(&walked, 1 << 16);
+    check_memory(blocks, size, file_name);
+    walked.rethrow();
+  }
   model_input source(*file);
   google::protobuf::io::CopyingInputStreamAdaptor blocks(&source, 1 << 20);
   model m = parse_stream(blocks, size, std::move(file_name), std::move(folder), [&] {
@@ -854,6 +1072,10 @@ model read_model(std::unique_ptr<input_file> file) {
 
 model parse_model(std::string_view bytes, std::string file_name, std::filesystem::path folder) {
   check_model_size(bytes.size(), file_name);
+  {
+    google::protobuf::io::ArrayInputStream walked(bytes.data(), static_cast<int>(bytes.size()));
+    check_memory(walked, bytes.size(), file_name);
+  }
   google::protobuf::io::ArrayInputStream array(bytes.data(), static_cast<int>(bytes.size()));
   return parse_stream(array, bytes.size(), std::move(file_name), std::move(folder),
                       [&] { return parse_fault(bytes); });

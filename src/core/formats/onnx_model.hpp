@@ -28,6 +28,10 @@ inline constexpr std::size_t max_model_bytes = 0x7fffffff;
 /// How deeply messages may nest (protobuf's recursion limit, set explicitly): graphs inside
 /// attributes inside nodes, as If and Loop hold them.
 inline constexpr int max_nesting = 64;
+/// What the objects protobuf builds of a model may take beyond 8 times the model's size (an
+/// int64 of one byte on the wire is 8 in memory): 64 MiB, estimated before the parse.  A file
+/// of empty messages or strings is refused, not built at a hundred times its size.
+inline constexpr std::size_t max_parse_memory = std::size_t{64} << 20;
 /// The most elements one tensor may declare (2^40), checked before any value is read.
 inline constexpr std::uint64_t max_tensor_elements = std::uint64_t{1} << 40;
 
