@@ -12,7 +12,12 @@ void add_layer_options(CLI::App* cmd, layer_options& o, layer_flags which) {
   if (which != layer_flags::fold) {
     cmd->add_option("--mode", o.mode, "train: batch statistics; eval: running statistics")
         ->type_name("train|eval")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->each([&o](const std::string&) { o.mode_given = true; });
+  } else {
+    // Folding is eval mode, whatever mode the state's layer runs in.
+    o.mode = "eval";
+    o.mode_given = true;
   }
   cmd->add_option("--convention", o.convention,
                   has_momentum                 ? "Defaults, and the meaning of --momentum"

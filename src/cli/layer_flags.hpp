@@ -14,6 +14,9 @@ namespace bnorm::cli {
 /// and lets "nan" through a range check).
 struct layer_options {
   std::string mode = "train";
+  /// Whether --mode was given: only a mode not given is taken from the state's layer (an ONNX
+  /// node's own).
+  bool mode_given = false;
   std::string convention = "torch";
   std::string eps;
   std::string momentum;

@@ -33,8 +33,9 @@ std::string momentum_text(const bn_config& config) {
   return config.momentum ? number_text(*config.momentum) : "none";
 }
 
-// What the file says of its layer (an ONNX node's epsilon and momentum) is the run's, unless a
-// flag says otherwise: then the flag wins, and the run differs from the model's own layer.
+// What the file says of its layer (an ONNX node's mode, epsilon and momentum) is the run's,
+// unless a flag says otherwise: then the flag wins, and the run differs from the model's own
+// layer.  A mode given is the user's choice, and not warned about.
 bn_config with_layer_settings(bn_config config, const state_input& o, const stored_state& stored,
                               const std::string& name, bool updates_running_stats) {
   if (!stored.settings) return config;
@@ -42,6 +43,19 @@ bn_config with_layer_settings(bn_config config, const state_input& o, const stor
   std::string layer = stored.prefix;
   if (layer.ends_with('.')) layer.pop_back();
   const std::string whose = name + "'s layer " + quoted_name(layer);
+  if (settings.training && !o.mode_given) {
+    config.mode = *settings.training ? bn_mode::train : bn_mode::eval;
+    const std::string mode = *settings.training ? "train" : "eval";
+    // As resolving the flags refuses it for --mode eval.
+    if (config.mode == bn_mode::eval && config.virtual_batch_size > 0 &&
+        config.track_running_stats) {
+      throw usage_error(
+          "--virtual-batch-size splits the batch for its statistics, which the "
+          "eval mode of " +
+          whose + " does not use (give --mode train)");
+    }
+    note(mode + " mode: the mode of " + whose);
+  }
   if (settings.epsilon) {
     if (!o.eps_given) {
       config.eps = *settings.epsilon;
@@ -98,7 +112,7 @@ state_input state_input_of(const layer_options& o) {
       throw;
     }
   }
-  return {o.state, o.state_prefix, !o.eps.empty(), !o.momentum.empty()};
+  return {o.state, o.state_prefix, o.mode_given, !o.eps.empty(), !o.momentum.empty()};
 }
 
 read_state_result read_state(const state_input& o, const bn_config& config,

@@ -17,8 +17,9 @@ namespace bnorm::cli {
 struct state_input {
   std::string path;
   std::string prefix;
-  /// Whether --eps and --momentum were given: only a number not given is taken from what the
-  /// file says of its layer (an ONNX node's epsilon and momentum).
+  /// Whether --mode, --eps and --momentum were given: only what was not given is taken from what
+  /// the file says of its layer (an ONNX node's mode, epsilon and momentum).
+  bool mode_given = false;
   bool eps_given = false;
   bool momentum_given = false;
 };
@@ -33,16 +34,17 @@ struct read_state_result {
   /// Its names, prefix and types in the file (their state moved into `state`).
   std::optional<stored_state> stored;
   const codec* format = nullptr;  ///< the format of that file
-  /// The run's configuration with what the file says of its layer taken in: the eps, and the
-  /// momentum in the run's convention, that no flag gave.
+  /// The run's configuration with what the file says of its layer taken in: the mode, the eps,
+  /// and the momentum in the run's convention, that no flag gave.
   bn_config config;
 };
 
 /// Reads --state, if given: JSON, or a state_dict of named tensors under --state-prefix, and
-/// takes the layer's epsilon and momentum into `config` where the file gives them and no flag
-/// did.  Warns where a flag gives another value, and, for the momentum, only when
-/// `updates_running_stats` (apply: it is used in train mode).  Names the file in errors and
-/// warns when it was written under another convention.  Throws data_error or io_error.
+/// takes the layer's mode, epsilon and momentum into `config` where the file gives them and no
+/// flag did (usage_error where the layer's eval mode leaves --virtual-batch-size unused).  Warns
+/// where a flag gives another value, and, for the momentum, only when `updates_running_stats`
+/// (apply: it is used in train mode).  Names the file in errors and warns when it was written under
+/// another convention.  Throws data_error or io_error.
 read_state_result read_state(const state_input& state, const bn_config& config,
                              bool updates_running_stats = false);
 

@@ -70,11 +70,13 @@ tensor_statistics statistics_of(const tensor_source& source, const std::string& 
 }
 
 // The input normalized as `apply` would (the layer flags and --state), measured on the fly.
-// Reuses the input's source: standard input cannot be read twice, and every source can.
+// Reuses the input's source: standard input cannot be read twice, and every source can.  `mode`
+// is the mode it ran in, the state's layer's where no --mode was given.
 tensor_statistics normalized_statistics(const stats_run& run, const tensor_source& source,
-                                        const tensor_statistics& input) {
+                                        const tensor_statistics& input, bn_mode& mode) {
   read_state_result read = read_state(run.state, run.config);
   const bn_config& config = read.config;
+  mode = config.mode;
   state_file& state = read.state;
   const bn_plan plan = plan_batch_norm(source.info(), config, std::move(state.state), false,
                                        input.name, input_name(run.state.path));
@@ -299,9 +301,10 @@ int run_stats(const stats_run& run) {
   if (!run.plot.empty()) {
     std::vector<plot_panel> panels{{input.name, input.channels}};
     if (run.normalize_after) {
-      const tensor_statistics after = normalized_statistics(run, *source, input);
+      bn_mode mode = config.mode;
+      const tensor_statistics after = normalized_statistics(run, *source, input, mode);
       panels.push_back({"after normalization (" + std::string(config.conv->name) + ", " +
-                            (config.mode == bn_mode::train ? "train" : "eval") + " mode)",
+                            (mode == bn_mode::train ? "train" : "eval") + " mode)",
                         after.channels});
     } else if (!run.after.empty()) {
       const auto after_source =

@@ -56,6 +56,9 @@ struct layer_settings {
   /// batch·(1 − momentum)).
   std::optional<double> momentum;
   std::string convention;  ///< the name of a convention (convention.hpp): "onnx"
+  /// Whether the layer runs in training mode (batch statistics), or in inference mode (running
+  /// statistics), as the file says.
+  std::optional<bool> training;
 };
 
 /// A validated file of tensors.  A file of one unnamed tensor (.npy, JSON) is an archive of

@@ -2,7 +2,8 @@
 """An ONNX BatchNormalization node as the state of a run (--state model.onnx --state-prefix
 NODE): its epsilon is the run's eps and its momentum, in the run's convention, the run's
 momentum, unless --eps or --momentum is given, which then wins with one warning naming both
-values.  Models are built here with onnx.helper; every number is compared with torch's
+values.  The node's own mode (eval for an inference node, train for training_mode = 1 or,
+before opset 7, is_test = 0) is the run's unless --mode is given.  Models are built here with onnx.helper; every number is compared with torch's
 F.batch_norm (and autograd, and the float64 fold formula) given the node's own epsilon, which
 an ONNX attribute holds as a float32.  `bnorm layers` shows each node's epsilon and momentum."""
 import csv
@@ -27,7 +28,7 @@ DEFAULT_EPSILON = SCHEMA["epsilon"].default_value.f
 DEFAULT_MOMENTUM = SCHEMA["momentum"].default_value.f
 
 
-def make_model(path, layers, dtype=np.float32):
+def make_model(path, layers, dtype=np.float32, opset=15):
     """A chain of BatchNormalization nodes, their parameters initializers.  `layers` is a list
     of (name, channels-long parameters (scale, B, mean, var), attributes)."""
     nodes, initializers, previous = [], [], "x"
@@ -42,7 +43,7 @@ def make_model(path, layers, dtype=np.float32):
     elem = TensorProto.FLOAT if dtype == np.float32 else TensorProto.DOUBLE
     graph = helper.make_graph(nodes, "bns", [helper.make_tensor_value_info("x", elem, ["N", "C", "H", "W"])],
                               [helper.make_tensor_value_info(previous, elem, ["N", "C", "H", "W"])], initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
 
@@ -112,7 +113,8 @@ class OnnxState(ScratchTestCase):
         self.assertEqual((result.status, result.stderr), (0, ""))
 
     def stats(self, *flags):
-        result = self.apply("--stats-out", "s.json", *flags)
+        """A train-mode run, which updates the running statistics with the momentum."""
+        result = self.apply("--stats-out", "s.json", "--mode", "train", *flags)
         self.assertEqual(result.status, 0, result)
         return result, json.loads(self.path("s.json").read_text())
 
@@ -164,7 +166,7 @@ class OnnxState(ScratchTestCase):
                                                                  "momentum": momentum})], dtype)
                 result = self.bnorm("apply", "x.npy", "-o", "y.npy", "--state", "g.onnx",
                                     "--state-prefix", "bn", "--convention", convention,
-                                    "--axis", "1", "--stats-out", "s.json")
+                                    "--axis", "1", "--stats-out", "s.json", "--mode", "train")
                 self.assertEqual((result.status, result.stderr), (0, ""), result)
                 doc = json.loads(self.path("s.json").read_text())
                 m = F32(momentum)  # the attribute, in ONNX's meaning: the old value's weight
@@ -194,8 +196,9 @@ class OnnxState(ScratchTestCase):
                          "(0.19999998807907104 under torch)\n")
         self.assertIsNone(doc["momentum"])
         # The same number, in eval mode, or without tracking, says nothing: it is not used.
-        for flags in [["--momentum", repr(1 - F32(0.8))], ["--momentum", "0.2", "--mode", "eval"],
-                      ["--momentum", "0.2", "--no-track-running-stats"]]:
+        for flags in [["--momentum", repr(1 - F32(0.8)), "--mode", "train"],
+                      ["--momentum", "0.2", "--mode", "eval"],
+                      ["--momentum", "0.2", "--no-track-running-stats", "--mode", "train"]]:
             with self.subTest(flags=flags):
                 result = self.apply("--state-prefix", "bn1", *flags)
                 self.assertEqual((result.status, result.stderr), (0, ""))
@@ -209,15 +212,102 @@ class OnnxState(ScratchTestCase):
         self.assertEqual(doc["eps"], F32(1e-3))
 
     def test_verbose_says_where_eps_and_momentum_came_from(self):
-        result = self.apply("--state-prefix", "bn1", "--verbose")
+        result = self.apply("--state-prefix", "bn1", "--verbose", "--mode", "train")
         self.assertEqual(result.status, 0, result)
         lines = result.stderr.splitlines()
+        # A mode given is the run's: nothing is said of the node's.
+        self.assertFalse(any(" mode: the mode of " in line for line in lines), lines)
         self.assertIn("bnorm: eps 0.0010000000474974513: the epsilon of m.onnx's layer 'bn1'",
                       lines)
         self.assertIn("bnorm: momentum 0.19999998807907104: the momentum 0.800000011920929 under "
                       "onnx (0.19999998807907104 under torch) of m.onnx's layer 'bn1'", lines)
         self.assertTrue(any(line.startswith("bnorm: convention torch, train mode, eps "
                                             "0.0010000000474974513") for line in lines), lines)
+
+    def torch_train(self, params, eps, momentum):
+        """F.batch_norm in train mode: the output, and the running statistics it updates."""
+        scale, shift, mean, var = (as_torch(self.f32(p)) for p in params)
+        y = F.batch_norm(as_torch(self.x), mean, var, scale, shift, True, momentum, eps).numpy()
+        return y, mean.numpy(), var.numpy()
+
+    def test_a_node_runs_in_its_own_mode_unless_mode_is_given(self):
+        """An inference node is eval mode, a training node (training_mode = 1, or before opset 7
+        is_test = 0 or absent) train mode, with the node's epsilon, as F.batch_norm computes
+        them; --mode given wins, silently.  A checkpoint keeps train mode."""
+        nodes = [({}, 15, False), ({"training_mode": 0}, 15, False),
+                 ({"training_mode": 1}, 15, True), ({"is_test": 1}, 6, False),
+                 ({"is_test": 0}, 6, True), ({}, 6, True)]
+        conventions = ["torch", "onnx", "keras"] if LARGE else ["torch"]
+        rng = np.random.default_rng(8)
+        for attributes, opset, training in nodes:
+            for convention in conventions:
+                with self.subTest(attributes=attributes, opset=opset, convention=convention):
+                    params = parameters(rng, 3)
+                    make_model(self.path("n.onnx"),
+                               [("bn", params, {"epsilon": 0.125, "momentum": 0.75,
+                                                **attributes})], opset=opset)
+                    run = lambda *flags: self.bnorm(
+                        "apply", "x.npy", "-o", "y.npy", "--state", "n.onnx", "--state-prefix",
+                        "bn", "--convention", convention, "--axis", "1", "--stats-out", "s.json",
+                        *flags)
+                    momentum = 0.25 if convention == "torch" else 0.75  # ONNX's 0.75, converted
+                    train_y, train_mean, train_var = self.torch_train(params, 0.125, 0.25)
+                    if convention != "torch":  # ONNX's and Keras's update: the biased variance
+                        n = self.x.size // 3
+                        train_var = train_var + 0.25 * self.x.var(axis=(0, 2, 3)) * (1 - n / (n - 1))
+                    eval_y = self.torch_eval(params, 0.125)
+                    for flags, want_training in [((), training), (("--mode", "train"), True),
+                                                 (("--mode", "eval"), False)]:
+                        result = run(*flags)
+                        self.assertEqual((result.status, result.stderr), (0, ""), (flags, result))
+                        doc = json.loads(self.path("s.json").read_text())
+                        self.assertEqual(doc["mode"], "train" if want_training else "eval", flags)
+                        self.assertEqual((doc["eps"], doc["momentum"]), (0.125, momentum))
+                        y = np.load(self.path("y.npy"))
+                        if want_training:
+                            np.testing.assert_allclose(y, train_y, rtol=1e-12, atol=1e-12)
+                            np.testing.assert_allclose(doc["running_mean"], train_mean,
+                                                       rtol=1e-13)
+                            np.testing.assert_allclose(doc["running_var"], train_var, rtol=1e-12)
+                        else:
+                            np.testing.assert_allclose(y, eval_y, rtol=1e-13, atol=1e-13)
+                            np.testing.assert_allclose(doc["running_mean"], self.f32(params[2]))
+        # The same layer as a checkpoint says no mode: apply's default, train.
+        np.savez(self.path("c.npz"), **{f"bn.{role}": self.f32(p) for role, p in
+                                        zip(["weight", "bias", "running_mean", "running_var"],
+                                            self.bn1)})
+        result = self.bnorm("apply", "x.npy", "-o", "y.npy", "--state", "c.npz", "--state-prefix",
+                            "bn", "--stats-out", "s.json")
+        self.assertEqual((result.status, result.stderr), (0, ""), result)
+        self.assertEqual(json.loads(self.path("s.json").read_text())["mode"], "train")
+        np.testing.assert_allclose(np.load(self.path("y.npy")),
+                                   self.torch_train(self.bn1, 1e-5, 0.1)[0], rtol=1e-12,
+                                   atol=1e-12)
+
+    def test_eval_by_default_with_an_inference_node(self):
+        """`apply x.npy --state m.onnx --state-prefix bn1`: the model's own layer."""
+        result = self.apply("--state-prefix", "bn1")
+        self.assertEqual((result.status, result.stderr), (0, ""), result)
+        np.testing.assert_allclose(np.load(self.path("y.npy")), self.torch_eval(self.bn1, F32(1e-3)),
+                                   rtol=1e-13, atol=1e-13)
+        result = self.apply("--state-prefix", "bn1", "--verbose")
+        self.assertIn("bnorm: eval mode: the mode of m.onnx's layer 'bn1'",
+                      result.stderr.splitlines())
+        # backward and stats --after too.
+        np.save(self.path("g.npy"), np.random.default_rng(4).normal(size=self.x.shape))
+        result = self.bnorm("backward", "x.npy", "--grad-output", "g.npy", "-o", "gx.npy",
+                            "--state", "m.onnx", "--state-prefix", "bn1")
+        self.assertEqual((result.status, result.stderr), (0, ""), result)
+        x = as_torch(self.x).requires_grad_()
+        scale, shift, mean, var = (as_torch(self.f32(p)) for p in self.bn1)
+        F.batch_norm(x, mean, var, scale, shift, False, 0.0, F32(1e-3)).backward(
+            as_torch(np.load(self.path("g.npy"))))
+        np.testing.assert_allclose(np.load(self.path("gx.npy")), x.grad.numpy(), rtol=1e-12,
+                                   atol=1e-12)
+        result = self.bnorm("stats", "x.npy", "--after", "--plot", "p.svg", "--format", "json",
+                            "--state", "m.onnx", "--state-prefix", "bn1")
+        self.assertEqual(result.status, 0, result)
+        self.assertIn("after normalization (torch, eval mode)", self.path("p.svg").read_text())
 
     def test_backward_takes_the_node_epsilon(self):
         rng = np.random.default_rng(3)

@@ -769,8 +769,17 @@ TEST_CASE("the codec's archive: each BN's parameters by layer name, its settings
   CHECK(settings->epsilon == static_cast<double>(1e-3f));
   CHECK(settings->momentum == 0.75);
   CHECK(settings->convention == "onnx");
+  CHECK(settings->training == false);
   CHECK_FALSE(archive->settings_of("bn2."));
   CHECK_FALSE(archive->settings_of("bn1"));
   CHECK_THROWS_WITH_AS(archive->open("bn2.weight"), (path + ": no tensor 'bn2.weight'").c_str(),
                        data_error);
+  // A training node's layer says so.
+  onnx::AttributeProto& training = *model.mutable_graph()->mutable_node(0)->add_attribute();
+  training.set_name("training_mode");
+  training.set_type(onnx::AttributeProto::INT);
+  training.set_i(1);
+  bnorm_test::write_bytes(path, bytes_of(model));
+  const auto trained = bnorm::codec_named("onnx")->open(std::make_unique<bnorm::input_file>(path));
+  CHECK(trained->settings_of("bn1.")->training == true);
 }

@@ -330,7 +330,7 @@ TEST_CASE("read_stored_state takes what the file says of the layer it found, und
   tensors.push_back(vector_of("module.bn1.running_var", {3, 4}));
   tensors.push_back(vector_of("bn2.running_mean", {5}));
   tensors.push_back(vector_of("bn2.running_var", {6}));
-  const bnorm::layer_settings node{0.009999999776482582, 0.8999999761581421, "onnx"};
+  const bnorm::layer_settings node{0.009999999776482582, 0.8999999761581421, "onnx", false};
   const bnorm_test::settings_archive archive(archive_of(std::move(tensors)),
                                              {{"module.bn1.", node}});
   // Asked without the wrapper and without the final dot: the settings of the layer found.
@@ -341,6 +341,7 @@ TEST_CASE("read_stored_state takes what the file says of the layer it found, und
   CHECK(stored.settings->epsilon == 0.009999999776482582);
   CHECK(stored.settings->momentum == 0.8999999761581421);
   CHECK(stored.settings->convention == "onnx");
+  CHECK(stored.settings->training == false);
   // A layer the file says nothing of has no settings.
   CHECK_FALSE(bnorm::read_stored_state(archive, "bn2.").settings.has_value());
 }

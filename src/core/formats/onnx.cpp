@@ -132,7 +132,8 @@ class onnx_archive : public tensor_archive {
         by_name_.emplace(t.info.name, tensors_.size());
         tensors_.push_back(std::move(t));
       }
-      layers_.emplace(bn.layer_name + ".", layer_settings{bn.epsilon, bn.momentum, "onnx"});
+      layers_.emplace(bn.layer_name + ".",
+                      layer_settings{bn.epsilon, bn.momentum, "onnx", bn.training_mode});
     }
     // Said here, where it is known: else the file would seem to hold no batch normalization.
     if (layers_.empty() && !left_out.empty())

@@ -1,1 +1,1 @@
-bnorm apply x.npy --state m.onnx --state-prefix bn --convention caffe --axis 1 -o y.npy
+bnorm apply x.npy --state m.onnx --state-prefix bn --mode train --convention caffe --axis 1 -o y.npy

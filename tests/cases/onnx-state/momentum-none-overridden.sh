@@ -1,1 +1,1 @@
-bnorm apply x.npy --state m.onnx --state-prefix bn --momentum none -o y.npy
+bnorm apply x.npy --state m.onnx --state-prefix bn --mode train --momentum none -o y.npy

@@ -1,1 +1,1 @@
-bnorm apply x.npy --state m.onnx --state-prefix bn --momentum 0.5 -o y.npy
+bnorm apply x.npy --state m.onnx --state-prefix bn --mode train --momentum 0.5 -o y.npy

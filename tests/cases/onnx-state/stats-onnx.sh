@@ -1,2 +1,2 @@
-bnorm apply x.npy --state m.onnx --state-prefix bn --convention onnx -o y.json --stats-out s.json
+bnorm apply x.npy --state m.onnx --state-prefix bn --mode train --convention onnx -o y.json --stats-out s.json
 cat s.json

@@ -1,2 +1,2 @@
-bnorm apply x.npy --state m.onnx --state-prefix bn -o y.json --stats-out s.json
+bnorm apply x.npy --state m.onnx --state-prefix bn --mode train -o y.json --stats-out s.json
 cat y.json s.json

@@ -1,1 +1,1 @@
-bnorm apply x.npy --state m.onnx --state-prefix bn --convention keras --axis 1 --verbose -o y.npy
+bnorm apply x.npy --state m.onnx --state-prefix bn --mode train --convention keras --axis 1 --verbose -o y.npy

@@ -1,0 +1,1 @@
+bnorm apply x.npy --state m.onnx --state-prefix bn --mode train --verbose -o y.npy

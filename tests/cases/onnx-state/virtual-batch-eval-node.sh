@@ -1,0 +1,1 @@
+bnorm apply x.npy --state m.onnx --state-prefix bn --virtual-batch-size 1 -o y.npy
