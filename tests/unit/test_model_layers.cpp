@@ -105,7 +105,7 @@ TEST_CASE("read_layers takes what the file says of each layer, and nothing for t
   const bnorm_test::settings_archive archive(
       bnorm::open_safetensors(bnorm::byte_source::from_memory(
           "m.safetensors", bnorm_test::read_bytes(dir.file("m.safetensors")))),
-      {{"b.", {1e-3, std::nullopt, "onnx"}}});
+      {{"b.", {1e-3, std::nullopt, "onnx", std::nullopt}}});
   const auto layers = bnorm::read_layers(archive, 0);
   REQUIRE(layers.size() == 2);
   CHECK(archive.asked == std::vector<std::string>{"a.", "b."});
