@@ -2,7 +2,7 @@
 # The whole test suite: install what is missing, build, then
 #   1. every test (unit, golden, CLI) on the Release build,
 #   2. the same tests on the `dev` build, under AddressSanitizer and UBSan,
-#   3. each fuzzer for BNORM_FUZZ_SECONDS (default 36) from the committed seeds.
+#   3. each fuzzer for BNORM_FUZZ_SECONDS (default 30) from the committed seeds.
 # Ends with one line "suite: N passed, M failed" over all of them.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,11 +40,11 @@ else
 fi
 rm -f "$dev_log"
 
-# Ten fuzzers at 36 s keep this step at the six minutes eight took at 45 s; the campaigns of
+# Ten fuzzers at 30 s keep this step under the six minutes eight took at 45 s; the campaigns of
 # 30 minutes and more are run apart, on each reader's final code.
-echo "== fuzzers, ${BNORM_FUZZ_SECONDS:-36} s each"
+echo "== fuzzers, ${BNORM_FUZZ_SECONDS:-30} s each"
 for target in npy json_tensor state npz safetensors sniffed pickle torch onnx onnx_fold; do
-  if tests/fuzz/run_fuzzers.sh "${BNORM_FUZZ_SECONDS:-36}" "$target"; then
+  if tests/fuzz/run_fuzzers.sh "${BNORM_FUZZ_SECONDS:-30}" "$target"; then
     passed=$((passed + 1))
   else
     failed=$((failed + 1))
