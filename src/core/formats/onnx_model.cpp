@@ -64,13 +64,26 @@ std::filesystem::path folder_of(const input_file& file) {
   return folder.empty() ? std::filesystem::path(".") : folder;
 }
 
+// Refuses a model over protobuf's limit.
+void check_model_limit(std::size_t size, const std::string& file_name) {
+  if (size > max_model_bytes) {
+    throw data_error(file_name + ": the model is over " + std::to_string(max_model_bytes) +
+                     " bytes, the most a protobuf holds; larger models keep their tensors in "
+                     "side files (external data)");
+  }
+}
+
+// Refuses what no parse can take: over protobuf's limit, or empty (which protobuf would read
+// as an empty message).
+void check_model_size(std::size_t size, const std::string& file_name) {
+  check_model_limit(size, file_name);
+  if (size == 0) throw data_error(file_name + ": not an ONNX model: the file is empty");
+}
+
 std::string read_bytes(input_file& file) {
-  const std::string too_big = ": the model is over " + std::to_string(max_model_bytes) +
-                              " bytes, the most a protobuf holds; larger models keep their "
-                              "tensors in side files (external data)";
   std::string bytes;
   if (file.seekable()) {
-    if (file.size() > max_model_bytes) throw data_error(file.name() + too_big);
+    check_model_limit(file.size(), file.name());
     bytes.resize(file.size());
     bytes.resize(file.read(bytes.data(), bytes.size()));
     return bytes;
@@ -79,13 +92,13 @@ std::string read_bytes(input_file& file) {
   constexpr std::size_t chunk = std::size_t{1} << 20;
   while (true) {
     const std::size_t old = bytes.size();
-    if (old > max_model_bytes) throw data_error(file.name() + too_big);
+    check_model_limit(old, file.name());
     bytes.resize(old + chunk);
     const std::size_t got = file.read(bytes.data() + old, chunk);
     bytes.resize(old + got);
     if (got < chunk) break;
   }
-  if (bytes.size() > max_model_bytes) throw data_error(file.name() + too_big);
+  check_model_limit(bytes.size(), file.name());
   return bytes;
 }
 
@@ -744,17 +757,6 @@ const onnx::AttributeProto* constant_value_attribute(const onnx::NodeProto& node
     }
   }
   return nullptr;
-}
-
-// Refuses what no parse can take: over protobuf's limit, or empty (which protobuf would read
-// as an empty message).
-void check_model_size(std::size_t size, const std::string& file_name) {
-  if (size > max_model_bytes) {
-    throw data_error(file_name + ": the model is over " + std::to_string(max_model_bytes) +
-                     " bytes, the most a protobuf holds; larger models keep their tensors in "
-                     "side files (external data)");
-  }
-  if (size == 0) throw data_error(file_name + ": not an ONNX model: the file is empty");
 }
 
 // onnx.proto's messages, as far as a walk of the wire format needs them: the fields that hold
