@@ -31,7 +31,7 @@ std::vector<std::string> named_tensors(const file_role& input, const codec* name
     return {};  // no format to tell: the run says so when it reads the input
   }
   if (!file.format->holds_many) return {};
-  return file.format->open(std::move(file.file))->names();
+  return file.format->open(std::move(file.file), {})->names();
 }
 
 void refuse_dropping(const file_role& output, const file_role& input,

@@ -50,7 +50,7 @@ struct compared_file {
   std::unique_ptr<tensor_archive> open_tensors(bool& typed) {
     if (!input.file) input = open_input(path);
     typed = input.format->keeps_dtype;
-    return input.format->open(std::move(input.file));
+    return input.format->open(std::move(input.file), {});
   }
 };
 

@@ -411,7 +411,7 @@ int run_layers(const layers_run& run) {
   refuse_directory(run.model);
   opened_input input = open_input(run.model, run.model_format);
   refuse_one_tensor(run.model, *input.format);
-  const auto archive = input.format->open(std::move(input.file));
+  const auto archive = input.format->open(std::move(input.file), {});
   // A format of named tensors may hold one tensor alone (torch.save(tensor)).
   if (!archive->names_tensors()) {
     throw usage_error(name + ": a model is " + named_formats() +

@@ -134,7 +134,7 @@ read_state_result read_state(const state_input& o, const bn_config& config,
                       " --state, not " + name);
   }
   if (input.format && input.format->holds_many) {
-    stored_state stored = read_stored_state(*input.format->open(std::move(input.file)), o.prefix);
+    stored_state stored = read_stored_state(*input.format->open(std::move(input.file), {}), o.prefix);
     state_file state{std::move(stored.state), {}};
     bn_config taken = with_layer_settings(config, o, stored, name, updates_running_stats);
     return {std::move(state), std::move(stored), input.format, taken};

@@ -66,7 +66,7 @@ void check_tensor_flag(const std::string& path, const codec* named, const std::s
 
 input_tensor open_input_tensor(const std::string& path, const codec* named,
                                const std::string& tensor, bool format_flag_applies,
-                               bool tensor_flag_applies) {
+                               bool tensor_flag_applies, const read_options& options) {
   // Before the name is read for a format: "d: Is a directory", not "cannot tell the format".
   refuse_directory(path);
   check_tensor_flag(path, named, tensor);
@@ -77,13 +77,14 @@ input_tensor open_input_tensor(const std::string& path, const codec* named,
     if (format_flag_applies) throw;
     throw usage_error(e.what());  // without the fault: no flag names this file's format
   }
-  return open_input_tensor(std::move(input), path, tensor, tensor_flag_applies);
+  return open_input_tensor(std::move(input), path, tensor, tensor_flag_applies, options);
 }
 
 input_tensor open_input_tensor(opened_input input, const std::string& path,
-                               const std::string& tensor, bool tensor_flag_applies) {
+                               const std::string& tensor, bool tensor_flag_applies,
+                               const read_options& options) {
   const codec* format = input.format;
-  const auto archive = format->open(std::move(input.file));
+  const auto archive = format->open(std::move(input.file), options);
   if (!tensor.empty() && !archive->names_tensors()) {
     throw usage_error(tensor_flag_scope() + "; " + input_name(path) + " holds only one");
   }

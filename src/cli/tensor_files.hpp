@@ -56,12 +56,13 @@ void check_tensor_flag(const std::string& path, const codec* named, const std::s
 /// tensors is told to be one tensor.
 input_tensor open_input_tensor(const std::string& path, const codec* named,
                                const std::string& tensor = {}, bool format_flag_applies = true,
-                               bool tensor_flag_applies = true);
+                               bool tensor_flag_applies = true, const read_options& options = {});
 
 /// The tensor `tensor` of `input`, a file of `path` already opened and its format told (by its
 /// first bytes, to choose what a run does with it), as open_input_tensor gives it.
 input_tensor open_input_tensor(opened_input input, const std::string& path,
-                               const std::string& tensor = {}, bool tensor_flag_applies = true);
+                               const std::string& tensor = {}, bool tensor_flag_applies = true,
+                               const read_options& options = {});
 
 /// The format of the output `path` (--output-format `flag_value`, else its name's), as far as
 /// it is told before the input is read (see codec_for_output): null means the input's.

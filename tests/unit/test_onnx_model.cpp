@@ -753,7 +753,8 @@ TEST_CASE("the codec's archive: each BN's parameters by layer name, its settings
   second.add_output("z");
   const std::string path = dir.file("m.onnx");
   bnorm_test::write_bytes(path, bytes_of(model));
-  const auto archive = bnorm::codec_named("onnx")->open(std::make_unique<bnorm::input_file>(path));
+  const auto archive =
+      bnorm::codec_named("onnx")->open(std::make_unique<bnorm::input_file>(path), {});
   CHECK(archive->file_name() == path);
   CHECK(archive->names() ==
         std::vector<std::string>{"bn1.weight", "bn1.bias", "bn1.running_mean", "bn1.running_var"});
@@ -780,6 +781,7 @@ TEST_CASE("the codec's archive: each BN's parameters by layer name, its settings
   training.set_type(onnx::AttributeProto::INT);
   training.set_i(1);
   bnorm_test::write_bytes(path, bytes_of(model));
-  const auto trained = bnorm::codec_named("onnx")->open(std::make_unique<bnorm::input_file>(path));
+  const auto trained =
+      bnorm::codec_named("onnx")->open(std::make_unique<bnorm::input_file>(path), {});
   CHECK(trained->settings_of("bn1.")->training == true);
 }

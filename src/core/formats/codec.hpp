@@ -16,6 +16,13 @@
 
 namespace bnorm {
 
+/// What a command line may ask of a reader beyond the file's bytes.  Most formats need
+/// nothing of it; a text table (CSV) reads an empty field as NaN when asked.
+struct read_options {
+  /// An empty field of a table is NaN rather than an error.
+  bool missing_as_nan = false;
+};
+
 struct codec {
   /// The word for it on a command line and in messages: "npy".
   std::string_view name;
@@ -42,7 +49,8 @@ struct codec {
   /// Opens and validates a file, whose first bytes may already have been peeked at.  A
   /// single-tensor format gives an archive of one tensor named "".  Throws data_error
   /// ("<file>: <what and where>") or io_error.
-  std::unique_ptr<tensor_archive> (*open)(std::unique_ptr<input_file> file);
+  std::unique_ptr<tensor_archive> (*open)(std::unique_ptr<input_file> file,
+                                          const read_options& options);
   /// A sink writing one tensor of `info`'s shape and order, as written_type(info.type), named
   /// info.name (or "x") where the format names tensors.  Throws data_error for a name or
   /// shape the format cannot hold.

@@ -11,7 +11,8 @@
 namespace bnorm {
 namespace {
 
-std::unique_ptr<tensor_archive> open_json(std::unique_ptr<input_file> file) {
+std::unique_ptr<tensor_archive> open_json(std::unique_ptr<input_file> file,
+                                          const read_options& /*options*/) {
   const std::string text = file->read_all();
   json_tensor parsed;
   try {

@@ -76,7 +76,8 @@ std::string read_npy_stream(input_file& file) {
   return bytes;
 }
 
-std::unique_ptr<tensor_archive> open_npy(std::unique_ptr<input_file> file) {
+std::unique_ptr<tensor_archive> open_npy(std::unique_ptr<input_file> file,
+                                         const read_options& /*options*/) {
   const std::string name = file->name();
   try {
     std::shared_ptr<const byte_source> bytes;

@@ -182,7 +182,8 @@ void write_npz(output_file& out, std::vector<named_tensor> tensors) {
 
 namespace {
 
-std::unique_ptr<tensor_archive> open_npz_file(std::unique_ptr<input_file> file) {
+std::unique_ptr<tensor_archive> open_npz_file(std::unique_ptr<input_file> file,
+                                              const read_options& /*options*/) {
   return open_npz(byte_source::from_file(std::move(file)));
 }
 

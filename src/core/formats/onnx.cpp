@@ -193,7 +193,8 @@ class onnx_archive : public tensor_archive {
   std::unordered_map<std::string, layer_settings> layers_;
 };
 
-std::unique_ptr<tensor_archive> open_onnx(std::unique_ptr<input_file> file) {
+std::unique_ptr<tensor_archive> open_onnx(std::unique_ptr<input_file> file,
+                                          const read_options& /*options*/) {
   return std::make_unique<onnx_archive>(onnx_model::read_model(std::move(file)));
 }
 

@@ -142,14 +142,15 @@ opened_input open_input(const std::string& path, const codec* named) {
   return input;
 }
 
-std::unique_ptr<tensor_archive> open_tensor_file(const std::string& path, const codec* named) {
+std::unique_ptr<tensor_archive> open_tensor_file(const std::string& path, const codec* named,
+                                                 const read_options& options) {
   opened_input input = open_input(path, named);
-  return input.format->open(std::move(input.file));
+  return input.format->open(std::move(input.file), options);
 }
 
 std::unique_ptr<tensor_source> open_tensor(const std::string& path, const codec* named,
-                                           const std::string& tensor) {
-  return pick_tensor(*open_tensor_file(path, named), tensor);
+                                           const std::string& tensor, const read_options& options) {
+  return pick_tensor(*open_tensor_file(path, named, options), tensor);
 }
 
 const codec* codec_for_output(const std::string& path, const codec* named) {

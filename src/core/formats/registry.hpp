@@ -64,11 +64,13 @@ opened_input open_input(const std::string& path, const codec* named = nullptr);
 
 /// open_input, then the file opened as its format says.
 std::unique_ptr<tensor_archive> open_tensor_file(const std::string& path,
-                                                 const codec* named = nullptr);
+                                                 const codec* named = nullptr,
+                                                 const read_options& options = {});
 
 /// The tensor `tensor` of the file `path` (see pick_tensor): open_tensor_file then pick_tensor.
 std::unique_ptr<tensor_source> open_tensor(const std::string& path, const codec* named = nullptr,
-                                           const std::string& tensor = {});
+                                           const std::string& tensor = {},
+                                           const read_options& options = {});
 
 /// The format an output `path` is written in, as far as it can be told without the input:
 /// `named` when given, else its extension's; null for a path that has nothing to tell ("-", a

@@ -355,7 +355,8 @@ void write_safetensors(output_file& out, std::vector<named_tensor> tensors) {
 
 namespace {
 
-std::unique_ptr<tensor_archive> open_safetensors_file(std::unique_ptr<input_file> file) {
+std::unique_ptr<tensor_archive> open_safetensors_file(std::unique_ptr<input_file> file,
+                                                      const read_options& /*options*/) {
   return open_safetensors(byte_source::from_file(std::move(file)));
 }
 

@@ -255,7 +255,8 @@ class torch_archive : public tensor_archive {
   mutable std::unordered_set<const zip_member*> verified_;
 };
 
-std::unique_ptr<tensor_archive> open_torch_file(std::unique_ptr<input_file> file) {
+std::unique_ptr<tensor_archive> open_torch_file(std::unique_ptr<input_file> file,
+                                                const read_options& /*options*/) {
   return open_torch(byte_source::from_file(std::move(file)));
 }
 
