@@ -18,6 +18,11 @@ struct tensor_info {
   /// The tensor's name inside a container (.npz member without ".npy", safetensors key);
   /// empty for .npy and JSON.  Sinks of containers name their tensor after it.
   std::string name = {};
+  /// The names of the last axis's entries, where the file gives them: a table's header row,
+  /// whose columns are its channels.  Empty when it gives none, else one per entry.  Sinks of
+  /// formats that hold such names write them back; reports name channels by them when the
+  /// channel axis is the last.
+  std::vector<std::string> channel_names = {};
 
   /// Number of elements: the product of the shape (1 for rank 0).  Header readers guarantee
   /// that this and size_in_bytes() do not overflow.
