@@ -5,16 +5,18 @@
 #include <string>
 #include <vector>
 
+#include "input_list.hpp"
+
 namespace bnorm::cli {
 
 struct merge_options {
-  std::vector<std::string> inputs;
+  input_list_options inputs;
   std::string output;
 };
 
 CLI::App* add_merge_command(CLI::App& app, merge_options& options);
 
-/// What `merge` runs: the paths checked.
+/// What `merge` runs: the paths checked, in canonical order.
 struct merge_run {
   std::vector<std::string> inputs;
   std::string output;

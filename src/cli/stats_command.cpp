@@ -2,12 +2,17 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
+#include <optional>
+#include <thread>
 
 #include "channel_selection.hpp"
 #include "count_text.hpp"
+#include "dataset_stats.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "file_io.hpp"
@@ -18,6 +23,7 @@
 #include "parse_number.hpp"
 #include "partial_stats.hpp"
 #include "passes.hpp"
+#include "progress.hpp"
 #include "run_feedback.hpp"
 #include "state_input.hpp"
 #include "stats_plot.hpp"
@@ -28,13 +34,17 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-// A tensor's statistics, per channel and over the whole tensor.
+// A tensor's statistics, per channel and over the whole tensor; or a dataset's (files > 0),
+// whose info and layout are its first file's.
 struct tensor_statistics {
   std::string name;
   tensor_info info;
   channel_layout layout;
   std::vector<channel_moments> channels;
   channel_moments all;
+  std::size_t files = 0;
+  std::vector<std::string> dtypes;  ///< of a dataset: every dtype its files have, in order
+  std::optional<per_sample_moments> per_sample;
 };
 
 channel_moments merge_all(const std::vector<channel_moments>& channels) {
@@ -62,7 +72,7 @@ class moments_sink : public tensor_sink {
 
 tensor_statistics statistics_of(const tensor_source& source, const std::string& path,
                                 const bn_config& config) {
-  tensor_statistics s{input_name(path), source.info(), {}, {}, {}};
+  tensor_statistics s{input_name(path), source.info(), {}, {}, {}, 0, {}, std::nullopt};
   s.layout = batch_layout(s.info, config.axis, s.name);
   s.channels = channel_moments_of(source, s.layout);
   s.all = merge_all(s.channels);
@@ -131,17 +141,60 @@ bool selects_all(const std::vector<std::size_t>& selected, std::size_t channels)
   return true;
 }
 
+// A dataset's dtype: its files', or every one of them when they differ (float32 and float64).
+json dataset_dtype(const tensor_statistics& s) {
+  if (s.dtypes.size() == 1) return s.dtypes.front();
+  return s.dtypes;
+}
+
+// The channel names the input gives its last axis, for the selected channels; none when the
+// channel axis is another one.
+std::vector<std::string> selected_names(const tensor_statistics& s,
+                                        const std::vector<std::size_t>& selected) {
+  const std::vector<std::string>& names = s.info.channel_names;
+  if (names.size() != s.layout.channels || s.layout.axis + 1 != s.info.shape.size()) return {};
+  std::vector<std::string> shown;
+  for (std::size_t c : selected) shown.push_back(names[c]);
+  return shown;
+}
+
 json statistics_json(const tensor_statistics& s, const std::vector<std::size_t>& selected) {
   json doc;
-  doc["file"] = s.name;
-  doc["dtype"] = name_of(s.info.type);
-  doc["shape"] = s.info.shape;
+  if (s.files > 0) {
+    doc["files"] = s.files;
+    doc["dtype"] = dataset_dtype(s);
+  } else {
+    doc["file"] = s.name;
+    doc["dtype"] = name_of(s.info.type);
+    doc["shape"] = s.info.shape;
+  }
   doc["axis"] = s.layout.axis;
   doc["num_features"] = s.layout.channels;
-  doc["count"] = s.layout.count_per_channel();
+  doc["count"] = s.all.count / std::max<std::size_t>(1, s.layout.channels);
+  if (s.files == 0) doc["count"] = s.layout.count_per_channel();
   if (!selects_all(selected, s.layout.channels)) doc["channels"] = selected;
+  const std::vector<std::string> names = selected_names(s, selected);
+  if (!names.empty()) doc["channel_names"] = names;
   const std::vector<channel_moments> shown = selected_moments(s, selected);
   const auto column = [&](auto&& fn) { return channel_column(shown, fn); };
+  if (s.per_sample) {
+    const per_sample_moments& p = *s.per_sample;
+    const auto values = [&](const std::vector<double>& v) {
+      json array = json::array();
+      for (std::size_t c : selected) array.push_back(v[c]);
+      return array;
+    };
+    doc["estimator"] = "per_sample";
+    doc["samples"] = p.samples;
+    doc["mean"] = values(p.mean);
+    doc["std"] = values(p.std);
+    doc["std_unbiased"] = values(p.std_unbiased);
+    doc["min"] = column([](const channel_moments& m) { return m.min; });
+    doc["max"] = column([](const channel_moments& m) { return m.max; });
+    doc["nonfinite"] = column([](const channel_moments& m) { return m.nonfinite; });
+    return doc;
+  }
+  if (s.files > 0) doc["estimator"] = "pooled";
   doc["mean"] = column([](const channel_moments& m) { return m.mean; });
   doc["var"] = column([](const channel_moments& m) { return m.var(); });
   doc["var_unbiased"] = column([](const channel_moments& m) { return m.var_unbiased(); });
@@ -153,25 +206,97 @@ json statistics_json(const tensor_statistics& s, const std::vector<std::size_t>&
   return doc;
 }
 
+// The channel's label in a table or CSV: its name where the input gives one, else its index.
+std::string channel_label(const tensor_statistics& s, std::size_t c) {
+  const std::vector<std::string>& names = s.info.channel_names;
+  if (names.size() == s.layout.channels && s.layout.axis + 1 == s.info.shape.size()) {
+    return names[c];
+  }
+  return std::to_string(c);
+}
+
+// mean=[...], std=[...]: what transforms.Normalize takes, each value float32's shortest text.
+std::string normalize_text(const tensor_statistics& s, const std::vector<std::size_t>& selected) {
+  const auto list = [&](auto&& fn) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < selected.size(); ++i) {
+      if (i > 0) out += ", ";
+      out += format_number(static_cast<float>(fn(selected[i])), dtype::float32());
+    }
+    return out + "]";
+  };
+  if (s.per_sample) {
+    const per_sample_moments& p = *s.per_sample;
+    return "mean=" + list([&](std::size_t c) { return p.mean[c]; }) +
+           ", std=" + list([&](std::size_t c) { return p.std[c]; }) + "\n";
+  }
+  return "mean=" + list([&](std::size_t c) { return s.channels[c].mean; }) +
+         ", std=" + list([&](std::size_t c) { return std::sqrt(s.channels[c].var()); }) + "\n";
+}
+
+std::string per_sample_csv(const tensor_statistics& s, const std::vector<std::size_t>& selected) {
+  const per_sample_moments& p = *s.per_sample;
+  std::string out = "channel,files,samples,mean,std,std_unbiased\n";
+  for (std::size_t c : selected) {
+    out += channel_label(s, c) + "," + std::to_string(std::max<std::size_t>(1, s.files)) + "," +
+           std::to_string(p.samples) + "," + number_text(p.mean[c]) + "," + number_text(p.std[c]) +
+           "," + number_text(p.std_unbiased[c]) + "\n";
+  }
+  return out;
+}
+
 std::string statistics_csv(const tensor_statistics& s, const std::vector<std::size_t>& selected) {
-  std::string out = "channel,count,mean,var,var_unbiased,std,min,max,nonfinite\n";
+  if (s.per_sample) return per_sample_csv(s, selected);
+  const std::string files = s.files > 0 ? std::to_string(s.files) + "," : "";
+  std::string out = std::string("channel,") + (s.files > 0 ? "files," : "") +
+                    "count,mean,var,var_unbiased,std,min,max,nonfinite\n";
   const auto row = [&](const std::string& label, const channel_moments& m) {
-    out += label + "," + std::to_string(m.count) + "," + number_text(m.mean) + "," +
+    out += label + "," + files + std::to_string(m.count) + "," + number_text(m.mean) + "," +
            number_text(m.var()) + "," + number_text(m.var_unbiased()) + "," +
            number_text(std::sqrt(m.var())) + "," + number_text(m.min) + "," + number_text(m.max) +
            "," + std::to_string(m.nonfinite) + "\n";
   };
-  for (std::size_t c : selected) row(std::to_string(c), s.channels[c]);
+  for (std::size_t c : selected) row(channel_label(s, c), s.channels[c]);
   row("all", s.all);
   return out;
 }
 
+std::string dataset_heading(const tensor_statistics& s) {
+  std::string types;
+  for (const std::string& t : s.dtypes) types += (types.empty() ? "" : ", ") + t;
+  return count_text(s.files, "file") + ": " + types + ", channel axis " +
+         std::to_string(s.layout.axis) + ": " + count_text(s.layout.channels, "channel") + " of " +
+         count_text(s.all.count / std::max<std::size_t>(1, s.layout.channels), "value");
+}
+
+std::string per_sample_table(const tensor_statistics& s, const std::vector<std::size_t>& selected) {
+  const per_sample_moments& p = *s.per_sample;
+  std::string out =
+      (s.files > 0 ? dataset_heading(s) : s.name) + ", " + count_text(p.samples, "sample") + "\n";
+  char line[256];
+  std::snprintf(line, sizeof line, "%7s %12s %12s %12s\n", "channel", "mean", "std",
+                "std_unbiased");
+  out += line;
+  for (std::size_t c : selected) {
+    std::snprintf(line, sizeof line, "%7s %12s %12s %12s\n", channel_label(s, c).c_str(),
+                  short_number(p.mean[c]).c_str(), short_number(p.std[c]).c_str(),
+                  short_number(p.std_unbiased[c]).c_str());
+    out += line;
+  }
+  out +=
+      "per channel, the mean over samples of each sample's mean, std (biased) and "
+      "std_unbiased\n";
+  return out;
+}
+
 std::string statistics_table(const tensor_statistics& s, const std::vector<std::size_t>& selected) {
-  std::string out = s.name + ": " + name_of(s.info.type) + ", shape " +
-                    shape_to_string(s.info.shape) + ", channel axis " +
-                    std::to_string(s.layout.axis) + ": " +
-                    count_text(s.layout.channels, "channel") + " of " +
-                    count_text(s.layout.count_per_channel(), "value") + "\n";
+  if (s.per_sample) return per_sample_table(s, selected);
+  std::string out = s.files > 0 ? dataset_heading(s) + "\n"
+                                : s.name + ": " + name_of(s.info.type) + ", shape " +
+                                      shape_to_string(s.info.shape) + ", channel axis " +
+                                      std::to_string(s.layout.axis) + ": " +
+                                      count_text(s.layout.channels, "channel") + " of " +
+                                      count_text(s.layout.count_per_channel(), "value") + "\n";
   char line[256];
   std::snprintf(line, sizeof line, "%7s %12s %12s %12s %12s %12s %12s %9s\n", "channel", "mean",
                 "var", "var_unbiased", "std", "min", "max", "nonfinite");
@@ -194,7 +319,7 @@ std::string statistics_table(const tensor_statistics& s, const std::vector<std::
       i = count - tail - 1;
       continue;
     }
-    row(std::to_string(selected[i]), s.channels[selected[i]]);
+    row(channel_label(s, selected[i]), s.channels[selected[i]]);
   }
   row("all", s.all);
   out += "var is biased (divides by n), var_unbiased divides by n-1; std is sqrt(var)\n";
@@ -205,19 +330,37 @@ std::string statistics_table(const tensor_statistics& s, const std::vector<std::
 
 CLI::App* add_stats_command(CLI::App& app, stats_options& o) {
   CLI::App* cmd = app.add_subcommand(
-      "stats", "Per-channel statistics of a tensor: count, mean, variances, extremes, NaN/Inf.");
-  add_input_option(cmd, o.input, o.input_format, o.tensor);
-  cmd->add_option("AFTER", o.after, "Optional normalized tensor, shown beside INPUT in --plot")
+      "stats",
+      "Per-channel statistics of a tensor, or of a dataset of many: count, mean, variances, "
+      "extremes, NaN/Inf.");
+  cmd->add_option("INPUT", o.inputs.paths,
+                  "Tensors, " + extension_names(", ", " or ") +
+                      ", or folders of them; - reads standard input. Many are one dataset")
       ->type_name("FILE");
-  cmd->add_option("--format", o.format, "Output format (default: table on a terminal, else json)")
-      ->type_name("table|json|csv");
+  cmd->add_option("--input-format", o.input_format,
+                  "Format of INPUT (else told by its name and first bytes)")
+      ->type_name(format_choices());
+  add_tensor_option(cmd, o.tensor, "INPUT");
+  add_input_list_options(cmd, o.inputs);
+  cmd->add_option("--format", o.format,
+                  "Output format (default: table on a terminal, else json); normalize prints "
+                  "mean=[...], std=[...] for transforms.Normalize")
+      ->type_name("table|json|csv|normalize");
   cmd->add_option("--channels", o.channels,
                   "Channels to show, as a Python index or slice: 5, -1, 0:8, -4:, ::2, ::-1")
       ->type_name("A:B:STEP");
   cmd->add_option("--plot", o.plot, "Also draw the statistics as an SVG picture")
       ->type_name("FILE.svg");
+  cmd->add_option("--beside", o.beside, "A second tensor (a normalized output), drawn in --plot")
+      ->type_name("FILE");
   cmd->add_flag("--partial", o.partial,
                 "Print mergeable statistics (count, mean, m2 per channel) for bnorm merge");
+  cmd->add_flag("--per-sample", o.per_sample,
+                "Per channel, the mean over samples of each sample's mean and std (a sample "
+                "is an index of the first axis), as torchvision's ImageNet figures were made");
+  cmd->add_option("-j,--threads", o.threads, "Read at most N files at once (default: every core)")
+      ->type_name("N")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--after", o.normalize_after,
                 "Also normalize INPUT as apply would (the flags below) and draw it in --plot");
   add_layer_options(cmd, o.layer, layer_flags::stats);
@@ -234,16 +377,20 @@ stats_run resolve(const stats_options& o) {
     throw usage_error(
         "--partial describes every channel, for bnorm merge: no --channels or --plot");
   }
-  if (!o.format.empty() && o.format != "table" && o.format != "json" && o.format != "csv") {
-    throw usage_error("--format takes table, json or csv, not '" + o.format + "'");
+  if (!o.format.empty() && o.format != "table" && o.format != "json" && o.format != "csv" &&
+      o.format != "normalize") {
+    throw usage_error("--format takes table, json, csv or normalize, not '" + o.format + "'");
   }
-  if (!o.after.empty() && o.normalize_after) {
-    throw usage_error("give either a second input or --after, not both");
+  if (o.partial && o.per_sample) {
+    throw usage_error("--partial merges pooled moments; the per-sample estimator does not merge");
+  }
+  if (!o.beside.empty() && o.normalize_after) {
+    throw usage_error("give either --beside or --after, not both");
   }
   // What only the picture shows is refused without it, rather than silently left out.
-  if (!o.after.empty() && o.plot.empty()) {
-    throw usage_error(input_name(o.after) +
-                      ": a second input is only drawn beside INPUT in --plot (give --plot "
+  if (!o.beside.empty() && o.plot.empty()) {
+    throw usage_error(input_name(o.beside) +
+                      ": --beside is only drawn beside INPUT in --plot (give --plot "
                       "FILE.svg, or leave it out)");
   }
   if (o.normalize_after && o.plot.empty()) {
@@ -261,41 +408,129 @@ stats_run resolve(const stats_options& o) {
   run.config = make_config(o.layer);
   run.state = state_input_of(o.layer);
   run.channels = parse_channels(o.channels);
-  if (o.after == standard_stream) {
-    throw usage_error("the second input, AFTER, is read from a file, not standard input");
+  if (o.beside == standard_stream) {
+    throw usage_error("--beside is read from a file, not standard input");
   }
   if (o.plot == standard_stream) {
     throw usage_error("--plot - would mix the picture with the report on standard output");
   }
-  check_output_paths({{"INPUT", o.input}, {"AFTER", o.after}, {"--state", o.layer.state}},
-                     {{"--plot", o.plot}, {"the report", std::string(standard_stream)}});
-  if (o.input == standard_stream && o.layer.state == standard_stream) {
+  run.inputs = expand_inputs(o.inputs);
+  const std::size_t stdin_inputs = static_cast<std::size_t>(
+      std::count(run.inputs.begin(), run.inputs.end(), std::string(standard_stream)));
+  if (stdin_inputs > 1 || (stdin_inputs == 1 && o.inputs.files_from == standard_stream)) {
+    throw usage_error(
+        "standard input is read once: name - at most once, and not with "
+        "--files-from -");
+  }
+  if (run.inputs.size() > 1 && o.normalize_after) {
+    throw usage_error("--after normalizes one tensor: give one INPUT");
+  }
+  std::vector<file_role> roles;
+  for (const std::string& path : run.inputs) roles.push_back({"INPUT", path});
+  roles.push_back({"--beside", o.beside});
+  roles.push_back({"--state", o.layer.state});
+  check_output_paths(roles, {{"--plot", o.plot}, {"the report", std::string(standard_stream)}});
+  if (stdin_inputs == 1 && o.layer.state == standard_stream) {
     throw usage_error("the input and --state cannot both be standard input");
   }
-  run.input = o.input;
-  run.input_format = input_format(o.input, o.input_format);
+  // In byte order: the dataset's statistics do not depend on the order it was named in.
+  if (run.inputs.size() > 1) run.inputs = canonical_order(std::move(run.inputs));
+  run.input_format = named_format(o.input_format);
+  if (run.inputs.size() == 1) run.input_format = input_format(run.inputs.front(), o.input_format);
   run.tensor = o.tensor;
   // The terminal's default comes last, so that it never overrides a flag: --partial decides
   // (its only --format is json, checked above), then --format.
   const std::string format = !o.format.empty()         ? o.format
                              : ::isatty(STDOUT_FILENO) ? "table"
                                                        : "json";
-  run.report = o.partial           ? stats_report::partial
-               : format == "table" ? stats_report::table
-               : format == "csv"   ? stats_report::csv
-                                   : stats_report::json;
+  run.report = o.partial               ? stats_report::partial
+               : format == "table"     ? stats_report::table
+               : format == "csv"       ? stats_report::csv
+               : format == "normalize" ? stats_report::normalize
+                                       : stats_report::json;
   run.plot = o.plot;
-  run.after = o.after;
+  run.beside = o.beside;
   run.normalize_after = o.normalize_after;
+  run.per_sample = o.per_sample;
+  run.threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   return run;
 }
 
+namespace {
+
+// For the progress bar's total: 0 for what has no size (standard input, a pipe).
+std::size_t file_size_or_zero(const std::string& path) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  return error ? 0 : static_cast<std::size_t>(size);
+}
+
+// Restores the progress observer a dataset's run borrowed: the bar counts files, not the
+// passes over each of them.
+class borrowed_progress {
+ public:
+  borrowed_progress() : observer_(&progress()) { set_progress_observer(nullptr); }
+  ~borrowed_progress() { set_progress_observer(observer_); }
+  borrowed_progress(const borrowed_progress&) = delete;
+  borrowed_progress& operator=(const borrowed_progress&) = delete;
+  progress_observer* get() const { return observer_; }
+
+ private:
+  progress_observer* observer_;
+};
+
+tensor_statistics dataset_statistics_of(const stats_run& run) {
+  std::size_t bytes = 0;
+  for (const std::string& path : run.inputs) bytes += file_size_or_zero(path);
+  announce_passes({"statistics of " + count_text(run.inputs.size(), "file")});
+  const borrowed_progress bar;
+  dataset_request request;
+  request.members = run.inputs.size();
+  request.axis = run.config.axis;
+  request.threads = run.threads;
+  request.per_sample = run.per_sample;
+  request.progress = bar.get();
+  request.bytes = bytes;
+  std::vector<std::string> dtypes(run.inputs.size());
+  const dataset_statistics d = bnorm::dataset_statistics_of(request, [&](std::size_t i) {
+    const std::string& path = run.inputs[i];
+    auto source = open_input_tensor(path, run.input_format, run.tensor).source;
+    dtypes[i] = name_of(source->info().type);
+    return dataset_member{std::move(source), input_name(path)};
+  });
+  tensor_statistics s;
+  s.name = count_text(d.files, "file");
+  s.info = d.first;
+  s.layout = d.layout;
+  s.channels = d.channels;
+  s.all = merge_all(s.channels);
+  s.files = d.files;
+  for (const std::string& t : dtypes) {
+    if (std::find(s.dtypes.begin(), s.dtypes.end(), t) == s.dtypes.end()) s.dtypes.push_back(t);
+  }
+  if (run.per_sample) s.per_sample = d.per_sample;
+  return s;
+}
+
+}  // namespace
+
 int run_stats(const stats_run& run) {
   const bn_config& config = run.config;
-  const auto source = open_input_tensor(run.input, run.input_format, run.tensor).source;
-  note_layout(source->info(), batch_layout(source->info(), config.axis, input_name(run.input)));
-  announce_passes({"statistics"});
-  const tensor_statistics input = statistics_of(*source, run.input, config);
+  std::unique_ptr<tensor_source> source;
+  tensor_statistics input;
+  if (run.inputs.size() == 1 && !run.per_sample) {
+    source = open_input_tensor(run.inputs.front(), run.input_format, run.tensor).source;
+    note_layout(source->info(),
+                batch_layout(source->info(), config.axis, input_name(run.inputs.front())));
+    announce_passes({"statistics"});
+    input = statistics_of(*source, run.inputs.front(), config);
+  } else {
+    input = dataset_statistics_of(run);
+    if (run.inputs.size() == 1) {
+      input.files = 0;
+      input.name = input_name(run.inputs.front());
+    }
+  }
   const std::vector<std::size_t> selected = select_channels(run.channels, input.layout.channels);
 
   if (!run.plot.empty()) {
@@ -306,11 +541,11 @@ int run_stats(const stats_run& run) {
       panels.push_back({"after normalization (" + std::string(config.conv->name) + ", " +
                             (mode == bn_mode::train ? "train" : "eval") + " mode)",
                         after.channels});
-    } else if (!run.after.empty()) {
+    } else if (!run.beside.empty()) {
       const auto after_source =
-          open_input_tensor(run.after, input_format(run.after, ""), {}, false, false).source;
-      announce_passes({"statistics of " + input_name(run.after)});
-      const tensor_statistics after = statistics_of(*after_source, run.after, config);
+          open_input_tensor(run.beside, input_format(run.beside, ""), {}, false, false).source;
+      announce_passes({"statistics of " + input_name(run.beside)});
+      const tensor_statistics after = statistics_of(*after_source, run.beside, config);
       if (after.layout.channels != input.layout.channels) {
         throw data_error(after.name + ": " + count_text(after.layout.channels, "channel") +
                          ", but " + input.name + " has " + std::to_string(input.layout.channels));
@@ -323,19 +558,26 @@ int run_stats(const stats_run& run) {
       panel.channels = std::move(shown);
       panel.indices = selected;
     }
+    const std::string title = input.files > 0
+                                  ? dataset_heading(input)
+                                  : input.name + ": shape " + shape_to_string(input.info.shape) +
+                                        ", " + name_of(input.info.type);
     output_file svg(run.plot);
-    svg.write(stats_svg(input.name + ": shape " + shape_to_string(input.info.shape) + ", " +
-                            name_of(input.info.type),
-                        panels));
+    svg.write(stats_svg(title, panels));
     svg.commit();
   }
 
   std::string text;
   if (run.report == stats_report::partial) {
     nlohmann::ordered_json doc;
-    doc["file"] = input.name;
-    doc["dtype"] = name_of(input.info.type);
-    doc["shape"] = input.info.shape;
+    if (input.files > 0) {
+      doc["files"] = input.files;
+      doc["dtype"] = dataset_dtype(input);
+    } else {
+      doc["file"] = input.name;
+      doc["dtype"] = name_of(input.info.type);
+      doc["shape"] = input.info.shape;
+    }
     doc["axis"] = input.layout.axis;
     doc.update(partial_document(input.channels, false));
     text = format_json_document(doc);
@@ -343,6 +585,8 @@ int run_stats(const stats_run& run) {
     text = format_json_document(statistics_json(input, selected));
   } else if (run.report == stats_report::csv) {
     text = statistics_csv(input, selected);
+  } else if (run.report == stats_report::normalize) {
+    text = normalize_text(input, selected);
   } else {
     text = statistics_table(input, selected);
   }

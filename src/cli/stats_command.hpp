@@ -7,21 +7,24 @@
 #include "batch_norm.hpp"
 #include "channel_selection.hpp"
 #include "formats/registry.hpp"
+#include "input_list.hpp"
 #include "layer_flags.hpp"
 #include "state_input.hpp"
 
 namespace bnorm::cli {
 
 struct stats_options {
-  std::string input;
-  std::string after;  ///< a second input: the normalized output to show beside the input
+  input_list_options inputs;
+  std::string beside;  ///< --beside: a second tensor to draw beside the input in --plot
   std::string input_format;
   std::string tensor;
-  std::string format;  ///< table|json|csv; empty: table on a terminal, else json
+  std::string format;  ///< table|json|csv|normalize; empty: table on a terminal, else json
   std::string channels;
   std::string plot;
   bool normalize_after = false;  ///< --after: normalize the input and show that too
   bool partial = false;          ///< --partial: mergeable count/mean/M2 as JSON
+  bool per_sample = false;       ///< --per-sample: the mean of the samples' means and stds
+  unsigned threads = 0;          ///< --threads; 0: every core
   layer_options layer;
   const CLI::App* command = nullptr;  ///< the parsed subcommand: which flags were given
 };
@@ -29,19 +32,21 @@ struct stats_options {
 CLI::App* add_stats_command(CLI::App& app, stats_options& options);
 
 /// What stats prints on standard output.
-enum class stats_report { table, json, csv, partial };
+enum class stats_report { table, json, csv, partial, normalize };
 
 /// What `stats` runs: the flags validated, every default resolved.
 struct stats_run {
-  std::string input;
+  std::vector<std::string> inputs;      ///< one: a tensor's statistics; more: a dataset's
   const codec* input_format = nullptr;  ///< --input-format; null: told when it is opened
   std::string tensor;
   /// --partial decides, then --format, then the terminal: a table on one, else JSON.
   stats_report report = stats_report::json;
   channel_spec channels;  ///< its range is checked against the input's channels
   std::string plot;       ///< empty: no picture
-  std::string after;      ///< a second input, drawn in the plot
+  std::string beside;     ///< a second tensor, drawn in the plot
   bool normalize_after = false;
+  bool per_sample = false;
+  unsigned threads = 1;
   bn_config config;
   state_input state;  ///< for normalize_after
 };

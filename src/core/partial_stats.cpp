@@ -5,6 +5,7 @@
 #include <string>
 
 #include "count_text.hpp"
+#include "dataset_stats.hpp"
 #include "error.hpp"
 #include "number_format.hpp"
 
@@ -143,16 +144,16 @@ std::vector<channel_moments> parse_partial(const json& document) {
 
 std::vector<channel_moments> merge_partials(
     const std::vector<std::vector<channel_moments>>& shards) {
-  std::vector<channel_moments> total = shards.at(0);
-  for (std::size_t s = 1; s < shards.size(); ++s) {
-    if (shards[s].size() != total.size()) {
+  moments_tree tree;
+  for (std::size_t s = 0; s < shards.size(); ++s) {
+    if (shards[s].size() != shards.at(0).size()) {
       throw data_error("shard " + std::to_string(s + 1) + " has " +
                        count_text(shards[s].size(), "channel") + ", the first has " +
-                       std::to_string(total.size()));
+                       std::to_string(shards[0].size()));
     }
-    for (std::size_t c = 0; c < total.size(); ++c) total[c] = merge(total[c], shards[s][c]);
+    tree.push(shards[s]);
   }
-  return total;
+  return tree.total();
 }
 
 }  // namespace bnorm

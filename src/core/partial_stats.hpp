@@ -30,7 +30,8 @@ nlohmann::ordered_json partial_document(const std::vector<channel_moments>& chan
 /// missing or malformed, or with fault::not_partial_statistics without "partial": true.
 std::vector<channel_moments> parse_partial(const nlohmann::ordered_json& document);
 
-/// Merges shards' statistics channel by channel, in the order given.  Throws data_error when
+/// Merges shards' statistics channel by channel, in the order given, by moments_tree's fixed
+/// pairwise tree.  Throws data_error when
 /// their channel counts differ.
 std::vector<channel_moments> merge_partials(
     const std::vector<std::vector<channel_moments>>& shards);

@@ -16,7 +16,7 @@ SRC = ROOT / "src"
 LAYERS = {
     "streams": {"tensor_stream"},
     "kernels": {"channel_stats", "layout", "convention", "batch_norm", "passes", "backward",
-                "fold", "in_memory", "tensor_compare"},
+                "fold", "in_memory", "tensor_compare", "dataset_stats"},
     "documents": {"state_file", "state_tensors", "partial_stats",
                   "document_compare", "stats_plot", "model_layers", "layers_plot",
                   "fold_report"},
