@@ -19,7 +19,7 @@ CLI::App* add_merge_command(CLI::App& app, merge_options& o) {
   CLI::App* cmd = app.add_subcommand(
       "merge",
       "Combine shards' partial statistics (stats --partial) into the whole batch's, exactly "
-      "(Chan's update); the same bytes in any order.");
+      "(Chan's update), in any order and grouping.");
   cmd->add_option("PARTIAL", o.inputs.paths,
                   "Partial statistics files, one per shard (or merged), or folders of them")
       ->type_name("FILE");

@@ -330,9 +330,7 @@ std::string statistics_table(const tensor_statistics& s, const std::vector<std::
 
 CLI::App* add_stats_command(CLI::App& app, stats_options& o) {
   CLI::App* cmd = app.add_subcommand(
-      "stats",
-      "Per-channel statistics of a tensor, or of a dataset of many: count, mean, variances, "
-      "extremes, NaN/Inf.");
+      "stats", "Per-channel statistics of a tensor: count, mean, variances, extremes, NaN/Inf.");
   cmd->add_option("INPUT", o.inputs.paths,
                   "Tensors, " + extension_names(", ", " or ") +
                       ", or folders of them; - reads standard input. Many are one dataset")
@@ -383,6 +381,9 @@ stats_run resolve(const stats_options& o) {
   }
   if (o.partial && o.per_sample) {
     throw usage_error("--partial merges pooled moments; the per-sample estimator does not merge");
+  }
+  if (o.per_sample && o.normalize_after) {
+    throw usage_error("--after draws the normalized tensor's pooled statistics: no --per-sample");
   }
   if (!o.beside.empty() && o.normalize_after) {
     throw usage_error("give either --beside or --after, not both");

@@ -234,7 +234,9 @@ FLAGS = {
     # No --momentum: stats writes no running statistics.  The layer flags but --convention
     # and --axis only matter for --after.
     "stats": {**INPUT, **LAYER, **FEEDBACK, "--mode": "--after's normalization",
-              "AFTER": "drawn in --plot", "--format": "report format",
+              "--beside": "drawn in --plot", "--format": "report format",
+              "--files-from": "more inputs", "-0": "NUL-separated list", "-j": "threads",
+              "--per-sample": "per-sample estimator",
               "--channels": "which channels", "--plot": "the picture",
               "--partial": "mergeable statistics", "--after": "normalized INPUT in --plot"},
     # No -q/-v: layers reads a few small tensors.
@@ -249,7 +251,8 @@ FLAGS = {
                 "--format": "report format"},
     "convert": {**INPUT, "OUTPUT": "the output", "--output-format": "format of the output",
                 "--dtype": "output type", **FEEDBACK},
-    "merge": {"PARTIAL": "the shards", "-o": "the merged statistics"},
+    "merge": {"PARTIAL": "the shards", "-o": "the merged statistics",
+              "--files-from": "more inputs", "-0": "NUL-separated list"},
     # No --momentum: backward updates no running statistics.
     "backward": {**INPUT, **OUTPUT, **LAYER, **FEEDBACK, "--mode": "train or eval",
                  "--grad-output": "the gradient", "--grads-out": "grad_weight and grad_bias",
@@ -313,9 +316,12 @@ class Flags(ScratchTestCase):
               "--virtual-batch-size", "1"], "--virtual-batch-size", "eval"),
             (["apply", "x.npy", "-o", "y.npy", "--batch-stats", "m.json",
               "--virtual-batch-size", "1"], "--virtual-batch-size", "--batch-stats"),
-            (["stats", "x.npy", "-", "--plot", "p.svg"], "AFTER", "standard input"),
-            (["stats", "x.npy", "x.npy"], "x.npy", "--plot"),
-            (["stats", "x.npy", "x.npy", "--format", "csv"], "--plot"),
+            (["stats", "x.npy", "--beside", "-", "--plot", "p.svg"], "--beside", "standard input"),
+            (["stats", "x.npy", "--beside", "x.npy"], "x.npy", "--plot"),
+            (["stats", "x.npy", "--beside", "x.npy", "--format", "csv"], "--plot"),
+            (["stats", "x.npy", "--per-sample", "--after", "--plot", "p.svg"], "--after"),
+            (["stats", "x.npy", "x.npy", "--after", "--plot", "p.svg"], "--after", "one INPUT"),
+            (["stats", "x.npy", "--per-sample", "--partial"], "--partial"),
             (["stats", "x.npy", "--after"], "--plot"),
             (["stats", "x.npy", "--eps", "0.1"], "--eps", "--after"),
             (["stats", "x.npy", "--mode", "eval"], "--mode", "--after"),
@@ -342,7 +348,8 @@ class Flags(ScratchTestCase):
         self.assertEqual(self.bnorm("apply", "x.npy", "-o", "y.npy", "--mode", "eval",
                                     "--no-track-running-stats", "--virtual-batch-size", "2").status,
                          0)
-        self.assertEqual(self.bnorm("stats", "x.npy", "x.npy", "--plot", "p.svg").status, 0)
+        self.assertEqual(self.bnorm("stats", "x.npy", "--beside", "x.npy", "--plot", "p.svg").status,
+                         0)
         result = self.bnorm("stats", "x.npy", "--after", "--eps", "0.5", "--plot", "q.svg")
         self.assertEqual(result.status, 0, result)
         self.assertEqual(self.bnorm("stats", "x.npy", "--partial", "--format", "json").status, 0)
@@ -371,11 +378,11 @@ BAD = {"--input-format": "xml", "--output-format": "xml", "--tensor": "nope", "-
        "--ulp": "-1", "--dtype": "int8", "--grad-output": "missing.npy",
        "--grads-out": "no-dir/g.json", "--bias": "missing.npy", "--bias-out": "no-dir/b.json",
        "-o": "no-dir/o.json", "INPUT": "missing.npy", "OUTPUT": "no-dir/o.json",
-       "AFTER": "missing.npy", "ACTUAL": "missing.npy", "EXPECTED": "missing.npy",
+       "--beside": "missing.npy", "--files-from": "missing.txt", "-j": "0", "ACTUAL": "missing.npy", "EXPECTED": "missing.npy",
        "WEIGHT": "missing.npy", "PARTIAL": "missing.json", "MODEL": "missing.npz",
        "--gamma-threshold": "-1", "--gamma-percentile": "101", "--prefix": "nope."}
 REMOVE = object()  # in a change to BASE: leave this key out (None is a switch's no value)
-BAD_BASE = {("stats", "AFTER"): {"--after": REMOVE}}
+BAD_BASE = {("stats", "--beside"): {"--after": REMOVE}}
 # Switches, and where each must change the result (status, stdout, stderr or the outputs).
 SWITCHES = {
     ("apply", "--no-affine"): {},
@@ -384,12 +391,15 @@ SWITCHES = {
     ("backward", "--no-track-running-stats"): {"--mode": "eval"},
     ("stats", "--partial"): {"--after": REMOVE, "--plot": REMOVE},
     ("stats", "--after"): {"--after": REMOVE},
+    ("stats", "--per-sample"): {"--after": REMOVE},
     ("compare", "--equal-nan"): {"ACTUAL": "n.npy", "EXPECTED": "n.npy"},
     ("compare", "--ignore-extra-keys"): {"ACTUAL": "more.json", "EXPECTED": "less.json"},
     **{(sub, "-v"): {} for sub in ["apply", "stats", "convert", "backward", "fold"]},
 }
 # -q only changes what a terminal shows: test_progress checks it on a pseudo-terminal.
 EXEMPT = {(sub, "-q") for sub in ["apply", "stats", "convert", "backward", "fold"]}
+# -0 changes how --files-from's names are split: tests/cases/dataset checks it.
+EXEMPT |= {("stats", "-0"), ("merge", "-0")}
 
 
 def changed(base, changes):
@@ -466,7 +476,6 @@ class Positionals(ScratchTestCase):
         self.path("p.json").write_text("{}")
         cases = [
             ["apply", "x.npy", "extra.npy", "-o", "y.npy"],
-            ["stats", "x.npy", "x.npy", "extra.npy", "--plot", "p.svg"],
             ["layers", "samples/model.safetensors", "extra.npy"],
             ["compare", "x.npy", "x.npy", "extra.npy"],
             ["convert", "x.npy", "y.npy", "extra.npy"],
@@ -477,8 +486,6 @@ class Positionals(ScratchTestCase):
         for args in cases:
             with self.subTest(args=args):
                 self.assertFailsWith(self.bnorm(*args), 2, "extra.npy")
-        # stats A B without --plot would report A alone: refused, naming B.
-        self.assertFailsWith(self.bnorm("stats", "x.npy", "x.npy"), 2, "x.npy", "--plot")
 
 
 def python_slice(text, count):
@@ -603,8 +610,7 @@ class InputFiles(ScratchTestCase):
     def test_a_directory_is_a_directory(self):
         runs = {
             "INPUT": lambda d: ["apply", d, "-o", "y.npy"],
-            "stats INPUT": lambda d: ["stats", d],
-            "stats AFTER": lambda d: ["stats", "x.npy", d, "--plot", "p.svg"],
+            "stats --beside": lambda d: ["stats", "x.npy", "--beside", d, "--plot", "p.svg"],
             "--state": lambda d: ["apply", "x.npy", "-o", "y.npy", "--state", d],
             "stats --state": lambda d: ["stats", "x.npy", "--after", "--plot", "p.svg",
                                         "--state", d],
@@ -615,7 +621,6 @@ class InputFiles(ScratchTestCase):
                                  "--state", "state.json", "--axis", "1", "--bias", d],
             "WEIGHT": lambda d: ["fold", d, "-o", "y.npy", "--bias-out", "b.npy",
                                  "--state", "state.json"],
-            "merge": lambda d: ["merge", "partial.json", d, "-o", "m.json"],
             "convert": lambda d: ["convert", d, "y.npy"],
             "compare ACTUAL": lambda d: ["compare", d, "x.npy"],
             "compare EXPECTED": lambda d: ["compare", "x.npy", d],
@@ -626,6 +631,10 @@ class InputFiles(ScratchTestCase):
                 with self.subTest(input=what, folder=folder):
                     self.assertFailsWith(self.bnorm(*args(folder)), 4, folder,
                                          "Is a directory")
+            # A folder of inputs is walked: an empty one names nothing to read.
+            for args in (["stats", folder], ["merge", "partial.json", folder, "-o", "m.json"]):
+                with self.subTest(args=args):
+                    self.assertFailsWith(self.bnorm(*args), 2, folder, "holds no file")
             (self.dir / folder).rmdir()
 
 
