@@ -1,0 +1,207 @@
+#!/usr/bin/python3
+"""`stats` over many files: the pooled and per-sample statistics of a dataset equal NumPy's
+(float64) over the concatenation of its files, for every layout, dtype and format; the bytes
+do not depend on the order the files are named in nor on --threads; `merge` of partials gives
+the same bytes in any order.  BNORM_LARGE_GRID=1 runs more and larger files."""
+import itertools
+import json
+import os
+import random
+import unittest
+
+import numpy as np
+
+from cli_support import ScratchTestCase, write_safetensors
+
+LARGE = os.environ.get("BNORM_LARGE_GRID") == "1"
+FILES = 9 if LARGE else 4
+
+# name: (shape of a file of `n` samples, --axis, the channel axis of that shape)
+LAYOUTS = {
+    "channels-first": (lambda n: (n, 3, 4, 5), None, 1),
+    "channels-last": (lambda n: (n, 4, 5, 3), "-1", 3),
+    "rank-3": (lambda n: (n, 3, 7), None, 1),
+    "channel-axis-0": (lambda n: (3, n, 4), "0", 0),
+    "fortran": (lambda n: (n, 3, 4, 5), None, 1),
+}
+SAFETENSORS_DTYPES = {"float16": "F16", "float32": "F32", "float64": "F64", "int32": "I32",
+                      "bool": "BOOL", "bfloat16": "BF16"}
+# (format, dtype): the formats that hold each dtype.
+CASES = [("npy", "float16"), ("npy", "float32"), ("npy", "float64"), ("npy", "int32"),
+         ("npy", "bool"), ("npz", "float32"), ("json", "float64"),
+         ("safetensors", "bfloat16"), ("safetensors", "float32"), ("safetensors", "int32")]
+
+
+def make_values(rng, shape, dtype):
+    """The file's values, and the same values as float64 (the reference's)."""
+    if dtype == "bool":
+        x = rng.random(shape) < 0.3
+        return x, x.astype(np.float64)
+    if dtype == "int32":
+        x = rng.integers(-50, 200, size=shape).astype(np.int32)
+        return x, x.astype(np.float64)
+    if dtype == "bfloat16":
+        bits = (rng.normal(3.0, 2.0, size=shape).astype(np.float32).view(np.uint32) >> 16)
+        bits = bits.astype(np.uint16)
+        return bits, (bits.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+    x = rng.normal(3.0, 2.0, size=shape).astype(dtype)
+    return x, x.astype(np.float64)
+
+
+def reference(arrays, axis, per_sample):
+    """NumPy's statistics of the dataset `arrays` (float64) with channel axis `axis`."""
+    c = arrays[0].shape[axis]
+    per_channel = [np.concatenate([np.moveaxis(a, axis, 0).reshape(c, -1) for a in arrays],
+                                  axis=1)]
+    whole = per_channel[0]
+    if not per_sample:
+        return {"mean": whole.mean(axis=1), "var": whole.var(axis=1),
+                "var_unbiased": whole.var(axis=1, ddof=1), "std": whole.std(axis=1),
+                "min": whole.min(axis=1), "max": whole.max(axis=1)}
+    samples = []
+    for a in arrays:
+        if axis == 0:
+            samples.append(a.reshape(c, -1))
+        else:
+            samples.extend(np.moveaxis(s, axis - 1, 0).reshape(c, -1) for s in a)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {"samples": len(samples),
+                "mean": np.mean([s.mean(axis=1) for s in samples], axis=0),
+                "std": np.mean([s.std(axis=1) for s in samples], axis=0),
+                "std_unbiased": np.mean([s.std(axis=1, ddof=1) for s in samples], axis=0)}
+
+
+class DatasetStatistics(ScratchTestCase):
+    def write_dataset(self, folder, layout, fmt, dtype, seed):
+        """Files of different batch sizes; returns their values as float64 and the flags."""
+        shape_of, axis_flag, _ = LAYOUTS[layout]
+        rng = np.random.default_rng(seed)
+        os.mkdir(self.path(folder))
+        arrays = []
+        for i in range(FILES):
+            x, reference_values = make_values(rng, shape_of(1 + i % 3 + (i * 5) % 4), dtype)
+            arrays.append(reference_values)
+            name = self.path(f"{folder}/f{i:02}.{fmt}")
+            if fmt == "npy":
+                np.save(name, np.asfortranarray(x) if layout == "fortran" else x)
+            elif fmt == "npz":
+                np.savez(name, x=x)
+            elif fmt == "json":
+                name.write_text(json.dumps(x.tolist()))
+            else:
+                raw = np.ascontiguousarray(x).astype(x.dtype.newbyteorder("<")).tobytes()
+                write_safetensors(name, {"x": (SAFETENSORS_DTYPES[dtype], x.shape, raw)})
+        flags = ["--axis", axis_flag] if axis_flag else []
+        if fmt in ("npz", "safetensors"):
+            flags += ["--tensor", "x"]
+        return arrays, flags
+
+    def stats(self, *args):
+        result = self.bnorm("stats", *args, "--format", "json")
+        self.assertEqual(result.status, 0, result)
+        return json.loads(result.stdout)
+
+    def test_pooled_and_per_sample_equal_numpy_over_the_concatenation(self):
+        for (layout, (_, _, axis)), (fmt, dtype) in itertools.product(LAYOUTS.items(), CASES):
+            if layout == "fortran" and fmt != "npy":
+                continue  # only .npy says a tensor is in Fortran order
+            folder = f"{layout}-{fmt}-{dtype}"
+            with self.subTest(layout=layout, format=fmt, dtype=dtype):
+                arrays, flags = self.write_dataset(folder, layout, fmt, dtype, len(folder))
+                pooled = self.stats(folder, *flags)
+                expected = reference(arrays, axis, False)
+                self.assertEqual(pooled["files"], FILES)
+                self.assertEqual(pooled["estimator"], "pooled")
+                self.assertEqual(pooled["count"], sum(a.size for a in arrays) // 3)
+                # Both sides sum in double; the moments are computed without cancellation, so
+                # they agree to a few ulps of the values' scale.
+                for key, values in expected.items():
+                    np.testing.assert_allclose(pooled[key], values, rtol=1e-12, atol=1e-12,
+                                               err_msg=key)
+                per_sample = self.stats(folder, *flags, "--per-sample")
+                expected = reference(arrays, axis, True)
+                self.assertEqual(per_sample["estimator"], "per_sample")
+                self.assertEqual(per_sample["samples"], expected.pop("samples"))
+                self.assertNotIn("var", per_sample)
+                for key, values in expected.items():
+                    actual = np.array([np.nan if v is None else v for v in per_sample[key]],
+                                      dtype=np.float64)
+                    np.testing.assert_allclose(actual, values, rtol=1e-12, atol=1e-12,
+                                               err_msg=key)
+
+    def test_normalize_prints_the_float32_mean_and_std(self):
+        arrays, flags = self.write_dataset("d", "channels-first", "npy", "float32", 5)
+        result = self.bnorm("stats", "d", "--format", "normalize")
+        self.assertEqual(result.status, 0, result)
+        expected = reference(arrays, 1, False)
+        # NumPy's str of a float32 is its shortest round-trip text (for these magnitudes,
+        # without an exponent), as is bnorm's.
+        self.assertEqual(result.stdout.decode(), "mean=[%s], std=[%s]\n" % (
+            ", ".join(str(np.float32(v)) for v in expected["mean"]),
+            ", ".join(str(np.float32(v)) for v in expected["std"])))
+
+    def test_the_bytes_depend_neither_on_order_nor_on_threads(self):
+        rng = np.random.default_rng(3)
+        names = []
+        for i in range(12 if not LARGE else 60):
+            # Large offsets and different sizes make the combination's rounding visible.
+            x = (rng.normal(1e4 * (i % 5), 1.0 + i, size=(1 + i % 4, 3, 8, 8))).astype(np.float32)
+            names.append(f"b{i:02}.npy")
+            np.save(self.path(names[-1]), x)
+        for extra in (["--format", "json"], ["--partial"], ["--per-sample"], ["--format", "csv"]):
+            outputs = set()
+            shuffled = list(names)
+            for seed, threads in itertools.product(range(3), ["1", "2", "3"]):
+                random.Random(seed).shuffle(shuffled)
+                result = self.bnorm("stats", *shuffled, "-j", threads, *extra)
+                self.assertEqual(result.status, 0, result)
+                outputs.add(result.stdout)
+            self.path("list").write_text("\n".join(reversed(names)) + "\n")
+            result = self.bnorm("stats", "--files-from", "list", *extra)
+            outputs.add(result.stdout)
+            self.path("list0").write_bytes(b"\0".join(n.encode() for n in names))
+            result = self.bnorm("stats", "--files-from", "list0", "-0", *extra)
+            outputs.add(result.stdout)
+            self.assertEqual(len(outputs), 1, extra)
+
+    def test_one_file_reports_as_before(self):
+        x = np.random.default_rng(1).normal(size=(4, 3, 2)).astype(np.float32)
+        np.save(self.path("x.npy"), x)
+        doc = self.stats("x.npy")
+        self.assertEqual(doc["file"], "x.npy")
+        self.assertEqual(doc["shape"], [4, 3, 2])
+        self.assertNotIn("files", doc)
+        self.assertNotIn("estimator", doc)
+
+
+class MergeOrder(ScratchTestCase):
+    def test_merge_gives_the_same_bytes_in_any_order(self):
+        rng = np.random.default_rng(8)
+        names = []
+        for i in range(8):
+            x = rng.normal(100.0 * i, 1.0 + 3 * i, size=(1 + i, 3, 5)).astype(np.float32)
+            np.save(self.path(f"s{i}.npy"), x)
+            result = self.bnorm("stats", f"s{i}.npy", "--partial")
+            self.assertEqual(result.status, 0, result)
+            names.append(f"p{i}.json")
+            self.path(names[-1]).write_bytes(result.stdout)
+        outputs = set()
+        for seed in range(6):
+            random.Random(seed).shuffle(names)
+            result = self.bnorm("merge", *names, "-o", "-")
+            self.assertEqual(result.status, 0, result)
+            outputs.add(result.stdout)
+        os.mkdir(self.path("parts"))
+        for name in names:
+            os.rename(self.path(name), self.path(f"parts/{name}"))
+        outputs.add(self.bnorm("merge", "parts", "-o", "-").stdout)
+        self.assertEqual(len(outputs), 1)
+        merged = json.loads(outputs.pop())
+        whole = np.concatenate([np.load(self.path(f"s{i}.npy")) for i in range(8)]).astype(
+            np.float64)
+        np.testing.assert_allclose(merged["mean"], whole.mean(axis=(0, 2)), rtol=1e-13)
+        np.testing.assert_allclose(merged["var"], whole.var(axis=(0, 2)), rtol=1e-12)
+
+
+if __name__ == "__main__":
+    unittest.main()
