@@ -1,0 +1,2 @@
+printf 'b.npy\0a.npy' > list
+bnorm stats --files-from list -0 --format csv

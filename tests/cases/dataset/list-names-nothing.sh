@@ -1,0 +1,2 @@
+printf '\n\n' > list.txt
+bnorm stats --files-from list.txt

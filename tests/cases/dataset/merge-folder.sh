@@ -1,0 +1,4 @@
+mkdir parts
+bnorm stats a.npy --partial > parts/a.json
+bnorm stats b.npy --partial > parts/b.json
+bnorm merge parts -o -

@@ -1,0 +1,1 @@
+bnorm stats b.npy a.npy --format table
