@@ -87,7 +87,8 @@ printf '%s\n' "${COMPREPLY[@]}"
         self.assertEqual(self.complete("bnorm apply --convention t"), ["tf-fused", "torch"])
         self.assertEqual(self.complete("bnorm apply --mode "), ["eval", "train"])
         self.assertEqual(self.complete("bnorm apply --mode=e"), ["eval"])
-        self.assertEqual(self.complete("bnorm stats --format "), ["csv", "json", "table"])
+        self.assertEqual(self.complete("bnorm stats --format "),
+                         ["csv", "json", "normalize", "table"])
         self.assertEqual(self.complete("bnorm convert --dtype float3"), ["float32"])
         self.assertEqual(self.complete("bnorm compare --format "), ["json", "text"])
 
