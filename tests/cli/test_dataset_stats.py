@@ -5,6 +5,7 @@ do not depend on the order the files are named in nor on --threads; `merge` of p
 the same bytes in any order.  BNORM_LARGE_GRID=1 runs more and larger files."""
 import itertools
 import json
+import math
 import os
 import random
 import unittest
@@ -128,6 +129,17 @@ class DatasetStatistics(ScratchTestCase):
                                       dtype=np.float64)
                     np.testing.assert_allclose(actual, values, rtol=1e-12, atol=1e-12,
                                                err_msg=key)
+
+    def test_a_million_samples_keep_their_digits(self):
+        # Each row of a (10^6, 2) float64 table is a sample; summed naively, the 10^6 sample
+        # means around 1e8 would lose about 1e-5 of the mean (10^3 ulps).
+        x = 1e8 + np.random.default_rng(4).random((10**6 if not LARGE else 4 * 10**6, 2))
+        np.save(self.path("rows.npy"), x)
+        doc = self.stats("rows.npy", "--per-sample")
+        self.assertEqual(doc["samples"], len(x))
+        for c in range(2):
+            exact = math.fsum(x[:, c]) / len(x)  # within an ulp of the exact mean
+            self.assertLessEqual(abs(doc["mean"][c] - exact), 2 * np.spacing(exact), c)
 
     def test_normalize_prints_the_float32_mean_and_std(self):
         arrays, flags = self.write_dataset("d", "channels-first", "npy", "float32", 5)
