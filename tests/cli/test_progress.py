@@ -109,6 +109,17 @@ class Progress(ScratchTestCase):
         self.assertEqual(y.shape, (32, 4, 128, 128))
         self.assertLess(abs(float(y.astype(np.float64).mean())), 1e-4)
 
+    def test_a_dataset_gets_one_bar_of_files_and_bytes(self):
+        os.mkdir(self.path("data"))
+        for i in range(6):
+            os.link(self.path("big.npy"), self.path(f"data/{i}.npy"))
+        status, tty = self.run_with_stderr_on_tty("stats", "data", "-j", "2", "--format", "json")
+        self.assertEqual(status, 0, tty)
+        self.assertIn("\rbnorm: statistics of 6 files ", tty)
+        self.assertRegex(tty, r"\d+%  [\d.]+ (B|KiB|MiB)/48\.0 MiB  ")
+        self.assertNotIn("\n", tty)
+        self.assertEqual(visible_line(tty).strip(), "")
+
     def test_lines_fit_the_terminal(self):
         _, tty = self.run_with_stderr_on_tty("apply", "big.npy", "-o", "y.npy")
         for segment in tty.split("\r"):
