@@ -1,0 +1,1 @@
+bnorm stats a.npy b.npy --after --plot p.svg

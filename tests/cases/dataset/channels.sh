@@ -1,0 +1,1 @@
+bnorm stats a.npy b.npy --channels 1: --format csv
