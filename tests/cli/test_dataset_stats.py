@@ -186,6 +186,34 @@ class DatasetStatistics(ScratchTestCase):
         self.assertNotIn("estimator", doc)
 
 
+class ChannelNames(ScratchTestCase):
+    """A table's header names the channels of the last axis in every report."""
+
+    def setUp(self):
+        super().setUp()
+        formats = [line for line in self.bnorm("stats", "--help").stdout.decode().splitlines()
+                   if "--input-format" in line]
+        if not formats or "csv" not in formats[0]:
+            self.skipTest("no CSV codec in this build")
+        self.path("a.csv").write_text("height,weight\n1.5,60\n1.75,80\n")
+        self.path("b.csv").write_text("height,weight\n2,70\n")
+
+    def test_names_label_json_csv_and_table(self):
+        for inputs in (["a.csv"], ["a.csv", "b.csv"]):
+            with self.subTest(inputs=inputs):
+                doc = json.loads(self.bnorm("stats", *inputs, "--format", "json").stdout)
+                self.assertEqual(doc["channel_names"], ["height", "weight"])
+                values = np.array([[1.5, 60], [1.75, 80], [2, 70]])[: 2 if len(inputs) == 1 else 3]
+                np.testing.assert_allclose(doc["mean"], values.mean(axis=0), rtol=1e-15)
+                csv = self.bnorm("stats", *inputs, "--format", "csv").stdout.decode()
+                self.assertEqual([line.split(",")[0] for line in csv.splitlines()[1:]],
+                                 ["height", "weight", "all"])
+                table = self.bnorm("stats", *inputs, "--format", "table").stdout.decode()
+                self.assertIn("  height ", table)
+        doc = json.loads(self.bnorm("stats", "a.csv", "--channels", "1", "--format", "json").stdout)
+        self.assertEqual(doc["channel_names"], ["weight"])
+
+
 class MergeOrder(ScratchTestCase):
     def test_merge_gives_the_same_bytes_in_any_order(self):
         rng = np.random.default_rng(8)
