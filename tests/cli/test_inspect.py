@@ -180,7 +180,7 @@ class Plot(ScratchTestCase):
 
     def test_second_input_is_drawn_beside_the_first(self):
         self.assertEqual(self.bnorm("apply", "samples/batch.npy", "-o", "y.npy").status, 0)
-        result = self.bnorm("stats", "samples/batch.npy", "y.npy", "--plot", "plot.svg",
+        result = self.bnorm("stats", "samples/batch.npy", "--beside", "y.npy", "--plot", "plot.svg",
                             "--format", "json")
         self.assertEqual(result.status, 0, result)
         svg = self.path("plot.svg").read_text()

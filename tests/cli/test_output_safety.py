@@ -45,8 +45,9 @@ COMMANDS = {
                   "{--state}", "-o", "{-o}", "--grads-out", "{--grads-out}"],
                  {"INPUT": "x.npy", "--grad-output": "g.npy", "--state": "state.json"},
                  {"-o": "gx.npy", "--grads-out": "gw.json"}, {("-o", "INPUT")}),
-    "stats": (["stats", "{INPUT}", "{AFTER}", "--plot", "{--plot}", "--format", "json"],
-              {"INPUT": "x.npy", "AFTER": "y0.npy"}, {"--plot": "p.svg"}, set()),
+    "stats": (["stats", "{INPUT}", "--beside", "{--beside}", "--plot", "{--plot}", "--format",
+               "json"],
+              {"INPUT": "x.npy", "--beside": "y0.npy"}, {"--plot": "p.svg"}, set()),
 }
 
 
