@@ -1,0 +1,1 @@
+bnorm stats
