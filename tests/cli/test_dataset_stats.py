@@ -141,6 +141,17 @@ class DatasetStatistics(ScratchTestCase):
             exact = math.fsum(x[:, c]) / len(x)  # within an ulp of the exact mean
             self.assertLessEqual(abs(doc["mean"][c] - exact), 2 * np.spacing(exact), c)
 
+    def test_fortran_order_with_more_samples_than_a_block(self):
+        # 30,000 samples of 3 channels: more than bnorm measures at once in Fortran order
+        # (2^16 sample-channels), so the samples are read block by block.
+        x = np.asfortranarray(np.random.default_rng(9).normal(5, 2, (30000, 3, 2)))
+        np.save(self.path("fortran.npy"), x)
+        doc = self.stats("fortran.npy", "--per-sample")
+        expected = reference([x], 1, True)
+        self.assertEqual(doc["samples"], 30000)
+        for key in ("mean", "std", "std_unbiased"):
+            np.testing.assert_allclose(doc[key], expected[key], rtol=1e-12, err_msg=key)
+
     def test_normalize_prints_the_float32_mean_and_std(self):
         arrays, flags = self.write_dataset("d", "channels-first", "npy", "float32", 5)
         result = self.bnorm("stats", "d", "--format", "normalize")
