@@ -20,8 +20,10 @@ namespace {
 
 // Values decoded at once by the per-sample pass: a few hundred KiB of doubles.
 constexpr std::size_t sample_chunk = 1 << 15;
-// Per-(sample, channel) accumulators held at once for a Fortran-order member.
+// A Fortran-order member with at most this many (sample, channel) pairs is measured in one
+// pass; one with more, a block of at most gather_values values at a time.
 constexpr std::size_t max_sample_channels = 1 << 16;
+constexpr std::size_t gather_values = 1 << 20;
 
 // One member's figures: its moments alone, and its samples' sums.
 struct member_result {
@@ -74,40 +76,49 @@ void measure_samples(const tensor_source& source, member_result& r) {
     }
     return;
   }
-  // Fortran order: the samples are measured a block at a time, channel c of the block's sample
-  // s as channel c·count + s, so that a table of a million rows holds a block's accumulators,
-  // not a million.  A whole file in one block is read in order; a block of some samples reads
-  // their values, which lie side by side, at each of the other positions.
-  const std::size_t block = std::max<std::size_t>(1, max_sample_channels / channels);
-  std::vector<channel_moments> sample(channels);
-  for (std::size_t s0 = 0; s0 < samples; s0 += block) {
-    const std::size_t count = std::min(block, samples - s0);
-    moments_accumulator acc(channels * count, extended);
-    if (count == samples) {
-      for (std::size_t first = 0; first < elements;) {
-        const std::size_t n = std::min(chunk.size(), elements - first);
-        source.read_at(first, std::span<double>(chunk.data(), n));
-        for (std::size_t i = 0; i < n;) {
-          const std::size_t p = first + i;
-          const std::size_t c = layout.channel_at(p), s = p % samples;
-          const std::size_t run = std::min({layout.inner - p % layout.inner, samples - s, n - i});
-          acc.add_interleaved(c * samples + s, chunk.data() + i, run);
-          i += run;
-        }
-        first += n;
+  // Fortran order: the first axis varies fastest, so the samples interleave.  Few samples
+  // and channels: one pass in file order, channel c of sample s accumulated as channel
+  // c·samples + s.
+  if (samples * channels <= max_sample_channels) {
+    moments_accumulator acc(channels * samples, extended);
+    for (std::size_t first = 0; first < elements;) {
+      const std::size_t n = std::min(chunk.size(), elements - first);
+      source.read_at(first, std::span<double>(chunk.data(), n));
+      for (std::size_t i = 0; i < n;) {
+        const std::size_t p = first + i;
+        const std::size_t c = layout.channel_at(p), s = p % samples;
+        const std::size_t run = std::min({layout.inner - p % layout.inner, samples - s, n - i});
+        acc.add_interleaved(c * samples + s, chunk.data() + i, run);
+        i += run;
       }
-    } else {
-      if (chunk.size() < count) chunk.resize(count);
-      for (std::size_t first = s0; first < elements; first += samples) {
-        // inner is a multiple of samples: the block's values at `first` share one channel.
-        source.read_at(first, std::span<double>(chunk.data(), count));
-        acc.add_interleaved(layout.channel_at(first) * count, chunk.data(), count);
-      }
+      first += n;
     }
     const std::vector<channel_moments> all = acc.moments();
-    for (std::size_t s = 0; s < count; ++s) {
-      for (std::size_t c = 0; c < channels; ++c) sample[c] = all[c * count + s];
+    std::vector<channel_moments> sample(channels);
+    for (std::size_t s = 0; s < samples; ++s) {
+      for (std::size_t c = 0; c < channels; ++c) sample[c] = all[c * samples + s];
       add_sample(r, sample);
+    }
+    return;
+  }
+  // Many (a table of a million rows): a block of samples at a time, whose values lie side by
+  // side at every `samples`-th position, gathered sample by sample; a sample alone is the
+  // Fortran-order tensor without the first axis.
+  const std::size_t per_sample = elements / samples;
+  const std::size_t block = std::clamp<std::size_t>(gather_values / per_sample, 1, samples);
+  channel_layout sample_layout = layout;
+  sample_layout.inner = layout.inner / samples;
+  std::vector<double> gathered(block * per_sample), values(per_sample);
+  for (std::size_t s0 = 0; s0 < samples; s0 += block) {
+    const std::size_t count = std::min(block, samples - s0);
+    for (std::size_t j = 0; j < per_sample; ++j) {
+      source.read_at(s0 + j * samples, std::span<double>(gathered.data() + j * count, count));
+    }
+    for (std::size_t s = 0; s < count; ++s) {
+      for (std::size_t j = 0; j < per_sample; ++j) values[j] = gathered[j * count + s];
+      moments_accumulator acc(channels, extended);
+      accumulate(sample_layout, 0, values.data(), per_sample, acc);
+      add_sample(r, acc.moments());
     }
   }
 }
