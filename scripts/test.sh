@@ -10,6 +10,23 @@ build_dir=${BNORM_BUILD_DIR:-$root/build}
 "$root/scripts/setup.sh" || exit 1
 cd "$root"
 
+# What only the tests need, not the build (so not in setup.sh): GNU parallel and rsync run the
+# README's recipes (rsync copies --transferfile/--return over ssh), openssh-server is the sshd
+# of test_multi_host, python3-pandas the peer of the CSV tests.  Asked for only when missing.
+test_packages=(parallel rsync openssh-server python3-pandas)
+missing=()
+for p in "${test_packages[@]}"; do
+  [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "test: installing ${missing[*]}" >&2
+  sudo=()
+  ((EUID == 0)) || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" >/dev/null || exit 1
+fi
+
 passed=0 failed=0
 # Runs ctest in $1, echoing its output, and adds its counts to the totals.
 run_ctest() {
