@@ -53,8 +53,8 @@ def free_port():
 def run_group(argv, timeout, **kwargs):
     """subprocess.run in a session of its own, so that a timeout ends every process the
     command started (parallel, ssh, rsync), not only the first."""
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True, **kwargs)
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True, **kwargs)
     try:
         out, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
