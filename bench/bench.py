@@ -259,7 +259,7 @@ def dataset_scenarios(folder):
         if not selected(title):
             continue
         where = make_dataset(folder, files)
-        ours = f"bnorm stats DIR (one process)"
+        ours = "bnorm stats DIR (one process)"
         commands = [(ours, [bnorm, "stats", where, "--format", "json"])]
         if not runs_here(commands[0][1]):
             commands = []
@@ -284,7 +284,8 @@ def dataset_scenarios(folder):
             commands = []
         commands += [("cat FILES > /dev/null", ["cat", *paths]),
                      ("NumPy loop", [PYTHON, HERE / "peers/numpy_dataset_stats.py", where])]
-        table = scenario(title, commands, ARGS.runs, "800 MiB in all, read warm from the page cache.")
+        note = "800 MiB in all, read warm from the page cache."
+        table = scenario(title, commands, ARGS.runs, note)
         table += target(title, ours, "cat FILES > /dev/null", "within 1.3 × of cat",
                         ratio_at_most=1.3)
         report.append(table)
@@ -329,13 +330,13 @@ def method(runs):
     torch_version = subprocess.run([PYTHON, "-c", "import torch; print(torch.__version__)"],
                                    capture_output=True, text=True).stdout.strip() or "not installed"
     pandas_version = subprocess.run([PYTHON, "-c", "import pandas; print(pandas.__version__)"],
-                                    capture_output=True, text=True).stdout.strip() or "not installed"
+                                    capture_output=True, text=True).stdout.strip()
     return "\n".join([
         f"- date: {datetime.date.today()}; machine: {os.cpu_count()} cores, {cpu}, "
         f"Linux {platform.release()}",
         f"- bnorm: {build_flags()}, {compiler}",
         f"- peers: cp and cat (GNU coreutils), NumPy {np.__version__}, PyTorch {torch_version}, "
-        f"pandas {pandas_version}, "
+        f"pandas {pandas_version or 'not installed'}, "
         f"Python {platform.python_version()}",
         f"- each command run {runs} times, alternating between the commands of a scenario; "
         "median wall time of the whole process, each round one run of every command in turn, "

@@ -165,7 +165,8 @@ class AcrossMachines(unittest.TestCase):
         # parallel's own files (~/.parallel) go to a scratch home; the ssh account is this user's.
         home = self.dir / "home"
         home.mkdir()
-        self.env = dict(os.environ, HOME=str(home), PARALLEL_SSH=f"ssh -F {self.sshd.client_config()}",
+        self.env = dict(os.environ, HOME=str(home),
+                        PARALLEL_SSH=f"ssh -F {self.sshd.client_config()}",
                         PATH=f"{bnorm_dir}:{os.environ['PATH']}")
         self.env.pop("PARALLEL", None)
 
@@ -212,8 +213,8 @@ class AcrossMachines(unittest.TestCase):
         local = self.dir / "local"
         shutil.copytree(self.work / "shards", local / "shards",
                         ignore=shutil.ignore_patterns("*.json"))
-        self.shell("for f in shards/*.npy; do bnorm stats \"$f\" --partial > \"${f%.npy}.partial.json\"; done\n"
-                   "bnorm merge shards/*.partial.json -o total.json", local)
+        self.shell('for f in shards/*.npy; do bnorm stats "$f" --partial > "${f%.npy}.partial.json"; '
+                   "done\nbnorm merge shards/*.partial.json -o total.json", local)
         for i in range(len(SIZES)):
             self.assertEqual((self.work / f"shards/{i}.partial.json").read_bytes(),
                              (local / f"shards/{i}.partial.json").read_bytes(), i)
