@@ -5,6 +5,8 @@ ONNX fold), and prints the median wall time and peak memory of each with ratios,
 with the method beside it.
 
     /usr/bin/python3 bench/bench.py --bnorm build/bnorm [--runs 5] [--out bench/results/DATE.md]
+    /usr/bin/python3 bench/bench.py --bnorm build/bnorm --only dataset   # issue #15's numbers
+    /usr/bin/python3 bench/bench.py --bnorm build/bnorm --only csv
 
 Wall time is the median of --runs of the whole process; peak memory is GNU time's %M.
 The machine is shared, so absolute times drift; the ratios, measured side by side, hold.
@@ -93,7 +95,7 @@ def make_inputs(folder):
 
 
 def selected(title):
-    return not ARGS.only or any(word in title for word in ARGS.only)
+    return not ARGS.only or any(word.lower() in title.lower() for word in ARGS.only)
 
 
 def make_checkpoint(folder):
@@ -153,6 +155,7 @@ def scenario(title, commands, runs, note=""):
     for _ in range(runs):
         for (name, _), wall in zip(commands, wall_times([argv for _, argv in commands])):
             walls[name].append(wall)
+    RESULTS[title] = {name: (statistics.median(walls[name]), memory[name]) for name, _ in commands}
     base_wall = statistics.median(walls[commands[0][0]])
     lines = [f"### {title}", ""]
     if note:
@@ -164,6 +167,148 @@ def scenario(title, commands, runs, note=""):
                      f"{wall / base_wall:.2f} |")
     print("\n".join(lines) + "\n", flush=True)
     return "\n".join(lines) + "\n"
+
+
+RESULTS = {}  # title -> {command name: (median wall, peak MiB)}, for the targets below
+
+
+def runs_here(argv):
+    """Whether this bnorm takes the command at all (a build before #15 takes no folder and no
+    CSV): a scenario then leaves its row out rather than time an error."""
+    return subprocess.run([str(a) for a in argv], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0
+
+
+def target(title, ours, peer, text, ratio_at_least=None, ratio_at_most=None, memory_at_most=None):
+    """One line: the issue's target for `ours` against `peer` in `title`, the measured ratio
+    (peer's wall ÷ ours, or ours ÷ peer for "within") and whether it is met."""
+    if title not in RESULTS:
+        return ""
+    rows = RESULTS[title]
+    if ours not in rows:
+        line = f"Target ({text}): not measured, this bnorm does not run the command."
+    else:
+        (wall, memory), (peer_wall, _) = rows[ours], rows[peer]
+        checks = []
+        if ratio_at_least is not None:
+            ratio = peer_wall / wall
+            checks.append((f"{ratio:.2f} × faster", ratio >= ratio_at_least))
+        if ratio_at_most is not None:
+            ratio = wall / peer_wall
+            checks.append((f"{ratio:.2f} × {peer}'s time", ratio <= ratio_at_most))
+        if memory_at_most is not None:
+            checks.append((f"peak {memory:.0f} MiB", memory <= memory_at_most))
+        met = all(ok for _, ok in checks)
+        line = (f"Target ({text}): {', '.join(c for c, _ in checks)}: "
+                f"{'met' if met else 'NOT MET'}.")
+    print(line, flush=True)
+    return "\n" + line + "\n"
+
+
+def make_dataset(folder, files):
+    """`files` .npy files of (1, 3, 32, 32) float32, one image each, in a folder of their own."""
+    where = folder / f"dataset-{files}"
+    if not (where / ".complete").exists():
+        shutil.rmtree(where, ignore_errors=True)
+        where.mkdir()
+        rng = np.random.default_rng(files)
+        scale = np.array([1.0, 2.0, 0.5], np.float32).reshape(1, 3, 1, 1)
+        for i in range(files):
+            np.save(where / f"{i:05d}.npy",
+                    (rng.normal(size=(1, 3, 32, 32)).astype(np.float32) * scale + 0.5))
+        (where / ".complete").touch()
+    return where
+
+
+def make_large_files(folder):
+    """100 .npy files of 8 MiB, (8, 64, 64, 64) float32."""
+    where = folder / "files-8mib"
+    if not (where / ".complete").exists():
+        shutil.rmtree(where, ignore_errors=True)
+        where.mkdir()
+        rng = np.random.default_rng(8)
+        for i in range(100):
+            np.save(where / f"{i:03d}.npy", rng.normal(size=(8, 64, 64, 64)).astype(np.float32))
+        (where / ".complete").touch()
+    return where, sorted(where.glob("*.npy"))
+
+
+def make_csv(folder):
+    """A CSV table of 16 columns with a header, float64 values written with 17 digits (as a
+    program that keeps every bit writes them), until the file passes 100 MiB."""
+    path = folder / "table-100mib.csv"
+    if not path.exists():
+        rng = np.random.default_rng(16)
+        scales = np.logspace(-3, 3, 16)
+        partial = path.with_suffix(".partial")
+        with open(partial, "w") as f:
+            f.write(",".join(f"feature_{j}" for j in range(16)) + "\n")
+            while f.tell() < 100 * 2**20:
+                np.savetxt(f, rng.normal(size=(20000, 16)) * scales + scales, fmt="%.17g",
+                           delimiter=",")
+        partial.rename(path)
+    return path
+
+
+def dataset_scenarios(folder):
+    """Issue #15's numbers: a dataset's statistics in one process, beside the NumPy loop, `cat`
+    and pandas."""
+    bnorm, report = ARGS.bnorm, []
+    for files in [1000, 10000]:
+        title = f"dataset of {files:,} files of (1, 3, 32, 32) float32: per-channel statistics"
+        if not selected(title):
+            continue
+        where = make_dataset(folder, files)
+        ours = "bnorm stats DIR (one process)"
+        commands = [(ours, [bnorm, "stats", where, "--format", "json"])]
+        if not runs_here(commands[0][1]):
+            commands = []
+        if files == 1000:  # 10,000 processes would dominate the run, and say nothing new
+            commands.append(("bnorm stats --partial per file + merge (before #15)",
+                             [HERE / "peers/partial_loop.sh", bnorm, where, folder / "partials"]))
+        commands.append(("NumPy loop", [PYTHON, HERE / "peers/numpy_dataset_stats.py", where]))
+        note = ("One .npy file per image; the NumPy loop is bench/peers/numpy_dataset_stats.py "
+                "(np.load each file, per-channel sums and sums of squares in float64).")
+        table = scenario(title, commands, ARGS.runs, note)
+        table += target(title, ours, "NumPy loop", "≥ 5 × faster than the NumPy loop"
+                        + (", peak memory ≤ 64 MiB" if files == 10000 else ""),
+                        ratio_at_least=5, memory_at_most=64 if files == 10000 else None)
+        report.append(table)
+
+    title = "dataset of 100 files of 8 MiB (8, 64, 64, 64) float32: per-channel statistics"
+    if selected(title):
+        where, paths = make_large_files(folder)
+        ours = "bnorm stats FILES (one process)"
+        commands = [(ours, [bnorm, "stats", *paths, "--format", "json"])]
+        if not runs_here(commands[0][1]):
+            commands = []
+        commands += [("cat FILES > /dev/null", ["cat", *paths]),
+                     ("NumPy loop", [PYTHON, HERE / "peers/numpy_dataset_stats.py", where])]
+        note = "800 MiB in all, read warm from the page cache."
+        table = scenario(title, commands, ARGS.runs, note)
+        table += target(title, ours, "cat FILES > /dev/null", "within 1.3 × of cat",
+                        ratio_at_most=1.3)
+        report.append(table)
+
+    title = "100 MiB CSV table of 16 columns: per-column statistics"
+    if selected(title):
+        path = make_csv(folder)
+        ours = "bnorm stats table.csv"
+        commands = [(ours, [bnorm, "stats", path, "--format", "json"])]
+        if not runs_here(commands[0][1]):
+            commands = []
+        commands += [("pandas.read_csv + .mean()/.std()",
+                      [PYTHON, HERE / "peers/pandas_csv_stats.py", path]),
+                     ("cat table.csv > /dev/null", ["cat", path])]
+        size = path.stat().st_size / 2**20
+        note = (f"{size:.1f} MiB, a header row and float64 values of 17 significant digits "
+                "(np.savetxt %.17g); pandas is Debian's python3-pandas, its C parser.")
+        table = scenario(title, commands, ARGS.runs, note)
+        table += target(title, ours, "pandas.read_csv + .mean()/.std()",
+                        "≥ 3 × faster than pandas, peak memory ≤ 64 MiB", ratio_at_least=3,
+                        memory_at_most=64)
+        report.append(table)
+    return report
 
 
 def build_flags():
@@ -184,11 +329,14 @@ def method(runs):
     compiler = subprocess.run(["g++", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     torch_version = subprocess.run([PYTHON, "-c", "import torch; print(torch.__version__)"],
                                    capture_output=True, text=True).stdout.strip() or "not installed"
+    pandas_version = subprocess.run([PYTHON, "-c", "import pandas; print(pandas.__version__)"],
+                                    capture_output=True, text=True).stdout.strip()
     return "\n".join([
         f"- date: {datetime.date.today()}; machine: {os.cpu_count()} cores, {cpu}, "
         f"Linux {platform.release()}",
         f"- bnorm: {build_flags()}, {compiler}",
-        f"- peers: cp (GNU coreutils), NumPy {np.__version__}, PyTorch {torch_version}, "
+        f"- peers: cp and cat (GNU coreutils), NumPy {np.__version__}, PyTorch {torch_version}, "
+        f"pandas {pandas_version or 'not installed'}, "
         f"Python {platform.python_version()}",
         f"- each command run {runs} times, alternating between the commands of a scenario; "
         "median wall time of the whole process, each round one run of every command in turn, "
@@ -204,10 +352,20 @@ def method(runs):
 def main():
     folder = pathlib.Path(ARGS.work)
     folder.mkdir(parents=True, exist_ok=True)
+    report = ["# bnorm benchmarks", "", method(ARGS.runs)]
+    report += dataset_scenarios(folder)
+    single_file(folder, report)
+    if ARGS.out:
+        pathlib.Path(ARGS.out).write_text("\n".join(report))
+
+
+def single_file(folder, report):
+    """The scenarios of one tensor file, checkpoint and model."""
+    if ARGS.only and all(word.lower() in ("dataset", "csv", "files") for word in ARGS.only):
+        return  # their 256 MiB inputs are not made for nothing
     big, big64, small, big_json, state = make_inputs(folder)
     out = lambda name: str(folder / name)
     bnorm = ARGS.bnorm
-    report = ["# bnorm benchmarks", "", method(ARGS.runs)]
 
     train = [("bnorm apply (train, --stats-out)",
               [bnorm, "apply", big, "-o", out("y.npy"), "--stats-out", out("s.json")]),
@@ -294,8 +452,6 @@ def main():
         print(table.splitlines()[-1])
         report.append(table)
 
-    if ARGS.out:
-        pathlib.Path(ARGS.out).write_text("\n".join(report))
     if not ARGS.keep:
         for name in ["y.npy", "s.json", "cp.npy", "np.npy", "t.npy", "y.json", "pj.json", "warm.npy",
                      "yc.npy", "tc.npy", "bnorm_folded.onnx", "python_folded.onnx"]:

@@ -28,6 +28,9 @@ ARRAY_A = np.arange(6, dtype=np.float32).reshape(2, 3)
 ARRAY_B = -np.arange(6, dtype=np.float32).reshape(2, 3) - 100
 UNZIP = shutil.which("unzip")
 LARGE = os.environ.get("BNORM_LARGE_GRID") == "1"
+# Under the sanitizers a process costs many times its Release start-up: the name-bytes grid,
+# a process a name, runs a quarter of the bytes there, and every byte its rules name.
+SANITIZED = os.environ.get("BNORM_SANITIZED") == "1" and not LARGE
 
 
 def npy(array):
@@ -296,7 +299,8 @@ class ZipDifferentials(ScratchTestCase):
         # is the reference: bnorm reads the member exactly when Python reads the same name that
         # the bytes spell in UTF-8 (no CP437, no cut at a NUL) and neither a backslash nor a
         # drive ("a:") changes it on Windows (ntpath); otherwise it refuses it, naming the name.
-        sequences = [bytes([b]) for b in range(256)]
+        sequences = [bytes([b]) for b in range(256)
+                     if not SANITIZED or b % 4 == 0 or b in b"\0./:\\\x7f\x80\xbf\xc0\xff"]
         if os.environ.get("BNORM_LARGE_GRID") == "1":
             edges = (0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xFF)
             sequences += [bytes([a, b]) for a in range(0x80, 0x100) for b in range(256)]
@@ -335,7 +339,7 @@ class ZipDifferentials(ScratchTestCase):
                         self.assertFailsWith(result, 3, "bnorm: error: g.npz: member 'a",
                                              "): the name ")
                 checked += 1
-        self.assertGreaterEqual(checked, 384)
+        self.assertGreaterEqual(checked, 100 if SANITIZED else 384)
 
     def test_a_unicode_path_extra_field_naming_another_member(self):
         # np.load takes the header's name ("x.npy"); Info-ZIP's unzip the extra field's.
