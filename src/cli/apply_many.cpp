@@ -14,6 +14,7 @@
 
 #include "apply_command.hpp"
 #include "archive_rewrite.hpp"
+#include "count_text.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "file_io.hpp"
@@ -77,8 +78,8 @@ std::string checked_folder(const std::string& output, bool& creates) {
                              : slash == 0               ? "/"
                                                         : folder.substr(0, slash);
   if (::stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    throw io_error(output + ": the folder's parent " + parent +
-                   " is no folder (-o creates one level)");
+    throw io_error(output + ": no folder " + parent +
+                   " to create it in (-o creates a folder, not its parents)");
   }
   creates = true;
   return folder;
@@ -104,7 +105,9 @@ void check_many_outputs(const std::vector<file_role>& inputs,
     const file_identity id = identify_path(role.path);
     if (!id.known || S_ISCHR(id.type)) continue;
     const std::string key = identity_key(id);
-    if (const auto in = read.find(key); in != read.end()) {
+    // --stats-out over --state is check_output_paths's to allow or refuse.
+    if (const auto in = read.find(key);
+        in != read.end() && !(role.flag == "--stats-out" && in->second->flag == "--state")) {
       throw usage_error(role.path + ": " + role.flag + " names the same file as " +
                         in->second->flag + " " + in->second->path +
                         ": an output never overwrites an input");
@@ -174,6 +177,7 @@ class created_folder {
 // document) and, for the last file, its plan (for the document's layout and settings).
 struct file_step {
   std::vector<channel_moments> batch;
+  std::size_t channels = 0;
 };
 
 // The output of --no-output with virtual batches, whose statistics come from the pass that
@@ -351,6 +355,7 @@ int run_apply_many(const apply_run& run) {
       outputs[i] = pipeline.finish_output();
     }
     steps[i].batch = std::move(result.batch);
+    steps[i].channels = plan.layout.channels;
     bar.advance(sizes[i]);
     if (i == 0) {
       const std::lock_guard lock(plan_mutex);
@@ -371,6 +376,15 @@ int run_apply_many(const apply_run& run) {
     for (std::size_t i = 1; i < files; ++i) chain = step(i, chain);
   } else {
     for_each_file(files, run.threads, [&](std::size_t i) { step(i, read.state.state); });
+    // One layer's batches: every file has the first one's channels.
+    for (std::size_t i = 1; i < files; ++i) {
+      if (steps[i].channels != steps[0].channels) {
+        throw data_error(input_name(run.many[i].input) + ": " +
+                         count_text(steps[i].channels, "channel") + ", but the first input " +
+                         input_name(run.many[0].input) + " has " +
+                         std::to_string(steps[0].channels));
+      }
+    }
     chain = first_state;
     if (chained) {
       for (std::size_t i = 0; i < files; ++i) {
