@@ -59,12 +59,16 @@ CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
   cmd->remove_option(one_input);
   cmd->add_option("INPUT", o.inputs.paths,
                   input_help + "; a folder: its files; several: each to -o DIR/ under its name")
-      ->type_name("FILE...");
+      ->type_name("FILE");
   add_input_list_options(cmd, o.inputs);
   add_output_option(cmd, "-o,--output", o.output, o.output_format);
-  cmd->get_option("-o")->required(false);
+  CLI::Option* output = cmd->get_option("-o");
+  output->required(false)->type_name("FILE|DIR/");
+  output->description(output->get_description() + "; DIR/: each INPUT under its name");
   cmd->add_flag("--no-output", o.no_output,
                 "Write no normalized tensors, only --stats-out (recalibrate running statistics)");
+  cmd->add_flag("--reset-running-stats", o.reset_running_stats,
+                "Start from running_mean 0, running_var 1, num_batches_tracked 0 (update_bn's reset)");
   cmd->add_option("-j,--threads", o.threads, "Files normalized at once (default: one per core)")
       ->type_name("N");
   add_layer_options(cmd, o.layer, layer_flags::apply);
@@ -76,7 +80,8 @@ CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
                   "Ghost batch norm: normalize each group of K samples with its own statistics")
       ->type_name("K");
   cmd->add_option("--batch-stats", o.batch_stats,
-                  "INPUT is a shard: normalize with these merged statistics (bnorm merge)")
+                  "INPUT is a shard: normalize with these statistics of the whole batch (bnorm merge, or "
+                  "stats --format json)")
       ->type_name("FILE");
   return cmd;
 }
@@ -111,6 +116,7 @@ apply_run resolve(const apply_options& o) {
     if (n < 1) throw usage_error("--threads must be at least 1");
     run.threads = static_cast<std::size_t>(n);
   }
+  run.reset_running_stats = o.reset_running_stats;
   const std::vector<std::string> inputs = expand_inputs(o.inputs);
   if (applies_to_many(inputs, o.output, o.no_output)) {
     resolve_many(o, inputs, run);
@@ -141,6 +147,12 @@ apply_run resolve(const apply_options& o) {
   run.stats_out = o.stats_out;
   run.batch_stats = o.batch_stats;
   return run;
+}
+
+void reset_running_statistics(bn_state& state) {
+  state.running_mean.clear();  // the plan fills PyTorch's initial values
+  state.running_var.clear();
+  state.num_batches_tracked = 0;
 }
 
 std::vector<channel_moments> read_batch_statistics(const std::string& path) {
@@ -191,6 +203,7 @@ int run_apply(const apply_run& run) {
   const auto state_lock = lock_state_update(run.state.path, run.stats_out);
 
   read_state_result read = read_state(run.state, run.config, true);
+  if (run.reset_running_stats) reset_running_statistics(read.state.state);
   const bn_config& config = read.config;
   state_file& state = read.state;
   const std::string state_name = run.state.path.empty() ? "state" : input_name(run.state.path);

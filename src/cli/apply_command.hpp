@@ -18,6 +18,7 @@ struct apply_options {
   std::string input;  ///< unused: `inputs` takes the positionals
   input_list_options inputs;
   bool no_output = false;
+  bool reset_running_stats = false;
   std::string threads;
   std::string output;
   std::string input_format;
@@ -45,6 +46,8 @@ struct apply_run {
   /// given, each output under the folder; empty for the one-file run, `files` above.
   std::vector<tensor_route> many;
   bool no_output = false;
+  /// --reset-running-stats: start from running_mean 0, running_var 1, num_batches_tracked 0.
+  bool reset_running_stats = false;
   std::string output_folder;  ///< of `many`; empty with --no-output
   bool creates_output_folder = false;
   std::size_t threads = 1;
@@ -60,6 +63,8 @@ int run_apply(const apply_run& run);
 /// The shared steps of a run over one file and over many.
 /// The statistics --batch-stats names (none for an empty path), its name in errors.
 std::vector<channel_moments> read_batch_statistics(const std::string& path);
+/// Forgets the running statistics, as reset_running_stats() does: the plan starts them anew.
+void reset_running_statistics(bn_state& state);
 /// Warns of a momentum that reads like the other convention's default.
 void warn_about_momentum_once(const bn_config& config);
 /// Writes the updated state to --stats-out `stats` in the form its name asks: the layer

@@ -282,6 +282,7 @@ int run_apply_many(const apply_run& run) {
   warn_about_momentum_once(run.config);
   const auto state_lock = lock_state_update(run.state.path, run.stats_out);
   read_state_result read = read_state(run.state, run.config, true);
+  if (run.reset_running_stats) reset_running_statistics(read.state.state);
   const bn_config& config = read.config;
   const std::string state_name = run.state.path.empty() ? "state" : input_name(run.state.path);
   const std::vector<channel_moments> whole_batch = read_batch_statistics(run.batch_stats);

@@ -95,10 +95,23 @@ class ApplyMany(ScratchTestCase):
         for rest, module in LAYOUTS:
             with self.subTest(shape=rest):
                 names, batches = self.save_batches(rest, seed=11 + len(rest))
-                # Recalibration: no normalized tensors, only the state.
+                channels = rest[0]
+                trained = {"weight": list(np.linspace(0.5, 2, channels)),
+                           "bias": list(np.linspace(-1, 1, channels)),
+                           "running_mean": list(np.linspace(3, 4, channels)),
+                           "running_var": list(np.linspace(5, 6, channels)),
+                           "num_batches_tracked": 50}
+                state = f"trained-{len(rest)}.json"
+                self.path(state).write_text(json.dumps(trained))
+                # Recalibration: no normalized tensors, only the state, as update_bn does.
                 stats_out = f"recal-{len(rest)}.json"
-                self.apply(*names, "--no-output", "--momentum", "none", "--stats-out", stats_out)
-                model = torch.nn.Sequential(module(rest[0])).double()
+                self.apply(*names, "--no-output", "--momentum", "none", "--state", state,
+                           "--reset-running-stats", "--stats-out", stats_out)
+                model = torch.nn.Sequential(module(channels)).double()
+                with torch.no_grad():
+                    for key in ["weight", "bias", "running_mean", "running_var"]:
+                        getattr(model[0], key)[:] = torch.tensor(trained[key])
+                    model[0].num_batches_tracked.fill_(50)
                 loader = torch.utils.data.DataLoader(
                     [torch.from_numpy(x) for x in batches], batch_size=None)
                 torch.optim.swa_utils.update_bn(loader, model)
@@ -109,7 +122,9 @@ class ApplyMany(ScratchTestCase):
                 np.testing.assert_allclose(stats["running_var"], bn.running_var.numpy(),
                                            rtol=1e-13)
                 self.assertEqual(stats["num_batches_tracked"], int(bn.num_batches_tracked))
-                self.assertFalse(self.path("in").joinpath("out").exists())
+                self.assertEqual(stats["weight"], trained["weight"])
+                self.assertEqual(sorted(os.listdir(self.path("in"))),
+                                 sorted(os.path.basename(n) for n in names))
 
     def test_other_conventions_chain_as_successive_runs(self):
         # keras and onnx have no torch module: their one-file runs (checked against their own
