@@ -112,8 +112,8 @@ apply_run resolve(const apply_options& o) {
   run.state = state_input_of(o.layer);
   run.threads = std::max(1u, std::thread::hardware_concurrency());
   if (!o.threads.empty()) {
-    const long long n = parse_integer(o.threads, "--threads");
-    if (n < 1) throw usage_error("--threads must be at least 1");
+    const long long n = parse_integer(o.threads, "-j/--threads");
+    if (n < 1) throw usage_error("-j/--threads must be at least 1");
     run.threads = static_cast<std::size_t>(n);
   }
   run.reset_running_stats = o.reset_running_stats;

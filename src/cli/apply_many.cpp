@@ -221,9 +221,10 @@ void resolve_many(const apply_options& o, const std::vector<std::string>& inputs
           "--no-output writes only --stats-out, which is not given: nothing would be written");
     }
   } else if (!names_folder(o.output)) {
-    throw usage_error(
-        o.output + ": " + std::to_string(inputs.size()) +
-        " inputs are written under a folder: name one with -o DIR/ (or give --no-output)");
+    throw usage_error(o.output + ": one output file for " + std::to_string(inputs.size()) +
+                      " inputs (" + inputs[0] + ", " + inputs[1] +
+                      (inputs.size() > 2 ? ", ..." : "") +
+                      "): name a folder, -o DIR/, or give --no-output");
   }
   run.no_output = o.no_output;
   if (!o.no_output) run.output_folder = checked_folder(o.output, run.creates_output_folder);
