@@ -89,7 +89,7 @@ class ManPage(unittest.TestCase):
             with self.subTest(subcommand=name or "(none)"):
                 known = flags(help_text(name) if name else help_text())
                 self.assertGreater(len(known), 1)
-                documented = set(re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", sections[name]))
+                documented = set(re.findall(r"(?<![\w-])(--?[A-Za-z0-9][\w-]*)", sections[name]))
                 self.assertEqual(known - documented, set())
                 self.assertIn(name, text.split("\nSYNOPSIS\n", 1)[1].split("\nDESCRIPTION\n")[0])
 
