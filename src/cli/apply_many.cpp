@@ -12,7 +12,6 @@
 #include <thread>
 #include <unordered_map>
 
-#include "apply_command.hpp"
 #include "archive_rewrite.hpp"
 #include "count_text.hpp"
 #include "error.hpp"
@@ -280,7 +279,7 @@ void resolve_many(const apply_options& o, const std::vector<std::string>& inputs
 }
 
 int run_apply_many(const apply_run& run) {
-  warn_about_momentum_once(run.config);
+  warn_about_momentum(run.config);
   const auto state_lock = lock_state_update(run.state.path, run.stats_out);
   read_state_result read = read_state(run.state, run.config, true);
   if (run.reset_running_stats) reset_running_statistics(read.state.state);

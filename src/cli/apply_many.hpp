@@ -6,12 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "tensor_pipeline.hpp"
+#include "apply_run.hpp"
 
 namespace bnorm::cli {
-
-struct apply_options;
-struct apply_run;
 
 /// Whether the command line asks for the run over many files: more than one input, an -o
 /// that names a folder (an existing one, or a name ending in '/'), or --no-output.
