@@ -319,6 +319,7 @@ int run_apply_many(const apply_run& run) {
       total_bytes += sizes[i];
     }
   }
+  label_next_pass(count_text(files, "file"));
   bar.begin_pass(total_bytes, 1);
   struct bar_end {
     progress_observer& bar;
