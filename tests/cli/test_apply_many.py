@@ -129,18 +129,21 @@ class ApplyMany(ScratchTestCase):
     def test_other_conventions_chain_as_successive_runs(self):
         # keras and onnx have no torch module: their one-file runs (checked against their own
         # arithmetic elsewhere) chained through --state are the reference.
-        for convention, rest in [("keras", (3, 4)), ("onnx", (3, 5)), ("keras", (4, 2, 3))]:
-            with self.subTest(convention=convention, shape=rest):
-                tag = f"{convention}-{len(rest)}"
+        # --virtual-batch-size applies per file (1 divides every batch size here).
+        for convention, rest, extra in [("keras", (3, 4), []), ("onnx", (3, 5), []),
+                                        ("keras", (4, 2, 3), []),
+                                        ("torch", (3, 4), ["--virtual-batch-size", "1"])]:
+            with self.subTest(convention=convention, shape=rest, extra=extra):
+                tag = f"{convention}-{len(rest)}-{len(extra)}"
                 names, _ = self.save_batches(rest, seed=len(rest) + len(convention),
                                              folder=f"in-{tag}")
-                self.apply(*names, "-o", f"many-{tag}/", "--convention", convention,
+                self.apply(*names, "-o", f"many-{tag}/", "--convention", convention, *extra,
                            "--stats-out", f"many-{tag}.json")
                 state = []
                 for i, name in enumerate(names):
                     os.makedirs(self.path(f"one-{tag}"), exist_ok=True)
                     self.apply(name, "-o", f"one-{tag}/{os.path.basename(name)}", "--convention",
-                               convention, *state, "--stats-out", f"one-{tag}-{i}.json")
+                               convention, *extra, *state, "--stats-out", f"one-{tag}-{i}.json")
                     state = ["--state", f"one-{tag}-{i}.json"]
                     self.assertEqual(
                         self.path(f"many-{tag}/{os.path.basename(name)}").read_bytes(),
