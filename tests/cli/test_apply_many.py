@@ -91,6 +91,27 @@ class ApplyMany(ScratchTestCase):
         np.testing.assert_allclose(stats["running_var"], bn.running_var.numpy(), rtol=1e-13)
         self.assertEqual(stats["num_batches_tracked"], 10 + len(batches))
 
+    def test_stats_out_updates_a_state_of_tensors_in_place(self):
+        names, batches = self.save_batches((3, 2), seed=41)
+        np.savez(self.path("model.npz"), **{
+            "bn.weight": np.array([1.5, 0.5, 2.0]), "bn.bias": np.array([0.0, 1.0, -1.0]),
+            "bn.running_mean": np.zeros(3), "bn.running_var": np.ones(3),
+            "bn.num_batches_tracked": np.array(4, dtype=np.int64),
+            "fc.weight": np.arange(6.0).reshape(2, 3)})
+        self.apply(*names, "--no-output", "--state", "model.npz", "--state-prefix", "bn.",
+                   "--stats-out", "model.npz")
+        bn = torch.nn.BatchNorm1d(3).double().train()
+        with torch.no_grad():
+            bn.num_batches_tracked.fill_(4)
+            for x in batches:
+                bn(torch.from_numpy(x))
+        model = np.load(self.path("model.npz"))
+        np.testing.assert_allclose(model["bn.running_mean"], bn.running_mean.numpy(), rtol=1e-13)
+        np.testing.assert_allclose(model["bn.running_var"], bn.running_var.numpy(), rtol=1e-13)
+        self.assertEqual(int(model["bn.num_batches_tracked"]), 4 + len(batches))
+        np.testing.assert_array_equal(model["bn.weight"], [1.5, 0.5, 2.0])
+        np.testing.assert_array_equal(model["fc.weight"], np.arange(6.0).reshape(2, 3))
+
     def test_momentum_none_equals_update_bn(self):
         for rest, module in LAYOUTS:
             with self.subTest(shape=rest):
