@@ -172,10 +172,8 @@ class created_folder {
   bool kept_ = false;
 };
 
-// What one file's step left: its batch statistics (for the state chain and the statistics
-// document) and, for the last file, its plan (for the document's layout and settings).
+// What one file's step leaves beyond its output and its statistics: its channel count.
 struct file_step {
-  std::vector<channel_moments> batch;
   std::size_t channels = 0;
 };
 
@@ -303,9 +301,14 @@ int run_apply_many(const apply_run& run) {
   std::vector<std::unique_ptr<output_file>> outputs(files);
   std::vector<file_step> steps(files);
   std::optional<bn_plan> last_plan;
-  bn_state first_state;  // the first plan's: the state read, its defaults filled
   bn_state first_after;  // after the first file's step
-  std::mutex plan_mutex;
+  bn_state chain;        // the running state after the files folded so far
+  bn_config update_config;
+  std::vector<std::optional<std::vector<channel_moments>>> pending(files);
+  std::vector<channel_moments> pooled;  // the statistics of the files folded so far
+  std::size_t folded = 0;
+  bool mismatch = false;
+  std::mutex fold_mutex;
 
   // The bar counts the run's files and bytes; the passes over each file report nothing.
   progress_observer& bar = progress();
@@ -356,42 +359,51 @@ int run_apply_many(const apply_run& run) {
       result = run_batch_norm(plan, source, sink);
       outputs[i] = pipeline.finish_output();
     }
-    steps[i].batch = std::move(result.batch);
     steps[i].channels = plan.layout.channels;
     bar.advance(sizes[i]);
+    const std::lock_guard lock(fold_mutex);
     if (i == 0) {
-      const std::lock_guard lock(plan_mutex);
-      first_state = plan.state;
       first_after = result.state;
+      chain = plan.state;
+      update_config = plan.config;
     }
-    if (i + 1 == files) {
-      const std::lock_guard lock(plan_mutex);
-      last_plan = plan;
+    if (i + 1 == files) last_plan = plan;
+    // Folded in the order given as soon as every earlier file is done, so that only the
+    // files finished out of order wait with their statistics.
+    pending[i] = std::move(result.batch);
+    for (; folded < files && pending[folded] && !mismatch; ++folded) {
+      std::vector<channel_moments>& batch = *pending[folded];
+      if (steps[folded].channels != steps[0].channels) {
+        mismatch = true;  // refused after the run, naming the first such file
+        break;
+      }
+      if (chained && !virtual_chain) chain = update_running_stats(update_config, chain, batch);
+      if (given_batch || batch.empty()) {
+        pooled = std::move(batch);
+      } else if (folded == 0) {
+        pooled = std::move(batch);
+      } else {
+        for (std::size_t c = 0; c < pooled.size(); ++c) pooled[c] = merge(pooled[c], batch[c]);
+      }
+      pending[folded].reset();
     }
     return result.state;
   };
 
-  bn_state chain;
   if (virtual_chain) {
     // Each file's virtual batches feed the update: chained file by file.
-    chain = step(0, read.state.state);
-    for (std::size_t i = 1; i < files; ++i) chain = step(i, chain);
+    bn_state state = step(0, read.state.state);
+    for (std::size_t i = 1; i < files; ++i) state = step(i, state);
+    chain = state;
   } else {
     for_each_file(files, run.threads, [&](std::size_t i) { step(i, read.state.state); });
-    // One layer's batches: every file has the first one's channels.
-    for (std::size_t i = 1; i < files; ++i) {
-      if (steps[i].channels != steps[0].channels) {
-        throw data_error(input_name(run.many[i].input) + ": " +
-                         count_text(steps[i].channels, "channel") + ", but the first input " +
-                         input_name(run.many[0].input) + " has " +
-                         std::to_string(steps[0].channels));
-      }
-    }
-    chain = first_state;
-    if (chained) {
-      for (std::size_t i = 0; i < files; ++i) {
-        chain = update_running_stats(last_plan->config, chain, steps[i].batch);
-      }
+  }
+  // One layer's batches: every file has the first one's channels.
+  for (std::size_t i = 1; i < files; ++i) {
+    if (steps[i].channels != steps[0].channels) {
+      throw data_error(input_name(run.many[i].input) + ": " +
+                       count_text(steps[i].channels, "channel") + ", but the first input " +
+                       input_name(run.many[0].input) + " has " + std::to_string(steps[0].channels));
     }
   }
 
@@ -399,16 +411,7 @@ int run_apply_many(const apply_run& run) {
   // Not chained, every file's step leaves the same state: the read one (eval mode), or the
   // read one updated once with the whole batch's statistics.
   total.state = chained ? chain : first_after;
-  if (given_batch) {
-    total.batch = steps.back().batch;  // the whole batch's, which every file used
-  } else if (!steps.back().batch.empty()) {
-    total.batch = steps.front().batch;
-    for (std::size_t i = 1; i < files; ++i) {
-      for (std::size_t c = 0; c < total.batch.size(); ++c) {
-        total.batch[c] = merge(total.batch[c], steps[i].batch.at(c));
-      }
-    }
-  }
+  total.batch = std::move(pooled);
 
   std::optional<output_file> stats;
   if (!run.stats_out.empty()) {
