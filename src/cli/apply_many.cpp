@@ -287,8 +287,8 @@ int run_apply_many(const apply_run& run) {
   const bool given_batch = !run.batch_stats.empty();
   const std::size_t files = run.many.size();
   // In train mode each file is the next batch: its running statistics are the previous
-  // file's.  Its output depends only on its own batch statistics (or the whole batch's), so
-  // the files run in parallel and the chain is folded in the order given afterwards.
+  // file's.  Its output depends only on its own batch statistics, so the files run in
+  // parallel and their statistics are folded into the chain in the order given.
   const bool chained = config.mode == bn_mode::train && config.track_running_stats && !given_batch;
   if (chained && read.state.state.num_batches_tracked >
                      std::numeric_limits<std::int64_t>::max() - static_cast<std::int64_t>(files)) {
