@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <iostream>
 #include <optional>
+#include <thread>
 
+#include "apply_many.hpp"
 #include "archive_rewrite.hpp"
 #include "batch_norm.hpp"
 #include "error.hpp"
@@ -23,30 +25,29 @@
 #include "tensor_files.hpp"
 
 namespace bnorm::cli {
-namespace {
-
-// A momentum that reads like the other convention's default is the classic porting bug
-// (PyTorch's 0.1 is Keras's 0.9): say so, without refusing a value that may be intended.
-void warn_about_momentum(const bn_config& config) {
-  if (!config.momentum || config.conv->meaning == momentum_meaning::caffe_fraction) return;
-  const double m = *config.momentum;
-  const bool old_weight = config.conv->meaning == momentum_meaning::old_value_weight;
-  if ((old_weight && m < 0.5) || (!old_weight && m > 0.5)) {
-    const double old_part = old_weight ? m : 1 - m;
-    std::cerr << "bnorm: warning: --momentum " << number_text(m) << " under " << config.conv->name
-              << " is the " << describe(config.conv->meaning)
-              << ": running = " << number_text(old_part) << "*old + " << number_text(1 - old_part)
-              << "*batch; the other meaning writes this as " << number_text(1 - m) << '\n';
-  }
-}
-
-}  // namespace
 
 CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
   CLI::App* cmd = app.add_subcommand(
       "apply", "Normalize a tensor file with one batch-normalization step (train or eval mode).");
   add_input_option(cmd, o.input, o.input_format, o.tensor);
+  // Many inputs in place of the one: the same words, any number of them.
+  CLI::Option* one_input = cmd->get_option("INPUT");
+  const std::string input_help = one_input->get_description();
+  cmd->remove_option(one_input);
+  cmd->add_option("INPUT", o.inputs.paths,
+                  input_help + "; a folder: its files; several: each to -o DIR/ under its name")
+      ->type_name("FILE");
+  add_input_list_options(cmd, o.inputs);
   add_output_option(cmd, "-o,--output", o.output, o.output_format);
+  CLI::Option* output = cmd->get_option("-o");
+  output->required(false)->type_name("FILE|DIR/");
+  output->description(output->get_description() + "; DIR/: each INPUT under its name");
+  cmd->add_flag("--no-output", o.no_output,
+                "Write no normalized tensors, only --stats-out (recalibrate running statistics)");
+  cmd->add_flag("--reset-running-stats", o.reset_running_stats,
+                "Start from running_mean 0, running_var 1, num_batches_tracked 0 (update_bn's reset)");
+  cmd->add_option("-j,--threads", o.threads, "Files normalized at once (default: one per core)")
+      ->type_name("N");
   add_layer_options(cmd, o.layer, layer_flags::apply);
   cmd->add_option("--stats-out", o.stats_out,
                   "Write statistics and updated state as JSON (" +
@@ -56,12 +57,17 @@ CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
                   "Ghost batch norm: normalize each group of K samples with its own statistics")
       ->type_name("K");
   cmd->add_option("--batch-stats", o.batch_stats,
-                  "INPUT is a shard: normalize with these merged statistics (bnorm merge)")
+                  "INPUT is a shard: normalize with these statistics of the whole batch (bnorm merge, or "
+                  "stats --format json)")
       ->type_name("FILE");
   return cmd;
 }
 
 apply_run resolve(const apply_options& o) {
+  if (o.inputs.paths.empty() && o.inputs.files_from.empty()) {
+    throw usage_error("INPUT is required");
+  }
+  if (o.output.empty() && !o.no_output) throw usage_error("--output is required");
   apply_run run;
   run.config = make_config(o.layer);
   if (!o.virtual_batch_size.empty()) {
@@ -81,9 +87,24 @@ apply_run resolve(const apply_options& o) {
     run.config.virtual_batch_size = static_cast<std::size_t>(k);
   }
   run.state = state_input_of(o.layer);
-  run.files = resolve_route(o.input, o.input_format, o.tensor, o.output, o.output_format);
+  run.threads = std::max(1u, std::thread::hardware_concurrency());
+  if (!o.threads.empty()) {
+    const long long n = parse_integer(o.threads, "-j/--threads");
+    if (n < 1) throw usage_error("-j/--threads must be at least 1");
+    run.threads = static_cast<std::size_t>(n);
+  }
+  run.reset_running_stats = o.reset_running_stats;
+  const std::vector<std::string> inputs = expand_inputs(o.inputs);
+  if (applies_to_many(inputs, o.output, o.no_output)) {
+    resolve_many(o, inputs, run);
+    run.stats_out = o.stats_out;
+    run.batch_stats = o.batch_stats;
+    return run;
+  }
+  const std::string& input = inputs.front();
+  run.files = resolve_route(input, o.input_format, o.tensor, o.output, o.output_format);
   check_output_paths(
-      {{"INPUT", o.input}, {"--state", o.layer.state}, {"--batch-stats", o.batch_stats}},
+      {{"INPUT", input}, {"--state", o.layer.state}, {"--batch-stats", o.batch_stats}},
       {{"-o", o.output}, {"--stats-out", o.stats_out}},
       {{"-o", "INPUT"}, {"--stats-out", "--state"}});
   check_route_rewrite(run.files, "-o", "INPUT");
@@ -97,7 +118,7 @@ apply_run resolve(const apply_options& o) {
         as_tensors ? state_tensor_names(run.config.affine, run.config.track_running_stats)
                    : std::vector<std::string>{});
   }
-  if (o.input == standard_stream && o.layer.state == standard_stream) {
+  if (input == standard_stream && o.layer.state == standard_stream) {
     throw usage_error("the input and --state cannot both be standard input");
   }
   run.stats_out = o.stats_out;
@@ -106,6 +127,7 @@ apply_run resolve(const apply_options& o) {
 }
 
 int run_apply(const apply_run& run) {
+  if (!run.many.empty()) return run_apply_many(run);
   warn_about_momentum(run.config);
   // Only now the input is open (standard input and pipes read whole): a run feeding this
   // one through a pipe may hold the lock until it has written all of its output.
@@ -114,21 +136,12 @@ int run_apply(const apply_run& run) {
   const auto state_lock = lock_state_update(run.state.path, run.stats_out);
 
   read_state_result read = read_state(run.state, run.config, true);
+  if (run.reset_running_stats) reset_running_statistics(read.state.state);
   const bn_config& config = read.config;
   state_file& state = read.state;
   const std::string state_name = run.state.path.empty() ? "state" : input_name(run.state.path);
 
-  std::vector<channel_moments> whole_batch;
-  if (!run.batch_stats.empty()) {
-    const std::string text = read_text_file(run.batch_stats);
-    try {
-      whole_batch = parse_partial(parse_json_document(text));
-    } catch (const data_error& e) {
-      throw data_error(
-          e, input_name(run.batch_stats) + ": ",
-          format_hint(run.batch_stats, "merged statistics are the JSON of bnorm merge"));
-    }
-  }
+  const std::vector<channel_moments> whole_batch = read_batch_statistics(run.batch_stats);
   const bn_plan plan = plan_batch_norm(source.info(), config, std::move(state.state),
                                        !run.stats_out.empty(), input_name(run.files.input),
                                        state_name, run.batch_stats.empty() ? nullptr : &whole_batch,
@@ -143,29 +156,7 @@ int run_apply(const apply_run& run) {
   std::optional<output_file> stats;
   if (!run.stats_out.empty()) {
     stats.emplace(run.stats_out);
-    const stored_state* stored = read.stored ? &*read.stored : nullptr;
-    if (run.update_in_place && stored && read.format->update_set) {
-      if (!config.momentum && config.track_running_stats && config.mode == bn_mode::train &&
-          std::none_of(
-              stored->entries.begin(), stored->entries.end(),
-              [](const stored_state_entry& e) { return e.value == "num_batches_tracked"; })) {
-        std::cerr
-            << "bnorm: warning: " << state_name
-            << ": the layer has no num_batches_tracked, and an update in place adds none: the "
-               "next run's cumulative average (--momentum none) starts again from its first "
-               "batch\n";
-      }
-      // Read again under the lock, which is held until the new version is committed.
-      read.format->update_set(std::make_unique<input_file>(run.state.path), *stats,
-                              state_tensors(result.state, config.affine, config.track_running_stats,
-                                            {stored, true, nullptr}));
-    } else if (const codec* tensors = state_output_format(run.stats_out)) {
-      tensors->write_set(*stats,
-                         state_tensors(result.state, config.affine, config.track_running_stats,
-                                       {stored, false, tensors->written_type}));
-    } else {
-      stats->write(format_json_document(stats_document(plan, result)));
-    }
+    write_stats_out(run, read, result, *stats, stats_document(plan, result));
   }
   pipeline.commit(stats ? &*stats : nullptr);
   return exit_ok;

@@ -82,6 +82,10 @@ void announce_passes(const std::vector<std::string>& names) {
        " over the data: " + list);
 }
 
+void label_next_pass(const std::string& label) {
+  if (current_bar) current_bar->name_passes({label});
+}
+
 std::vector<std::string> batch_norm_passes(const bn_plan& plan) {
   if (!plan.normalize_with_batch_stats || !plan.whole_batch.empty()) return {"normalize"};
   if (plan.config.virtual_batch_size > 0) return {"statistics of the virtual batches", "normalize"};

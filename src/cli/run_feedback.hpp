@@ -54,6 +54,10 @@ void note(const std::string& line);
 /// them and the progress bar labels each with its name.
 void announce_passes(const std::vector<std::string>& names);
 
+/// Names the next pass of the progress bar, if one is drawn, without a --verbose note (a run
+/// over many files: "1000 files").
+void label_next_pass(const std::string& label);
+
 /// The passes run_batch_norm makes for `plan`: statistics (unless they are known), normalize.
 std::vector<std::string> batch_norm_passes(const bn_plan& plan);
 

@@ -38,16 +38,22 @@ tensor_info tensor_pipeline::output_info(std::optional<dtype> type) const {
   return info;
 }
 
-tensor_sink& tensor_pipeline::open_output(const tensor_info& info) {
+tensor_sink& tensor_pipeline::open_output(const tensor_info& info, bool release_when_finished) {
   refuse_unwritable(route_.output, output_format(), !route_.output_format);
   refuse_binary_on_terminal(route_.output, output_format());
-  output_.emplace(route_.output);
+  output_ = std::make_unique<output_file>(route_.output, release_when_finished);
   sink_ = output_format().make_sink(*output_, info);
   return *sink_;
 }
 
 void tensor_pipeline::commit(output_file* other) {
-  commit_together({&*output_, other});
+  commit_together({output_.get(), other});
+}
+
+std::unique_ptr<output_file> tensor_pipeline::finish_output() {
+  sink_.reset();
+  output_->finish();
+  return std::move(output_);
 }
 
 }  // namespace bnorm::cli

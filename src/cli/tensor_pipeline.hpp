@@ -56,8 +56,13 @@ class tensor_pipeline {
   /// is written back as (output_type_for).
   tensor_info output_info(std::optional<dtype> type = std::nullopt) const;
 
-  /// Creates the output for `info` and returns its sink.
-  tensor_sink& open_output(const tensor_info& info);
+  /// Creates the output for `info` and returns its sink.  With `release_when_finished`, the
+  /// output's temporary holds no descriptor once finished (see output_file).
+  tensor_sink& open_output(const tensor_info& info, bool release_when_finished = false);
+
+  /// The output, finished and not yet committed, for a commit with a run's other outputs;
+  /// the pipeline keeps none.
+  std::unique_ptr<output_file> finish_output();
 
   /// Commits the output together with `other`, when given: both or neither.
   void commit(output_file* other = nullptr);
@@ -66,7 +71,7 @@ class tensor_pipeline {
   tensor_route route_;
   std::unique_ptr<tensor_source> source_;
   const codec* input_format_ = nullptr;
-  std::optional<output_file> output_;
+  std::unique_ptr<output_file> output_;
   std::unique_ptr<tensor_sink> sink_;
 };
 

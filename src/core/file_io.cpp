@@ -34,6 +34,23 @@ constexpr std::size_t max_temporary_path = 4096;
 char temporary_paths[max_temporaries][max_temporary_path];
 std::atomic<bool> temporary_in_use[max_temporaries];
 
+// A run of many outputs (apply over a folder) holds more temporaries than the fixed slots:
+// the rest go into blocks of slots that are linked once and never freed, so that the signal
+// handler may walk them while the run adds more.  A slot's path buffer is only ever replaced
+// by a larger one while the slot is free, and the old one is kept, not freed.
+struct overflow_slot {
+  std::atomic<bool> in_use{false};
+  std::atomic<const char*> path{nullptr};
+  std::size_t capacity = 0;
+};
+constexpr std::size_t overflow_block_slots = 256;
+struct overflow_block {
+  overflow_slot slots[overflow_block_slots];
+  std::atomic<overflow_block*> next{nullptr};
+};
+std::atomic<overflow_block*> overflow_blocks{nullptr};
+std::size_t overflow_free_hint = 0;  // no free slot below it (main thread only)
+
 // Outputs are opened and committed by one thread; only the signal handler reads concurrently,
 // so a slot's path is written completely before the slot is marked live.
 int register_temporary(const std::string& path) {
@@ -44,11 +61,43 @@ int register_temporary(const std::string& path) {
     temporary_in_use[i].store(true);
     return static_cast<int>(i);
   }
-  return -1;  // more outputs than slots: still correct, only not cleaned after a signal
+  std::atomic<overflow_block*>* link = &overflow_blocks;
+  std::size_t index = 0;
+  while (true) {
+    overflow_block* block = link->load();
+    if (!block) {
+      block = new overflow_block;
+      link->store(block);
+    }
+    for (std::size_t j = 0; j < overflow_block_slots; ++j, ++index) {
+      overflow_slot& slot = block->slots[j];
+      if (index < overflow_free_hint || slot.in_use.load()) continue;
+      if (slot.capacity <= path.size()) {
+        char* buffer = new char[path.size() + 1];
+        slot.path.store(buffer);
+        slot.capacity = path.size() + 1;
+      }
+      std::memcpy(const_cast<char*>(slot.path.load()), path.c_str(), path.size() + 1);
+      slot.in_use.store(true);
+      overflow_free_hint = index + 1;
+      return static_cast<int>(max_temporaries + index);
+    }
+    link = &block->next;
+  }
 }
 
 void unregister_temporary(int slot) {
-  if (slot >= 0) temporary_in_use[slot].store(false);
+  if (slot < 0) return;
+  if (static_cast<std::size_t>(slot) < max_temporaries) {
+    temporary_in_use[slot].store(false);
+    return;
+  }
+  std::size_t index = static_cast<std::size_t>(slot) - max_temporaries;
+  overflow_block* block = overflow_blocks.load();
+  for (; index >= overflow_block_slots; index -= overflow_block_slots) block = block->next.load();
+  block->slots[index].in_use.store(false);
+  overflow_free_hint =
+      std::min(overflow_free_hint, static_cast<std::size_t>(slot) - max_temporaries);
 }
 
 [[noreturn]] void fail(const std::string& name, const std::string& what, int err) {
@@ -167,6 +216,11 @@ void remove_temporaries() noexcept {
   for (std::size_t i = 0; i < max_temporaries; ++i) {
     if (temporary_in_use[i].exchange(false)) ::unlink(temporary_paths[i]);
   }
+  for (overflow_block* block = overflow_blocks.load(); block; block = block->next.load()) {
+    for (overflow_slot& slot : block->slots) {
+      if (slot.in_use.exchange(false)) ::unlink(slot.path.load());
+    }
+  }
 }
 
 std::string read_text_file(const std::string& path) {
@@ -274,7 +328,8 @@ file_identity identify_descriptor(int fd) {
   return identity_of(st);
 }
 
-output_file::output_file(const std::string& path) : name_(path), target_(path) {
+output_file::output_file(const std::string& path, bool release_when_finished)
+    : name_(path), target_(path) {
   if (path == standard_stream) {
     fd_ = STDOUT_FILENO;
     name_ = "<stdout>";
@@ -327,7 +382,9 @@ output_file::output_file(const std::string& path) : name_(path), target_(path) {
     mode &= ~mask;
   }
   const std::string folder = folder_of(target_);
-  if (!open_unnamed(folder, mode)) open_named(folder, base_of(target_), mode);
+  if (release_when_finished || !open_unnamed(folder, mode)) {
+    open_named(folder, base_of(target_), mode);
+  }
 }
 
 bool output_file::open_unnamed(const std::string& folder, mode_t mode) {
@@ -454,6 +511,7 @@ void output_file::wrote(std::size_t size) {
 void output_file::finish() {
   if (finished_) return;
   flush();
+  std::string().swap(buffer_);  // many outputs wait finished for their commit: keep no buffer
   finished_ = true;
   // An unnamed temporary stays open until publish() links it: closing it would delete it.
   // Its file systems (ext4, XFS, btrfs, tmpfs) report write errors at write(), not close().
@@ -530,6 +588,10 @@ void output_file::publish() {
 }
 
 void commit_together(std::initializer_list<output_file*> outputs) {
+  commit_together(std::span<output_file* const>(outputs.begin(), outputs.size()));
+}
+
+void commit_together(std::span<output_file* const> outputs) {
   for (output_file* out : outputs) {
     if (out) out->finish();
   }

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstddef>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -109,8 +110,10 @@ std::string read_text_file(const std::string& path);
 /// character device or a pipe is written directly, since it cannot be replaced.
 class output_file {
  public:
-  /// Throws io_error when the target's folder cannot take a new file.
-  explicit output_file(const std::string& path);
+  /// Throws io_error when the target's folder cannot take a new file.  With
+  /// `release_when_finished`, the temporary is a named one, closed by finish(), so that a run
+  /// may hold thousands of finished outputs for one commit without a descriptor each.
+  explicit output_file(const std::string& path, bool release_when_finished = false);
   ~output_file();
   output_file(const output_file&) = delete;
   output_file& operator=(const output_file&) = delete;
@@ -170,6 +173,7 @@ class output_file {
 /// that a failure (a full disk, a closed pipe) leaves every target as it was.  Null entries
 /// (optional outputs not asked for) are skipped.  Throws io_error.
 void commit_together(std::initializer_list<output_file*> outputs);
+void commit_together(std::span<output_file* const> outputs);
 
 /// An exclusive lock (flock) on the file a path names, for a read-modify-write that renames a
 /// new version over it.  The rename gives the path a new inode, so a run that waited on the

@@ -142,6 +142,55 @@ std::vector<channel_moments> parse_partial(const json& document) {
   return result;
 }
 
+std::vector<channel_moments> parse_batch_statistics(const json& document) {
+  if (!document.is_object() || document.contains("partial")) return parse_partial(document);
+  if (document.contains("estimator") && document["estimator"] == "per_sample") {
+    throw data_error(
+        "per-sample statistics (\"estimator\": \"per_sample\") average each sample's, which "
+        "is no batch's mean and variance");
+  }
+  if (document.contains("channels")) {
+    throw data_error(
+        "the statistics of some channels only (\"channels\"): a batch's statistics need every "
+        "channel");
+  }
+  // Neither kind: parse_partial's refusal says what was expected.
+  if (!document.contains("mean") || !document.contains("var")) return parse_partial(document);
+  const json& mean_column = document["mean"];
+  if (!mean_column.is_array()) throw data_error("key 'mean': expected an array of numbers");
+  const std::size_t channels = mean_column.size();
+  const json& mean = array_of(document, "mean", channels);
+  const json& var = array_of(document, "var", channels);
+  const json& min = array_of(document, "min", channels);
+  const json& max = array_of(document, "max", channels);
+  const json& nonfinite = array_of(document, "nonfinite", channels);
+  if (!document.contains("count")) throw data_error("missing key 'count'");
+  const json& count = document["count"];
+  const auto natural = [](const json& v) {
+    return v.is_number_integer() && v.get<std::int64_t>() >= 0;
+  };
+  if (count.is_array()
+          ? count.size() != channels || !std::all_of(count.begin(), count.end(), natural)
+          : !natural(count)) {
+    throw data_error("key 'count': expected a non-negative integer, or one per channel");
+  }
+  std::vector<channel_moments> result(channels);
+  for (std::size_t c = 0; c < channels; ++c) {
+    if (!natural(nonfinite[c])) throw data_error("nonfinite must be non-negative integers");
+    channel_moments& m = result[c];
+    m.count = (count.is_array() ? count[c] : count).get<std::uint64_t>();
+    m.mean = mean[c].get<double>();
+    const double v = var[c].get<double>();
+    if (v < 0) throw data_error("var[" + std::to_string(c) + "] is negative");
+    m.m2 = v * static_cast<double>(m.count);
+    m.min = min[c].get<double>();
+    m.max = max[c].get<double>();
+    m.nonfinite = nonfinite[c].get<std::uint64_t>();
+    check_consistent(m, c);
+  }
+  return result;
+}
+
 std::vector<channel_moments> merge_partials(
     const std::vector<std::vector<channel_moments>>& shards) {
   moments_tree tree;

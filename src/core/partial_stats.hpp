@@ -30,9 +30,16 @@ nlohmann::ordered_json partial_document(const std::vector<channel_moments>& chan
 /// missing or malformed, or with fault::not_partial_statistics without "partial": true.
 std::vector<channel_moments> parse_partial(const nlohmann::ordered_json& document);
 
+/// The statistics of a whole batch, for normalizing its shards: a partial-statistics document
+/// (parse_partial), or a pooled statistics document of one file or many ("count" a number or
+/// one per channel, "mean", "var", "min", "max", "nonfinite"; M2 taken as var·count).  Throws
+/// data_error naming the key that is missing or malformed, and for a document of per-sample
+/// statistics ("estimator": "per_sample") or of some channels only ("channels"), which are no
+/// batch's statistics.
+std::vector<channel_moments> parse_batch_statistics(const nlohmann::ordered_json& document);
+
 /// Merges shards' statistics channel by channel, in the order given, by moments_tree's fixed
-/// pairwise tree.  Throws data_error when
-/// their channel counts differ.
+/// pairwise tree.  Throws data_error when their channel counts differ.
 std::vector<channel_moments> merge_partials(
     const std::vector<std::vector<channel_moments>>& shards);
 

@@ -234,7 +234,9 @@ FLAGS = {
               "--momentum": "updates the running statistics written to --stats-out",
               "--no-affine": "affine=False", "--no-track-running-stats": "no running state",
               "--stats-out": "statistics and state", "--virtual-batch-size": "ghost batches",
-              "--batch-stats": "merged shard statistics"},
+              "--batch-stats": "merged shard statistics", "--files-from": "a list of inputs",
+              "-0": "NUL-separated list", "--no-output": "recalibration only",
+              "--reset-running-stats": "update_bn's reset", "-j": "files at once"},
     # No --momentum: stats writes no running statistics.  The layer flags but --convention
     # and --axis only matter for --after.
     "stats": {**INPUT, **LAYER, **FEEDBACK, "--mode": "--after's normalization",
@@ -384,13 +386,17 @@ BAD = {"--input-format": "xml", "--output-format": "xml", "--tensor": "nope", "-
        "-o": "no-dir/o.json", "INPUT": "missing.npy", "OUTPUT": "no-dir/o.json",
        "--beside": "missing.npy", "--files-from": "missing.txt", "-j": "0", "ACTUAL": "missing.npy", "EXPECTED": "missing.npy",
        "WEIGHT": "missing.npy", "PARTIAL": "missing.json", "MODEL": "missing.npz",
-       "--gamma-threshold": "-1", "--gamma-percentile": "101", "--prefix": "nope."}
+       "--gamma-threshold": "-1", "--gamma-percentile": "101", "--prefix": "nope.",
+       "--files-from": "missing.list", "-j": "0"}
 REMOVE = object()  # in a change to BASE: leave this key out (None is a switch's no value)
 BAD_BASE = {("stats", "--beside"): {"--after": REMOVE}}
 # Switches, and where each must change the result (status, stdout, stderr or the outputs).
 SWITCHES = {
     ("apply", "--no-affine"): {},
     ("apply", "--no-track-running-stats"): {"--mode": "eval"},
+    ("apply", "-0"): {"INPUT": REMOVE, "--files-from": "list0"},
+    ("apply", "--no-output"): {"-o": REMOVE, "--stats-out": "out-s.json"},
+    ("apply", "--reset-running-stats"): {"--stats-out": "out-s.json"},
     ("backward", "--no-affine"): {},
     ("backward", "--no-track-running-stats"): {"--mode": "eval"},
     ("stats", "--partial"): {"--after": REMOVE, "--plot": REMOVE},
@@ -432,6 +438,9 @@ class EveryFlagMatters(ScratchTestCase):
         np.save(self.path("g.npy"), rng.normal(size=(4, 3)))
         np.save(self.path("w.npy"), rng.normal(size=(3, 2)))
         np.save(self.path("n.npy"), np.array([[1.0, math.nan, 2.0]]))
+        # One name with a newline, as -0 reads it; split at the newline without -0.
+        np.save(self.path("x\n.npy"), rng.normal(size=(4, 3)))
+        self.path("list0").write_bytes(b"x\n.npy\0")
         self.path("wr.json").write_text(json.dumps({
             "weight": [2, 3, 4], "bias": [1, 1, 1], "running_mean": [0.5, 0.5, 0.5],
             "running_var": [2, 2, 2]}))
@@ -615,7 +624,7 @@ class InputFiles(ScratchTestCase):
 
     def test_a_directory_is_a_directory(self):
         runs = {
-            "INPUT": lambda d: ["apply", d, "-o", "y.npy"],
+            # The INPUTs of apply and stats walk a folder (test_apply_many, test_dataset_stats).
             "stats --beside": lambda d: ["stats", "x.npy", "--beside", d, "--plot", "p.svg"],
             "--state": lambda d: ["apply", "x.npy", "-o", "y.npy", "--state", d],
             "stats --state": lambda d: ["stats", "x.npy", "--after", "--plot", "p.svg",

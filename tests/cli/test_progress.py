@@ -120,6 +120,19 @@ class Progress(ScratchTestCase):
         self.assertNotIn("\n", tty)
         self.assertEqual(visible_line(tty).strip(), "")
 
+    def test_many_files_get_one_bar_of_files_and_bytes(self):
+        os.mkdir(self.path("many"))
+        for i in range(4):
+            np.save(self.path(f"many/{i}.npy"), np.load(self.path("big.npy"))[8 * i:8 * i + 8])
+        status, tty = self.run_with_stderr_on_tty("apply", "many", "-o", "out/", "-j", "2")
+        self.assertEqual(status, 0, tty)
+        self.assertIn("\rbnorm: 4 files [", tty)
+        self.assertNotIn("statistics [", tty)  # no bar per pass of each file
+        self.assertRegex(tty, r"\d+%  [\d.]+ (B|KiB|MiB)/8\.0 MiB")
+        self.assertNotIn("\n", tty)
+        self.assertEqual(visible_line(tty).strip(), "")
+        self.assertEqual(sorted(os.listdir(self.path("out"))), [f"{i}.npy" for i in range(4)])
+
     def test_lines_fit_the_terminal(self):
         _, tty = self.run_with_stderr_on_tty("apply", "big.npy", "-o", "y.npy")
         for segment in tty.split("\r"):

@@ -497,3 +497,41 @@ TEST_CASE("an end of file that peek met on a terminal is not asked for again") {
   ::close(master);
   CHECK(waited < std::chrono::milliseconds(900));
 }
+
+TEST_CASE("outputs released when finished hold no descriptor and are all removed by a signal") {
+  temp_dir dir;
+  // More outputs than the fixed slots of remove_temporaries (8): the rest are in blocks.
+  constexpr int outputs = 300;
+  std::vector<std::unique_ptr<output_file>> pending;
+  const auto open_descriptors = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                         std::filesystem::directory_iterator{});
+  };
+  const auto before = open_descriptors();
+  for (int i = 0; i < outputs; ++i) {
+    pending.push_back(std::make_unique<output_file>(dir.file(std::to_string(i) + ".npy"), true));
+    pending.back()->write("data");
+    pending.back()->finish();
+  }
+  CHECK(open_descriptors() == before);
+  CHECK(dir.entries().size() == outputs);  // the temporaries, by name
+  bnorm::remove_temporaries();
+  CHECK(dir.entries().empty());
+}
+
+TEST_CASE("commit_together of many released outputs publishes every one") {
+  temp_dir dir;
+  std::vector<std::unique_ptr<output_file>> outputs;
+  std::vector<output_file*> all;
+  for (int i = 0; i < 40; ++i) {
+    outputs.push_back(std::make_unique<output_file>(dir.file(std::to_string(i) + ".npy"), true));
+    outputs.back()->write(std::to_string(i));
+    all.push_back(outputs.back().get());
+  }
+  all.push_back(nullptr);  // an output not asked for
+  bnorm::commit_together(all);
+  CHECK(dir.entries().size() == 40);
+  CHECK(read_bytes(dir.file("39.npy")) == "39");
+  outputs.clear();  // committed: destroying them removes nothing
+  CHECK(dir.entries().size() == 40);
+}

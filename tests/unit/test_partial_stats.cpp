@@ -149,3 +149,46 @@ TEST_CASE("a partial document carries an M2 past double's range") {
               "nonfinite": [0], "m2_exponent": [65]})")),
       "m2_exponent must be integers from 0 to 64", data_error);
 }
+
+TEST_CASE("parse_batch_statistics takes partial and pooled statistics documents") {
+  const auto parse = [](const char* text) {
+    return bnorm::parse_batch_statistics(bnorm::parse_json_document(text));
+  };
+  // A pooled document (stats --format json of one file or many): M2 = var·count.
+  const auto pooled = parse(
+      R"({"files": 3, "num_features": 2, "count": 4, "mean": [1.5, -2], "var": [0.25, 4],
+          "min": [1, -4], "max": [2, 0], "nonfinite": [0, 0], "estimator": "pooled"})");
+  REQUIRE(pooled.size() == 2);
+  CHECK(pooled[0].count == 4);
+  CHECK(pooled[0].m2 == 1.0);
+  CHECK(pooled[1].m2 == 16.0);
+  CHECK(pooled[1].mean == -2.0);
+  const auto per_channel = parse(
+      R"({"count": [4, 2], "mean": [1, 1], "var": [1, 3], "min": [0, 0], "max": [2, 2],
+          "nonfinite": [0, 0]})");
+  CHECK(per_channel[1].count == 2);
+  CHECK(per_channel[1].m2 == 6.0);
+  const auto partial = parse(
+      R"({"partial": true, "count": [2], "mean": [1], "m2": [2], "min": [0], "max": [2],
+          "nonfinite": [0]})");
+  CHECK(partial[0].m2 == 2.0);
+  CHECK_THROWS_WITH_AS(parse(R"({"estimator": "per_sample", "mean": [1], "std": [1]})"),
+                       "per-sample statistics (\"estimator\": \"per_sample\") average each "
+                       "sample's, which is no batch's mean and variance",
+                       data_error);
+  CHECK_THROWS_WITH_AS(
+      parse(R"({"channels": [0], "count": 4, "mean": [1], "var": [1], "min": [0], "max": [2],
+                "nonfinite": [0]})"),
+      "the statistics of some channels only (\"channels\"): a batch's statistics need every "
+      "channel",
+      data_error);
+  CHECK_THROWS_WITH_AS(parse(R"({"count": [4], "mean": [1], "var": [-1], "min": [0], "max": [2],
+                                 "nonfinite": [0]})"),
+                       "var[0] is negative", data_error);
+  CHECK_THROWS_WITH_AS(parse(R"({"count": [4, 1], "mean": [1], "var": [1], "min": [0],
+                                 "max": [2], "nonfinite": [0]})"),
+                       "key 'count': expected a non-negative integer, or one per channel",
+                       data_error);
+  CHECK_THROWS_WITH_AS(parse(R"({"weight": [1]})"), "not partial statistics (no \"partial\": true)",
+                       data_error);
+}

@@ -1,0 +1,2 @@
+# -o DIR/ that names a file.
+bnorm apply samples/batch.npy samples/features.json -o samples/state.json/

@@ -1,0 +1,2 @@
+# Many inputs are written under a folder, never into one file.
+bnorm apply samples/batch.npy samples/features.json -o out.npy
