@@ -1,0 +1,369 @@
+#include "csv_table.hpp"
+
+#include <fast_float/fast_float.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <unordered_set>
+
+#include "count_text.hpp"
+#include "error.hpp"
+#include "quoted_name.hpp"
+
+namespace bnorm {
+namespace {
+
+// Blocks as large as the passes' chunks of values take in text, so that one read serves a
+// chunk; a row longer than a block grows the buffer.
+constexpr std::size_t block_size = 1 << 18;
+// A checkpoint every so many rows: a read anywhere parses at most this many rows it does not
+// need, and 100 MiB of 16 columns keeps a few thousand checkpoints.
+constexpr std::size_t checkpoint_rows = 256;
+
+struct csv_field {
+  const char* begin;  // the text, without a quoted field's quotes ("" not yet unescaped)
+  const char* end;
+  bool quoted;
+  bool escaped;  // holds "" (a quote)
+  std::size_t line;
+  std::size_t column;
+};
+
+std::string unescaped(const csv_field& f) {
+  std::string text(f.begin, f.end);
+  if (!f.escaped) return text;
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    out += text[i];
+    if (text[i] == '"') ++i;  // the second of a pair
+  }
+  return out;
+}
+
+// The rows of a table's bytes from a row's start up to `limit`, one at a time.  A row's
+// fields point into the buffer, valid until the next row is read.
+class csv_scanner {
+ public:
+  csv_scanner(const byte_source& bytes, char separator, csv_row_start at, std::size_t limit,
+              std::vector<char>& buffer)
+      : bytes_(bytes),
+        separator_(separator),
+        buffer_(buffer),
+        buffer_offset_(at.offset),
+        line_(at.line),
+        line_start_(at.offset),
+        limit_(limit) {
+    special_.fill(false);
+    for (const char c : {separator, '\n', '\r', '"', '\0'}) {
+      special_[static_cast<unsigned char>(c)] = true;
+    }
+    if (buffer_.size() < block_size) buffer_.resize(block_size);
+    fill();
+  }
+
+  /// Reads the next row's fields; false at the end.  Throws data_error.
+  bool next_row(std::vector<csv_field>& fields) {
+    for (;;) {
+      switch (parse(fields)) {
+        case outcome::row:
+          return true;
+        case outcome::end:
+          return false;
+        case outcome::more:
+          fill();
+          break;
+      }
+    }
+  }
+
+  /// Where the next row begins.
+  csv_row_start position() const { return {buffer_offset_ + begin_, line_}; }
+
+ private:
+  enum class outcome { row, more, end };
+
+  // Keeps the unparsed bytes, moved to the buffer's front, and appends what follows them.
+  void fill() {
+    const std::size_t kept = end_ - begin_;
+    if (begin_ > 0) std::memmove(buffer_.data(), buffer_.data() + begin_, kept);
+    buffer_offset_ += begin_;
+    begin_ = 0;
+    end_ = kept;
+    if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
+    const std::size_t at = buffer_offset_ + end_;
+    const std::size_t size = std::min(buffer_.size() - end_, limit_ - at);
+    bytes_.read_exact(at, buffer_.data() + end_, size);
+    end_ += size;
+    ended_ = buffer_offset_ + end_ == limit_;
+  }
+
+  [[noreturn]] void fail(std::size_t line, std::size_t column, const std::string& what) const {
+    throw data_error(bytes_.name() + ": line " + std::to_string(line) + ", column " +
+                     std::to_string(column) + ": " + what);
+  }
+
+  outcome parse(std::vector<csv_field>& fields) {
+    const char* const data = buffer_.data();
+    const char* p = data + begin_;
+    const char* const e = data + end_;
+    if (p == e) return ended_ ? outcome::end : outcome::more;
+    fields.clear();
+    std::size_t line = line_;
+    std::size_t line_start = line_start_;
+    const auto offset_of = [&](const char* q) {
+      return buffer_offset_ + static_cast<std::size_t>(q - data);
+    };
+    const auto column_of = [&](const char* q) { return offset_of(q) - line_start + 1; };
+    const auto row_ends = [&](const char* next) {
+      begin_ = static_cast<std::size_t>(next - data);
+      line_ = line;
+      line_start_ = line_start;
+      return outcome::row;
+    };
+    for (;;) {
+      csv_field f{p, p, false, false, line, column_of(p)};
+      if (p < e && *p == '"') {
+        f.quoted = true;
+        const char* q = p + 1;
+        f.begin = q;
+        for (;; ++q) {
+          while (q < e && *q != '"' && *q != '\n' && *q != '\0') ++q;
+          if (q == e) {
+            if (ended_) fail(f.line, f.column, "a quoted field that never ends");
+            return outcome::more;
+          }
+          if (*q == '\n') {
+            ++line;
+            line_start = offset_of(q + 1);
+            continue;
+          }
+          if (*q == '\0') fail(line, column_of(q), "a NUL byte");
+          if (q + 1 == e && !ended_) return outcome::more;
+          if (q + 1 < e && q[1] == '"') {
+            f.escaped = true;
+            ++q;
+            continue;
+          }
+          break;
+        }
+        f.end = q;
+        p = q + 1;
+      } else {
+        while (p < e && !special_[static_cast<unsigned char>(*p)]) ++p;
+        if (p < e && *p == '"') {
+          fail(line, column_of(p), "a quote inside a field that does not begin with one");
+        }
+        if (p < e && *p == '\0') fail(line, column_of(p), "a NUL byte");
+        f.end = p;
+      }
+      if (p == e) {
+        if (!ended_) return outcome::more;
+        fields.push_back(f);
+        return row_ends(p);
+      }
+      if (*p == separator_) {
+        fields.push_back(f);
+        ++p;
+        continue;
+      }
+      if (*p == '\n') {
+        fields.push_back(f);
+        ++line;
+        line_start = offset_of(p + 1);
+        return row_ends(p + 1);
+      }
+      if (*p == '\r') {
+        if (p + 1 == e && !ended_) return outcome::more;
+        if (p + 1 < e && p[1] == '\n') {
+          fields.push_back(f);
+          ++line;
+          line_start = offset_of(p + 2);
+          return row_ends(p + 2);
+        }
+        fail(line, column_of(p), "a carriage return not followed by a line feed");
+      }
+      if (*p == '\0') fail(line, column_of(p), "a NUL byte");
+      fail(line, column_of(p), "text after a quoted field's closing quote");
+    }
+  }
+
+  const byte_source& bytes_;
+  char separator_;
+  std::array<bool, 256> special_{};
+  std::vector<char>& buffer_;
+  std::size_t buffer_offset_;  // the file offset of buffer_[0]
+  std::size_t begin_ = 0;      // the next row's first byte in the buffer
+  std::size_t end_ = 0;
+  std::size_t line_;
+  std::size_t line_start_;  // the file offset where line_ begins
+  std::size_t limit_;
+  bool ended_ = false;
+};
+
+bool is_blank(const csv_field& f) {
+  return std::all_of(f.begin, f.end, [](char c) { return c == ' ' || c == '\t'; });
+}
+
+// The value of a field below the header; false when it is not one.
+bool field_value(const csv_field& f, bool missing_as_nan, double& value) {
+  if (parse_csv_number(f.begin, f.end, value)) return true;
+  if (missing_as_nan && is_blank(f)) {
+    value = std::numeric_limits<double>::quiet_NaN();
+    return true;
+  }
+  return false;
+}
+
+std::atomic<std::size_t> next_serial{1};
+
+}  // namespace
+
+bool parse_csv_number(const char* begin, const char* end, double& value) {
+  while (begin < end && (*begin == ' ' || *begin == '\t')) ++begin;
+  while (end > begin && (end[-1] == ' ' || end[-1] == '\t')) --end;
+  if (begin == end) return false;
+  if (*begin == '+') {
+    ++begin;
+    if (begin == end || *begin == '-' || *begin == '+') return false;
+  }
+  // fast_float takes "nan(payload)", which Python's float() does not.
+  if (std::memchr(begin, '(', static_cast<std::size_t>(end - begin))) return false;
+  const auto result = fast_float::from_chars(begin, end, value);
+  if (result.ptr != end) return false;
+  // Beyond float64's range is ±inf or ±0, as float() reads it.
+  return result.ec == std::errc() || result.ec == std::errc::result_out_of_range;
+}
+
+std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_source> bytes,
+                                                 csv_dialect dialect) {
+  std::shared_ptr<csv_table> table(new csv_table);
+  table->bytes_ = bytes;
+  table->dialect_ = dialect;
+  table->serial_ = next_serial++;
+  const std::string& name = bytes->name();
+  if (bytes->size() == 0) throw data_error(name + ": the file is empty, and a table has rows");
+  if (bytes->size() >= 3 && bytes->read_string(0, 3) == "\xEF\xBB\xBF") {
+    throw data_error(name +
+                     ": line 1, column 1: a UTF-8 byte order mark, which a table of numbers "
+                     "does not begin with (save the file without it)");
+  }
+  std::vector<char> buffer;
+  csv_scanner scanner(*bytes, dialect.separator, {}, bytes->size(), buffer);
+  std::vector<csv_field> fields;
+  scanner.next_row(fields);
+  table->columns_ = fields.size();
+  const auto fail = [&](const csv_field& f, const std::string& what) {
+    throw data_error(name + ": line " + std::to_string(f.line) + ", column " +
+                     std::to_string(f.column) + ": " + what);
+  };
+  const auto check_values = [&](const std::vector<csv_field>& row, std::size_t line) {
+    if (row.size() != table->columns_) {
+      if (row.size() == 1 && row[0].begin == row[0].end && !row[0].quoted) {
+        throw data_error(name + ": line " + std::to_string(line) +
+                         ": an empty line, where a row of " + count_text(table->columns_, "field") +
+                         " is expected");
+      }
+      throw data_error(name + ": line " + std::to_string(line) + ": " +
+                       count_text(row.size(), "field") + ", where the first row has " +
+                       std::to_string(table->columns_));
+    }
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      double value = 0;
+      if (field_value(row[i], dialect.missing_as_nan, value)) continue;
+      if (is_blank(row[i])) {
+        fail(row[i],
+             "an empty field (column " + std::to_string(i + 1) + "), where a number is expected");
+      }
+      fail(row[i], quoted_name(unescaped(row[i])) + " (column " + std::to_string(i + 1) +
+                       ") is not a number");
+    }
+  };
+  const bool header = std::any_of(fields.begin(), fields.end(), [&](const csv_field& f) {
+    double value = 0;
+    return !is_blank(f) && !parse_csv_number(f.begin, f.end, value);
+  });
+  if (header) {
+    std::unordered_set<std::string> seen;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      std::string name_of_column = unescaped(fields[i]);
+      if (name_of_column.empty()) {
+        fail(fields[i], "column " + std::to_string(i + 1) + " of the header has no name");
+      }
+      if (!seen.insert(name_of_column).second) {
+        fail(fields[i], "column " + std::to_string(i + 1) + " of the header repeats the name " +
+                            quoted_name(name_of_column));
+      }
+      table->names_.push_back(std::move(name_of_column));
+    }
+  } else {
+    check_values(fields, 1);
+    table->checkpoints_.push_back({});
+    table->rows_ = 1;
+  }
+  for (;;) {
+    const csv_row_start at = scanner.position();
+    if (!scanner.next_row(fields)) break;
+    if (table->rows_ % checkpoint_rows == 0) table->checkpoints_.push_back(at);
+    check_values(fields, at.line);
+    ++table->rows_;
+  }
+  if (table->rows_ == 0) throw data_error(name + ": a header and no rows below it");
+  return table;
+}
+
+csv_row_start csv_table::start_of_row(std::size_t row, std::size_t& start_row) const {
+  start_row = row / checkpoint_rows * checkpoint_rows;
+  return checkpoints_[row / checkpoint_rows];
+}
+
+void csv_table::read_at(std::size_t first, std::span<double> out) const {
+  if (out.empty()) return;
+  // Where this thread's last read stopped: the start of the row it stopped in.
+  struct cursor {
+    std::size_t serial = 0;
+    std::size_t row = 0;
+    csv_row_start at;
+  };
+  thread_local cursor last;
+  thread_local std::vector<char> buffer;
+  thread_local std::vector<csv_field> fields;
+
+  const std::size_t row = first / columns_;
+  const std::size_t last_row = (first + out.size() - 1) / columns_;
+  std::size_t at_row = 0;
+  csv_row_start at = start_of_row(row, at_row);
+  if (last.serial == serial_ && last.row <= row && last.row >= at_row) {
+    at_row = last.row;
+    at = last.at;
+  }
+  const std::size_t after = last_row / checkpoint_rows + 1;
+  const std::size_t limit =
+      after < checkpoints_.size() ? checkpoints_[after].offset : bytes_->size();
+  csv_scanner scanner(*bytes_, dialect_.separator, at, limit, buffer);
+  const auto changed = [&] {
+    return data_error(bytes_->name() + ": the file changed while being read");
+  };
+  for (; at_row < row; ++at_row) {
+    if (!scanner.next_row(fields)) throw changed();
+  }
+  std::size_t column = first % columns_;
+  std::size_t done = 0;
+  csv_row_start row_start = at;
+  for (;;) {
+    row_start = scanner.position();
+    if (!scanner.next_row(fields) || fields.size() != columns_) throw changed();
+    for (; column < columns_ && done < out.size(); ++column, ++done) {
+      if (!field_value(fields[column], dialect_.missing_as_nan, out[done])) throw changed();
+    }
+    if (done == out.size()) break;
+    column = 0;
+    ++at_row;
+  }
+  last = {serial_, at_row, row_start};
+}
+
+}  // namespace bnorm
