@@ -222,6 +222,37 @@ std::atomic<std::size_t> next_serial{1};
 
 }  // namespace
 
+bool spells_csv_number(const char* p, const char* end) {
+  while (p < end && (*p == ' ' || *p == '\t')) ++p;
+  while (end > p && (end[-1] == ' ' || end[-1] == '\t')) --end;
+  if (p < end && (*p == '+' || *p == '-')) ++p;
+  if (p == end) return false;
+  const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (!is_digit(*p) && *p != '.') {
+    // inf, infinity, nan, in any case
+    std::string word(p, end);
+    for (char& c : word) c = static_cast<char>(c | 0x20);
+    return word == "inf" || word == "infinity" || word == "nan";
+  }
+  const char* digits = p;
+  while (p < end && is_digit(*p)) ++p;
+  bool any = p > digits;
+  if (p < end && *p == '.') {
+    const char* fraction = ++p;
+    while (p < end && is_digit(*p)) ++p;
+    any = any || p > fraction;
+  }
+  if (!any) return false;
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    ++p;
+    if (p < end && (*p == '+' || *p == '-')) ++p;
+    const char* exponent = p;
+    while (p < end && is_digit(*p)) ++p;
+    if (p == exponent) return false;
+  }
+  return p == end;
+}
+
 bool parse_csv_number(const char* begin, const char* end, double& value) {
   while (begin < end && (*begin == ' ' || *begin == '\t')) ++begin;
   while (end > begin && (end[-1] == ' ' || end[-1] == '\t')) --end;
@@ -272,8 +303,8 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
                        std::to_string(table->columns_));
     }
     for (std::size_t i = 0; i < row.size(); ++i) {
-      double value = 0;
-      if (field_value(row[i], dialect.missing_as_nan, value)) continue;
+      if (spells_csv_number(row[i].begin, row[i].end)) continue;
+      if (dialect.missing_as_nan && is_blank(row[i])) continue;
       if (is_blank(row[i])) {
         fail(row[i],
              "an empty field (column " + std::to_string(i + 1) + "), where a number is expected");

@@ -65,4 +65,8 @@ class csv_table {
 /// (underscores, hexadecimal, an empty field).
 bool parse_csv_number(const char* begin, const char* end, double& value);
 
+/// Whether parse_csv_number reads [begin, end) as a number, told by its spelling alone: the
+/// pass at open checks every field, and converting each there as well took half its time.
+bool spells_csv_number(const char* begin, const char* end);
+
 }  // namespace bnorm
