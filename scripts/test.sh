@@ -43,7 +43,7 @@ rm -f "$dev_log"
 # Ten fuzzers at 30 s keep this step under the six minutes eight took at 45 s; the campaigns of
 # 30 minutes and more are run apart, on each reader's final code.
 echo "== fuzzers, ${BNORM_FUZZ_SECONDS:-30} s each"
-for target in npy json_tensor state npz safetensors sniffed pickle torch onnx onnx_fold; do
+for target in npy json_tensor state npz safetensors sniffed pickle torch onnx onnx_fold csv; do
   if tests/fuzz/run_fuzzers.sh "${BNORM_FUZZ_SECONDS:-30}" "$target"; then
     passed=$((passed + 1))
   else
