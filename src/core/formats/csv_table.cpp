@@ -359,7 +359,18 @@ void csv_table::read_at(std::size_t first, std::span<double> out) const {
     std::size_t row = 0;
     csv_row_start at;
   };
-  thread_local cursor last;
+  // A few, so that a thread reading two tables in turn (compare) continues in each.
+  thread_local std::array<cursor, 4> cursors;
+  thread_local std::size_t oldest = 0;
+  cursor* last = nullptr;
+  for (cursor& c : cursors) {
+    if (c.serial == serial_) last = &c;
+  }
+  if (!last) {
+    last = &cursors[oldest];
+    oldest = (oldest + 1) % cursors.size();
+    *last = {};
+  }
   thread_local std::vector<char> buffer;
   thread_local std::vector<csv_field> fields;
 
@@ -367,9 +378,9 @@ void csv_table::read_at(std::size_t first, std::span<double> out) const {
   const std::size_t last_row = (first + out.size() - 1) / columns_;
   std::size_t at_row = 0;
   csv_row_start at = start_of_row(row, at_row);
-  if (last.serial == serial_ && last.row <= row && last.row >= at_row) {
-    at_row = last.row;
-    at = last.at;
+  if (last->serial == serial_ && last->row <= row && last->row >= at_row) {
+    at_row = last->row;
+    at = last->at;
   }
   const std::size_t after = last_row / checkpoint_rows + 1;
   const std::size_t limit =
@@ -394,7 +405,7 @@ void csv_table::read_at(std::size_t first, std::span<double> out) const {
     column = 0;
     ++at_row;
   }
-  last = {serial_, at_row, row_start};
+  *last = {serial_, at_row, row_start};
 }
 
 }  // namespace bnorm
