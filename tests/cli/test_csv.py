@@ -174,6 +174,41 @@ class TableTest(ScratchTestCase):
         np.testing.assert_array_equal(stats["min"], x.min(axis=0))
         np.testing.assert_array_equal(stats["max"], x.max(axis=0))
 
+    def test_large_unquoted_table_scanned_in_parts(self):
+        # Over 8 MiB below the header and no quote there: the pass at open scans parts of the
+        # body on several threads; the values, and the line a fault is reported at, are
+        # those of one scan (the header's two-line name shifts every line).
+        rng = random.Random(21)
+        rows = 400_000 if LARGE else 120_000
+        body = write_table(rng, rows, 8, header=False)
+        header = '"a\nb",' + ",".join(f"c{j}" for j in range(1, 8)) + "\n"
+        self.path("t.csv").write_text(header + body)
+        self.assertGreater(len(body), 8 << 20)
+        _, x = reference_table(header + body)
+        result = self.bnorm("convert", "t.csv", "t.npy")
+        self.assertEqual(result.status, 0, result)
+        np.testing.assert_array_equal(np.load(self.path("t.npy")), x)
+        lines = body.split("\n")
+        for bad_row in (5, rows // 2 + 17, rows - 3):
+            with self.subTest(bad_row=bad_row):
+                broken = list(lines)
+                fields = broken[bad_row].split(",")
+                fields[3] = "x"
+                broken[bad_row] = ",".join(fields)
+                if bad_row > 5:  # a later fault in another part is not the one reported
+                    broken[rows - 2] = "1,2"
+                self.path("t.csv").write_text(header + "\n".join(broken))
+                column = len(",".join(fields[:3])) + 2
+                self.assertFailsWith(self.bnorm("stats", "t.csv"), 3,
+                                     f"t.csv: line {bad_row + 3}, column {column}: 'x' (column 4)"
+                                     " is not a number")
+        # A ragged row late in the body, alone.
+        broken = list(lines)
+        broken[rows - 2] = "1,2"
+        self.path("t.csv").write_text(header + "\n".join(broken))
+        self.assertFailsWith(self.bnorm("stats", "t.csv"), 3,
+                             f"t.csv: line {rows + 1}: 2 fields, where the first row has 8")
+
     def test_standard_input(self):
         text = write_table(random.Random(3), 30, 3, line_end="\r\n")
         result = self.bnorm("convert", "-", "t.npy", "--input-format", "csv",

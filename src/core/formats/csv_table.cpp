@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
+#include <thread>
 #include <unordered_set>
 
 #include "count_text.hpp"
@@ -23,6 +25,23 @@ constexpr std::size_t block_size = 1 << 18;
 // A checkpoint every so many rows: a read anywhere parses at most this many rows it does not
 // need, and 100 MiB of 16 columns keeps a few thousand checkpoints.
 constexpr std::size_t checkpoint_rows = 256;
+// A body at least twice this large is scanned at open in parts, one a thread.
+constexpr std::size_t parallel_scan_bytes = 4 << 20;
+
+// A fault of a table's text at a line (and column, 0 for a whole row), counted from the line
+// its scan began at: a part of the file scanned on its own thread learns later where it lies.
+struct table_fault {
+  std::size_t line;
+  std::size_t column;
+  std::string what;
+};
+
+std::string fault_text(const std::string& name, const table_fault& fault,
+                       std::size_t lines_before) {
+  std::string text = name + ": line " + std::to_string(fault.line + lines_before);
+  if (fault.column > 0) text += ", column " + std::to_string(fault.column);
+  return text + ": " + fault.what;
+}
 
 struct csv_field {
   const char* begin;  // the text, without a quoted field's quotes ("" not yet unescaped)
@@ -83,6 +102,9 @@ class csv_scanner {
   /// Where the next row begins.
   csv_row_start position() const { return {buffer_offset_ + begin_, line_}; }
 
+  /// Whether a field has begun with a quote, or met one, so far.
+  bool saw_quote() const { return saw_quote_; }
+
  private:
   enum class outcome { row, more, end };
 
@@ -102,8 +124,7 @@ class csv_scanner {
   }
 
   [[noreturn]] void fail(std::size_t line, std::size_t column, const std::string& what) const {
-    throw data_error(bytes_.name() + ": line " + std::to_string(line) + ", column " +
-                     std::to_string(column) + ": " + what);
+    throw table_fault{line, column, what};
   }
 
   outcome parse(std::vector<csv_field>& fields) {
@@ -127,6 +148,7 @@ class csv_scanner {
     for (;;) {
       csv_field f{p, p, false, false, line, column_of(p)};
       if (p < e && *p == '"') {
+        saw_quote_ = true;
         f.quoted = true;
         const char* q = p + 1;
         f.begin = q;
@@ -155,6 +177,7 @@ class csv_scanner {
       } else {
         while (p < e && !special_[static_cast<unsigned char>(*p)]) ++p;
         if (p < e && *p == '"') {
+          saw_quote_ = true;
           fail(line, column_of(p), "a quote inside a field that does not begin with one");
         }
         if (p < e && *p == '\0') fail(line, column_of(p), "a NUL byte");
@@ -202,7 +225,24 @@ class csv_scanner {
   std::size_t line_start_;  // the file offset where line_ begins
   std::size_t limit_;
   bool ended_ = false;
+  bool saw_quote_ = false;
 };
+
+// The offset just after the first line feed at or after `offset` (and not before `floor`), or
+// the file's end.
+std::size_t line_start_after(const byte_source& bytes, std::size_t offset, std::size_t floor) {
+  offset = std::max(offset, floor);
+  char block[4096];
+  while (offset < bytes.size()) {
+    const std::size_t size = std::min(sizeof block, bytes.size() - offset);
+    bytes.read_exact(offset, block, size);
+    if (const void* end = std::memchr(block, '\n', size)) {
+      return offset + static_cast<std::size_t>(static_cast<const char*>(end) - block) + 1;
+    }
+    offset += size;
+  }
+  return bytes.size();
+}
 
 bool is_blank(const csv_field& f) {
   return std::all_of(f.begin, f.end, [](char c) { return c == ' ' || c == '\t'; });
@@ -285,22 +325,21 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
   std::vector<char> buffer;
   csv_scanner scanner(*bytes, dialect.separator, {}, bytes->size(), buffer);
   std::vector<csv_field> fields;
-  scanner.next_row(fields);
-  table->columns_ = fields.size();
-  const auto fail = [&](const csv_field& f, const std::string& what) {
-    throw data_error(name + ": line " + std::to_string(f.line) + ", column " +
-                     std::to_string(f.column) + ": " + what);
+  std::size_t columns = 0;
+  const auto fail = [](const csv_field& f, const std::string& what) {
+    throw table_fault{f.line, f.column, what};
   };
-  const auto check_values = [&](const std::vector<csv_field>& row, std::size_t line) {
-    if (row.size() != table->columns_) {
+  // Throws table_fault for a row of `row_line` that is not `columns` numbers.
+  const auto check_values = [&](const std::vector<csv_field>& row, std::size_t row_line) {
+    if (row.size() != columns) {
       if (row.size() == 1 && row[0].begin == row[0].end && !row[0].quoted) {
-        throw data_error(name + ": line " + std::to_string(line) +
-                         ": an empty line, where a row of " + count_text(table->columns_, "field") +
-                         " is expected");
+        throw table_fault{
+            row_line, 0,
+            "an empty line, where a row of " + count_text(columns, "field") + " is expected"};
       }
-      throw data_error(name + ": line " + std::to_string(line) + ": " +
-                       count_text(row.size(), "field") + ", where the first row has " +
-                       std::to_string(table->columns_));
+      throw table_fault{
+          row_line, 0,
+          count_text(row.size(), "field") + ", where the first row has " + std::to_string(columns)};
     }
     for (std::size_t i = 0; i < row.size(); ++i) {
       if (spells_csv_number(row[i].begin, row[i].end)) continue;
@@ -313,42 +352,131 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
                        ") is not a number");
     }
   };
-  const bool header = std::any_of(fields.begin(), fields.end(), [&](const csv_field& f) {
-    double value = 0;
-    return !is_blank(f) && !parse_csv_number(f.begin, f.end, value);
-  });
-  if (header) {
-    std::unordered_set<std::string> seen;
-    for (std::size_t i = 0; i < fields.size(); ++i) {
-      std::string name_of_column = unescaped(fields[i]);
-      if (name_of_column.empty()) {
-        fail(fields[i], "column " + std::to_string(i + 1) + " of the header has no name");
+  // The rows from where `rows_scanner` stands: checkpoints (counted from `first_row`) and
+  // the number of rows.
+  const auto scan_rows = [&](csv_scanner& rows_scanner, std::vector<csv_field>& row,
+                             std::size_t first_row, std::vector<csv_row_start>& checkpoints,
+                             std::vector<std::size_t>& checkpoint_rows_at) {
+    std::size_t count = 0;
+    for (;;) {
+      const csv_row_start at = rows_scanner.position();
+      if (!rows_scanner.next_row(row)) break;
+      if ((first_row + count) % checkpoint_rows == 0 || count == 0) {
+        checkpoints.push_back(at);
+        checkpoint_rows_at.push_back(first_row + count);
       }
-      if (!seen.insert(name_of_column).second) {
-        fail(fields[i], "column " + std::to_string(i + 1) + " of the header repeats the name " +
-                            quoted_name(name_of_column));
-      }
-      table->names_.push_back(std::move(name_of_column));
+      check_values(row, at.line);
+      ++count;
     }
-  } else {
-    check_values(fields, 1);
-    table->checkpoints_.push_back({});
-    table->rows_ = 1;
+    return count;
+  };
+  csv_row_start body;
+  try {
+    scanner.next_row(fields);
+    columns = table->columns_ = fields.size();
+    const bool header = std::any_of(fields.begin(), fields.end(), [&](const csv_field& f) {
+      double value = 0;
+      return !is_blank(f) && !parse_csv_number(f.begin, f.end, value);
+    });
+    if (header) {
+      std::unordered_set<std::string> seen;
+      for (std::size_t i = 0; i < fields.size(); ++i) {
+        std::string name_of_column = unescaped(fields[i]);
+        if (name_of_column.empty()) {
+          fail(fields[i], "column " + std::to_string(i + 1) + " of the header has no name");
+        }
+        if (!seen.insert(name_of_column).second) {
+          fail(fields[i], "column " + std::to_string(i + 1) + " of the header repeats the name " +
+                              quoted_name(name_of_column));
+        }
+        table->names_.push_back(std::move(name_of_column));
+      }
+    } else {
+      check_values(fields, 1);
+      table->checkpoints_.push_back({});
+      table->checkpoint_row_.push_back(0);
+      table->rows_ = 1;
+    }
+    body = scanner.position();
+  } catch (const table_fault& fault) {
+    throw data_error(fault_text(name, fault, 0));
   }
-  for (;;) {
-    const csv_row_start at = scanner.position();
-    if (!scanner.next_row(fields)) break;
-    if (table->rows_ % checkpoint_rows == 0) table->checkpoints_.push_back(at);
-    check_values(fields, at.line);
-    ++table->rows_;
+
+  // A large body is scanned in parts on several threads, each from a line start.  Without a
+  // quote in it every line end ends a row, so the parts' rows are the table's; a part that
+  // meets a quote sends the whole body to one scan, which alone can tell where quotes end.
+  const std::size_t body_size = bytes->size() - body.offset;
+  const std::size_t parts = std::min<std::size_t>(
+      {std::max(1u, std::thread::hardware_concurrency()), 8, body_size / parallel_scan_bytes});
+  if (parts >= 2) {
+    struct part_result {
+      std::size_t begin = 0, end = 0, rows = 0, lines = 0;
+      std::vector<csv_row_start> checkpoints;
+      std::vector<std::size_t> checkpoint_rows_at;
+      std::optional<table_fault> fault;
+      bool saw_quote = false;
+    };
+    std::vector<part_result> results(parts);
+    std::size_t begin = body.offset;
+    for (std::size_t k = 0; k < parts; ++k) {
+      results[k].begin = begin;
+      begin = k + 1 == parts
+                  ? bytes->size()
+                  : line_start_after(*bytes, body.offset + body_size / parts * (k + 1), begin);
+      results[k].end = begin;
+    }
+    const auto scan_part = [&](part_result& part) {
+      std::vector<char> part_buffer;
+      std::vector<csv_field> row;
+      if (part.begin == part.end) return;
+      csv_scanner part_scanner(*bytes, dialect.separator, {part.begin, 1}, part.end, part_buffer);
+      try {
+        part.rows = scan_rows(part_scanner, row, 0, part.checkpoints, part.checkpoint_rows_at);
+        part.lines = part_scanner.position().line - 1;
+      } catch (const table_fault& fault) {
+        part.fault = fault;
+      }
+      part.saw_quote = part_scanner.saw_quote();
+    };
+    std::vector<std::thread> pool;
+    for (std::size_t k = 1; k < parts; ++k) pool.emplace_back([&, k] { scan_part(results[k]); });
+    scan_part(results[0]);
+    for (std::thread& thread : pool) thread.join();
+    const bool quoted = std::any_of(results.begin(), results.end(),
+                                    [](const part_result& part) { return part.saw_quote; });
+    if (!quoted) {
+      std::size_t lines_before = body.line - 1;
+      for (const part_result& part : results) {
+        if (part.fault) throw data_error(fault_text(name, *part.fault, lines_before));
+        for (std::size_t i = 0; i < part.checkpoints.size(); ++i) {
+          const std::size_t row = table->rows_ + part.checkpoint_rows_at[i];
+          if (row % checkpoint_rows != 0 && i > 0) continue;
+          table->checkpoints_.push_back(
+              {part.checkpoints[i].offset, part.checkpoints[i].line + lines_before});
+          table->checkpoint_row_.push_back(row);
+        }
+        table->rows_ += part.rows;
+        lines_before += part.lines;
+      }
+      if (table->rows_ == 0) throw data_error(name + ": a header and no rows below it");
+      return table;
+    }
+  }
+  try {
+    table->rows_ +=
+        scan_rows(scanner, fields, table->rows_, table->checkpoints_, table->checkpoint_row_);
+  } catch (const table_fault& fault) {
+    throw data_error(fault_text(name, fault, 0));
   }
   if (table->rows_ == 0) throw data_error(name + ": a header and no rows below it");
   return table;
 }
 
 csv_row_start csv_table::start_of_row(std::size_t row, std::size_t& start_row) const {
-  start_row = row / checkpoint_rows * checkpoint_rows;
-  return checkpoints_[row / checkpoint_rows];
+  const auto after = std::upper_bound(checkpoint_row_.begin(), checkpoint_row_.end(), row);
+  const auto index = static_cast<std::size_t>(after - checkpoint_row_.begin()) - 1;
+  start_row = checkpoint_row_[index];
+  return checkpoints_[index];
 }
 
 void csv_table::read_at(std::size_t first, std::span<double> out) const {
@@ -382,7 +510,9 @@ void csv_table::read_at(std::size_t first, std::span<double> out) const {
     at_row = last->row;
     at = last->at;
   }
-  const std::size_t after = last_row / checkpoint_rows + 1;
+  const auto after = static_cast<std::size_t>(
+      std::upper_bound(checkpoint_row_.begin(), checkpoint_row_.end(), last_row) -
+      checkpoint_row_.begin());
   const std::size_t limit =
       after < checkpoints_.size() ? checkpoints_[after].offset : bytes_->size();
   csv_scanner scanner(*bytes_, dialect_.separator, at, limit, buffer);

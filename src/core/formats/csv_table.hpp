@@ -54,8 +54,10 @@ class csv_table {
   std::size_t rows_ = 0;
   std::size_t columns_ = 0;
   std::vector<std::string> names_;
-  std::vector<csv_row_start>
-      checkpoints_;         // of rows 0, K, 2K, ... (row 0 the first below a header)
+  // Where rows begin: every K-th row's (row 0 the first below a header), and the first of each
+  // part of a parallel scan; checkpoint_row_ holds their rows, in increasing order.
+  std::vector<csv_row_start> checkpoints_;
+  std::vector<std::size_t> checkpoint_row_;
   std::size_t serial_ = 0;  // tells this table's cursors from another's
 };
 
