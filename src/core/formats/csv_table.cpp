@@ -450,7 +450,6 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
         if (part.fault) throw data_error(fault_text(name, *part.fault, lines_before));
         for (std::size_t i = 0; i < part.checkpoints.size(); ++i) {
           const std::size_t row = table->rows_ + part.checkpoint_rows_at[i];
-          if (row % checkpoint_rows != 0 && i > 0) continue;
           table->checkpoints_.push_back(
               {part.checkpoints[i].offset, part.checkpoints[i].line + lines_before});
           table->checkpoint_row_.push_back(row);
