@@ -34,13 +34,16 @@ struct table_fault {
   std::size_t line;
   std::size_t column;
   std::string what;
+  bool empty_field = false;  // what a caller may ask to read as NaN
 };
 
-std::string fault_text(const std::string& name, const table_fault& fault,
-                       std::size_t lines_before) {
+[[noreturn]] void throw_fault(const std::string& name, const table_fault& fault,
+                              std::size_t lines_before) {
   std::string text = name + ": line " + std::to_string(fault.line + lines_before);
   if (fault.column > 0) text += ", column " + std::to_string(fault.column);
-  return text + ": " + fault.what;
+  text += ": " + fault.what;
+  if (fault.empty_field) throw data_error(bnorm::fault::empty_field, text);
+  throw data_error(text);
 }
 
 struct csv_field {
@@ -345,8 +348,10 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
       if (spells_csv_number(row[i].begin, row[i].end)) continue;
       if (dialect.missing_as_nan && is_blank(row[i])) continue;
       if (is_blank(row[i])) {
-        fail(row[i],
-             "an empty field (column " + std::to_string(i + 1) + "), where a number is expected");
+        throw table_fault{
+            row[i].line, row[i].column,
+            "an empty field (column " + std::to_string(i + 1) + "), where a number is expected",
+            true};
       }
       fail(row[i], quoted_name(unescaped(row[i])) + " (column " + std::to_string(i + 1) +
                        ") is not a number");
@@ -399,7 +404,7 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
     }
     body = scanner.position();
   } catch (const table_fault& fault) {
-    throw data_error(fault_text(name, fault, 0));
+    throw_fault(name, fault, 0);
   }
 
   // A large body is scanned in parts on several threads, each from a line start.  Without a
@@ -447,7 +452,7 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
     if (!quoted) {
       std::size_t lines_before = body.line - 1;
       for (const part_result& part : results) {
-        if (part.fault) throw data_error(fault_text(name, *part.fault, lines_before));
+        if (part.fault) throw_fault(name, *part.fault, lines_before);
         for (std::size_t i = 0; i < part.checkpoints.size(); ++i) {
           const std::size_t row = table->rows_ + part.checkpoint_rows_at[i];
           table->checkpoints_.push_back(
@@ -465,7 +470,7 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
     table->rows_ +=
         scan_rows(scanner, fields, table->rows_, table->checkpoints_, table->checkpoint_row_);
   } catch (const table_fault& fault) {
-    throw data_error(fault_text(name, fault, 0));
+    throw_fault(name, fault, 0);
   }
   if (table->rows_ == 0) throw data_error(name + ": a header and no rows below it");
   return table;
