@@ -62,7 +62,7 @@ rm -f "$dev_log"
 
 # The fuzzers, each for BNORM_FUZZ_SECONDS (its default is set at the top).
 echo "== fuzzers, ${BNORM_FUZZ_SECONDS:-30} s each"
-for target in npy json_tensor state npz safetensors sniffed pickle torch onnx onnx_fold; do
+for target in npy json_tensor state npz safetensors sniffed pickle torch onnx onnx_fold csv; do
   if tests/fuzz/run_fuzzers.sh "${BNORM_FUZZ_SECONDS:-30}" "$target"; then
     passed=$((passed + 1))
   else

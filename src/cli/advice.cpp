@@ -31,6 +31,9 @@ std::optional<std::string_view> advice_for(bnorm::fault f, std::string_view subc
       return "; name it with --input-format";
     case bnorm::fault::output_format_unknown:  // after "... from its name (...)"
       return "; name it with --output-format";
+    case bnorm::fault::empty_field:  // after "... where a number is expected"
+      if (subcommand == "fold" || subcommand == "layers") return std::nullopt;
+      return " (--missing nan reads it as NaN)";
   }
   return std::nullopt;
 }

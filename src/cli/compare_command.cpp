@@ -15,6 +15,7 @@
 #include "number_text.hpp"
 #include "output_paths.hpp"
 #include "parse_number.hpp"
+#include "quoted_name.hpp"
 #include "tensor_compare.hpp"
 #include "tensor_files.hpp"
 
@@ -30,9 +31,10 @@ constexpr std::size_t compare_chunk = 1 << 16;
 // tell a document from a tensor by its first bytes.
 struct compared_file {
   std::string path;
-  const codec* named = nullptr;  // the format its name says, if any
-  opened_input input;            // open when the name did not settle what it holds
-  bool document = false;         // a statistics or state document
+  const codec* named = nullptr;   // the format its name says, if any
+  opened_input input;             // open when the name did not settle what it holds
+  bool document = false;          // a statistics or state document
+  const codec* format = nullptr;  // the format its tensors were read in
 
   explicit compared_file(const std::string& file) : path(file), named(codec_for_path(file)) {
     if (named && !named->holds_documents) return;
@@ -40,8 +42,8 @@ struct compared_file {
     // In the documents' format, an object is a document and an array a tensor.
     const std::string_view head = input.file->peek(sniff_size);
     const std::size_t first = head.find_first_not_of(" \t\r\n");
-    document = input.format->holds_documents && first != std::string_view::npos &&
-               head[first] == '{';
+    document =
+        input.format->holds_documents && first != std::string_view::npos && head[first] == '{';
   }
 
   /// Whether its tensors have names (a --tensor to pick), as far as the name tells.
@@ -50,7 +52,8 @@ struct compared_file {
   std::unique_ptr<tensor_archive> open_tensors(bool& typed) {
     if (!input.file) input = open_input(path);
     typed = input.format->keeps_dtype;
-    return input.format->open(std::move(input.file), {});
+    format = input.format;
+    return input.format->open(std::move(input.file), command_line_read_options());
   }
 };
 
@@ -190,8 +193,13 @@ int compare_tensors_command(const compare_run& o, compared_file& actual_path,
   // disagrees on one.  Byte order is how a file stores its type, not the type.
   const bool dtype_differs =
       actual_typed && expected_typed && (a.type.kind != e.type.kind || a.type.size != e.type.size);
-  const auto type_text = [](bool typed, const tensor_info& i) {
-    return typed ? name_of(i.type) : std::string("JSON (no dtype)");
+  // "JSON (no dtype)", "CSV (no dtype)": the format's word from "a JSON file".
+  const auto type_text = [](bool typed, const tensor_info& i, const codec* format) {
+    if (typed) return name_of(i.type);
+    std::string_view word = format->a_file;
+    word.remove_prefix(word.find(' ') + 1);
+    word = word.substr(0, word.rfind(' '));
+    return std::string(word) + " (no dtype)";
   };
   const auto type_json = [](bool typed, const tensor_info& i) {
     return typed ? json(name_of(i.type)) : json(nullptr);
@@ -215,7 +223,17 @@ int compare_tensors_command(const compare_run& o, compared_file& actual_path,
   comparison r = comparator.result();
   // Positions are in the files' order; report indices.
   const tensor_info order = same_order ? a : tensor_info{a.type, a.shape, false};
-  const auto index = [&](std::size_t p) { return index_to_string(c_position(p, order), a.shape); };
+  // A table's columns are named by its header (either file's): an index names its column.
+  const std::vector<std::string>& names =
+      !a.channel_names.empty() ? a.channel_names : e.channel_names;
+  const auto index = [&](std::size_t p) {
+    const std::size_t c = c_position(p, order);
+    std::string at = index_to_string(c, a.shape);
+    if (!names.empty() && a.shape.size() > 0 && a.shape.back() == names.size()) {
+      at += " (" + quoted_name(names[c % names.size()]) + ")";
+    }
+    return at;
+  };
   const auto index_json = [&](std::size_t p) {
     std::vector<std::size_t> i(a.shape.size());
     std::size_t c = c_position(p, order);
@@ -232,6 +250,7 @@ int compare_tensors_command(const compare_run& o, compared_file& actual_path,
     report["equal"] = equal;
     report["kind"] = "tensor";
     report["shape"] = a.shape;
+    if (!names.empty()) report["channel_names"] = names;
     report["dtype"] = {{"actual", type_json(actual_typed, a)},
                        {"expected", type_json(expected_typed, e)}};
     report["dtypes_differ"] = dtype_differs;
@@ -263,8 +282,8 @@ int compare_tensors_command(const compare_run& o, compared_file& actual_path,
                 r.compared == 0
                     ? 0.0
                     : 100.0 * static_cast<double>(r.mismatched) / static_cast<double>(r.compared));
-  const std::string actual_type = type_text(actual_typed, a);
-  const std::string expected_type = type_text(expected_typed, e);
+  const std::string actual_type = type_text(actual_typed, a, actual_path.format);
+  const std::string expected_type = type_text(expected_typed, e, expected_path.format);
   text = o.actual + " vs " + o.expected + ": shape " + shape_text(a) + ", " + actual_type;
   if (actual_type != expected_type) text += " vs " + expected_type;
   text += "\n";
@@ -312,6 +331,7 @@ CLI::App* add_compare_command(CLI::App& app, compare_options& o) {
       ->type_name("FILE")
       ->required();
   cmd->add_option("EXPECTED", o.expected, "What ACTUAL should be")->type_name("FILE")->required();
+  add_missing_option(cmd);
   add_tensor_option(cmd, o.tensor, "ACTUAL or EXPECTED");
   CLI::Option* rtol =
       cmd->add_option("--rtol", o.rtol, "Relative tolerance: |a - e| <= atol + rtol*|e|")

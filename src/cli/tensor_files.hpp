@@ -15,6 +15,15 @@ namespace bnorm::cli {
 void add_input_option(CLI::App* cmd, std::string& input, std::string& input_format,
                       std::string& tensor);
 
+/// Adds --missing error|nan, how a table's empty fields are read (an error, or NaN), to a
+/// subcommand that reads tensors; add_input_option adds it.  It applies to every tensor
+/// open_input_tensor opens in the run.
+void add_missing_option(CLI::App* cmd);
+
+/// What the command line asked of the readers (--missing), which open_input_tensor adds to
+/// the options it is given.
+const read_options& command_line_read_options();
+
 /// Adds --tensor NAME, which picks a tensor of a file of named tensors `what`.
 void add_tensor_option(CLI::App* cmd, std::string& tensor, const std::string& what);
 

@@ -25,6 +25,8 @@ enum class fault {
   input_format_unknown,
   /// An output's name has an extension no format has, and no format was named.
   output_format_unknown,
+  /// A table's field is empty, and no one asked to read an empty field as NaN.
+  empty_field,
 };
 
 /// Base of every error bnorm throws; what() is one line, ready for `bnorm: error: ...`.

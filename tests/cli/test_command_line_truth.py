@@ -226,7 +226,7 @@ LAYER = {"--convention": "defaults of eps and axis", "--eps": "normalization",
          "--axis": "channel axis", "--state": "running statistics, weight, bias",
          "--state-prefix": "names in an .npz/.safetensors --state"}
 INPUT = {"INPUT": "the tensor", "--input-format": "format of INPUT",
-         "--tensor": "tensor of a container INPUT"}
+         "--tensor": "tensor of a container INPUT", "--missing": "a table's empty fields"}
 OUTPUT = {"-o": "the output", "--output-format": "format of the output"}
 FLAGS = {
     "apply": {**INPUT, **OUTPUT, **LAYER, **FEEDBACK, "--mode": "train or eval",
@@ -254,7 +254,7 @@ FLAGS = {
     "compare": {"ACTUAL": "", "EXPECTED": "", "--tensor": "tensor of a container file",
                 "--rtol": "isclose", "--atol": "isclose", "--ulp": "instead of rtol/atol",
                 "--equal-nan": "NaN matches NaN", "--ignore-extra-keys": "documents only",
-                "--format": "report format"},
+                "--format": "report format", "--missing": "a table's empty fields"},
     "convert": {**INPUT, "OUTPUT": "the output", "--output-format": "format of the output",
                 "--dtype": "output type", **FEEDBACK},
     "merge": {"PARTIAL": "the shards", "-o": "the merged statistics",
@@ -387,7 +387,7 @@ BAD = {"--input-format": "xml", "--output-format": "xml", "--tensor": "nope", "-
        "--beside": "missing.npy", "--files-from": "missing.txt", "-j": "0", "ACTUAL": "missing.npy", "EXPECTED": "missing.npy",
        "WEIGHT": "missing.npy", "PARTIAL": "missing.json", "MODEL": "missing.npz",
        "--gamma-threshold": "-1", "--gamma-percentile": "101", "--prefix": "nope.",
-       "--files-from": "missing.list", "-j": "0"}
+       "--files-from": "missing.list", "-j": "0", "--missing": "zero"}
 REMOVE = object()  # in a change to BASE: leave this key out (None is a switch's no value)
 BAD_BASE = {("stats", "--beside"): {"--after": REMOVE}}
 # Switches, and where each must change the result (status, stdout, stderr or the outputs).

@@ -234,7 +234,8 @@ class FormatsTheDocsSayAreWritten(ScratchTestCase):
         self.assertIn("npy", names)
         for name in names:
             with self.subTest(format=name):
-                self.assertTrue(self.written_by("convert", "samples/batch.npy", "out",
+                # A rank-2 tensor, which a table (CSV) holds too.
+                self.assertTrue(self.written_by("convert", "samples/features.json", "out",
                                                 "--output-format", name), name)
 
     def test_fold_output_formats_are_every_one_it_writes(self):
@@ -242,7 +243,8 @@ class FormatsTheDocsSayAreWritten(ScratchTestCase):
         choices = re.search(r"--output-format (\S+)", help_output).group(1).split("|")
         for name in re.search(r"--input-format (\S+)", help_output).group(1).split("|"):
             with self.subTest(format=name):
-                weight = self.written_by("fold", "samples/batch.npy", "--state",
+                # A rank-2 weight, which a table (CSV) holds too.
+                weight = self.written_by("fold", "samples/features.json", "--state",
                                          "samples/state.json", "--axis", "1", "-o", "w",
                                          "--bias-out", "b.npy", "--output-format", name)
                 model = self.written_by("fold", "samples/conv_bn.onnx", "-o", "m",

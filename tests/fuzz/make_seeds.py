@@ -901,3 +901,37 @@ def onnx_fold_seeds():
 
 
 write("onnx_fold", onnx_fold_seeds())
+
+
+# CSV and TSV tables: the first byte picks the dialect (bit 0: tabs, bit 1: --missing nan), the
+# rest is the table.  One valid table of each dialect, and one seed for each refusal.
+def table(text, tabs=False, missing=False):
+    return bytes([int(tabs) | 2 * int(missing)]) + text.encode()
+
+
+csv_cases = {
+    "valid-header": table("a,b,c\n1,2,3\n-4.5e-1,inf,nan\n"),
+    "valid-no-header": table("1,2\r\n3,4\r\n"),
+    "valid-quoted": table('"a,1","b ""2""\n"c"\n"1", +2\n'),
+    "valid-tsv": table("x\ty\n1\t2\n3\t4", tabs=True),
+    "valid-missing": table("a,b\n1,\n,2\n", missing=True),
+    "valid-one-column-blank-line": table("a\n1\n\n2\n", missing=True),
+    "empty": table(""),
+    "byte-order-mark": table("\ufeffa,b\n1,2\n"),
+    "header-only": table("a,b\n"),
+    "ragged-row": table("a,b,c\n1,2,3\n4,5\n"),
+    "not-a-number": table("a,b\n1,2\n3,4x\n"),
+    "underscore": table("a\n1_000\n"),
+    "nan-payload": table("a\nnan(1)\n"),
+    "empty-field": table("a,b\n1,2\n3,\n"),
+    "unterminated-quote": table('a,b\n1,"2\n3,4\n'),
+    "quote-inside-field": table('a,b\n1,2"\n'),
+    "text-after-quote": table('a,b\n1,"2"3\n'),
+    "nul-byte": table("a,b\n1,2\x003\n"),
+    "duplicate-name": table("a,b,a\n1,2,3\n"),
+    "empty-name": table("a,,c\n1,2,3\n"),
+    "empty-line": table("a,b\n1,2\n\n3,4\n"),
+    "lone-carriage-return": table("a,b\n1,2\r3,4\n"),
+    "quoted-newline-then-error": table('a,"b\nc"\n1,2\n3,y\n'),
+}
+write("csv", csv_cases)

@@ -8,7 +8,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 seconds=${1:-60}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(npy json_tensor state npz safetensors sniffed pickle torch onnx onnx_fold)
+((${#targets[@]})) || targets=(npy json_tensor state npz safetensors sniffed pickle torch onnx onnx_fold csv)
 build=${BNORM_FUZZ_BUILD_DIR:-$root/build-fuzz}
 
 if ! command -v clang++ >/dev/null; then

@@ -163,12 +163,14 @@ TEST_CASE("the core states each fault in its own terms, naming no flag and no su
       {"an input whose name and bytes tell no format", [&] { bnorm::open_input(no_format); },
        fault::input_format_unknown,
        "cannot tell the format of '" + no_format +
-           "' from its name (.npy, .json, .pt, .npz, .safetensors or .onnx) or from its first "
+           "' from its name (.npy, .json, .pt, .npz, .safetensors, .onnx, .csv or .tsv) or from "
+           "its first "
            "bytes",
        ""},
       {"an output whose extension no format has", [] { bnorm::codec_for_output("y.bin", nullptr); },
        fault::output_format_unknown,
-       "cannot tell the format of 'y.bin' from its name (.npy, .json, .pt, .npz or .safetensors)",
+       "cannot tell the format of 'y.bin' from its name (.npy, .json, .pt, .npz, .safetensors, "
+       ".csv or .tsv)",
        ""},
   };
   for (const site& s : sites) {

@@ -18,14 +18,17 @@ extern const codec npz_codec;
 extern const codec safetensors_codec;
 extern const codec torch_codec;
 extern const codec onnx_codec;
+extern const codec csv_codec;
+extern const codec tsv_codec;
 
 namespace {
 
 // In the order users see them, and the order bytes are tried in: a recognizer that looks
 // deeper into a container it shares with another (a ZIP) must come before the other's; ONNX's,
 // which reads a protobuf's first fields and no magic, is tried last.
-constexpr std::array<const codec*, 6> codecs{&npy_codec, &json_codec,        &torch_codec,
-                                             &npz_codec, &safetensors_codec, &onnx_codec};
+constexpr std::array<const codec*, 8> codecs{&npy_codec, &json_codec,        &torch_codec,
+                                             &npz_codec, &safetensors_codec, &onnx_codec,
+                                             &csv_codec, &tsv_codec};
 
 template <typename Word>
 std::string joined(Word word, std::string_view separator, std::string_view last,

@@ -1,1 +1,1 @@
-bnorm apply - --input-format csv -o y.npy < samples/batch.npy
+bnorm apply - --input-format parquet -o y.npy < samples/batch.npy

@@ -1,0 +1,209 @@
+// Tables of numbers as text: CSV (comma-separated) and TSV (tab-separated), one parser
+// (csv_table).  A table is a rank-2 tensor (rows, columns) whose columns are its channels, the
+// header's names their names; it is read in place from a regular file, in blocks, and written
+// row by row.
+#include <array>
+#include <cmath>
+
+#include "codec.hpp"
+#include "csv_table.hpp"
+#include "error.hpp"
+#include "fortran_order.hpp"
+#include "number_format.hpp"
+#include "sinks.hpp"
+
+namespace bnorm {
+namespace {
+
+class csv_source : public tensor_source {
+ public:
+  csv_source(tensor_info info, std::shared_ptr<const csv_table> table)
+      : info_(std::move(info)), table_(std::move(table)) {}
+  const tensor_info& info() const override { return info_; }
+  void read_at(std::size_t first, std::span<double> out) const override {
+    table_->read_at(first, out);
+  }
+
+ private:
+  tensor_info info_;
+  std::shared_ptr<const csv_table> table_;
+};
+
+std::unique_ptr<tensor_archive> open_table(std::unique_ptr<input_file> file,
+                                           const read_options& options, char separator) {
+  const std::string name = file->name();
+  const auto table =
+      csv_table::scan(byte_source::from_file(std::move(file)), {separator, options.missing_as_nan});
+  tensor_info info{dtype::float64(), {table->rows(), table->columns()}, false};
+  info.channel_names = table->names();
+  return single_tensor_archive(name,
+                               [info, table] { return std::make_unique<csv_source>(info, table); });
+}
+
+std::unique_ptr<tensor_archive> open_csv(std::unique_ptr<input_file> file,
+                                         const read_options& options) {
+  return open_table(std::move(file), options, ',');
+}
+
+std::unique_ptr<tensor_archive> open_tsv(std::unique_ptr<input_file> file,
+                                         const read_options& options) {
+  return open_table(std::move(file), options, '\t');
+}
+
+// A field as RFC 4180 writes it: in quotes, with "" for a quote, when it holds the separator,
+// a quote, a line end, or spaces at either end (which a reader might trim).
+void append_field(std::string& out, const std::string& text, char separator) {
+  const bool quoted =
+      text.empty() ||
+      text.find_first_of(std::string{separator, '"', '\n', '\r'}) != std::string::npos ||
+      text.front() == ' ' || text.back() == ' ';
+  if (!quoted) {
+    out += text;
+    return;
+  }
+  out += '"';
+  for (const char c : text) {
+    out += c;
+    if (c == '"') out += '"';
+  }
+  out += '"';
+}
+
+// Python's spelling of the values a float has no digits for, which pandas and float() read.
+void append_value(std::string& out, double value, dtype type) {
+  if (std::isnan(value)) {
+    out += "nan";
+  } else if (std::isinf(value)) {
+    out += value < 0 ? "-inf" : "inf";
+  } else {
+    append_number(out, value, type);
+  }
+}
+
+// Writes rows as their values arrive, in order; a Fortran-ordered tensor is held whole and
+// written in C order at the end.
+class csv_sink : public tensor_sink {
+ public:
+  csv_sink(output_file& out, tensor_info info, char separator)
+      : out_(out), info_(std::move(info)), separator_(separator) {
+    info_.type = written_without_bfloat16(info_.type);
+    if (info_.shape.size() != 2) {
+      throw data_error(out_.name() + ": a table holds a tensor of rank 2 (rows, columns), not " +
+                       "the shape " + shape_to_string(info_.shape) +
+                       "; write .npy, .npz, .safetensors or JSON");
+    }
+    columns_ = info_.shape[1];
+    if (info_.fortran_order) held_.resize(info_.element_count());
+    std::string header;
+    if (!info_.channel_names.empty() && info_.channel_names.size() == columns_) {
+      for (std::size_t i = 0; i < columns_; ++i) {
+        if (i > 0) header += separator_;
+        append_field(header, info_.channel_names[i], separator_);
+      }
+      header += '\n';
+    }
+    out_.write(header);
+  }
+
+  bool parallel() const override { return info_.fortran_order; }
+
+  void write_at(std::size_t first, std::span<const double> values) override {
+    if (info_.fortran_order) {
+      std::copy(values.begin(), values.end(), held_.begin() + static_cast<std::ptrdiff_t>(first));
+      return;
+    }
+    append_rows(values);
+  }
+
+  void finish() override {
+    if (info_.fortran_order) append_rows(fortran_to_c_order(held_, info_.shape));
+    out_.write(text_);
+    text_.clear();
+  }
+
+ private:
+  void append_rows(std::span<const double> values) {
+    for (const double value : values) {
+      append_value(text_, value, info_.type);
+      text_ += ++column_ == columns_ ? '\n' : separator_;
+      if (column_ == columns_) column_ = 0;
+    }
+    if (text_.size() >= (1 << 16)) {
+      out_.write(text_);
+      text_.clear();
+    }
+  }
+
+  output_file& out_;
+  tensor_info info_;
+  char separator_;
+  std::size_t columns_ = 0;
+  std::size_t column_ = 0;
+  std::vector<double> held_;
+  std::string text_;
+};
+
+std::unique_ptr<tensor_sink> make_csv_sink(output_file& out, tensor_info info) {
+  return std::make_unique<csv_sink>(out, std::move(info), ',');
+}
+
+std::unique_ptr<tensor_sink> make_tsv_sink(output_file& out, tensor_info info) {
+  return std::make_unique<csv_sink>(out, std::move(info), '\t');
+}
+
+// A table begins with anything: only its name, or a named format, tells it.
+bool recognizes_nothing(std::string_view /*head*/) {
+  return false;
+}
+
+constexpr std::array<std::string_view, 1> csv_extensions{".csv"};
+constexpr std::array<std::string_view, 2> tsv_extensions{".tsv", ".tab"};
+
+}  // namespace
+
+extern const codec csv_codec{
+    .name = "csv",
+    .a_file = "a CSV file",
+    .manual =
+        "CSV tables (RFC 4180: quoted fields, \"\" for a quote, LF or CRLF line ends, UTF-8 "
+        "without a byte order mark) are rank-2 tensors (rows, columns) whose columns are the "
+        "channels, read as float64 in blocks from where they lie. The first row is a header "
+        "when any of its fields is not a number; its names, non-empty and distinct, name the "
+        "channels and are written back. A number is what Python's float() reads, without "
+        "underscores: surrounding spaces, a sign, inf, infinity and nan in any case. An empty "
+        "field is refused unless **--missing nan** is given. Nothing tells a table by its "
+        "bytes: standard input needs **--input-format csv**. Written with LF line ends, the "
+        "shortest text of each value, and quotes only where a name needs them.",
+    .extensions = csv_extensions,
+    .recognizes = recognizes_nothing,
+    .holds_many = false,
+    .keeps_dtype = false,
+    .holds_documents = false,
+    .text = true,
+    .written_type = written_without_bfloat16,
+    .open = open_csv,
+    .make_sink = make_csv_sink,
+    .write_set = nullptr,
+    .update_set = nullptr,
+    .fold_model = nullptr,
+};
+
+extern const codec tsv_codec{
+    .name = "tsv",
+    .a_file = "a TSV file",
+    .manual = "TSV tables (.tsv, .tab) are CSV tables whose fields are separated by tabs.",
+    .extensions = tsv_extensions,
+    .recognizes = recognizes_nothing,
+    .holds_many = false,
+    .keeps_dtype = false,
+    .holds_documents = false,
+    .text = true,
+    .written_type = written_without_bfloat16,
+    .open = open_tsv,
+    .make_sink = make_tsv_sink,
+    .write_set = nullptr,
+    .update_set = nullptr,
+    .fold_model = nullptr,
+};
+
+}  // namespace bnorm

@@ -1,0 +1,3 @@
+# An empty file holds no table.
+: > t.csv
+bnorm stats t.csv

@@ -1,0 +1,3 @@
+# Every column of a header has a name.
+printf 'a,,c\n1,2,3\n' > t.csv
+bnorm stats t.csv

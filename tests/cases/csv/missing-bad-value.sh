@@ -1,0 +1,3 @@
+# --missing takes error or nan.
+printf 'a\n1\n' > t.csv
+bnorm stats t.csv --missing zero

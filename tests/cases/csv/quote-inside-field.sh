@@ -1,0 +1,3 @@
+# A quote may only begin a field (RFC 4180).
+printf 'a,b\n1,2"\n' > t.csv
+bnorm stats t.csv

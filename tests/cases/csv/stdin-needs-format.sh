@@ -1,0 +1,2 @@
+# Nothing in a table's bytes tells it: standard input names its format.
+printf 'a,b\n1,2\n3,4\n' | bnorm stats -

@@ -1,0 +1,105 @@
+#include "formats/csv_table.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "error.hpp"
+
+namespace {
+
+using bnorm::csv_table;
+
+std::shared_ptr<const csv_table> scan(std::string text, bnorm::csv_dialect dialect = {}) {
+  return csv_table::scan(bnorm::byte_source::from_memory("t.csv", std::move(text)), dialect);
+}
+
+bool spells(const std::string& text) {
+  return bnorm::spells_csv_number(text.data(), text.data() + text.size());
+}
+
+bool parses(const std::string& text) {
+  double value = 0;
+  return bnorm::parse_csv_number(text.data(), text.data() + text.size(), value);
+}
+
+}  // namespace
+
+TEST_CASE("the spelling check at open accepts exactly what the parser reads") {
+  // Every string of up to three characters over the alphabet numbers are made of, and words.
+  const std::string alphabet = "0.eE+-9 in";
+  std::vector<std::string> texts{"",       "inf", "INFINITY", "nan",  "-nan", "+inf", "infinit",
+                                 "nan(1)", "1e5", ".5e-3",    "1.e3", "00",   "1_0",  "\t1\t"};
+  for (const char a : alphabet) {
+    texts.emplace_back(1, a);
+    for (const char b : alphabet) {
+      texts.push_back(std::string{a, b});
+      for (const char c : alphabet) texts.push_back(std::string{a, b, c});
+    }
+  }
+  for (const std::string& text : texts) {
+    CAPTURE(text);
+    CHECK(spells(text) == parses(text));
+  }
+}
+
+TEST_CASE("a table is read the same from any position, in ranges of any size") {
+  // Past several checkpoints (every 256th row), with quoted fields and a quoted newline in
+  // the header moving the offsets.
+  std::string text = "a,\"b\nb\",c\n";
+  std::vector<double> expected;
+  for (int row = 0; row < 1000; ++row) {
+    for (int column = 0; column < 3; ++column) {
+      const double value = row * 3 + column + 0.25;
+      expected.push_back(value);
+      const std::string number = std::to_string(row * 3 + column) + ".25";
+      text += row % 7 == column ? "\"" + number + "\"" : number;
+      text += column == 2 ? (row % 2 ? "\r\n" : "\n") : ",";
+    }
+  }
+  const auto table = scan(text);
+  REQUIRE(table->rows() == 1000);
+  REQUIRE(table->columns() == 3);
+  CHECK(table->names() == std::vector<std::string>{"a", "b\nb", "c"});
+  for (const std::size_t step : {1, 2, 3, 5, 64, 767, 768, 769, 3000}) {
+    CAPTURE(step);
+    std::vector<double> values(expected.size());
+    for (std::size_t p = 0; p < values.size(); p += step) {
+      const std::size_t n = std::min(step, values.size() - p);
+      table->read_at(p, std::span<double>(values.data() + p, n));
+    }
+    CHECK(values == expected);
+  }
+  // Backwards, one value at a time: never from a cursor past the position.
+  for (std::size_t p = expected.size(); p-- > 0;) {
+    double value = 0;
+    table->read_at(p, std::span<double>(&value, 1));
+    REQUIRE(value == expected[p]);
+  }
+}
+
+TEST_CASE("a table's faults are refused with their line and column") {
+  CHECK_THROWS_WITH_AS(scan("a,b\n1,2\n3,4x\n"),
+                       "t.csv: line 3, column 3: '4x' (column 2) is not a number",
+                       bnorm::data_error);
+  CHECK_THROWS_WITH_AS(scan("a\tb\n1\n", {'\t', false}),
+                       doctest::Contains("line 2: 1 field, where the first row has 2"),
+                       bnorm::data_error);
+  CHECK_THROWS_WITH_AS(scan("x\n1\n\"2\n"),
+                       "t.csv: line 3, column 1: a quoted field that never ends",
+                       bnorm::data_error);
+}
+
+TEST_CASE("an empty field is NaN only when asked") {
+  CHECK_THROWS_AS(scan("1,\n2,3\n"), bnorm::data_error);
+  const auto table = scan("1,\n2,3\n", {',', true});
+  std::vector<double> values(4);
+  table->read_at(0, values);
+  CHECK(values[0] == 1);
+  CHECK(std::isnan(values[1]));
+  CHECK(values[3] == 3);
+  CHECK(table->names().empty());
+}
