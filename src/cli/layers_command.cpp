@@ -11,6 +11,7 @@
 
 #include "convention.hpp"
 #include "count_text.hpp"
+#include "csv_field.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "file_io.hpp"
@@ -160,14 +161,6 @@ json layers_json(const std::string& file, const std::vector<model_layer>& layers
   total.update(flags_json(total_flags(layers)));
   doc["total"] = total;
   return doc;
-}
-
-// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
-  std::string out = "\"";
-  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
 }
 
 std::string layers_csv(const std::vector<model_layer>& layers) {

@@ -12,6 +12,7 @@
 
 #include "channel_selection.hpp"
 #include "count_text.hpp"
+#include "csv_field.hpp"
 #include "dataset_stats.hpp"
 #include "error.hpp"
 #include "exit_status.hpp"
@@ -215,6 +216,32 @@ std::string channel_label(const tensor_statistics& s, std::size_t c) {
   return std::to_string(c);
 }
 
+// A label as a terminal shows it: a name read from a file may hold control bytes, which are
+// written \xNN rather than sent to the terminal, and be long, which is cut to keep the row.
+std::string shown_label(const std::string& label) {
+  static constexpr char hex[] = "0123456789abcdef";
+  constexpr std::size_t longest = 40;
+  std::string shown;
+  for (const char ch : label.substr(0, longest)) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != 0x7f) {
+      shown += ch;
+    } else {
+      shown += "\\x";
+      shown += hex[c >> 4];
+      shown += hex[c & 15];
+    }
+  }
+  return label.size() > longest ? shown + "..." : shown;
+}
+
+// The width of a table's channel column: "channel", or the longest label shown in it.
+int label_width(const tensor_statistics& s, const std::vector<std::size_t>& selected) {
+  std::size_t width = 7;
+  for (std::size_t c : selected) width = std::max(width, shown_label(channel_label(s, c)).size());
+  return static_cast<int>(std::min<std::size_t>(width, 4 * 40 + 3));
+}
+
 // mean=[...], std=[...]: what transforms.Normalize takes, each value float32's shortest text.
 std::string normalize_text(const tensor_statistics& s, const std::vector<std::size_t>& selected) {
   const auto list = [&](auto&& fn) {
@@ -238,9 +265,10 @@ std::string per_sample_csv(const tensor_statistics& s, const std::vector<std::si
   const per_sample_moments& p = *s.per_sample;
   std::string out = "channel,files,samples,mean,std,std_unbiased\n";
   for (std::size_t c : selected) {
-    out += channel_label(s, c) + "," + std::to_string(std::max<std::size_t>(1, s.files)) + "," +
-           std::to_string(p.samples) + "," + number_text(p.mean[c]) + "," + number_text(p.std[c]) +
-           "," + number_text(p.std_unbiased[c]) + "\n";
+    out += csv_field(channel_label(s, c)) + "," +
+           std::to_string(std::max<std::size_t>(1, s.files)) + "," + std::to_string(p.samples) +
+           "," + number_text(p.mean[c]) + "," + number_text(p.std[c]) + "," +
+           number_text(p.std_unbiased[c]) + "\n";
   }
   return out;
 }
@@ -256,7 +284,7 @@ std::string statistics_csv(const tensor_statistics& s, const std::vector<std::si
            number_text(std::sqrt(m.var())) + "," + number_text(m.min) + "," + number_text(m.max) +
            "," + std::to_string(m.nonfinite) + "\n";
   };
-  for (std::size_t c : selected) row(channel_label(s, c), s.channels[c]);
+  for (std::size_t c : selected) row(csv_field(channel_label(s, c)), s.channels[c]);
   row("all", s.all);
   return out;
 }
@@ -273,14 +301,15 @@ std::string per_sample_table(const tensor_statistics& s, const std::vector<std::
   const per_sample_moments& p = *s.per_sample;
   std::string out =
       (s.files > 0 ? dataset_heading(s) : s.name) + ", " + count_text(p.samples, "sample") + "\n";
-  char line[256];
-  std::snprintf(line, sizeof line, "%7s %12s %12s %12s\n", "channel", "mean", "std",
+  char line[512];
+  const int width = label_width(s, selected);
+  std::snprintf(line, sizeof line, "%*s %12s %12s %12s\n", width, "channel", "mean", "std",
                 "std_unbiased");
   out += line;
   for (std::size_t c : selected) {
-    std::snprintf(line, sizeof line, "%7s %12s %12s %12s\n", channel_label(s, c).c_str(),
-                  short_number(p.mean[c]).c_str(), short_number(p.std[c]).c_str(),
-                  short_number(p.std_unbiased[c]).c_str());
+    std::snprintf(line, sizeof line, "%*s %12s %12s %12s\n", width,
+                  shown_label(channel_label(s, c)).c_str(), short_number(p.mean[c]).c_str(),
+                  short_number(p.std[c]).c_str(), short_number(p.std_unbiased[c]).c_str());
     out += line;
   }
   out +=
@@ -297,16 +326,17 @@ std::string statistics_table(const tensor_statistics& s, const std::vector<std::
                                       std::to_string(s.layout.axis) + ": " +
                                       count_text(s.layout.channels, "channel") + " of " +
                                       count_text(s.layout.count_per_channel(), "value") + "\n";
-  char line[256];
-  std::snprintf(line, sizeof line, "%7s %12s %12s %12s %12s %12s %12s %9s\n", "channel", "mean",
-                "var", "var_unbiased", "std", "min", "max", "nonfinite");
+  char line[512];
+  const int width = label_width(s, selected);
+  std::snprintf(line, sizeof line, "%*s %12s %12s %12s %12s %12s %12s %9s\n", width, "channel",
+                "mean", "var", "var_unbiased", "std", "min", "max", "nonfinite");
   out += line;
   const auto row = [&](const std::string& label, const channel_moments& m) {
-    std::snprintf(line, sizeof line, "%7s %12s %12s %12s %12s %12s %12s %9llu\n", label.c_str(),
-                  short_number(m.mean).c_str(), short_number(m.var()).c_str(),
-                  short_number(m.var_unbiased()).c_str(), short_number(std::sqrt(m.var())).c_str(),
-                  short_number(m.min).c_str(), short_number(m.max).c_str(),
-                  static_cast<unsigned long long>(m.nonfinite));
+    std::snprintf(line, sizeof line, "%*s %12s %12s %12s %12s %12s %12s %9llu\n", width,
+                  shown_label(label).c_str(), short_number(m.mean).c_str(),
+                  short_number(m.var()).c_str(), short_number(m.var_unbiased()).c_str(),
+                  short_number(std::sqrt(m.var())).c_str(), short_number(m.min).c_str(),
+                  short_number(m.max).c_str(), static_cast<unsigned long long>(m.nonfinite));
     out += line;
   };
   // A long list stays readable: its head and tail, and how to see the rest.
@@ -339,6 +369,7 @@ CLI::App* add_stats_command(CLI::App& app, stats_options& o) {
                   "Format of INPUT (else told by its name and first bytes)")
       ->type_name(format_choices());
   add_tensor_option(cmd, o.tensor, "INPUT");
+  add_missing_option(cmd);
   add_input_list_options(cmd, o.inputs);
   cmd->add_option("--format", o.format,
                   "Output format (default: table on a terminal, else json); normalize prints "

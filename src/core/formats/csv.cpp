@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "codec.hpp"
+#include "csv_field.hpp"
 #include "csv_table.hpp"
 #include "error.hpp"
 #include "fortran_order.hpp"
@@ -50,23 +51,10 @@ std::unique_ptr<tensor_archive> open_tsv(std::unique_ptr<input_file> file,
   return open_table(std::move(file), options, '\t');
 }
 
-// A field as RFC 4180 writes it: in quotes, with "" for a quote, when it holds the separator,
-// a quote, a line end, or spaces at either end (which a reader might trim).
+// A name as RFC 4180 writes it (csv_field), and an empty one as "", which a line of one
+// column would otherwise lose.
 void append_field(std::string& out, const std::string& text, char separator) {
-  const bool quoted =
-      text.empty() ||
-      text.find_first_of(std::string{separator, '"', '\n', '\r'}) != std::string::npos ||
-      text.front() == ' ' || text.back() == ' ';
-  if (!quoted) {
-    out += text;
-    return;
-  }
-  out += '"';
-  for (const char c : text) {
-    out += c;
-    if (c == '"') out += '"';
-  }
-  out += '"';
+  out += text.empty() ? std::string("\"\"") : csv_field(text, separator);
 }
 
 // Python's spelling of the values a float has no digits for, which pandas and float() read.
