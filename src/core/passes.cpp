@@ -96,12 +96,21 @@ void accumulate(const channel_layout& layout, std::size_t position, const double
     acc.add_interleaved(layout.channel_at(position), values, count);
     return;
   }
+  // Runs two at a time, which the accumulator measures side by side.
+  const auto run_at = [&](std::size_t i) {
+    return std::min(layout.inner - (position + i) % layout.inner, count - i);
+  };
   std::size_t i = 0;
   while (i < count) {
-    const std::size_t p = position + i;
-    const std::size_t run = std::min(layout.inner - p % layout.inner, count - i);
-    acc.add(layout.channel_at(p), values + i, run);
-    i += run;
+    const std::size_t run = run_at(i), next = i + run;
+    if (next == count) {
+      acc.add(layout.channel_at(position + i), values + i, run);
+      break;
+    }
+    const std::size_t next_run = run_at(next);
+    acc.add_two(layout.channel_at(position + i), values + i, run,
+                layout.channel_at(position + next), values + next, next_run);
+    i = next + next_run;
   }
 }
 
