@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -80,11 +81,13 @@ void stream_groups(const tensor_source& source, bool parallel, const chunk_visit
   const progress_pass pass(source.info().element_count(), source.info().type.size);
   run_tasks(groups.size(), parallel, [&](std::size_t g) {
     const position_range& range = groups[g];
-    std::vector<double> chunk(std::min(chunk_values, range.last - range.first));
-    for (std::size_t p = range.first; p < range.last; p += chunk.size()) {
-      const std::size_t n = std::min(chunk.size(), range.last - p);
-      source.read_at(p, std::span<double>(chunk.data(), n));
-      visit(g, p, chunk.data(), n);
+    // Not zeroed: read_at overwrites it (zeroing 512 KiB per group cost 2 % of a dataset's run).
+    const std::size_t size = std::min(chunk_values, range.last - range.first);
+    const std::unique_ptr<double[]> chunk = std::make_unique_for_overwrite<double[]>(size);
+    for (std::size_t p = range.first; p < range.last; p += size) {
+      const std::size_t n = std::min(size, range.last - p);
+      source.read_at(p, std::span<double>(chunk.get(), n));
+      visit(g, p, chunk.get(), n);
       pass.advance(n);
     }
   });
