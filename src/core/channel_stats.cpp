@@ -180,11 +180,22 @@ void scaled_second_pass(channel_moments& m, const double* values, std::size_t co
   set_scaled_m2(m, std::max(0.0, squares - deviation * (deviation / n)));
 }
 
-run_result run_moments(const double* values, std::size_t count, double shift) {
+// The sums of run_moments' first pass: of x − shift, and the extremes of x.
+struct first_pass_sums {
+  double sum, lo, hi;
+};
+
+// The sums of its second pass: of the deviations x − centre and of their squares.
+struct second_pass_sums {
+  double deviation, squares;
+};
+
+// Four partial sums, one per value position mod 4, in lanes of two registers; the lanes are
+// added as (0 + 2) + (1 + 3) and the extremes taken in lane order, which the AVX2 loops below
+// repeat exactly, so that both give the same bits.
+first_pass_sums first_pass(const double* values, std::size_t count, double shift) {
   using batch = xsimd::batch<double>;
   constexpr std::size_t lanes = batch::size;
-  channel_moments m;
-  m.count = count;
   const batch k(shift);
   batch sa(0.0), sb(0.0), loa(inf), lob(inf), hia(-inf), hib(-inf);
   std::size_t i = 0;
@@ -216,38 +227,15 @@ run_result run_moments(const double* values, std::size_t count, double shift) {
     lo = values[i] < lo ? values[i] : lo;
     hi = values[i] > hi ? values[i] : hi;
   }
-  m.min = lo;
-  m.max = hi;
-  const double n = static_cast<double>(count);
-  // A NaN or ±Inf among the values always makes the sum NaN or ±Inf, so this test is the
-  // check for them, made before any shortcut (min and max skip NaN).
-  double estimate = sum / n;
-  if (!std::isfinite(sum)) {
-    m.nonfinite = static_cast<std::uint64_t>(std::count_if(values, values + count, is_nonfinite));
-    if (m.nonfinite > 0) {
-      m.mean = nonfinite_mean(values, count);
-      m.m2 = nan;
-      return {m, 0};
-    }
-    estimate = scaled_mean(values, count, shift);  // finite values whose sum overflowed
-  }
-  if (lo == hi) {
-    // A constant run: exact, so that a constant channel normalizes to exactly β.
-    m.mean = 0;
-    m.m2 = 0;
-    const double base = lo - shift;
-    return {m, base, std::isfinite(base)};
-  }
-  // The deviations are taken from the double nearest shift + mean, and measured from it:
-  // that centre, less the shift, is the run's base (exactly, as both are close).
-  const double centre = shift + estimate;
-  const double mean = centre - shift;
-  if (!std::isfinite(estimate) || !std::isfinite(centre) || !std::isfinite(mean)) {
-    return {m, 0, false};
-  }
+  return {sum, lo, hi};
+}
+
+second_pass_sums second_pass(const double* values, std::size_t count, double centre) {
+  using batch = xsimd::batch<double>;
+  constexpr std::size_t lanes = batch::size;
   const batch center(centre);
   batch da(0.0), db(0.0), qa(0.0), qb(0.0);
-  i = 0;
+  std::size_t i = 0;
   for (; i + 2 * lanes <= count; i += 2 * lanes) {
     const batch ea = batch::load_unaligned(values + i) - center;
     const batch eb = batch::load_unaligned(values + i + lanes) - center;
@@ -262,15 +250,212 @@ run_result run_moments(const double* values, std::size_t count, double shift) {
     deviation += e;
     squares += e * e;
   }
-  if (!std::isfinite(squares)) {
-    scaled_second_pass(m, values, count, centre);
-    return {m, mean};
+  return {deviation, squares};
+}
+
+// (0 + 2) + (1 + 3), as first_pass adds its lanes.
+__attribute__((target("avx2"))) inline double add_lanes_in_pairs(__m256d x) {
+  alignas(32) double lane[4];
+  _mm256_store_pd(lane, x);
+  return (lane[0] + lane[2]) + (lane[1] + lane[3]);
+}
+
+// first_pass for `runs` runs side by side, four values of each a step, one lane per value
+// position mod 4: the same bits, and independent runs' additions overlap instead of waiting
+// for each other.  (AVX2 without FMA, so that no product is fused into a sum.)
+template <std::size_t runs>
+__attribute__((target("avx2"))) void first_passes_avx2(const double* const* values,
+                                                       const std::size_t* count,
+                                                       const double* shift, first_pass_sums* out) {
+  __m256d k[runs], s[runs], lo[runs], hi[runs];
+  std::size_t full[runs], common = count[0] / 4 * 4;
+  for (std::size_t r = 0; r < runs; ++r) {
+    k[r] = _mm256_set1_pd(shift[r]);
+    s[r] = _mm256_setzero_pd();
+    lo[r] = _mm256_set1_pd(inf);
+    hi[r] = _mm256_set1_pd(-inf);
+    full[r] = count[r] / 4 * 4;
+    common = std::min(common, full[r]);
+  }
+  std::size_t i = 0;
+  for (; i < common; i += 4) {
+    for (std::size_t r = 0; r < runs; ++r) {
+      const __m256d v = _mm256_loadu_pd(values[r] + i);
+      s[r] = _mm256_add_pd(s[r], _mm256_sub_pd(v, k[r]));
+      lo[r] = _mm256_min_pd(v, lo[r]);
+      hi[r] = _mm256_max_pd(v, hi[r]);
+    }
+  }
+  for (std::size_t r = 0; r < runs; ++r) {
+    const double* x = values[r];
+    for (std::size_t j = i; j < full[r]; j += 4) {
+      const __m256d v = _mm256_loadu_pd(x + j);
+      s[r] = _mm256_add_pd(s[r], _mm256_sub_pd(v, k[r]));
+      lo[r] = _mm256_min_pd(v, lo[r]);
+      hi[r] = _mm256_max_pd(v, hi[r]);
+    }
+    double sum = add_lanes_in_pairs(s[r]);
+    alignas(32) double lo_lanes[4], hi_lanes[4];
+    _mm256_store_pd(lo_lanes, lo[r]);
+    _mm256_store_pd(hi_lanes, hi[r]);
+    double low = inf, high = -inf;
+    for (std::size_t j = 0; j < 4; ++j) {
+      low = lo_lanes[j] < low ? lo_lanes[j] : low;
+      high = hi_lanes[j] > high ? hi_lanes[j] : high;
+    }
+    for (std::size_t j = full[r]; j < count[r]; ++j) {
+      sum += x[j] - shift[r];
+      low = x[j] < low ? x[j] : low;
+      high = x[j] > high ? x[j] : high;
+    }
+    out[r] = {sum, low, high};
+  }
+}
+
+template <std::size_t runs>
+__attribute__((target("avx2"))) void second_passes_avx2(const double* const* values,
+                                                        const std::size_t* count,
+                                                        const double* centre,
+                                                        second_pass_sums* out) {
+  __m256d c[runs], d[runs], q[runs];
+  std::size_t full[runs], common = count[0] / 4 * 4;
+  for (std::size_t r = 0; r < runs; ++r) {
+    c[r] = _mm256_set1_pd(centre[r]);
+    d[r] = q[r] = _mm256_setzero_pd();
+    full[r] = count[r] / 4 * 4;
+    common = std::min(common, full[r]);
+  }
+  std::size_t i = 0;
+  for (; i < common; i += 4) {
+    for (std::size_t r = 0; r < runs; ++r) {
+      const __m256d e = _mm256_sub_pd(_mm256_loadu_pd(values[r] + i), c[r]);
+      d[r] = _mm256_add_pd(d[r], e);
+      q[r] = _mm256_add_pd(q[r], _mm256_mul_pd(e, e));
+    }
+  }
+  for (std::size_t r = 0; r < runs; ++r) {
+    const double* x = values[r];
+    for (std::size_t j = i; j < full[r]; j += 4) {
+      const __m256d e = _mm256_sub_pd(_mm256_loadu_pd(x + j), c[r]);
+      d[r] = _mm256_add_pd(d[r], e);
+      q[r] = _mm256_add_pd(q[r], _mm256_mul_pd(e, e));
+    }
+    double deviation = add_lanes_in_pairs(d[r]), squares = add_lanes_in_pairs(q[r]);
+    for (std::size_t j = full[r]; j < count[r]; ++j) {
+      const double e = x[j] - centre[r];
+      deviation += e;
+      squares += e * e;
+    }
+    out[r] = {deviation, squares};
+  }
+}
+
+const bool have_avx2_only = __builtin_cpu_supports("avx2");
+
+first_pass_sums first_pass_of(const double* values, std::size_t count, double shift) {
+  if (!have_avx2_only) return first_pass(values, count, shift);
+  first_pass_sums out;
+  first_passes_avx2<1>(&values, &count, &shift, &out);
+  return out;
+}
+
+second_pass_sums second_pass_of(const double* values, std::size_t count, double centre) {
+  if (!have_avx2_only) return second_pass(values, count, centre);
+  second_pass_sums out;
+  second_passes_avx2<1>(&values, &count, &centre, &out);
+  return out;
+}
+
+// A run after its first pass: final, or waiting for the second pass around `centre`.
+struct run_progress {
+  run_result result;
+  double centre = 0;
+  bool needs_second_pass = false;
+};
+
+run_progress after_first_pass(const double* values, std::size_t count, double shift,
+                              const first_pass_sums& first) {
+  channel_moments m;
+  m.count = count;
+  m.min = first.lo;
+  m.max = first.hi;
+  const double n = static_cast<double>(count);
+  // A NaN or ±Inf among the values always makes the sum NaN or ±Inf, so this test is the
+  // check for them, made before any shortcut (min and max skip NaN).
+  double estimate = first.sum / n;
+  if (!std::isfinite(first.sum)) {
+    m.nonfinite = static_cast<std::uint64_t>(std::count_if(values, values + count, is_nonfinite));
+    if (m.nonfinite > 0) {
+      m.mean = nonfinite_mean(values, count);
+      m.m2 = nan;
+      return {{m, 0}};
+    }
+    estimate = scaled_mean(values, count, shift);  // finite values whose sum overflowed
+  }
+  if (first.lo == first.hi) {
+    // A constant run: exact, so that a constant channel normalizes to exactly β.
+    m.mean = 0;
+    m.m2 = 0;
+    const double base = first.lo - shift;
+    return {{m, base, std::isfinite(base)}};
+  }
+  // The deviations are taken from the double nearest shift + mean, and measured from it:
+  // that centre, less the shift, is the run's base (exactly, as both are close).
+  const double centre = shift + estimate;
+  const double mean = centre - shift;
+  if (!std::isfinite(estimate) || !std::isfinite(centre) || !std::isfinite(mean)) {
+    return {{m, 0, false}};
+  }
+  return {{m, mean}, centre, true};
+}
+
+run_result after_second_pass(run_progress run, const double* values, std::size_t count,
+                             const second_pass_sums& second) {
+  channel_moments& m = run.result.moments;
+  if (!std::isfinite(second.squares)) {
+    scaled_second_pass(m, values, count, run.centre);
+    return run.result;
   }
   // Σ(x − mean) is zero in exact arithmetic; what is left is the mean's rounding, which the
   // corrected two-pass formula removes (Chan, Golub & LeVeque 1983).
-  m.mean = deviation / n;
-  m.m2 = std::max(0.0, squares - deviation * (deviation / n));
-  return {m, mean};
+  const double n = static_cast<double>(count);
+  m.mean = second.deviation / n;
+  m.m2 = std::max(0.0, second.squares - second.deviation * (second.deviation / n));
+  return run.result;
+}
+
+run_result run_moments(const double* values, std::size_t count, double shift) {
+  run_progress run = after_first_pass(values, count, shift, first_pass_of(values, count, shift));
+  if (!run.needs_second_pass) return run.result;
+  return after_second_pass(run, values, count, second_pass_of(values, count, run.centre));
+}
+
+// run_moments of two runs, whose passes go side by side where AVX2 allows.
+void run_moments_two(const double* const (&values)[2], const std::size_t (&count)[2],
+                     const double (&shift)[2], run_result (&out)[2]) {
+  if (!have_avx2_only) {
+    for (std::size_t r = 0; r < 2; ++r) out[r] = run_moments(values[r], count[r], shift[r]);
+    return;
+  }
+  first_pass_sums first[2];
+  first_passes_avx2<2>(values, count, shift, first);
+  run_progress run[2];
+  for (std::size_t r = 0; r < 2; ++r)
+    run[r] = after_first_pass(values[r], count[r], shift[r], first[r]);
+  if (run[0].needs_second_pass && run[1].needs_second_pass) {
+    const double centre[2] = {run[0].centre, run[1].centre};
+    second_pass_sums second[2];
+    second_passes_avx2<2>(values, count, centre, second);
+    for (std::size_t r = 0; r < 2; ++r)
+      out[r] = after_second_pass(run[r], values[r], count[r], second[r]);
+    return;
+  }
+  for (std::size_t r = 0; r < 2; ++r) {
+    out[r] = run[r].needs_second_pass
+                 ? after_second_pass(run[r], values[r], count[r],
+                                     second_pass_of(values[r], count[r], run[r].centre))
+                 : run[r].result;
+  }
 }
 
 // One value's deviation from the origin, exactly, into the sums of deviations and squares.
@@ -492,6 +677,30 @@ void moments_accumulator::add(std::size_t channel, const double* values, std::si
   if (count == 0) return;
   add_run(channel, values, count);
   if (extended_) add_extended(channel, values, count);
+}
+
+void moments_accumulator::add_two(std::size_t channel_a, const double* a, std::size_t count_a,
+                                  std::size_t channel_b, const double* b, std::size_t count_b) {
+  if (channel_a == channel_b || count_a == 0 || count_b == 0) {
+    add(channel_a, a, count_a);
+    add(channel_b, b, count_b);
+    return;
+  }
+  // The channels differ, so neither run's measure depends on the other's merge.
+  const std::size_t channel[2] = {channel_a, channel_b};
+  const double* const values[2] = {a, b};
+  const std::size_t count[2] = {count_a, count_b};
+  const double shift[2] = {shift_[channel_a], shift_[channel_b]};
+  run_result run[2];
+  run_moments_two(values, count, shift, run);
+  for (std::size_t r = 0; r < 2; ++r) {
+    if (!run[r].fits) {
+      unshift(channel[r]);
+      run[r] = run_moments(values[r], count[r], 0.0);
+    }
+    merge_run(channel[r], run[r].moments, run[r].base);
+    if (extended_) add_extended(channel[r], values[r], count[r]);
+  }
 }
 
 void moments_accumulator::add_run(std::size_t channel, const double* values, std::size_t count) {

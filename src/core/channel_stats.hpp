@@ -56,6 +56,11 @@ class moments_accumulator {
   /// Adds `count` values of `channel`.
   void add(std::size_t channel, const double* values, std::size_t count);
 
+  /// add(a…) then add(b…), the two runs measured side by side where their channels differ
+  /// (the same moments, sooner).
+  void add_two(std::size_t channel_a, const double* a, std::size_t count_a, std::size_t channel_b,
+               const double* b, std::size_t count_b);
+
   /// Adds `count` values whose channels cycle: the first is of `channel`, the next of
   /// channel + 1, wrapping after the last channel (channels-last data, one value per run).
   void add_interleaved(std::size_t channel, const double* values, std::size_t count);

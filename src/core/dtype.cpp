@@ -31,6 +31,19 @@ void decode_as(const std::byte* bytes, std::size_t count, bool swap, double* out
   }
 }
 
+// float32 to double four values an instruction (AVX's vcvtps2pd) instead of two: the same
+// exact conversion, decoding a dataset's float32 files in about half the time.
+__attribute__((target("avx"))) void decode_float32_avx(const std::byte* bytes, std::size_t count,
+                                                       double* out) {
+  for (std::size_t i = 0; i < count; ++i) {
+    float v;
+    std::memcpy(&v, bytes + 4 * i, 4);
+    out[i] = static_cast<double>(v);
+  }
+}
+
+const bool have_avx = __builtin_cpu_supports("avx");
+
 // bnorm always runs on little-endian hosts (checked at build time below), so "big-endian"
 // and "needs a byte swap" are the same thing.
 static_assert(std::endian::native == std::endian::little, "bnorm assumes a little-endian host");
@@ -186,6 +199,7 @@ void decode(dtype type, const std::byte* bytes, std::size_t count, double* out) 
           }
           return;
         case 4:
+          if (!swap && have_avx) return decode_float32_avx(bytes, count, out);
           return decode_as<float, std::uint32_t>(bytes, count, swap, out);
         default:
           return decode_as<double, std::uint64_t>(bytes, count, swap, out);

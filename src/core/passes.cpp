@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -80,11 +81,13 @@ void stream_groups(const tensor_source& source, bool parallel, const chunk_visit
   const progress_pass pass(source.info().element_count(), source.info().type.size);
   run_tasks(groups.size(), parallel, [&](std::size_t g) {
     const position_range& range = groups[g];
-    std::vector<double> chunk(std::min(chunk_values, range.last - range.first));
-    for (std::size_t p = range.first; p < range.last; p += chunk.size()) {
-      const std::size_t n = std::min(chunk.size(), range.last - p);
-      source.read_at(p, std::span<double>(chunk.data(), n));
-      visit(g, p, chunk.data(), n);
+    // Not zeroed: read_at overwrites it (zeroing 512 KiB per group cost 2 % of a dataset's run).
+    const std::size_t size = std::min(chunk_values, range.last - range.first);
+    const std::unique_ptr<double[]> chunk = std::make_unique_for_overwrite<double[]>(size);
+    for (std::size_t p = range.first; p < range.last; p += size) {
+      const std::size_t n = std::min(size, range.last - p);
+      source.read_at(p, std::span<double>(chunk.get(), n));
+      visit(g, p, chunk.get(), n);
       pass.advance(n);
     }
   });
@@ -96,12 +99,21 @@ void accumulate(const channel_layout& layout, std::size_t position, const double
     acc.add_interleaved(layout.channel_at(position), values, count);
     return;
   }
+  // Runs two at a time, which the accumulator measures side by side.
+  const auto run_at = [&](std::size_t i) {
+    return std::min(layout.inner - (position + i) % layout.inner, count - i);
+  };
   std::size_t i = 0;
   while (i < count) {
-    const std::size_t p = position + i;
-    const std::size_t run = std::min(layout.inner - p % layout.inner, count - i);
-    acc.add(layout.channel_at(p), values + i, run);
-    i += run;
+    const std::size_t run = run_at(i), next = i + run;
+    if (next == count) {
+      acc.add(layout.channel_at(position + i), values + i, run);
+      break;
+    }
+    const std::size_t next_run = run_at(next);
+    acc.add_two(layout.channel_at(position + i), values + i, run,
+                layout.channel_at(position + next), values + next, next_run);
+    i = next + next_run;
   }
 }
 
