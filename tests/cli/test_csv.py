@@ -15,7 +15,7 @@ import unittest
 import numpy as np
 import torch
 
-from cli_support import BNORM, ScratchTestCase
+from cli_support import BNORM, ScratchTestCase, run
 
 LARGE = os.environ.get("BNORM_LARGE_GRID") == "1"
 
@@ -216,6 +216,24 @@ class TableTest(ScratchTestCase):
                             stdin=text.encode())
         self.assertEqual(result.status, 0, result)
         np.testing.assert_array_equal(np.load(self.path("t.npy")), reference_table(text)[1])
+
+    def test_stream_read_up_to_its_first_nul(self):
+        # A stream is read whole before its scan; /dev/zero was read until memory ran out.
+        for fmt in ("csv", "tsv"):
+            with self.subTest(fmt=fmt):
+                self.assertFailsWith(run(["stats", "/dev/zero", "--input-format", fmt],
+                                         timeout=20), 3,
+                                     "/dev/zero: line 1, column 1: a NUL byte")
+        # What follows the NUL is not read, and an earlier fault is still the one told, as in
+        # the same bytes from a file.
+        for text in (b"a,b\n1,2\n3,\x00,\n" + b"\x00" * 100_000, b"a,b\n1,2\nx,1\n\x00\n"):
+            with self.subTest(text=text[:20]):
+                self.path("t.csv").write_bytes(text)
+                from_file = self.bnorm("stats", "t.csv")
+                from_pipe = self.bnorm("stats", "-", "--input-format", "csv", stdin=text)
+                self.assertEqual(from_file.status, 3)
+                self.assertEqual(from_pipe.status, 3)
+                self.assertEqual(from_pipe.stderr.replace("<stdin>", "t.csv"), from_file.stderr)
 
     def test_missing_as_nan(self):
         text = "a,b,c\n1,,3\n,  ,6\n7,8,\n"
