@@ -10,6 +10,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 import unittest
 
 import numpy as np
@@ -209,6 +210,24 @@ class TableTest(ScratchTestCase):
         self.path("t.csv").write_text(header + "\n".join(broken))
         self.assertFailsWith(self.bnorm("stats", "t.csv"), 3,
                              f"t.csv: line {rows + 1}: 2 fields, where the first row has 8")
+
+    def test_file_shrinking_while_read_is_an_error_not_a_crash(self):
+        # A part of the parallel scan whose read failed threw out of its thread (and the main
+        # thread's part out past its joinable peers): the process aborted.
+        text = "a,b\n" + "".join(f"{i},{i}\n" for i in range(1_500_000))
+        self.assertGreater(len(text), 16 << 20)
+        for delay in (0.0, 0.01, 0.02, 0.04, 0.08, 0.16, 0.3):
+            with self.subTest(delay=delay):
+                self.path("t.csv").write_text(text)
+                process = subprocess.Popen([BNORM, "stats", "t.csv"], cwd=self.path("."),
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                time.sleep(delay)
+                os.truncate(self.path("t.csv"), 1 << 20)
+                _, stderr = process.communicate(timeout=60)
+                self.assertIn(process.returncode, (0, 3, 4), stderr)
+                if process.returncode:
+                    self.assertEqual(len(stderr.splitlines()), 1, stderr)
+                    self.assertTrue(stderr.startswith(b"bnorm: error: t.csv: "), stderr)
 
     def test_standard_input(self):
         text = write_table(random.Random(3), 30, 3, line_end="\r\n")

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <limits>
 #include <optional>
 #include <thread>
@@ -468,6 +469,7 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
       std::vector<csv_row_start> checkpoints;
       std::vector<std::size_t> checkpoint_rows_at;
       std::optional<table_fault> fault;
+      std::exception_ptr error;  // what else stopped it (a read that failed)
       bool saw_quote = false;
     };
     std::vector<part_result> results(parts);
@@ -483,19 +485,28 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
       std::vector<char> part_buffer;
       std::vector<csv_field> row;
       if (part.begin == part.end) return;
-      csv_scanner part_scanner(*bytes, dialect.separator, {part.begin, 1}, part.end, part_buffer);
+      // Nothing may escape a thread (that ends the process), nor the main thread's part
+      // before the others are joined.
       try {
-        part.rows = scan_rows(part_scanner, row, 0, part.checkpoints, part.checkpoint_rows_at);
-        part.lines = part_scanner.position().line - 1;
-      } catch (const table_fault& fault) {
-        part.fault = fault;
+        csv_scanner part_scanner(*bytes, dialect.separator, {part.begin, 1}, part.end, part_buffer);
+        try {
+          part.rows = scan_rows(part_scanner, row, 0, part.checkpoints, part.checkpoint_rows_at);
+          part.lines = part_scanner.position().line - 1;
+        } catch (const table_fault& fault) {
+          part.fault = fault;
+        }
+        part.saw_quote = part_scanner.saw_quote();
+      } catch (...) {
+        part.error = std::current_exception();
       }
-      part.saw_quote = part_scanner.saw_quote();
     };
     std::vector<std::thread> pool;
     for (std::size_t k = 1; k < parts; ++k) pool.emplace_back([&, k] { scan_part(results[k]); });
     scan_part(results[0]);
     for (std::thread& thread : pool) thread.join();
+    for (const part_result& part : results) {
+      if (part.error) std::rethrow_exception(part.error);
+    }
     const bool quoted = std::any_of(results.begin(), results.end(),
                                     [](const part_result& part) { return part.saw_quote; });
     if (!quoted) {
@@ -581,8 +592,13 @@ void csv_table::read_at(std::size_t first, std::span<double> out) const {
   };
   // Reads up to `count` fields of the row at (at_row, at_column), which must hold them.
   const auto take = [&](std::size_t count) {
-    if (!scanner.next_row(fields, count) || fields.size() != count ||
-        scanner.row_ended() != (at_column + count == columns_)) {
+    bool read = false;
+    try {
+      read = scanner.next_row(fields, count);
+    } catch (const table_fault&) {  // the text validated at open is no longer there
+      throw changed();
+    }
+    if (!read || fields.size() != count || scanner.row_ended() != (at_column + count == columns_)) {
       throw changed();
     }
     at_column += count;
