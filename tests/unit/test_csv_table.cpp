@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -102,4 +103,62 @@ TEST_CASE("an empty field is NaN only when asked") {
   CHECK(std::isnan(values[1]));
   CHECK(values[3] == 3);
   CHECK(table->names().empty());
+}
+
+TEST_CASE("a wide row is read in chunks of fields from any position") {
+  // Rows of about 4096 fields (the chunk a scan takes at once) and more: quoted, escaped and
+  // empty fields across the chunks' edges, CRLF, and a last row ending in a separator.
+  for (const std::size_t columns : {4095, 4096, 4097, 8193}) {
+    CAPTURE(columns);
+    std::string text;
+    std::vector<double> expected;
+    for (std::size_t column = 0; column < columns; ++column) {
+      text += column ? "," : "";
+      const bool quoted = column % 1000 == 999;
+      text += quoted ? "\"n\"\"" : "n";
+      text += std::to_string(column);
+      text += quoted ? "\"" : "";
+    }
+    text += "\r\n";
+    for (std::size_t row = 0; row < 3; ++row) {
+      for (std::size_t column = 0; column < columns; ++column) {
+        text += column ? "," : "";
+        const bool empty = column + 1 == columns ? row == 2 : (column + row) % 4095 == 0;
+        if (empty) {
+          expected.push_back(std::nan(""));
+          continue;
+        }
+        const double value = static_cast<double>(row * columns + column) + 0.5;
+        expected.push_back(value);
+        const bool quoted = column % 4096 < 2;
+        text += quoted ? "\"" : "";
+        text += std::to_string(row * columns + column);
+        text += quoted ? ".5\"" : ".5";
+      }
+      if (row < 2) text += "\r\n";
+    }
+    const auto table = scan(text, {',', true});
+    REQUIRE(table->rows() == 3);
+    REQUIRE(table->columns() == columns);
+    CHECK(table->names()[999] == "n\"999");
+    CHECK(table->names().back() == std::string("n").append(std::to_string(columns - 1)));
+    const auto same = [](double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); };
+    for (const std::size_t step :
+         {std::size_t{1}, std::size_t{7}, std::size_t{4096}, std::size_t{4097}, expected.size()}) {
+      CAPTURE(step);
+      std::vector<double> values(expected.size());
+      for (std::size_t p = 0; p < values.size(); p += step) {
+        const std::size_t n = std::min(step, values.size() - p);
+        table->read_at(p, std::span<double>(values.data() + p, n));
+      }
+      CHECK(std::equal(values.begin(), values.end(), expected.begin(), same));
+    }
+    for (std::size_t p = expected.size(); p > 0;) {  // backwards, a range at a time
+      const std::size_t n = std::min<std::size_t>(p, 1000);
+      p -= n;
+      std::vector<double> values(n);
+      table->read_at(p, values);
+      REQUIRE(std::equal(values.begin(), values.end(), expected.begin() + p, same));
+    }
+  }
 }
