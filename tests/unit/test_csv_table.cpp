@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -160,5 +161,45 @@ TEST_CASE("a wide row is read in chunks of fields from any position") {
       table->read_at(p, values);
       REQUIRE(std::equal(values.begin(), values.end(), expected.begin() + p, same));
     }
+  }
+}
+
+TEST_CASE("the first empty or repeated name of a header is told, where it lies") {
+  // Headers wider than a chunk of fields (4096), with faults before, at and after its edges;
+  // the one told is the first in the row, as a reader going left to right meets it.
+  const std::size_t columns = 9000;
+  const std::vector<std::vector<std::pair<std::size_t, std::string>>> grids{
+      {{5000, ""}},
+      {{4096, "n3"}},
+      {{8999, "n0"}, {100, ""}},
+      {{4095, "n4097"}},  // repeats a later name: the later one is the repeat
+      {{7000, "n6999"}, {6000, ""}, {6500, "n1"}}};
+  for (const auto& changes : grids) {
+    std::vector<std::string> names(columns);
+    for (std::size_t i = 0; i < columns; ++i) names[i] = std::string("n").append(std::to_string(i));
+    for (const auto& [at, name] : changes) names[at] = name;
+    std::string text;
+    std::vector<std::size_t> offsets;
+    for (std::size_t i = 0; i < columns; ++i) {
+      text += i ? "," : "";
+      offsets.push_back(text.size());
+      text += names[i];
+    }
+    text += "\n" + std::string(columns * 2 - 1, ',') + "\n";
+    std::string expected;
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < columns && expected.empty(); ++i) {
+      std::string where = "t.csv: line 1, column ";
+      where += std::to_string(offsets[i] + 1);
+      where += ": column ";
+      where += std::to_string(i + 1);
+      if (names[i].empty()) {
+        expected = where + " of the header has no name";
+      } else if (!seen.insert(names[i]).second) {
+        expected = where + " of the header repeats the name '" + names[i] + "'";
+      }
+    }
+    CAPTURE(expected);
+    CHECK_THROWS_WITH_AS(scan(text, {',', true}), expected.c_str(), bnorm::data_error);
   }
 }
