@@ -2,8 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -102,4 +104,102 @@ TEST_CASE("an empty field is NaN only when asked") {
   CHECK(std::isnan(values[1]));
   CHECK(values[3] == 3);
   CHECK(table->names().empty());
+}
+
+TEST_CASE("a wide row is read in chunks of fields from any position") {
+  // Rows of about 4096 fields (the chunk a scan takes at once) and more: quoted, escaped and
+  // empty fields across the chunks' edges, CRLF, and a last row ending in a separator.
+  for (const std::size_t columns : {4095, 4096, 4097, 8193}) {
+    CAPTURE(columns);
+    std::string text;
+    std::vector<double> expected;
+    for (std::size_t column = 0; column < columns; ++column) {
+      text += column ? "," : "";
+      const bool quoted = column % 1000 == 999;
+      text += quoted ? "\"n\"\"" : "n";
+      text += std::to_string(column);
+      text += quoted ? "\"" : "";
+    }
+    text += "\r\n";
+    for (std::size_t row = 0; row < 3; ++row) {
+      for (std::size_t column = 0; column < columns; ++column) {
+        text += column ? "," : "";
+        const bool empty = column + 1 == columns ? row == 2 : (column + row) % 4095 == 0;
+        if (empty) {
+          expected.push_back(std::nan(""));
+          continue;
+        }
+        const double value = static_cast<double>(row * columns + column) + 0.5;
+        expected.push_back(value);
+        const bool quoted = column % 4096 < 2;
+        text += quoted ? "\"" : "";
+        text += std::to_string(row * columns + column);
+        text += quoted ? ".5\"" : ".5";
+      }
+      if (row < 2) text += "\r\n";
+    }
+    const auto table = scan(text, {',', true});
+    REQUIRE(table->rows() == 3);
+    REQUIRE(table->columns() == columns);
+    CHECK(table->names()[999] == "n\"999");
+    CHECK(table->names().back() == std::string("n").append(std::to_string(columns - 1)));
+    const auto same = [](double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); };
+    for (const std::size_t step :
+         {std::size_t{1}, std::size_t{7}, std::size_t{4096}, std::size_t{4097}, expected.size()}) {
+      CAPTURE(step);
+      std::vector<double> values(expected.size());
+      for (std::size_t p = 0; p < values.size(); p += step) {
+        const std::size_t n = std::min(step, values.size() - p);
+        table->read_at(p, std::span<double>(values.data() + p, n));
+      }
+      CHECK(std::equal(values.begin(), values.end(), expected.begin(), same));
+    }
+    for (std::size_t p = expected.size(); p > 0;) {  // backwards, a range at a time
+      const std::size_t n = std::min<std::size_t>(p, 1000);
+      p -= n;
+      std::vector<double> values(n);
+      table->read_at(p, values);
+      REQUIRE(std::equal(values.begin(), values.end(), expected.begin() + p, same));
+    }
+  }
+}
+
+TEST_CASE("the first empty or repeated name of a header is told, where it lies") {
+  // Headers wider than a chunk of fields (4096), with faults before, at and after its edges;
+  // the one told is the first in the row, as a reader going left to right meets it.
+  const std::size_t columns = 9000;
+  const std::vector<std::vector<std::pair<std::size_t, std::string>>> grids{
+      {{5000, ""}},
+      {{4096, "n3"}},
+      {{8999, "n0"}, {100, ""}},
+      {{4095, "n4097"}},  // repeats a later name: the later one is the repeat
+      {{7000, "n6999"}, {6000, ""}, {6500, "n1"}}};
+  for (const auto& changes : grids) {
+    std::vector<std::string> names(columns);
+    for (std::size_t i = 0; i < columns; ++i) names[i] = std::string("n").append(std::to_string(i));
+    for (const auto& [at, name] : changes) names[at] = name;
+    std::string text;
+    std::vector<std::size_t> offsets;
+    for (std::size_t i = 0; i < columns; ++i) {
+      text += i ? "," : "";
+      offsets.push_back(text.size());
+      text += names[i];
+    }
+    text += "\n" + std::string(columns * 2 - 1, ',') + "\n";
+    std::string expected;
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < columns && expected.empty(); ++i) {
+      std::string where = "t.csv: line 1, column ";
+      where += std::to_string(offsets[i] + 1);
+      where += ": column ";
+      where += std::to_string(i + 1);
+      if (names[i].empty()) {
+        expected = where + " of the header has no name";
+      } else if (!seen.insert(names[i]).second) {
+        expected = where + " of the header repeats the name '" + names[i] + "'";
+      }
+    }
+    CAPTURE(expected);
+    CHECK_THROWS_WITH_AS(scan(text, {',', true}), expected.c_str(), bnorm::data_error);
+  }
 }

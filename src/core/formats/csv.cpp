@@ -4,6 +4,7 @@
 // row by row.
 #include <array>
 #include <cmath>
+#include <cstring>
 
 #include "codec.hpp"
 #include "csv_field.hpp"
@@ -30,11 +31,28 @@ class csv_source : public tensor_source {
   std::shared_ptr<const csv_table> table_;
 };
 
+// The bytes of a table, read where they lie from a regular file.  A stream is read whole, up
+// to its first NUL byte, which no table holds and the scan refuses there whatever follows: a
+// stream of NULs (/dev/zero) would otherwise be read until memory ran out.
+std::shared_ptr<const byte_source> table_bytes(std::unique_ptr<input_file> file) {
+  if (file->seekable()) return byte_source::from_file(std::move(file));
+  std::string bytes;
+  std::array<char, 1 << 16> block;
+  while (const std::size_t size = file->read(block.data(), block.size())) {
+    const void* nul = std::memchr(block.data(), '\0', size);
+    const std::size_t kept =
+        nul ? static_cast<std::size_t>(static_cast<const char*>(nul) - block.data()) + 1 : size;
+    bytes.append(block.data(), kept);
+    if (nul) break;
+  }
+  return byte_source::from_memory(file->name(), std::move(bytes));
+}
+
 std::unique_ptr<tensor_archive> open_table(std::unique_ptr<input_file> file,
                                            const read_options& options, char separator) {
   const std::string name = file->name();
   const auto table =
-      csv_table::scan(byte_source::from_file(std::move(file)), {separator, options.missing_as_nan});
+      csv_table::scan(table_bytes(std::move(file)), {separator, options.missing_as_nan});
   tensor_info info{dtype::float64(), {table->rows(), table->columns()}, false};
   info.channel_names = table->names();
   return single_tensor_archive(name,

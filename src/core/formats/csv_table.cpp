@@ -7,10 +7,10 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <limits>
 #include <optional>
 #include <thread>
-#include <unordered_set>
 
 #include "count_text.hpp"
 #include "error.hpp"
@@ -27,6 +27,9 @@ constexpr std::size_t block_size = 1 << 18;
 constexpr std::size_t checkpoint_rows = 256;
 // A body at least twice this large is scanned at open in parts, one a thread.
 constexpr std::size_t parallel_scan_bytes = 4 << 20;
+// Fields are taken this many at a time, so that a row of millions of columns is never held
+// whole (nor parsed again for each chunk of values read from it).
+constexpr std::size_t fields_at_once = 4096;
 
 // A fault of a table's text at a line (and column, 0 for a whole row), counted from the line
 // its scan began at: a part of the file scanned on its own thread learns later where it lies.
@@ -71,14 +74,15 @@ std::string unescaped(const csv_field& f) {
 class csv_scanner {
  public:
   csv_scanner(const byte_source& bytes, char separator, csv_row_start at, std::size_t limit,
-              std::vector<char>& buffer)
+              std::vector<char>& buffer, bool inside_row = false)
       : bytes_(bytes),
         separator_(separator),
         buffer_(buffer),
         buffer_offset_(at.offset),
         line_(at.line),
         line_start_(at.offset),
-        limit_(limit) {
+        limit_(limit),
+        row_ended_(!inside_row) {
     special_.fill(false);
     for (const char c : {separator, '\n', '\r', '"', '\0'}) {
       special_[static_cast<unsigned char>(c)] = true;
@@ -87,8 +91,11 @@ class csv_scanner {
     fill();
   }
 
-  /// Reads the next row's fields; false at the end.  Throws data_error.
-  bool next_row(std::vector<csv_field>& fields) {
+  /// Reads the next row's fields, or only its next `max_fields` of them (the position then
+  /// stays inside the row, at the next field); false at the end.  Throws data_error.
+  bool next_row(std::vector<csv_field>& fields,
+                std::size_t max_fields = std::numeric_limits<std::size_t>::max()) {
+    max_fields_ = max_fields;
     for (;;) {
       switch (parse(fields)) {
         case outcome::row:
@@ -104,6 +111,9 @@ class csv_scanner {
 
   /// Where the next row begins.
   csv_row_start position() const { return {buffer_offset_ + begin_, line_}; }
+
+  /// Whether the last next_row read up to its row's end.
+  bool row_ended() const { return row_ended_; }
 
   /// Whether a field has begun with a quote, or met one, so far.
   bool saw_quote() const { return saw_quote_; }
@@ -134,7 +144,8 @@ class csv_scanner {
     const char* const data = buffer_.data();
     const char* p = data + begin_;
     const char* const e = data + end_;
-    if (p == e) return ended_ ? outcome::end : outcome::more;
+    // Inside a row, after a separator, an empty last field remains even at the end.
+    if (p == e && row_ended_) return ended_ ? outcome::end : outcome::more;
     fields.clear();
     std::size_t line = line_;
     std::size_t line_start = line_start_;
@@ -142,7 +153,8 @@ class csv_scanner {
       return buffer_offset_ + static_cast<std::size_t>(q - data);
     };
     const auto column_of = [&](const char* q) { return offset_of(q) - line_start + 1; };
-    const auto row_ends = [&](const char* next) {
+    const auto row_ends = [&](const char* next, bool ended = true) {
+      row_ended_ = ended;
       begin_ = static_cast<std::size_t>(next - data);
       line_ = line;
       line_start_ = line_start;
@@ -194,6 +206,7 @@ class csv_scanner {
       if (*p == separator_) {
         fields.push_back(f);
         ++p;
+        if (fields.size() == max_fields_) return row_ends(p, false);
         continue;
       }
       if (*p == '\n') {
@@ -229,6 +242,8 @@ class csv_scanner {
   std::size_t limit_;
   bool ended_ = false;
   bool saw_quote_ = false;
+  bool row_ended_;
+  std::size_t max_fields_ = std::numeric_limits<std::size_t>::max();
 };
 
 // The offset just after the first line feed at or after `offset` (and not before `floor`), or
@@ -326,36 +341,57 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
                      "does not begin with (save the file without it)");
   }
   std::vector<char> buffer;
-  csv_scanner scanner(*bytes, dialect.separator, {}, bytes->size(), buffer);
   std::vector<csv_field> fields;
   std::size_t columns = 0;
   const auto fail = [](const csv_field& f, const std::string& what) {
     throw table_fault{f.line, f.column, what};
   };
-  // Throws table_fault for a row of `row_line` that is not `columns` numbers.
-  const auto check_values = [&](const std::vector<csv_field>& row, std::size_t row_line) {
-    if (row.size() != columns) {
-      if (row.size() == 1 && row[0].begin == row[0].end && !row[0].quoted) {
+  // The fault of a field that is no number, at `index` in its row; none when it is one.
+  const auto value_fault = [&](const csv_field& f,
+                               std::size_t index) -> std::optional<table_fault> {
+    if (spells_csv_number(f.begin, f.end)) return std::nullopt;
+    if (dialect.missing_as_nan && is_blank(f)) return std::nullopt;
+    if (is_blank(f)) {
+      return table_fault{
+          f.line, f.column,
+          "an empty field (column " + std::to_string(index + 1) + "), where a number is expected",
+          true};
+    }
+    return table_fault{
+        f.line, f.column,
+        quoted_name(unescaped(f)) + " (column " + std::to_string(index + 1) + ") is not a number"};
+  };
+  // Checks the row `rows_scanner` stands at, of `row_line`, a chunk of fields at a time;
+  // false at the end.  Throws table_fault for a row that is not `columns` numbers (its
+  // number of fields first).
+  const auto check_row = [&](csv_scanner& rows_scanner, std::vector<csv_field>& row,
+                             std::size_t row_line) {
+    std::size_t count = 0;
+    bool empty_line = false;
+    std::optional<table_fault> fault;
+    do {
+      if (!rows_scanner.next_row(row, fields_at_once)) return false;
+      if (count == 0) {
+        empty_line = rows_scanner.row_ended() && row.size() == 1 && row[0].begin == row[0].end &&
+                     !row[0].quoted;
+      }
+      for (std::size_t i = 0; i < row.size() && !fault && count + i < columns; ++i) {
+        fault = value_fault(row[i], count + i);
+      }
+      count += row.size();
+    } while (!rows_scanner.row_ended());
+    if (count != columns) {
+      if (empty_line) {
         throw table_fault{
             row_line, 0,
             "an empty line, where a row of " + count_text(columns, "field") + " is expected"};
       }
       throw table_fault{
           row_line, 0,
-          count_text(row.size(), "field") + ", where the first row has " + std::to_string(columns)};
+          count_text(count, "field") + ", where the first row has " + std::to_string(columns)};
     }
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      if (spells_csv_number(row[i].begin, row[i].end)) continue;
-      if (dialect.missing_as_nan && is_blank(row[i])) continue;
-      if (is_blank(row[i])) {
-        throw table_fault{
-            row[i].line, row[i].column,
-            "an empty field (column " + std::to_string(i + 1) + "), where a number is expected",
-            true};
-      }
-      fail(row[i], quoted_name(unescaped(row[i])) + " (column " + std::to_string(i + 1) +
-                       ") is not a number");
-    }
+    if (fault) throw *fault;
+    return true;
   };
   // The rows from where `rows_scanner` stands: checkpoints (counted from `first_row`) and
   // the number of rows.
@@ -365,44 +401,71 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
     std::size_t count = 0;
     for (;;) {
       const csv_row_start at = rows_scanner.position();
-      if (!rows_scanner.next_row(row)) break;
+      if (!check_row(rows_scanner, row, at.line)) break;
       if ((first_row + count) % checkpoint_rows == 0 || count == 0) {
         checkpoints.push_back(at);
         checkpoint_rows_at.push_back(first_row + count);
       }
-      check_values(row, at.line);
       ++count;
     }
     return count;
   };
   csv_row_start body;
   try {
-    scanner.next_row(fields);
-    columns = table->columns_ = fields.size();
-    const bool header = std::any_of(fields.begin(), fields.end(), [&](const csv_field& f) {
-      double value = 0;
-      return !is_blank(f) && !parse_csv_number(f.begin, f.end, value);
-    });
+    // The first row, read twice: whether it is a header is known only at its end.
+    bool header = false;
+    {
+      csv_scanner first_row(*bytes, dialect.separator, {}, bytes->size(), buffer);
+      do {
+        first_row.next_row(fields, fields_at_once);
+        header = header || std::any_of(fields.begin(), fields.end(), [&](const csv_field& f) {
+                   double value = 0;
+                   return !is_blank(f) && !parse_csv_number(f.begin, f.end, value);
+                 });
+        columns += fields.size();
+      } while (!first_row.row_ended());
+    }
+    table->columns_ = columns;
+    csv_scanner first_row(*bytes, dialect.separator, {}, bytes->size(), buffer);
     if (header) {
-      std::unordered_set<std::string> seen;
-      for (std::size_t i = 0; i < fields.size(); ++i) {
-        std::string name_of_column = unescaped(fields[i]);
-        if (name_of_column.empty()) {
-          fail(fields[i], "column " + std::to_string(i + 1) + " of the header has no name");
+      do {
+        first_row.next_row(fields, fields_at_once);
+        for (const csv_field& field : fields) table->names_.push_back(unescaped(field));
+      } while (!first_row.row_ended());
+      // The first column, in order, whose name is empty or repeats an earlier one: found by
+      // sorting (a hash set of millions of names took seconds), then told where it lies.
+      const std::vector<std::string>& names = table->names_;
+      std::vector<std::size_t> order(names.size());
+      for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return names[a] != names[b] ? names[a] < names[b] : a < b;
+      });
+      std::size_t faulty = names.size();
+      for (std::size_t k = 0; k < order.size(); ++k) {
+        if (names[order[k]].empty()) faulty = std::min(faulty, order[k]);
+        if (k > 0 && names[order[k]] == names[order[k - 1]]) faulty = std::min(faulty, order[k]);
+      }
+      if (faulty < names.size()) {
+        csv_scanner again(*bytes, dialect.separator, {}, bytes->size(), buffer);
+        std::size_t before = 0;  // the fields of the header before `fields`
+        for (;;) {
+          again.next_row(fields, fields_at_once);
+          if (faulty < before + fields.size()) break;
+          before += fields.size();
         }
-        if (!seen.insert(name_of_column).second) {
-          fail(fields[i], "column " + std::to_string(i + 1) + " of the header repeats the name " +
-                              quoted_name(name_of_column));
-        }
-        table->names_.push_back(std::move(name_of_column));
+        const csv_field& field = fields[faulty - before];
+        const std::string column = "column " + std::to_string(faulty + 1);
+        if (names[faulty].empty()) fail(field, column + " of the header has no name");
+        fail(field, column + " of the header repeats the name " + quoted_name(names[faulty]));
       }
     } else {
-      check_values(fields, 1);
+      check_row(first_row, fields, 1);
       table->checkpoints_.push_back({});
       table->checkpoint_row_.push_back(0);
       table->rows_ = 1;
     }
-    body = scanner.position();
+    body = first_row.position();
+
   } catch (const table_fault& fault) {
     throw_fault(name, fault, 0);
   }
@@ -419,6 +482,7 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
       std::vector<csv_row_start> checkpoints;
       std::vector<std::size_t> checkpoint_rows_at;
       std::optional<table_fault> fault;
+      std::exception_ptr error;  // what else stopped it (a read that failed)
       bool saw_quote = false;
     };
     std::vector<part_result> results(parts);
@@ -434,19 +498,28 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
       std::vector<char> part_buffer;
       std::vector<csv_field> row;
       if (part.begin == part.end) return;
-      csv_scanner part_scanner(*bytes, dialect.separator, {part.begin, 1}, part.end, part_buffer);
+      // Nothing may escape a thread (that ends the process), nor the main thread's part
+      // before the others are joined.
       try {
-        part.rows = scan_rows(part_scanner, row, 0, part.checkpoints, part.checkpoint_rows_at);
-        part.lines = part_scanner.position().line - 1;
-      } catch (const table_fault& fault) {
-        part.fault = fault;
+        csv_scanner part_scanner(*bytes, dialect.separator, {part.begin, 1}, part.end, part_buffer);
+        try {
+          part.rows = scan_rows(part_scanner, row, 0, part.checkpoints, part.checkpoint_rows_at);
+          part.lines = part_scanner.position().line - 1;
+        } catch (const table_fault& fault) {
+          part.fault = fault;
+        }
+        part.saw_quote = part_scanner.saw_quote();
+      } catch (...) {
+        part.error = std::current_exception();
       }
-      part.saw_quote = part_scanner.saw_quote();
     };
     std::vector<std::thread> pool;
     for (std::size_t k = 1; k < parts; ++k) pool.emplace_back([&, k] { scan_part(results[k]); });
     scan_part(results[0]);
     for (std::thread& thread : pool) thread.join();
+    for (const part_result& part : results) {
+      if (part.error) std::rethrow_exception(part.error);
+    }
     const bool quoted = std::any_of(results.begin(), results.end(),
                                     [](const part_result& part) { return part.saw_quote; });
     if (!quoted) {
@@ -466,6 +539,7 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
       return table;
     }
   }
+  csv_scanner scanner(*bytes, dialect.separator, body, bytes->size(), buffer);
   try {
     table->rows_ +=
         scan_rows(scanner, fields, table->rows_, table->checkpoints_, table->checkpoint_row_);
@@ -485,10 +559,12 @@ csv_row_start csv_table::start_of_row(std::size_t row, std::size_t& start_row) c
 
 void csv_table::read_at(std::size_t first, std::span<double> out) const {
   if (out.empty()) return;
-  // Where this thread's last read stopped: the start of the row it stopped in.
+  // Where this thread's last read stopped: a field's start, inside a row or at its beginning,
+  // so that a row of millions of columns read in chunks is not parsed again for each.
   struct cursor {
     std::size_t serial = 0;
     std::size_t row = 0;
+    std::size_t column = 0;
     csv_row_start at;
   };
   // A few, so that a thread reading two tables in turn (compare) continues in each.
@@ -507,11 +583,15 @@ void csv_table::read_at(std::size_t first, std::span<double> out) const {
   thread_local std::vector<csv_field> fields;
 
   const std::size_t row = first / columns_;
+  std::size_t column = first % columns_;
   const std::size_t last_row = (first + out.size() - 1) / columns_;
   std::size_t at_row = 0;
+  std::size_t at_column = 0;
   csv_row_start at = start_of_row(row, at_row);
-  if (last->serial == serial_ && last->row <= row && last->row >= at_row) {
+  if (last->serial == serial_ && last->row >= at_row &&
+      (last->row < row || (last->row == row && last->column <= column))) {
     at_row = last->row;
+    at_column = last->column;
     at = last->at;
   }
   const auto after = static_cast<std::size_t>(
@@ -519,27 +599,40 @@ void csv_table::read_at(std::size_t first, std::span<double> out) const {
       checkpoint_row_.begin());
   const std::size_t limit =
       after < checkpoints_.size() ? checkpoints_[after].offset : bytes_->size();
-  csv_scanner scanner(*bytes_, dialect_.separator, at, limit, buffer);
+  csv_scanner scanner(*bytes_, dialect_.separator, at, limit, buffer, at_column > 0);
   const auto changed = [&] {
     return data_error(bytes_->name() + ": the file changed while being read");
   };
-  for (; at_row < row; ++at_row) {
-    if (!scanner.next_row(fields)) throw changed();
-  }
-  std::size_t column = first % columns_;
-  std::size_t done = 0;
-  csv_row_start row_start = at;
-  for (;;) {
-    row_start = scanner.position();
-    if (!scanner.next_row(fields) || fields.size() != columns_) throw changed();
-    for (; column < columns_ && done < out.size(); ++column, ++done) {
-      if (!field_value(fields[column], dialect_.missing_as_nan, out[done])) throw changed();
+  // Reads up to `count` fields of the row at (at_row, at_column), which must hold them.
+  const auto take = [&](std::size_t count) {
+    bool read = false;
+    try {
+      read = scanner.next_row(fields, count);
+    } catch (const table_fault&) {  // the text validated at open is no longer there
+      throw changed();
     }
-    if (done == out.size()) break;
-    column = 0;
-    ++at_row;
+    if (!read || fields.size() != count || scanner.row_ended() != (at_column + count == columns_)) {
+      throw changed();
+    }
+    at_column += count;
+    if (at_column == columns_) {
+      at_column = 0;
+      ++at_row;
+    }
+  };
+  while (at_row < row || at_column < column) {
+    const std::size_t to = at_row < row ? columns_ : column;
+    take(std::min(fields_at_once, to - at_column));
   }
-  *last = {serial_, at_row, row_start};
+  std::size_t done = 0;
+  while (done < out.size()) {
+    const std::size_t count = std::min({fields_at_once, columns_ - at_column, out.size() - done});
+    take(count);
+    for (std::size_t i = 0; i < count; ++i, ++done) {
+      if (!field_value(fields[i], dialect_.missing_as_nan, out[done])) throw changed();
+    }
+  }
+  *last = {serial_, at_row, at_column, scanner.position()};
 }
 
 }  // namespace bnorm
