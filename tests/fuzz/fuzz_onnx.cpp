@@ -38,7 +38,7 @@ void walk_model(std::string_view bytes) {
 void read_archive(int fd) {
   try {
     const auto archive = bnorm::codec_named("onnx")->open(
-        std::make_unique<bnorm::input_file>("/dev/fd/" + std::to_string(fd)));
+        std::make_unique<bnorm::input_file>("/dev/fd/" + std::to_string(fd)), {});
     for (const std::string& name : archive->names()) {
       const auto source = archive->open(name);
       std::vector<double> values(source->info().element_count());
