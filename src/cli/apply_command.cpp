@@ -29,7 +29,7 @@ namespace bnorm::cli {
 CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
   CLI::App* cmd = app.add_subcommand(
       "apply", "Normalize a tensor file with one batch-normalization step (train or eval mode).");
-  add_input_option(cmd, o.input, o.input_format, o.tensor);
+  add_input_option(cmd, o.input, o.input_format, o.tensor, o.missing);
   // Many inputs in place of the one: the same words, any number of them.
   CLI::Option* one_input = cmd->get_option("INPUT");
   const std::string input_help = one_input->get_description();
@@ -102,7 +102,8 @@ apply_run resolve(const apply_options& o) {
     return run;
   }
   const std::string& input = inputs.front();
-  run.files = resolve_route(input, o.input_format, o.tensor, o.output, o.output_format);
+  run.files = resolve_route(input, o.input_format, o.tensor, o.output, o.output_format,
+                            resolve_read_options(o.missing));
   check_output_paths(
       {{"INPUT", input}, {"--state", o.layer.state}, {"--batch-stats", o.batch_stats}},
       {{"-o", o.output}, {"--stats-out", o.stats_out}},

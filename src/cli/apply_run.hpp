@@ -25,6 +25,7 @@ struct apply_options {
   std::string output;
   std::string input_format;
   std::string tensor;
+  std::string missing;  ///< --missing as typed
   std::string output_format;
   std::string stats_out;
   std::string batch_stats;

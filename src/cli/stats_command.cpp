@@ -369,7 +369,7 @@ CLI::App* add_stats_command(CLI::App& app, stats_options& o) {
                   "Format of INPUT (else told by its name and first bytes)")
       ->type_name(format_choices());
   add_tensor_option(cmd, o.tensor, "INPUT");
-  add_missing_option(cmd);
+  add_missing_option(cmd, o.missing);
   add_input_list_options(cmd, o.inputs);
   cmd->add_option("--format", o.format,
                   "Output format (default: table on a terminal, else json); normalize prints "
@@ -470,6 +470,7 @@ stats_run resolve(const stats_options& o) {
   run.input_format = named_format(o.input_format);
   if (run.inputs.size() == 1) run.input_format = input_format(run.inputs.front(), o.input_format);
   run.tensor = o.tensor;
+  run.reading = resolve_read_options(o.missing);
   // The terminal's default comes last, so that it never overrides a flag: --partial decides
   // (its only --format is json, checked above), then --format.
   const std::string format = !o.format.empty()         ? o.format
@@ -526,7 +527,8 @@ tensor_statistics dataset_statistics_of(const stats_run& run) {
   std::vector<std::string> dtypes(run.inputs.size());
   const dataset_statistics d = bnorm::dataset_statistics_of(request, [&](std::size_t i) {
     const std::string& path = run.inputs[i];
-    auto source = open_input_tensor(path, run.input_format, run.tensor).source;
+    auto source =
+        open_input_tensor(path, run.input_format, run.tensor, true, true, run.reading).source;
     dtypes[i] = name_of(source->info().type);
     return dataset_member{std::move(source), input_name(path)};
   });
@@ -551,7 +553,9 @@ int run_stats(const stats_run& run) {
   std::unique_ptr<tensor_source> source;
   tensor_statistics input;
   if (run.inputs.size() == 1 && !run.per_sample) {
-    source = open_input_tensor(run.inputs.front(), run.input_format, run.tensor).source;
+    source =
+        open_input_tensor(run.inputs.front(), run.input_format, run.tensor, true, true, run.reading)
+            .source;
     note_layout(source->info(),
                 batch_layout(source->info(), config.axis, input_name(run.inputs.front())));
     announce_passes({"statistics"});
@@ -575,7 +579,8 @@ int run_stats(const stats_run& run) {
                         after.channels});
     } else if (!run.beside.empty()) {
       const auto after_source =
-          open_input_tensor(run.beside, input_format(run.beside, ""), {}, false, false).source;
+          open_input_tensor(run.beside, input_format(run.beside, ""), {}, false, false, run.reading)
+              .source;
       announce_passes({"statistics of " + input_name(run.beside)});
       const tensor_statistics after = statistics_of(*after_source, run.beside, config);
       if (after.layout.channels != input.layout.channels) {
