@@ -246,11 +246,15 @@ void resolve_many(const apply_options& o, const std::vector<std::string>& inputs
                           output + ": each output needs a name of its own");
       }
     }
-    run.many.push_back(
-        o.no_output
-            ? tensor_route{input, o.tensor, cli::input_format(input, o.input_format), {}, {}}
-            : resolve_route(input, o.input_format, o.tensor, output, o.output_format,
-                            resolve_read_options(o.missing)));
+    run.many.push_back(o.no_output
+                           ? tensor_route{input,
+                                          o.tensor,
+                                          cli::input_format(input, o.input_format),
+                                          {},
+                                          {},
+                                          resolve_read_options(o.missing)}
+                           : resolve_route(input, o.input_format, o.tensor, output, o.output_format,
+                                           resolve_read_options(o.missing)));
     read.push_back({"INPUT", input});
     if (!output.empty()) written.push_back({"-o", output});
   }
