@@ -94,7 +94,9 @@ apply_run resolve(const apply_options& o) {
     run.threads = static_cast<std::size_t>(n);
   }
   run.reset_running_stats = o.reset_running_stats;
-  const std::vector<std::string> inputs = expand_inputs(o.inputs);
+  // A folder of inputs that holds -o DIR/ is walked without it: the last run's outputs.
+  const std::vector<std::string> inputs = expand_inputs(
+      o.inputs, o.no_output || o.output == standard_stream ? std::string() : o.output);
   if (applies_to_many(inputs, o.output, o.no_output)) {
     resolve_many(o, inputs, run);
     run.stats_out = o.stats_out;

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include <sys/stat.h>
+
 #include "error.hpp"
 #include "file_io.hpp"
 #include "file_names.hpp"
@@ -19,15 +21,27 @@ bool is_folder(const std::string& path) {
   return path != standard_stream && fs::is_directory(path, ignored);
 }
 
-// The files under `folder` that bnorm reads, by extension, in byte order.  Hidden entries are
-// walked too: a dataset's names are its own.
-std::vector<std::string> walk_folder(const std::string& folder) {
+bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// The files under `folder` that bnorm reads, by extension, in byte order, except those under
+// `skipped` (the run's output folder: a run again must not read what the last one wrote).
+// Hidden entries are walked too: a dataset's names are its own.
+std::vector<std::string> walk_folder(const std::string& folder, const struct stat* skipped) {
   std::vector<std::string> found;
   std::error_code error;
   fs::recursive_directory_iterator it(folder, fs::directory_options::none, error);
   const fs::recursive_directory_iterator end;
   for (; !error && it != end; it.increment(error)) {
     std::error_code ignored;
+    if (skipped && it->is_directory(ignored)) {
+      struct stat entry {};
+      if (::stat(it->path().c_str(), &entry) == 0 && same_file(entry, *skipped)) {
+        it.disable_recursion_pending();
+        continue;
+      }
+    }
     if (!it->is_regular_file(ignored)) continue;  // a symlink to a file is its file
     std::string path = it->path().string();
     if (codec_for_path(path)) found.push_back(std::move(path));
@@ -43,9 +57,9 @@ std::vector<std::string> walk_folder(const std::string& folder) {
   return found;
 }
 
-void add_path(std::vector<std::string>& inputs, std::string path) {
+void add_path(std::vector<std::string>& inputs, std::string path, const struct stat* skipped) {
   if (is_folder(path)) {
-    std::vector<std::string> files = walk_folder(path);
+    std::vector<std::string> files = walk_folder(path, skipped);
     inputs.insert(inputs.end(), std::make_move_iterator(files.begin()),
                   std::make_move_iterator(files.end()));
   } else {
@@ -63,12 +77,19 @@ void add_input_list_options(CLI::App* cmd, input_list_options& options) {
                 "The names in --files-from end with a NUL byte (find -print0), not a newline");
 }
 
-std::vector<std::string> expand_inputs(const input_list_options& options) {
+std::vector<std::string> expand_inputs(const input_list_options& options,
+                                       const std::string& skipped_folder) {
+  struct stat skipped_stat {};
+  const struct stat* skipped = !skipped_folder.empty() &&
+                                       ::stat(skipped_folder.c_str(), &skipped_stat) == 0 &&
+                                       S_ISDIR(skipped_stat.st_mode)
+                                   ? &skipped_stat
+                                   : nullptr;
   if (options.null_separated && options.files_from.empty()) {
     throw usage_error("-0 says how --files-from separates its names; give --files-from LIST");
   }
   std::vector<std::string> inputs;
-  for (const std::string& path : options.paths) add_path(inputs, path);
+  for (const std::string& path : options.paths) add_path(inputs, path, skipped);
   if (!options.files_from.empty()) {
     refuse_directory(options.files_from);
     const std::string list = read_text_file(options.files_from);
@@ -77,7 +98,10 @@ std::vector<std::string> expand_inputs(const input_list_options& options) {
     while (begin < list.size()) {
       std::size_t end = list.find(separator, begin);
       if (end == std::string::npos) end = list.size();
-      if (end > begin) add_path(inputs, list.substr(begin, end - begin));
+      std::size_t name_end = end;
+      // A list written on Windows ends its lines with CR LF; no one's file name ends with CR.
+      if (!options.null_separated && name_end > begin && list[name_end - 1] == '\r') --name_end;
+      if (name_end > begin) add_path(inputs, list.substr(begin, name_end - begin), skipped);
       begin = end + 1;
     }
   }
