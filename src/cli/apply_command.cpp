@@ -94,9 +94,8 @@ apply_run resolve(const apply_options& o) {
     run.threads = static_cast<std::size_t>(n);
   }
   run.reset_running_stats = o.reset_running_stats;
-  // A folder of inputs that holds -o DIR/ is walked without it: the last run's outputs.
-  const std::vector<std::string> inputs = expand_inputs(
-      o.inputs, o.no_output || o.output == standard_stream ? std::string() : o.output);
+  // A folder of inputs that holds -o DIR/ or --stats-out is walked without them.
+  const std::vector<std::string> inputs = expand_inputs(o.inputs, {o.output, o.stats_out});
   if (applies_to_many(inputs, o.output, o.no_output)) {
     resolve_many(o, inputs, run);
     run.stats_out = o.stats_out;

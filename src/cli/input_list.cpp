@@ -21,30 +21,35 @@ bool is_folder(const std::string& path) {
   return path != standard_stream && fs::is_directory(path, ignored);
 }
 
-bool same_file(const struct stat& a, const struct stat& b) {
-  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+// The files and folders a walk passes over: a run's outputs, as far as they exist.
+using skipped_files = std::vector<struct stat>;
+
+bool is_skipped(const fs::path& path, const skipped_files& skipped) {
+  if (skipped.empty()) return false;
+  struct stat entry {};
+  if (::stat(path.c_str(), &entry) != 0) return false;
+  return std::any_of(skipped.begin(), skipped.end(), [&](const struct stat& s) {
+    return s.st_dev == entry.st_dev && s.st_ino == entry.st_ino;
+  });
 }
 
-// The files under `folder` that bnorm reads, by extension, in byte order, except those under
-// `skipped` (the run's output folder: a run again must not read what the last one wrote).
-// Hidden entries are walked too: a dataset's names are its own.
-std::vector<std::string> walk_folder(const std::string& folder, const struct stat* skipped) {
+// The files under `folder` that bnorm reads, by extension, in byte order, except `skipped`
+// and what lies under them (the run's outputs: a run again must not read what the last one
+// wrote).  Hidden entries are walked too: a dataset's names are its own.
+std::vector<std::string> walk_folder(const std::string& folder, const skipped_files& skipped) {
   std::vector<std::string> found;
   std::error_code error;
   fs::recursive_directory_iterator it(folder, fs::directory_options::none, error);
   const fs::recursive_directory_iterator end;
   for (; !error && it != end; it.increment(error)) {
     std::error_code ignored;
-    if (skipped && it->is_directory(ignored)) {
-      struct stat entry {};
-      if (::stat(it->path().c_str(), &entry) == 0 && same_file(entry, *skipped)) {
-        it.disable_recursion_pending();
-        continue;
-      }
+    if (it->is_directory(ignored) && is_skipped(it->path(), skipped)) {
+      it.disable_recursion_pending();
+      continue;
     }
     if (!it->is_regular_file(ignored)) continue;  // a symlink to a file is its file
     std::string path = it->path().string();
-    if (codec_for_path(path)) found.push_back(std::move(path));
+    if (codec_for_path(path) && !is_skipped(it->path(), skipped)) found.push_back(std::move(path));
   }
   if (error) {
     throw io_error(folder + ": " + error.message());
@@ -57,7 +62,7 @@ std::vector<std::string> walk_folder(const std::string& folder, const struct sta
   return found;
 }
 
-void add_path(std::vector<std::string>& inputs, std::string path, const struct stat* skipped) {
+void add_path(std::vector<std::string>& inputs, std::string path, const skipped_files& skipped) {
   if (is_folder(path)) {
     std::vector<std::string> files = walk_folder(path, skipped);
     inputs.insert(inputs.end(), std::make_move_iterator(files.begin()),
@@ -78,13 +83,14 @@ void add_input_list_options(CLI::App* cmd, input_list_options& options) {
 }
 
 std::vector<std::string> expand_inputs(const input_list_options& options,
-                                       const std::string& skipped_folder) {
-  struct stat skipped_stat {};
-  const struct stat* skipped = !skipped_folder.empty() &&
-                                       ::stat(skipped_folder.c_str(), &skipped_stat) == 0 &&
-                                       S_ISDIR(skipped_stat.st_mode)
-                                   ? &skipped_stat
-                                   : nullptr;
+                                       const std::vector<std::string>& outputs) {
+  skipped_files skipped;
+  for (const std::string& output : outputs) {
+    struct stat s {};
+    if (!output.empty() && output != standard_stream && ::stat(output.c_str(), &s) == 0) {
+      skipped.push_back(s);
+    }
+  }
   if (options.null_separated && options.files_from.empty()) {
     throw usage_error("-0 says how --files-from separates its names; give --files-from LIST");
   }
