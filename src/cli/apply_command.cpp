@@ -110,16 +110,7 @@ apply_run resolve(const apply_options& o) {
       {{"-o", o.output}, {"--stats-out", o.stats_out}},
       {{"-o", "INPUT"}, {"--stats-out", "--state"}});
   check_route_rewrite(run.files, "-o", "INPUT");
-  run.update_in_place = !o.stats_out.empty() &&
-                        updates_in_place({"--stats-out", o.stats_out}, {"--state", o.layer.state});
-  if (!o.stats_out.empty() && !run.update_in_place) {
-    // The state is written without --state-prefix, and JSON holds no tensors.
-    const bool as_tensors = state_output_format(o.stats_out) && o.layer.state_prefix.empty();
-    check_archive_rewrite(
-        {"--stats-out", o.stats_out}, {"--state", o.layer.state}, nullptr,
-        as_tensors ? state_tensor_names(run.config.affine, run.config.track_running_stats)
-                   : std::vector<std::string>{});
-  }
+  resolve_stats_out(o, run);
   if (input == standard_stream && o.layer.state == standard_stream) {
     throw usage_error("the input and --state cannot both be standard input");
   }

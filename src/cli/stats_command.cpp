@@ -148,6 +148,19 @@ json dataset_dtype(const tensor_statistics& s) {
   return s.dtypes;
 }
 
+// What a document says of where its statistics come from: a dataset's files, or a file's
+// name and shape.
+void put_origin(json& doc, const tensor_statistics& s) {
+  if (s.files > 0) {
+    doc["files"] = s.files;
+    doc["dtype"] = dataset_dtype(s);
+  } else {
+    doc["file"] = s.name;
+    doc["dtype"] = name_of(s.info.type);
+    doc["shape"] = s.info.shape;
+  }
+}
+
 // The channel names the input gives its last axis, for the selected channels; none when the
 // channel axis is another one.
 std::vector<std::string> selected_names(const tensor_statistics& s,
@@ -161,14 +174,7 @@ std::vector<std::string> selected_names(const tensor_statistics& s,
 
 json statistics_json(const tensor_statistics& s, const std::vector<std::size_t>& selected) {
   json doc;
-  if (s.files > 0) {
-    doc["files"] = s.files;
-    doc["dtype"] = dataset_dtype(s);
-  } else {
-    doc["file"] = s.name;
-    doc["dtype"] = name_of(s.info.type);
-    doc["shape"] = s.info.shape;
-  }
+  put_origin(doc, s);
   doc["axis"] = s.layout.axis;
   doc["num_features"] = s.layout.channels;
   doc["count"] = s.all.count / std::max<std::size_t>(1, s.layout.channels);
@@ -607,14 +613,7 @@ int run_stats(const stats_run& run) {
   std::string text;
   if (run.report == stats_report::partial) {
     nlohmann::ordered_json doc;
-    if (input.files > 0) {
-      doc["files"] = input.files;
-      doc["dtype"] = dataset_dtype(input);
-    } else {
-      doc["file"] = input.name;
-      doc["dtype"] = name_of(input.info.type);
-      doc["shape"] = input.info.shape;
-    }
+    put_origin(doc, input);
     doc["axis"] = input.layout.axis;
     doc.update(partial_document(input.channels, false));
     text = format_json_document(doc);
