@@ -29,7 +29,7 @@ namespace bnorm::cli {
 CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
   CLI::App* cmd = app.add_subcommand(
       "apply", "Normalize a tensor file with one batch-normalization step (train or eval mode).");
-  add_input_option(cmd, o.input, o.input_format, o.tensor);
+  add_input_option(cmd, o.input, o.input_format, o.tensor, o.missing);
   // Many inputs in place of the one: the same words, any number of them.
   CLI::Option* one_input = cmd->get_option("INPUT");
   const std::string input_help = one_input->get_description();
@@ -94,7 +94,8 @@ apply_run resolve(const apply_options& o) {
     run.threads = static_cast<std::size_t>(n);
   }
   run.reset_running_stats = o.reset_running_stats;
-  const std::vector<std::string> inputs = expand_inputs(o.inputs);
+  // A folder of inputs that holds -o DIR/ or --stats-out is walked without them.
+  const std::vector<std::string> inputs = expand_inputs(o.inputs, {o.output, o.stats_out});
   if (applies_to_many(inputs, o.output, o.no_output)) {
     resolve_many(o, inputs, run);
     run.stats_out = o.stats_out;
@@ -102,22 +103,14 @@ apply_run resolve(const apply_options& o) {
     return run;
   }
   const std::string& input = inputs.front();
-  run.files = resolve_route(input, o.input_format, o.tensor, o.output, o.output_format);
+  run.files = resolve_route(input, o.input_format, o.tensor, o.output, o.output_format,
+                            resolve_read_options(o.missing));
   check_output_paths(
       {{"INPUT", input}, {"--state", o.layer.state}, {"--batch-stats", o.batch_stats}},
       {{"-o", o.output}, {"--stats-out", o.stats_out}},
       {{"-o", "INPUT"}, {"--stats-out", "--state"}});
   check_route_rewrite(run.files, "-o", "INPUT");
-  run.update_in_place = !o.stats_out.empty() &&
-                        updates_in_place({"--stats-out", o.stats_out}, {"--state", o.layer.state});
-  if (!o.stats_out.empty() && !run.update_in_place) {
-    // The state is written without --state-prefix, and JSON holds no tensors.
-    const bool as_tensors = state_output_format(o.stats_out) && o.layer.state_prefix.empty();
-    check_archive_rewrite(
-        {"--stats-out", o.stats_out}, {"--state", o.layer.state}, nullptr,
-        as_tensors ? state_tensor_names(run.config.affine, run.config.track_running_stats)
-                   : std::vector<std::string>{});
-  }
+  resolve_stats_out(o, run);
   if (input == standard_stream && o.layer.state == standard_stream) {
     throw usage_error("the input and --state cannot both be standard input");
   }

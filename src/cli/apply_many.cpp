@@ -246,10 +246,15 @@ void resolve_many(const apply_options& o, const std::vector<std::string>& inputs
                           output + ": each output needs a name of its own");
       }
     }
-    run.many.push_back(
-        o.no_output
-            ? tensor_route{input, o.tensor, cli::input_format(input, o.input_format), {}, {}}
-            : resolve_route(input, o.input_format, o.tensor, output, o.output_format));
+    run.many.push_back(o.no_output
+                           ? tensor_route{input,
+                                          o.tensor,
+                                          cli::input_format(input, o.input_format),
+                                          {},
+                                          {},
+                                          resolve_read_options(o.missing)}
+                           : resolve_route(input, o.input_format, o.tensor, output, o.output_format,
+                                           resolve_read_options(o.missing)));
     read.push_back({"INPUT", input});
     if (!output.empty()) written.push_back({"-o", output});
   }
@@ -262,15 +267,7 @@ void resolve_many(const apply_options& o, const std::vector<std::string>& inputs
   check_output_paths({{"--state", o.layer.state}, {"--batch-stats", o.batch_stats}},
                      {{"--stats-out", o.stats_out}}, {{"--stats-out", "--state"}});
   check_many_outputs(read, written);
-  run.update_in_place = !o.stats_out.empty() &&
-                        updates_in_place({"--stats-out", o.stats_out}, {"--state", o.layer.state});
-  if (!o.stats_out.empty() && !run.update_in_place) {
-    const bool as_tensors = state_output_format(o.stats_out) && o.layer.state_prefix.empty();
-    check_archive_rewrite(
-        {"--stats-out", o.stats_out}, {"--state", o.layer.state}, nullptr,
-        as_tensors ? state_tensor_names(run.config.affine, run.config.track_running_stats)
-                   : std::vector<std::string>{});
-  }
+  resolve_stats_out(o, run);
   if (standard_inputs > 0 && o.layer.state == standard_stream) {
     throw usage_error("the input and --state cannot both be standard input");
   }

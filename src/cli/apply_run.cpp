@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "archive_rewrite.hpp"
 #include "error.hpp"
 #include "file_names.hpp"
 #include "json_document.hpp"
@@ -44,6 +45,18 @@ std::vector<channel_moments> read_batch_statistics(const std::string& path) {
     throw data_error(e, input_name(path) + ": ",
                      format_hint(path, "merged statistics are the JSON of bnorm merge"));
   }
+}
+
+void resolve_stats_out(const apply_options& o, apply_run& run) {
+  run.update_in_place = !o.stats_out.empty() &&
+                        updates_in_place({"--stats-out", o.stats_out}, {"--state", o.layer.state});
+  if (o.stats_out.empty() || run.update_in_place) return;
+  // The state is written without --state-prefix, and JSON holds no tensors.
+  const bool as_tensors = state_output_format(o.stats_out) && o.layer.state_prefix.empty();
+  check_archive_rewrite({"--stats-out", o.stats_out}, {"--state", o.layer.state}, nullptr,
+                        as_tensors
+                            ? state_tensor_names(run.config.affine, run.config.track_running_stats)
+                            : std::vector<std::string>{});
 }
 
 void write_stats_out(const apply_run& run, read_state_result& read, const bn_result& result,

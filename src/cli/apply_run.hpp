@@ -25,6 +25,7 @@ struct apply_options {
   std::string output;
   std::string input_format;
   std::string tensor;
+  std::string missing;  ///< --missing as typed
   std::string output_format;
   std::string stats_out;
   std::string batch_stats;
@@ -58,6 +59,9 @@ std::vector<channel_moments> read_batch_statistics(const std::string& path);
 void reset_running_statistics(bn_state& state);
 /// Warns of a momentum that reads like the other convention's default.
 void warn_about_momentum(const bn_config& config);
+/// Whether --stats-out updates --state in place (run.update_in_place); else refuses one that
+/// would rewrite an archive holding more than the state's tensors.  Needs run.config.
+void resolve_stats_out(const apply_options& o, apply_run& run);
 /// Writes the updated state to --stats-out `stats` in the form its name asks: the layer
 /// updated in place in --state, named tensors, or the JSON `document`.
 void write_stats_out(const apply_run& run, read_state_result& read, const bn_result& result,

@@ -20,7 +20,7 @@ CLI::App* add_backward_command(CLI::App& app, backward_options& o) {
       "backward",
       "Gradient of the input (and of weight and bias) of one batch-normalization step, as "
       "PyTorch's autograd computes it.");
-  add_input_option(cmd, o.input, o.input_format, o.tensor);
+  add_input_option(cmd, o.input, o.input_format, o.tensor, o.missing);
   cmd->add_option("--grad-output", o.grad_output,
                   "Gradient of the step's output: same shape and order as INPUT")
       ->type_name("FILE")
@@ -36,7 +36,8 @@ backward_run resolve(const backward_options& o) {
   backward_run run;
   run.config = make_config(o.layer);
   run.state = state_input_of(o.layer);
-  run.files = resolve_route(o.input, o.input_format, o.tensor, o.output, o.output_format);
+  run.files = resolve_route(o.input, o.input_format, o.tensor, o.output, o.output_format,
+                            resolve_read_options(o.missing));
   if (o.input == standard_stream && o.grad_output == standard_stream) {
     throw usage_error("the input and --grad-output cannot both be standard input");
   }
@@ -55,10 +56,9 @@ int run_backward(const backward_run& run) {
   // On standard input the gradient is in --input-format when it is given; else, as a named
   // file is, told by its bytes.
   const bool on_stdin = run.grad_output == standard_stream;
-  const auto grad =
-      open_input_tensor(run.grad_output, on_stdin ? run.files.input_format : nullptr, {}, on_stdin,
-                        false)
-          .source;
+  const auto grad = open_input_tensor(run.grad_output, on_stdin ? run.files.input_format : nullptr,
+                                      {}, on_stdin, false, run.files.reading)
+                        .source;
   read_state_result read = read_state(run.state, run.config);
   const bn_config& config = read.config;
   state_file& state = read.state;

@@ -15,6 +15,7 @@ struct backward_options {
   std::string input;
   std::string input_format;
   std::string tensor;
+  std::string missing;  ///< --missing as typed
   std::string grad_output;
   std::string output;
   std::string output_format;

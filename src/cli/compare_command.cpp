@@ -35,8 +35,10 @@ struct compared_file {
   opened_input input;             // open when the name did not settle what it holds
   bool document = false;          // a statistics or state document
   const codec* format = nullptr;  // the format its tensors were read in
+  read_options reading;           // --missing
 
-  explicit compared_file(const std::string& file) : path(file), named(codec_for_path(file)) {
+  compared_file(const std::string& file, const read_options& asked)
+      : path(file), named(codec_for_path(file)), reading(asked) {
     if (named && !named->holds_documents) return;
     input = open_input(path);
     // In the documents' format, an object is a document and an array a tensor.
@@ -53,7 +55,7 @@ struct compared_file {
     if (!input.file) input = open_input(path);
     typed = input.format->keeps_dtype;
     format = input.format;
-    return input.format->open(std::move(input.file), command_line_read_options());
+    return input.format->open(std::move(input.file), reading);
   }
 };
 
@@ -331,7 +333,7 @@ CLI::App* add_compare_command(CLI::App& app, compare_options& o) {
       ->type_name("FILE")
       ->required();
   cmd->add_option("EXPECTED", o.expected, "What ACTUAL should be")->type_name("FILE")->required();
-  add_missing_option(cmd);
+  add_missing_option(cmd, o.missing);
   add_tensor_option(cmd, o.tensor, "ACTUAL or EXPECTED");
   CLI::Option* rtol =
       cmd->add_option("--rtol", o.rtol, "Relative tolerance: |a - e| <= atol + rtol*|e|")
@@ -371,14 +373,15 @@ compare_run resolve(const compare_options& o) {
   run.actual = o.actual;
   run.expected = o.expected;
   run.tensor = o.tensor;
+  run.reading = resolve_read_options(o.missing);
   run.report = o.format == "json" ? compare_report::json : compare_report::text;
   run.ignore_extra_keys = o.ignore_extra_keys;
   return run;
 }
 
 int run_compare(const compare_run& run) {
-  compared_file actual(run.actual);
-  compared_file expected(run.expected);
+  compared_file actual(run.actual, run.reading);
+  compared_file expected(run.expected, run.reading);
   if (actual.document != expected.document) {
     throw usage_error("cannot compare a tensor with a statistics/state file (" + run.actual + ", " +
                       run.expected + ")");

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "formats/codec.hpp"
 #include "tensor_compare.hpp"
 
 namespace bnorm::cli {
@@ -16,6 +17,7 @@ struct compare_options {
   std::string atol = "1e-08";
   std::string ulp;
   std::string tensor;
+  std::string missing;  ///< --missing as typed
   std::string format = "text";
   bool equal_nan = false;
   bool ignore_extra_keys = false;
@@ -31,6 +33,7 @@ struct compare_run {
   std::string actual;
   std::string expected;
   std::string tensor;
+  read_options reading;  ///< --missing
   tolerance tol;
   compare_report report = compare_report::text;
   bool ignore_extra_keys = false;

@@ -28,7 +28,7 @@ CLI::App* add_convert_command(CLI::App& app, convert_options& o) {
   CLI::App* cmd = app.add_subcommand(
       "convert", "Convert a tensor between formats (" + written_format_names(", ", " and ") +
                      read_only_formats() + ") and between floating types.");
-  add_input_option(cmd, o.input, o.input_format, o.tensor);
+  add_input_option(cmd, o.input, o.input_format, o.tensor, o.missing);
   add_output_option(cmd, "OUTPUT", o.output, o.output_format);
   cmd->add_option("--dtype", o.dtype,
                   "Output type (default: the input's floating type; integers and bool become "
@@ -39,7 +39,8 @@ CLI::App* add_convert_command(CLI::App& app, convert_options& o) {
 
 convert_run resolve(const convert_options& o) {
   convert_run run;
-  run.files = resolve_route(o.input, o.input_format, o.tensor, o.output, o.output_format);
+  run.files = resolve_route(o.input, o.input_format, o.tensor, o.output, o.output_format,
+                            resolve_read_options(o.missing));
   check_output_paths({{"INPUT", o.input}}, {{"OUTPUT", o.output}}, {{"OUTPUT", "INPUT"}});
   check_route_rewrite(run.files, "OUTPUT", "INPUT");
   if (o.dtype == "float16")

@@ -15,6 +15,7 @@ struct convert_options {
   std::string output;
   std::string input_format;
   std::string tensor;
+  std::string missing;  ///< --missing as typed
   std::string output_format;
   std::string dtype;
 };

@@ -26,8 +26,11 @@ void add_input_list_options(CLI::App* cmd, input_list_options& options);
 /// lines are LF-terminated (a final line without one counts); empty lines are skipped; a
 /// list read with -0 is split at NUL bytes instead.  Throws usage_error when nothing is
 /// named at all, or a folder holds no such file, io_error for a list or folder that cannot
-/// be read.
-std::vector<std::string> expand_inputs(const input_list_options& options);
+/// be read.  A line's final CR (a list written on Windows) is not part of its name.  Folders
+/// are walked without the files and folders `outputs` names (a run's: -o DIR/, --stats-out),
+/// so that a run again reads no output of the last.
+std::vector<std::string> expand_inputs(const input_list_options& options,
+                                       const std::vector<std::string>& outputs = {});
 
 /// The inputs sorted into byte order, duplicates kept: the canonical order in which a run
 /// whose result must not depend on the order given (stats, merge) combines them.

@@ -148,6 +148,19 @@ json dataset_dtype(const tensor_statistics& s) {
   return s.dtypes;
 }
 
+// What a document says of where its statistics come from: a dataset's files, or a file's
+// name and shape.
+void put_origin(json& doc, const tensor_statistics& s) {
+  if (s.files > 0) {
+    doc["files"] = s.files;
+    doc["dtype"] = dataset_dtype(s);
+  } else {
+    doc["file"] = s.name;
+    doc["dtype"] = name_of(s.info.type);
+    doc["shape"] = s.info.shape;
+  }
+}
+
 // The channel names the input gives its last axis, for the selected channels; none when the
 // channel axis is another one.
 std::vector<std::string> selected_names(const tensor_statistics& s,
@@ -161,14 +174,7 @@ std::vector<std::string> selected_names(const tensor_statistics& s,
 
 json statistics_json(const tensor_statistics& s, const std::vector<std::size_t>& selected) {
   json doc;
-  if (s.files > 0) {
-    doc["files"] = s.files;
-    doc["dtype"] = dataset_dtype(s);
-  } else {
-    doc["file"] = s.name;
-    doc["dtype"] = name_of(s.info.type);
-    doc["shape"] = s.info.shape;
-  }
+  put_origin(doc, s);
   doc["axis"] = s.layout.axis;
   doc["num_features"] = s.layout.channels;
   doc["count"] = s.all.count / std::max<std::size_t>(1, s.layout.channels);
@@ -369,7 +375,7 @@ CLI::App* add_stats_command(CLI::App& app, stats_options& o) {
                   "Format of INPUT (else told by its name and first bytes)")
       ->type_name(format_choices());
   add_tensor_option(cmd, o.tensor, "INPUT");
-  add_missing_option(cmd);
+  add_missing_option(cmd, o.missing);
   add_input_list_options(cmd, o.inputs);
   cmd->add_option("--format", o.format,
                   "Output format (default: table on a terminal, else json); normalize prints "
@@ -470,6 +476,7 @@ stats_run resolve(const stats_options& o) {
   run.input_format = named_format(o.input_format);
   if (run.inputs.size() == 1) run.input_format = input_format(run.inputs.front(), o.input_format);
   run.tensor = o.tensor;
+  run.reading = resolve_read_options(o.missing);
   // The terminal's default comes last, so that it never overrides a flag: --partial decides
   // (its only --format is json, checked above), then --format.
   const std::string format = !o.format.empty()         ? o.format
@@ -526,7 +533,8 @@ tensor_statistics dataset_statistics_of(const stats_run& run) {
   std::vector<std::string> dtypes(run.inputs.size());
   const dataset_statistics d = bnorm::dataset_statistics_of(request, [&](std::size_t i) {
     const std::string& path = run.inputs[i];
-    auto source = open_input_tensor(path, run.input_format, run.tensor).source;
+    auto source =
+        open_input_tensor(path, run.input_format, run.tensor, true, true, run.reading).source;
     dtypes[i] = name_of(source->info().type);
     return dataset_member{std::move(source), input_name(path)};
   });
@@ -551,7 +559,9 @@ int run_stats(const stats_run& run) {
   std::unique_ptr<tensor_source> source;
   tensor_statistics input;
   if (run.inputs.size() == 1 && !run.per_sample) {
-    source = open_input_tensor(run.inputs.front(), run.input_format, run.tensor).source;
+    source =
+        open_input_tensor(run.inputs.front(), run.input_format, run.tensor, true, true, run.reading)
+            .source;
     note_layout(source->info(),
                 batch_layout(source->info(), config.axis, input_name(run.inputs.front())));
     announce_passes({"statistics"});
@@ -575,7 +585,8 @@ int run_stats(const stats_run& run) {
                         after.channels});
     } else if (!run.beside.empty()) {
       const auto after_source =
-          open_input_tensor(run.beside, input_format(run.beside, ""), {}, false, false).source;
+          open_input_tensor(run.beside, input_format(run.beside, ""), {}, false, false, run.reading)
+              .source;
       announce_passes({"statistics of " + input_name(run.beside)});
       const tensor_statistics after = statistics_of(*after_source, run.beside, config);
       if (after.layout.channels != input.layout.channels) {
@@ -602,14 +613,7 @@ int run_stats(const stats_run& run) {
   std::string text;
   if (run.report == stats_report::partial) {
     nlohmann::ordered_json doc;
-    if (input.files > 0) {
-      doc["files"] = input.files;
-      doc["dtype"] = dataset_dtype(input);
-    } else {
-      doc["file"] = input.name;
-      doc["dtype"] = name_of(input.info.type);
-      doc["shape"] = input.info.shape;
-    }
+    put_origin(doc, input);
     doc["axis"] = input.layout.axis;
     doc.update(partial_document(input.channels, false));
     text = format_json_document(doc);

@@ -18,6 +18,7 @@ struct stats_options {
   std::string beside;  ///< --beside: a second tensor to draw beside the input in --plot
   std::string input_format;
   std::string tensor;
+  std::string missing;  ///< --missing as typed
   std::string format;  ///< table|json|csv|normalize; empty: table on a terminal, else json
   std::string channels;
   std::string plot;
@@ -39,6 +40,7 @@ struct stats_run {
   std::vector<std::string> inputs;      ///< one: a tensor's statistics; more: a dataset's
   const codec* input_format = nullptr;  ///< --input-format; null: told when it is opened
   std::string tensor;
+  read_options reading;  ///< --missing
   /// --partial decides, then --format, then the terminal: a table on one, else JSON.
   stats_report report = stats_report::json;
   channel_spec channels;  ///< its range is checked against the input's channels

@@ -7,15 +7,9 @@
 #include "file_names.hpp"
 
 namespace bnorm::cli {
-namespace {
-
-// Set once while the command line is parsed, before any file is read.
-read_options asked_of_readers;
-
-}  // namespace
 
 void add_input_option(CLI::App* cmd, std::string& input, std::string& input_format,
-                      std::string& tensor) {
+                      std::string& tensor, std::string& missing) {
   cmd->add_option("INPUT", input,
                   "Tensor, " + extension_names(", ", " or ") + "; - reads standard input")
       ->type_name("FILE")
@@ -24,20 +18,20 @@ void add_input_option(CLI::App* cmd, std::string& input, std::string& input_form
                   "Format of INPUT (else told by its name and first bytes)")
       ->type_name(format_choices());
   add_tensor_option(cmd, tensor, "INPUT");
-  add_missing_option(cmd);
+  add_missing_option(cmd, missing);
 }
 
-void add_missing_option(CLI::App* cmd) {
-  cmd->add_option_function<std::string>(
-         "--missing",
-         [](const std::string& value) { asked_of_readers.missing_as_nan = value == "nan"; },
-         "An empty field of a CSV or TSV table: error (the default) or nan")
+void add_missing_option(CLI::App* cmd, std::string& missing) {
+  cmd->add_option("--missing", missing,
+                  "An empty field of a CSV or TSV table: error (the default) or nan")
       ->type_name("error|nan")
       ->check(CLI::IsMember({"error", "nan"}));
 }
 
-const read_options& command_line_read_options() {
-  return asked_of_readers;
+read_options resolve_read_options(const std::string& missing) {
+  read_options asked;
+  asked.missing_as_nan = missing == "nan";
+  return asked;
 }
 
 void add_tensor_option(CLI::App* cmd, std::string& tensor, const std::string& what) {
@@ -104,9 +98,7 @@ input_tensor open_input_tensor(opened_input input, const std::string& path,
                                const std::string& tensor, bool tensor_flag_applies,
                                const read_options& options) {
   const codec* format = input.format;
-  read_options asked = options;
-  asked.missing_as_nan = asked.missing_as_nan || asked_of_readers.missing_as_nan;
-  const auto archive = format->open(std::move(input.file), asked);
+  const auto archive = format->open(std::move(input.file), options);
   if (!tensor.empty() && !archive->names_tensors()) {
     throw usage_error(tensor_flag_scope() + "; " + input_name(path) + " holds only one");
   }

@@ -12,17 +12,16 @@
 namespace bnorm::cli {
 
 /// Adds the tensor INPUT every reading subcommand takes, with --input-format and --tensor.
+/// Adds --missing too (add_missing_option), into `missing`.
 void add_input_option(CLI::App* cmd, std::string& input, std::string& input_format,
-                      std::string& tensor);
+                      std::string& tensor, std::string& missing);
 
 /// Adds --missing error|nan, how a table's empty fields are read (an error, or NaN), to a
-/// subcommand that reads tensors; add_input_option adds it.  It applies to every tensor
-/// open_input_tensor opens in the run.
-void add_missing_option(CLI::App* cmd);
+/// subcommand that reads tensors; the value is kept as typed in `missing`.
+void add_missing_option(CLI::App* cmd, std::string& missing);
 
-/// What the command line asked of the readers (--missing), which open_input_tensor adds to
-/// the options it is given.
-const read_options& command_line_read_options();
+/// What --missing `missing` (as add_missing_option keeps it) asks of the readers.
+read_options resolve_read_options(const std::string& missing);
 
 /// Adds --tensor NAME, which picks a tensor of a file of named tensors `what`.
 void add_tensor_option(CLI::App* cmd, std::string& tensor, const std::string& what);

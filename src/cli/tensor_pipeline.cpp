@@ -7,8 +7,8 @@ namespace bnorm::cli {
 
 tensor_route resolve_route(const std::string& input, const std::string& input_format,
                            const std::string& tensor, const std::string& output,
-                           const std::string& output_format) {
-  tensor_route route{input, tensor, {}, output, {}};
+                           const std::string& output_format, const read_options& reading) {
+  tensor_route route{input, tensor, {}, output, {}, reading};
   route.input_format = cli::input_format(input, input_format);
   route.output_format = cli::output_format(output, output_format);
   return route;
@@ -21,13 +21,15 @@ void check_route_rewrite(const tensor_route& route, const std::string& output_fl
 }
 
 tensor_pipeline::tensor_pipeline(const tensor_route& route) : route_(route) {
-  input_tensor input = open_input_tensor(route.input, route.input_format, route.tensor);
+  input_tensor input =
+      open_input_tensor(route.input, route.input_format, route.tensor, true, true, route.reading);
   source_ = std::move(input.source);
   input_format_ = input.format;
 }
 
 tensor_pipeline::tensor_pipeline(const tensor_route& route, opened_input opened) : route_(route) {
-  input_tensor input = open_input_tensor(std::move(opened), route.input, route.tensor);
+  input_tensor input =
+      open_input_tensor(std::move(opened), route.input, route.tensor, true, route.reading);
   source_ = std::move(input.source);
   input_format_ = input.format;
 }

@@ -21,13 +21,14 @@ struct tensor_route {
   const codec* input_format = nullptr;   ///< --input-format; null: told when it is opened
   std::string output;                    ///< "-": standard output
   const codec* output_format = nullptr;  ///< null: the input's
+  read_options reading;                  ///< --missing: what the input's reader is asked
 };
 
 /// The formats of `input` and `output`, in that order, as far as their flags and names tell
 /// before anything is read.  Throws io_error for a directory, else usage_error.
 tensor_route resolve_route(const std::string& input, const std::string& input_format,
                            const std::string& tensor, const std::string& output,
-                           const std::string& output_format);
+                           const std::string& output_format, const read_options& reading = {});
 
 /// Refuses an output renamed over a container input that holds more than the one tensor the
 /// run rewrites; `output_flag` and `input_flag` name the two in the message.
