@@ -254,6 +254,42 @@ class ApplyMany(ScratchTestCase):
             self.assertFailsWith(result, 3, names[3])
             self.assertFalse(self.path("new").exists())
 
+    def test_a_file_that_differs_is_named_before_later_files_are_read(self):
+        # Every file must have the first one's channel count and channel axis (as stats asks
+        # of a dataset).  The first that differs is the error, whatever the threads: checked
+        # when it is opened, not after every file was read, so a broken file after it is not
+        # what the run reports.
+        differs = {"channels": ((2, 3, 5), "5 channels, but the first input"),
+                   "axis": ((6, 4), "channel axis 1 (shape (6, 4)), but the first input")}
+        modes = {"train": [], "none": ["--momentum", "none"], "eval": ["--mode", "eval", "--state", "state.json"],
+                 "no-output": ["--no-output", "--stats-out", "s.json"],
+                 "virtual": ["--virtual-batch-size", "1"]}
+        positions = range(1, 5) if LARGE else [1, 3]
+        self.path("state.json").write_text(json.dumps({"running_mean": [0.0] * 4,
+                                                       "running_var": [1.0] * 4}))
+        for kind, (shape, phrase) in differs.items():
+            for position in positions:
+                for mode, flags in modes.items():
+                    with self.subTest(kind=kind, position=position, mode=mode):
+                        folder = f"d-{kind}-{position}-{mode}"
+                        os.makedirs(self.path(folder))
+                        names = []
+                        for i in range(6):
+                            name = f"{folder}/{i}.npy"
+                            if i == position:
+                                np.save(self.path(name), np.ones(shape))
+                            elif i == position + 1:
+                                self.path(name).write_bytes(b"\x93NUMPY broken")
+                            else:
+                                np.save(self.path(name), np.arange(24.0).reshape(2, 3, 4))
+                            names.append(name)
+                        output = [] if mode == "no-output" else ["-o", folder + "-out/"]
+                        for threads in ["1", "2", "4"]:
+                            result = self.bnorm("apply", *names, *output, "--axis", "-1",
+                                                *flags, "-j", threads)
+                            self.assertFailsWith(result, 3, names[position] + ": " + phrase,
+                                                 names[0])
+
     def test_thousands_of_files_under_a_low_descriptor_limit(self):
         count = 10000 if LARGE else 1500
         os.mkdir(self.path("many"))
