@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -225,14 +226,25 @@ class discarding_sink : public tensor_sink {
 };
 
 // A statistics document of the whole run: the last file's settings and layout, the pooled
-// statistics of every file in place of one batch's, and "files" in place of its shape.
+// statistics of every file in place of one batch's, "files" in place of its shape, and every
+// dtype the files have (in the order given, as stats lists a dataset's) when they differ.
 nlohmann::ordered_json many_files_document(const bn_plan& last, const bn_result& total,
-                                           std::size_t files) {
+                                           const std::vector<std::string>& dtypes) {
   nlohmann::ordered_json one = stats_document(last, total);
   nlohmann::ordered_json doc;
   for (auto it = one.begin(); it != one.end(); ++it) {
     if (it.key() == "shape") {
-      doc["files"] = files;
+      doc["files"] = dtypes.size();
+    } else if (it.key() == "dtype") {
+      std::vector<std::string> distinct;
+      for (const std::string& t : dtypes) {
+        if (std::find(distinct.begin(), distinct.end(), t) == distinct.end()) distinct.push_back(t);
+      }
+      if (distinct.size() == 1) {
+        doc["dtype"] = distinct.front();
+      } else {
+        doc["dtype"] = distinct;
+      }
     } else {
       doc[it.key()] = it.value();
     }
@@ -338,6 +350,7 @@ int run_apply_many(const apply_run& run) {
   created_folder folder(run.creates_output_folder ? run.output_folder : std::string());
   std::vector<std::unique_ptr<output_file>> outputs(files);
   first_layout first;
+  std::vector<std::string> dtypes(files);
   std::optional<bn_plan> last_plan;
   bn_state first_after;  // after the first file's step
   bn_state chain;        // the running state after the files folded so far
@@ -411,6 +424,7 @@ int run_apply_many(const apply_run& run) {
       result = run_batch_norm(plan, source, sink);
       outputs[i] = pipeline.finish_output();
     }
+    dtypes[i] = name_of(source.info().type);
     bar.advance(sizes[i]);
     const std::lock_guard lock(fold_mutex);
     if (i == 0) {
@@ -456,7 +470,7 @@ int run_apply_many(const apply_run& run) {
   if (!run.stats_out.empty()) {
     stats.emplace(run.stats_out);
     // The plan's state is complete (defaults filled); the document's figures are the run's.
-    write_stats_out(run, read, total, *stats, many_files_document(*last_plan, total, files));
+    write_stats_out(run, read, total, *stats, many_files_document(*last_plan, total, dtypes));
   }
   std::vector<output_file*> all;
   all.reserve(files + 1);

@@ -254,6 +254,26 @@ class ApplyMany(ScratchTestCase):
             self.assertFailsWith(result, 3, names[3])
             self.assertFalse(self.path("new").exists())
 
+    def test_stats_out_names_every_dtype_of_the_files(self):
+        # As stats lists a dataset's dtypes: one name when the files agree, else each dtype
+        # once in the order of the files (not the last file's alone).
+        runs = [["float32", "float32"], ["float16", "float32", "float16", "float64"],
+                ["float64", "int32", "uint8"]]
+        for k, types in enumerate(runs):
+            for flags in [[], ["--momentum", "none"], ["--no-output"]]:
+                with self.subTest(types=types, flags=flags):
+                    names = []
+                    for i, t in enumerate(types):
+                        name = f"t{k}-{i}.npy"
+                        np.save(self.path(name), (np.arange(12.0).reshape(2, 3, 2) * (i + 1)).astype(t))
+                        names.append(name)
+                    output = [] if flags == ["--no-output"] else ["-o", f"out-{k}-{len(flags)}/"]
+                    self.apply(*names, *output, *flags, "--stats-out", "s.json")
+                    distinct = list(dict.fromkeys(str(np.load(self.path(n)).dtype) for n in names))
+                    expected = distinct[0] if len(distinct) == 1 else distinct
+                    self.assertEqual(json.loads(self.path("s.json").read_text())["dtype"], expected)
+                    self.path("s.json").unlink()
+
     def test_a_file_that_differs_is_named_before_later_files_are_read(self):
         # Every file must have the first one's channel count and channel axis (as stats asks
         # of a dataset).  The first that differs is the error, whatever the threads: checked
