@@ -91,6 +91,36 @@ class ApplyMany(ScratchTestCase):
         np.testing.assert_allclose(stats["running_var"], bn.running_var.numpy(), rtol=1e-13)
         self.assertEqual(stats["num_batches_tracked"], 10 + len(batches))
 
+    def test_a_run_continues_from_the_stats_out_of_a_run_over_many_files(self):
+        # Epoch after epoch: the JSON --stats-out of a run over many files (with "files" in
+        # place of a shape) is the --state of the next, as one torch module fed every batch.
+        for momentum in ["0.1", "none"]:
+            for second in [1, 3]:
+                with self.subTest(momentum=momentum, second_epoch_files=second):
+                    tag = f"{momentum}-{second}"
+                    first, batches = self.save_batches((3, 2), seed=43, folder=f"e1-{tag}")
+                    rest, more = self.save_batches((3, 2), seed=47, folder=f"e2-{tag}",
+                                                   sizes=BATCH_SIZES[:second])
+                    self.apply(*first, "-o", f"o1-{tag}/", "--momentum", momentum,
+                               "--stats-out", f"s1-{tag}.json")
+                    self.apply(*rest, "-o", f"o2-{tag}/", "--momentum", momentum, "--state",
+                               f"s1-{tag}.json", "--stats-out", f"s2-{tag}.json")
+                    bn = torch.nn.BatchNorm1d(
+                        3, momentum=None if momentum == "none" else float(momentum)).double()
+                    with torch.no_grad():
+                        for x in batches:
+                            bn(torch.from_numpy(x))
+                        for name, x in zip(rest, more):
+                            np.testing.assert_allclose(
+                                np.load(self.path(f"o2-{tag}/" + os.path.basename(name))),
+                                bn(torch.from_numpy(x)).numpy(), rtol=1e-12, atol=1e-12)
+                    stats = json.loads(self.path(f"s2-{tag}.json").read_text())
+                    np.testing.assert_allclose(stats["running_mean"], bn.running_mean.numpy(),
+                                               rtol=1e-13, atol=1e-15)
+                    np.testing.assert_allclose(stats["running_var"], bn.running_var.numpy(),
+                                               rtol=1e-13)
+                    self.assertEqual(stats["num_batches_tracked"], int(bn.num_batches_tracked))
+
     def test_stats_out_updates_a_state_of_tensors_in_place(self):
         names, batches = self.save_batches((3, 2), seed=41)
         np.savez(self.path("model.npz"), **{
