@@ -178,10 +178,11 @@ class created_folder {
 // reads its data: a file that differs stops the run then, not after every file was read.
 class first_layout {
  public:
-  void publish(const channel_layout& layout, std::vector<std::size_t> shape) {
+  void publish(const channel_layout& layout, const tensor_info& info) {
     const std::lock_guard lock(mutex_);
     layout_ = layout;
-    shape_ = std::move(shape);
+    shape_ = info.shape;
+    type_ = info.type;
     state_ = known;
     changed_.notify_all();
   }
@@ -191,8 +192,9 @@ class first_layout {
     if (state_ == waiting) state_ = failed;
     changed_.notify_all();
   }
-  void check(const std::string& name, const channel_layout& layout,
-             const std::vector<std::size_t>& shape, const std::string& first_name) {
+  void check(const std::string& name, const channel_layout& layout, const tensor_info& info,
+             const std::string& first_name) {
+    const std::vector<std::size_t>& shape = info.shape;
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return state_ != waiting; });
     if (state_ == failed) throw data_error(name + ": not read, the first input failed");
@@ -206,12 +208,18 @@ class first_layout {
                        shape_to_string(shape) + "), but the first input " + first_name + "'s is " +
                        std::to_string(layout_.axis) + " (shape " + shape_to_string(shape_) + ")");
     }
+    if (std::string(class_name_of(info.type)) != class_name_of(type_)) {
+      throw data_error(name + ": " + name_of(info.type) + " (" + class_name_of(info.type) +
+                       "), but the first input " + first_name + " is " + name_of(type_) + " (" +
+                       class_name_of(type_) + ")");
+    }
   }
 
  private:
   enum { waiting, known, failed } state_ = waiting;
   channel_layout layout_;
   std::vector<std::size_t> shape_;
+  dtype type_;
   std::mutex mutex_;
   std::condition_variable changed_;
 };
@@ -396,10 +404,9 @@ int run_apply_many(const apply_run& run) {
     // (checked before the plan, which would blame the state the previous file left).
     const channel_layout layout = batch_layout(source.info(), config.axis, input_name(route.input));
     if (i == 0) {
-      first.publish(layout, source.info().shape);
+      first.publish(layout, source.info());
     } else {
-      first.check(input_name(route.input), layout, source.info().shape,
-                  input_name(run.many[0].input));
+      first.check(input_name(route.input), layout, source.info(), input_name(run.many[0].input));
     }
     const bn_plan plan = plan_batch_norm(
         source.info(), config, state, !run.stats_out.empty(), input_name(route.input), state_name,

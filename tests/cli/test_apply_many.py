@@ -288,7 +288,7 @@ class ApplyMany(ScratchTestCase):
         # As stats lists a dataset's dtypes: one name when the files agree, else each dtype
         # once in the order of the files (not the last file's alone).
         runs = [["float32", "float32"], ["float16", "float32", "float16", "float64"],
-                ["float64", "int32", "uint8"]]
+                ["int32", "uint8", "int32"]]
         for k, types in enumerate(runs):
             for flags in [[], ["--momentum", "none"], ["--no-output"]]:
                 with self.subTest(types=types, flags=flags):
@@ -305,12 +305,13 @@ class ApplyMany(ScratchTestCase):
                     self.path("s.json").unlink()
 
     def test_a_file_that_differs_is_named_before_later_files_are_read(self):
-        # Every file must have the first one's channel count and channel axis (as stats asks
-        # of a dataset).  The first that differs is the error, whatever the threads: checked
+        # Every file must have the first one's channel count, channel axis and kind of dtype
+        # (floating, integer, bool), as stats asks of a dataset.  The first that differs is the error, whatever the threads: checked
         # when it is opened, not after every file was read, so a broken file after it is not
         # what the run reports.
         differs = {"channels": ((2, 3, 5), "5 channels, but the first input"),
-                   "axis": ((6, 4), "channel axis 1 (shape (6, 4)), but the first input")}
+                   "axis": ((6, 4), "channel axis 1 (shape (6, 4)), but the first input"),
+                   "dtype": ((2, 3, 4), "int32 (integer), but the first input")}
         modes = {"train": [], "none": ["--momentum", "none"], "eval": ["--mode", "eval", "--state", "state.json"],
                  "no-output": ["--no-output", "--stats-out", "s.json"],
                  "virtual": ["--virtual-batch-size", "1"]}
@@ -327,7 +328,8 @@ class ApplyMany(ScratchTestCase):
                         for i in range(6):
                             name = f"{folder}/{i}.npy"
                             if i == position:
-                                np.save(self.path(name), np.ones(shape))
+                                np.save(self.path(name), np.ones(shape, dtype=np.int32 if
+                                                                 kind == "dtype" else None))
                             elif i == position + 1:
                                 self.path(name).write_bytes(b"\x93NUMPY broken")
                             else:
