@@ -2,8 +2,10 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <exception>
 #include <limits>
@@ -172,9 +174,54 @@ class created_folder {
   bool kept_ = false;
 };
 
-// What one file's step leaves beyond its output and its statistics: its channel count.
-struct file_step {
-  std::size_t channels = 0;
+// The first file's layout, which every other file's step waits for and checks before it
+// reads its data: a file that differs stops the run then, not after every file was read.
+class first_layout {
+ public:
+  void publish(const channel_layout& layout, const tensor_info& info) {
+    const std::lock_guard lock(mutex_);
+    layout_ = layout;
+    shape_ = info.shape;
+    type_ = info.type;
+    state_ = known;
+    changed_.notify_all();
+  }
+  // The first file failed before its layout was known: the run reports that failure.
+  void abandon() {
+    const std::lock_guard lock(mutex_);
+    if (state_ == waiting) state_ = failed;
+    changed_.notify_all();
+  }
+  void check(const std::string& name, const channel_layout& layout, const tensor_info& info,
+             const std::string& first_name) {
+    const std::vector<std::size_t>& shape = info.shape;
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return state_ != waiting; });
+    if (state_ == failed) throw data_error(name + ": not read, the first input failed");
+    if (layout.channels != layout_.channels) {
+      throw data_error(name + ": " + count_text(layout.channels, "channel") +
+                       ", but the first input " + first_name + " has " +
+                       std::to_string(layout_.channels));
+    }
+    if (layout.axis != layout_.axis) {
+      throw data_error(name + ": channel axis " + std::to_string(layout.axis) + " (shape " +
+                       shape_to_string(shape) + "), but the first input " + first_name + "'s is " +
+                       std::to_string(layout_.axis) + " (shape " + shape_to_string(shape_) + ")");
+    }
+    if (std::string(class_name_of(info.type)) != class_name_of(type_)) {
+      throw data_error(name + ": " + name_of(info.type) + " (" + class_name_of(info.type) +
+                       "), but the first input " + first_name + " is " + name_of(type_) + " (" +
+                       class_name_of(type_) + ")");
+    }
+  }
+
+ private:
+  enum { waiting, known, failed } state_ = waiting;
+  channel_layout layout_;
+  std::vector<std::size_t> shape_;
+  dtype type_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
 };
 
 // The output of --no-output with virtual batches, whose statistics come from the pass that
@@ -187,14 +234,25 @@ class discarding_sink : public tensor_sink {
 };
 
 // A statistics document of the whole run: the last file's settings and layout, the pooled
-// statistics of every file in place of one batch's, and "files" in place of its shape.
+// statistics of every file in place of one batch's, "files" in place of its shape, and every
+// dtype the files have (in the order given, as stats lists a dataset's) when they differ.
 nlohmann::ordered_json many_files_document(const bn_plan& last, const bn_result& total,
-                                           std::size_t files) {
+                                           const std::vector<std::string>& dtypes) {
   nlohmann::ordered_json one = stats_document(last, total);
   nlohmann::ordered_json doc;
   for (auto it = one.begin(); it != one.end(); ++it) {
     if (it.key() == "shape") {
-      doc["files"] = files;
+      doc["files"] = dtypes.size();
+    } else if (it.key() == "dtype") {
+      std::vector<std::string> distinct;
+      for (const std::string& t : dtypes) {
+        if (std::find(distinct.begin(), distinct.end(), t) == distinct.end()) distinct.push_back(t);
+      }
+      if (distinct.size() == 1) {
+        doc["dtype"] = distinct.front();
+      } else {
+        doc["dtype"] = distinct;
+      }
     } else {
       doc[it.key()] = it.value();
     }
@@ -296,7 +354,8 @@ int run_apply_many(const apply_run& run) {
 
   created_folder folder(run.creates_output_folder ? run.output_folder : std::string());
   std::vector<std::unique_ptr<output_file>> outputs(files);
-  std::vector<file_step> steps(files);
+  first_layout first;
+  std::vector<std::string> dtypes(files);
   std::optional<bn_plan> last_plan;
   bn_state first_after;  // after the first file's step
   bn_state chain;        // the running state after the files folded so far
@@ -304,7 +363,6 @@ int run_apply_many(const apply_run& run) {
   std::vector<std::optional<std::vector<channel_moments>>> pending(files);
   std::vector<channel_moments> pooled;  // the statistics of the files folded so far
   std::size_t folded = 0;
-  bool mismatch = false;
   std::mutex fold_mutex;
 
   // The bar counts the run's files and bytes; the passes over each file report nothing.
@@ -330,9 +388,23 @@ int run_apply_many(const apply_run& run) {
   } ending{bar};
 
   const auto step = [&](std::size_t i, const bn_state& state) -> bn_state {
+    struct abandon_unless_published {
+      first_layout* first;
+      ~abandon_unless_published() {
+        if (first) first->abandon();
+      }
+    } first_guard{i == 0 ? &first : nullptr};
     const tensor_route& route = run.many[i];
     tensor_pipeline pipeline(route);
     const tensor_source& source = pipeline.source();
+    // One layer's batches: every file has the first one's channels, on its channel axis
+    // (checked before the plan, which would blame the state the previous file left).
+    const channel_layout layout = batch_layout(source.info(), config.axis, input_name(route.input));
+    if (i == 0) {
+      first.publish(layout, source.info());
+    } else {
+      first.check(input_name(route.input), layout, source.info(), input_name(run.many[0].input));
+    }
     const bn_plan plan = plan_batch_norm(
         source.info(), config, state, !run.stats_out.empty(), input_name(route.input), state_name,
         given_batch ? &whole_batch : nullptr, input_name(run.batch_stats));
@@ -356,7 +428,7 @@ int run_apply_many(const apply_run& run) {
       result = run_batch_norm(plan, source, sink);
       outputs[i] = pipeline.finish_output();
     }
-    steps[i].channels = plan.layout.channels;
+    dtypes[i] = name_of(source.info().type);
     bar.advance(sizes[i]);
     const std::lock_guard lock(fold_mutex);
     if (i == 0) {
@@ -368,12 +440,8 @@ int run_apply_many(const apply_run& run) {
     // Folded in the order given as soon as every earlier file is done, so that only the
     // files finished out of order wait with their statistics.
     pending[i] = std::move(result.batch);
-    for (; folded < files && pending[folded] && !mismatch; ++folded) {
+    for (; folded < files && pending[folded]; ++folded) {
       std::vector<channel_moments>& batch = *pending[folded];
-      if (steps[folded].channels != steps[0].channels) {
-        mismatch = true;  // refused after the run, naming the first such file
-        break;
-      }
       if (chained && !virtual_chain) chain = update_running_stats(update_config, chain, batch);
       if (given_batch || batch.empty()) {
         pooled = std::move(batch);
@@ -395,14 +463,6 @@ int run_apply_many(const apply_run& run) {
   } else {
     for_each_file(files, run.threads, [&](std::size_t i) { step(i, read.state.state); });
   }
-  // One layer's batches: every file has the first one's channels.
-  for (std::size_t i = 1; i < files; ++i) {
-    if (steps[i].channels != steps[0].channels) {
-      throw data_error(input_name(run.many[i].input) + ": " +
-                       count_text(steps[i].channels, "channel") + ", but the first input " +
-                       input_name(run.many[0].input) + " has " + std::to_string(steps[0].channels));
-    }
-  }
 
   bn_result total;
   // Not chained, every file's step leaves the same state: the read one (eval mode), or the
@@ -414,7 +474,7 @@ int run_apply_many(const apply_run& run) {
   if (!run.stats_out.empty()) {
     stats.emplace(run.stats_out);
     // The plan's state is complete (defaults filled); the document's figures are the run's.
-    write_stats_out(run, read, total, *stats, many_files_document(*last_plan, total, files));
+    write_stats_out(run, read, total, *stats, many_files_document(*last_plan, total, dtypes));
   }
   std::vector<output_file*> all;
   all.reserve(files + 1);

@@ -146,12 +146,6 @@ member_result measure(const dataset_request& request, const member_opener& open,
   return r;
 }
 
-const char* dtype_class(const dtype& type) {
-  if (type.is_floating()) return "floating-point";
-  if (type.kind == scalar_kind::boolean) return "bool";
-  return "integer";
-}
-
 void check_agreement(const member_result& first, const member_result& r) {
   if (r.layout.axis != first.layout.axis) {
     throw data_error(r.name + ": channel axis " + std::to_string(r.layout.axis) + " (shape " +
@@ -163,10 +157,10 @@ void check_agreement(const member_result& first, const member_result& r) {
     throw data_error(r.name + ": " + count_text(r.layout.channels, "channel") + ", but " +
                      first.name + " has " + std::to_string(first.layout.channels));
   }
-  if (std::string(dtype_class(r.info.type)) != dtype_class(first.info.type)) {
-    throw data_error(r.name + ": " + name_of(r.info.type) + " (" + dtype_class(r.info.type) +
+  if (std::string(class_name_of(r.info.type)) != class_name_of(first.info.type)) {
+    throw data_error(r.name + ": " + name_of(r.info.type) + " (" + class_name_of(r.info.type) +
                      "), but " + first.name + " is " + name_of(first.info.type) + " (" +
-                     dtype_class(first.info.type) + ")");
+                     class_name_of(first.info.type) + ")");
   }
 }
 

@@ -129,6 +129,12 @@ std::string descr_of(dtype type) {
   return descr;
 }
 
+const char* class_name_of(dtype type) {
+  if (type.is_floating()) return "floating-point";
+  if (type.kind == scalar_kind::boolean) return "bool";
+  return "integer";
+}
+
 std::string name_of(dtype type) {
   std::string name;
   switch (type.kind) {

@@ -40,6 +40,10 @@ std::string descr_of(dtype type);
 /// big-endian).
 std::string name_of(dtype type);
 
+/// The kind of number a type holds, as a dataset's files must agree on it: "floating-point",
+/// "integer" or "bool".
+const char* class_name_of(dtype type);
+
 /// The type bnorm computes and writes for an input of `type`: floating types keep their
 /// precision, booleans and integers become float32 (as the frameworks' BN layers require).
 dtype output_type_for(dtype type);

@@ -19,7 +19,7 @@ constexpr std::array informational_keys{
     "running_var_fed",     "axis",         "shape", "dtype",    "affine",
     "track_running_stats", "num_features", "count", "mean",     "var",
     "var_unbiased",        "std",          "min",   "max",      "nonfinite",
-    "virtual_batch_size"};
+    "virtual_batch_size",  "files"};
 
 std::vector<double> number_array(const json& value, const std::string& key) {
   if (!value.is_array()) throw data_error("key '" + key + "': expected an array of numbers");

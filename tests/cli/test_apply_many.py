@@ -91,6 +91,36 @@ class ApplyMany(ScratchTestCase):
         np.testing.assert_allclose(stats["running_var"], bn.running_var.numpy(), rtol=1e-13)
         self.assertEqual(stats["num_batches_tracked"], 10 + len(batches))
 
+    def test_a_run_continues_from_the_stats_out_of_a_run_over_many_files(self):
+        # Epoch after epoch: the JSON --stats-out of a run over many files (with "files" in
+        # place of a shape) is the --state of the next, as one torch module fed every batch.
+        for momentum in ["0.1", "none"]:
+            for second in [1, 3]:
+                with self.subTest(momentum=momentum, second_epoch_files=second):
+                    tag = f"{momentum}-{second}"
+                    first, batches = self.save_batches((3, 2), seed=43, folder=f"e1-{tag}")
+                    rest, more = self.save_batches((3, 2), seed=47, folder=f"e2-{tag}",
+                                                   sizes=BATCH_SIZES[:second])
+                    self.apply(*first, "-o", f"o1-{tag}/", "--momentum", momentum,
+                               "--stats-out", f"s1-{tag}.json")
+                    self.apply(*rest, "-o", f"o2-{tag}/", "--momentum", momentum, "--state",
+                               f"s1-{tag}.json", "--stats-out", f"s2-{tag}.json")
+                    bn = torch.nn.BatchNorm1d(
+                        3, momentum=None if momentum == "none" else float(momentum)).double()
+                    with torch.no_grad():
+                        for x in batches:
+                            bn(torch.from_numpy(x))
+                        for name, x in zip(rest, more):
+                            np.testing.assert_allclose(
+                                np.load(self.path(f"o2-{tag}/" + os.path.basename(name))),
+                                bn(torch.from_numpy(x)).numpy(), rtol=1e-12, atol=1e-12)
+                    stats = json.loads(self.path(f"s2-{tag}.json").read_text())
+                    np.testing.assert_allclose(stats["running_mean"], bn.running_mean.numpy(),
+                                               rtol=1e-13, atol=1e-15)
+                    np.testing.assert_allclose(stats["running_var"], bn.running_var.numpy(),
+                                               rtol=1e-13)
+                    self.assertEqual(stats["num_batches_tracked"], int(bn.num_batches_tracked))
+
     def test_stats_out_updates_a_state_of_tensors_in_place(self):
         names, batches = self.save_batches((3, 2), seed=41)
         np.savez(self.path("model.npz"), **{
@@ -253,6 +283,64 @@ class ApplyMany(ScratchTestCase):
             result = self.bnorm("apply", *names, "-o", "new/", "-j", threads)
             self.assertFailsWith(result, 3, names[3])
             self.assertFalse(self.path("new").exists())
+
+    def test_stats_out_names_every_dtype_of_the_files(self):
+        # As stats lists a dataset's dtypes: one name when the files agree, else each dtype
+        # once in the order of the files (not the last file's alone).
+        runs = [["float32", "float32"], ["float16", "float32", "float16", "float64"],
+                ["int32", "uint8", "int32"]]
+        for k, types in enumerate(runs):
+            for flags in [[], ["--momentum", "none"], ["--no-output"]]:
+                with self.subTest(types=types, flags=flags):
+                    names = []
+                    for i, t in enumerate(types):
+                        name = f"t{k}-{i}.npy"
+                        np.save(self.path(name), (np.arange(12.0).reshape(2, 3, 2) * (i + 1)).astype(t))
+                        names.append(name)
+                    output = [] if flags == ["--no-output"] else ["-o", f"out-{k}-{len(flags)}/"]
+                    self.apply(*names, *output, *flags, "--stats-out", "s.json")
+                    distinct = list(dict.fromkeys(str(np.load(self.path(n)).dtype) for n in names))
+                    expected = distinct[0] if len(distinct) == 1 else distinct
+                    self.assertEqual(json.loads(self.path("s.json").read_text())["dtype"], expected)
+                    self.path("s.json").unlink()
+
+    def test_a_file_that_differs_is_named_before_later_files_are_read(self):
+        # Every file must have the first one's channel count, channel axis and kind of dtype
+        # (floating, integer, bool), as stats asks of a dataset.  The first that differs is the error, whatever the threads: checked
+        # when it is opened, not after every file was read, so a broken file after it is not
+        # what the run reports.
+        differs = {"channels": ((2, 3, 5), "5 channels, but the first input"),
+                   "axis": ((6, 4), "channel axis 1 (shape (6, 4)), but the first input"),
+                   "dtype": ((2, 3, 4), "int32 (integer), but the first input")}
+        modes = {"train": [], "none": ["--momentum", "none"], "eval": ["--mode", "eval", "--state", "state.json"],
+                 "no-output": ["--no-output", "--stats-out", "s.json"],
+                 "virtual": ["--virtual-batch-size", "1"]}
+        positions = range(1, 5) if LARGE else [1, 3]
+        self.path("state.json").write_text(json.dumps({"running_mean": [0.0] * 4,
+                                                       "running_var": [1.0] * 4}))
+        for kind, (shape, phrase) in differs.items():
+            for position in positions:
+                for mode, flags in modes.items():
+                    with self.subTest(kind=kind, position=position, mode=mode):
+                        folder = f"d-{kind}-{position}-{mode}"
+                        os.makedirs(self.path(folder))
+                        names = []
+                        for i in range(6):
+                            name = f"{folder}/{i}.npy"
+                            if i == position:
+                                np.save(self.path(name), np.ones(shape, dtype=np.int32 if
+                                                                 kind == "dtype" else None))
+                            elif i == position + 1:
+                                self.path(name).write_bytes(b"\x93NUMPY broken")
+                            else:
+                                np.save(self.path(name), np.arange(24.0).reshape(2, 3, 4))
+                            names.append(name)
+                        output = [] if mode == "no-output" else ["-o", folder + "-out/"]
+                        for threads in ["1", "2", "4"]:
+                            result = self.bnorm("apply", *names, *output, "--axis", "-1",
+                                                *flags, "-j", threads)
+                            self.assertFailsWith(result, 3, names[position] + ": " + phrase,
+                                                 names[0])
 
     def test_thousands_of_files_under_a_low_descriptor_limit(self):
         count = 10000 if LARGE else 1500
