@@ -44,8 +44,9 @@ CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
   output->description(output->get_description() + "; DIR/: each INPUT under its name");
   cmd->add_flag("--no-output", o.no_output,
                 "Write no normalized tensors, only --stats-out (recalibrate running statistics)");
-  cmd->add_flag("--reset-running-stats", o.reset_running_stats,
-                "Start from running_mean 0, running_var 1, num_batches_tracked 0 (update_bn's reset)");
+  cmd->add_flag(
+      "--reset-running-stats", o.reset_running_stats,
+      "Start from running_mean 0, running_var 1, num_batches_tracked 0 (update_bn's reset)");
   cmd->add_option("-j,--threads", o.threads, "Files normalized at once (default: one per core)")
       ->type_name("N");
   add_layer_options(cmd, o.layer, layer_flags::apply);
@@ -56,9 +57,10 @@ CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
   cmd->add_option("--virtual-batch-size", o.virtual_batch_size,
                   "Ghost batch norm: normalize each group of K samples with its own statistics")
       ->type_name("K");
-  cmd->add_option("--batch-stats", o.batch_stats,
-                  "INPUT is a shard: normalize with these statistics of the whole batch (bnorm merge, or "
-                  "stats --format json)")
+  cmd->add_option(
+         "--batch-stats", o.batch_stats,
+         "INPUT is a shard: normalize with these statistics of the whole batch (bnorm merge, or "
+         "stats --format json)")
       ->type_name("FILE");
   return cmd;
 }

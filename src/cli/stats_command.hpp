@@ -19,7 +19,7 @@ struct stats_options {
   std::string input_format;
   std::string tensor;
   std::string missing;  ///< --missing as typed
-  std::string format;  ///< table|json|csv|normalize; empty: table on a terminal, else json
+  std::string format;   ///< table|json|csv|normalize; empty: table on a terminal, else json
   std::string channels;
   std::string plot;
   bool normalize_after = false;  ///< --after: normalize the input and show that too
