@@ -300,7 +300,10 @@ class WideRowTest(ScratchTestCase):
         parsed = list(csv.reader(io.StringIO(body, newline=""), strict=True))
         expected = np.array([[float(f) if f else np.nan for f in row] for row in parsed])
         np.testing.assert_array_equal(np.load(self.path("t.npy")), expected)
-        self.assertLess(kib, 24 << 10, "peak memory of a wide table's convert")
+        # AddressSanitizer's shadow memory and quarantine add about 120 MiB to any run's peak:
+        # the bound is the Release build's (the sanitizers check the same run for bad reads).
+        if os.environ.get("BNORM_SANITIZED") != "1":
+            self.assertLess(kib, 24 << 10, "peak memory of a wide table's convert")
         # With a header, its names come back in apply's output, through every chunk.
         text = ",".join('"' + n.replace('"', '""') + '"' for n in names) + "\n" + body
         self.path("t.csv").write_text(text)
