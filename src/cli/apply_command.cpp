@@ -29,14 +29,11 @@ namespace bnorm::cli {
 CLI::App* add_apply_command(CLI::App& app, apply_options& o) {
   CLI::App* cmd = app.add_subcommand(
       "apply", "Normalize a tensor file with one batch-normalization step (train or eval mode).");
-  add_input_option(cmd, o.input, o.input_format, o.tensor, o.missing);
-  // Many inputs in place of the one: the same words, any number of them.
-  CLI::Option* one_input = cmd->get_option("INPUT");
-  const std::string input_help = one_input->get_description();
-  cmd->remove_option(one_input);
-  cmd->add_option("INPUT", o.inputs.paths,
-                  input_help + "; a folder: its files; several: each to -o DIR/ under its name")
+  cmd->add_option(
+         "INPUT", o.inputs.paths,
+         input_description() + "; a folder: its files; several: each to -o DIR/ under its name")
       ->type_name("FILE");
+  add_input_reading_options(cmd, o.input_format, o.tensor, o.missing);
   add_input_list_options(cmd, o.inputs);
   add_output_option(cmd, "-o,--output", o.output, o.output_format);
   CLI::Option* output = cmd->get_option("-o");

@@ -17,7 +17,6 @@ namespace bnorm::cli {
 
 /// The flags of `apply` as typed; numbers stay text until validated.
 struct apply_options {
-  std::string input;  ///< unused: `inputs` takes the positionals
   input_list_options inputs;
   bool no_output = false;
   bool reset_running_stats = false;

@@ -371,11 +371,7 @@ CLI::App* add_stats_command(CLI::App& app, stats_options& o) {
                   "Tensors, " + extension_names(", ", " or ") +
                       ", or folders of them; - reads standard input. Many are one dataset")
       ->type_name("FILE");
-  cmd->add_option("--input-format", o.input_format,
-                  "Format of INPUT (else told by its name and first bytes)")
-      ->type_name(format_choices());
-  add_tensor_option(cmd, o.tensor, "INPUT");
-  add_missing_option(cmd, o.missing);
+  add_input_reading_options(cmd, o.input_format, o.tensor, o.missing);
   add_input_list_options(cmd, o.inputs);
   cmd->add_option("--format", o.format,
                   "Output format (default: table on a terminal, else json); normalize prints "

@@ -8,12 +8,18 @@
 
 namespace bnorm::cli {
 
+std::string input_description() {
+  return "Tensor, " + extension_names(", ", " or ") + "; - reads standard input";
+}
+
 void add_input_option(CLI::App* cmd, std::string& input, std::string& input_format,
                       std::string& tensor, std::string& missing) {
-  cmd->add_option("INPUT", input,
-                  "Tensor, " + extension_names(", ", " or ") + "; - reads standard input")
-      ->type_name("FILE")
-      ->required();
+  cmd->add_option("INPUT", input, input_description())->type_name("FILE")->required();
+  add_input_reading_options(cmd, input_format, tensor, missing);
+}
+
+void add_input_reading_options(CLI::App* cmd, std::string& input_format, std::string& tensor,
+                               std::string& missing) {
   cmd->add_option("--input-format", input_format,
                   "Format of INPUT (else told by its name and first bytes)")
       ->type_name(format_choices());

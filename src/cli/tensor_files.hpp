@@ -16,6 +16,14 @@ namespace bnorm::cli {
 void add_input_option(CLI::App* cmd, std::string& input, std::string& input_format,
                       std::string& tensor, std::string& missing);
 
+/// What INPUT's help says of a tensor input: "Tensor, .npy, ...; - reads standard input".
+std::string input_description();
+
+/// Adds the flags that say how INPUT is read, for a subcommand whose INPUT is its own (many
+/// inputs): --input-format, --tensor and --missing.
+void add_input_reading_options(CLI::App* cmd, std::string& input_format, std::string& tensor,
+                               std::string& missing);
+
 /// Adds --missing error|nan, how a table's empty fields are read (an error, or NaN), to a
 /// subcommand that reads tensors; the value is kept as typed in `missing`.
 void add_missing_option(CLI::App* cmd, std::string& missing);
