@@ -58,6 +58,11 @@ void check_consistent(const channel_moments& m, std::size_t c) {
   }
 }
 
+// A count: an integer of JSON, not negative.
+bool natural(const json& value) {
+  return value.is_number_integer() && value.get<std::int64_t>() >= 0;
+}
+
 }  // namespace
 
 json partial_document(const std::vector<channel_moments>& channels, bool variances) {
@@ -111,9 +116,6 @@ std::vector<channel_moments> parse_partial(const json& document) {
   const json& m2_low = extended ? array_of(document, "m2_low", channels) : json();
   std::vector<channel_moments> result(channels);
   for (std::size_t c = 0; c < channels; ++c) {
-    const auto natural = [](const json& v) {
-      return v.is_number_integer() && v.get<std::int64_t>() >= 0;
-    };
     if (!natural(count[c]) || !natural(nonfinite[c])) {
       throw data_error("count and nonfinite must be non-negative integers");
     }
@@ -166,9 +168,6 @@ std::vector<channel_moments> parse_batch_statistics(const json& document) {
   const json& nonfinite = array_of(document, "nonfinite", channels);
   if (!document.contains("count")) throw data_error("missing key 'count'");
   const json& count = document["count"];
-  const auto natural = [](const json& v) {
-    return v.is_number_integer() && v.get<std::int64_t>() >= 0;
-  };
   if (count.is_array()
           ? count.size() != channels || !std::all_of(count.begin(), count.end(), natural)
           : !natural(count)) {
