@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "file_io.hpp"
 
 #include <fcntl.h>
@@ -37,10 +38,20 @@ std::atomic<bool> temporary_in_use[max_temporaries];
 // A run of many outputs (apply over a folder) holds more temporaries than the fixed slots:
 // the rest go into blocks of slots that are linked once and never freed, so that the signal
 // handler may walk them while the run adds more.  A slot's path buffer is only ever replaced
-// by a larger one while the slot is free, and the old one is kept, not freed.
+// by a larger one while the slot is free, and the old one is kept, not freed: a handler on
+// another thread may still be reading it.  Kept buffers are linked from `retired_paths`, so
+// that they stay reachable (LeakSanitizer counts an unreachable one as a leak).
+struct path_buffer {
+  char* text;
+  path_buffer* next_retired = nullptr;
+};
+path_buffer* retired_paths = nullptr;  // main thread only
+
+path_buffer* new_path_buffer(std::size_t length) { return new path_buffer{new char[length + 1]}; }
+
 struct overflow_slot {
   std::atomic<bool> in_use{false};
-  std::atomic<const char*> path{nullptr};
+  std::atomic<path_buffer*> path{nullptr};
   std::size_t capacity = 0;
 };
 constexpr std::size_t overflow_block_slots = 256;
@@ -73,11 +84,14 @@ int register_temporary(const std::string& path) {
       overflow_slot& slot = block->slots[j];
       if (index < overflow_free_hint || slot.in_use.load()) continue;
       if (slot.capacity <= path.size()) {
-        char* buffer = new char[path.size() + 1];
-        slot.path.store(buffer);
+        path_buffer* old_buffer = slot.path.exchange(new_path_buffer(path.size()));
+        if (old_buffer) {
+          old_buffer->next_retired = retired_paths;
+          retired_paths = old_buffer;
+        }
         slot.capacity = path.size() + 1;
       }
-      std::memcpy(const_cast<char*>(slot.path.load()), path.c_str(), path.size() + 1);
+      std::memcpy(slot.path.load()->text, path.c_str(), path.size() + 1);
       slot.in_use.store(true);
       overflow_free_hint = index + 1;
       return static_cast<int>(max_temporaries + index);
@@ -218,7 +232,7 @@ void remove_temporaries() noexcept {
   }
   for (overflow_block* block = overflow_blocks.load(); block; block = block->next.load()) {
     for (overflow_slot& slot : block->slots) {
-      if (slot.in_use.exchange(false)) ::unlink(slot.path.load());
+      if (slot.in_use.exchange(false)) ::unlink(slot.path.load()->text);
     }
   }
 }
