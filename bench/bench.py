@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """bnorm's benchmark harness: generates the inputs, runs bnorm and its peers alternately in
 the same run (cp as the floor, the NumPy script, PyTorch when installed, onnx + NumPy for the
 ONNX fold), and prints the median wall time and peak memory of each with ratios, as Markdown

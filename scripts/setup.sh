@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # One set-up for every entry point (quick start, tests, CI): install what is missing from
 # Debian's packages, then configure and build.  Idempotent: packages already present are
 # not asked for again, and an existing build folder is reused.

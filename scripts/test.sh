@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The whole test suite: install what is missing, build, then
 #   1. every test (unit, golden, CLI) on the Release build,
 #   2. the same tests on the `dev` build, under AddressSanitizer and UBSan,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The JSON path in Python: json.load, NumPy train-mode normalization over axis 0 (channels
 last of an (N, C) tensor), json.dump."""
 import json

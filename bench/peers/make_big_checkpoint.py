@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A 1 GiB float32 checkpoint as torch.save writes it: the state_dict of LAYERS blocks of a
 Conv2d(512, 512, 3) and a BatchNorm2d(512), as a deep ResNet's state_dict lays them out.
 Deterministic (torch.manual_seed); the running statistics are not the defaults.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """An ONNX model of PAIRS Conv + BatchNormalization pairs, each followed by a Relu, with
 113 MiB of float32 convolution weights: Conv(256, 256, 3x3, pads 1), every other one without
 a bias (the fold creates it), each BN's parameters initializers, its epsilon and momentum set

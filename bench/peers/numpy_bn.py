@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The NumPy one-liner bnorm replaces: load, per-channel mean and variance over axes 0, 2, 3
 in float64, normalize, save.  Train mode, PyTorch's defaults (eps 1e-5, no affine change)."""
 import sys

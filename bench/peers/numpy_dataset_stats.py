@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The NumPy loop a dataset's statistics are computed with today (issue #15's baseline): every
 .npy file of a folder loaded in turn, per-channel sums and sums of squares over axes 0, 2, 3
 accumulated in float64; prints the pooled mean and biased std."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What a Python user runs to fold every BatchNormalization into the Conv before it, with onnx
 and NumPy: onnx.load, the fold in float64 rounded once to the weight's dtype (W' = W·s,
 b' = (b − mean)·s + B, s = scale/√(var + ε)), the BN nodes removed and their consumers

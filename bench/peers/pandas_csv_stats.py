@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """pandas' way to a CSV table's per-column statistics: read_csv (its C parser), then .mean()
 and .std() (unbiased, pandas' default) of every column."""
 import sys

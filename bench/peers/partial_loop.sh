@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # How a folder's statistics were taken before #15: one `bnorm stats --partial` process per
 # file, then one `merge`.   usage: partial_loop.sh BNORM FOLDER SCRATCH
 set -euo pipefail

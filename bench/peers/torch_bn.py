@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """PyTorch's F.batch_norm with its load and save, train mode, default eps and momentum."""
 import sys
 

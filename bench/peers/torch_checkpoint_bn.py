@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What a PyTorch user runs to apply one layer of a checkpoint: torch.load of the whole file,
 then F.batch_norm in eval mode with that layer's state (default eps), loading and saving .npy.
 

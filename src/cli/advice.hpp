@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The CLI's advice on a core error: the core states what is missing in the library's terms
 // (error.hpp's faults), and the user reads which flag of the subcommand supplies it.
 #pragma once

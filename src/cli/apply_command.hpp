@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `bnorm apply`: normalize a tensor file with one batch-normalization step.
 #pragma once
 

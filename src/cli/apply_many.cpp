@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "apply_many.hpp"
 
 #include <sys/stat.h>

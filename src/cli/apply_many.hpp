@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `bnorm apply` over many files: each input normalized into a file of its own name under one
 // folder, all committed together with --stats-out or none; in train mode the files are
 // successive batches whose running state is chained in memory.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `apply` runs, as the one-file run and the run over many files share it: the flags as
 // typed, the run they resolve to, and the steps both runs take.
 #pragma once

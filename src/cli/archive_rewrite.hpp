@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // An output renamed over its input replaces the whole file: over a container (.npz,
 // .safetensors) that is only safe when the new version holds every tensor the old one did.
 #pragma once

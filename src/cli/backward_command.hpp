@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `bnorm backward`: the gradient of a batch-normalization step, as PyTorch's autograd gives it.
 #pragma once
 

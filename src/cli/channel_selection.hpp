@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `stats --channels`: which channels a report shows, in Python's notation over their indices.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bnorm's whole command line as CLI11 objects: every subcommand with its options, built once
 // for main() to parse and for the documentation generator to describe (man page, completions),
 // so that --help, the man page and the completions come from the same definitions.

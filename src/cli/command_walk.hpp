@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading CLI11's definitions back, for what is generated from them (man page, completions).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `bnorm compare`: are two tensors (or two statistics/state files) equal within a tolerance?
 // Exit 0 when they are, 1 when they are not, like cmp and diff.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "completions.hpp"
 
 #include "command_walk.hpp"

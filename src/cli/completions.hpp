@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shell completion scripts for bash and zsh, written from the command line's own definitions:
 // subcommands, their options, the values an option lists (--mode train|eval), file names
 // where an option or positional takes a FILE.

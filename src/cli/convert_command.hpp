@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `bnorm convert`: .npy ↔ JSON and float16/32/64, with the same readers and writers as apply.
 #pragma once
 

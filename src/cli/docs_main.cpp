@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bnorm_docs: writes the man page and the shell completions from the command line's own
 // definitions, at build time, so that none of them can drift from --help.
 //   bnorm_docs FOLDER   writes FOLDER/bnorm.1, FOLDER/bnorm.bash and FOLDER/_bnorm

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bnorm's exit statuses, the same for every subcommand (README, "Exit status").
 #pragma once
 

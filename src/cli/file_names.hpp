@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How a run speaks of the files its command line names, and what no file argument may be.
 #pragma once
 

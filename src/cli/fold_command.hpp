@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `bnorm fold`: an eval-mode batch normalization folded into the layer before it; or, for a
 // model that holds a graph, every one it can be, each into its layer.
 #pragma once

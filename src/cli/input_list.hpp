@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The inputs of a run over many files: paths on the command line, folders walked for the
 // files bnorm reads, and lists of paths from a file or standard input (as find -print0 and
 // xargs -0 give them), expanded into one list before anything is read.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The flags that describe a batch-normalization layer (convention, mode, eps, momentum, axis,
 // affine, running statistics, state), shared by every subcommand that normalizes, and their
 // validation into the configuration the core takes.

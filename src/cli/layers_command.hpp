@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `bnorm layers`: every batch-normalization layer of a model's file of named tensors, its
 // state summarized and its dead, broken and prunable channels counted, as a table, JSON or
 // CSV, and as a picture.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bnorm's entry point: parse the command line, run one subcommand, and turn every error into
 // one line on stderr and its exit status.  Nothing else in bnorm prints an error or exits.
 #include <CLI/CLI.hpp>

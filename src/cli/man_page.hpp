@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bnorm.1, written from the command line's own definitions (every subcommand and option, with
 // the descriptions and defaults --help shows) and the prose of manual.cpp.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The prose of bnorm's manual: the one source of the man page's hand-written sections and of
 // the sentences --help shares with it.  The options themselves are documented where they are
 // defined (the add_*_command functions), and the man page takes them from there.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `bnorm merge`: combine the partial statistics of shards into those of the whole batch.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How the command line writes a double in reports, notes and warnings: one rule for all.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // No output may destroy an input or another output: every path a run writes is checked
 // against every path it reads and writes, by the file it leads to, before anything is written.
 #pragma once

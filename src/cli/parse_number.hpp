@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Numbers from the command line, parsed strictly: CLI11 2.1 reads "010" as 8, saturates out of
 // range values and lets "nan" through a range check, so bnorm reads flags as text.
 #pragma once

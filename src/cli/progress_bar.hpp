@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The progress bar drawn on a terminal while a pass over a large tensor runs.
 #pragma once
 

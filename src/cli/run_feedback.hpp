@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a run tells the person watching it on standard error, beyond errors and warnings: a
 // progress bar on a terminal (unless --quiet) and, with --verbose, how the work was planned.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The state a run starts from (--state, --state-prefix): a JSON state file, or the tensors of
 // an .npz or .safetensors state_dict.
 #pragma once

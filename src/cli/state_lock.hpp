@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs that chain one state file (--state F --stats-out F) serialize on it, so that no
 // update is lost to a concurrent run.
 #pragma once

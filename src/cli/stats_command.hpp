@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `bnorm stats`: a batch's per-channel statistics as a table, JSON or CSV, and as a picture.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The tensor files of a subcommand's command line: the INPUT and output arguments with
 // --input-format, --output-format and --tensor, and how their formats are told.  Every word
 // for a format here comes from the registry.

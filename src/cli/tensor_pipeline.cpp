@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tensor_pipeline.hpp"
 
 #include "archive_rewrite.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The way of the subcommands that turn one tensor file into another (apply, backward, fold,
 // convert): both formats resolved before anything is opened, the input opened, the output
 // created with the type the input is written back as, and committed with the run's other

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `bnorm --version` prints: bnorm's version and what it was built with, for bug reports.
 #pragma once
 

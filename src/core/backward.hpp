@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The backward pass of batch normalization, as PyTorch's autograd computes it: the gradient
 // of the input from the gradient of the output, and the gradients of weight and bias.
 #pragma once

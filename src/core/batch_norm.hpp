@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One batch-normalization step over a streamed tensor: plan (validate everything that can be
 // validated before any output exists), then run (one or two passes over the data).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bfloat16 ("brain floating point": float32's sign and 8-bit exponent, 7 mantissa bits), which
 // safetensors carries as BF16 and NumPy has no type for.  Exact in one direction and correctly
 // rounded in the other, like half.hpp.

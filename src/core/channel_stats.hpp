@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-channel moments accumulated without cancellation, mergeable across blocks and threads.
 #pragma once
 

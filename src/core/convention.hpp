@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What each framework means by eps, momentum and variance: one row per framework, consulted
 // by every subcommand instead of branching on names.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How messages put a count before a noun: "1 place", "2 places", "0 channels".
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A field of a CSV or TSV line as RFC 4180 writes it: one spelling for the table codec's header
 // and for every report bnorm writes as CSV, so that a name holding a comma or a quote reads
 // back as itself everywhere.

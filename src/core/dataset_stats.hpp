@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Statistics of a dataset: many tensors measured as one batch, read in parallel, combined so
 // that the result depends neither on the number of threads nor on how the work was shared.
 #pragma once

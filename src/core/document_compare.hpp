@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Key-by-key comparison of two JSON documents (statistics or state files).
 #pragma once
 

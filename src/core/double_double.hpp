@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Double-double arithmetic: a number carried as an unevaluated sum hi + lo of two doubles
 // (|lo| ≤ ulp(hi)/2), about 106 significant bits, built on the error-free transformations
 // TwoSum, FastTwoSum and TwoProd (with a fused multiply-add).  Float64 statistics and output

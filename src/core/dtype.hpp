@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Element types bnorm reads and writes, and their conversion to and from double.
 #pragma once
 

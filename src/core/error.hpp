@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The three ways bnorm fails, each with its own exit status (mapped in the CLI's main), and the
 // faults a caller can fix, which a front end may advise on in its own terms.
 #pragma once

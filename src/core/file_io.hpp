@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Files as bnorm needs them: inputs read whole or in blocks, outputs that appear complete or
 // not at all.
 #pragma once

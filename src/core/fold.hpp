@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Folding an eval-mode batch normalization into the linear or convolution layer before it:
 // the standard inference transform, one layer instead of two.
 #pragma once

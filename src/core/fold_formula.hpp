@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The arithmetic of folding one channel of an eval-mode batch normalization into the layer
 // before it, in double: s = γ/√(var + ε), w′ = w·s, b′ = (b − mean)·s + β.  Both folds (a
 // weight tensor's, kernels/fold.cpp, and a model graph's, formats/onnx_fold.cpp) use these,

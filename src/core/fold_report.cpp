@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "fold_report.hpp"
 
 #include "count_text.hpp"

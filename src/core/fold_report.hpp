@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A model fold's report as a person reads it (a line per batch normalization and a summary)
 // and as a JSON document.
 #pragma once

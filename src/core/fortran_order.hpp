@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fortran (column-major) order seen in C (row-major) order: the one index walk that every
 // reordering of a Fortran-order tensor shares.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // IEEE 754 binary16 (NumPy's float16) conversions, exact in one direction and correctly
 // rounded in the other, so bnorm writes the same float16 bits NumPy would.
 #pragma once

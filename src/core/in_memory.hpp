@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Batch normalization of a tensor held in memory, for programs that link bnorm_core and for
 // tests: the same planning and passes as files get, over an xtensor array.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small JSON documents (state and statistics files): read into nlohmann::ordered_json with
 // bnorm's number rules, and written back with them.
 #pragma once

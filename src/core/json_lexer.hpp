@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pieces of JSON that bnorm's two JSON readers (tensors and small documents) share:
 // whitespace, numbers with strict JSON grammar, and positions as line:column.
 #pragma once

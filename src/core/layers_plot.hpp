@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A picture of a model's batch-normalization layers: one row per layer, the spread of |γ| and
 // of running_var on a log scale, so that a layer with dead or broken channels stands out.
 #pragma once

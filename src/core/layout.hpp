@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every tensor layout as (outer, channels, inner): the one rule that lets every pass stream.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What folding a model's batch normalizations into the layers before them did: each one
 // folded, into which node, and each one left, with the reason.  A format that holds graphs
 // (ONNX) fills it; the command line prints it.  Knows no format.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The batch-normalization layers of a file of named tensors (a model's state_dict): found by
 // their names, read, summarized and checked for what a person looks for in a trained model.
 #pragma once

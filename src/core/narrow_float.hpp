@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rounding a double to a 16-bit binary floating-point format (IEEE binary16, bfloat16): one
 // algorithm for both, the formats differing only in how their 15 bits split between exponent
 // and significand.

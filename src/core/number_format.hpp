@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How bnorm writes numbers as text: the shortest decimal that reads back to the same value
 // of the output type, and one rule for the values JSON cannot spell.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Statistics of a shard in a form that merges: per-channel count, mean and M2, so that a batch
 // split across files or machines is measured piece by piece and combined exactly (Chan's
 // update), as SyncBatchNorm combines devices.

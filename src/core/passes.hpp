@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One pass over a tensor's values, on every core: the machinery that `apply` and `stats`
 // share.  Positions are split into groups fixed by the element count alone, so anything
 // accumulated per group and merged in group order is the same for any number of threads.

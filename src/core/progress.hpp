@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How long work reports how far it has got, without the core knowing who listens: the command
 // line draws a progress bar from it, tests and library users get nothing unless they ask.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How messages show names that come from files (ZIP members, safetensors keys).
 #pragma once
 

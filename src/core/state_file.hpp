@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The state file (--state) and the statistics file (--stats-out), which is a valid state file
 // for the next batch.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A batch-normalization state as named tensors, as a state_dict holds them: PyTorch's names, or
 // Keras's, under an optional prefix.
 #pragma once

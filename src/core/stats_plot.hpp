@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A picture of per-channel statistics: a self-contained SVG a person can open in a browser.
 #pragma once
 

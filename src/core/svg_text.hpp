@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Text and numbers as an SVG picture (stats --plot, layers --plot) writes them.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Element-wise comparison of two tensors with NumPy's isclose semantics or a distance in
 // units in the last place, accumulated chunk by chunk so that files of any size stream.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a tensor file says about its data before any of the data is read.
 #pragma once
 

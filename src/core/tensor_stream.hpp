@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The streams between files and the kernels: a source decodes a tensor's elements to double at
 // any position a thread asks for, a sink encodes them back into place, and an archive is a
 // set of named tensors.  Nothing here knows a file format: formats/ makes these, the kernels

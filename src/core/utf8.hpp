@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Whether bytes are UTF-8 as Python decodes it, for the names and strings the readers take
 // from files.
 #pragma once

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The seams of docs/ARCHITECTURE.md, checked on the sources: the layers' includes point one
 way, no two files include each other through any path, and the command line spells no tensor
 format (npy, npz, safetensors, .onnx, in any case), whose words all come from the registry.

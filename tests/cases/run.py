@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Runs the command-line cases: each `*.sh` file under this folder is run by `sh -e` in a fresh
 folder holding a copy of samples/ (and what its folder's setup made), with `bnorm` on PATH,
 and its exit status, stdout and stderr are compared with the files beside it:

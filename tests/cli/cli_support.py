@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What every command-line test needs: the binary under test, scratch folders, and a runner
 that captures the exit status and both streams."""
 import hashlib

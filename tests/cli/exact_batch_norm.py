@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Batch normalization of float64 data in exact arithmetic: the reference that bnorm's float64
 output is measured against, in ulps.
 

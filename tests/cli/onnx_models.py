@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """ONNX models for the tests, built with onnx.helper and NumPy from fixed seeds: every case of
 folding a BatchNormalization into the layer before it that issue #14 lists, and the ones it
 must refuse.

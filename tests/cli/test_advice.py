@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The advice a user reads on an error: the core states what is missing in the library's
 terms, and the CLI names the flags that supply it, only flags that the subcommand takes."""
 import json

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """`bnorm apply FILE... -o DIR/`: files as successive batches of one training run, checked
 against torch 1.13's BatchNorm modules fed the same batches (outputs of every file, final
 running statistics and num_batches_tracked), `--momentum none` against

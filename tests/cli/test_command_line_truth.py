@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What the command line says is what it does (issue #11, section 7).
 
 compare's dtype rule over every pair of formats and dtypes; NaN and infinities in compare

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The generated completions: bash's, run in bash the way readline calls it, and zsh's, typed
 into an interactive zsh on a pseudo-terminal (skipped where zsh is not installed;
 scripts/setup.sh installs it).

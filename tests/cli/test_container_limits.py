@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Limits of the .npz and .safetensors readers and writers, from a security review: every
 crafted file is refused with exit status 3 and one short `bnorm: error: <file>:` line, no
 output file and the input untouched, in a process limited to 256 MiB of address space (a

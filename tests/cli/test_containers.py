@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """.npz, .safetensors and bfloat16 through the command line, checked against NumPy: np.savez
 and np.savez_compressed inputs with several members (--tensor), outputs read back with
 np.load, safetensors files written here by hand (struct + json) and read back by a reference

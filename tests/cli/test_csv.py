@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """CSV and TSV tables against the reference: Python's csv module and float() parse the text,
 NumPy computes the statistics, torch the normalization.  BNORM_LARGE_GRID=1 runs larger
 tables and more spellings."""

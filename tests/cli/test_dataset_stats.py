@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """`stats` over many files: the pooled and per-sample statistics of a dataset equal NumPy's
 (float64) over the concatenation of its files, for every layout, dtype and format; the bytes
 do not depend on the order the files are named in nor on --threads; `merge` of partials gives

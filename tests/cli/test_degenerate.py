@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Degenerate parameters, against PyTorch computed live (Debian's python3-torch):
 
 - eps 0 with a zero variance, as a grid: eps x variance x mode x dtype x layout, for apply

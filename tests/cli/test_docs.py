@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The man page, --help, `bnorm help` and --version: one source, so they cannot drift.
 
 Every option and subcommand that bnorm's parser knows (read from its --help, which CLI11 writes

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Failures that need more than one command line: a full disk, a read-only folder, a signal,
 an output's mode.  Each failure must leave no output file, no temporary, and the input's bytes
 as they were.  The message and exit status of each bad flag (2), bad file (3) and failed I/O

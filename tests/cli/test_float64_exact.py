@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """float64 output is within 1 ulp of the exact batch normalization (ulps of max(|y|, 1)), and
 --stats-out's float64 mean and var within 1 ulp of the exact ones, on adversarial data:
 large offsets with tiny spreads, mixed magnitudes, values that cancel, constant channels,

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """`bnorm fold` against running the two layers separately: a Linear or a convolution, then
 eval-mode batch normalization with bnorm apply, equals the folded layer alone."""
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Formats told by a file's first bytes where its name says nothing (standard input, /dev/stdin,
 a FIFO, a name without an extension), outputs written in their input's format, and names whose
 extension disagrees with the bytes refused.  (compare's dtype rule over every pair of typed

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Every seed of the fuzz corpus (tests/fuzz/corpus/: valid files and every malformed case of
 issue #3) through the command line, with the process limited to 256 MiB of address space:
 valid seeds are normalized, every other one is refused with exit 3 and one line on stderr,

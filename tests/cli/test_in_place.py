@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """--stats-out naming the --state file of tensors updates the layer in place: only its entries
 change, in the names and types the file gave them; every other entry keeps its name, dtype,
 shape and bytes (read back here with NumPy's zipfile and a safetensors header parsed by hand);

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """bnorm stats, compare and convert, checked against NumPy's own figures: statistics per
 channel, numpy.isclose's verdicts, astype's rounding; and the SVG plot rendered by a real
 browser (Debian's chromium) to a PNG that must show the chart."""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """`bnorm layers` against torch and NumPy: a net of BatchNorm1d, 2d and 3d layers is trained a
 few steps by torch, channels are planted dead (running_var 0), broken (NaN, Inf), invalid
 (negative) and prunable (|gamma| small), and its state_dict is saved as .npz by NumPy and as

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The README's recipe across machines, run as the README writes it: GNU parallel sends each
 shard over ssh (--sshloginfile, --transferfile, --return, --cleanup) to an sshd of this test's
 own on 127.0.0.1, `bnorm stats --partial` measures it there, and `bnorm merge` combines the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """NaN and ±Inf are never lost: a grid against torch.nn.functional.batch_norm (and autograd).
 
 Layouts x dtypes x special value x where it sits x what the rest of its channel holds.  Each

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """bnorm and NumPy read each other's files: every dtype, byte order, memory order and .npy
 version NumPy writes is read correctly, and every .npy bnorm writes is the file NumPy itself
 would write for the same array."""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """`bnorm fold MODEL.onnx`: every model of onnx_models.py folded, and checked against the
 references: onnx.checker accepts the result; the folded weights and biases are, bit for bit,
 the float64 formula computed here with NumPy and rounded once to their type; the folded graph

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Small ONNX models built to cost a reader far more than their size: many BatchNormalization
 nodes naming one large constant (each must be decoded once, not once per node), and many nodes
 whose inputs are looked up among many nodes (each lookup must not scan the graph).  Values are

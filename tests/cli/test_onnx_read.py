@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Reading ONNX models against the ONNX library itself: models are built here with
 onnx.helper (initializers in typed fields and raw_data, Constant nodes, float16, bfloat16 and
 float64 parameters, nodes without names or sharing one, external data in a side file), and

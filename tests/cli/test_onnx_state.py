@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """An ONNX BatchNormalization node as the state of a run (--state model.onnx --state-prefix
 NODE): its epsilon is the run's eps and its momentum, in the run's convention, the run's
 momentum, unless --eps or --momentum is given, which then wins with one warning naming both

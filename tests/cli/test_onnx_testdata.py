@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """ONNX's own golden cases for BatchNormalization (Debian's libonnx-testdata, node/
 test_batchnorm_*): each node's inputs and expected outputs are TensorProtos written by ONNX's
 reference (onnx/backend/test/case/node/batchnorm.py, float32 NumPy), run through `bnorm apply

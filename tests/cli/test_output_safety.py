@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """No path destroys data: every output is checked against every input and every other output
 through links and `..` before anything is written; outputs through a symbolic link replace its
 target and keep the link; SIGKILL at any moment leaves the folder as it was (no temporary) and

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Installation and the Debian package: `cmake --install` puts every file where a tool's
 files go, and `cpack -G DEB` builds a package whose Depends dpkg-shlibdeps computed, which runs
 from a scratch root (`dpkg -x`, no installation on this machine)."""

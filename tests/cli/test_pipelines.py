@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """bnorm in shell pipelines: standard input and output, formats named by flags, a closed
 pipe, and state files that chain batch after batch."""
 import json

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The progress bar and --verbose: a bar on a terminal (a pseudo-terminal here) for long
 passes, none on a pipe, none with --quiet, erased at the end; --verbose's report.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The README's examples are run, so they never go stale.
 
 Every ```console block is a shell session: lines starting with "$ " are commands, run in order

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Regressions from the code review of the first complete version, one test per finding,
 each named after what it guards."""
 import json

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Flags that contradict each other are refused (exit 2) before any file is read: whatever is
 wrong with the files, the usage error is what is reported, and no output appears.  And a
 combination that does not contradict (--virtual-batch-size in eval mode without tracked

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Defaults that depend on the terminal never overwrite a flag that was given: stats's report
 (a table on a terminal, else JSON) against --format and --partial, and the progress bar (on a
 terminal standard error) against --quiet, with --verbose beside both.  Standard output or

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """PyTorch checkpoints (.pt) against PyTorch itself: every tensor bnorm reads equals what
 torch.load gives (bits and dtype), `apply --state model.pt` equals the torch.nn batch-norm
 module, a written --stats-out .pt is what torch.load(weights_only=True) reads back as the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Reading torch.save's checkpoints: every value bnorm reads equals torch.load's, for every
 storage type, rank and view torch writes; hostile checkpoints are refused by name with exit 3,
 and nothing in them runs.  BNORM_LARGE_GRID=1 adds ranks, shapes and protocols."""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """update_torch_set, through its test driver (tests/unit/torch_update_driver.cpp), checked with
 torch (Debian's python3-torch 1.13): checkpoints of a real model trained a few steps, with the
 layer's running statistics replaced and a tensor added.  Every other entry of the state_dict

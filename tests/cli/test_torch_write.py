@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """bnorm's .pt outputs, read by torch itself (Debian's python3-torch 1.13) with
 torch.load(weights_only=True): --stats-out state.pt loads into nn.BatchNorm1d/2d/3d with
 PyTorch's names and equals torch's own running statistics; apply and convert to .pt give the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Archives with two readings (issue #11): each .npz here is read one way by Python's zipfile
 and np.load and another way by a second reader (Info-ZIP's unzip where it is installed, or a
 reader that follows the other end record, walks local headers from the start of the file, or

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: arbitrary bytes as a CSV or TSV table (the first byte picks the separator
 // and --missing), read whole and again in ranges of every size from the checkpoints, then
 // written and read back.  Anything but a clean bnorm::error, values that differ between the

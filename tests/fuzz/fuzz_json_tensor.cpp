@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: arbitrary text as a JSON tensor.  A tensor that parses must write back as
 // text that parses to the same shape and values.
 #include <cmath>

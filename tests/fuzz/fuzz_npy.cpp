@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: arbitrary bytes as a .npy file, through the same reader and passes that
 // `bnorm apply` uses.  Anything but a clean bnorm::error is a finding.
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: arbitrary bytes as an .npz file, through the ZIP reader, each member's .npy
 // header and data, and the state reader.  Anything but a clean bnorm::error is a finding.
 #include <cstddef>

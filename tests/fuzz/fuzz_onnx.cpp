@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: arbitrary bytes as an ONNX model, parsed under the reader's limits and
 // walked as every reader walks it (the BatchNormalization nodes, the constant value of each of
 // their inputs), then opened through the codec from a pipe, as standard input would give it,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: arbitrary bytes as an .onnx model, folded: the reader, the graph walk (uses
 // through subgraphs, producers, constants), each layer's checks and arithmetic, the removals,
 // and the writer.  Anything but a clean bnorm::error is a finding.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: arbitrary bytes as a checkpoint's data.pkl, through pickle::load, and the
 // tree it accepts walked to its leaves (each shared value once).  Anything but a clean
 // bnorm::error is a finding.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: arbitrary bytes as a .safetensors file, through the header checks, every
 // tensor's data, and the state reader.  Anything but a clean bnorm::error is a finding.
 #include <cstddef>

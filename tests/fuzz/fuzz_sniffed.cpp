@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: arbitrary bytes under a name that tells no format, so that the registry
 // tells it by the first bytes and hands the file to that codec, once from a regular file and
 // once from a pipe (whose peeked head must reach the reader).  Every tensor found is read.

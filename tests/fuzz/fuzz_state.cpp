@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: arbitrary text as a --state file, as partial statistics, and as any small
 // JSON document.  A
 // document that parses must format to text that parses back to an equal document.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: arbitrary bytes as a .pt file, through the ZIP reader, torch_checkpoint and
 // the unpickler, then every tensor opened and read.  Anything but a clean bnorm::error is a
 // finding.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes the fuzzers' seed corpus: valid files of every kind bnorm reads, and every malformed
 case that issue #3 lists, so that fuzzing starts from the edges.  Deterministic; run with
 Debian's /usr/bin/python3 (NumPy)."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the libFuzzer targets (the `fuzz` preset: clang, ASan, UBSan) and runs each for
 # SECONDS (default 60) from the committed seeds.  New inputs go to build-fuzz/corpus/, never
 # back into the source tree; a crash leaves its input in build-fuzz/findings/ and fails.

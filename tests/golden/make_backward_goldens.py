@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Golden cases for `bnorm backward`, from PyTorch's autograd (Debian's python3-torch).
 
 Writes tests/golden/cases/backward_*/ in the format run_case.py reads (see README.md here).

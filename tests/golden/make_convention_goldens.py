@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Golden cases for the tf-fused, caffe and flax conventions, from each framework's documented
 formulas written out in NumPy float64 (none of these frameworks is packaged by Debian).
 

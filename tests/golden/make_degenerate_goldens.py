@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Golden cases for degenerate parameters: eps 0 on a zero-variance channel, empty batches, a
 batch without channels, and a fold that would write an infinite weight.
 

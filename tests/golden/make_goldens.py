@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """(Re)generates tests/golden/cases/: one folder per golden case of the bnorm CLI.
 
 Run with Debian's interpreter, which has NumPy, PyTorch and ONNX:

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """PyTorch checkpoints as users have them, written by torch.save itself (Debian's python3-torch,
 1.13), for the tests of bnorm's .pt reader: nothing here is typed by hand or made by bnorm.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Replays one golden case against a bnorm binary.
 
     /usr/bin/python3 run_case.py BNORM CASE_DIR

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // An archive that says something of its layers besides their tensors, as an ONNX model's
 // does (epsilon and momentum attributes), over another archive's tensors: what the state and
 // layer readers take from settings_of, tested without the ONNX codec.

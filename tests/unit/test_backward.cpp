@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The backward pass against finite differences of the forward pass: independent of PyTorch,
 // and of how the gradient formula is written.
 #include <doctest/doctest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Batch normalization through the in-memory API, against the formulas of BN-SEMANTICS.md
 // computed here with xtensor: xt::mean over every axis but the channel axis, and the variance
 // as the mean of squared deviations from it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bfloat16 conversions.  Expected patterns follow from the encoding (float32's top 16 bits:
 // sign | 8-bit exponent biased by 127 | 7-bit fraction); rounding is checked against a
 // reference written here independently (nearest of the two neighbouring patterns by exact

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-channel moments against a long-double two-pass reference, their merging, and the
 // handling of NaN and infinities (as NumPy's mean and var: NaN or ±Inf enter the moments).
 #include <doctest/doctest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tensor sources and sinks on real files.  The .npy fixtures are the bytes np.save writes
 // (NumPy 1.24.2), pasted here and written to a scratch folder by each test: every NumPy header
 // below is 128 bytes (preamble with length 0x76, the dict, spaces, '\n'), followed by the data.

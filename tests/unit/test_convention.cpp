@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The conventions table against BN-SEMANTICS.md: PyTorch eps 1e-5, momentum 0.1 weighting the
 // new batch, running_var fed the unbiased variance, channel axis 1, one value per channel an
 // error; Keras 3 eps 1e-3, momentum 0.99 weighting the old value, biased, axis -1, allowed;

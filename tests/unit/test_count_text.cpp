@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Counts before nouns: one is singular, every other count plural.
 #include <doctest/doctest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Double-double arithmetic against exact integer arithmetic (__int128): operands are whole
 // numbers (times powers of two), so the exact sums and products are known without rounding.
 #include <doctest/doctest.h>

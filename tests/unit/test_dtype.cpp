@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NumPy type strings and the byte-level conversions.  Byte strings are the data part of
 // np.save output (NumPy 1.24), named by the call that produced them.
 #include <doctest/doctest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Errors carry their fault beside the message, in the library's terms, through every wrap that
 // adds a file or a place; the core's messages name no flag and no subcommand.
 #include <doctest/doctest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Inputs and all-or-nothing outputs on real files in a scratch folder, and on devices.
 #include <doctest/doctest.h>
 

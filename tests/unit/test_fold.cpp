@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Folding eval-mode batch normalization into a weight: w·γ/√(var + eps) per output channel,
 // (b − mean)·γ/√(var + eps) + β for the bias.
 #include <doctest/doctest.h>

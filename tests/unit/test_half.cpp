@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // binary16 conversions against IEEE 754 bit patterns.  Expected patterns come from the
 // standard's encoding (sign | 5-bit exponent biased by 15 | 10-bit fraction) and were
 // cross-checked with NumPy 1.24: np.float64(x).astype(np.float16).view(np.uint16).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small JSON documents (state and statistics files): bnorm's own parser and writer.
 #include <doctest/doctest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Nested JSON arrays as tensors: what is accepted, every refusal with its line:column, and the
 // exact text written back.
 #include <doctest/doctest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // (outer, channels, inner) for every axis of C- and Fortran-order tensors, checked against
 // multi-indices computed directly from the memory order.
 #include <doctest/doctest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A model's batch-normalization layers found by their names alone, their values summarized as
 // NumPy would (min, max, mean, median of the finite values), and their channels flagged.
 #include <doctest/doctest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The .npy preamble and header: strict parsing with byte offsets in every refusal, and
 // NumPy-identical output.  Reference bytes were produced by NumPy 1.24.2 (/usr/bin/python3)
 // and pasted here; the call that produced each is named beside it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // .npz on top of the ZIP reader: members must be .npy files whose headers agree with the
 // member's size; stored members are read in place, deflated ones inflated.
 #include <doctest/doctest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shortest round-trip text per output type, and the words for non-finite values.
 #include <doctest/doctest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // onnx_model: models parsed under their limits, every refusal's message, tensors decoded from
 // each encoding (external data confined to the model's folder), encoded back rounded once,
 // constants found, and batch-normalization nodes named.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Partial statistics: the document `stats --partial` writes, read back, and merged.
 #include <doctest/doctest.h>
 

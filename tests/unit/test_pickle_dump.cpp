@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pickle::dump against Python's own pickler: the same objects give the same bytes, opcode for
 // opcode (goldens from make_torch_save_goldens.py).
 #include <doctest/doctest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // progress.hpp: every pass over a tensor reports its start, every value once, and its end,
 // also when the pass fails, to whichever observer is installed.
 #include <doctest/doctest.h>

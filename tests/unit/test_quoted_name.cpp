@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How messages quote names read from files: escaped to one line, and short whatever the name.
 #include <doctest/doctest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The registry: formats found by extension, by first bytes and by name, inputs opened with
 // their format settled, and the format of an output.
 #include <doctest/doctest.h>

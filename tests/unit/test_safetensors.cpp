@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The safetensors header reader and writer: the reference implementation's rules (sizes that
 // match shapes, tensors tiling the data area) and its writer's order and padding.
 #include <doctest/doctest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // State files (--state) and statistics documents (--stats-out), which must read back as states.
 #include <doctest/doctest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A batch-normalization state as named tensors: PyTorch and Keras names under a prefix, the
 // messages when the prefix matches nothing or one value is named twice, and the round trip.
 #include <doctest/doctest.h>

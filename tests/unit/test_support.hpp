@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers shared by the unit tests that need real files: a scratch folder removed with
 // everything in it, whole-file reads and writes of raw bytes, and a FIFO fed by a thread.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A comparison's figures when a value is NaN or infinite: mismatches as numpy.isclose counts
 // them, the largest errors as torch.testing.assert_close reports them (NaN above all).
 #include <doctest/doctest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Picking a tensor out of a container, and the one-tensor sinks' names and types.
 #include <doctest/doctest.h>
 

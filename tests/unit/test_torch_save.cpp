@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // torch_save's writers against torch.save: the same tensors saved to a file of the same base
 // name give the same bytes (goldens from make_torch_save_goldens.py).
 #include <doctest/doctest.h>

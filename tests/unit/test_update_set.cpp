@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The codecs' update_set (and zip_writer under .npz's): the replaced tensors in their
 // place, added ones after, and every other tensor's bytes as they were.
 #include <doctest/doctest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The ZIP reader and writer: round trips (stored, deflated, ZIP64 end records), the CRC-32
 // check value from the standard, and refusals of falsified archives, every truncation and
 // every single-byte corruption included.

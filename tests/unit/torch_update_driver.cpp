@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A test driver for update_torch_set, which no subcommand reaches on its own yet:
 //   torch_update_driver ORIGINAL OUTPUT NAME=TYPE:V1,V2,... ...
 // replaces (or adds) each NAME with the vector of those values as TYPE (float16, bfloat16,

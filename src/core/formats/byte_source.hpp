@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The bytes of a container file (.npz, .safetensors), read by position: a regular file where it
 // lies, anything else (standard input, a pipe) read into memory first, since a container's
 // index comes after or before data that must be revisited.

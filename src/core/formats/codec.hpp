@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What bnorm knows of one file format, as one value: its names, how its bytes begin, what it
 // holds, how it is opened and how it is written.  Every format is one such value in one file
 // of this folder, listed once in the registry; nothing outside formats/ branches on a format.

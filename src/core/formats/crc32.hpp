@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CRC-32 as ZIP records it (zlib's), over bytes and over ranges written in any order.
 #pragma once
 

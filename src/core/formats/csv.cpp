@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tables of numbers as text: CSV (comma-separated) and TSV (tab-separated), one parser
 // (csv_table).  A table is a rank-2 tensor (rows, columns) whose columns are its channels, the
 // header's names their names; it is read in place from a regular file, in blocks, and written

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A CSV or TSV table of numbers (RFC 4180: quoted fields, "" for a quote, LF or CRLF line
 // ends), read in blocks by position so that a table larger than memory is never held whole:
 // one pass at open validates every field and keeps where every few rows begin, and any range

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A tensor as JSON text: nested arrays of numbers (json_tensor), read whole into memory and
 // written in C order, since the nesting is the shape.
 #include <array>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tensors as JSON: nested arrays of numbers whose nesting is the shape.
 #pragma once
 

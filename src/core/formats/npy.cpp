@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NumPy's .npy: one tensor, its header (npy_header) then its data.  A regular file is read where
 // it lies, by position, from every thread; input that cannot seek (a pipe) is read into memory
 // once, growing only as bytes arrive.

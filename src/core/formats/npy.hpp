@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one reader of .npy bytes, for a whole .npy file and for an .npz member alike.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The .npy header (NumPy's format.py, NEP 1): parsed strictly, never evaluated, and written
 // byte for byte as NumPy 1.24 writes it.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NumPy's .npz: a ZIP archive of .npy members ("x.npy" holds the tensor "x"), stored by
 // np.savez and deflated by np.savez_compressed.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The .onnx codec: a model's batch-normalization nodes, read as a state_dict's layers are.
 // Each node whose four parameters are constants (initializers or Constant nodes) gives the
 // tensors <layer>.weight (scale), .bias (B), .running_mean (input_mean) and .running_var

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every batch normalization of an ONNX model's graph folded into the Conv, ConvTranspose or
 // Gemm before it, in double and rounded once, with a report of what was folded and why the
 // rest was not: the codec's fold_model.

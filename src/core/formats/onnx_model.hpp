@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // An ONNX model as bnorm reads it: the protobuf parsed under explicit limits, its tensors
 // decoded from every encoding the schema allows (typed fields, raw_data, external data confined
 // to the model's folder), the constants a graph holds (initializers and Constant nodes), and

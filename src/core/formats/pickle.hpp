@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The values of a Python pickle, as far as a tensor checkpoint (torch.save) uses them, and a
 // reader and writer for them that run nothing: a pickle is a program for a stack machine, and
 // this one knows only the instructions that build containers, scalars and tensors.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pickle::dump: the pickle Python's C pickler (_pickle) writes for the same objects, opcode for
 // opcode, so that a tree torch.save would write comes out as torch.save writes it.  Python
 // memoizes every object but the atoms (None, bool, int, float, the empty tuple) by identity;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A tensor whose elements lie back to back at a known offset of a container file: a stored
 // .npz member's data or a safetensors tensor.
 #pragma once

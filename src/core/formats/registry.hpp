@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every format bnorm reads and writes, looked up by a path's extension, a file's first bytes or
 // a name; and inputs opened with their format settled by both.  Adding a format adds one line
 // to the list in registry.cpp.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hugging Face's .safetensors: an 8-byte little-endian header length N, N bytes of JSON
 // ({"name": {"dtype", "shape", "data_offsets"}, optional "__metadata__"}), then the tensors'
 // little-endian C-order data, offsets counted from the byte after the header.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The two ways a format's writer takes values, shared by the codecs: straight to their place
 // after a header, or held until the tensor is whole.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PyTorch checkpoints (torch.save, torch >= 1.6) read without Python and without running their
 // pickle: torch_checkpoint validates the archive, this file turns its tensors into sources.
 #include "torch.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PyTorch's torch.save files (torch >= 1.6), read: the tensors of a state_dict, of a
 // checkpoint around one, or the one tensor of torch.save(tensor).
 #pragma once

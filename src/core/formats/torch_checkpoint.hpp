@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // torch.save's archive (torch >= 1.6), read: a ZIP whose records sit under one folder, the
 // pickle data.pkl that says what the file holds, and one record data/<key> per storage.
 #pragma once

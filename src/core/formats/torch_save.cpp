@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // torch.save's archive as torch 1.13 writes it (caffe2/serialize/inline_container.cc over
 // miniz): every record stored under one folder, its local header with zero CRC and sizes
 // (flag 0x0808: a data descriptor follows, the name is UTF-8) and an "FB" extra field of 'Z's

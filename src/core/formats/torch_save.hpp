@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // torch.save's archive, written as torch 1.13 writes it, so that torch.load(weights_only=True)
 // reads it: data.pkl, one stored record per storage aligned to 64 bytes, and version.
 #pragma once

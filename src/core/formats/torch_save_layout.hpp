@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The layout of torch.save's archive (torch 1.13: caffe2/serialize/inline_container.cc over
 // miniz), shared by the writers of torch_save.cpp and torch_update.cpp: every record stored
 // under one folder, its local header with zero CRC and sizes (flag 0x0808: a data descriptor

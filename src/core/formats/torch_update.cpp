@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // update_torch_set: a torch.save archive rewritten with some named tensors replaced or added.
 // The pickle is written again from the tree the reader built, so every other value (optimizer
 // state, epoch, _metadata...) keeps its place and type; every storage still referenced keeps

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ZIP archives as NumPy's .npz uses them (PKWARE APPNOTE 6.3): members stored or deflated, with
 // ZIP64 sizes and offsets.  The reader trusts nothing: every size and offset is checked against
 // the file and against the other copy of it before anything is read or allocated from it.

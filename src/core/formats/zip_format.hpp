@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The numbers of the ZIP format (PKWARE APPNOTE 6.3) that its reader and its writers share.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ZIP archives written as Python's zipfile writes NumPy's np.savez: stored members with a ZIP64
 // extra field in every local header, ZIP64 central-directory fields and end records only where
 // a value needs them, times fixed at 1980-01-01 so that equal tensors give equal files.  Whole

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # --files-from lists the inputs; each is written under the folder, with --stats-out.
 cp samples/batch.npy second.npy
 printf 'samples/batch.npy\nsecond.npy\n' > list

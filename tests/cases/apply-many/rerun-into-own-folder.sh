@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A folder of inputs that holds -o DIR/ and --stats-out is walked without them: a second run
 # (under any spelling of their names) reads the inputs again, not the first run's outputs.
 mkdir w

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Two inputs of one name would both be written as out/batch.npy: refused before any is read.
 mkdir a b
 cp samples/batch.npy a/

@@ -1,1 +1,2 @@
+# SPDX-License-Identifier: Apache-2.0
 bnorm backward x.json --grad-output dy.json -o dx.json --mode eval

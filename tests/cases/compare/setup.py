@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Small tensors that match, differ in one element, in dtype, in shape, or by one ulp."""
 import json
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # --missing nan reaches the reader of every subcommand that takes it, on each of its routes:
 # one file, many files to a folder, --no-output, both of compare's files, stats of many.
 printf 'a,b\n1,\n3,4\n' > t.csv

@@ -1,2 +1,3 @@
+# SPDX-License-Identifier: Apache-2.0
 printf '\n\n' > list.txt
 bnorm stats --files-from list.txt

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 bnorm stats a.npy --partial > a.json
 bnorm stats b.npy --partial > b.json
 bnorm merge b.json a.json -o ba.json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A dataset of two float32 files whose statistics are exact in binary: a.npy (2, 3, 2) and
 b.npy (1, 3, 2); together channel 0 holds 0, 4, 0, 4, 4, 0 (mean 2, var 4, var_unbiased 4.8),
 channel 1 six 1s, channel 2 -2, 2, 2, -2, 2, -2 (mean 0, var 4).  Files that disagree with

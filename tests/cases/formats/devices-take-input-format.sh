@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # An output that has no name to tell its format (standard output, /dev/stdout, a name without
 # an extension) is written in its input's; --output-format names another.
 bnorm apply samples/features.json -o expected.json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Standard input says nothing of its format by name: its first bytes say .npy, and standard
 # output takes its input's format.
 bnorm apply samples/batch.npy -o expected.npy

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # bnorm help SUBCOMMAND prints what bnorm SUBCOMMAND --help prints, for every subcommand.
 for subcommand in apply stats compare convert merge backward fold; do
   bnorm help $subcommand > help.txt

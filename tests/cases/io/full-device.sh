@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The output is a device: the write fails (exit 4), and /dev/full stays the device it was.
 bnorm apply samples/batch.npy -o /dev/full --output-format npy
 status=$?

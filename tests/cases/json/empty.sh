@@ -1,2 +1,3 @@
+# SPDX-License-Identifier: Apache-2.0
 printf "" > x.json
 bnorm apply x.json -o y.npy

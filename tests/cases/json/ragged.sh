@@ -1,2 +1,3 @@
+# SPDX-License-Identifier: Apache-2.0
 printf "[[1, 2], [3, 4, 5]]" > x.json
 bnorm apply x.json -o y.npy

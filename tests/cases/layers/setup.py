@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A model's state_dict with values exact in binary, so that every summary can be checked by
 hand: bn1. (4 channels, a dead one and a small gamma), bn2. (2 channels, running_var NaN and
 -0.5, float16), a convolution between them; a layer whose lengths disagree; a Keras layer;

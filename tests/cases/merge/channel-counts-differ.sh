@@ -1,1 +1,2 @@
+# SPDX-License-Identifier: Apache-2.0
 bnorm merge shard1.partial.json three-channels.partial.json -o -

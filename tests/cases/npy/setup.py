@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Malformed and unsupported .npy files, made by NumPy and then broken as each case says."""
 import io
 

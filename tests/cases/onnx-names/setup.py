@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """names.onnx: nodes that share a name, or have none, in each place a fold's report names one:
 two Conv nodes both 'conv' (one folded into, one behind the refused BN after a Relu), two Relu
 nodes both 'relu', an unnamed Gemm folded into, and two BatchNormalization nodes both 'bn' one

@@ -1,1 +1,2 @@
+# SPDX-License-Identifier: Apache-2.0
 bnorm apply x.npy --state one.onnx --state-prefix bn_a --mode eval -o y.npy

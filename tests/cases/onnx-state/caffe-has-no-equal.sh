@@ -1,1 +1,2 @@
+# SPDX-License-Identifier: Apache-2.0
 bnorm apply x.npy --state m.onnx --state-prefix bn --mode train --convention caffe --axis 1 -o y.npy

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """An ONNX model of one BatchNormalization, bn, whose epsilon 0.25 and momentum 0.75 are exact
 in float32 (ONNX's meaning: 0.75 is the old value's weight, PyTorch's 0.25), and a node
 without attributes, plain (the schema's 1e-5f and 0.9f); scale 1, B 0, mean 0, var 1 over 2

@@ -1,1 +1,2 @@
+# SPDX-License-Identifier: Apache-2.0
 bnorm stats x.npy --after --plot p.svg --state m.onnx --state-prefix bn --mode eval --verbose --format csv

@@ -1,1 +1,2 @@
+# SPDX-License-Identifier: Apache-2.0
 bnorm apply x.npy --state t.onnx --state-prefix bn --verbose -o y.npy

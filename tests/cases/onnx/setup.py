@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Models with values exact in binary, built with onnx.helper: m.onnx (a Conv, then the
 BatchNormalization bn1 with initializers, then an unnamed one whose parameters are Constant
 nodes, then one whose mean is a graph input), ext/m.onnx (bn1's running_var in a side file),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 bnorm apply x.npy -o y.npy --state ddp.npz --state-prefix bn1. --stats-out ddp.npz
 bnorm convert ddp.npz --tensor module.bn1.num_batches_tracked n.json
 cat n.json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """State dicts under the prefixes users have: DataParallel's module., Lightning's model., both
 stacked, a prefix under two wrappers, and a model of twelve batch-norm layers (and one layer
 with a running mean alone, which is no batch-norm layer).  A batch of 2 samples of 2 channels,

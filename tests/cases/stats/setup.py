@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A batch whose statistics are exact in binary, the whole batch's too (16 values): channels
 [1, 3, 5, 7], [0, 0, 0, 0], [-2, 4, -2, 4] and [2, 2, 2, 2]; means 4, 0, 1, 2 and 1.75,
 variances 5, 0, 9, 0 and 91/16."""
