@@ -127,12 +127,20 @@ class Examples(unittest.TestCase):
         self.assertGreaterEqual(commands, COMMANDS_BEFORE_THE_MOVE)
 
     def test_help_blocks_are_in_the_guide(self):
-        # The guide shows `bnorm --help` and `bnorm apply --help`, which test_console_blocks
+        # The guide shows `bnorm --help` and every subcommand's, which test_console_blocks
         # checks against the binary, so that a changed flag shows in the docs' diff.
         guide = (DOCS / "GUIDE.md").read_text()
         commands = [cmd for _, _, steps in sessions(guide, "GUIDE.md") for cmd, _ in steps]
         self.assertIn("bnorm --help", commands)
-        self.assertIn("bnorm apply --help", commands)
+        top = subprocess.run([BNORM, "--help"], capture_output=True, text=True, check=True)
+        listed = top.stdout.split("Subcommands:\n", 1)[1].split("\n\n", 1)[0]
+        names = [line.split()[0] for line in listed.splitlines() if line.startswith("  ")
+                 and not line.startswith("   ")]
+        self.assertIn("apply", names)
+        for name in names:
+            if name != "help":
+                with self.subTest(subcommand=name):
+                    self.assertIn(f"bnorm {name} --help", commands)
 
 
 class FrontDoor(unittest.TestCase):
