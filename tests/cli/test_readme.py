@@ -140,7 +140,8 @@ class Examples(unittest.TestCase):
         for name in names:
             if name != "help":
                 with self.subTest(subcommand=name):
-                    self.assertIn(f"bnorm {name} --help", commands)
+                    self.assertTrue(f"bnorm {name} --help" in commands,
+                                    f"docs/GUIDE.md has no `bnorm {name} --help` block")
 
 
 class FrontDoor(unittest.TestCase):
