@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""Writes the small inputs the README's examples run on.  Deterministic: rerunning it
-reproduces the committed files byte for byte.  Run with Debian's /usr/bin/python3 (NumPy)."""
+"""Writes the small inputs the examples of the README and docs/ run on.  Deterministic:
+rerunning it reproduces the committed files byte for byte.  Run with Debian's /usr/bin/python3
+(NumPy)."""
 import json
 import pathlib
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// bnorm's exit statuses, the same for every subcommand (README, "Exit status").
+// bnorm's exit statuses, the same for every subcommand (docs/EXIT-STATUS.md).
 #pragma once
 
 namespace bnorm::cli {

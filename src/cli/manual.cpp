@@ -93,7 +93,7 @@ A model's batch-normalization layers, then each one folded into the layer before
   bnorm fold model.onnx -o folded.onnx)";
 
 constexpr std::string_view see_also =
-    R"(**python3**(1), **jq**(1), **parallel**(1). PyTorch's torch.nn.BatchNorm2d, Keras's BatchNormalization and ONNX's BatchNormalization operator, whose documented formulas bnorm follows. The README in bnorm's sources holds the benchmarks and the design.)";
+    R"(**python3**(1), **jq**(1), **parallel**(1). PyTorch's torch.nn.BatchNorm2d, Keras's BatchNormalization and ONNX's BatchNormalization operator, whose documented formulas bnorm follows. In bnorm's sources, the README tours bnorm and docs/ holds the reference: docs/GUIDE.md (every subcommand, with examples), docs/FORMATS.md, docs/CONVENTIONS.md, docs/STATE-FILES.md, docs/EXIT-STATUS.md, docs/BENCHMARKS.md and docs/ARCHITECTURE.md (the design).)";
 
 // The prose names formats through these words, filled in from the registry, so that the
 // manual lists what the registry holds: {formats} "**.npy**, ... and **.safetensors**",

@@ -27,7 +27,7 @@ enum class running_variance {
   unbiased_guarded,  ///< σ²·n/max(n − 1, 1): TF's fused kernel, Caffe
 };
 
-/// One framework's batch-normalization semantics (see README, "Conventions").
+/// One framework's batch-normalization semantics (see docs/CONVENTIONS.md).
 struct convention {
   std::string_view name;
   double eps;

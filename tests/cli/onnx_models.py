@@ -415,7 +415,7 @@ def unnamed_nodes():
 
 @register
 def conv_bn_sample():
-    """samples/conv_bn.onnx, the README's example: two Conv+BN pairs that fold, the second
+    """samples/conv_bn.onnx, docs/FORMATS.md's example: two Conv+BN pairs that fold, the second
     without a bias, and a BN after a Relu that cannot."""
     g = Graph(2024)
     x = g.input("image", [1, 3, 8, 8])

@@ -206,6 +206,71 @@ class HelpAndVersion(unittest.TestCase):
         if cli11.exists():
             self.assertIn(f'"{fields["CLI11"]}"', cli11.read_text())
 
+class ReferenceAndManPage(unittest.TestCase):
+    """docs/ holds the reference in prose; the man page is generated from the code's own tables
+    (the conventions' registry, the exit statuses, the parser).  Where both state a fact, they
+    must agree, and the page points to the files."""
+
+    DOCS = SOURCE_DIR / "docs"
+
+    @staticmethod
+    def table_rows(text):
+        """The rows of a Markdown table, as lists of cells."""
+        return [[cell.strip() for cell in line.strip().strip("|").split("|")]
+                for line in text.splitlines() if line.startswith("|") and "---" not in line]
+
+    @staticmethod
+    def first_number(cell):
+        """The first number of a table's cell, its minus sign (U+2212) read as '-'."""
+        number = re.search(r"[-\u2212]?[\d.]+(?:e-?\d+)?", cell).group()
+        return float(number.replace("\u2212", "-"))
+
+    @unittest.skipUnless(shutil.which("groff"), "groff is not installed (groff-base)")
+    def test_conventions_doc_states_the_man_pages_defaults(self):
+        rows = self.table_rows((self.DOCS / "CONVENTIONS.md").read_text())
+        names = [cell.strip("`") for cell in rows[0][1:]]
+        self.assertEqual(names, ["torch", "keras", "onnx", "tf-fused", "caffe", "flax"])
+        table = {row[0]: dict(zip(names, row[1:])) for row in rows[1:]}
+        conventions = rendered().split("\nCONVENTIONS\n", 1)[1].split("\nFILES\n", 1)[0]
+        for name in names:
+            entry = re.search(rf"^       {re.escape(name)}\s+(.*?)(?=^       \S|\Z)", conventions,
+                              re.M | re.S)
+            self.assertIsNotNone(entry, name)
+            entry = " ".join(entry.group(1).split())
+            for row, said in [("eps", r"eps ([\d.e-]+)"), ("momentum", r"momentum ([\d.e-]+),"),
+                              ("channel axis", r"channel axis (-?\d+);")]:
+                with self.subTest(convention=name, row=row):
+                    self.assertEqual(self.first_number(table[row][name]),
+                                     float(re.search(said, entry).group(1)))
+
+    def test_exit_status_doc_lists_the_statuses_of_the_help_footer(self):
+        footer = help_text().strip().splitlines()[-1]
+        statuses = re.findall(r"(\d) ", footer.split(":", 1)[1])
+        rows = self.table_rows((self.DOCS / "EXIT-STATUS.md").read_text())
+        self.assertEqual(rows[0][0], "status")
+        self.assertEqual([row[0] for row in rows[1:]], statuses)
+
+    def test_guide_has_a_section_for_every_subcommand(self):
+        guide = (self.DOCS / "GUIDE.md").read_text()
+        headings = re.findall(r"^#{1,3} (.+)$", re.sub(r"^```.*?^```$", "", guide,
+                                                        flags=re.S | re.M), re.M)
+        for name in subcommands():
+            if name == "help":
+                continue
+            with self.subTest(subcommand=name):
+                self.assertTrue(any(re.search(rf"`(bnorm )?{name}\b", h) for h in headings), name)
+
+    @unittest.skipUnless(shutil.which("groff"), "groff is not installed (groff-base)")
+    def test_see_also_names_the_reference_files(self):
+        see_also = " ".join(rendered().split("\nSEE ALSO\n", 1)[1].split())
+        named = re.findall(r"docs/[\w-]+\.md", see_also)
+        self.assertIn("docs/GUIDE.md", named)
+        self.assertIn("docs/CONVENTIONS.md", named)
+        for path in named:
+            with self.subTest(path=path):
+                self.assertTrue((SOURCE_DIR / path).is_file(), path)
+
+
 class FormatsTheDocsSayAreWritten(ScratchTestCase):
     """Where the help or the man page says bnorm writes a format, it does: each format named is
     tried (a read-only one, a model, is refused with exit 2, which these docs once hid)."""

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""The README's recipe across machines, run as the README writes it: GNU parallel sends each
+"""The guide's recipe across machines, run as docs/GUIDE.md writes it: GNU parallel sends each
 shard over ssh (--sshloginfile, --transferfile, --return, --cleanup) to an sshd of this test's
 own on 127.0.0.1, `bnorm stats --partial` measures it there, and `bnorm merge` combines the
 returned partial files here.  The merged file must be the same bytes as merging partial files
@@ -34,14 +34,14 @@ RECIPE_TIMEOUT = 180
 
 
 def recipe_block():
-    """The first ```sh block of the README's "Across machines" section."""
-    text = (SOURCE_DIR / "README.md").read_text()
-    section = re.search(r"^### Across machines\n(.*?)(?=^#{1,3} )", text, re.S | re.M)
+    """The first ```sh block of docs/GUIDE.md's "Across machines" section."""
+    text = (SOURCE_DIR / "docs" / "GUIDE.md").read_text()
+    section = re.search(r"^## Across machines\n(.*?)(?=^#{1,2} )", text, re.S | re.M)
     if section is None:
-        raise AssertionError('README has no "### Across machines" section')
+        raise AssertionError('docs/GUIDE.md has no "## Across machines" section')
     block = re.search(r"^```sh\n(.*?)^```$", section.group(1), re.S | re.M)
     if block is None:
-        raise AssertionError('README\'s "Across machines" section has no ```sh block')
+        raise AssertionError('docs/GUIDE.md\'s "Across machines" section has no ```sh block')
     return block.group(1)
 
 

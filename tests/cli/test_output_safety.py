@@ -523,7 +523,7 @@ class KillTest(ScratchTestCase):
             with self.subTest(attempt=attempt):
                 for name in outputs:
                     self.assertIn(digest(self.path(name)), (old[name], new[name]), name)
-                # What the README allows: a kill in the instant between the link and the
+                # What docs/EXIT-STATUS.md allows: a kill in the instant between the link and the
                 # rename that replace a file leaves the new file, complete, under its hidden
                 # link name.
                 for p in self.dir.iterdir():

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""A batch split into shards, measured with `stats --partial` on GNU parallel (the README's
+"""A batch split into shards, measured with `stats --partial` on GNU parallel (docs/GUIDE.md's
 recipe), merged with `merge` in any order and grouping, and normalized shard by shard with
 `apply --batch-stats`: the same output and running statistics as the whole batch at once."""
 import json

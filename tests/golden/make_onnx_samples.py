@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""Writes samples/conv_bn.onnx, the README's example of folding an ONNX model, from
+"""Writes samples/conv_bn.onnx, docs/FORMATS.md's example of folding an ONNX model, from
 tests/cli/onnx_models.py's builder (onnx.helper, fixed seeds).  Deterministic: rerunning it
 reproduces the committed file byte for byte, which tests/cli/test_onnx_fold.py checks.
 Run with Debian's /usr/bin/python3 (python3-onnx, NumPy)."""
