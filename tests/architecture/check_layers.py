@@ -31,7 +31,9 @@ ALLOWED = {
     "formats": {"foundation", "streams", "formats"},
     "kernels": {"foundation", "streams", "kernels"},
     "documents": {"foundation", "streams", "kernels", "documents"},
-    "cli": {"foundation", "streams", "formats", "kernels", "documents", "cli"},
+    # The public API (src/lib, over include/bnorm) wraps the core; the CLI may use either.
+    "library": {"foundation", "streams", "formats", "kernels", "documents", "library"},
+    "cli": {"foundation", "streams", "formats", "kernels", "documents", "library", "cli"},
 }
 
 
@@ -39,6 +41,8 @@ def layer_of(path):
     relative = path.relative_to(SRC)
     if relative.parts[0] == "cli":
         return "cli"
+    if relative.parts[0] == "lib":
+        return "library"
     if relative.parts[:2] == ("core", "formats"):
         return "formats"
     for layer, stems in LAYERS.items():
@@ -55,7 +59,7 @@ def unit_of(path):
 def includes(path):
     for match in re.finditer(r'^\s*#\s*include\s+"([^"]+)"', path.read_text(), re.M):
         name = match.group(1)
-        for folder in (path.parent, SRC / "core", SRC / "cli"):
+        for folder in (path.parent, SRC / "core", SRC / "lib", SRC / "cli"):
             target = (folder / name).resolve()
             if target.exists() and SRC.resolve() in target.parents:
                 yield pathlib.Path(target).relative_to(SRC.resolve())
