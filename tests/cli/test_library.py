@@ -99,7 +99,8 @@ class ConsumerTest(unittest.TestCase):
         cls.running_mean = torch.tensor([0.1, -0.2, 0.3], dtype=torch.float64)
         cls.running_var = torch.tensor([1.5, 0.5, 2.0], dtype=torch.float64)
         np.save(cls.dir / "x32.npy", cls.x32.numpy())
-        np.save(cls.dir / "x64.npy", cls.x64.numpy())
+        # Fortran order: tensor_file gives the array in C order whatever the file's order.
+        np.save(cls.dir / "x64.npy", np.asfortranarray(cls.x64.numpy()))
         np.save(cls.dir / "x16.npy", cls.x16.numpy())
         np.save(cls.dir / "nhwc.npy", cls.nhwc.numpy())
         np.save(cls.dir / "shard1.npy", cls.x32[:1].numpy())
