@@ -56,9 +56,9 @@ xt::xarray<T> tensor_file::read(const std::string& name) const {
   std::vector<double> values(info.element_count());
   source->read_at(0, values);
   // File order is row-major, or column-major for a Fortran-order .npy.
-  const auto in_file =
-      xt::adapt(values, info.shape,
-                info.fortran_order ? xt::layout_type::column_major : xt::layout_type::row_major);
+  const auto in_file = xt::adapt<xt::layout_type::dynamic>(
+      values, info.shape,
+      info.fortran_order ? xt::layout_type::column_major : xt::layout_type::row_major);
   xt::xarray<T> out = xt::xarray<T>::from_shape(info.shape);
   std::transform(in_file.begin(), in_file.end(), out.begin(),
                  [](double v) { return static_cast<T>(v); });
