@@ -211,8 +211,9 @@ class ConsumerTest(unittest.TestCase):
 
 
 @unittest.skipUnless(os.environ.get("BNORM_TEST_SHARED") == "1",
-                     "the shared library compiles the core again (minutes): BNORM_TEST_SHARED=1 "
-                     "runs it; a build configured with BUILD_SHARED_LIBS=ON is tested above")
+                     "the shared library compiles the core again (minutes): configure with "
+                     "-DBNORM_TEST_SHARED_LIBRARY=ON (or BNORM_TEST_SHARED=1); a build with "
+                     "BUILD_SHARED_LIBS=ON is tested shared above")
 class SharedLibraryTest(unittest.TestCase):
     """libbnorm.so from a BUILD_SHARED_LIBS build of these sources, with its SONAME, and the
     consumer linked with it printing what it printed linked with the static library."""
