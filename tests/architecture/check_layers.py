@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """The seams of docs/ARCHITECTURE.md, checked on the sources: the layers' includes point one
 way, no two files include each other through any path, and the command line spells no tensor
-format (npy, npz, safetensors, .onnx, in any case), whose words all come from the registry.
+format (npy, npz, safetensors, .onnx, in any case), whose words all come from the registry;
+and the public headers (include/bnorm) include only one another, the standard library and
+xtensor.
 Prints each breach and exits 1 if any."""
 import pathlib
 import re
@@ -31,7 +33,9 @@ ALLOWED = {
     "formats": {"foundation", "streams", "formats"},
     "kernels": {"foundation", "streams", "kernels"},
     "documents": {"foundation", "streams", "kernels", "documents"},
-    "cli": {"foundation", "streams", "formats", "kernels", "documents", "cli"},
+    # The public API (src/lib, over include/bnorm) wraps the core; the CLI may use either.
+    "library": {"foundation", "streams", "formats", "kernels", "documents", "library"},
+    "cli": {"foundation", "streams", "formats", "kernels", "documents", "library", "cli"},
 }
 
 
@@ -39,6 +43,8 @@ def layer_of(path):
     relative = path.relative_to(SRC)
     if relative.parts[0] == "cli":
         return "cli"
+    if relative.parts[0] == "lib":
+        return "library"
     if relative.parts[:2] == ("core", "formats"):
         return "formats"
     for layer, stems in LAYERS.items():
@@ -55,7 +61,7 @@ def unit_of(path):
 def includes(path):
     for match in re.finditer(r'^\s*#\s*include\s+"([^"]+)"', path.read_text(), re.M):
         name = match.group(1)
-        for folder in (path.parent, SRC / "core", SRC / "cli"):
+        for folder in (path.parent, SRC / "core", SRC / "lib", SRC / "cli"):
             target = (folder / name).resolve()
             if target.exists() and SRC.resolve() in target.parents:
                 yield pathlib.Path(target).relative_to(SRC.resolve())
@@ -114,6 +120,23 @@ def main():
             if spelled.search(code):
                 breaches.append(f"{path.relative_to(ROOT)}:{number}: a format spelled: "
                                 f"{line.strip()}")
+
+    # The public headers are all an installed consumer sees: they include one another, the
+    # standard library and xtensor, and name no core header, no detail type and no CLI11 or
+    # nlohmann/json.
+    for path in sorted((ROOT / "include" / "bnorm").glob("*.hpp*")):
+        text = path.read_text()
+        for number, line in enumerate(text.splitlines(), 1):
+            included = re.match(r'\s*#\s*include\s*([<"])([^>"]+)', line)
+            if included and not (included.group(1) == "<" and (
+                    included.group(2).startswith(("bnorm/", "xtensor/"))
+                    or re.fullmatch(r"[a-z_]+", included.group(2)))):
+                breaches.append(f"{path.relative_to(ROOT)}:{number}: a public header includes "
+                                f"{included.group(2)}")
+            code = re.sub(r"//.*$", "", line)
+            if re.search(r"\bdetail\b|\bCLI\b|nlohmann", code):
+                breaches.append(f"{path.relative_to(ROOT)}:{number}: a public header names an "
+                                f"internal: {line.strip()}")
 
     for breach in breaches:
         print(breach)
