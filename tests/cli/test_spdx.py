@@ -21,9 +21,9 @@ HASH_NAMES = {"CMakeLists.txt", "setup"}
 DATA_SUFFIXES = {".md", ".json", ".npy", ".npz", ".safetensors", ".pt", ".onnx", ".svg",
                  ".exact", ".glob", ".exit", ".csv", ".tsv"}
 DATA_NAMES = {"LICENSE", ".gitignore", ".clang-format"}
-# The fuzzers' seeds are inputs byte for byte; Debian's copyright file states the licences
-# in its own format (DEP-5), which has no comment lines.
-DATA_PATHS = ("tests/fuzz/corpus/", "packaging/copyright")
+# The fuzzers' seeds are inputs byte for byte; Debian's copyright file (DEP-5) and changelog
+# have formats of their own, without comment lines.
+DATA_PATHS = ("tests/fuzz/corpus/", "packaging/copyright", "packaging/changelog")
 
 
 def kind(path, head):
