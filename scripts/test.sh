@@ -18,6 +18,7 @@ cd "$root"
 # README's recipes (rsync copies --transferfile/--return over ssh), openssh-server is the sshd
 # of test_multi_host, python3-pandas the peer of the CSV tests.  Asked for only when missing.
 test_packages=(parallel rsync openssh-server python3-pandas)
+test_packages+=(lintian)  # test_package checks the .deb with it
 missing=()
 for p in "${test_packages[@]}"; do
   [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")

@@ -31,6 +31,15 @@ CLI::App* add_convert_command(CLI::App& app, convert_options& o) {
                      read_only_formats() + ") and between floating types.");
   add_input_option(cmd, o.input, o.input_format, o.tensor, o.missing);
   add_output_option(cmd, "OUTPUT", o.output, o.output_format);
+  // -o as apply, backward, fold and merge take their output; OUTPUT stays, so that no
+  // command written before breaks.  One of the two is required (resolve).
+  CLI::Option* positional = cmd->get_option("OUTPUT");
+  positional->required(false);
+  positional->description(positional->get_description() + "; or give it as -o");
+  cmd->add_option("-o,--output", o.output_flag,
+                  "OUTPUT given as an option, as apply, backward, fold and merge take theirs")
+      ->type_name("FILE")
+      ->excludes(positional);
   cmd->add_option("--dtype", o.dtype,
                   "Output type (default: the input's floating type; integers and bool become "
                   "float32; a format without the type writes the nearest one it holds)")
@@ -40,10 +49,14 @@ CLI::App* add_convert_command(CLI::App& app, convert_options& o) {
 
 convert_run resolve(const convert_options& o) {
   convert_run run;
-  run.files = resolve_route(o.input, o.input_format, o.tensor, o.output, o.output_format,
+  const bool by_flag = !o.output_flag.empty();
+  const std::string& output = by_flag ? o.output_flag : o.output;
+  const std::string role = by_flag ? "-o" : "OUTPUT";
+  if (output.empty()) throw usage_error("OUTPUT or --output is required");
+  run.files = resolve_route(o.input, o.input_format, o.tensor, output, o.output_format,
                             resolve_read_options(o.missing));
-  check_output_paths({{"INPUT", o.input}}, {{"OUTPUT", o.output}}, {{"OUTPUT", "INPUT"}});
-  check_route_rewrite(run.files, "OUTPUT", "INPUT");
+  check_output_paths({{"INPUT", o.input}}, {{role, output}}, {{role, "INPUT"}});
+  check_route_rewrite(run.files, role, "INPUT");
   if (o.dtype == "float16")
     run.type = dtype::float16();
   else if (o.dtype == "float32")

@@ -13,7 +13,8 @@ namespace bnorm::cli {
 
 struct convert_options {
   std::string input;
-  std::string output;
+  std::string output;       ///< OUTPUT, the positional
+  std::string output_flag;  ///< -o, the same output named as the other subcommands name it
   std::string input_format;
   std::string tensor;
   std::string missing;  ///< --missing as typed

@@ -209,7 +209,7 @@ std::string layers_svg(const std::string& title, const std::vector<model_layer>&
       "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n"
       "<style>\n"
       ".title{font-size:15px;font-weight:bold;text-anchor:middle}\n"
-      ".heading{font-size:13px;text-anchor:middle}\n"
+      ".heading{font-size:13px;text-anchor:middle}.heading.rows{text-anchor:end}\n"
       ".name{font-size:12px;text-anchor:end;font-family:DejaVu Sans Mono,monospace}\n"
       ".name.flagged{fill:#b00000;font-weight:bold}\n"
       ".tick{font-size:11px;fill:#444;text-anchor:middle}\n"
@@ -236,6 +236,9 @@ std::string layers_svg(const std::string& title, const std::vector<model_layer>&
              "\" class=\"stripe\"/>\n";
     }
   }
+  // The y axis: one row per layer, named by the prefix its tensors' names share.
+  svg += "<text x=\"" + svg_number(label_width - 10) + "\" y=\"" + svg_number(top - 12) +
+         "\" class=\"heading rows\">layer (name prefix)</text>\n";
   draw_axis(svg, gamma_axis, gamma_x, rows_bottom, "|γ| (weight), log scale");
   draw_axis(svg, var_axis, var_x, rows_bottom, "running_var, log scale");
   if (gamma_threshold > 0 && std::isfinite(gamma_threshold)) {

@@ -12,7 +12,10 @@ namespace bnorm {
 namespace {
 
 constexpr double panel_width = 560, panel_height = 380;
-constexpr double margin_left = 64, margin_right = 16, margin_top = 56, margin_bottom = 52;
+constexpr double margin_left = 80, margin_right = 16, margin_top = 56, margin_bottom = 52;
+// What the y axis measures: the elements' values themselves, so the tensor's own units (the
+// std drawn is the biased one, which the legend says).
+constexpr const char* y_axis_label = "element value (the tensor's own units)";
 
 // A tick step of 1, 2 or 5 times a power of ten giving about five ticks over [lo, hi].
 double tick_step(double lo, double hi) {
@@ -119,6 +122,11 @@ void draw_panel(std::string& svg, const plot_panel& panel, double x0) {
     svg += "<circle cx=\"" + x + "\" cy=\"" + svg_number(y_of(m.mean)) + "\" r=\"" +
            svg_number(std::clamp(slot / 4, 1.5, 4.0)) + "\" class=\"mean\"/></g>\n";
   }
+  // The y axis's label, turned up along it, left of the tick labels.
+  const double label_x = x0 + 16, label_y = (top + bottom) / 2;
+  svg += "<text x=\"" + svg_number(label_x) + "\" y=\"" + svg_number(label_y) +
+         "\" transform=\"rotate(-90 " + svg_number(label_x) + " " + svg_number(label_y) +
+         ")\" class=\"axis y\">" + y_axis_label + "</text>\n";
   std::string caption = "channel";
   if (skipped > 0)
     caption += " (" + std::to_string(skipped) + " with NaN/Inf statistics not shown)";
@@ -139,7 +147,7 @@ std::string stats_svg(const std::string& title, const std::vector<plot_panel>& p
       ".title{font-size:15px;font-weight:bold;text-anchor:middle}\n"
       ".label{font-size:13px;text-anchor:middle}\n"
       ".tick{font-size:11px;fill:#444}.tick.y{text-anchor:end}.tick.x{text-anchor:middle}\n"
-      ".axis{font-size:12px;text-anchor:middle;fill:#444}\n"
+      ".axis{font-size:12px;text-anchor:middle;fill:#444}.axis.y{dominant-baseline:middle}\n"
       ".grid{stroke:#e4e4e4;stroke-width:1}.zero{stroke:#999;stroke-width:1}\n"
       ".frame{fill:none;stroke:#888;stroke-width:1}\n"
       ".range{stroke:#9ecae1;stroke-width:2}\n"

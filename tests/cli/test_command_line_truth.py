@@ -256,8 +256,8 @@ FLAGS = {
                 "--rtol": "isclose", "--atol": "isclose", "--ulp": "instead of rtol/atol",
                 "--equal-nan": "NaN matches NaN", "--ignore-extra-keys": "documents only",
                 "--format": "report format", "--missing": "a table's empty fields"},
-    "convert": {**INPUT, "OUTPUT": "the output", "--output-format": "format of the output",
-                "--dtype": "output type", **FEEDBACK},
+    "convert": {**INPUT, **OUTPUT, "OUTPUT": "the output, or -o", "--dtype": "output type",
+                **FEEDBACK},
     "merge": {"PARTIAL": "the shards", "-o": "the merged statistics",
               "--files-from": "more inputs", "-0": "NUL-separated list"},
     # No --momentum: backward updates no running statistics.
@@ -390,7 +390,7 @@ BAD = {"--input-format": "xml", "--output-format": "xml", "--tensor": "nope", "-
        "--gamma-threshold": "-1", "--gamma-percentile": "101", "--prefix": "nope.",
        "--files-from": "missing.list", "-j": "0", "--missing": "zero"}
 REMOVE = object()  # in a change to BASE: leave this key out (None is a switch's no value)
-BAD_BASE = {("stats", "--beside"): {"--after": REMOVE}}
+BAD_BASE = {("stats", "--beside"): {"--after": REMOVE}, ("convert", "-o"): {"OUTPUT": REMOVE}}
 # Switches, and where each must change the result (status, stdout, stderr or the outputs).
 SWITCHES = {
     ("apply", "--no-affine"): {},
@@ -482,6 +482,35 @@ class EveryFlagMatters(ScratchTestCase):
                     self.assertIn(status, (2, 3, 4), stderr)
                     self.assertTrue(flag in stderr or BAD[flag] in stderr, stderr)
         self.assertEqual(checked, sum(len(table) for table in FLAGS.values()))
+
+
+class Outputs(ScratchTestCase):
+    def test_every_subcommand_that_writes_a_file_takes_dash_o(self):
+        """-o/--output names the file a subcommand writes, in every one that writes one; the
+        others print a report on standard output (a picture, --plot, is an extra)."""
+        listed = run(["--help"]).stdout.decode().split("Subcommands:")[1]
+        subcommands = re.findall(r"^  ([a-z]+) ", listed, re.M)
+        self.assertEqual(set(subcommands) - {"help"}, set(FLAGS))
+        takes = {sub for sub in FLAGS if {"-o", "--output"} <= help_flags(sub)[1]}
+        self.assertEqual(set(FLAGS) - takes, {"stats", "layers", "compare"})
+
+    def test_convert_takes_its_output_either_way_but_once(self):
+        np.save(self.path("x.npy"), np.arange(6.0).reshape(2, 3))
+        for args in (["y.json"], ["-o", "y.json"], ["--output", "y.json"], ["--output=y.json"], ["-oy.json"]):
+            with self.subTest(args=args):
+                self.assertEqual(self.bnorm("convert", "x.npy", *args).status, 0)
+                self.assertEqual(json.loads(self.path("y.json").read_text()),
+                                 np.load(self.path("x.npy")).tolist())
+                self.path("y.json").unlink()
+        self.assertFailsWith(self.bnorm("convert", "x.npy", "a.json", "-o", "b.json"), 2,
+                             "OUTPUT", "--output")
+        self.assertFailsWith(self.bnorm("convert", "x.npy"), 2, "OUTPUT", "--output")
+        self.assertNoStrayFiles("x.npy")
+        # The help says it: OUTPUT, or -o, not both.
+        text = help_flags("convert")[2]
+        self.assertRegex(text, r"Usage: bnorm convert \[OPTIONS\] INPUT \[OUTPUT\]")
+        self.assertRegex(text, r"OUTPUT FILE Excludes: --output\n")
+        self.assertRegex(text, r"-o,--output FILE Excludes: OUTPUT\n")
 
 
 class Positionals(ScratchTestCase):

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import pathlib
 import shutil
 import struct
 import subprocess
@@ -110,6 +111,39 @@ class Stats(ScratchTestCase):
         self.assertFailsWith(self.bnorm("stats", "missing.npy"), 4, "missing.npy")
 
 
+def laid_out_texts(svg_path, profile):
+    """Every <text> of the SVG at `svg_path` as headless chromium lays it out, in the picture's
+    pixels: {"width", "height", "texts": [[class, text, left, top, right, bottom], ...]}.  The
+    picture is inlined in a page whose script measures each text's box (rotation included)
+    and writes the figures into the page, which --dump-dom prints."""
+    import html
+    import re
+    page = pathlib.Path(profile).parent / "measure.html"
+    page.write_text(
+        "<!DOCTYPE html><html><body style='margin:0'>" + pathlib.Path(svg_path).read_text() +
+        "<script>const svg = document.querySelector('svg');"
+        "const frame = svg.getBoundingClientRect();"
+        "const texts = [...svg.querySelectorAll('text')].map(t => {"
+        "  const r = t.getBoundingClientRect();"
+        "  return [t.getAttribute('class'), t.textContent, r.left - frame.left,"
+        "          r.top - frame.top, r.right - frame.left, r.bottom - frame.top]; });"
+        "const out = document.createElement('pre'); out.id = 'measured';"
+        "out.textContent = JSON.stringify({width: frame.width, height: frame.height, texts});"
+        "document.body.appendChild(out);</script></body></html>")
+    dumped = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                             "--disable-quic", "--no-first-run", "--disable-background-networking",
+                             "--disable-component-update", "--disable-sync",
+                             f"--user-data-dir={profile}", "--dump-dom", f"file://{page}"],
+                            capture_output=True, text=True, timeout=120, check=True).stdout
+    return json.loads(html.unescape(re.search(r'<pre id="measured">(.*?)</pre>', dumped,
+                                              re.S).group(1)))
+
+
+def overlaps(a, b):
+    """Whether two [left, top, right, bottom] boxes share any area."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 def png_pixels(data):
     """The RGB(A) pixels of an 8-bit non-interlaced PNG, decoded with the standard library."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -178,6 +212,35 @@ class Plot(ScratchTestCase):
         self.assertGreater(orange, 40, "no mean markers (#d94801) were drawn")
         blue = sum(1 for p in pixels if p[0] < 40 and p[1] < 110 and p[2] > 120)
         self.assertGreater(blue, 100, "no error bars (#08519c) were drawn")
+
+    def test_the_y_axis_says_what_it_measures(self):
+        """Each chart's y axis is labelled, turned along the axis, inside the picture and clear
+        of the tick labels, however wide they are (numbers of 1e-7, 1e9)."""
+        rng = np.random.default_rng(3)
+        np.save(self.path("tiny.npy"), (rng.normal(size=(6, 3)) * 3e-7 - 1e-6).astype(np.float32))
+        np.save(self.path("huge.npy"), rng.normal(size=(6, 4)) * -2.5e9)
+        label = "element value (the tensor's own units)"
+        for name, extra, panels in [("samples/batch.npy", ["--after"], 2), ("tiny.npy", [], 1),
+                                    ("huge.npy", [], 1)]:
+            with self.subTest(input=name):
+                result = self.bnorm("stats", name, *extra, "--plot", "plot.svg", "--format", "csv")
+                self.assertEqual(result.status, 0, result)
+                laid = laid_out_texts(self.path("plot.svg"), self.path("chromium-profile"))
+                texts = laid["texts"]
+                labels = [t for t in texts if t[0] == "axis y"]
+                self.assertEqual([t[1] for t in labels], [label] * panels)
+                panel_width = laid["width"] / panels
+                for i, (_, _, left, top, right, bottom) in enumerate(labels):
+                    box = [left, top, right, bottom]
+                    self.assertGreater(bottom - top, 3 * (right - left), "not along the axis")
+                    self.assertTrue(i * panel_width <= left and right <= (i + 1) * panel_width and
+                                    0 <= top and bottom <= laid["height"], (box, laid["width"]))
+                    ticks = [t[2:] for t in texts if t[0] == "tick y" and
+                             i * panel_width <= t[2] < (i + 1) * panel_width]
+                    self.assertGreater(len(ticks), 2)
+                    self.assertLess(right, min(t[0] for t in ticks), (box, ticks))
+                    others = [t for t in texts if t[0] != "axis y"]
+                    self.assertEqual([t for t in others if overlaps(box, t[2:])], [])
 
     def test_second_input_is_drawn_beside_the_first(self):
         self.assertEqual(self.bnorm("apply", "samples/batch.npy", "-o", "y.npy").status, 0)

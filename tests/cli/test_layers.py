@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from cli_support import ScratchTestCase, write_safetensors
-from test_inspect import png_pixels
+from test_inspect import laid_out_texts, overlaps, png_pixels
 
 LARGE = os.environ.get("BNORM_LARGE_GRID") == "1"
 ROLES = ["running_mean", "running_var", "weight", "bias"]
@@ -475,6 +475,26 @@ class Plot(ScratchTestCase):
             for kind, want_colour in colour.items():
                 self.assertFalse(any(max(abs(a - b) for a, b in zip(p, want_colour)) < 40
                                      for p in near), (kind, x))
+
+    def test_the_rows_axis_says_what_it_lists(self):
+        """The column of names is headed as the other two axes are: what a row is (a layer,
+        by the prefix of its tensors' names), inside the picture, over the names."""
+        np.savez(self.path("model.npz"), **planted_state())
+        result = self.bnorm("layers", "model.npz", "--plot", "layers.svg", "--format", "csv")
+        self.assertEqual(result.status, 0, result)
+        laid = laid_out_texts(self.path("layers.svg"), self.path("chromium-profile"))
+        texts = laid["texts"]
+        headings = [t for t in texts if t[0] == "heading rows"]
+        self.assertEqual([t[1] for t in headings], ["layer (name prefix)"])
+        box = headings[0][2:]
+        self.assertTrue(0 <= box[0] and box[2] <= laid["width"] and 0 <= box[1] and
+                        box[3] <= laid["height"], box)
+        names = [t[2:] for t in texts if (t[0] or "").startswith("name")]
+        self.assertEqual(len(names), len(LAYERS))
+        # Over the names, right-aligned with them, and clear of every other text.
+        self.assertLess(box[3], min(n[1] for n in names))
+        self.assertAlmostEqual(box[2], max(n[2] for n in names), delta=1)
+        self.assertEqual([t for t in texts if t[0] != "heading rows" and overlaps(box, t[2:])], [])
 
     def test_thousands_of_channels_draw_a_dot_per_pixel(self):
         rng = np.random.default_rng(5)
