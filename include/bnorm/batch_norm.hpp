@@ -39,7 +39,8 @@ struct options {
   bool cumulative_average = false;
   /// The channel axis, negative from the end; unset: the framework's (1, or -1 for keras).
   std::optional<long long> axis;
-  /// False: the layer has no weight and bias (Caffe's BatchNorm).
+  /// False: the layer has no weight and bias (PyTorch's affine=False); the state's go unused.
+  /// Caffe's BatchNorm has none whatever this says (its Scale layer is another layer).
   bool affine = true;
   /// False: no running statistics, so eval mode also normalizes with the batch's.
   bool track_running_stats = true;

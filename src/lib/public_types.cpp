@@ -37,7 +37,8 @@ bn_config config_of(const options& opts) {
   if (opts.momentum) config.momentum = *opts.momentum;
   if (opts.cumulative_average) config.momentum = std::nullopt;
   if (opts.axis) config.axis = *opts.axis;
-  config.affine = opts.affine;
+  // As --no-affine: a framework whose layer has no weight and bias (Caffe) has none either way.
+  config.affine = config.affine && opts.affine;
   config.track_running_stats = opts.track_running_stats;
   config.virtual_batch_size = opts.virtual_batch_size;
   return config;
