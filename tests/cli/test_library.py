@@ -322,6 +322,28 @@ class ReadmeProgramTest(unittest.TestCase):
                                    rtol=1e-6)
 
 
+class PkgConfigLocationTest(unittest.TestCase):
+    def test_multiarch_libdir(self):
+        """Debian's GNUInstallDirs puts the library in lib/<triplet> (prefix /usr): bnorm.pc,
+        three folders below the prefix there, still finds the headers and the library."""
+        libdir = "lib/x86_64-linux-gnu"
+        with tempfile.TemporaryDirectory(prefix="bnorm-multiarch-") as scratch:
+            scratch = pathlib.Path(scratch)
+            run([CMAKE, "-S", SOURCE_DIR, "-B", scratch / "build", f"-DCMAKE_INSTALL_LIBDIR={libdir}",
+                 "-DBNORM_BUILD_TESTS=OFF", f"-DCMAKE_CXX_COMPILER={CXX}"])
+            prefix = scratch / "prefix"
+            shutil.copytree(InstalledTree.get() / "include", prefix / "include")
+            (prefix / libdir / "pkgconfig").mkdir(parents=True)
+            shutil.copy(InstalledTree.get() / "lib" / "libbnorm.a", prefix / libdir)
+            shutil.copy(scratch / "build" / "bnorm.pc", prefix / libdir / "pkgconfig")
+            env = dict(os.environ, PKG_CONFIG_PATH=str(prefix / libdir / "pkgconfig"))
+            asked = lambda variable: pathlib.Path(run(
+                ["pkg-config", f"--variable={variable}", "bnorm"], env=env).strip()).resolve()
+            self.assertEqual(asked("prefix"), prefix.resolve())
+            self.assertTrue((asked("includedir") / "bnorm" / "bnorm.hpp").is_file())
+            self.assertTrue((asked("libdir") / "libbnorm.a").is_file())
+
+
 class VersionTest(unittest.TestCase):
     def compatible(self, prefix, requested):
         """What the installed package answers find_package(bnorm `requested`)."""
