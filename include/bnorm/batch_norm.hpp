@@ -29,10 +29,11 @@ struct options {
   bnorm::framework framework = bnorm::framework::torch;
   /// Train or eval.
   bnorm::mode mode = bnorm::mode::train;
-  /// Added to the variance; unset: the framework's (torch 1e-5, keras 1e-3...).
+  /// Added to the variance, finite and at least 0; unset: the framework's (torch 1e-5, keras
+  /// 1e-3...).
   std::optional<double> eps;
-  /// In the framework's own meaning (torch 0.1 weights the batch, keras 0.99 the old value);
-  /// unset: the framework's default.
+  /// In [0, 1], in the framework's own meaning (torch 0.1 weights the batch, keras 0.99 the old
+  /// value); unset: the framework's default.
   std::optional<double> momentum;
   /// PyTorch's momentum=None: the running statistics are the average of every batch so far,
   /// counted by num_batches_tracked.
@@ -100,8 +101,9 @@ struct normalized : step_result {
 
 /// One batch-normalization step on `x`, row-major, whose channels lie along `opts.axis`.
 /// Computed in double and rounded once to float, as bnorm computes a float32 file.  Throws
-/// usage_error (eval mode without running statistics) or data_error (rank, axis, one value
-/// per channel in training, state lengths, a NaN or negative running variance).
+/// usage_error (eval mode without running statistics, an eps or momentum out of range) or
+/// data_error (rank, axis, one value per channel in training, state lengths, a NaN or negative
+/// running variance).
 normalized<float> normalize(const xt::xarray<float>& x, const options& opts = {},
                             const layer_state& state = {});
 

@@ -64,3 +64,25 @@ TEST_CASE("normalize's errors are bnorm::error's subclasses, naming what is wron
   CHECK_THROWS_AS(bnorm::tensor_file("/nonexistent/x.npy"), bnorm::io_error);
   CHECK_THROWS_AS(bnorm::tensor_file("x.npy", "no-such-format"), bnorm::usage_error);
 }
+
+TEST_CASE("normalize refuses an eps or a momentum no framework takes, as bnorm apply does") {
+  const xt::xarray<double> x = {{1, 2}, {3, 6}};
+  const auto with = [&](std::optional<double> eps, std::optional<double> momentum) {
+    bnorm::options opts;
+    opts.eps = eps;
+    opts.momentum = momentum;
+    return bnorm::normalize(x, opts);
+  };
+  CHECK_THROWS_WITH_AS(with(-1, {}), "eps must be a finite number at least 0, not -1",
+                       bnorm::usage_error);
+  CHECK_THROWS_WITH_AS(with(std::nan(""), {}), "eps must be a finite number at least 0, not NaN",
+                       bnorm::usage_error);
+  CHECK_THROWS_AS(with(HUGE_VAL, {}), bnorm::usage_error);
+  CHECK_THROWS_WITH_AS(with({}, 1.5), "momentum must be a number in [0, 1], not 1.5",
+                       bnorm::usage_error);
+  CHECK_THROWS_AS(with({}, -0.1), bnorm::usage_error);
+  CHECK_THROWS_AS(with({}, std::nan("")), bnorm::usage_error);
+  // The ends are a framework's: eps 0, momentum 0 and 1.
+  CHECK_NOTHROW(with(0, 0));
+  CHECK_NOTHROW(with(1e-5, 1));
+}
