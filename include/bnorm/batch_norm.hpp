@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <optional>
 #include <vector>
-#include <xtensor/xarray.hpp>
 #include <xtensor/xexpression.hpp>
 
+#include <bnorm/array.hpp>
 #include <bnorm/half.hpp>
 
 namespace bnorm {
@@ -96,7 +96,7 @@ struct step_result {
 template <class T>
 struct normalized : step_result {
   /// The normalized tensor, of the input's shape.
-  xt::xarray<T> output;
+  bnorm::array<T> output;
 };
 
 /// One batch-normalization step on `x`, row-major, whose channels lie along `opts.axis`.
@@ -104,23 +104,23 @@ struct normalized : step_result {
 /// usage_error (eval mode without running statistics, an eps or momentum out of range) or
 /// data_error (rank, axis, one value per channel in training, state lengths, a NaN or negative
 /// running variance).
-normalized<float> normalize(const xt::xarray<float>& x, const options& opts = {},
+normalized<float> normalize(const array<float>& x, const options& opts = {},
                             const layer_state& state = {});
 
 /// normalize() on double, with double-double moments, as bnorm computes a float64 file.
-normalized<double> normalize(const xt::xarray<double>& x, const options& opts = {},
+normalized<double> normalize(const array<double>& x, const options& opts = {},
                              const layer_state& state = {});
 
 /// normalize() on binary16, rounded once to the nearest half (ties to even).
-normalized<half> normalize(const xt::xarray<half>& x, const options& opts = {},
+normalized<half> normalize(const array<half>& x, const options& opts = {},
                            const layer_state& state = {});
 
-/// normalize() on any xtensor expression of float, double or half (an xt::xtensor, a view),
-/// evaluated into an xt::xarray first.
+/// normalize() on any xtensor expression of float, double or half (an xt::xtensor, a view, an
+/// xt::xarray of another allocator or layout), evaluated into a bnorm::array first.
 template <class E>
 normalized<typename E::value_type> normalize(const xt::xexpression<E>& x, const options& opts = {},
                                              const layer_state& state = {}) {
-  return normalize(xt::xarray<typename E::value_type>(x.derived_cast()), opts, state);
+  return normalize(array<typename E::value_type>(x.derived_cast()), opts, state);
 }
 
 }  // namespace bnorm

@@ -242,6 +242,17 @@ class ConsumerTest(unittest.TestCase):
                                        self.x32.double().var(dims, unbiased=False).numpy(),
                                        rtol=1e-13)
 
+    def test_consumer_with_xsimd(self):
+        """A consumer built with XTENSOR_USE_XSIMD (xtensor::use_xsimd), whose xt::xarray has
+        xsimd's aligned allocator, links the same library and computes the same numbers."""
+        program = self.dir / "consumer-xsimd"
+        run([CXX, *SANITIZE, "-std=c++20", "-O1", "-DXTENSOR_USE_XSIMD",
+             SOURCE_DIR / "tests" / "consumer" / "main.cpp", "-o", program,
+             *InstalledTree.pkg_config("--cflags", "--libs", "--static")])
+        self.assertEqual(parse(run([program, self.dir])).keys(), self.by_pkg_config.keys())
+        for key, values in parse(run([program, self.dir])).items():
+            np.testing.assert_array_equal(values, self.by_pkg_config[key], key)
+
     def test_named_tensors_and_errors(self):
         for out in self.each_build():
             self.assertEqual(out["state.format"], ["npz"])

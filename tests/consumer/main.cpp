@@ -17,7 +17,7 @@ void print(const std::string& key, const std::vector<double>& values) {
 }
 
 template <class T>
-void print(const std::string& key, const xt::xarray<T>& values) {
+void print(const std::string& key, const bnorm::array<T>& values) {
   std::vector<double> out;
   for (const T& v : values) out.push_back(static_cast<double>(v));
   print(key, out);
