@@ -17,11 +17,23 @@ namespace bnorm {
 /// The framework whose batch normalization a step reproduces: what eps and momentum mean,
 /// which variance feeds running_var, and the defaults.  The names are those of bnorm's
 /// --convention (`tf_fused` is "tf-fused").
-enum class framework { torch, keras, onnx, tf_fused, caffe, flax };
+enum class framework {
+  torch,  ///< PyTorch's BatchNorm: eps 1e-5, momentum 0.1 weighting the batch, axis 1.
+  keras,  ///< Keras 3's BatchNormalization: eps 1e-3, momentum 0.99 of the old value, axis -1.
+  onnx,   ///< ONNX's BatchNormalization: eps 1e-5, momentum 0.9 of the old value, axis 1.
+  /// TensorFlow's fused kernel (tf.keras, fused=True): eps 1e-3 (at least 1.001e-5), momentum
+  /// 0.99 of the old value, axis -1, 4-D and 5-D tensors.
+  tf_fused,
+  caffe,  ///< Caffe's BatchNorm: no weight and bias, moving_average_fraction 0.999.
+  flax,   ///< Flax linen's BatchNorm: eps 1e-5, momentum 0.99 of the old value, axis -1.
+};
 
 /// Training normalizes with the batch's statistics and updates the running ones; evaluation
 /// normalizes with the running statistics.
-enum class mode { train, eval };
+enum class mode {
+  train,  ///< Normalize with the batch's statistics, and update the running ones.
+  eval,   ///< Normalize with the running statistics (without them, the batch's); none change.
+};
 
 /// How a step computes.  A number left unset is the framework's default.
 struct options {
@@ -38,7 +50,8 @@ struct options {
   /// PyTorch's momentum=None: the running statistics are the average of every batch so far,
   /// counted by num_batches_tracked.
   bool cumulative_average = false;
-  /// The channel axis, negative from the end; unset: the framework's (1, or -1 for keras).
+  /// The channel axis, negative from the end; unset: the framework's (1; -1 for keras, tf_fused and
+  /// flax).
   std::optional<long long> axis;
   /// False: the layer has no weight and bias (PyTorch's affine=False); the state's go unused.
   /// Caffe's BatchNorm has none whatever this says (its Scale layer is another layer).
