@@ -3,6 +3,7 @@
 // xtensor arrays and on tensor files.  Link the CMake target bnorm::core, or pkg-config's bnorm.
 #pragma once
 
+#include <bnorm/array.hpp>
 #include <bnorm/batch_norm.hpp>
 #include <bnorm/error.hpp>
 #include <bnorm/file_batch_norm.hpp>

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 namespace bnorm {
 
@@ -20,6 +21,11 @@ struct half {
   explicit half(double value);
   /// The binary16 nearest to `value`, ties to even.
   explicit half(float value) : half(static_cast<double>(value)) {}
+  /// The binary16 nearest to the integer `value`, ties to even (xtensor's zeros and ones make
+  /// their T from an int).  Through double, exactly: an integer that double rounds is far
+  /// beyond the largest half, and infinity either way.
+  template <class I, std::enable_if_t<std::is_integral_v<I>, int> = 0>
+  explicit half(I value) : half(static_cast<double>(value)) {}
 
   /// The half whose bit pattern is `bits`.
   static constexpr half from_bits(std::uint16_t bits) {

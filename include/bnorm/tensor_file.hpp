@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // Any tensor file bnorm reads, opened as named tensors: their names, shapes and types, and
-// each read into an xt::xarray when asked.
+// each read into an xt::xarray (a bnorm::array) when asked.
 #pragma once
 
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
-#include <xtensor/xarray.hpp>
 
+#include <bnorm/array.hpp>
 #include <bnorm/half.hpp>
 
 namespace bnorm {
@@ -50,15 +50,15 @@ class tensor_file {
   /// by correct rounding.  Throws usage_error for a name the file lacks (listing them), or
   /// for an empty name in a file of several; data_error for malformed data.
   template <class T>
-  xt::xarray<T> read(const std::string& name = {}) const;
+  array<T> read(const std::string& name = {}) const;
 
  private:
   class archive;
   std::unique_ptr<archive> archive_;
 };
 
-extern template xt::xarray<float> tensor_file::read<float>(const std::string&) const;
-extern template xt::xarray<double> tensor_file::read<double>(const std::string&) const;
-extern template xt::xarray<half> tensor_file::read<half>(const std::string&) const;
+extern template array<float> tensor_file::read<float>(const std::string&) const;
+extern template array<double> tensor_file::read<double>(const std::string&) const;
+extern template array<half> tensor_file::read<half>(const std::string&) const;
 
 }  // namespace bnorm

@@ -20,7 +20,7 @@ constexpr dtype dtype_of() {
 }
 
 template <class T>
-normalized<T> normalize_as(const xt::xarray<T>& x, const options& opts, const layer_state& state) {
+normalized<T> normalize_as(const array<T>& x, const options& opts, const layer_state& state) {
   const tensor_info info{dtype_of<T>(), {x.shape().begin(), x.shape().end()}, false};
   const bn_plan plan = plan_batch_norm(info, lib::config_of(opts), lib::state_of(state), true);
   std::vector<double> values(x.size());
@@ -33,7 +33,7 @@ normalized<T> normalize_as(const xt::xarray<T>& x, const options& opts, const la
   normalized<T> out;
   out.state = lib::public_state(result.state);
   out.batch = lib::public_statistics(result.batch);
-  out.output = xt::xarray<T>::from_shape(x.shape());
+  out.output = array<T>::from_shape(x.shape());
   std::transform(sink.values().begin(), sink.values().end(), out.output.storage().begin(),
                  [](double v) { return static_cast<T>(v); });
   return out;
@@ -41,18 +41,16 @@ normalized<T> normalize_as(const xt::xarray<T>& x, const options& opts, const la
 
 }  // namespace
 
-normalized<float> normalize(const xt::xarray<float>& x, const options& opts,
-                            const layer_state& state) {
+normalized<float> normalize(const array<float>& x, const options& opts, const layer_state& state) {
   return normalize_as(x, opts, state);
 }
 
-normalized<double> normalize(const xt::xarray<double>& x, const options& opts,
+normalized<double> normalize(const array<double>& x, const options& opts,
                              const layer_state& state) {
   return normalize_as(x, opts, state);
 }
 
-normalized<half> normalize(const xt::xarray<half>& x, const options& opts,
-                           const layer_state& state) {
+normalized<half> normalize(const array<half>& x, const options& opts, const layer_state& state) {
   return normalize_as(x, opts, state);
 }
 

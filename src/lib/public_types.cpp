@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "public_types.hpp"
 
+#include <cmath>
+
 #include "convention.hpp"
 #include "error.hpp"
 #include "formats/registry.hpp"
+#include "number_format.hpp"
 
 namespace bnorm::lib {
 
@@ -28,16 +31,31 @@ std::string_view convention_name(framework f) {
   throw usage_error("unknown framework " + std::to_string(static_cast<int>(f)));
 }
 
+// The CLI's checks of --eps and --momentum, in the library's terms: a NaN, a negative eps or a
+// momentum outside [0, 1] would give NaN outputs or running statistics without a word.
+void check_numbers(const options& opts) {
+  if (opts.eps && !(std::isfinite(*opts.eps) && *opts.eps >= 0)) {
+    throw usage_error("eps must be a finite number at least 0, not " +
+                      format_number(*opts.eps, dtype::float64()));
+  }
+  if (opts.momentum && !(*opts.momentum >= 0 && *opts.momentum <= 1)) {
+    throw usage_error("momentum must be a number in [0, 1], not " +
+                      format_number(*opts.momentum, dtype::float64()));
+  }
+}
+
 }  // namespace
 
 bn_config config_of(const options& opts) {
+  check_numbers(opts);
   bn_config config = default_config(find_convention(convention_name(opts.framework)));
   config.mode = opts.mode == mode::train ? bn_mode::train : bn_mode::eval;
   if (opts.eps) config.eps = *opts.eps;
   if (opts.momentum) config.momentum = *opts.momentum;
   if (opts.cumulative_average) config.momentum = std::nullopt;
   if (opts.axis) config.axis = *opts.axis;
-  config.affine = opts.affine;
+  // As --no-affine: a framework whose layer has no weight and bias (Caffe) has none either way.
+  config.affine = config.affine && opts.affine;
   config.track_running_stats = opts.track_running_stats;
   config.virtual_batch_size = opts.virtual_batch_size;
   return config;

@@ -50,7 +50,7 @@ std::vector<tensor_entry> tensor_file::tensors() const {
 }
 
 template <class T>
-xt::xarray<T> tensor_file::read(const std::string& name) const {
+array<T> tensor_file::read(const std::string& name) const {
   const std::unique_ptr<tensor_source> source = pick_tensor(archive_->tensors(), name);
   const tensor_info& info = source->info();
   std::vector<double> values(info.element_count());
@@ -59,14 +59,14 @@ xt::xarray<T> tensor_file::read(const std::string& name) const {
   const auto in_file = xt::adapt<xt::layout_type::dynamic>(
       values, info.shape,
       info.fortran_order ? xt::layout_type::column_major : xt::layout_type::row_major);
-  xt::xarray<T> out = xt::xarray<T>::from_shape(info.shape);
+  array<T> out = array<T>::from_shape(info.shape);
   std::transform(in_file.begin(), in_file.end(), out.begin(),
                  [](double v) { return static_cast<T>(v); });
   return out;
 }
 
-template xt::xarray<float> tensor_file::read<float>(const std::string&) const;
-template xt::xarray<double> tensor_file::read<double>(const std::string&) const;
-template xt::xarray<half> tensor_file::read<half>(const std::string&) const;
+template array<float> tensor_file::read<float>(const std::string&) const;
+template array<double> tensor_file::read<double>(const std::string&) const;
+template array<half> tensor_file::read<half>(const std::string&) const;
 
 }  // namespace bnorm

@@ -4,6 +4,7 @@ scratch prefix, then tests/consumer built against it with find_package(bnorm) an
 pkg-config and a plain compiler command, run on tensors made here, and every number it prints
 checked against torch, computed here.  Also the README's "Use bnorm from C++" program, and the
 version that `bnorm --version`, the CMake package and bnorm.pc state."""
+import json
 import os
 import pathlib
 import re
@@ -174,6 +175,48 @@ class ConsumerTest(unittest.TestCase):
             np.testing.assert_allclose(out["keras.running_mean"], rm.numpy(), rtol=1e-13)
             np.testing.assert_allclose(out["keras.running_var"], rv.numpy(), rtol=1e-13)
 
+    def test_every_convention_is_bnorm_apply(self):
+        """Each framework's step, train and eval, on float32, float64 and float16, is the one
+        `bnorm apply --convention` computes, to the bit (the CLI's conventions are checked
+        against the frameworks by tests/golden); so is its running state."""
+        scratch = pathlib.Path(tempfile.mkdtemp(prefix="bnorm-conventions-"))
+        self.addCleanup(shutil.rmtree, scratch, ignore_errors=True)
+        for convention in ("torch", "keras", "onnx", "tf-fused", "caffe", "flax"):
+            for mode in ("train", "eval"):
+                key = f"{convention}.{mode}"
+                for dtype, name in (("float32", "x32.npy"), ("float64", "x64.npy"),
+                                    ("float16", "x16.npy")):
+                    out, stats = scratch / f"{key}.{dtype}.npy", scratch / f"{key}.json"
+                    result = cli_support.run(
+                        ["apply", self.dir / name, "-o", out, "--convention", convention,
+                         "--mode", mode, "--axis", "1", "--state", self.dir / "state.npz",
+                         "--stats-out", stats, "-q"])
+                    self.assertEqual(result.status, 0, result.stderr)
+                    expected = np.load(out)
+                    self.assertEqual(expected.dtype, np.dtype(dtype))
+                    for by, got in zip(("find_package", "pkg-config"),
+                                       (self.by_cmake, self.by_pkg_config)):
+                        with self.subTest(step=f"{key}.{dtype}", build=by):
+                            np.testing.assert_array_equal(
+                                got[f"{key}.{dtype}.output"].astype(expected.dtype),
+                                expected.ravel())
+                            if dtype == "float32":
+                                state = json.loads(stats.read_text())
+                                for field in ("running_mean", "running_var"):
+                                    np.testing.assert_array_equal(got[f"{key}.float32.{field}"],
+                                                                  state[field])
+
+    def test_caffe_has_no_weight_and_bias(self):
+        # Caffe's BatchNorm layer has no scale and shift (a separate Scale layer has them): the
+        # state's weight and bias go unused, as torch's affine=False computes it.
+        x = self.x32.double()
+        rm, rv = self.running_mean.clone(), self.running_var.clone()
+        train = F.batch_norm(x, rm.clone(), rv.clone(), None, None, training=True, eps=1e-5)
+        evaluated = F.batch_norm(x, rm, rv, None, None, training=False, eps=1e-5)
+        for out in self.each_build():
+            within_ulp(self, out["caffe.train.float32.output"], train.numpy(), np.float32)
+            within_ulp(self, out["caffe.eval.float32.output"], evaluated.numpy(), np.float32)
+
     def test_streaming_apply_and_stats(self):
         y, rm, rv = self.torch_step(self.x32, True)
         applied = np.load(self.dir / "applied.npy")
@@ -198,6 +241,17 @@ class ConsumerTest(unittest.TestCase):
             np.testing.assert_allclose(out["merged.var"],
                                        self.x32.double().var(dims, unbiased=False).numpy(),
                                        rtol=1e-13)
+
+    def test_consumer_with_xsimd(self):
+        """A consumer built with XTENSOR_USE_XSIMD (xtensor::use_xsimd), whose xt::xarray has
+        xsimd's aligned allocator, links the same library and computes the same numbers."""
+        program = self.dir / "consumer-xsimd"
+        run([CXX, *SANITIZE, "-std=c++20", "-O1", "-DXTENSOR_USE_XSIMD",
+             SOURCE_DIR / "tests" / "consumer" / "main.cpp", "-o", program,
+             *InstalledTree.pkg_config("--cflags", "--libs", "--static")])
+        self.assertEqual(parse(run([program, self.dir])).keys(), self.by_pkg_config.keys())
+        for key, values in parse(run([program, self.dir])).items():
+            np.testing.assert_array_equal(values, self.by_pkg_config[key], key)
 
     def test_named_tensors_and_errors(self):
         for out in self.each_build():
@@ -277,6 +331,28 @@ class ReadmeProgramTest(unittest.TestCase):
         self.assertEqual(lines[1].split()[0], "running_var:")
         np.testing.assert_allclose([float(v) for v in lines[1].split()[1:]], rv.numpy(),
                                    rtol=1e-6)
+
+
+class PkgConfigLocationTest(unittest.TestCase):
+    def test_multiarch_libdir(self):
+        """Debian's GNUInstallDirs puts the library in lib/<triplet> (prefix /usr): bnorm.pc,
+        three folders below the prefix there, still finds the headers and the library."""
+        libdir = "lib/x86_64-linux-gnu"
+        with tempfile.TemporaryDirectory(prefix="bnorm-multiarch-") as scratch:
+            scratch = pathlib.Path(scratch)
+            run([CMAKE, "-S", SOURCE_DIR, "-B", scratch / "build", f"-DCMAKE_INSTALL_LIBDIR={libdir}",
+                 "-DBNORM_BUILD_TESTS=OFF", f"-DCMAKE_CXX_COMPILER={CXX}"])
+            prefix = scratch / "prefix"
+            shutil.copytree(InstalledTree.get() / "include", prefix / "include")
+            (prefix / libdir / "pkgconfig").mkdir(parents=True)
+            shutil.copy(InstalledTree.get() / "lib" / "libbnorm.a", prefix / libdir)
+            shutil.copy(scratch / "build" / "bnorm.pc", prefix / libdir / "pkgconfig")
+            env = dict(os.environ, PKG_CONFIG_PATH=str(prefix / libdir / "pkgconfig"))
+            asked = lambda variable: pathlib.Path(run(
+                ["pkg-config", f"--variable={variable}", "bnorm"], env=env).strip()).resolve()
+            self.assertEqual(asked("prefix"), prefix.resolve())
+            self.assertTrue((asked("includedir") / "bnorm" / "bnorm.hpp").is_file())
+            self.assertTrue((asked("libdir") / "libbnorm.a").is_file())
 
 
 class VersionTest(unittest.TestCase):

@@ -17,7 +17,7 @@ void print(const std::string& key, const std::vector<double>& values) {
 }
 
 template <class T>
-void print(const std::string& key, const xt::xarray<T>& values) {
+void print(const std::string& key, const bnorm::array<T>& values) {
   std::vector<double> out;
   for (const T& v : values) out.push_back(static_cast<double>(v));
   print(key, out);
@@ -102,6 +102,25 @@ int main(int argc, char** argv) {
   const bnorm::normalized<float> train_keras = bnorm::normalize(nhwc, keras, state);
   print("keras.output", train_keras.output);
   print("keras", train_keras);
+
+  // Every framework, train and eval, each type, channels on axis 1 (the state's 3): the test
+  // checks each against `bnorm apply --convention`.
+  const char* const frameworks[] = {"torch", "keras", "onnx", "tf-fused", "caffe", "flax"};
+  for (int f = 0; f < 6; ++f) {
+    for (const bnorm::mode m : {bnorm::mode::train, bnorm::mode::eval}) {
+      bnorm::options o;
+      o.framework = static_cast<bnorm::framework>(f);
+      o.mode = m;
+      o.axis = 1;
+      const std::string key =
+          std::string(frameworks[f]) + (m == bnorm::mode::train ? ".train" : ".eval");
+      const bnorm::normalized<float> r32 = bnorm::normalize(x32, o, state);
+      print(key + ".float32.output", r32.output);
+      print(key + ".float32", r32);
+      print(key + ".float64.output", bnorm::normalize(x64, o, state).output);
+      print(key + ".float16.output", bnorm::normalize(x16, o, state).output);
+    }
+  }
 
   // Streaming: a file to a file, and a file's statistics.
   print("apply", bnorm::apply_file(dir + "/x32.npy", dir + "/applied.npy", {}, state));

@@ -6,6 +6,8 @@
 
 #include <bnorm/bnorm.hpp>
 #include <cmath>
+#include <cstdint>
+#include <xtensor/xbuilder.hpp>
 #include <xtensor/xtensor.hpp>
 #include <xtensor/xview.hpp>
 
@@ -21,6 +23,18 @@ TEST_CASE("bnorm::half rounds to binary16's nearest pattern, ties to even") {
   CHECK(bnorm::half(1.0 + std::ldexp(1.0, -11) + std::ldexp(1.0, -40)).bits == 0x3C01);
   CHECK(static_cast<double>(bnorm::half::from_bits(0x3555)) == 0x1.554p-2);
   CHECK(static_cast<float>(bnorm::half::from_bits(0x0001)) == std::ldexp(1.0f, -24));
+}
+
+TEST_CASE("bnorm::half is made from an integer, as xtensor's zeros and ones make their T") {
+  CHECK(bnorm::half(1).bits == 0x3C00);
+  CHECK(bnorm::half(-2).bits == 0xC000);
+  CHECK(bnorm::half(2049u).bits == 0x6800);    // halfway between 2048 and 2050: to even
+  CHECK(bnorm::half(65504LL).bits == 0x7BFF);  // the largest finite half
+  CHECK(bnorm::half(std::int64_t{1} << 62).bits == 0x7C00);  // beyond it: infinity
+  const xt::xarray<bnorm::half> zeros = xt::zeros<bnorm::half>({2, 3});
+  CHECK(zeros(1, 2).bits == 0x0000);
+  const xt::xarray<bnorm::half> ones = xt::ones<bnorm::half>({2});
+  CHECK(ones(1).bits == 0x3C00);
 }
 
 TEST_CASE("normalize takes an xt::xtensor and a view, as an xt::xarray of their values") {
@@ -49,4 +63,26 @@ TEST_CASE("normalize's errors are bnorm::error's subclasses, naming what is wron
   CHECK_THROWS_AS(bnorm::normalize(x, {}, three), bnorm::data_error);
   CHECK_THROWS_AS(bnorm::tensor_file("/nonexistent/x.npy"), bnorm::io_error);
   CHECK_THROWS_AS(bnorm::tensor_file("x.npy", "no-such-format"), bnorm::usage_error);
+}
+
+TEST_CASE("normalize refuses an eps or a momentum no framework takes, as bnorm apply does") {
+  const xt::xarray<double> x = {{1, 2}, {3, 6}};
+  const auto with = [&](std::optional<double> eps, std::optional<double> momentum) {
+    bnorm::options opts;
+    opts.eps = eps;
+    opts.momentum = momentum;
+    return bnorm::normalize(x, opts);
+  };
+  CHECK_THROWS_WITH_AS(with(-1, {}), "eps must be a finite number at least 0, not -1",
+                       bnorm::usage_error);
+  CHECK_THROWS_WITH_AS(with(std::nan(""), {}), "eps must be a finite number at least 0, not NaN",
+                       bnorm::usage_error);
+  CHECK_THROWS_AS(with(HUGE_VAL, {}), bnorm::usage_error);
+  CHECK_THROWS_WITH_AS(with({}, 1.5), "momentum must be a number in [0, 1], not 1.5",
+                       bnorm::usage_error);
+  CHECK_THROWS_AS(with({}, -0.1), bnorm::usage_error);
+  CHECK_THROWS_AS(with({}, std::nan("")), bnorm::usage_error);
+  // The ends are a framework's: eps 0, momentum 0 and 1.
+  CHECK_NOTHROW(with(0, 0));
+  CHECK_NOTHROW(with(1e-5, 1));
 }
