@@ -27,6 +27,10 @@ test_packages=(doctest-dev python3 python3-numpy python3-pandas python3-torch py
 BNORM_EXTRA_PACKAGES="${test_packages[*]}" BNORM_CMAKE_ARGS=-DBNORM_BUILD_TESTS=ON \
   "$root/scripts/setup.sh" || exit 1
 cd "$root"
+# Each step's seconds, for CI's budget of 25 minutes (bash's SECONDS counts from the start).
+step_start=$SECONDS
+step_done() { echo "-- $1: $((SECONDS - step_start)) s"; step_start=$SECONDS; }
+step_done "set-up and Release build"
 
 passed=0 failed=0
 # Runs ctest in $1, echoing its output, and adds its counts to the totals.
@@ -47,11 +51,14 @@ run_ctest() {
 
 echo "== tests (Release)"
 run_ctest "$build_dir"
+step_done "Release tests"
 
 echo "== tests under AddressSanitizer and UndefinedBehaviorSanitizer (dev preset)"
 dev_log=$(mktemp)
 if cmake --preset dev >"$dev_log" 2>&1 && cmake --build --preset dev -j"$(nproc)" >>"$dev_log" 2>&1; then
+  step_done "dev build"
   run_ctest "$root/build-dev"
+  step_done "dev tests"
 else
   cat "$dev_log"
   failed=$((failed + 1))
@@ -68,5 +75,7 @@ for target in npy json_tensor state npz safetensors sniffed pickle torch onnx on
   fi
 done
 
+step_done "fuzz build and fuzzers"
+echo "-- in all: $SECONDS s"
 echo "suite: $passed passed, $failed failed"
 ((failed == 0))
