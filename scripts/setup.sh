@@ -1,34 +1,30 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# One set-up for every entry point (quick start, tests, CI): install what is missing from
-# Debian's packages, then configure and build.  Idempotent: packages already present are
-# not asked for again, and an existing build folder is reused.
+# Installs what building and running bnorm need (missing Debian packages only), then configures
+# and builds.  The quick start and the test command both start here; the test command passes
+# what only its tests need in BNORM_EXTRA_PACKAGES, so that apt runs once for both.
+# Idempotent: packages already present are not asked for again, apt-get update runs only when
+# something is missing, and an existing build folder is reused.
+#   BNORM_BUILD_DIR  the build folder (default: build/ in the checkout)
+#   BNORM_TARGETS    the targets to build, space-separated (default: all)
+#   BNORM_EXTRA_PACKAGES  more packages to install in the same apt run
+#   BNORM_CMAKE_ARGS      more arguments to the configure step (e.g. -DBNORM_BUILD_TESTS=ON)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${BNORM_BUILD_DIR:-$root/build}
 
-# What the build and the test suite need.  python3-numpy is the reference the tests compare
-# against; clang and its runtime build the fuzzers; chromium renders `bnorm stats --plot`'s
-# SVG in a test; GNU parallel runs the README's sharded-statistics recipe in a test; groff-base
-# and man-db render the generated man page in a test; dpkg-dev (dpkg-shlibdeps) computes the
-# .deb's Depends for `cpack -G DEB`, which a test builds, and `file` checks it is stripped.
-# zsh (19 MB with its function library) runs the zsh completion in a test, as bash runs
-# bash's.  libonnx-dev gives ONNX's schema (onnx.proto), which protoc (protobuf-compiler)
-# compiles and libprotobuf-dev's static library runs; python3-onnx builds the test models and
-# checks folded ones, and libonnx-testdata's batch-norm cases are golden cases.
-# python3-torch (PyTorch 1.13) is the reference of the grid tests, which compare bnorm with
-# torch.nn.functional.batch_norm live over layouts, dtypes and special values; the committed
-# golden files are regenerated with it too.
+# What the build needs, and nothing only the tests need (those are scripts/test.sh's list).
+# The header-only libraries (CLI11, nlohmann/json, xtensor with xtl and xsimd, fast_float) are
+# compiled in; zlib inflates .npz members; libonnx-dev gives ONNX's schema (onnx.proto), which
+# protoc (protobuf-compiler) compiles and libprotobuf-dev's static library runs.
 packages=(cmake make g++ pkg-config
           libcli11-dev nlohmann-json3-dev xtensor-dev xtl-dev libxsimd-dev
-          libfast-float-dev zlib1g-dev doctest-dev python3 python3-numpy python3-torch
-          libonnx-dev libprotobuf-dev protobuf-compiler python3-onnx libonnx-testdata
-          clang libclang-rt-14-dev chromium parallel
-          groff-base man-db dpkg-dev file zsh)
+          libfast-float-dev zlib1g-dev libonnx-dev libprotobuf-dev protobuf-compiler)
+read -r -a extra <<<"${BNORM_EXTRA_PACKAGES:-}"
 
 missing=()
-for p in "${packages[@]}"; do
+for p in "${packages[@]}" "${extra[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ $status == "install ok installed" ]] || missing+=("$p")
 done
@@ -42,11 +38,15 @@ if ((${#missing[@]})); then
     "${missing[@]}" >/dev/null
 fi
 
+read -r -a cmake_args <<<"${BNORM_CMAKE_ARGS:-}"
+read -r -a targets <<<"${BNORM_TARGETS:-}"
+target_args=()
+((${#targets[@]})) && target_args=(--target "${targets[@]}")
 # The build's chatter goes to a log that is shown only when something fails.
 mkdir -p "$build_dir"
 log=$build_dir/setup.log
-if ! { cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release &&
-       cmake --build "$build_dir" -j"$(nproc)"; } >"$log" 2>&1; then
+if ! { cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release "${cmake_args[@]}" &&
+       cmake --build "$build_dir" -j"$(nproc)" "${target_args[@]}"; } >"$log" 2>&1; then
   cat "$log" >&2
   echo "setup: build failed (log: $log)" >&2
   exit 1

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "apply_command.hpp"
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <iostream>
 #include <optional>

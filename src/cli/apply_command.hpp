@@ -2,9 +2,8 @@
 // `bnorm apply`: normalize a tensor file with one batch-normalization step.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include "apply_run.hpp"
+#include "cli11_forward.hpp"
 
 namespace bnorm::cli {
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "backward_command.hpp"
 
+#include <CLI/CLI.hpp>
 #include <optional>
 
 #include "backward.hpp"

@@ -2,10 +2,10 @@
 // `bnorm backward`: the gradient of a batch-normalization step, as PyTorch's autograd gives it.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <string>
 
 #include "batch_norm.hpp"
+#include "cli11_forward.hpp"
 #include "layer_flags.hpp"
 #include "state_input.hpp"
 #include "tensor_pipeline.hpp"

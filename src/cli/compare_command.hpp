@@ -3,9 +3,9 @@
 // Exit 0 when they are, 1 when they are not, like cmp and diff.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <string>
 
+#include "cli11_forward.hpp"
 #include "formats/codec.hpp"
 #include "tensor_compare.hpp"
 

@@ -19,7 +19,7 @@ std::vector<std::string> option_words(const CLI::Option& o) {
   return words;
 }
 
-std::vector<std::string> subcommand_names(const CLI::App& app) {
+std::vector<std::string> subcommand_words(const CLI::App& app) {
   std::vector<std::string> names;
   for (const CLI::App* command : subcommands_of(app)) names.push_back(command->get_name());
   return names;
@@ -110,7 +110,7 @@ std::string zsh_arguments(const CLI::App& command) {
 }  // namespace
 
 std::string bash_completion(const CLI::App& app) {
-  const std::string subcommands = joined(subcommand_names(app));
+  const std::string subcommands = joined(subcommand_words(app));
   std::string top_words;
   for (const CLI::Option* o : options_of(app)) {
     top_words += (top_words.empty() ? "" : " ") + joined(option_words(*o));
@@ -144,7 +144,7 @@ std::string bash_completion(const CLI::App& app) {
       "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
       "    case ${COMP_WORDS[i]} in\n"
       "      " +
-      joined(subcommand_names(app), "|") +
+      joined(subcommand_words(app), "|") +
       ") subcommand=${COMP_WORDS[i]}; break ;;\n"
       "    esac\n"
       "  done\n"

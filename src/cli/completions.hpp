@@ -4,8 +4,9 @@
 // where an option or positional takes a FILE.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <string>
+
+#include "cli11_forward.hpp"
 
 namespace bnorm::cli {
 

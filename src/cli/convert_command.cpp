@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "convert_command.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include "error.hpp"
 #include "exit_status.hpp"
 #include "formats/registry.hpp"

@@ -2,10 +2,10 @@
 // `bnorm convert`: .npy ↔ JSON and float16/32/64, with the same readers and writers as apply.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
 
+#include "cli11_forward.hpp"
 #include "dtype.hpp"
 #include "tensor_pipeline.hpp"
 

@@ -2,6 +2,7 @@
 #include "fold_command.hpp"
 
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <optional>
 

@@ -3,10 +3,10 @@
 // model that holds a graph, every one it can be, each into its layer.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <string>
 
 #include "batch_norm.hpp"
+#include "cli11_forward.hpp"
 #include "layer_flags.hpp"
 #include "state_input.hpp"
 #include "tensor_pipeline.hpp"

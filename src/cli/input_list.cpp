@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "input_list.hpp"
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <filesystem>
 #include <system_error>

@@ -4,9 +4,10 @@
 // xargs -0 give them), expanded into one list before anything is read.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
+
+#include "cli11_forward.hpp"
 
 namespace bnorm::cli {
 

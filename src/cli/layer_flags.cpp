@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "layer_flags.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include "error.hpp"
 #include "formats/registry.hpp"
 #include "parse_number.hpp"

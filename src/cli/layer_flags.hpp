@@ -4,10 +4,10 @@
 // validation into the configuration the core takes.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <string>
 
 #include "batch_norm.hpp"
+#include "cli11_forward.hpp"
 
 namespace bnorm::cli {
 

@@ -2,6 +2,7 @@
 #include "layers_command.hpp"
 
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -92,7 +93,7 @@ std::size_t channel_total(const std::vector<model_layer>& layers) {
 }
 
 // Four significant digits: enough to tell a layer's spread, and a table fits a wide terminal.
-std::string short_number(double value) {
+std::string four_digit_number(double value) {
   if (std::isnan(value)) return "nan";
   if (std::isinf(value)) return value < 0 ? "-inf" : "inf";
   char buffer[32];
@@ -250,9 +251,9 @@ std::string layers_table(const std::string& file, const std::vector<model_layer>
       return;
     }
     const value_summary s = summarize(v);
-    row.push_back(short_number(s.min));
-    row.push_back(short_number(s.max));
-    if (median) row.push_back(short_number(s.median));
+    row.push_back(four_digit_number(s.min));
+    row.push_back(four_digit_number(s.max));
+    if (median) row.push_back(four_digit_number(s.median));
   };
   for (const model_layer& layer : layers) {
     std::vector<std::string> row{
@@ -302,7 +303,7 @@ std::string layers_table(const std::string& file, const std::vector<model_layer>
       out += padded(std::to_string(c), 7, false);
       for (const summarized_role& r : summarized) {
         const std::vector<double>& v = layer.*r.values;
-        out += " " + padded(c < v.size() ? short_number(v[c]) : "-", 13, false);
+        out += " " + padded(c < v.size() ? four_digit_number(v[c]) : "-", 13, false);
       }
       out += "\n";
     }

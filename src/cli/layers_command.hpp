@@ -4,10 +4,10 @@
 // CSV, and as a picture.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
 
+#include "cli11_forward.hpp"
 #include "formats/registry.hpp"
 
 namespace bnorm::cli {

@@ -3,8 +3,9 @@
 // the descriptions and defaults --help shows) and the prose of manual.cpp.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <string>
+
+#include "cli11_forward.hpp"
 
 namespace bnorm::cli {
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "merge_command.hpp"
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 
 #include "count_text.hpp"

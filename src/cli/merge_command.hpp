@@ -2,10 +2,10 @@
 // `bnorm merge`: combine the partial statistics of shards into those of the whole batch.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
 
+#include "cli11_forward.hpp"
 #include "input_list.hpp"
 
 namespace bnorm::cli {

@@ -2,6 +2,7 @@
 #include "run_feedback.hpp"
 
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdlib>
 #include <iostream>

@@ -3,12 +3,12 @@
 // progress bar on a terminal (unless --quiet) and, with --verbose, how the work was planned.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "batch_norm.hpp"
+#include "cli11_forward.hpp"
 
 namespace bnorm::cli {
 

@@ -2,6 +2,7 @@
 #include "stats_command.hpp"
 
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cmath>

@@ -2,11 +2,11 @@
 // `bnorm stats`: a batch's per-channel statistics as a table, JSON or CSV, and as a picture.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <string>
 
 #include "batch_norm.hpp"
 #include "channel_selection.hpp"
+#include "cli11_forward.hpp"
 #include "formats/registry.hpp"
 #include "input_list.hpp"
 #include "layer_flags.hpp"

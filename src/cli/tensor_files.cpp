@@ -2,6 +2,7 @@
 #include "tensor_files.hpp"
 
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include "error.hpp"
 #include "file_io.hpp"

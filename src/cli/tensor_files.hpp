@@ -4,10 +4,10 @@
 // for a format here comes from the registry.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
 
+#include "cli11_forward.hpp"
 #include "formats/registry.hpp"
 
 namespace bnorm::cli {

@@ -2,7 +2,7 @@
 #include "version_text.hpp"
 
 #include <zlib.h>
-#include <CLI/CLI.hpp>
+#include <CLI/Version.hpp>  // CLI11_VERSION: the rest of CLI11 costs seconds to compile
 #include <nlohmann/json.hpp>
 #include <xsimd/xsimd.hpp>
 #include <xtensor/xtensor_config.hpp>

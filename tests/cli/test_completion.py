@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The generated completions: bash's, run in bash the way readline calls it, and zsh's, typed
 into an interactive zsh on a pseudo-terminal (skipped where zsh is not installed;
-scripts/setup.sh installs it).
+scripts/test.sh installs it).
 
 The expected words come from bnorm's own --help (what CLI11 knows), so a flag added to a
 subcommand and missing from the completion fails here.

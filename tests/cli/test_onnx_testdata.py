@@ -45,7 +45,7 @@ def float32_ulps(got, want):
 
 
 @unittest.skipUnless(CASES, f"libonnx-testdata is not installed: no {DATA}/test_batchnorm_* "
-                            "(apt-get install libonnx-testdata; scripts/setup.sh installs it)")
+                            "(apt-get install libonnx-testdata; scripts/test.sh installs it)")
 class OnnxTestdata(ScratchTestCase):
     # The reference's float32 arithmetic (x - mean, / sqrt, * s, + bias, each rounded) against
     # bnorm's one rounding: |y| < 8 here, so 2e-6 is a few ulps.

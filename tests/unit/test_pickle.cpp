@@ -6,6 +6,7 @@
 
 #include "error.hpp"
 #include "formats/pickle.hpp"
+#include "test_scale.hpp"
 
 namespace pickle = bnorm::pickle;
 
@@ -298,12 +299,13 @@ TEST_CASE("pickle::load's work grows with the pickle's bytes, not faster") {
   REQUIRE(v->entries.size() == 1);
   CHECK(v->entries[0].second->integer == 2);
   // A str of 1 MiB set as a key 20,000 times through the memo: one entry, no copy of it each.
+  const int sets = bnorm_test::scaled(20000, 2000);
   pk reused;
   reused.op('}').str(std::string(std::size_t{1} << 20, 'k')).put(0).op('0');
-  for (int i = 0; i < 20000; ++i) reused.get(0).int1(i % 200).op('s');
+  for (int i = 0; i < sets; ++i) reused.get(0).int1(i % 200).op('s');
   v = pickle::load(reused.stop());
   REQUIRE(v->entries.size() == 1);
-  CHECK(v->entries[0].second->integer == 19999 % 200);
+  CHECK(v->entries[0].second->integer == (sets - 1) % 200);
   CHECK(clock::now() - start < std::chrono::seconds(3));
   // OrderedDict(L) of a list of 2^20 pairs, REDUCEd again and again: refused once the items
   // placed pass the bound, where each REDUCE re-placed them all.
