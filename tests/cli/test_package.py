@@ -301,15 +301,28 @@ class Installed(ScratchTestCase):
         self.assertIn(f"\n -- {fields['Maintainer']}  ", changelog)
         self.assertEqual(fields["Version"], VERSION)
         depends = [d.strip().split()[0] for d in fields["Depends"].split(",")]
-        # dpkg-shlibdeps' list: the C runtime, with its version, the C++ runtime exactly when
-        # the binary loads it (BNORM_STATIC_RUNTIME links it in), and no -dev package (the
-        # libraries bnorm builds with are header-only).
+        # dpkg-shlibdeps' list: the C library, with its version, zlib, the C++ runtime exactly
+        # when the binary loads it (BNORM_STATIC_RUNTIME links it in), and no -dev package
+        # (protobuf is linked in from its static library, the others are header-only).
         self.assertIn("libc6", depends)
         links = check_call("ldd", BUILD_DIR / "bnorm")
         self.assertEqual("libstdc++6" in depends, "libstdc++.so" in links, (depends, links))
         self.assertEqual("libgcc-s1" in depends, "libgcc_s.so" in links, (depends, links))
         self.assertRegex(fields["Depends"], r"libc6 \(>= [\d.]+\)")
         self.assertFalse([d for d in depends if d.endswith("-dev")], depends)
+        # docs/BUILDING.md says what the Depends are: each library loaded is named there.
+        said = next(" ".join(p.split()) for p in
+                    (SOURCE_DIR / "docs/BUILDING.md").read_text().split("\n\n")
+                    if p.startswith("A Debian package of the `runtime` component"))
+        for package, name in [("libc6", "C library"), ("zlib1g", "zlib"),
+                              ("libstdc++6", "C++ runtime"), ("libprotobuf32", "protobuf")]:
+            if package in depends:
+                with self.subTest(depends=package):
+                    self.assertIn(name, said)
+        # And a library linked in from its static archive is not "header-only" there.
+        if "protobuf: " in check_call(BNORM, "--version") and "linked in" in check_call(
+                BNORM, "--version").split("protobuf: ", 1)[1].split("\n", 1)[0]:
+            self.assertIn("protobuf", said)
 
         contents = check_call("dpkg-deb", "-c", deb)
         # The runtime component and nothing else: no header, library or CMake package.
