@@ -43,8 +43,9 @@ FORMAT = "https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
 LOADED = {"libc6-dev", "linux-libc-dev", "zlib1g-dev"}
 # GCC's own headers and runtime: the GCC paragraph names them when the runtime is linked in.
 GCC = {"libstdc++-12-dev", "libgcc-12-dev"}
-# The objects of the binary: its own, the command line's, the core's and the ONNX schema's.
-TARGETS = ["bnorm", "bnorm_cli", "bnorm_core", "bnorm_onnx_schema"]
+# The objects of the binary: its own, the command line's, the core's and the ONNX schema's
+# (onnx.pb.cc, compiled by bnorm_onnx_objects; bnorm_onnx_schema is an interface target).
+TARGETS = ["bnorm", "bnorm_cli", "bnorm_core", "bnorm_onnx_objects"]
 
 
 def paragraphs(text):
@@ -120,10 +121,14 @@ def included_packages():
     """The Debian packages whose headers the binary's objects were compiled from, read from
     the compiler's dependency files in the build folder."""
     listed = []
+    ninja = (BUILD_DIR / "build.ninja").exists()
     for target in TARGETS:
-        for depfile in (BUILD_DIR / "CMakeFiles" / f"{target}.dir").rglob("*.o.d"):
+        depfiles = list((BUILD_DIR / "CMakeFiles" / f"{target}.dir").rglob("*.o.d"))
+        # Every target's objects are read, or the headers of one would go unseen.
+        assert depfiles or ninja, f"no dependency files of {target}'s objects"
+        for depfile in depfiles:
             listed += depfile.read_text().replace("\\\n", " ").split()
-    if not listed and (BUILD_DIR / "build.ninja").exists():
+    if not listed and ninja:
         # Ninja keeps the dependencies in its log, not in the compiler's files.
         listed = check_call("ninja", "-C", BUILD_DIR, "-t", "deps").split()
     headers = {os.path.normpath(w) for w in listed if w.startswith("/usr/") and not w.endswith(":")}
