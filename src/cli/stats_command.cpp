@@ -578,9 +578,10 @@ int run_stats(const stats_run& run) {
     if (run.normalize_after) {
       bn_mode mode = config.mode;
       const tensor_statistics after = normalized_statistics(run, *source, input, mode);
-      panels.push_back({"after normalization (" + std::string(config.conv->name) + ", " +
-                            (mode == bn_mode::train ? "train" : "eval") + " mode)",
-                        after.channels});
+      panels.push_back({.label = "after normalization (" + std::string(config.conv->name) + ", " +
+                                 (mode == bn_mode::train ? "train" : "eval") + " mode)",
+                        .channels = after.channels,
+                        .values = plot_values::normalized});
     } else if (!run.beside.empty()) {
       const auto after_source =
           open_input_tensor(run.beside, input_format(run.beside, ""), {}, false, false, run.reading)

@@ -13,9 +13,13 @@ namespace {
 
 constexpr double panel_width = 560, panel_height = 380;
 constexpr double margin_left = 80, margin_right = 16, margin_top = 56, margin_bottom = 52;
-// What the y axis measures: the elements' values themselves, so the tensor's own units (the
-// std drawn is the biased one, which the legend says).
-constexpr const char* y_axis_label = "element value (the tensor's own units)";
+// What the y axis measures: the elements' values themselves, so the tensor's own units, or,
+// after normalization, z = (x - mean) / sqrt(var + eps), which has none, scaled and shifted
+// (the std drawn is the biased one, which the legend says).
+const char* y_axis_label(plot_values values) {
+  return values == plot_values::normalized ? "normalized value (weight·z + bias)"
+                                           : "element value (the tensor's own units)";
+}
 
 // A tick step of 1, 2 or 5 times a power of ten giving about five ticks over [lo, hi].
 double tick_step(double lo, double hi) {
@@ -126,7 +130,7 @@ void draw_panel(std::string& svg, const plot_panel& panel, double x0) {
   const double label_x = x0 + 16, label_y = (top + bottom) / 2;
   svg += "<text x=\"" + svg_number(label_x) + "\" y=\"" + svg_number(label_y) +
          "\" transform=\"rotate(-90 " + svg_number(label_x) + " " + svg_number(label_y) +
-         ")\" class=\"axis y\">" + y_axis_label + "</text>\n";
+         ")\" class=\"axis y\">" + y_axis_label(panel.values) + "</text>\n";
   std::string caption = "channel";
   if (skipped > 0)
     caption += " (" + std::to_string(skipped) + " with NaN/Inf statistics not shown)";

@@ -16,7 +16,7 @@ import zlib
 
 import numpy as np
 
-from cli_support import ScratchTestCase
+from cli_support import SOURCE_DIR, ScratchTestCase
 
 
 def numpy_stats(x, axis):
@@ -102,6 +102,16 @@ class Stats(ScratchTestCase):
         lines = self.bnorm("stats", "x.npy", "--format", "table").stdout.decode().splitlines()
         self.assertLess(len(lines), 40)
         self.assertTrue(any("70 more channels" in line for line in lines), lines)
+
+    def test_the_guides_picture_is_what_its_command_draws(self):
+        # docs/GUIDE.md shows docs/batch-stats.svg as the output of its `--after --plot`
+        # command, run from the sources' root (the title names samples/batch.npy).
+        result = self.bnorm("stats", "samples/batch.npy", "--after", "--plot", "batch.svg",
+                            "--format", "csv")
+        self.assertEqual(result.status, 0, result)
+        self.assertEqual(self.path("batch.svg").read_text(),
+                         (SOURCE_DIR / "docs/batch-stats.svg").read_text(),
+                         "regenerate docs/batch-stats.svg with the command of docs/GUIDE.md")
 
     def test_errors(self):
         self.assertFailsWith(self.bnorm("stats", "samples/batch.npy", "--format", "xml"), 2, "--format")
@@ -220,15 +230,21 @@ class Plot(ScratchTestCase):
         np.save(self.path("tiny.npy"), (rng.normal(size=(6, 3)) * 3e-7 - 1e-6).astype(np.float32))
         np.save(self.path("huge.npy"), rng.normal(size=(6, 4)) * -2.5e9)
         label = "element value (the tensor's own units)"
-        for name, extra, panels in [("samples/batch.npy", ["--after"], 2), ("tiny.npy", [], 1),
-                                    ("huge.npy", [], 1)]:
-            with self.subTest(input=name):
+        # --after's chart draws the normalized tensor, whose values are no longer the input's
+        # units but standardized ones, scaled by weight and shifted by bias.
+        normalized = "normalized value (weight·z + bias)"
+        self.assertEqual(self.bnorm("apply", "samples/batch.npy", "-o", "y.npy").status, 0)
+        for name, extra, wanted in [("samples/batch.npy", ["--after"], [label, normalized]),
+                                    ("samples/batch.npy", ["--beside", "y.npy"], [label, label]),
+                                    ("tiny.npy", [], [label]), ("huge.npy", [], [label])]:
+            panels = len(wanted)
+            with self.subTest(input=name, extra=extra):
                 result = self.bnorm("stats", name, *extra, "--plot", "plot.svg", "--format", "csv")
                 self.assertEqual(result.status, 0, result)
                 laid = laid_out_texts(self.path("plot.svg"), self.path("chromium-profile"))
                 texts = laid["texts"]
                 labels = [t for t in texts if t[0] == "axis y"]
-                self.assertEqual([t[1] for t in labels], [label] * panels)
+                self.assertEqual([t[1] for t in labels], wanted)
                 panel_width = laid["width"] / panels
                 for i, (_, _, left, top, right, bottom) in enumerate(labels):
                     box = [left, top, right, bottom]

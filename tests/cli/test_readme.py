@@ -65,7 +65,12 @@ def run_session(steps, folder):
     completed = subprocess.run(["bash", "-c", "\n".join(script)], cwd=folder, env=env,
                                capture_output=True, text=True, timeout=120)
     outputs = completed.stdout.split(MARK + "\n")
-    return [o.rstrip("\n") for o in outputs[: len(steps)]]
+    # A command that ended the shell (exit, exec) leaves the ones after it unrun: None each, so
+    # that they fail rather than drop out of a zip.
+    ran = [o.rstrip("\n") for o in outputs[: len(steps)]]
+    if len(outputs) <= len(steps):
+        ran = ran[: len(outputs) - 1] + [None] * (len(steps) - len(outputs) + 1)
+    return ran
 
 
 def without_code(text):
@@ -125,6 +130,14 @@ class Examples(unittest.TestCase):
                 shutil.rmtree(folder, ignore_errors=True)
         self.assertGreaterEqual(blocks, BLOCKS_BEFORE_THE_MOVE)
         self.assertGreaterEqual(commands, COMMANDS_BEFORE_THE_MOVE)
+
+    def test_a_command_left_unrun_fails(self):
+        folder = pathlib.Path(tempfile.mkdtemp(prefix="bnorm-test-"))
+        try:
+            steps = [("echo one", "one"), ("exit 0", ""), ("echo two", "two")]
+            self.assertEqual(run_session(steps, folder), ["one", None, None])
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def test_help_blocks_are_in_the_guide(self):
         # The guide shows `bnorm --help` and every subcommand's, which test_console_blocks
