@@ -266,10 +266,10 @@ class ConsumerTest(unittest.TestCase):
 
 def build_onnx_alongside(output, bnorm_flags):
     """tests/consumer/onnx_alongside.cpp linked with libbnorm (`bnorm_flags`) and with Debian's
-    libonnx_proto.so (libonnx-dev), as an inference engine links them."""
+    libonnx_proto.so (libonnx-dev), as an inference engine links them; it calls protobuf too."""
     run([CXX, *SANITIZE, "-std=c++20", "-O1", "-DONNX_ML=1", "-DONNX_NAMESPACE=onnx",
          SOURCE_DIR / "tests" / "consumer" / "onnx_alongside.cpp", "-o", output, *bnorm_flags,
-         "-lonnx_proto"])
+         "-lonnx_proto", "-lprotobuf"])
 
 
 def onnx_alongside_model(path):
