@@ -16,6 +16,15 @@ set_target_properties(bnorm_core PROPERTIES OUTPUT_NAME bnorm EXPORT_NAME core
                                             VERSION ${PROJECT_VERSION}
                                             SOVERSION ${PROJECT_VERSION_MAJOR})
 
+# A shared libbnorm exports namespace bnorm only (cmake/libbnorm.map): the ONNX schema
+# (bnorm::onnx_schema), nlohmann/json, xtensor and the other header-only code compiled into it
+# stay its own.  The CLI and the tests use the core's internal functions, in namespace bnorm.
+set(bnorm_version_script ${PROJECT_SOURCE_DIR}/cmake/libbnorm.map)
+if(BUILD_SHARED_LIBS)
+  target_link_options(bnorm_core PRIVATE "LINKER:--version-script=${bnorm_version_script}")
+  set_property(TARGET bnorm_core APPEND PROPERTY LINK_DEPENDS ${bnorm_version_script})
+endif()
+
 set(BNORM_CMAKE_PACKAGE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/bnorm)
 install(TARGETS bnorm_core EXPORT bnorm_targets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT development

@@ -264,6 +264,74 @@ class ConsumerTest(unittest.TestCase):
             self.assertIn("missing.npy", out["io_error"][0])
 
 
+def build_onnx_alongside(output, bnorm_flags):
+    """tests/consumer/onnx_alongside.cpp linked with libbnorm (`bnorm_flags`) and with Debian's
+    libonnx_proto.so (libonnx-dev), as an inference engine links them; it calls protobuf too."""
+    run([CXX, *SANITIZE, "-std=c++20", "-O1", "-DONNX_ML=1", "-DONNX_NAMESPACE=onnx",
+         SOURCE_DIR / "tests" / "consumer" / "onnx_alongside.cpp", "-o", output, *bnorm_flags,
+         "-lonnx_proto", "-lprotobuf"])
+
+
+def onnx_alongside_model(path):
+    """A BatchNormalization model whose initializers are float_data (libonnx_proto's reader
+    prints those), saved to `path`; returns its initializers as Python's onnx reads them back."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(16)
+    names = ("scale", "B", "mean", "var")
+    values = [rng.standard_normal(3).astype(np.float32) for _ in names]
+    values[3] = np.abs(values[3]) + 0.5
+    graph = helper.make_graph(
+        [helper.make_node("BatchNormalization", ["X", *names], ["Y"], epsilon=1e-5)],
+        "alongside", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [2, 3, 4])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [2, 3, 4])],
+        [helper.make_tensor(n, TensorProto.FLOAT, [3], v.tolist()) for n, v in zip(names, values)])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)]), path)
+    model = onnx.load(path)
+    return model, {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+
+
+def check_onnx_alongside(test, program, scratch):
+    """Runs an onnx_alongside `program` on a model made in `scratch`, checking both readers."""
+    model, initializers = onnx_alongside_model(scratch / "bn.onnx")
+    out = parse(run([program, scratch / "bn.onnx"]))
+    test.assertEqual(out["onnx type"], [model.DESCRIPTOR.full_name])
+    test.assertEqual(out["onnx fields"], [len(model.ListFields())])
+    test.assertEqual(out["onnx reserialized"], [1])
+    test.assertEqual(out["onnx text"], [str(model).splitlines()[0]])
+    test.assertEqual(out["onnx graph"], [model.graph.name])
+    test.assertEqual(out["onnx nodes"], [len(model.graph.node)])
+    # bnorm names a BatchNormalization's tensors after its output, as PyTorch's state.
+    state_names = {"scale": "Y.weight", "B": "Y.bias", "mean": "Y.running_mean",
+                   "var": "Y.running_var"}
+    for name, values in initializers.items():
+        for key in (f"onnx {name}", f"bnorm {state_names[name]}"):
+            with test.subTest(tensor=key):
+                np.testing.assert_array_equal(out[key], values.shape)
+                # Printed with 9 digits: each float32 exactly, read back as float32.
+                np.testing.assert_array_equal(out[f"{key}.values"].astype(np.float32),
+                                              values)
+    test.assertEqual(len(out), 6 + 4 * len(initializers))
+
+
+class OnnxAlongsideTest(unittest.TestCase):
+    """libbnorm's ONNX schema is its own (package bnorm.onnx_schema): a program linking the
+    static libbnorm and Debian's libonnx_proto.so reads a model with both, each right."""
+
+    def test_static_libbnorm_beside_libonnx_proto(self):
+        with tempfile.TemporaryDirectory(prefix="bnorm-onnx-alongside-") as scratch:
+            scratch = pathlib.Path(scratch)
+            program = scratch / "onnx_alongside"
+            build_onnx_alongside(program, InstalledTree.pkg_config("--cflags", "--libs",
+                                                                   "--static"))
+            self.assertIn("libonnx_proto.so", run(["readelf", "-d", program]))
+            check_onnx_alongside(self, program, scratch)
+            # Code of onnx:: in the program (libbnorm's) is what libonnx_proto.so's own calls
+            # would bind to.  (Its default instances are there as copy relocations: B.)
+            exported = run(["nm", "-D", "--defined-only", "--demangle", program])
+            self.assertEqual(re.findall(r" [TtWw] onnx::.*", exported), [])
+
+
 @unittest.skipUnless(os.environ.get("BNORM_TEST_SHARED") == "1",
                      "the shared library compiles the core again (minutes): configure with "
                      "-DBNORM_TEST_SHARED_LIBRARY=ON (or BNORM_TEST_SHARED=1); a build with "
@@ -291,6 +359,18 @@ class SharedLibraryTest(unittest.TestCase):
             shutil.copy(library, prefix / "lib", follow_symlinks=False)
         dynamic = run(["readelf", "-d", prefix / "lib" / "libbnorm.so"])
         self.assertIn("Library soname: [libbnorm.so.0]", dynamic)
+        # bnorm's own symbols only (cmake/libbnorm.map): none of the ONNX schema's classes
+        # in namespace onnx, nor nlohmann/json's, for a program's own copies to bind to; the
+        # exceptions' typeinfo, for a program to catch them.
+        exported = run(["nm", "-D", "--defined-only", "--demangle",
+                        prefix / "lib" / "libbnorm.so"]).splitlines()
+        self.assertEqual([s for s in exported if re.search(r"\bonnx::", s)], [])
+        of_namespace = re.compile(r"\S+ \S+ (?:.* for |.* to )?(?:onnx|nlohmann)::")
+        self.assertEqual([s for s in exported if of_namespace.match(s)], [])
+        self.assertEqual([s for s in exported if "bnorm::" not in s], [])
+        exported = "\n".join(exported) + "\n"
+        for error in ("error", "usage_error", "data_error", "io_error"):
+            self.assertRegex(exported, rf" V typeinfo for bnorm::{error}\n")
 
         consumer = scratch / "consumer"
         run([CMAKE, "-S", SOURCE_DIR / "tests" / "consumer", "-B", consumer,
@@ -305,6 +385,12 @@ class SharedLibraryTest(unittest.TestCase):
         self.assertEqual(shared.keys(), ConsumerTest.by_cmake.keys())
         for key, values in shared.items():
             np.testing.assert_array_equal(values, ConsumerTest.by_cmake[key], key)
+
+        beside = scratch / "onnx_alongside"
+        env = dict(os.environ, PKG_CONFIG_PATH=str(prefix / "lib" / "pkgconfig"))
+        build_onnx_alongside(beside, [*run(["pkg-config", "--cflags", "--libs", "bnorm"],
+                                           env=env).split(), f"-Wl,-rpath,{prefix / 'lib'}"])
+        check_onnx_alongside(self, beside, scratch)
 
 
 class ReadmeProgramTest(unittest.TestCase):

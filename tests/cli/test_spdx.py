@@ -14,7 +14,7 @@ from cli_support import SOURCE_DIR
 
 LINE = "SPDX-License-Identifier: Apache-2.0"
 SLASH_SUFFIXES = {".cpp", ".hpp", ".h", ".cc", ".inc", ".proto"}
-HASH_SUFFIXES = {".py", ".sh", ".cmake", ".pc"}
+HASH_SUFFIXES = {".py", ".sh", ".cmake", ".pc", ".map"}  # .map: a linker version script
 # A case folder's `setup` is sh without a shebang (tests/cases/README.md).
 HASH_NAMES = {"CMakeLists.txt", "setup"}
 # Data, documentation and configuration: no comment syntax, or not code.

@@ -20,6 +20,7 @@
 #include "test_support.hpp"
 
 namespace om = bnorm::onnx_model;
+namespace onnx = bnorm::onnx;
 using bnorm::data_error;
 using bnorm::dtype;
 using onnx::TensorProto;

@@ -12,6 +12,7 @@
 #include "onnx_schema/onnx.pb.h"
 #include "test_support.hpp"
 
+namespace onnx = bnorm::onnx_schema;
 using bnorm::codec;
 using bnorm::codec_named;
 using bnorm::dtype;

@@ -21,6 +21,12 @@
 #include "file_io.hpp"
 #include "onnx_schema/onnx.pb.h"  // generated at build time from libonnx-dev's onnx.proto
 
+namespace bnorm {
+/// ONNX's messages, compiled as package bnorm.onnx_schema (cmake/private_onnx_package.cmake)
+/// so that they are never mistaken for libonnx_proto's onnx:: classes in one program.
+namespace onnx = onnx_schema;
+}  // namespace bnorm
+
 namespace bnorm::onnx_model {
 
 /// The largest model file read: protobuf's own limit of a message, 2 GiB - 1 bytes.  Bigger
