@@ -50,7 +50,7 @@ struct table_fault {
   throw data_error(text);
 }
 
-struct csv_field {
+struct field_text {
   const char* begin;  // the text, without a quoted field's quotes ("" not yet unescaped)
   const char* end;
   bool quoted;
@@ -59,7 +59,7 @@ struct csv_field {
   std::size_t column;
 };
 
-std::string unescaped(const csv_field& f) {
+std::string unescaped(const field_text& f) {
   std::string text(f.begin, f.end);
   if (!f.escaped) return text;
   std::string out;
@@ -94,7 +94,7 @@ class csv_scanner {
 
   /// Reads the next row's fields, or only its next `max_fields` of them (the position then
   /// stays inside the row, at the next field); false at the end.  Throws data_error.
-  bool next_row(std::vector<csv_field>& fields,
+  bool next_row(std::vector<field_text>& fields,
                 std::size_t max_fields = std::numeric_limits<std::size_t>::max()) {
     max_fields_ = max_fields;
     for (;;) {
@@ -141,7 +141,7 @@ class csv_scanner {
     throw table_fault{line, column, what};
   }
 
-  outcome parse(std::vector<csv_field>& fields) {
+  outcome parse(std::vector<field_text>& fields) {
     const char* const data = buffer_.data();
     const char* p = data + begin_;
     const char* const e = data + end_;
@@ -162,7 +162,7 @@ class csv_scanner {
       return outcome::row;
     };
     for (;;) {
-      csv_field f{p, p, false, false, line, column_of(p)};
+      field_text f{p, p, false, false, line, column_of(p)};
       if (p < e && *p == '"') {
         saw_quote_ = true;
         f.quoted = true;
@@ -263,12 +263,12 @@ std::size_t line_start_after(const byte_source& bytes, std::size_t offset, std::
   return bytes.size();
 }
 
-bool is_blank(const csv_field& f) {
+bool is_blank(const field_text& f) {
   return std::all_of(f.begin, f.end, [](char c) { return c == ' ' || c == '\t'; });
 }
 
 // The value of a field below the header; false when it is not one.
-bool field_value(const csv_field& f, bool missing_as_nan, double& value) {
+bool field_value(const field_text& f, bool missing_as_nan, double& value) {
   if (parse_csv_number(f.begin, f.end, value)) return true;
   if (missing_as_nan && is_blank(f)) {
     value = std::numeric_limits<double>::quiet_NaN();
@@ -342,13 +342,13 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
                      "does not begin with (save the file without it)");
   }
   std::vector<char> buffer;
-  std::vector<csv_field> fields;
+  std::vector<field_text> fields;
   std::size_t columns = 0;
-  const auto fail = [](const csv_field& f, const std::string& what) {
+  const auto fail = [](const field_text& f, const std::string& what) {
     throw table_fault{f.line, f.column, what};
   };
   // The fault of a field that is no number, at `index` in its row; none when it is one.
-  const auto value_fault = [&](const csv_field& f,
+  const auto value_fault = [&](const field_text& f,
                                std::size_t index) -> std::optional<table_fault> {
     if (spells_csv_number(f.begin, f.end)) return std::nullopt;
     if (dialect.missing_as_nan && is_blank(f)) return std::nullopt;
@@ -365,7 +365,7 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
   // Checks the row `rows_scanner` stands at, of `row_line`, a chunk of fields at a time;
   // false at the end.  Throws table_fault for a row that is not `columns` numbers (its
   // number of fields first).
-  const auto check_row = [&](csv_scanner& rows_scanner, std::vector<csv_field>& row,
+  const auto check_row = [&](csv_scanner& rows_scanner, std::vector<field_text>& row,
                              std::size_t row_line) {
     std::size_t count = 0;
     bool empty_line = false;
@@ -396,7 +396,7 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
   };
   // The rows from where `rows_scanner` stands: checkpoints (counted from `first_row`) and
   // the number of rows.
-  const auto scan_rows = [&](csv_scanner& rows_scanner, std::vector<csv_field>& row,
+  const auto scan_rows = [&](csv_scanner& rows_scanner, std::vector<field_text>& row,
                              std::size_t first_row, std::vector<csv_row_start>& checkpoints,
                              std::vector<std::size_t>& checkpoint_rows_at) {
     std::size_t count = 0;
@@ -419,7 +419,7 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
       csv_scanner first_row(*bytes, dialect.separator, {}, bytes->size(), buffer);
       do {
         first_row.next_row(fields, fields_at_once);
-        header = header || std::any_of(fields.begin(), fields.end(), [&](const csv_field& f) {
+        header = header || std::any_of(fields.begin(), fields.end(), [&](const field_text& f) {
                    double value = 0;
                    return !is_blank(f) && !parse_csv_number(f.begin, f.end, value);
                  });
@@ -431,7 +431,7 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
     if (header) {
       do {
         first_row.next_row(fields, fields_at_once);
-        for (const csv_field& field : fields) table->names_.push_back(unescaped(field));
+        for (const field_text& field : fields) table->names_.push_back(unescaped(field));
       } while (!first_row.row_ended());
       // The first column, in order, whose name is empty or repeats an earlier one: found by
       // sorting (a hash set of millions of names took seconds), then told where it lies.
@@ -454,7 +454,7 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
           if (faulty < before + fields.size()) break;
           before += fields.size();
         }
-        const csv_field& field = fields[faulty - before];
+        const field_text& field = fields[faulty - before];
         const std::string column = "column " + std::to_string(faulty + 1);
         if (names[faulty].empty()) fail(field, column + " of the header has no name");
         fail(field, column + " of the header repeats the name " + quoted_name(names[faulty]));
@@ -497,7 +497,7 @@ std::shared_ptr<const csv_table> csv_table::scan(std::shared_ptr<const byte_sour
     }
     const auto scan_part = [&](part_result& part) {
       std::vector<char> part_buffer;
-      std::vector<csv_field> row;
+      std::vector<field_text> row;
       if (part.begin == part.end) return;
       // Nothing may escape a thread (that ends the process), nor the main thread's part
       // before the others are joined.
@@ -581,7 +581,7 @@ void csv_table::read_at(std::size_t first, std::span<double> out) const {
     *last = {};
   }
   thread_local std::vector<char> buffer;
-  thread_local std::vector<csv_field> fields;
+  thread_local std::vector<field_text> fields;
 
   const std::size_t row = first / columns_;
   std::size_t column = first % columns_;
