@@ -11,12 +11,14 @@ build_dir=${BNORM_BUILD_DIR:-$root/build}
 # Eleven fuzzers at 20 s (3.7 minutes) cost less than ten at 30 s did, which keeps CI under its
 # 25 minutes; the campaigns of 30 minutes and more are run apart, on each reader's final code.
 : "${BNORM_FUZZ_SECONDS:=20}"
+# Each step's seconds, for CI's budget of 25 minutes (bash's SECONDS counts from the start).
+step_start=$SECONDS
 # What only the tests need, not the build (so not in scripts/setup.sh's list), installed by
 # setup.sh in the same apt run as the build's, when missing.  doctest runs the unit tests;
 # python3 with NumPy, pandas, PyTorch 1.13 (python3-torch) and ONNX (python3-onnx) is the
 # reference the tests compare against and builds their models; libonnx-testdata's batch-norm
 # cases are golden cases; clang and its runtime build the fuzzers; chromium renders
-# `bnorm stats --plot`'s SVG; GNU parallel and rsync run the README's recipes (rsync copies
+# `bnorm stats --plot`'s SVG; GNU parallel and rsync run docs/GUIDE.md's recipes (rsync copies
 # --transferfile/--return over ssh) and openssh-server is the sshd of test_multi_host;
 # groff-base and man-db render the generated man page; dpkg-dev (dpkg-shlibdeps) computes the
 # .deb's Depends for `cpack -G DEB`, `file` checks it is stripped and lintian checks it; zsh
@@ -27,8 +29,6 @@ test_packages=(doctest-dev python3 python3-numpy python3-pandas python3-torch py
 BNORM_EXTRA_PACKAGES="${test_packages[*]}" BNORM_CMAKE_ARGS=-DBNORM_BUILD_TESTS=ON \
   "$root/scripts/setup.sh" || exit 1
 cd "$root"
-# Each step's seconds, for CI's budget of 25 minutes (bash's SECONDS counts from the start).
-step_start=$SECONDS
 step_done() { echo "-- $1: $((SECONDS - step_start)) s"; step_start=$SECONDS; }
 step_done "set-up and Release build"
 
