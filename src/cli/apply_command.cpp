@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -68,7 +69,16 @@ apply_run resolve(const apply_options& o) {
   if (o.inputs.paths.empty() && o.inputs.files_from.empty()) {
     throw usage_error("INPUT is required");
   }
-  if (o.output.empty() && !o.no_output) throw usage_error("--output is required");
+  if (o.output.empty() && !o.no_output) {
+    // `apply a.npy b.npy`, written as convert is, reads b.npy as a second input; when no such
+    // file exists, b.npy was meant as the output.  (One that exists may be a second input.)
+    std::error_code absent;
+    if (o.inputs.paths.size() == 2 && !std::filesystem::exists(o.inputs.paths.back(), absent)) {
+      throw usage_error("--output is required: every positional argument is an input (write -o " +
+                        o.inputs.paths.back() + " to name the output)");
+    }
+    throw usage_error("--output is required");
+  }
   apply_run run;
   run.config = make_config(o.layer);
   if (!o.virtual_batch_size.empty()) {
