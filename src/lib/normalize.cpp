@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <bnorm/batch_norm.hpp>
 
-#include "batch_norm.hpp"
+#include "in_memory.hpp"
 #include "public_types.hpp"
-#include "tensor_stream.hpp"
 
 namespace bnorm {
 
@@ -22,19 +21,19 @@ constexpr dtype dtype_of() {
 template <class T>
 normalized<T> normalize_as(const array<T>& x, const options& opts, const layer_state& state) {
   const tensor_info info{dtype_of<T>(), {x.shape().begin(), x.shape().end()}, false};
-  const bn_plan plan = plan_batch_norm(info, lib::config_of(opts), lib::state_of(state), true);
   std::vector<double> values(x.size());
   std::transform(x.storage().begin(), x.storage().end(), values.begin(),
                  [](T v) { return static_cast<double>(v); });
-  const auto source = memory_source(info, std::move(values));
-  memory_sink sink(info.element_count());
-  const bn_result result = run_batch_norm(plan, *source, sink);
+  bn_state next = lib::state_of(state);
+  std::vector<channel_moments> batch;
+  const std::vector<double> y =
+      batch_norm(info, std::move(values), lib::config_of(opts), next, &batch);
 
   normalized<T> out;
-  out.state = lib::public_state(result.state);
-  out.batch = lib::public_statistics(result.batch);
+  out.state = lib::public_state(next);
+  out.batch = lib::public_statistics(batch);
   out.output = array<T>::from_shape(x.shape());
-  std::transform(sink.values().begin(), sink.values().end(), out.output.storage().begin(),
+  std::transform(y.begin(), y.end(), out.output.storage().begin(),
                  [](double v) { return static_cast<T>(v); });
   return out;
 }
